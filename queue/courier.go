@@ -1,0 +1,74 @@
+package queue
+
+import (
+	"context"
+	"time"
+)
+
+// Courier hands a message to the next hop. The queue calls Deliver with
+// recipients that share one destination domain; the courier chooses the route
+// (MX, per-domain route or smarthost), the transport security and the
+// connection. Implementations must be safe for concurrent use.
+type Courier interface {
+	Deliver(ctx context.Context, d *Delivery) []Outcome
+}
+
+// Delivery is one attempt to hand a message to the recipients of one domain.
+type Delivery struct {
+	QueueID string
+	// From is the envelope sender; "" is the null reverse-path (bounces).
+	From string
+	// Domain is the recipients' domain (ASCII/A-label form, lower case).
+	Domain string
+	Rcpts  []Rcpt
+	// Body is the complete message as it goes on the wire: CRLF line
+	// endings, no dot-stuffing.
+	Body []byte
+	// ESMTP parameters the submitting client asked for; they travel on.
+	SMTPUTF8   bool
+	EightBit   bool   // BODY=8BITMIME
+	RequireTLS bool   // RFC 8689
+	Ret        string // DSN RET: "", "FULL" or "HDRS"
+	EnvID      string // DSN ENVID (xtext-decoded)
+	// TLS is the minimum transport security this delivery needs.
+	TLS TLSLevel
+}
+
+// Rcpt is one recipient of a Delivery, with its DSN parameters (RFC 3461).
+type Rcpt struct {
+	Addr   string
+	Notify []string // NEVER, SUCCESS, FAILURE, DELAY; empty = default
+	ORCPT  string   // original recipient, "rfc822;addr" form, may be ""
+}
+
+// TLSLevel is an ordered transport-security requirement: a higher value is
+// stricter, and rules may only raise it.
+type TLSLevel int
+
+// Transport-security levels, weakest first.
+const (
+	TLSNone    TLSLevel = iota // plaintext allowed, STARTTLS not attempted
+	TLSMay                     // STARTTLS when offered, certificate not checked
+	TLSEncrypt                 // STARTTLS required, certificate not checked
+	TLSVerify                  // STARTTLS required with a verified certificate
+)
+
+// Outcome is the result of a Delivery for one recipient.
+type Outcome struct {
+	Rcpt string
+	// Err is nil when the next hop accepted the recipient and the message.
+	Err error
+	// Permanent marks Err as a permanent failure (5xx, null MX, bad address):
+	// the recipient is bounced, not retried.
+	Permanent bool
+	// Code and Enhanced are the remote reply ("550", "5.1.1"), when there was one.
+	Code     int
+	Enhanced string
+	// RemoteMTA is the host that answered (for the DSN's Remote-MTA field).
+	RemoteMTA string
+	// TLSVersion is "TLS1.2", "TLS1.3" or "" for plaintext.
+	TLSVersion string
+	// Verified says the peer's certificate was verified (PKIX).
+	Verified bool
+	Duration time.Duration
+}
