@@ -1,0 +1,219 @@
+// Package mimeutil prepares a message for end-to-end encryption: the original
+// MIME entity, with the headers a reader cares about copied inside it
+// ("protected headers", draft-ietf-lamps-header-protection and the
+// protected-headers="v1" convention of Enigmail/Thunderbird), and an outer
+// header that keeps only what routing and threading need, with a neutral
+// Subject. Both the PGP/MIME and the S/MIME encoders build on it.
+package mimeutil
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"strings"
+
+	"github.com/emersion/go-message/textproto"
+)
+
+// DefaultSubject is the neutral outer Subject used when none is configured.
+const DefaultSubject = "Secure message"
+
+// ErrMalformed reports a message header that cannot be parsed. It carries no
+// message content, so it is safe to log.
+var ErrMalformed = errors.New("mimeutil: malformed message header")
+
+// ErrBadSubject reports a neutral subject that cannot be a header value.
+var ErrBadSubject = errors.New("mimeutil: neutral subject contains control characters")
+
+// protectedKeys are copied into the encrypted entity so that capable clients
+// show the real values.
+var protectedKeys = map[string]bool{
+	"From": true, "To": true, "Cc": true, "Reply-To": true, "Subject": true,
+	"Date": true, "Message-Id": true, "In-Reply-To": true, "References": true,
+}
+
+// outerKeys stay in the clear: routing and threading need them. Subject is
+// replaced and MIME-Version regenerated; every other field is dropped.
+var outerKeys = map[string]bool{
+	"From": true, "To": true, "Cc": true, "Reply-To": true, "Date": true,
+	"Message-Id": true, "In-Reply-To": true, "References": true,
+}
+
+// Protected is a message split for encryption.
+type Protected struct {
+	outer [][]byte // raw outer fields, CRLF-terminated, in original order
+	// Inner is the MIME entity to encrypt: protected headers, the original
+	// Content-* headers (Content-Type marked protected-headers="v1"), a blank
+	// line and the original body, all with CRLF line endings.
+	Inner []byte
+}
+
+// Protect splits msg (an RFC 5322 message) for encryption. subject is the
+// neutral outer Subject; "" means DefaultSubject.
+func Protect(msg []byte, subject string) (*Protected, error) {
+	subj, err := encodeSubject(subject)
+	if err != nil {
+		return nil, err
+	}
+	head, body := splitMessage(ToCRLF(msg))
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+	if err != nil {
+		// The parser's error quotes the offending line: never pass it on.
+		return nil, ErrMalformed
+	}
+	p := &Protected{}
+	var inner bytes.Buffer
+	hasType := false
+	for f := h.Fields(); f.Next(); {
+		raw, err := f.Raw()
+		if err != nil {
+			return nil, ErrMalformed
+		}
+		k := f.Key()
+		switch {
+		case strings.HasPrefix(k, "Content-"):
+			if k == "Content-Type" {
+				hasType = true
+				raw = []byte(protectedContentType(f.Value()))
+			}
+			inner.Write(raw)
+		case protectedKeys[k]:
+			inner.Write(raw)
+		}
+		if outerKeys[k] {
+			p.outer = append(p.outer, raw)
+		}
+	}
+	if !hasType {
+		inner.WriteString(protectedContentType("text/plain; charset=us-ascii"))
+	}
+	p.outer = append(p.outer, []byte("Subject: "+subj+"\r\n"), []byte("MIME-Version: 1.0\r\n"))
+	inner.WriteString("\r\n")
+	inner.Write(body)
+	p.Inner = inner.Bytes()
+	return p, nil
+}
+
+// splitMessage splits a CRLF message at its first empty line. head keeps
+// the empty line that ends it (one is added when the message has no body).
+func splitMessage(msg []byte) (head, body []byte) {
+	if bytes.HasPrefix(msg, []byte("\r\n")) {
+		return msg[:2], msg[2:]
+	}
+	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
+		return msg[:i+4], msg[i+4:]
+	}
+	head = append([]byte(nil), msg...)
+	if !bytes.HasSuffix(head, []byte("\r\n")) {
+		head = append(head, '\r', '\n')
+	}
+	return append(head, '\r', '\n'), nil
+}
+
+// protectedContentType returns a Content-Type field for value with the
+// protected-headers="v1" parameter set.
+func protectedContentType(value string) string {
+	mt, params, err := mime.ParseMediaType(value)
+	if err != nil {
+		return "Content-Type: " + value + "; protected-headers=\"v1\"\r\n"
+	}
+	// Quoted as the convention's readers expect it, so added by hand.
+	delete(params, "protected-headers")
+	return foldParams("Content-Type: " + mime.FormatMediaType(mt, params) + `; protected-headers="v1"`)
+}
+
+// foldParams breaks a long structured field before each parameter so that no
+// line exceeds the RFC 5322 limits for ordinary values.
+func foldParams(field string) string {
+	if len(field) <= 76 {
+		return field + "\r\n"
+	}
+	return strings.ReplaceAll(field, "; ", ";\r\n ") + "\r\n"
+}
+
+// encodeSubject validates the neutral subject and encodes it (RFC 2047) if
+// it is not plain ASCII.
+func encodeSubject(s string) (string, error) {
+	if s == "" {
+		s = DefaultSubject
+	}
+	ascii := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return "", ErrBadSubject
+		}
+		if r > 0x7e {
+			ascii = false
+		}
+	}
+	if ascii {
+		return s, nil
+	}
+	return mime.QEncoding.Encode("utf-8", s), nil
+}
+
+// Message returns the outer message: the outer header, the given content
+// fields (complete "Name: value" strings without line ending), a blank line
+// and body (which must already use CRLF line endings).
+func (p *Protected) Message(content []string, body []byte) []byte {
+	var b bytes.Buffer
+	for _, f := range p.outer {
+		b.Write(f)
+	}
+	for _, f := range content {
+		b.WriteString(f)
+		b.WriteString("\r\n")
+	}
+	b.WriteString("\r\n")
+	b.Write(body)
+	return b.Bytes()
+}
+
+// Boundary returns a fresh random MIME boundary.
+func Boundary() (string, error) {
+	var r [18]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", fmt.Errorf("mimeutil: boundary: %w", err)
+	}
+	return "sealgate-" + hex.EncodeToString(r[:]), nil
+}
+
+// ToCRLF returns b with every bare LF turned into CRLF. It returns b itself
+// when there is nothing to change.
+func ToCRLF(b []byte) []byte {
+	bare := 0
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			bare++
+		}
+	}
+	if bare == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+bare)
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// WrapBase64 writes s (base64 text) to b in lines of 76 characters, each
+// ended by CRLF (RFC 2045 §6.8).
+func WrapBase64(b *bytes.Buffer, s string) {
+	for len(s) > 76 {
+		b.WriteString(s[:76])
+		b.WriteString("\r\n")
+		s = s[76:]
+	}
+	if s != "" {
+		b.WriteString(s)
+		b.WriteString("\r\n")
+	}
+}
