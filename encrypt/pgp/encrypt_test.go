@@ -1,0 +1,222 @@
+package pgp
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/emersion/go-message"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// attachment is binary content that must survive the round trip exactly.
+var attachment = func() []byte {
+	b := make([]byte, 3000)
+	for i := range b {
+		b[i] = byte(i * 7)
+	}
+	return b
+}()
+
+// mixedMessage is a multipart/mixed message with a text part and a PDF.
+func mixedMessage() []byte {
+	enc := base64.StdEncoding.EncodeToString(attachment)
+	var att strings.Builder
+	for len(enc) > 76 {
+		att.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	att.WriteString(enc + "\r\n")
+	return []byte("From: Dr. House <house@example-clinic.org>\r\n" +
+		"To: patient@example.net\r\n" +
+		"Subject: Your biopsy results\r\n" +
+		"Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n" +
+		"Message-ID: <r1@example-clinic.org>\r\n" +
+		"MIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"b1\"\r\n" +
+		"\r\n" +
+		"--b1\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		"\r\n" +
+		"Dear patient, the results are attached.\r\n" +
+		"--b1\r\n" +
+		"Content-Type: application/pdf; name=\"results.pdf\"\r\n" +
+		"Content-Disposition: attachment; filename=\"results.pdf\"\r\n" +
+		"Content-Transfer-Encoding: base64\r\n" +
+		"\r\n" +
+		att.String() +
+		"--b1--\r\n")
+}
+
+// bodyOf returns what follows the header of an RFC 5322 message.
+func bodyOf(msg []byte) []byte {
+	_, body, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	return body
+}
+
+// encryptedPart checks the PGP/MIME structure of out and returns its outer
+// header and the armored data.
+func encryptedPart(t *testing.T, out []byte) (message.Header, []byte) {
+	t.Helper()
+	m, err := message.Read(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, _ := m.Header.ContentType()
+	if mt != "multipart/encrypted" || params["protocol"] != "application/pgp-encrypted" {
+		t.Fatalf("outer type %q %v", mt, params)
+	}
+	mr := m.MultipartReader()
+	var parts [][]byte
+	var types []string
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, _, _ := p.Header.ContentType()
+		b, _ := io.ReadAll(p.Body)
+		types, parts = append(types, ct), append(parts, b)
+	}
+	if len(parts) != 2 || types[0] != "application/pgp-encrypted" || types[1] != "application/octet-stream" {
+		t.Fatalf("parts %v", types)
+	}
+	if !strings.Contains(string(parts[0]), "Version: 1") {
+		t.Errorf("version part %q", parts[0])
+	}
+	if !bytes.HasPrefix(parts[1], []byte("-----BEGIN PGP MESSAGE-----")) {
+		t.Errorf("data part not armored: %.40q", parts[1])
+	}
+	return m.Header, parts[1]
+}
+
+func TestEncryptDecryptsWithGPG(t *testing.T) {
+	g := newGPG(t)
+	rcpt := newEntity(t, "patient@example.net", t0, 0)
+	archive := newEntity(t, "archive@example-clinic.org", t0, 0)
+	g.importKey(armoredPrivate(t, rcpt))
+	orig := mixedMessage()
+	out, err := Encrypt(EncryptRequest{Message: orig, To: []*openpgp.Entity{rcpt}, Archive: archive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, armored := encryptedPart(t, out)
+	if s := hdr.Get("Subject"); s != "Secure message" {
+		t.Errorf("outer Subject = %q", s)
+	}
+	if strings.Contains(string(out), "biopsy") {
+		t.Error("real subject visible outside the encryption")
+	}
+	plain, status, err := g.run(armored, "--decrypt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(status, "DECRYPTION_OKAY") {
+		t.Errorf("gpg status lacks DECRYPTION_OKAY:\n%s", status)
+	}
+	checkInner(t, plain, orig)
+}
+
+// checkInner checks that the decrypted entity carries the real subject, the
+// original body byte for byte and the attachment.
+func checkInner(t *testing.T, plain, orig []byte) {
+	t.Helper()
+	if !bytes.Equal(bodyOf(plain), bodyOf(orig)) {
+		t.Errorf("decrypted body differs from the original")
+	}
+	m, err := message.Read(bytes.NewReader(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Header.Get("Subject"); s != "Your biopsy results" {
+		t.Errorf("inner Subject = %q", s)
+	}
+	if _, p, _ := m.Header.ContentType(); p["protected-headers"] != "v1" {
+		t.Errorf("inner Content-Type lacks protected-headers: %v", p)
+	}
+	mr := m.MultipartReader()
+	if mr == nil {
+		t.Fatal("inner entity is not multipart")
+	}
+	var got []byte
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		if ct, _, _ := p.Header.ContentType(); ct == "application/pdf" {
+			got, _ = io.ReadAll(p.Body)
+		}
+	}
+	if !bytes.Equal(got, attachment) {
+		t.Errorf("attachment differs: got %d bytes, want %d", len(got), len(attachment))
+	}
+}
+
+func TestEncryptArchiveKeyDecrypts(t *testing.T) {
+	g := newGPG(t)
+	rcpt := newEntity(t, "patient@example.net", t0, 0)
+	archive := newEntity(t, "archive@example-clinic.org", t0, 0)
+	g.importKey(armoredPrivate(t, archive))
+	orig := mixedMessage()
+	out, err := Encrypt(EncryptRequest{Message: orig, To: []*openpgp.Entity{rcpt}, Archive: archive, Subject: "Neue Nachricht"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, armored := encryptedPart(t, out)
+	if s, _ := hdr.Text("Subject"); s != "Neue Nachricht" {
+		t.Errorf("outer Subject = %q", s)
+	}
+	plain, _, err := g.run(armored, "--decrypt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInner(t, plain, orig)
+}
+
+func TestEncryptSignedVerifiesWithGPG(t *testing.T) {
+	g := newGPG(t)
+	rcpt := newEntity(t, "patient@example.net", t0, 0)
+	org := newEntity(t, "security@example-clinic.org", t0, 0)
+	g.importKey(armoredPrivate(t, rcpt))
+	g.importKey(armoredPublic(t, org))
+	orig := mixedMessage()
+	out, err := Encrypt(EncryptRequest{Message: orig, To: []*openpgp.Entity{rcpt}, Signer: org})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, armored := encryptedPart(t, out)
+	plain, status, err := g.run(armored, "--decrypt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(status, "GOODSIG") {
+		t.Errorf("gpg did not report a good signature:\n%s", status)
+	}
+	checkInner(t, plain, orig)
+}
+
+func TestEncryptRejectsUnusableKeys(t *testing.T) {
+	if _, err := Encrypt(EncryptRequest{Message: mixedMessage()}); !errors.Is(err, ErrNoRecipient) {
+		t.Errorf("no recipient: err = %v", err)
+	}
+	expired := newEntity(t, "old@example.net", t0, 3600)
+	_, err := Encrypt(EncryptRequest{Message: mixedMessage(), To: []*openpgp.Entity{expired}, Now: t0.Add(2 * time.Hour)})
+	if err == nil {
+		t.Error("encrypted to an expired key")
+	}
+	rcpt := newEntity(t, "patient@example.net", t0, 0)
+	_, err = Encrypt(EncryptRequest{Message: []byte("From: a@b\r\nBroken Diagnosis\r\n\r\n"), To: []*openpgp.Entity{rcpt}})
+	if err == nil || strings.Contains(err.Error(), "Diagnosis") {
+		t.Errorf("malformed message: err = %v", err)
+	}
+}
