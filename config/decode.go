@@ -1,0 +1,245 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// nodeUnmarshaler is implemented by config types with their own YAML shape.
+type nodeUnmarshaler interface {
+	unmarshalNode(d *decoder, n *yaml.Node, path string)
+}
+
+// decoder fills config structs from a yaml.Node tree, recording the line of
+// every key path and collecting errors instead of stopping at the first.
+type decoder struct {
+	*collector
+}
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	prefixType   = reflect.TypeFor[netip.Prefix]()
+)
+
+// decode stores n into v. kind is the field's cfg tag ("size", "path", "").
+func (d *decoder) decode(n *yaml.Node, path, kind string, v reflect.Value) {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if u, ok := v.Addr().Interface().(nodeUnmarshaler); ok {
+		u.unmarshalNode(d, n, path)
+		return
+	}
+	if isNull(n) {
+		if v.Kind() != reflect.Struct {
+			v.SetZero()
+		}
+		return
+	}
+	switch {
+	case v.Type() == durationType:
+		decodeScalar(d, n, path, v, parseDuration)
+	case v.Type() == prefixType:
+		decodeScalar(d, n, path, v, parsePrefix)
+	case v.Kind() == reflect.Struct:
+		d.decodeStruct(n, path, v)
+	case v.Kind() == reflect.Slice:
+		d.decodeSlice(n, path, kind, v)
+	case v.Kind() == reflect.Map:
+		d.decodeMap(n, path, kind, v)
+	default:
+		d.decodeBasic(n, path, kind, v)
+	}
+}
+
+// isNull reports whether n is an explicit or implicit YAML null.
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// kindName describes a node kind for error messages.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	default:
+		return "a single value"
+	}
+}
+
+// decodeScalar parses a scalar node with parse and stores the result in v.
+func decodeScalar[T any](d *decoder, n *yaml.Node, path string, v reflect.Value, parse func(string) (T, error)) {
+	if n.Kind != yaml.ScalarNode {
+		d.addf(path, "want a single value, got %s", kindName(n))
+		return
+	}
+	x, err := parse(n.Value)
+	if err != nil {
+		d.addf(path, "%v", err)
+		return
+	}
+	v.Set(reflect.ValueOf(x))
+}
+
+// decodeStruct decodes a mapping into a struct, by yaml tags.
+func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
+	if n.Kind != yaml.MappingNode {
+		d.addf(path, "want a mapping, got %s", kindName(n))
+		return
+	}
+	fields := structFields(v.Type())
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		p := joinPath(path, k.Value)
+		d.src.lines[p] = k.Line
+		f, ok := fields[k.Value]
+		switch {
+		case !ok:
+			d.addf(p, "unknown key %q", k.Value)
+		case seen[k.Value]:
+			d.addf(p, "duplicate key")
+		default:
+			d.decode(val, p, f.Tag.Get("cfg"), v.FieldByIndex(f.Index))
+		}
+		seen[k.Value] = true
+	}
+}
+
+// structFields maps yaml key names to the fields of t.
+func structFields(t reflect.Type) map[string]reflect.StructField {
+	m := map[string]reflect.StructField{}
+	for _, f := range reflect.VisibleFields(t) {
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" && name != "-" {
+			m[name] = f
+		}
+	}
+	return m
+}
+
+// decodeSlice decodes a sequence, or a single scalar as a list of one.
+func (d *decoder) decodeSlice(n *yaml.Node, path, kind string, v reflect.Value) {
+	items := n.Content
+	switch n.Kind {
+	case yaml.SequenceNode:
+	case yaml.ScalarNode:
+		items = []*yaml.Node{n}
+	default:
+		d.addf(path, "want a list, got %s", kindName(n))
+		return
+	}
+	out := reflect.MakeSlice(v.Type(), len(items), len(items))
+	for i, item := range items {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		d.src.lines[p] = item.Line
+		d.decode(item, p, kind, out.Index(i))
+	}
+	v.Set(out)
+}
+
+// decodeMap decodes a mapping with string keys.
+func (d *decoder) decodeMap(n *yaml.Node, path, kind string, v reflect.Value) {
+	if n.Kind != yaml.MappingNode {
+		d.addf(path, "want a mapping, got %s", kindName(n))
+		return
+	}
+	out := reflect.MakeMap(v.Type())
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		p := path + "[" + k.Value + "]"
+		d.src.lines[p] = k.Line
+		if out.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
+			d.addf(p, "duplicate key")
+			continue
+		}
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, p, kind, elem)
+		out.SetMapIndex(reflect.ValueOf(k.Value), elem)
+	}
+	v.Set(out)
+}
+
+// decodeBasic decodes strings, booleans and integers.
+func (d *decoder) decodeBasic(n *yaml.Node, path, kind string, v reflect.Value) {
+	if n.Kind != yaml.ScalarNode {
+		d.addf(path, "want a single value, got %s", kindName(n))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(d.pathValue(n.Value, kind))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(strings.ToLower(n.Value))
+		if err != nil || n.ShortTag() != "!!bool" {
+			d.addf(path, "want true or false, got %q", n.Value)
+			return
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		d.decodeInt(n, path, kind, v)
+	default:
+		panic(fmt.Sprintf("config: field type %s not supported", v.Type()))
+	}
+}
+
+// decodeInt decodes a non-negative integer, or a size when kind is "size".
+func (d *decoder) decodeInt(n *yaml.Node, path, kind string, v reflect.Value) {
+	var x int64
+	var err error
+	if kind == "size" {
+		x, err = parseSize(n.Value)
+	} else if x, err = strconv.ParseInt(n.Value, 0, 64); err != nil {
+		err = fmt.Errorf("want a whole number, got %q", n.Value)
+	}
+	if err == nil && x < 0 {
+		err = fmt.Errorf("must not be negative, got %q", n.Value)
+	}
+	if err == nil && v.OverflowInt(x) {
+		err = fmt.Errorf("%q is too large", n.Value)
+	}
+	if err != nil {
+		d.addf(path, "%v", err)
+		return
+	}
+	v.SetInt(x)
+}
+
+// pathValue resolves a relative file path against the config's directory.
+func (d *decoder) pathValue(s, kind string) string {
+	if kind != "path" || s == "" || s == "-" || filepath.IsAbs(s) {
+		return s
+	}
+	return filepath.Join(d.src.dir, s)
+}
+
+// joinPath appends a key to a key path.
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// unmarshalNode reads an action: "encrypt" or {encrypt: method}.
+func (t *Then) unmarshalNode(d *decoder, n *yaml.Node, path string) {
+	switch {
+	case n.Kind == yaml.ScalarNode && !isNull(n):
+		*t = Then{Action: n.Value}
+	case n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[1].Kind == yaml.ScalarNode:
+		*t = Then{Action: n.Content[0].Value, Method: n.Content[1].Value}
+		if t.Action != ActionEncrypt {
+			d.addf(path, "only encrypt takes a method, got %q", t.Action)
+		}
+	default:
+		d.addf(path, "want an action (deliver, encrypt, block, quarantine) or {encrypt: METHOD}")
+	}
+}

@@ -1,0 +1,156 @@
+package config
+
+import (
+	"cmp"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Default listen addresses of the no-config setup.
+const (
+	DefaultSMTPAddress       = "127.0.0.1:2525"
+	DefaultSubmissionAddress = "127.0.0.1:2587"
+	DefaultMetricsAddress    = "127.0.0.1:9464"
+	DefaultPortalAddress     = "127.0.0.1:8443"
+)
+
+// base returns the defaults that apply under every config file: everything
+// except listeners, clients and other site-specific choices.
+func base() *Config {
+	return &Config{
+		Hostname: hostname(),
+		DataDir:  "/var/lib/sealgate",
+		Policy: Policy{
+			DefaultAction: DefaultEncryptIfPHI,
+			SubjectTags:   []string{"[secure]", "[encrypt]"},
+			Unreadable:    Then{Action: ActionEncrypt},
+			Scan:          ScanLimits{MaxDepth: 20, MaxParts: 1000, MaxBytes: 100 << 20, Timeout: 10 * time.Second},
+		},
+		Encrypt: Encryption{
+			Order:         []string{MethodPGP, MethodSMIME, MethodTLS, MethodPortal},
+			Subject:       "Encrypted message",
+			PortalSubject: "You have a secure message",
+		},
+		Delivery: Delivery{
+			TLS:                          DeliveryTLS{Policy: map[string]string{"default": TLSPolicyMay}},
+			Retry:                        Retry{Schedule: defaultSchedule(), MaxAge: 5 * 24 * time.Hour},
+			MaxConnectionsPerDestination: 10,
+			MaxConnections:               200,
+		},
+		Portal: Portal{
+			Store: "sqlite", MessageTTL: 30 * 24 * time.Hour, SessionIdle: 15 * time.Minute,
+			CodeTTL: 10 * time.Minute, MaxCodeAttempts: 5,
+		},
+		Metrics: Metrics{Listen: DefaultMetricsAddress},
+		Queue:   Queue{ShutdownTimeout: 30 * time.Second},
+		Limits:  defaultLimits(),
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// defaultSchedule is the default retry backoff.
+func defaultSchedule() []time.Duration {
+	return []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour}
+}
+
+// defaultLimits are the session and client limits; RFC 5321 §4.5.3.2 gives
+// the command (5 min) and end-of-data (10 min) timeouts.
+func defaultLimits() Limits {
+	return Limits{
+		MaxMessageSize:             25 * 1000 * 1000,
+		MaxRecipients:              100,
+		MaxLineLength:              4096,
+		CommandTimeout:             5 * time.Minute,
+		DataTimeout:                10 * time.Minute,
+		SessionLifetime:            time.Hour,
+		MaxConnectionsPerClient:    50,
+		MessagesPerClientPerMinute: 6000,
+		MaxAuthFailures:            3,
+	}
+}
+
+// hostname returns the machine's name, or "localhost".
+func hostname() string {
+	if h, err := os.Hostname(); err == nil && validDomain(h) {
+		return h
+	}
+	return "localhost"
+}
+
+// Default returns the safe local setup used when sealgate runs without a
+// config file: loopback listeners with STARTTLS and a self-signed
+// certificate to be generated, one client for local programs, the portal and
+// metrics on loopback, and all data under <workDir>/sealgate-data.
+func Default(workDir string) *Config {
+	if abs, err := filepath.Abs(workDir); err == nil {
+		workDir = abs
+	}
+	c := base()
+	c.DataDir = filepath.Join(workDir, "sealgate-data")
+	c.Listeners = []Listener{
+		{Name: "smtp", Address: DefaultSMTPAddress, TLS: TLSStartTLS, Auth: AuthOptional},
+		{Name: "submission", Address: DefaultSubmissionAddress, TLS: TLSStartTLS, Auth: AuthOptional},
+	}
+	c.TLS = TLSFiles{Generate: true}
+	c.Clients = []Client{{
+		Name:           "local",
+		Networks:       []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		AllowedSenders: []string{"*"},
+	}}
+	c.Portal.Listen = DefaultPortalAddress
+	c.Portal.BaseURL = "https://localhost:8443"
+	c.derive()
+	return c
+}
+
+// derive fills the defaults that depend on other keys (paths under
+// data_dir, listener modes) and normalises case-insensitive keys.
+func (c *Config) derive() {
+	inData := func(p *string, rel ...string) {
+		if *p == "" {
+			*p = filepath.Join(append([]string{c.DataDir}, rel...)...)
+		}
+	}
+	if c.TLS.Generate {
+		inData(&c.TLS.Cert, "tls", "cert.pem")
+		inData(&c.TLS.Key, "tls", "key.pem")
+	}
+	inData(&c.Queue.KeyFile, "keys", "spool.key")
+	inData(&c.Portal.MasterKeyFile, "keys", "portal.key")
+	inData(&c.Log.AuditFile, "audit.log")
+	for i := range c.Listeners {
+		l := &c.Listeners[i]
+		l.TLS = cmp.Or(l.TLS, TLSStartTLS)
+		l.Auth = cmp.Or(l.Auth, AuthOptional)
+	}
+	for i := range c.Clients {
+		for j, f := range c.Clients[i].CertFingerprints {
+			if n, err := normFingerprint(f); err == nil {
+				c.Clients[i].CertFingerprints[j] = n
+			}
+		}
+	}
+	c.Delivery.Routes = lowerKeys(c.Delivery.Routes)
+	c.Delivery.TLS.Policy = lowerKeys(c.Delivery.TLS.Policy)
+	for i, s := range c.Delivery.DNS.Servers {
+		if _, err := netip.ParseAddr(s); err == nil || validDomain(s) {
+			c.Delivery.DNS.Servers[i] = net.JoinHostPort(s, "53")
+		}
+	}
+}
+
+// lowerKeys returns m with lower-case keys (domain names).
+func lowerKeys(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}

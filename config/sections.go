@@ -1,0 +1,222 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// Policy actions and encryption methods.
+const (
+	ActionDeliver    = "deliver"
+	ActionEncrypt    = "encrypt"
+	ActionBlock      = "block"
+	ActionQuarantine = "quarantine"
+
+	MethodPGP    = "pgp"
+	MethodSMIME  = "smime"
+	MethodTLS    = "tls"
+	MethodPortal = "portal"
+
+	DefaultEncryptIfPHI    = "encrypt_if_phi"    // encrypt messages with PHI, deliver the rest
+	DefaultEncryptAll      = "encrypt_all"       // encrypt every message
+	DefaultDeliver         = "deliver"           // deliver unless a rule says otherwise
+	DefaultQuarantineIfPHI = "quarantine_if_phi" // hold messages with PHI for review
+	DefaultBlockIfPHI      = "block_if_phi"      // refuse messages with PHI
+)
+
+// Policy decides, from content and context, what happens to a message.
+type Policy struct {
+	// DefaultAction applies when no rule matches: one of the Default*
+	// constants.
+	DefaultAction string `yaml:"default_action"`
+	// SubjectTags in a Subject ask for encryption; they are removed from the
+	// subject before delivery. Matched case-insensitively.
+	SubjectTags []string `yaml:"subject_tags"`
+	// Unreadable is the action for a part that cannot be decoded or
+	// searched (encrypted PDF, unknown charset): it may hold PHI.
+	Unreadable Then       `yaml:"unreadable"`
+	Rules      []Rule     `yaml:"rules"`
+	Scan       ScanLimits `yaml:"scan"`
+}
+
+// Rule is a context rule: when every condition in If holds, Then applies.
+// Rules are tried in order; the first match wins, but a rule can only raise
+// protection above what the content requires, never lower it.
+type Rule struct {
+	Name string `yaml:"name"` // for logs and audit; defaults to "rules[N]"
+	If   Match  `yaml:"if"`
+	Then Then   `yaml:"then"`
+}
+
+// Match holds a rule's conditions. Within a list any entry may match; all
+// non-empty fields must match. Patterns may use "*" as a wildcard.
+type Match struct {
+	SubjectTag      []string `yaml:"subject_tag"`
+	RecipientDomain []string `yaml:"recipient_domain"`
+	Sender          []string `yaml:"sender"` // envelope sender pattern
+	Client          []string `yaml:"client"` // client name from clients[]
+	// Header maps a header field name (case-insensitive) to a value
+	// pattern; every listed header must match.
+	Header map[string]string `yaml:"header"`
+}
+
+// Then is a rule's outcome: an Action and, for ActionEncrypt, optionally the
+// Method to force. In YAML it is a scalar action ("encrypt") or a map with
+// one key ({encrypt: portal}).
+type Then struct {
+	Action string // ActionDeliver, ActionEncrypt, ActionBlock, ActionQuarantine
+	Method string // "" (choose by encryption.order) or a Method* constant
+}
+
+// ScanLimits bound the work of reading one message, so hostile input ends in
+// a verdict and never in a hang.
+type ScanLimits struct {
+	MaxDepth int           `yaml:"max_depth"` // MIME nesting
+	MaxParts int           `yaml:"max_parts"`
+	MaxBytes int64         `yaml:"max_bytes" cfg:"size"` // decoded and decompressed
+	Timeout  time.Duration `yaml:"timeout"`
+}
+
+// Encryption chooses and configures the protection methods.
+type Encryption struct {
+	// Order is tried per recipient; the first possible method wins.
+	Order []string `yaml:"order"`
+	PGP   PGP      `yaml:"pgp"`
+	SMIME SMIME    `yaml:"smime"`
+	// Subject replaces the outer Subject of PGP and S/MIME messages; the
+	// real one travels inside (protected headers).
+	Subject string `yaml:"subject"`
+	// PortalSubject is the subject of the portal notification (no PHI).
+	PortalSubject string `yaml:"portal_subject"`
+}
+
+// PGP configures OpenPGP (PGP/MIME, RFC 3156).
+type PGP struct {
+	Keyring    string `yaml:"keyring" cfg:"path"`     // folder of armored public keys
+	WKD        bool   `yaml:"wkd"`                    // look keys up by Web Key Directory
+	ArchiveKey string `yaml:"archive_key" cfg:"path"` // also encrypt to this public key
+	SignKey    string `yaml:"sign_key" cfg:"path"`    // armored secret key to sign with
+}
+
+// SMIME configures S/MIME (RFC 8551).
+type SMIME struct {
+	Certs    string `yaml:"certs" cfg:"path"`     // folder of recipients' PEM certificates
+	SignCert string `yaml:"sign_cert" cfg:"path"` // organisation certificate to sign with
+	SignKey  string `yaml:"sign_key" cfg:"path"`
+}
+
+// TLS requirement levels for delivery, weakest first.
+const (
+	TLSPolicyNone     = "none"
+	TLSPolicyMay      = "may"
+	TLSPolicyEncrypt  = "encrypt"
+	TLSPolicyVerify   = "verify"
+	TLSPolicyDANE     = "dane"
+	TLSPolicyDANEOnly = "dane-only"
+)
+
+// Delivery configures how mail leaves.
+type Delivery struct {
+	// Routes send a domain's mail to host:port instead of its MX.
+	Routes map[string]string `yaml:"routes"`
+	// Smarthost, if set, receives all mail without a route (host:port).
+	Smarthost     string        `yaml:"smarthost"`
+	SmarthostAuth SmarthostAuth `yaml:"smarthost_auth"`
+	TLS           DeliveryTLS   `yaml:"tls"`
+	DNS           DNS           `yaml:"dns"`
+	Retry         Retry         `yaml:"retry"`
+	// MaxConnectionsPerDestination bounds concurrent connections to one
+	// destination host; MaxConnections bounds all outgoing connections.
+	MaxConnectionsPerDestination int `yaml:"max_connections_per_destination"`
+	MaxConnections               int `yaml:"max_connections"`
+}
+
+// SmarthostAuth is the smarthost login. The password is read from a file so
+// it never sits in the config.
+type SmarthostAuth struct {
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file" cfg:"path"`
+}
+
+// DeliveryTLS is the outgoing TLS configuration.
+type DeliveryTLS struct {
+	// CAFile adds PEM roots to the system's for SMTP and MTA-STS fetches.
+	CAFile string `yaml:"ca_file" cfg:"path"`
+	// Policy maps a recipient domain, or "default", to a TLSPolicy* level.
+	Policy map[string]string `yaml:"policy"`
+	Report TLSReport         `yaml:"report"`
+}
+
+// TLSReport configures SMTP TLS reporting (RFC 8460).
+type TLSReport struct {
+	Enabled      bool   `yaml:"enabled"`
+	Organization string `yaml:"organization"`
+	Contact      string `yaml:"contact"` // contact-info in reports
+}
+
+// DNS configures the resolver used for delivery.
+type DNS struct {
+	// Servers are host:port; empty means the system resolver.
+	Servers []string `yaml:"servers"`
+	// TrustAD trusts the servers' AD bit (DNSSEC), as DANE needs; only for
+	// a validating resolver reached over a trusted path.
+	TrustAD bool `yaml:"trust_ad"`
+}
+
+// Retry is the backoff for temporary delivery failures.
+type Retry struct {
+	// Schedule is the wait before each retry; the last repeats.
+	Schedule []time.Duration `yaml:"schedule"`
+	// MaxAge is how long a message may stay queued before it bounces.
+	MaxAge time.Duration `yaml:"max_age"`
+}
+
+// Portal configures the HTTPS pickup site.
+type Portal struct {
+	Listen  string `yaml:"listen"`   // host:port; "" disables serving here
+	BaseURL string `yaml:"base_url"` // links in notifications
+	// Store is "sqlite" (embedded, in data_dir) or a postgres:// URL.
+	Store string `yaml:"store"`
+	// MasterKeyFile wraps the per-message keys; outside the portal store.
+	MasterKeyFile   string        `yaml:"master_key_file" cfg:"path"`
+	MessageTTL      time.Duration `yaml:"message_ttl"`
+	SessionIdle     time.Duration `yaml:"session_idle"`
+	CodeTTL         time.Duration `yaml:"code_ttl"`
+	MaxCodeAttempts int           `yaml:"max_code_attempts"`
+	RequirePassword bool          `yaml:"require_password"`
+	RequireTOTP     bool          `yaml:"require_totp"`
+	ReadReceipts    bool          `yaml:"read_receipts"`
+	// TLS overrides the top-level tls for the portal.
+	TLS      TLSFiles `yaml:"tls"`
+	Branding Branding `yaml:"branding"`
+}
+
+// Branding is shown on portal pages and notifications.
+type Branding struct {
+	Organization string `yaml:"organization"`
+	Logo         string `yaml:"logo" cfg:"path"` // PNG or SVG file
+	Color        string `yaml:"color"`           // "#RRGGBB"
+	Support      string `yaml:"support"`         // contact shown to recipients
+}
+
+// TLSPolicyFor returns the configured TLS level for domain, falling back to
+// the "default" entry and then to TLSPolicyMay.
+func (t DeliveryTLS) TLSPolicyFor(domain string) string {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	if p, ok := t.Policy[domain]; ok {
+		return p
+	}
+	if p, ok := t.Policy["default"]; ok {
+		return p
+	}
+	return TLSPolicyMay
+}
+
+// PortalTLS returns the portal's certificate files: Portal.TLS if set,
+// else the top-level TLS.
+func (c *Config) PortalTLS() TLSFiles {
+	if c.Portal.TLS.Cert != "" {
+		return c.Portal.TLS
+	}
+	return c.TLS
+}

@@ -1,0 +1,253 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+var (
+	actions = []string{ActionDeliver, ActionEncrypt, ActionBlock, ActionQuarantine}
+	methods = []string{MethodPGP, MethodSMIME, MethodTLS, MethodPortal}
+)
+
+// policy checks the default action, tags, rules and scan limits.
+func (v *validator) policy() {
+	p := v.c.Policy
+	v.oneOf("policy.default_action", p.DefaultAction, DefaultEncryptIfPHI, DefaultEncryptAll,
+		DefaultDeliver, DefaultQuarantineIfPHI, DefaultBlockIfPHI)
+	for i, t := range p.SubjectTags {
+		if strings.TrimSpace(t) == "" {
+			v.addf(fmt.Sprintf("policy.subject_tags[%d]", i), "must not be empty")
+		}
+	}
+	v.then("policy.unreadable", p.Unreadable)
+	names := map[string]string{}
+	for i, r := range p.Rules {
+		path := fmt.Sprintf("policy.rules[%d]", i)
+		if r.Name != "" {
+			claim(v, names, r.Name, path+".name", fmt.Sprintf("rule name %q", r.Name))
+		}
+		v.match(path+".if", r.If)
+		v.then(path+".then", r.Then)
+	}
+	v.atLeast("policy.scan.max_depth", int64(p.Scan.MaxDepth), 1)
+	v.atLeast("policy.scan.max_parts", int64(p.Scan.MaxParts), 1)
+	v.atLeast("policy.scan.max_bytes", p.Scan.MaxBytes, 1)
+	v.atLeast("policy.scan.timeout", int64(p.Scan.Timeout), 1)
+}
+
+// then checks an action and its method.
+func (v *validator) then(path string, t Then) {
+	if t.Action == "" {
+		v.addf(path, "must be set")
+		return
+	}
+	if v.oneOf(path, t.Action, actions...) && t.Method != "" {
+		v.oneOf(path+".encrypt", t.Method, methods...)
+	}
+}
+
+var headerNameRE = regexp.MustCompile(`^[!-9;-~]+$`) // RFC 5322 §3.6.8 ftext
+
+// match checks a rule's conditions: at least one, known clients, sane
+// header names.
+func (v *validator) match(path string, m Match) {
+	if len(m.SubjectTag)+len(m.RecipientDomain)+len(m.Sender)+len(m.Client)+len(m.Header) == 0 {
+		v.addf(path, "a rule needs at least one condition (subject_tag, recipient_domain, sender, client, header)")
+	}
+	for i, d := range m.RecipientDomain {
+		if !validDomain(strings.TrimPrefix(d, "*.")) {
+			v.addf(fmt.Sprintf("%s.recipient_domain[%d]", path, i), "%q is not a domain or *.domain", d)
+		}
+	}
+	for i, s := range m.Sender {
+		if !validSenderPattern(s) {
+			v.addf(fmt.Sprintf("%s.sender[%d]", path, i), "%q is not a sender pattern", s)
+		}
+	}
+	for i, name := range m.Client {
+		if !slices.ContainsFunc(v.c.Clients, func(c Client) bool { return c.Name == name }) {
+			v.addf(fmt.Sprintf("%s.client[%d]", path, i), "no client is named %q", name)
+		}
+	}
+	for name := range m.Header {
+		if !headerNameRE.MatchString(name) {
+			v.addf(path+".header["+name+"]", "not a header field name")
+		}
+	}
+}
+
+// encryption checks the method order and the PGP and S/MIME settings.
+func (v *validator) encryption() {
+	e := v.c.Encrypt
+	if len(e.Order) == 0 {
+		v.addf("encryption.order", "must list at least one method (%s)", strings.Join(methods, ", "))
+	}
+	seen := map[string]string{}
+	for i, m := range e.Order {
+		p := fmt.Sprintf("encryption.order[%d]", i)
+		if v.oneOf(p, m, methods...) {
+			claim(v, seen, m, p, "method "+m)
+		}
+	}
+	v.pair("encryption.smime.sign_cert", e.SMIME.SignCert, "encryption.smime.sign_key", e.SMIME.SignKey)
+	v.headerText("encryption.subject", e.Subject)
+	v.headerText("encryption.portal_subject", e.PortalSubject)
+	if v.usesPortal() && v.c.Portal.BaseURL == "" {
+		v.addf("portal.base_url", "must be set: the portal is an encryption method (encryption.order or a rule) and notifications link to it")
+	}
+}
+
+// headerText checks a value that becomes a header: set, no line breaks.
+func (v *validator) headerText(path, s string) {
+	if strings.TrimSpace(s) == "" || strings.ContainsAny(s, "\r\n\x00") {
+		v.addf(path, "must be a non-empty single line")
+	}
+}
+
+// usesPortal reports whether any configured path can lead to the portal.
+func (v *validator) usesPortal() bool {
+	p := v.c.Policy
+	if slices.Contains(v.c.Encrypt.Order, MethodPortal) || p.Unreadable.Method == MethodPortal {
+		return true
+	}
+	return slices.ContainsFunc(p.Rules, func(r Rule) bool { return r.Then.Method == MethodPortal })
+}
+
+// delivery checks routes, smarthost, TLS policy, DNS and retries.
+func (v *validator) delivery() {
+	d := v.c.Delivery
+	for dom, hp := range d.Routes {
+		p := "delivery.routes[" + dom + "]"
+		if !validDomain(dom) {
+			v.addf(p, "%q is not a domain", dom)
+		}
+		v.nextHop(p, hp)
+	}
+	if d.Smarthost != "" {
+		v.nextHop("delivery.smarthost", d.Smarthost)
+	}
+	a := d.SmarthostAuth
+	v.pair("delivery.smarthost_auth.username", a.Username, "delivery.smarthost_auth.password_file", a.PasswordFile)
+	if a.Username != "" && d.Smarthost == "" {
+		v.addf("delivery.smarthost_auth", "set, but delivery.smarthost is not")
+	}
+	v.tlsPolicy(d)
+	for i, s := range d.DNS.Servers {
+		v.nextHop(fmt.Sprintf("delivery.dns.servers[%d]", i), s)
+	}
+	v.retry(d.Retry)
+	v.atLeast("delivery.max_connections_per_destination", int64(d.MaxConnectionsPerDestination), 1)
+	v.atLeast("delivery.max_connections", int64(d.MaxConnections), int64(d.MaxConnectionsPerDestination))
+}
+
+// nextHop checks a host:port destination.
+func (v *validator) nextHop(path, hp string) {
+	host, port, err := hostPort(hp)
+	switch {
+	case err != nil:
+		v.addf(path, "%v", err)
+	case port == 0:
+		v.addf(path, "port must not be 0")
+	case !validDomain(host):
+		if _, err := netip.ParseAddr(host); err != nil {
+			v.addf(path, "%q is not a host name or IP address", host)
+		}
+	}
+}
+
+// tlsPolicy checks delivery.tls.policy levels and TLS reporting.
+func (v *validator) tlsPolicy(d Delivery) {
+	for dom, level := range d.TLS.Policy {
+		p := "delivery.tls.policy[" + dom + "]"
+		if dom != "default" && !validDomain(strings.TrimPrefix(dom, "*.")) {
+			v.addf(p, "%q is not a domain", dom)
+		}
+		if v.oneOf(p, level, TLSPolicyNone, TLSPolicyMay, TLSPolicyEncrypt, TLSPolicyVerify,
+			TLSPolicyDANE, TLSPolicyDANEOnly) && level == TLSPolicyDANEOnly && !d.DNS.TrustAD {
+			v.addf(p, "dane-only needs delivery.dns.trust_ad: true (a validating resolver)")
+		}
+	}
+	if d.TLS.Report.Enabled && d.TLS.Report.Organization == "" {
+		v.addf("delivery.tls.report.organization", "must be set when TLS reporting is enabled")
+	}
+}
+
+// retry checks that the schedule is non-empty and increasing.
+func (v *validator) retry(r Retry) {
+	if len(r.Schedule) == 0 {
+		v.addf("delivery.retry.schedule", "must list at least one interval")
+	}
+	for i, d := range r.Schedule {
+		p := fmt.Sprintf("delivery.retry.schedule[%d]", i)
+		switch {
+		case d <= 0:
+			v.addf(p, "must be longer than 0")
+		case i > 0 && d <= r.Schedule[i-1]:
+			v.addf(p, "%v is not longer than the interval before it (%v); the schedule must increase", d, r.Schedule[i-1])
+		}
+	}
+	v.atLeast("delivery.retry.max_age", int64(r.MaxAge), 1)
+}
+
+// dkim checks each signing key's domain and selector.
+func (v *validator) dkim() {
+	doms := map[string]string{}
+	for i, k := range v.c.DKIM {
+		p := fmt.Sprintf("dkim[%d]", i)
+		if !validDomain(k.Domain) {
+			v.addf(p+".domain", "%q is not a domain", k.Domain)
+		} else {
+			claim(v, doms, strings.ToLower(k.Domain), p+".domain", "domain "+k.Domain)
+		}
+		if !validDomain(k.Selector) {
+			v.addf(p+".selector", "%q is not a valid selector", k.Selector)
+		}
+		if k.Key == "" {
+			v.addf(p+".key", "must be set")
+		}
+	}
+}
+
+var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// portal checks the pickup site's URL, store and timeouts.
+func (v *validator) portal() {
+	p := v.c.Portal
+	if p.BaseURL != "" {
+		v.baseURL(p.BaseURL)
+	}
+	if p.Store != "sqlite" && !strings.HasPrefix(p.Store, "postgres://") && !strings.HasPrefix(p.Store, "postgresql://") {
+		v.addf("portal.store", "want sqlite or a postgres:// URL")
+	}
+	v.atLeast("portal.message_ttl", int64(p.MessageTTL), 1)
+	v.atLeast("portal.session_idle", int64(p.SessionIdle), 1)
+	v.atLeast("portal.code_ttl", int64(p.CodeTTL), 1)
+	v.atLeast("portal.max_code_attempts", int64(p.MaxCodeAttempts), 1)
+	v.pair("portal.tls.cert", p.TLS.Cert, "portal.tls.key", p.TLS.Key)
+	if p.Listen != "" {
+		v.address("portal.listen", p.Listen)
+	}
+	if p.Listen != "" && v.c.PortalTLS().Cert == "" {
+		v.addf("portal.listen", "the portal serves HTTPS only: set tls.cert/tls.key or portal.tls")
+	}
+	if p.Branding.Color != "" && !colorRE.MatchString(p.Branding.Color) {
+		v.addf("portal.branding.color", "want #RRGGBB, got %q", p.Branding.Color)
+	}
+}
+
+// baseURL checks the portal link base: https, or http on loopback only.
+func (v *validator) baseURL(s string) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		v.addf("portal.base_url", "want an absolute URL such as https://secure.example.org")
+		return
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		v.addf("portal.base_url", "must be https (http only for a loopback host)")
+	}
+}
