@@ -144,3 +144,21 @@ func TestBoundaryUnique(t *testing.T) {
 		t.Errorf("boundaries %q %q err %v", a, b, err)
 	}
 }
+
+func TestNormalizeAddr(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Alice@Example.ORG", "Alice@example.org"},
+		{" bob@example.org ", "bob@example.org"},
+		{"no-at-sign", ""},
+		{"@example.org", ""},
+		{"a@", ""},
+		{"<a@example.org>", ""},
+		{"a b@example.org", ""},
+	}
+	for _, tc := range tests {
+		got, ok := NormalizeAddr(tc.in)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("NormalizeAddr(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+}

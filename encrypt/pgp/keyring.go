@@ -19,6 +19,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	"github.com/sealgate/sealgate/encrypt/mimeutil"
 )
 
 // maxKeyFile bounds how much of one keyring file is read.
@@ -86,7 +88,7 @@ func (k *Keyring) Len() int {
 // most recently created. The domain is compared case-insensitively, the
 // local part exactly.
 func (k *Keyring) Lookup(addr string, now time.Time) (*openpgp.Entity, bool) {
-	norm, ok := NormalizeAddr(addr)
+	norm, ok := mimeutil.NormalizeAddr(addr)
 	if !ok {
 		return nil, false
 	}
@@ -262,7 +264,7 @@ func entityAddrs(e *openpgp.Entity, now time.Time) []string {
 		if !identityValid(id, now) {
 			continue
 		}
-		if a, ok := NormalizeAddr(id.UserId.Email); ok {
+		if a, ok := mimeutil.NormalizeAddr(id.UserId.Email); ok {
 			out = append(out, a)
 		}
 	}
@@ -284,15 +286,4 @@ func hasAddr(e *openpgp.Entity, addr string, now time.Time) bool {
 func identityValid(id *openpgp.Identity, now time.Time) bool {
 	return id.UserId != nil && id.SelfSignature != nil &&
 		!id.SelfSignature.SigExpired(now) && !id.Revoked(now)
-}
-
-// NormalizeAddr lower-cases the domain of addr, keeping the local part as
-// is. It reports false for something that is not local@domain.
-func NormalizeAddr(addr string) (string, bool) {
-	addr = strings.TrimSpace(addr)
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 || at == len(addr)-1 || strings.ContainsAny(addr, " <>\r\n") {
-		return "", false
-	}
-	return addr[:at+1] + strings.ToLower(addr[at+1:]), true
 }

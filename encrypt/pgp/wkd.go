@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/sealgate/sealgate/encrypt/mimeutil"
 )
 
 // ErrNotFound means no usable key was published for the address.
@@ -84,7 +86,7 @@ func NewWKDClient(cfg WKDConfig) *WKDClient {
 // ErrNotFound (possibly wrapped) when no usable key is published; errors
 // never contain the address.
 func (c *WKDClient) Lookup(ctx context.Context, addr string) (*openpgp.Entity, error) {
-	norm, ok := NormalizeAddr(addr)
+	norm, ok := mimeutil.NormalizeAddr(addr)
 	if !ok {
 		return nil, ErrNotFound
 	}
