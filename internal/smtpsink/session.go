@@ -105,6 +105,6 @@ func (s *session) Reset() {
 
 // Logout implements smtp.Session.
 func (s *session) Logout() error {
-	s.sink.endSession()
+	s.sink.endSession(s.conn)
 	return nil
 }

@@ -43,6 +43,9 @@ type Options struct {
 	AuthUser, AuthPass string
 	// Addr is the listen address; default "127.0.0.1:0".
 	Addr string
+	// ImplicitTLS makes the sink speak TLS from the first byte (port 465
+	// style) with the TLS config instead of offering STARTTLS.
+	ImplicitTLS bool
 }
 
 // Message is one message the sink accepted (or was asked about in DataReply).
@@ -70,6 +73,7 @@ type Sink struct {
 	conns     int
 	active    int
 	maxActive int
+	live      map[*smtp.Conn]bool
 	changed   chan struct{} // closed and replaced whenever msgs grows
 }
 
@@ -87,7 +91,13 @@ func Start(t testing.TB, opts Options) *Sink {
 	if err != nil {
 		t.Fatalf("smtpsink: listen: %v", err)
 	}
-	s := &Sink{Addr: ln.Addr().String(), opts: opts, changed: make(chan struct{})}
+	if opts.ImplicitTLS {
+		if opts.TLS == nil {
+			t.Fatal("smtpsink: ImplicitTLS needs a TLS config")
+		}
+		ln = tls.NewListener(ln, opts.TLS)
+	}
+	s := &Sink{Addr: ln.Addr().String(), opts: opts, changed: make(chan struct{}), live: make(map[*smtp.Conn]bool)}
 	s.srv = s.newServer()
 	done := make(chan struct{})
 	go func() {
@@ -104,7 +114,9 @@ func Start(t testing.TB, opts Options) *Sink {
 func (s *Sink) newServer() *smtp.Server {
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = s.opts.Hostname
-	srv.TLSConfig = s.opts.TLS
+	if !s.opts.ImplicitTLS {
+		srv.TLSConfig = s.opts.TLS
+	}
 	srv.EnableDSN = s.opts.DSN
 	srv.EnableREQUIRETLS = s.opts.RequireTLS
 	srv.EnableSMTPUTF8 = s.opts.SMTPUTF8
@@ -117,6 +129,7 @@ func (s *Sink) newServer() *smtp.Server {
 
 func (s *Sink) newSession(c *smtp.Conn) (smtp.Session, error) {
 	s.mu.Lock()
+	s.live[c] = true
 	s.conns++
 	s.active++
 	if s.active > s.maxActive {
@@ -126,10 +139,25 @@ func (s *Sink) newSession(c *smtp.Conn) (smtp.Session, error) {
 	return &session{sink: s, conn: c}, nil
 }
 
-func (s *Sink) endSession() {
+func (s *Sink) endSession(c *smtp.Conn) {
 	s.mu.Lock()
+	delete(s.live, c)
 	s.active--
 	s.mu.Unlock()
+}
+
+// CloseConns drops every open connection without a reply, as a server
+// that timed out idle clients would.
+func (s *Sink) CloseConns() {
+	s.mu.Lock()
+	conns := make([]*smtp.Conn, 0, len(s.live))
+	for c := range s.live {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Conn().Close()
+	}
 }
 
 func (s *Sink) record(m Message) {

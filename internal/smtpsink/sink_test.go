@@ -201,3 +201,43 @@ func TestExtensionsRecorded(t *testing.T) {
 		t.Errorf("rcpt options: %+v", m.RcptOpts)
 	}
 }
+
+func TestImplicitTLS(t *testing.T) {
+	t.Parallel()
+	ca := NewTestCA(t)
+	s := Start(t, Options{TLS: ServerTLS(ca.Leaf(t, "127.0.0.1")), ImplicitTLS: true})
+	c, err := smtp.DialTLS(s.Addr, &tls.Config{RootCAs: ca.Pool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		t.Error("STARTTLS offered inside implicit TLS")
+	}
+	if err := send(t, c, "b@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if m := s.Messages(); len(m) != 1 || !m[0].TLS {
+		t.Errorf("got %+v", m)
+	}
+}
+
+func TestCloseConns(t *testing.T) {
+	t.Parallel()
+	s := Start(t, Options{})
+	c, err := smtp.Dial(s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Noop(); err != nil {
+		t.Fatal(err)
+	}
+	s.CloseConns()
+	if err := c.Noop(); err == nil {
+		t.Error("connection still usable after CloseConns")
+	}
+	if s.MaxActive() != 1 {
+		t.Errorf("MaxActive %d, want 1", s.MaxActive())
+	}
+}
