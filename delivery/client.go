@@ -1,0 +1,252 @@
+// Package delivery is sealgate's outbound SMTP client: it implements
+// queue.Courier. For each delivery it chooses the next hop (smarthost,
+// per-domain route or MX records with A/AAAA fallback and null MX), applies
+// the strictest of the configured and requested TLS levels, reuses pooled
+// connections within a per-destination connection limit, and reports a
+// typed, per-recipient result.
+//
+// TLS levels (queue.TLSLevel) as this package applies them:
+//
+//   - TLSNone: no STARTTLS.
+//   - TLSMay: STARTTLS when offered, certificate checked but not required
+//     (Outcome.Verified says whether it passed); if STARTTLS is refused or
+//     the handshake fails, the same host is retried once in plaintext on a
+//     new connection, as Postfix's "may" level does.
+//   - TLSEncrypt: STARTTLS required, certificate not required to verify.
+//   - TLSVerify: STARTTLS required and the certificate verified (PKIX)
+//     against Config.RootCAs for the next hop's host name (the MX name, never
+//     the IP address that was dialled).
+//
+// Failures of required TLS are temporary, so the queue retries, except with
+// REQUIRETLS (RFC 8689), where they are permanent (5.7.30).
+package delivery
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sealgate/sealgate/queue"
+)
+
+// Config configures a Client. Zero values take the defaults noted.
+type Config struct {
+	// Hostname is the EHLO name; default os.Hostname().
+	Hostname string
+	// Routes maps a recipient domain to "host:port", like Postfix's
+	// transport maps. "*" is not special.
+	Routes map[string]string
+	// Smarthost, "host:port", when set, receives all mail.
+	Smarthost string
+	// SmarthostUser and SmarthostPass, when set, authenticate with AUTH
+	// PLAIN. Credentials are only sent over verified TLS: a smarthost with
+	// credentials is always used at TLSVerify.
+	SmarthostUser, SmarthostPass string
+	// SmarthostImplicitTLS starts TLS on connect (port 465 style).
+	SmarthostImplicitTLS bool
+	// RootCAs verifies server certificates; nil means the system roots.
+	RootCAs *x509.CertPool
+	// TLSPolicy is the TLS level per recipient domain; DefaultTLS applies
+	// to others. The level used is the highest of the policy and
+	// Delivery.TLS.
+	TLSPolicy map[string]queue.TLSLevel
+	// DefaultTLS is the level for domains without a policy. Its zero value
+	// (TLSNone) is taken as TLSMay: plaintext by default is not offered.
+	DefaultTLS queue.TLSLevel
+	// Resolver looks up MX and host addresses; nil means net.DefaultResolver.
+	Resolver Resolver
+	// Port is the TCP port of MX hosts; default "25".
+	Port string
+	// MaxConnsPerDest caps open connections (busy and idle) per next hop;
+	// default 20.
+	MaxConnsPerDest int
+	// IdleTimeout is how long an unused connection stays pooled (default
+	// 10s); ConnectTimeout bounds a TCP connect (default 30s);
+	// CommandTimeout bounds each command's reply and the TLS handshake
+	// (default 5m); DataTimeout bounds sending the message and the final
+	// reply (default 10m). RFC 5321 §4.5.3.2.
+	IdleTimeout, ConnectTimeout, CommandTimeout, DataTimeout time.Duration
+	// Registerer, when non-nil, gets the package's metrics.
+	Registerer prometheus.Registerer
+	// Logger gets operational messages (hosts, never addresses); nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// Resolver is the DNS the client uses; *net.Resolver satisfies it.
+type Resolver interface {
+	LookupMX(ctx context.Context, domain string) ([]*net.MX, error)
+	LookupHost(ctx context.Context, host string) ([]string, error)
+}
+
+// Client delivers mail over SMTP. It is safe for concurrent use; Close it
+// to release pooled connections.
+type Client struct {
+	cfg       Config
+	res       Resolver
+	log       *slog.Logger
+	routes    map[string]hop
+	smarthost *hop
+	policy    map[string]queue.TLSLevel
+	tlsCache  tls.ClientSessionCache
+	metrics   *metrics
+	pool      *pool
+
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+var _ queue.Courier = (*Client)(nil)
+
+// New checks cfg, applies defaults and starts the idle-connection janitor.
+func New(cfg Config) (*Client, error) {
+	if err := applyDefaults(&cfg); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:      cfg,
+		res:      cfg.Resolver,
+		log:      cfg.Logger,
+		routes:   make(map[string]hop, len(cfg.Routes)),
+		policy:   make(map[string]queue.TLSLevel, len(cfg.TLSPolicy)),
+		tlsCache: tls.NewLRUClientSessionCache(256),
+		metrics:  newMetrics(),
+		done:     make(chan struct{}),
+	}
+	if err := c.parseHops(); err != nil {
+		return nil, err
+	}
+	for d, l := range cfg.TLSPolicy {
+		c.policy[strings.ToLower(strings.TrimSuffix(d, "."))] = l
+	}
+	if err := c.metrics.register(cfg.Registerer); err != nil {
+		return nil, err
+	}
+	c.pool = newPool(cfg.MaxConnsPerDest, cfg.IdleTimeout, c.metrics)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	go c.janitor(ctx)
+	return c, nil
+}
+
+func applyDefaults(cfg *Config) error {
+	if cfg.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("delivery: no hostname: %w", err)
+		}
+		cfg.Hostname = h
+	}
+	if strings.ContainsFunc(cfg.Hostname, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return errors.New("delivery: hostname contains spaces or control characters")
+	}
+	if cfg.DefaultTLS == queue.TLSNone {
+		cfg.DefaultTLS = queue.TLSMay
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&cfg.Port, "25")
+	setDefaultInt(&cfg.MaxConnsPerDest, 20)
+	setDefaultDur(&cfg.IdleTimeout, 10*time.Second)
+	setDefaultDur(&cfg.ConnectTimeout, 30*time.Second)
+	setDefaultDur(&cfg.CommandTimeout, 5*time.Minute)
+	setDefaultDur(&cfg.DataTimeout, 10*time.Minute)
+	return nil
+}
+
+func setDefault(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
+}
+
+func setDefaultInt(p *int, v int) {
+	if *p <= 0 {
+		*p = v
+	}
+}
+
+func setDefaultDur(p *time.Duration, v time.Duration) {
+	if *p <= 0 {
+		*p = v
+	}
+}
+
+// parseHops reads the routes and the smarthost once, so no delivery parses
+// or resolves them again.
+func (c *Client) parseHops() error {
+	for d, r := range c.cfg.Routes {
+		h, err := parseHop(r)
+		if err != nil {
+			return fmt.Errorf("delivery: route for %q: %w", d, err)
+		}
+		c.routes[strings.ToLower(strings.TrimSuffix(d, "."))] = h
+	}
+	if c.cfg.Smarthost == "" {
+		return nil
+	}
+	h, err := parseHop(c.cfg.Smarthost)
+	if err != nil {
+		return fmt.Errorf("delivery: smarthost: %w", err)
+	}
+	h.auth = c.cfg.SmarthostUser != "" || c.cfg.SmarthostPass != ""
+	h.implicitTLS = c.cfg.SmarthostImplicitTLS
+	c.smarthost = &h
+	return nil
+}
+
+// janitor closes connections that stayed idle longer than IdleTimeout.
+func (c *Client) janitor(ctx context.Context) {
+	defer close(c.done)
+	t := time.NewTicker(max(c.cfg.IdleTimeout/2, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.pool.expire(false)
+		}
+	}
+}
+
+// Close stops the janitor and closes idle connections; connections in use
+// are closed when their delivery ends. Deliveries after Close fail
+// temporarily.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.stop()
+		<-c.done
+		c.pool.close()
+	})
+	return nil
+}
+
+// level is the TLS level for d: the highest of the domain policy (or the
+// default), the delivery's own requirement, REQUIRETLS and smarthost
+// credentials.
+func (c *Client) level(d *queue.Delivery) queue.TLSLevel {
+	l, ok := c.policy[strings.ToLower(d.Domain)]
+	if !ok {
+		l = c.cfg.DefaultTLS
+	}
+	l = max(l, d.TLS)
+	if d.RequireTLS || (c.smarthost != nil && c.smarthost.auth) {
+		l = max(l, queue.TLSVerify)
+	}
+	return l
+}

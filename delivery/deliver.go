@@ -1,0 +1,147 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sealgate/sealgate/queue"
+)
+
+// envelope is a Delivery's addresses after checking.
+type envelope struct {
+	from     wireAddr
+	rcpts    []wireAddr // parallel to Delivery.Rcpts
+	pending  []int      // indexes of recipients still to deliver
+	needUTF8 bool       // SMTPUTF8 is required (RFC 6531 §3.4)
+}
+
+// Deliver implements queue.Courier: it sends d to the next hop of d.Domain
+// and returns one Outcome per recipient, in the order of d.Rcpts.
+func (c *Client) Deliver(ctx context.Context, d *queue.Delivery) []queue.Outcome {
+	start := time.Now()
+	out := make([]queue.Outcome, len(d.Rcpts))
+	for i, r := range d.Rcpts {
+		out[i].Rcpt = r.Addr
+	}
+	env := prepare(d, out)
+	if len(env.pending) > 0 {
+		c.deliver(ctx, d, env, out)
+	}
+	took := time.Since(start)
+	for i := range out {
+		out[i].Duration = took
+	}
+	return out
+}
+
+// prepare checks the sender and recipients; unsafe addresses fail
+// permanently here and are never sent.
+func prepare(d *queue.Delivery, out []queue.Outcome) *envelope {
+	env := &envelope{rcpts: make([]wireAddr, len(d.Rcpts))}
+	if d.From != "" {
+		w, err := parseAddr(d.From)
+		if err != nil {
+			e := localError(true, "5.1.7", CmdCheck, "", "unsafe sender address", err)
+			for i := range out {
+				setFailure(&out[i], e)
+			}
+			return env
+		}
+		env.from = w
+	}
+	env.needUTF8 = env.from.utf8
+	for i, r := range d.Rcpts {
+		w, err := parseAddr(r.Addr)
+		if err != nil {
+			setFailure(&out[i], localError(true, "5.1.3", CmdCheck, "", "unsafe recipient address", err))
+			continue
+		}
+		env.rcpts[i] = w
+		env.pending = append(env.pending, i)
+		env.needUTF8 = env.needUTF8 || w.utf8
+	}
+	if d.SMTPUTF8 && !env.needUTF8 {
+		env.needUTF8 = !isASCIIBytes(header(d.Body))
+	}
+	return env
+}
+
+// header returns the header section of a message.
+func header(body []byte) []byte {
+	if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
+		return body[:i]
+	}
+	return body
+}
+
+func isASCIIBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// deliver routes, connects and runs the transaction. A pooled connection
+// that turns out to be dead before the server said anything is replaced
+// once by another.
+func (c *Client) deliver(ctx context.Context, d *queue.Delivery, env *envelope, out []queue.Outcome) {
+	hops, err := c.hops(ctx, d.Domain)
+	if err != nil {
+		failAll(out, env.pending, err)
+		return
+	}
+	level := c.level(d)
+	for attempt := 0; ; attempt++ {
+		s, err := c.session(ctx, hops, level, attempt > 0)
+		if err != nil {
+			if d.RequireTLS && (err.Command == CmdTLS || err.Command == "STARTTLS") {
+				err = requireTLSError(err.Host, err)
+			}
+			failAll(out, env.pending, err)
+			return
+		}
+		res := c.transact(ctx, s, txn{d: d, env: env, out: out})
+		c.finish(s, res.reusable)
+		if !res.stale || attempt > 0 {
+			return
+		}
+	}
+}
+
+// session returns a ready session to the first hop that gives one: an idle
+// pooled one (unless fresh), or a new connection.
+func (c *Client) session(ctx context.Context, hops []hop, level queue.TLSLevel, fresh bool) (*session, *Error) {
+	var last *Error
+	for _, h := range hops {
+		dst := h.addr()
+		key := fmt.Sprintf("%s|%d", dst, level)
+		s, err := c.pool.acquire(ctx, dst, key, !fresh)
+		if err != nil {
+			return nil, localError(false, "4.4.5", CmdConnect, h.host, "no connection available", err)
+		}
+		if s != nil {
+			s.reused = true
+			c.metrics.connect(connectReused)
+			return s, nil
+		}
+		s, last = c.open(ctx, setupRequest{hop: h, level: level, dst: dst, key: key})
+		if last == nil {
+			return s, nil
+		}
+		c.pool.release(dst)
+		c.log.Debug("next hop failed", slog.String("host", h.host), slog.String("error", last.Error()))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if last == nil {
+		last = localError(false, "4.4.4", CmdConnect, "", "no next hop", nil)
+	}
+	last.Permanent = false // connection-stage failures are retried
+	return nil, last
+}

@@ -1,0 +1,65 @@
+package delivery
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Results counted in sealgate_delivery_connects_total{result}.
+const (
+	connectOK      = "ok"            // session ready for MAIL
+	connectDial    = "dial_failed"   // DNS or TCP connection failed
+	connectTLS     = "tls_failed"    // STARTTLS refused, handshake or certificate check failed
+	connectSMTP    = "smtp_failed"   // greeting or EHLO refused, or the session broke
+	connectAuth    = "auth_failed"   // smarthost authentication failed
+	connectReused  = "reused"        // an idle pooled connection was taken
+	connectPlainFB = "plain_retried" // opportunistic TLS failed, plaintext tried (level may)
+)
+
+// metrics are the collectors of one Client.
+type metrics struct {
+	conns    *prometheus.GaugeVec
+	idle     prometheus.Gauge
+	busy     prometheus.Gauge
+	connects *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		// state: "idle" (pooled) or "busy" (in a transaction or being set up).
+		conns: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sealgate_delivery_connections",
+			Help: "Outbound SMTP connections by state (idle in the pool, or busy).",
+		}, []string{"state"}),
+		// result: ok, reused, dial_failed, tls_failed, smtp_failed,
+		// auth_failed, plain_retried.
+		connects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sealgate_delivery_connects_total",
+			Help: "Outbound SMTP connection attempts by result.",
+		}, []string{"result"}),
+	}
+	m.idle = m.conns.WithLabelValues("idle")
+	m.busy = m.conns.WithLabelValues("busy")
+	for _, r := range []string{connectOK, connectDial, connectTLS, connectSMTP, connectAuth, connectReused, connectPlainFB} {
+		m.connects.WithLabelValues(r)
+	}
+	return m
+}
+
+// register adds the collectors to reg; nil reg registers nothing.
+func (m *metrics) register(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	if err := reg.Register(m.conns); err != nil {
+		return fmt.Errorf("delivery: register metrics: %w", err)
+	}
+	if err := reg.Register(m.connects); err != nil {
+		reg.Unregister(m.conns)
+		return fmt.Errorf("delivery: register metrics: %w", err)
+	}
+	return nil
+}
+
+func (m *metrics) connect(result string) { m.connects.WithLabelValues(result).Inc() }
