@@ -95,9 +95,9 @@ type Client struct {
 	// CertFingerprints are SHA-256 fingerprints of client certificates,
 	// normalised to lower-case hex without separators.
 	CertFingerprints []string `yaml:"cert_fingerprints"`
-	// AllowedSenders are patterns for the envelope and header From:
-	// "*" (any), "*@domain", "*@*.domain", "user@domain", or "<>" for the
-	// null reverse-path.
+	// AllowedSenders are patterns for the envelope and header From, as
+	// addr.CheckGlob accepts: "*", "*@domain", "*@*.domain",
+	// "user@domain", "user@*.domain".
 	AllowedSenders []string `yaml:"allowed_senders"`
 }
 

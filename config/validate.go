@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/passwd"
 )
 
@@ -210,22 +211,8 @@ func (v *validator) senders(path string, pats []string) {
 		v.addf(path, "must list at least one sender pattern (\"*\" allows any)")
 	}
 	for i, s := range pats {
-		if !validSenderPattern(s) {
-			v.addf(fmt.Sprintf("%s[%d]", path, i), "%q is not a sender pattern (want *, *@domain, *@*.domain, user@domain or <>)", s)
+		if addr.CheckGlob(s) != nil {
+			v.addf(fmt.Sprintf("%s[%d]", path, i), "%q is not a sender pattern (want *, *@domain, *@*.domain, user@domain or user@*.domain)", s)
 		}
 	}
-}
-
-// validSenderPattern reports whether s is "*", "<>" or local@domain, where
-// the domain may be "*" or start with "*.".
-func validSenderPattern(s string) bool {
-	if s == "*" || s == "<>" {
-		return true
-	}
-	i := strings.LastIndexByte(s, '@')
-	if i <= 0 || strings.ContainsAny(s, " \t\r\n<>") {
-		return false
-	}
-	dom := s[i+1:]
-	return dom == "*" || validDomain(strings.TrimPrefix(dom, "*."))
 }

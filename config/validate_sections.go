@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sealgate/sealgate/addr"
 )
 
 var (
@@ -65,7 +67,7 @@ func (v *validator) match(path string, m Match) {
 		}
 	}
 	for i, s := range m.Sender {
-		if !validSenderPattern(s) {
+		if addr.CheckGlob(s) != nil {
 			v.addf(fmt.Sprintf("%s.sender[%d]", path, i), "%q is not a sender pattern", s)
 		}
 	}
