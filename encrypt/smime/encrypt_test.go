@@ -1,0 +1,203 @@
+package smime
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-message"
+	"github.com/smallstep/pkcs7"
+)
+
+// attachment is binary content that must survive the round trip exactly.
+var attachment = func() []byte {
+	b := make([]byte, 3000)
+	for i := range b {
+		b[i] = byte(i * 7)
+	}
+	return b
+}()
+
+func mixedMessage() []byte {
+	var att bytes.Buffer
+	enc := base64.StdEncoding.EncodeToString(attachment)
+	for len(enc) > 76 {
+		att.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	att.WriteString(enc + "\r\n")
+	return []byte("From: Dr. House <house@example-clinic.org>\r\n" +
+		"To: patient@example.net\r\n" +
+		"Subject: Your biopsy results\r\n" +
+		"Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n" +
+		"Message-ID: <r1@example-clinic.org>\r\n" +
+		"MIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"b1\"\r\n" +
+		"\r\n--b1\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n" +
+		"Dear patient, the results are attached.\r\n" +
+		"--b1\r\n" +
+		"Content-Type: application/pdf; name=\"results.pdf\"\r\n" +
+		"Content-Disposition: attachment; filename=\"results.pdf\"\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n" +
+		att.String() +
+		"--b1--\r\n")
+}
+
+func bodyOf(msg []byte) []byte {
+	_, body, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	return body
+}
+
+// checkOuter checks the outer S/MIME header of out.
+func checkOuter(t *testing.T, out []byte, subject string) {
+	t.Helper()
+	m, err := message.Read(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, _ := m.Header.ContentType()
+	if mt != "application/pkcs7-mime" || params["smime-type"] != "enveloped-data" || params["name"] != "smime.p7m" {
+		t.Errorf("outer Content-Type %q %v", mt, params)
+	}
+	if s, _ := m.Header.Text("Subject"); s != subject {
+		t.Errorf("outer Subject = %q, want %q", s, subject)
+	}
+	if strings.Contains(string(out), "biopsy") {
+		t.Error("real subject visible outside the envelope")
+	}
+}
+
+// checkInner checks that the decrypted entity carries the real subject, the
+// original body byte for byte and the attachment.
+func checkInner(t *testing.T, plain, orig []byte) {
+	t.Helper()
+	plain = bytes.ReplaceAll(plain, []byte("\r\n"), []byte("\n"))
+	plain = bytes.ReplaceAll(plain, []byte("\n"), []byte("\r\n"))
+	if !bytes.Equal(bodyOf(plain), bodyOf(orig)) {
+		t.Errorf("decrypted body differs from the original")
+	}
+	m, err := message.Read(bytes.NewReader(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Header.Get("Subject"); s != "Your biopsy results" {
+		t.Errorf("inner Subject = %q", s)
+	}
+	if _, p, _ := m.Header.ContentType(); p["protected-headers"] != "v1" {
+		t.Errorf("inner Content-Type lacks protected-headers: %v", p)
+	}
+	if got := pdfOf(t, m); !bytes.Equal(got, attachment) {
+		t.Errorf("attachment differs: got %d bytes, want %d", len(got), len(attachment))
+	}
+}
+
+func pdfOf(t *testing.T, m *message.Entity) []byte {
+	t.Helper()
+	mr := m.MultipartReader()
+	if mr == nil {
+		t.Fatal("inner entity is not multipart")
+	}
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return nil
+		}
+		if ct, _, _ := p.Header.ContentType(); ct == "application/pdf" {
+			b, _ := io.ReadAll(p.Body)
+			return b
+		}
+	}
+}
+
+func TestEncryptDecryptsWithOpenSSL(t *testing.T) {
+	requireTool(t, "openssl")
+	dir := t.TempDir()
+	rcpt := issue(t, certSpec{email: "patient@example.net", key: testKey(t, 1)})
+	archive := issue(t, certSpec{email: "archive@example-clinic.org", key: testKey(t, 2)})
+	orig := mixedMessage()
+	out, err := Encrypt(EncryptRequest{Message: orig, To: []*x509.Certificate{rcpt}, Archive: archive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOuter(t, out, "Secure message")
+	msg := writeTemp(t, dir, "msg.eml", out)
+	certFile := writeTemp(t, dir, "rcpt.pem", certPEM(rcpt))
+	keyFile := writeTemp(t, dir, "rcpt.key", keyPEM(t, testKey(t, 1)))
+	for _, tool := range []string{"cms", "smime"} {
+		plain, err := openssl(t, tool, "-decrypt", "-in", msg, "-recip", certFile, "-inkey", keyFile)
+		if err != nil {
+			t.Fatalf("openssl %s -decrypt: %v", tool, err)
+		}
+		checkInner(t, plain, orig)
+	}
+	archCert := writeTemp(t, dir, "arch.pem", certPEM(archive))
+	archKey := writeTemp(t, dir, "arch.key", keyPEM(t, testKey(t, 2)))
+	plain, err := openssl(t, "cms", "-decrypt", "-in", msg, "-recip", archCert, "-inkey", archKey)
+	if err != nil {
+		t.Fatal("archive key cannot decrypt")
+	}
+	checkInner(t, plain, orig)
+	printed, err := openssl(t, "cms", "-cmsout", "-print", "-in", msg)
+	if err != nil || !strings.Contains(string(printed), "aes-256-cbc") || strings.Contains(strings.ToLower(string(printed)), "des") {
+		t.Errorf("content encryption is not AES-256-CBC:\n%s", printed)
+	}
+}
+
+func TestEncryptSignedVerifiesWithOpenSSL(t *testing.T) {
+	requireTool(t, "openssl")
+	dir := t.TempDir()
+	rcpt := issue(t, certSpec{email: "patient@example.net", key: testKey(t, 1)})
+	org := issue(t, certSpec{email: "security@example-clinic.org", key: testKey(t, 3)})
+	signer := &Signer{Cert: org, Key: testKey(t, 3)}
+	orig := mixedMessage()
+	out, err := Encrypt(EncryptRequest{Message: orig, To: []*x509.Certificate{rcpt}, Signer: signer, Subject: "Nachricht für Sie"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOuter(t, out, "Nachricht für Sie")
+	msg := writeTemp(t, dir, "msg.eml", out)
+	signed, err := openssl(t, "cms", "-decrypt", "-in", msg,
+		"-recip", writeTemp(t, dir, "rcpt.pem", certPEM(rcpt)), "-inkey", writeTemp(t, dir, "rcpt.key", keyPEM(t, testKey(t, 1))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(signed, []byte("multipart/signed")) {
+		t.Fatalf("decrypted content is not multipart/signed: %.200q", signed)
+	}
+	signedFile := writeTemp(t, dir, "signed.eml", signed)
+	plain, err := openssl(t, "cms", "-verify", "-in", signedFile, "-CAfile", writeTemp(t, dir, "ca.pem", certPEM(testCA(t))))
+	if err != nil {
+		t.Fatal("openssl cms -verify rejected the signature")
+	}
+	checkInner(t, plain, orig)
+	tampered := bytes.Replace(signed, []byte("Dear patient"), []byte("Dear pAtient"), 1)
+	if _, err := openssl(t, "cms", "-verify", "-in", writeTemp(t, dir, "bad.eml", tampered), "-CAfile", writeTemp(t, dir, "ca2.pem", certPEM(testCA(t)))); err == nil {
+		t.Error("openssl verified a tampered signed message")
+	}
+}
+
+func TestEncryptRefusesWithoutInit(t *testing.T) {
+	old := pkcs7.ContentEncryptionAlgorithm
+	pkcs7.ContentEncryptionAlgorithm = pkcs7.EncryptionAlgorithmDESCBC
+	defer func() { pkcs7.ContentEncryptionAlgorithm = old }()
+	rcpt := issue(t, certSpec{email: "patient@example.net"})
+	if _, err := Encrypt(EncryptRequest{Message: mixedMessage(), To: []*x509.Certificate{rcpt}}); !errors.Is(err, ErrNotInitialized) {
+		t.Errorf("err = %v, want ErrNotInitialized", err)
+	}
+}
+
+func TestEncryptErrors(t *testing.T) {
+	if _, err := Encrypt(EncryptRequest{Message: mixedMessage()}); !errors.Is(err, ErrNoRecipient) {
+		t.Errorf("no recipient: err = %v", err)
+	}
+	rcpt := issue(t, certSpec{email: "patient@example.net"})
+	_, err := Encrypt(EncryptRequest{Message: []byte("From: a@b\r\nBroken Diagnosis\r\n\r\n"), To: []*x509.Certificate{rcpt}})
+	if err == nil || strings.Contains(err.Error(), "Diagnosis") {
+		t.Errorf("malformed message: err = %v", err)
+	}
+}
