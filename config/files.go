@@ -18,7 +18,7 @@ import (
 func (v *validator) files() {
 	c := v.c
 	v.certPair("tls", c.TLS)
-	v.certPair("portal.tls", c.Portal.TLS)
+	v.certPair("portal.tls", TLSFiles{Cert: c.Portal.TLS.Cert, Key: c.Portal.TLS.Key})
 	for i, k := range c.DKIM {
 		if k.Key != "" {
 			v.dkimKey(fmt.Sprintf("dkim[%d].key", i), k.Key)

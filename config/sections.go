@@ -187,8 +187,8 @@ type Portal struct {
 	RequireTOTP     bool          `yaml:"require_totp"`
 	ReadReceipts    bool          `yaml:"read_receipts"`
 	// TLS overrides the top-level tls for the portal.
-	TLS      TLSFiles `yaml:"tls"`
-	Branding Branding `yaml:"branding"`
+	TLS      CertFiles `yaml:"tls"`
+	Branding Branding  `yaml:"branding"`
 }
 
 // Branding is shown on portal pages and notifications.
@@ -212,11 +212,17 @@ func (t DeliveryTLS) TLSPolicyFor(domain string) string {
 	return TLSPolicyMay
 }
 
+// CertFiles names an existing certificate chain and private key, PEM.
+type CertFiles struct {
+	Cert string `yaml:"cert" cfg:"path"`
+	Key  string `yaml:"key" cfg:"path"`
+}
+
 // PortalTLS returns the portal's certificate files: Portal.TLS if set,
-// else the top-level TLS.
+// else the top-level TLS (which may be generated).
 func (c *Config) PortalTLS() TLSFiles {
-	if c.Portal.TLS.Cert != "" {
-		return c.Portal.TLS
+	if p := c.Portal.TLS; p.Cert != "" {
+		return TLSFiles{Cert: p.Cert, Key: p.Key}
 	}
 	return c.TLS
 }

@@ -1,0 +1,157 @@
+package config
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// TestFullConfig decodes a config that sets every key and checks each typed
+// value.
+func TestFullConfig(t *testing.T) {
+	t.Parallel()
+	const path = "testdata/good/full.yaml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Decode(path, data)
+	if err != nil {
+		t.Fatalf("decode:\n%v", err)
+	}
+	if err := c.Validate(Options{SkipFileChecks: true}); err != nil {
+		t.Fatalf("validate:\n%v", err)
+	}
+	dir, _ := filepath.Abs("testdata/good")
+	want := fullWant(dir)
+	want.src = c.src
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[Config]()) {
+		got, exp := reflect.ValueOf(*c).FieldByIndex(f.Index), reflect.ValueOf(*want).FieldByIndex(f.Index)
+		if f.IsExported() && !reflect.DeepEqual(got.Interface(), exp.Interface()) {
+			t.Errorf("%s:\n got %+v\nwant %+v", f.Name, got.Interface(), exp.Interface())
+		}
+	}
+}
+
+// fullWant is testdata/good/full.yaml as values; dir is its folder.
+func fullWant(dir string) *Config {
+	pfx := netip.MustParsePrefix
+	day := 24 * time.Hour
+	return &Config{
+		Hostname: "mx-out.example-clinic.org",
+		DataDir:  "/srv/sealgate",
+		Listeners: []Listener{
+			{Name: "submission", Address: "0.0.0.0:587", TLS: TLSStartTLS, Auth: AuthRequired},
+			{Name: "relay", Address: ":25", TLS: TLSStartTLS, Auth: AuthNone},
+			{Name: "local", Address: "127.0.0.1:2525", TLS: TLSNone, Auth: AuthNone},
+		},
+		TLS: TLSFiles{Cert: filepath.Join(dir, "tls/cert.pem"), Key: "/etc/sealgate/tls.key"},
+		Clients: []Client{
+			{Name: "marketing", Username: "marketing", PasswordHash: "$2a$04$7xRZL2.ZqZfaNbQ4ugOBueyk6Ohqv7l54Uw.g1LDaAeVyZHzHBnYi",
+				AllowedSenders: []string{"*@news.example-clinic.org"}},
+			{Name: "ehr", Networks: []netip.Prefix{pfx("10.20.0.0/16"), pfx("10.30.1.5/32"), pfx("fd00::/8")},
+				CertFingerprints: []string{"3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"},
+				AllowedSenders:   []string{"*@example-clinic.org", "*@*.example-clinic.org"}},
+		},
+		Policy: Policy{
+			DefaultAction: DefaultEncryptAll,
+			SubjectTags:   []string{"[phi]"},
+			Unreadable:    Then{Action: ActionEncrypt, Method: MethodPortal},
+			Rules: []Rule{
+				{Name: "tagged", If: Match{SubjectTag: []string{"[secure]"}}, Then: Then{Action: ActionEncrypt}},
+				{If: Match{RecipientDomain: []string{"partner.org", "*.partner.org"}, Client: []string{"ehr"},
+					Sender: []string{"*@example-clinic.org"}, Header: map[string]string{"Sensitivity": "Private"}},
+					Then: Then{Action: ActionEncrypt, Method: MethodTLS}},
+			},
+			Scan: ScanLimits{MaxDepth: 10, MaxParts: 500, MaxBytes: 64 << 20, Timeout: 2 * time.Second},
+		},
+		Encrypt: Encryption{
+			Order: []string{MethodSMIME, MethodPortal},
+			PGP: PGP{Keyring: filepath.Join(dir, "pgp"), WKD: true, ArchiveKey: "/k/archive.asc",
+				SignKey: "/k/sign.asc"},
+			SMIME:         SMIME{Certs: "/k/smime", SignCert: "/k/s.crt", SignKey: "/k/s.key"},
+			Subject:       "Secure message",
+			PortalSubject: "A message is waiting for you",
+		},
+		Delivery: Delivery{
+			Routes:        map[string]string{"lab.example": "smtp.lab.example:2525", "x.example": "[2001:db8::1]:25"},
+			Smarthost:     "relay.example.net:587",
+			SmarthostAuth: SmarthostAuth{Username: "gw", PasswordFile: "/k/relay.pw"},
+			TLS: DeliveryTLS{
+				CAFile: "/k/ca.pem",
+				Policy: map[string]string{"default": TLSPolicyEncrypt, "partner.org": TLSPolicyVerify, "bank.example": TLSPolicyDANEOnly},
+				Report: TLSReport{Enabled: true, Organization: "Example Clinic", Contact: "postmaster@example-clinic.org"},
+			},
+			DNS:                          DNS{Servers: []string{"127.0.0.1:53", "[::1]:5353"}, TrustAD: true},
+			Retry:                        Retry{Schedule: []time.Duration{30 * time.Second, 5 * time.Minute, time.Hour}, MaxAge: 36 * time.Hour},
+			MaxConnectionsPerDestination: 4,
+			MaxConnections:               50,
+		},
+		DKIM: []DKIMKey{{Domain: "example-clinic.org", Selector: "s2026", Key: "/k/dkim.pem"}},
+		Portal: Portal{
+			Listen: "0.0.0.0:8443", BaseURL: "https://secure.example-clinic.org/pickup",
+			Store: "postgres://sealgate@db/sealgate", MasterKeyFile: "/k/portal.key",
+			MessageTTL: 14 * day, SessionIdle: 10 * time.Minute, CodeTTL: 5 * time.Minute, MaxCodeAttempts: 3,
+			RequirePassword: true, RequireTOTP: true, ReadReceipts: true,
+			TLS:      CertFiles{Cert: "/k/portal.crt", Key: "/k/portal.key.pem"},
+			Branding: Branding{Organization: "Example Clinic", Logo: "/k/logo.svg", Color: "#1D4F91", Support: "help@example-clinic.org"},
+		},
+		Metrics: Metrics{Listen: "127.0.0.1:9100"},
+		Queue:   Queue{KeyFile: "/k/spool.key", ShutdownTimeout: time.Minute},
+		Limits: Limits{MaxMessageSize: 10 << 20, MaxRecipients: 50, MaxLineLength: 2048,
+			CommandTimeout: 2 * time.Minute, DataTimeout: 5 * time.Minute, SessionLifetime: 30 * time.Minute,
+			MaxConnectionsPerClient: 5, MessagesPerClientPerMinute: 0, MaxAuthFailures: 2},
+		Log: Log{Level: "debug", Format: "json", AuditFile: "-"},
+	}
+}
+
+// TestMinimalConfigDefaults checks that absent keys keep their defaults and
+// data_dir-relative paths follow data_dir.
+func TestMinimalConfigDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Decode("min.yaml", []byte(`
+data_dir: /data
+listeners: [{name: l, address: "127.0.0.1:25", tls: none, auth: none}]
+clients: [{name: c, networks: 127.0.0.1, allowed_senders: "*"}]
+portal: {base_url: "http://localhost:8080"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(Options{}); err != nil {
+		t.Fatalf("validate:\n%v", err)
+	}
+	checks := map[string][2]any{
+		"key_file":       {c.Queue.KeyFile, "/data/keys/spool.key"},
+		"spool":          {c.SpoolDir(), "/data/spool"},
+		"portal key":     {c.Portal.MasterKeyFile, "/data/keys/portal.key"},
+		"audit":          {c.Log.AuditFile, "/data/audit.log"},
+		"max_age":        {c.Delivery.Retry.MaxAge, 120 * time.Hour},
+		"size":           {c.Limits.MaxMessageSize, int64(25_000_000)},
+		"tls policy":     {c.Delivery.TLS.TLSPolicyFor("Example.ORG."), TLSPolicyMay},
+		"generate":       {c.TLS.Generate, false},
+		"unreadable":     {c.Policy.Unreadable, Then{Action: ActionEncrypt}},
+		"metrics listen": {c.Metrics.Listen, DefaultMetricsAddress},
+	}
+	for name, gw := range checks {
+		if !reflect.DeepEqual(gw[0], gw[1]) {
+			t.Errorf("%s = %v, want %v", name, gw[0], gw[1])
+		}
+	}
+}
+
+func TestTLSPolicyFor(t *testing.T) {
+	t.Parallel()
+	d := DeliveryTLS{Policy: map[string]string{"default": TLSPolicyEncrypt, "bank.example": TLSPolicyDANE}}
+	for dom, want := range map[string]string{"bank.example": TLSPolicyDANE, "BANK.example.": TLSPolicyDANE, "other.example": TLSPolicyEncrypt} {
+		if got := d.TLSPolicyFor(dom); got != want {
+			t.Errorf("TLSPolicyFor(%q) = %q, want %q", dom, got, want)
+		}
+	}
+	if got := (DeliveryTLS{}).TLSPolicyFor("x.example"); got != TLSPolicyMay {
+		t.Errorf("empty policy gives %q, want may", got)
+	}
+}
