@@ -1,0 +1,115 @@
+// Package audit writes sealgate's audit log: one JSON object per line, one
+// method per event. It records who sent what to whom and how it was
+// protected — queue IDs, addresses, client names, methods, rule and
+// detector names — and never a subject, a body or a matched value.
+//
+// The audit log is a compliance record kept apart from the operational
+// log; it holds addresses, so it is written 0600.
+package audit
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sealgate/sealgate/queue"
+)
+
+// Log is an audit log. The zero value and nil discard events.
+type Log struct {
+	mu  sync.Mutex
+	w   io.Writer
+	c   io.Closer
+	now func() time.Time
+}
+
+// Open appends to the file at path, creating it 0600.
+func Open(path string) (*Log, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &Log{w: f, c: f, now: time.Now}, nil
+}
+
+// New writes to w (for tests and stdout).
+func New(w io.Writer) *Log { return &Log{w: w, now: time.Now} }
+
+// Close closes the file.
+func (l *Log) Close() error {
+	if l == nil || l.c == nil {
+		return nil
+	}
+	return l.c.Close()
+}
+
+type event struct {
+	Time    time.Time `json:"time"`
+	Event   string    `json:"event"`
+	QueueID string    `json:"queue_id,omitempty"`
+	Client  string    `json:"client,omitempty"`
+	Remote  string    `json:"remote,omitempty"`
+	From    *string   `json:"from,omitempty"`
+	Rcpts   []string  `json:"rcpts,omitempty"`
+	Rcpt    string    `json:"rcpt,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	PHI     *bool     `json:"phi,omitempty"`
+	Action  string    `json:"action,omitempty"`
+	Method  string    `json:"method,omitempty"`
+	Rule    string    `json:"rule,omitempty"`
+	Finds   []string  `json:"detectors,omitempty"`
+	Result  string    `json:"result,omitempty"`
+	Attempt int       `json:"attempt,omitempty"`
+	Code    int       `json:"code,omitempty"`
+	Remote2 string    `json:"remote_mta,omitempty"`
+	TLS     string    `json:"tls,omitempty"`
+	Verify  *bool     `json:"tls_verified,omitempty"`
+}
+
+func (l *Log) write(e event) {
+	if l == nil || l.w == nil {
+		return
+	}
+	e.Time = l.now().UTC()
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	b = append(b, '\n')
+	l.mu.Lock()
+	l.w.Write(b)
+	l.mu.Unlock()
+}
+
+// Accepted records a message answered 250, with its policy decision.
+func (l *Log) Accepted(env *queue.Envelope) {
+	rcpts := make([]string, len(env.Rcpts))
+	for i, r := range env.Rcpts {
+		rcpts[i] = r.Addr
+	}
+	phi := env.Policy.PHI
+	l.write(event{Event: "accepted", QueueID: env.ID, Client: env.Client, Remote: env.ClientAddr,
+		From: &env.From, Rcpts: rcpts, PHI: &phi, Action: env.Policy.Action, Method: env.Policy.Method,
+		Rule: env.Policy.Rule, Finds: env.Policy.Reasons})
+}
+
+// Rejected records a refused message or command.
+func (l *Log) Rejected(client, remote, reason string) {
+	l.write(event{Event: "rejected", Client: client, Remote: remote, Reason: reason})
+}
+
+// Delivery records one delivery attempt for one recipient.
+func (l *Log) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
+	result := "delivered"
+	switch {
+	case o.Err != nil && o.Permanent:
+		result = "bounced"
+	case o.Err != nil:
+		result = "deferred"
+	}
+	verified := o.Verified
+	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,
+		Code: o.Code, Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified})
+}

@@ -1,0 +1,56 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sealgate/sealgate/queue"
+)
+
+func TestEventsAreJSONLinesWithoutContent(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := New(&buf)
+	env := &queue.Envelope{ID: "abc", From: "lab@clinic.example.org", Client: "ehr",
+		Rcpts:  []queue.Rcpt{{Addr: "pat@example.net"}},
+		Policy: queue.PolicySummary{PHI: true, Action: "encrypt", Reasons: []string{"us_ssn×1"}}}
+	l.Accepted(env)
+	l.Delivery(env, queue.Outcome{Rcpt: "pat@example.net", Err: errors.New("452 mailbox full"), Code: 452, TLSVersion: "TLS1.3"}, 1)
+	l.Rejected("marketing", "127.0.0.1", "sender_denied")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 lines, got %d", len(lines))
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev["event"] != "delivery" || ev["result"] != "deferred" || ev["rcpt"] != "pat@example.net" {
+		t.Errorf("delivery event: %v", ev)
+	}
+	if strings.Contains(buf.String(), "mailbox full") {
+		t.Error("remote reply text copied into the audit log")
+	}
+}
+
+func TestOpenCreates0600(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "audit.log")
+	l, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Rejected("c", "127.0.0.1", "rate_limit")
+	l.Close()
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().Perm() != 0o600 || st.Size() == 0 {
+		t.Fatalf("audit file: %v %v", st.Mode(), err)
+	}
+	var nilLog *Log
+	nilLog.Rejected("x", "y", "z") // must not panic
+}

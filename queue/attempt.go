@@ -1,0 +1,173 @@
+package queue
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// run makes one delivery attempt for an item, with panic recovery: a
+// message that crashes its attempt is quarantined, never retried in a loop.
+func (q *Queue) run(it *item) {
+	defer q.inflight.Done()
+	defer func() { <-q.sem }()
+	defer func() {
+		if r := recover(); r != nil {
+			q.m.panics.Inc()
+			q.log.Error("panic in delivery", slog.String("queue_id", it.env.ID), slog.String("panic", fmt.Sprint(r)))
+			q.quarantine(it.env.ID, fmt.Errorf("panic during delivery"))
+			q.reschedule(it, true)
+		}
+	}()
+	done, err := q.attempt(it)
+	if err != nil {
+		q.quarantine(it.env.ID, err)
+		done = true
+	}
+	q.reschedule(it, done)
+}
+
+// attempt delivers the pending recipients of one message. It reports
+// whether the message is finished (and removed from the spool).
+func (q *Queue) attempt(it *item) (bool, error) {
+	if it.body == nil {
+		_, body, err := q.sp.readMessage(it.env.ID)
+		if err != nil {
+			return false, err
+		}
+		it.body = body
+	}
+	now := time.Now()
+	q.recordAttempt(it, now)
+	for _, group := range q.groups(it) {
+		q.deliverGroup(it, group)
+	}
+	q.expire(it, time.Now())
+	if it.st.pending() {
+		it.body = nil // keep memory small while waiting
+		if err := q.sp.writeState(it.env.ID, it.st, false); err != nil {
+			q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
+		}
+		return false, nil
+	}
+	return true, q.finish(it)
+}
+
+// recordAttempt counts the attempt and moves the next attempt time before
+// any connection is made, so a crash mid-delivery becomes a normal delayed
+// retry. The first attempt of a fresh message is not written: if the
+// process dies during it, the message is simply tried again on restart.
+func (q *Queue) recordAttempt(it *item, now time.Time) {
+	it.st.Attempts++
+	it.st.NextAttempt = now.Add(Backoff(q.cfg.Schedule, it.st.Attempts))
+	for i := range it.st.Rcpts {
+		if it.st.Rcpts[i].Status == StatusPending {
+			it.st.Rcpts[i].Attempts++
+		}
+	}
+	if it.st.Attempts == 1 {
+		return
+	}
+	if err := q.sp.writeState(it.env.ID, it.st, false); err != nil {
+		q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
+	}
+}
+
+// groups splits the pending recipients by domain, in envelope order.
+func (q *Queue) groups(it *item) [][]int {
+	byDomain := map[string]int{}
+	var out [][]int
+	for i, r := range it.st.Rcpts {
+		if r.Status != StatusPending {
+			continue
+		}
+		d := domainOf(r.Addr)
+		g, ok := byDomain[d]
+		if !ok {
+			g = len(out)
+			byDomain[d] = g
+			out = append(out, nil)
+		}
+		out[g] = append(out[g], i)
+	}
+	return out
+}
+
+func domainOf(addr string) string {
+	return strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
+}
+
+func (q *Queue) deliverGroup(it *item, idx []int) {
+	env := it.env
+	d := &Delivery{
+		QueueID: env.ID, From: env.From, Domain: domainOf(env.Rcpts[idx[0]].Addr),
+		Body: it.body, SMTPUTF8: env.SMTPUTF8, EightBit: env.EightBit,
+		RequireTLS: env.RequireTLS, Ret: env.Ret, EnvID: env.EnvID, TLS: env.TLS,
+	}
+	for _, i := range idx {
+		d.Rcpts = append(d.Rcpts, env.Rcpts[i])
+	}
+	start := time.Now()
+	outcomes := q.cfg.Courier.Deliver(q.ctx, d)
+	q.m.latency.Observe(time.Since(start).Seconds())
+	byAddr := make(map[string]Outcome, len(outcomes))
+	for _, o := range outcomes {
+		byAddr[o.Rcpt] = o
+	}
+	for _, i := range idx {
+		o, ok := byAddr[env.Rcpts[i].Addr]
+		if !ok {
+			o = Outcome{Rcpt: env.Rcpts[i].Addr, Err: fmt.Errorf("no outcome from courier")}
+		}
+		q.apply(it, i, o)
+	}
+}
+
+// apply records one recipient's outcome.
+func (q *Queue) apply(it *item, i int, o Outcome) {
+	r := &it.st.Rcpts[i]
+	r.Updated = time.Now()
+	r.Code, r.Enhanced, r.RemoteMTA, r.TLSVersion = o.Code, o.Enhanced, o.RemoteMTA, o.TLSVersion
+	result := "delivered"
+	switch {
+	case o.Err == nil:
+		r.Status, r.LastError = StatusDelivered, ""
+	case o.Permanent:
+		r.Status, r.LastError, result = StatusFailed, o.Err.Error(), "bounced"
+	default:
+		r.LastError, result = o.Err.Error(), "deferred"
+	}
+	q.m.deliveries.WithLabelValues(result, tlsLabel(o.TLSVersion)).Inc()
+	if q.cfg.Audit != nil {
+		q.cfg.Audit.Delivery(it.env, o, r.Attempts)
+	}
+	q.log.Info("delivery", slog.String("queue_id", it.env.ID), slog.String("result", result),
+		slog.Int("attempt", r.Attempts), slog.String("remote", o.RemoteMTA),
+		slog.Int("code", o.Code), slog.String("tls", o.TLSVersion))
+}
+
+func tlsLabel(v string) string {
+	switch v {
+	case "TLS1.2", "TLS1.3":
+		return v
+	case "":
+		return "none"
+	}
+	return "other"
+}
+
+// expire fails the recipients still pending once the message is too old.
+func (q *Queue) expire(it *item, now time.Time) {
+	if now.Sub(it.env.Received) < q.cfg.MaxAge {
+		return
+	}
+	for i := range it.st.Rcpts {
+		r := &it.st.Rcpts[i]
+		if r.Status == StatusPending {
+			r.Status = StatusFailed
+			r.Enhanced = "4.4.7"
+			r.LastError = "message expired in queue: " + r.LastError
+		}
+	}
+}

@@ -1,0 +1,117 @@
+package queue
+
+import (
+	"container/heap"
+	"slices"
+	"time"
+)
+
+// Info describes a queued message for operators: envelope and state,
+// never the body.
+type Info struct {
+	ID       string        `json:"id"`
+	From     string        `json:"from"`
+	Received time.Time     `json:"received"`
+	Client   string        `json:"client"`
+	Size     int           `json:"size,omitempty"`
+	Policy   PolicySummary `json:"policy"`
+	State    State         `json:"state"`
+	Running  bool          `json:"running"`
+}
+
+func (it *item) info() Info {
+	st := *it.st
+	st.Rcpts = slices.Clone(it.st.Rcpts)
+	return Info{ID: it.env.ID, From: it.env.From, Received: it.env.Received,
+		Client: it.env.Client, Policy: it.env.Policy, State: st, Running: it.running}
+}
+
+// List returns every message in the queue, oldest first.
+func (q *Queue) List() []Info {
+	q.mu.Lock()
+	out := make([]Info, 0, len(q.items))
+	for _, it := range q.items {
+		out = append(out, it.info())
+	}
+	q.mu.Unlock()
+	slices.SortFunc(out, func(a, b Info) int { return a.Received.Compare(b.Received) })
+	return out
+}
+
+// Show returns one message.
+func (q *Queue) Show(id string) (Info, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it, ok := q.items[id]
+	if !ok {
+		return Info{}, ErrNotFound
+	}
+	return it.info(), nil
+}
+
+// Retry makes a message due now.
+func (q *Queue) Retry(id string) error {
+	q.mu.Lock()
+	it, ok := q.items[id]
+	if ok && it.index >= 0 {
+		it.st.NextAttempt = time.Now()
+		heap.Fix(&q.due, it.index)
+	}
+	q.mu.Unlock()
+	if !ok {
+		return ErrNotFound
+	}
+	q.poke()
+	return nil
+}
+
+// Flush makes every waiting message due now.
+func (q *Queue) Flush() int {
+	q.mu.Lock()
+	now := time.Now()
+	for _, it := range q.due {
+		it.st.NextAttempt = now
+	}
+	heap.Init(&q.due)
+	n := len(q.due)
+	q.mu.Unlock()
+	q.poke()
+	return n
+}
+
+// Delete removes a message without delivering it and without a DSN. A
+// message in the middle of an attempt is removed when the attempt ends.
+func (q *Queue) Delete(id string) error {
+	q.mu.Lock()
+	it, ok := q.items[id]
+	if ok {
+		it.deleted = true
+		if it.index >= 0 {
+			heap.Remove(&q.due, it.index)
+		}
+		if !it.running {
+			delete(q.items, id)
+		}
+	}
+	q.mu.Unlock()
+	if !ok {
+		return ErrNotFound
+	}
+	return q.sp.remove(id)
+}
+
+// Oldest returns the age of the oldest message, 0 when empty.
+func (q *Queue) Oldest() time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var oldest time.Time
+	for _, it := range q.items {
+		if oldest.IsZero() || it.env.Received.Before(oldest) {
+			oldest = it.env.Received
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return time.Since(oldest)
+}

@@ -1,0 +1,111 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sealgate/sealgate/dsn"
+)
+
+// finish handles a message whose recipients are all in a terminal state:
+// the DSN, if one is owed, is queued durably and recorded as done before
+// the message is removed, so it is sent exactly once even across a crash.
+func (q *Queue) finish(it *item) error {
+	rcpts := q.notifications(it)
+	if len(rcpts) > 0 && !it.st.DSNDone {
+		if err := q.sp.writeState(it.env.ID, it.st, true); err != nil {
+			return err
+		}
+		if err := q.bounce(it, rcpts); err != nil {
+			// Keep the message; retry the DSN on the next pass.
+			q.log.Error("dsn not queued", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
+			return nil
+		}
+		it.st.DSNDone = true
+		if err := q.sp.writeState(it.env.ID, it.st, true); err != nil {
+			return err
+		}
+	}
+	if err := q.sp.remove(it.env.ID); err != nil {
+		q.log.Error("spool remove failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
+	}
+	return nil
+}
+
+// notifications lists the recipients that get a DSN: failed ones unless
+// NOTIFY excludes FAILURE, delivered ones that asked for SUCCESS. Never for
+// the null sender and never about a DSN (RFC 3461 §6.2, RFC 5321 §4.5.5).
+func (q *Queue) notifications(it *item) []dsn.Recipient {
+	if it.env.From == "" || it.env.DSN {
+		return nil
+	}
+	var out []dsn.Recipient
+	for i, r := range it.st.Rcpts {
+		notify := it.env.Rcpts[i].Notify
+		var action, status string
+		switch {
+		case r.Status == StatusFailed && wants(notify, "FAILURE", true):
+			action, status = "failed", orDefault(r.Enhanced, "5.0.0")
+		case r.Status == StatusDelivered && wants(notify, "SUCCESS", false):
+			action, status = "delivered", "2.0.0"
+		default:
+			continue
+		}
+		out = append(out, dsn.Recipient{
+			Addr: r.Addr, ORCPT: it.env.Rcpts[i].ORCPT, Action: action, Status: status,
+			RemoteMTA: r.RemoteMTA, Diagnostic: diagnostic(r), LastAttempt: r.Updated,
+		})
+	}
+	return out
+}
+
+func wants(notify []string, what string, byDefault bool) bool {
+	if len(notify) == 0 {
+		return byDefault
+	}
+	return slices.ContainsFunc(notify, func(s string) bool { return strings.EqualFold(s, what) })
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func diagnostic(r RcptState) string {
+	if r.Code == 0 {
+		return ""
+	}
+	return fmt.Sprintf("smtp; %d %s", r.Code, r.LastError)
+}
+
+func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) error {
+	_, body, err := q.sp.readMessage(it.env.ID)
+	if err != nil {
+		return err
+	}
+	host := orDefault(q.cfg.Hostname, "localhost")
+	msg, err := dsn.Build(dsn.Report{
+		ReportingMTA: host, EnvID: it.env.EnvID, ArrivalDate: it.env.Received,
+		QueueID: it.env.ID, From: "MAILER-DAEMON@" + host, To: it.env.From,
+		Recipients: rcpts, Original: body, Ret: it.env.Ret,
+	})
+	if err != nil {
+		return err
+	}
+	env := &Envelope{
+		From: "", Rcpts: []Rcpt{{Addr: it.env.From}}, Received: time.Now(),
+		Client: "sealgate-dsn", DSN: true, TLS: it.env.TLS, Policy: it.env.Policy,
+	}
+	id, err := q.Enqueue(context.Background(), env, msg)
+	if err == nil {
+		q.m.dsns.Inc()
+		q.log.Info("dsn queued", slog.String("queue_id", it.env.ID), slog.String("dsn_id", id))
+	}
+	return err
+}

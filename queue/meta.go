@@ -1,0 +1,121 @@
+package queue
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// metaVersion is the version of the envelope and state JSON documents.
+const metaVersion = 1
+
+// Envelope is everything sealgate knows about a message besides its body.
+// It is written once, with the body, when the message is accepted.
+type Envelope struct {
+	Version    int       `json:"v"`
+	ID         string    `json:"id"`
+	From       string    `json:"from"` // "" is the null reverse-path
+	Rcpts      []Rcpt    `json:"rcpts"`
+	Received   time.Time `json:"received"`
+	Client     string    `json:"client"`      // configured client name
+	ClientAddr string    `json:"client_addr"` // remote IP
+	AuthUser   string    `json:"auth_user,omitempty"`
+	SMTPUTF8   bool      `json:"smtputf8,omitempty"`
+	EightBit   bool      `json:"8bit,omitempty"`
+	RequireTLS bool      `json:"requiretls,omitempty"`
+	Ret        string    `json:"ret,omitempty"`
+	EnvID      string    `json:"envid,omitempty"`
+	// TLS is the minimum transport security every recipient needs.
+	TLS TLSLevel `json:"tls,omitempty"`
+	// Policy is the verdict summary that decided how the message leaves.
+	Policy PolicySummary `json:"policy"`
+	// DSN marks a message that is itself a delivery status notification.
+	DSN bool `json:"dsn,omitempty"`
+}
+
+// PolicySummary records the policy verdict: detector names and counts only,
+// never matched values.
+type PolicySummary struct {
+	PHI     bool     `json:"phi"`
+	Action  string   `json:"action"`
+	Method  string   `json:"method,omitempty"`
+	Rule    string   `json:"rule,omitempty"`
+	Reasons []string `json:"reasons,omitempty"` // "detector×count"
+}
+
+// RcptStatus is where one recipient stands.
+type RcptStatus string
+
+// Recipient states. Delivered and Failed are terminal.
+const (
+	StatusPending   RcptStatus = "pending"
+	StatusDelivered RcptStatus = "delivered"
+	StatusFailed    RcptStatus = "failed"
+)
+
+// RcptState is the mutable per-recipient part of a queued message.
+type RcptState struct {
+	Addr       string     `json:"addr"`
+	Status     RcptStatus `json:"status"`
+	Attempts   int        `json:"attempts"`
+	LastError  string     `json:"last_error,omitempty"` // remote reply or error class, never message content
+	Code       int        `json:"code,omitempty"`
+	Enhanced   string     `json:"enhanced,omitempty"`
+	RemoteMTA  string     `json:"remote_mta,omitempty"`
+	TLSVersion string     `json:"tls_version,omitempty"`
+	Updated    time.Time  `json:"updated,omitempty"`
+}
+
+// State is the mutable part of a queued message, rewritten after attempts.
+type State struct {
+	Version     int         `json:"v"`
+	Attempts    int         `json:"attempts"`
+	NextAttempt time.Time   `json:"next_attempt"`
+	Rcpts       []RcptState `json:"rcpts"`
+	// DSNDone is set, durably, once the bounce for failed recipients has
+	// been queued, so it is sent once even across a crash.
+	DSNDone bool `json:"dsn_done,omitempty"`
+}
+
+func newState(env *Envelope, now time.Time) *State {
+	st := &State{Version: metaVersion, NextAttempt: now}
+	for _, r := range env.Rcpts {
+		st.Rcpts = append(st.Rcpts, RcptState{Addr: r.Addr, Status: StatusPending})
+	}
+	return st
+}
+
+// pending reports whether any recipient still waits for delivery.
+func (s *State) pending() bool {
+	for _, r := range s.Rcpts {
+		if r.Status == StatusPending {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeEnvelope(b []byte) (*Envelope, error) {
+	var env Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	if env.Version != metaVersion {
+		return nil, fmt.Errorf("envelope: unsupported version %d", env.Version)
+	}
+	if len(env.Rcpts) == 0 {
+		return nil, fmt.Errorf("envelope: no recipients")
+	}
+	return &env, nil
+}
+
+func decodeState(b []byte, env *Envelope) (*State, error) {
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	if st.Version != metaVersion || len(st.Rcpts) != len(env.Rcpts) {
+		return nil, fmt.Errorf("state: unsupported version or recipient mismatch")
+	}
+	return &st, nil
+}

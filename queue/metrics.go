@@ -1,0 +1,40 @@
+package queue
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the queue's Prometheus collectors. No label carries an
+// address or any message content.
+type metrics struct {
+	size        prometheus.Gauge
+	enqueued    prometheus.Counter
+	deliveries  *prometheus.CounterVec // result: delivered|deferred|bounced; tls: TLS1.2|TLS1.3|none|other
+	latency     prometheus.Histogram
+	dsns        prometheus.Counter
+	panics      prometheus.Counter
+	quarantined prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		size: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sealgate_queue_messages", Help: "Messages in the queue."}),
+		enqueued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sealgate_queue_enqueued_total", Help: "Messages written to the spool."}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sealgate_deliveries_total", Help: "Recipient delivery attempts by result and TLS version."},
+			[]string{"result", "tls"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sealgate_delivery_duration_seconds", Help: "Time to hand one message to the next hop.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}),
+		dsns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sealgate_dsn_total", Help: "Delivery status notifications queued."}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sealgate_queue_panics_total", Help: "Recovered panics while delivering."}),
+		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sealgate_queue_quarantined_total", Help: "Spool entries moved to quarantine."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.size, m.enqueued, m.deliveries, m.latency, m.dsns, m.panics, m.quarantined)
+	}
+	return m
+}

@@ -1,0 +1,232 @@
+package queue
+
+import (
+	"container/heap"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is what a Queue needs. Dir and Key are required.
+type Config struct {
+	Dir      string // spool directory
+	Key      []byte // AES-256 spool key (LoadOrCreateKey)
+	Courier  Courier
+	Hostname string // for DSNs
+	Schedule []time.Duration
+	MaxAge   time.Duration
+	// Workers is the number of messages delivered at the same time.
+	Workers    int
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Audit      Auditor
+}
+
+// Auditor receives delivery events for the audit log. It must not block.
+type Auditor interface {
+	Delivery(env *Envelope, o Outcome, attempt int)
+}
+
+// ErrClosed is returned by Enqueue once the queue is shutting down.
+var ErrClosed = errors.New("queue closed")
+
+// ErrNotFound is returned by control operations for an unknown ID.
+var ErrNotFound = errors.New("no such message")
+
+// Queue is the durable outbound queue: a spool on disk and a scheduler
+// that hands due messages to the Courier.
+type Queue struct {
+	cfg Config
+	sp  *spool
+	log *slog.Logger
+	m   *metrics
+
+	mu     sync.Mutex
+	items  map[string]*item
+	due    itemHeap
+	closed bool
+
+	wake     chan struct{}
+	sem      chan struct{}
+	ctx      context.Context
+	cancel   context.CancelFunc
+	inflight sync.WaitGroup
+	loopDone chan struct{}
+}
+
+type item struct {
+	env      *Envelope
+	st       *State
+	body     []byte // nil when not held in memory
+	index    int    // in the due heap, -1 when not there
+	running  bool
+	deleted  bool
+	attempts int
+}
+
+// New opens the spool. Call Start to recover it and begin delivering.
+func New(cfg Config) (*Queue, error) {
+	if cfg.Courier == nil {
+		return nil, errors.New("queue: no courier")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	sp, err := openSpool(cfg.Dir, cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	return &Queue{
+		cfg: cfg, sp: sp, log: cfg.Logger, m: newMetrics(cfg.Registerer),
+		items: map[string]*item{}, wake: make(chan struct{}, 1),
+		sem: make(chan struct{}, cfg.Workers), loopDone: make(chan struct{}),
+	}, nil
+}
+
+// NewID returns a fresh queue ID: 12 hex digits of time then 12 random.
+func NewID() string {
+	var b [12]byte
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	rand.Read(b[6:])
+	return hex.EncodeToString(b[:])
+}
+
+func validID(id string) bool {
+	if len(id) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
+}
+
+// Start recovers every message in the spool and starts the scheduler.
+func (q *Queue) Start(ctx context.Context) error {
+	q.ctx, q.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if err := q.recover(); err != nil {
+		return err
+	}
+	go q.loop()
+	return nil
+}
+
+func (q *Queue) recover() error {
+	ids, err := q.sp.list()
+	if err != nil {
+		return fmt.Errorf("queue recovery: %w", err)
+	}
+	now := time.Now()
+	for _, id := range ids {
+		env, _, err := q.sp.readMessage(id)
+		if err != nil {
+			q.quarantine(id, err)
+			continue
+		}
+		st, err := q.sp.readState(id, env)
+		if err != nil {
+			q.quarantine(id, err)
+			continue
+		}
+		if st == nil {
+			st = newState(env, now)
+		}
+		q.add(&item{env: env, st: st, index: -1})
+	}
+	q.log.Info("queue recovered", slog.Int("messages", len(ids)))
+	return nil
+}
+
+func (q *Queue) quarantine(id string, cause error) {
+	q.m.quarantined.Inc()
+	q.log.Error("queue entry quarantined", slog.String("queue_id", id), slog.String("error", cause.Error()))
+	if err := q.sp.quarantine(id); err != nil {
+		q.log.Error("quarantine failed", slog.String("queue_id", id), slog.String("error", err.Error()))
+	}
+}
+
+// Enqueue makes the message durable and schedules it. It returns only
+// after the spool file and its directory entry are on disk: the caller may
+// then answer 250.
+func (q *Queue) Enqueue(ctx context.Context, env *Envelope, body []byte) (string, error) {
+	q.mu.Lock()
+	closed := q.closed
+	q.mu.Unlock()
+	if closed {
+		return "", ErrClosed
+	}
+	if env.ID == "" {
+		env.ID = NewID()
+	}
+	env.Version = metaVersion
+	if env.Received.IsZero() {
+		env.Received = time.Now()
+	}
+	if len(env.Rcpts) == 0 {
+		return "", errors.New("queue: message without recipients")
+	}
+	if err := q.sp.writeMessage(env, body); err != nil {
+		return "", fmt.Errorf("queue: %w", err)
+	}
+	q.m.enqueued.Inc()
+	q.add(&item{env: env, st: newState(env, env.Received), body: body, index: -1})
+	return env.ID, nil
+}
+
+func (q *Queue) add(it *item) {
+	q.mu.Lock()
+	q.items[it.env.ID] = it
+	heap.Push(&q.due, it)
+	q.m.size.Set(float64(len(q.items)))
+	q.mu.Unlock()
+	q.poke()
+}
+
+func (q *Queue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops scheduling, waits for deliveries in flight until ctx ends,
+// then cancels them. Messages not delivered stay in the spool.
+func (q *Queue) Close(ctx context.Context) error {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	if q.cancel == nil {
+		q.sp.close()
+		return nil
+	}
+	q.poke()
+	<-q.loopDone
+	done := make(chan struct{})
+	go func() { q.inflight.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		q.cancel()
+		<-done
+		err = ctx.Err()
+	}
+	q.cancel()
+	q.sp.close()
+	return err
+}

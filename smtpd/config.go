@@ -1,0 +1,130 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sealgate/sealgate/queue"
+)
+
+// Listener is one address sealgate accepts mail on.
+type Listener struct {
+	Name    string
+	Address string // host:port
+	TLS     string // "none", "starttls" or "implicit"
+	Auth    string // "required", "optional" or "none"
+}
+
+// Client is one identified sender of mail: a system or tool that may relay
+// through sealgate, and the sender addresses it may use.
+type Client struct {
+	Name             string
+	Username         string
+	PasswordHash     string
+	Networks         []netip.Prefix
+	CertFingerprints []string // SHA-256 of the DER certificate, lower-case hex
+	AllowedSenders   []string // globs: "*", "*@example.org", "user@example.org"
+}
+
+// Limits bound what one client may do.
+type Limits struct {
+	MaxMessageBytes   int64
+	MaxRecipients     int
+	MaxLineLength     int
+	CommandTimeout    time.Duration
+	DataTimeout       time.Duration
+	SessionLifetime   time.Duration
+	MaxConnsPerIP     int
+	MessagesPerMinute int // per client, 0 = unlimited
+	MaxAuthFailures   int // per connection
+}
+
+// DefaultLimits are used for every zero field of Config.Limits.
+var DefaultLimits = Limits{
+	MaxMessageBytes: 25 << 20, MaxRecipients: 100, MaxLineLength: 2000,
+	CommandTimeout: 5 * time.Minute, DataTimeout: 10 * time.Minute,
+	SessionLifetime: 30 * time.Minute, MaxConnsPerIP: 50, MaxAuthFailures: 3,
+}
+
+// Verdict is what the policy decided about a message.
+type Verdict struct {
+	PHI        bool
+	Action     string // deliver, encrypt, block, quarantine
+	Method     string // forced protection method, if any
+	Rule       string
+	Reasons    []string // "detector×count", never values
+	SubjectTag string   // tag to remove from the Subject
+}
+
+// PolicyInput is the context the policy sees besides the message.
+type PolicyInput struct {
+	Sender     string
+	Client     string
+	Recipients []string
+}
+
+// Checker is the policy engine as smtpd sees it.
+type Checker interface {
+	Check(ctx context.Context, msg []byte, in PolicyInput) (Verdict, error)
+}
+
+// Enqueuer is the queue as smtpd sees it: Enqueue returns only once the
+// message is durable.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, env *queue.Envelope, body []byte) (string, error)
+}
+
+// Auditor records accepted and rejected messages for the audit log.
+type Auditor interface {
+	Accepted(env *queue.Envelope)
+	Rejected(client, remote, reason string)
+}
+
+// Config is everything the SMTP server needs.
+type Config struct {
+	Hostname  string
+	Listeners []Listener
+	TLS       *tls.Config // server certificate; required for TLS listeners
+	Clients   []Client
+	Limits    Limits
+	Policy    Checker // nil: every message is delivered
+	Queue     Enqueuer
+	Audit     Auditor
+	// VerifyPassword checks a password against a configured hash.
+	VerifyPassword func(hash string, password []byte) (bool, error)
+	Logger         *slog.Logger
+	Registerer     prometheus.Registerer
+}
+
+func (l *Limits) fill() {
+	d := DefaultLimits
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = d.MaxMessageBytes
+	}
+	if l.MaxRecipients <= 0 {
+		l.MaxRecipients = d.MaxRecipients
+	}
+	if l.MaxLineLength <= 0 {
+		l.MaxLineLength = d.MaxLineLength
+	}
+	if l.CommandTimeout <= 0 {
+		l.CommandTimeout = d.CommandTimeout
+	}
+	if l.DataTimeout <= 0 {
+		l.DataTimeout = d.DataTimeout
+	}
+	if l.SessionLifetime <= 0 {
+		l.SessionLifetime = d.SessionLifetime
+	}
+	if l.MaxConnsPerIP <= 0 {
+		l.MaxConnsPerIP = d.MaxConnsPerIP
+	}
+	if l.MaxAuthFailures <= 0 {
+		l.MaxAuthFailures = d.MaxAuthFailures
+	}
+}

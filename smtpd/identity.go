@@ -1,0 +1,163 @@
+package smtpd
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealgate/sealgate/addr"
+)
+
+// identify names the client of this session: by AUTH, by client
+// certificate fingerprint, or by network, as the listener allows. Nobody
+// is trusted by default.
+func (s *session) identify() (*Client, error) {
+	if s.authClient != nil {
+		return s.authClient, nil
+	}
+	if s.lst.Auth != "none" {
+		if c := s.byCertificate(); c != nil {
+			return c, nil
+		}
+	}
+	if s.lst.Auth != "required" {
+		for i := range s.srv.cfg.Clients {
+			c := &s.srv.cfg.Clients[i]
+			for _, p := range c.Networks {
+				if s.remote.IsValid() && p.Contains(s.remote) {
+					return c, nil
+				}
+			}
+		}
+	}
+	return nil, errAuthRequired
+}
+
+func (s *session) byCertificate() *Client {
+	st, ok := s.conn.TLSConnectionState()
+	if !ok || len(st.PeerCertificates) == 0 {
+		return nil
+	}
+	sum := sha256.Sum256(st.PeerCertificates[0].Raw)
+	fp := hex.EncodeToString(sum[:])
+	for i := range s.srv.cfg.Clients {
+		c := &s.srv.cfg.Clients[i]
+		for _, want := range c.CertFingerprints {
+			want = strings.ToLower(strings.ReplaceAll(want, ":", ""))
+			if subtle.ConstantTimeCompare([]byte(want), []byte(fp)) == 1 {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// checkSender parses the reverse-path and checks it against the client's
+// allowed_senders. The null sender needs "<>" or "*" in that list.
+func checkSender(c *Client, from string, utf8 bool) (string, error) {
+	if from == "" {
+		for _, p := range c.AllowedSenders {
+			if p == "<>" || p == "*" {
+				return "", nil
+			}
+		}
+		return "", errSenderDenied
+	}
+	a, err := addr.Parse(from, addr.Options{SMTPUTF8: utf8})
+	if err != nil {
+		return "", addrError(err)
+	}
+	if !senderAllowed(c, a) {
+		return "", errSenderDenied
+	}
+	return a.String(), nil
+}
+
+func senderAllowed(c *Client, a addr.Address) bool {
+	for _, p := range c.AllowedSenders {
+		if addr.MatchGlob(p, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func addrError(err error) error {
+	if errors.Is(err, addr.ErrNonASCII) {
+		return errNonASCII
+	}
+	return errBadAddress
+}
+
+// dummyHash makes a login for an unknown user cost as much as a known one.
+const dummyHash = "$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z3AgsxRuJJOtaRaCUuRoFD4K"
+
+// authenticate checks a username and password. The reply is the same
+// fixed 535 for every failure; after MaxAuthFailures the connection is
+// closed, and failures per IP are rate-limited.
+func (s *session) authenticate(identity, user, pass string) error {
+	now := time.Now()
+	ipKey := s.remote.String()
+	if !s.srv.authFail.peek(ipKey, now) {
+		s.guard.CloseAfterReply("auth_rate_limit")
+		return s.srv.toReply(errAuthRateLimit, "")
+	}
+	c := s.srv.byUser[user]
+	hash := dummyHash
+	if c != nil {
+		hash = c.PasswordHash
+	}
+	ok := false
+	if s.srv.cfg.VerifyPassword != nil {
+		ok, _ = s.srv.cfg.VerifyPassword(hash, []byte(pass))
+	}
+	if ok && c != nil && (identity == "" || identity == user) {
+		s.authClient = c
+		s.log.Info("authenticated", slog.String("client", c.Name))
+		return nil
+	}
+	s.authFailures++
+	s.srv.m.authFailures.Inc()
+	s.srv.authFail.allow(ipKey, now)
+	if s.authFailures >= s.srv.cfg.Limits.MaxAuthFailures {
+		s.guard.CloseAfterReply("auth_failures")
+	}
+	return smtp.ErrAuthFailed
+}
+
+// loginServer is the server side of the LOGIN mechanism (draft-murchison-
+// sasl-login), which go-sasl no longer provides: "Username:" and
+// "Password:" challenges, then the same check as PLAIN.
+type loginServer struct {
+	check    func(identity, user, pass string) error
+	user     string
+	step     int
+	finished bool
+}
+
+func newLoginServer(check func(identity, user, pass string) error) *loginServer {
+	return &loginServer{check: check}
+}
+
+// Next implements sasl.Server.
+func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if resp == nil {
+			return []byte("Username:"), false, nil
+		}
+		fallthrough
+	case 1:
+		l.user, l.step = string(resp), 2
+		return []byte("Password:"), false, nil
+	default:
+		return nil, true, l.check("", l.user, string(resp))
+	}
+}

@@ -1,0 +1,155 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Server is sealgate's SMTP front end: one go-smtp server per configured
+// listener, each behind sealgate's own guards.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	m        *metrics
+	perIP    *connCounter
+	sendRate *limiter // messages per client name
+	authFail *limiter // failed logins per IP
+	byUser   map[string]*Client
+
+	mu      sync.Mutex
+	servers []*smtp.Server
+	addrs   []net.Addr
+	closing bool
+}
+
+// New checks the configuration and prepares the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Queue == nil {
+		return nil, errors.New("smtpd: no queue")
+	}
+	if len(cfg.Listeners) == 0 {
+		return nil, errors.New("smtpd: no listeners")
+	}
+	for _, l := range cfg.Listeners {
+		if l.TLS != "none" && cfg.TLS == nil {
+			return nil, fmt.Errorf("smtpd: listener %s needs a TLS certificate", l.Name)
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	cfg.Limits.fill()
+	s := &Server{
+		cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
+		perIP:    newConnCounter(cfg.Limits.MaxConnsPerIP),
+		sendRate: newLimiter(cfg.Limits.MessagesPerMinute, max(cfg.Limits.MessagesPerMinute, 1)),
+		authFail: newLimiter(10, 10),
+		byUser:   map[string]*Client{},
+	}
+	for i := range cfg.Clients {
+		if u := cfg.Clients[i].Username; u != "" {
+			s.byUser[u] = &cfg.Clients[i]
+		}
+	}
+	return s, nil
+}
+
+// Start listens on every configured address and serves in the background.
+func (s *Server) Start() error {
+	for i := range s.cfg.Listeners {
+		l := &s.cfg.Listeners[i]
+		ln, err := net.Listen("tcp", l.Address)
+		if err != nil {
+			s.Close(context.Background())
+			return fmt.Errorf("smtpd: listener %s: %w", l.Name, err)
+		}
+		srv := s.newSMTPServer(l)
+		gl := &guardedListener{Listener: ln, perIP: s.perIP, srv: s, listener: l.Name}
+		if l.TLS == "implicit" {
+			gl.tlsConfig = s.tlsConfig()
+		}
+		s.mu.Lock()
+		s.servers = append(s.servers, srv)
+		s.addrs = append(s.addrs, ln.Addr())
+		s.mu.Unlock()
+		go srv.Serve(gl)
+		s.log.Info("listening", slog.String("listener", l.Name), slog.String("address", ln.Addr().String()),
+			slog.String("tls", l.TLS), slog.String("auth", l.Auth))
+	}
+	return nil
+}
+
+// Addrs returns the bound addresses, in listener order.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]net.Addr(nil), s.addrs...)
+}
+
+func (s *Server) tlsConfig() *tls.Config {
+	c := s.cfg.TLS.Clone()
+	c.MinVersion = max(c.MinVersion, tls.VersionTLS12)
+	// A client certificate is asked for, never required: it is one way
+	// among three to identify a client, matched by fingerprint.
+	c.ClientAuth = tls.RequestClientCert
+	return c
+}
+
+func (s *Server) newSMTPServer(l *Listener) *smtp.Server {
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return s.newSession(c, l)
+	}))
+	lim := s.cfg.Limits
+	srv.Domain = s.cfg.Hostname
+	srv.ReadTimeout = lim.CommandTimeout
+	srv.WriteTimeout = time.Minute
+	srv.MaxMessageBytes = lim.MaxMessageBytes
+	srv.MaxRecipients = lim.MaxRecipients
+	srv.MaxLineLength = lim.MaxLineLength
+	srv.AllowInsecureAuth = false
+	srv.EnableSMTPUTF8 = true
+	srv.EnableREQUIRETLS = true
+	srv.EnableDSN = true
+	srv.ErrorLog = log.New(io.Discard, "", 0) // go-smtp's own log lines may carry client input
+	if l.TLS == "starttls" {
+		srv.TLSConfig = s.tlsConfig()
+	}
+	return srv
+}
+
+// Close stops accepting connections and waits for open sessions to end
+// until ctx is done, then closes them. Nothing accepted is lost: a
+// session cut off before its 250 was never acknowledged.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	servers := s.servers
+	s.mu.Unlock()
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+			srv.Close()
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}

@@ -1,0 +1,214 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealgate/sealgate/addr"
+	"github.com/sealgate/sealgate/queue"
+)
+
+// session is one SMTP connection. go-smtp calls its methods from the
+// connection's goroutine (Data for BDAT from a second one, while the first
+// waits).
+type session struct {
+	srv    *Server
+	lst    *Listener
+	conn   *smtp.Conn
+	guard  *guardConn
+	ctx    context.Context
+	cancel context.CancelFunc
+	remote netip.Addr
+	log    *slog.Logger
+	timer  *time.Timer
+
+	authClient   *Client // after a successful AUTH
+	authFailures int
+
+	// The transaction in progress.
+	client   *Client
+	from     string // canonical; "" = null sender
+	mailOpts smtp.MailOptions
+	rcpts    []queue.Rcpt
+}
+
+func (s *Server) newSession(c *smtp.Conn, l *Listener) (smtp.Session, error) {
+	g := guardOf(c.Conn())
+	if g == nil {
+		return nil, errors.New("smtpd: connection not guarded")
+	}
+	if s.isClosing() {
+		return nil, s.toReply(errShutdown, "")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sess := &session{srv: s, lst: l, conn: c, guard: g, ctx: ctx, cancel: cancel,
+		remote: remoteIP(g.Conn), log: s.log.With(slog.String("conn", queue.NewID()[12:]), slog.String("listener", l.Name))}
+	sess.timer = time.AfterFunc(s.cfg.Limits.SessionLifetime, func() {
+		g.Abort("lifetime", "421 4.4.2 Session too long, closing connection\r\n")
+	})
+	return sess, nil
+}
+
+// guardOf finds sealgate's guard under a (possibly TLS) connection.
+func guardOf(c any) *guardConn {
+	for {
+		switch v := c.(type) {
+		case *releasingConn:
+			return v.guardConn
+		case *guardConn:
+			return v
+		case *tls.Conn:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+}
+
+// guarded runs one command handler with the checks every command needs:
+// the session must not have been aborted, and a panic is recovered,
+// counted and turned into 421 plus the end of the connection.
+func (s *session) guarded(queueID *string, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.srv.m.panics.Inc()
+			s.log.Error("panic in SMTP command", slog.String("panic", fmt.Sprint(r)))
+			s.guard.CloseAfterReply("panic")
+			err = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Internal error, closing connection"}
+		}
+	}()
+	if s.guard.Broken() {
+		return s.srv.toReply(errAborted, "")
+	}
+	id := ""
+	if queueID != nil {
+		id = *queueID
+	}
+	if err := fn(); err != nil {
+		if queueID != nil {
+			id = *queueID
+		}
+		return s.srv.toReply(err, id)
+	}
+	return nil
+}
+
+func (s *session) isTLS() bool {
+	_, ok := s.conn.TLSConnectionState()
+	return ok
+}
+
+// Mail starts a transaction: the client must be identified, over TLS when
+// the listener has it, and the sender must be one it may use.
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	return s.guarded(nil, func() error {
+		if s.lst.TLS != "none" && !s.isTLS() {
+			return errTLSRequired
+		}
+		c, err := s.identify()
+		if err != nil {
+			return err
+		}
+		if opts != nil && opts.RequireTLS && !s.isTLS() {
+			return errRequireTLSNoTL
+		}
+		utf8 := opts != nil && opts.UTF8
+		canon, err := checkSender(c, from, utf8)
+		if err != nil {
+			s.log.Info("sender refused", slog.String("client", c.Name))
+			return err
+		}
+		if !s.srv.sendRate.allow(c.Name, time.Now()) {
+			return errRateLimit
+		}
+		s.client, s.from, s.rcpts = c, canon, nil
+		s.mailOpts = smtp.MailOptions{}
+		if opts != nil {
+			s.mailOpts = *opts
+		}
+		return nil
+	})
+}
+
+// Rcpt adds a recipient after strict re-parsing: go-smtp un-quotes local
+// parts and strips source routes, which relayed as-is could inject ESMTP
+// parameters into the next hop's session.
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	return s.guarded(nil, func() error {
+		if s.client == nil {
+			return errAuthRequired
+		}
+		a, err := addr.Parse(to, addr.Options{SMTPUTF8: s.mailOpts.UTF8})
+		if err != nil {
+			return addrError(err)
+		}
+		r := queue.Rcpt{Addr: a.String()}
+		if opts != nil {
+			for _, n := range opts.Notify {
+				r.Notify = append(r.Notify, string(n))
+			}
+			if opts.OriginalRecipient != "" {
+				o, err := addr.Parse(opts.OriginalRecipient, addr.Options{SMTPUTF8: true, AllowQuoted: true})
+				if err != nil {
+					return errBadParam
+				}
+				r.ORCPT = "rfc822;" + o.String()
+			}
+		}
+		s.rcpts = append(s.rcpts, r)
+		return nil
+	})
+}
+
+// Reset ends the transaction, keeping the connection's identity.
+func (s *session) Reset() {
+	s.client, s.from, s.rcpts = nil, "", nil
+	s.mailOpts = smtp.MailOptions{}
+}
+
+// Logout releases the session's resources.
+func (s *session) Logout() error {
+	s.timer.Stop()
+	s.cancel()
+	return nil
+}
+
+// AuthMechanisms lists PLAIN and LOGIN on listeners that take AUTH; go-smtp
+// offers them only over TLS.
+func (s *session) AuthMechanisms() []string {
+	if s.lst.Auth == "none" {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+// Auth returns the SASL server for a mechanism.
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	if s.guard.Broken() || s.lst.Auth == "none" {
+		return nil, smtp.ErrAuthUnsupported
+	}
+	check := func(identity, user, pass string) error {
+		return s.authenticate(identity, user, pass)
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(check), nil
+	case sasl.Login:
+		return newLoginServer(check), nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+var _ smtp.AuthSession = (*session)(nil)
+
+// Data is defined in data.go.
+var _ interface{ Data(io.Reader) error } = (*session)(nil)
