@@ -51,7 +51,9 @@ func (a Address) String() string {
 
 // Parse parses an envelope address without angle brackets, such as
 // "user@example.org". It never returns an address that contains control
-// characters, white space, < or >.
+// characters, white space, < or >. The null path ("") gives ErrEmpty and the
+// bare "Postmaster" of RFC 5321 §4.1.1.3 gives ErrNoAt: both are for the
+// caller to handle before Parse.
 func Parse(s string, opts Options) (Address, error) {
 	if s == "" {
 		return Address{}, ErrEmpty

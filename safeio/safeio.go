@@ -68,10 +68,10 @@ func SyncDir(dir string) error {
 	return nil
 }
 
-// Writer writes files atomically. The zero value is not useful: FS must be
-// set (use OS()) and Perm should be set; a zero Perm means 0600.
+// Writer writes files atomically. The zero value writes through the os
+// package with mode 0600, fsyncs the file and does not fsync the directory.
 type Writer struct {
-	// FS performs the file-system operations.
+	// FS performs the file-system operations; nil means OS().
 	FS FS
 	// Perm is the mode of the written file; 0 means 0600.
 	Perm os.FileMode
@@ -98,6 +98,9 @@ func (w Writer) WriteFile(path string, data []byte) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	if w.FS == nil {
+		w.FS = OS()
 	}
 	f, err := w.FS.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {

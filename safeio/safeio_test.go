@@ -204,7 +204,7 @@ func TestWriteFileNoSync(t *testing.T) {
 func TestWriteFileDefaultPerm(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "f")
-	if err := (Writer{FS: OS()}).WriteFile(path, nil); err != nil {
+	if err := (Writer{}).WriteFile(path, nil); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
