@@ -189,7 +189,6 @@ func TestImplicitTLSAndNetworkClient(t *testing.T) {
 	}
 }
 
-
 func TestRecipientSyntaxRefused(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
