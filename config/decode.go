@@ -64,6 +64,12 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
+// wrongShape reports a node of the wrong kind, at the node's own line.
+func (d *decoder) wrongShape(n *yaml.Node, path, want string) {
+	d.addf(path, "want %s, got %s", want, kindName(n))
+	d.errs[len(d.errs)-1].Line = n.Line
+}
+
 // kindName describes a node kind for error messages.
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
@@ -79,7 +85,7 @@ func kindName(n *yaml.Node) string {
 // decodeScalar parses a scalar node with parse and stores the result in v.
 func decodeScalar[T any](d *decoder, n *yaml.Node, path string, v reflect.Value, parse func(string) (T, error)) {
 	if n.Kind != yaml.ScalarNode {
-		d.addf(path, "want a single value, got %s", kindName(n))
+		d.wrongShape(n, path, "a single value")
 		return
 	}
 	x, err := parse(n.Value)
@@ -93,7 +99,7 @@ func decodeScalar[T any](d *decoder, n *yaml.Node, path string, v reflect.Value,
 // decodeStruct decodes a mapping into a struct, by yaml tags.
 func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.addf(path, "want a mapping, got %s", kindName(n))
+		d.wrongShape(n, path, "a mapping")
 		return
 	}
 	fields := structFields(v.Type())
@@ -134,7 +140,7 @@ func (d *decoder) decodeSlice(n *yaml.Node, path, kind string, v reflect.Value) 
 	case yaml.ScalarNode:
 		items = []*yaml.Node{n}
 	default:
-		d.addf(path, "want a list, got %s", kindName(n))
+		d.wrongShape(n, path, "a list")
 		return
 	}
 	out := reflect.MakeSlice(v.Type(), len(items), len(items))
@@ -149,7 +155,7 @@ func (d *decoder) decodeSlice(n *yaml.Node, path, kind string, v reflect.Value) 
 // decodeMap decodes a mapping with string keys.
 func (d *decoder) decodeMap(n *yaml.Node, path, kind string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.addf(path, "want a mapping, got %s", kindName(n))
+		d.wrongShape(n, path, "a mapping")
 		return
 	}
 	out := reflect.MakeMap(v.Type())
@@ -171,7 +177,7 @@ func (d *decoder) decodeMap(n *yaml.Node, path, kind string, v reflect.Value) {
 // decodeBasic decodes strings, booleans and integers.
 func (d *decoder) decodeBasic(n *yaml.Node, path, kind string, v reflect.Value) {
 	if n.Kind != yaml.ScalarNode {
-		d.addf(path, "want a single value, got %s", kindName(n))
+		d.wrongShape(n, path, "a single value")
 		return
 	}
 	switch v.Kind() {
