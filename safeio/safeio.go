@@ -3,8 +3,9 @@
 // A write goes to a temporary file in the target's directory, which is
 // written, fsynced, closed and renamed over the target; the directory is then
 // fsynced so the rename itself survives a crash (chasquid's internal/safeio
-// omits that last step). On any failure the temporary file is removed and the
-// target keeps its previous content, or stays absent.
+// omits that last step). On any failure up to the rename the temporary file is
+// removed and the target keeps its previous content, or stays absent; a failed
+// directory fsync is reported after the rename (see Writer.WriteFile).
 //
 // Every file-system step goes through the FS interface so tests can inject a
 // failure at each one.
