@@ -1,0 +1,67 @@
+package detect
+
+// contextIDs finds identifiers that only mean something after their context words:
+// dates of birth, record and account numbers, member IDs.
+func (s *scanner) contextIDs() {
+	for i := 0; i < len(s.toks); i++ {
+		cl := s.cls[i]
+		if cl&(clCtxDOB|clCtxMRN|clCtxMember) == 0 {
+			continue
+		}
+		switch {
+		case cl&clCtxDOB != 0 && s.dateWithin(i+1, 8):
+			s.out[DOB]++
+		case cl&clCtxMember != 0 && s.idWithin(i+1, 6, 5):
+			s.out[MemberID]++
+		case cl&clCtxMRN != 0 && s.idWithin(i+1, 5, 4):
+			s.out[MRN]++
+		}
+	}
+}
+
+// dateWithin reports whether a date starts within n tokens from i, before a line break.
+func (s *scanner) dateWithin(i, n int) bool {
+	for j := i; j < len(s.toks) && j < i+n; j++ {
+		if j > i && s.toks[j].gap == gapLine && j > i+1 {
+			return false
+		}
+		if _, ok := s.dateAt(j); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// idWithin reports whether an identifier value with at least minDigits digits starts
+// within n tokens from i: one alphanumeric token, or digit groups joined by spaces or
+// dashes ("334 884 4941").
+func (s *scanner) idWithin(i, n, minDigits int) bool {
+	for j := i; j < len(s.toks) && j < i+n; j++ {
+		t := s.toks[j]
+		if t.kind == tkPunct {
+			continue
+		}
+		if t.kind == tkWord && t.flags&fDigit == 0 {
+			continue
+		}
+		if s.mark[j]&mkUsed != 0 {
+			return false
+		}
+		if t.kind == tkNum {
+			g := s.digitGroups(j)
+			return g.total >= minDigits && g.total <= 20
+		}
+		return countDigits(s.low[t.s:t.e]) >= minDigits-1
+	}
+	return false
+}
+
+func countDigits(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if isDigit(c) {
+			n++
+		}
+	}
+	return n
+}

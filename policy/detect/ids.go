@@ -1,0 +1,89 @@
+package detect
+
+// ID names one detector. Findings are kept as counts per ID, never as matched text.
+type ID uint8
+
+// Detectors. Identifiers of an individual come first, then health information, then the
+// context signals the scorer uses to tie the two together.
+const (
+	SSN            ID = iota // US Social Security number, SSA rules
+	MBI                      // Medicare Beneficiary Identifier, CMS format
+	MRN                      // medical record or patient account number, with context words
+	MemberID                 // health-plan member or subscriber ID, with context words
+	DOB                      // a date next to date-of-birth words
+	Card                     // payment card number, Luhn and IIN
+	PatientName              // a person's name after a patient label ("Patient:", "Paciente:")
+	HL7Patient               // HL7 v2 PID segment with a patient name
+	CDAPatient               // C-CDA recordTarget with a patient name
+	NameNearHealth           // a person's name in the same passage as health information
+	Addressed                // the message greets or names its recipient
+	Condition                // condition, diagnosis or symptom vocabulary
+	Drug                     // medicine names and generic-name stems
+	Procedure                // procedures, tests, devices, vaccines, clinical-care words
+	Specialty                // medical specialties
+	LabResult                // analyte with value and unit or reference range
+	Dose                     // a medicine dose ("500 mg")
+	ICD10                    // ICD-10-CM code with clinical context
+	NDC                      // National Drug Code with context
+	NPI                      // National Provider Identifier (identifies a provider)
+	DEA                      // DEA registration number (identifies a prescriber)
+	HL7Clinical              // HL7 v2 OBX/DG1/RXE/AL1/PRB segments
+	CDAClinical              // C-CDA observations, problems, medications
+	PersonalHealth           // health information addressed to the reader ("your ...")
+	Veterinary               // words that place the message in animal care
+	BulkMail                 // newsletter or marketing markers (unsubscribe, webinar)
+	NumIDs                   // number of detectors; not a detector
+)
+
+var idNames = [NumIDs]string{
+	SSN: "us_ssn", MBI: "medicare_mbi", MRN: "mrn", MemberID: "member_id", DOB: "dob",
+	Card: "credit_card", PatientName: "patient_name", HL7Patient: "hl7_patient",
+	CDAPatient: "cda_patient", NameNearHealth: "name_near_health", Addressed: "addressed_recipient",
+	Condition: "condition", Drug: "drug", Procedure: "procedure", Specialty: "specialty",
+	LabResult: "lab_result", Dose: "dose", ICD10: "icd10_cm", NDC: "ndc", NPI: "npi",
+	DEA: "dea_number", HL7Clinical: "hl7_clinical", CDAClinical: "cda_clinical",
+	PersonalHealth: "personal_health", Veterinary: "veterinary_context", BulkMail: "bulk_mail_context",
+}
+
+var idConfidence = [NumIDs]float64{
+	SSN: 0.9, MBI: 0.95, MRN: 0.8, MemberID: 0.8, DOB: 0.9, Card: 0.9, PatientName: 0.85,
+	HL7Patient: 0.95, CDAPatient: 0.95, NameNearHealth: 0.6, Addressed: 0.5,
+	Condition: 0.7, Drug: 0.7, Procedure: 0.6, Specialty: 0.5, LabResult: 0.85, Dose: 0.5,
+	ICD10: 0.8, NDC: 0.8, NPI: 0.9, DEA: 0.9, HL7Clinical: 0.9, CDAClinical: 0.9,
+	PersonalHealth: 0.6, Veterinary: 0.5, BulkMail: 0.5,
+}
+
+// String returns the detector's stable name as used in verdict reasons.
+func (id ID) String() string {
+	if id >= NumIDs {
+		return "unknown"
+	}
+	return idNames[id]
+}
+
+// Confidence returns how much a single finding of this detector is trusted, 0-1.
+func (id ID) Confidence() float64 {
+	if id >= NumIDs {
+		return 0
+	}
+	return idConfidence[id]
+}
+
+// Counts holds one count per detector.
+type Counts [NumIDs]int32
+
+// Add adds every count of o to c.
+func (c *Counts) Add(o *Counts) {
+	for i := range c {
+		c[i] += o[i]
+	}
+}
+
+// Total returns the sum of the counts of the given detectors.
+func (c *Counts) Total(ids ...ID) int {
+	n := 0
+	for _, id := range ids {
+		n += int(c[id])
+	}
+	return n
+}

@@ -1,0 +1,156 @@
+package detect
+
+// nameWindow is how many tokens around a person's name are searched for health terms.
+const nameWindow = 14
+
+// names finds people's names: runs of two to four capitalised words that are not
+// vocabulary, calendar, organisation or role words. A name after a patient label is a
+// patient identifier; a name after a greeting, or one of the recipient's own names,
+// means the message speaks to its recipient; a name after a clinician's title or a
+// closing is not the patient's. Any other name close to health information counts as
+// a name near health.
+func (s *scanner) names() {
+	for i := 0; i < len(s.toks); i++ {
+		t := s.toks[i]
+		if t.kind != tkWord || t.flags&fCap == 0 {
+			continue
+		}
+		if s.isRecipientWord(i) {
+			s.out[Addressed]++
+		}
+		if s.cls[i]&clGreeting != 0 {
+			s.greeting(i)
+			continue
+		}
+		end := s.nameRun(i)
+		if end-i < 2 {
+			continue
+		}
+		s.classifyName(i, end)
+		i = end - 1
+	}
+}
+
+// nameRun returns the end of the run of name-like words starting at i.
+func (s *scanner) nameRun(i int) int {
+	j := i
+	for j < len(s.toks) && j-i < 4 {
+		t := s.toks[j]
+		if t.kind != tkWord || (j > i && t.gap != gapSpace) {
+			break
+		}
+		initial := t.e-t.s == 1 && t.flags&fUpper != 0 && j > i
+		if (t.flags&fCap == 0 || t.e-t.s < 2) && !initial {
+			break
+		}
+		if s.cls[j] != 0 {
+			return i
+		}
+		j++
+	}
+	if j < len(s.toks) && s.toks[j].kind == tkWord && s.toks[j].gap == gapSpace && s.toks[j].flags&fCap != 0 {
+		return i // part of a longer capitalised title or organisation name
+	}
+	return j
+}
+
+// classifyName decides what the name in tokens [i, end) is.
+func (s *scanner) classifyName(i, end int) {
+	if s.isSender(i, end) || s.providerAfter(end) {
+		return
+	}
+	if p := s.prevWord(i, 3); p >= 0 {
+		cl := s.cls[p]
+		switch {
+		case cl&(clProvider|clClosing) != 0:
+			return
+		case cl&clGreeting != 0:
+			s.out[Addressed]++
+			return
+		case cl&clPatientLbl != 0:
+			s.out[PatientName]++
+		}
+	}
+	if s.healthNear(i, end) {
+		s.out[NameNearHealth]++
+	}
+}
+
+// greeting handles "Hi Wren," and "Dear Ms Tolliver": a capitalised word after a
+// greeting word is the recipient's name.
+func (s *scanner) greeting(i int) {
+	j := i + 1
+	if j < len(s.toks) && s.cls[j]&clNameLbl != 0 {
+		j = s.skipPunct(j+1, '.')
+	}
+	if j < len(s.toks) && s.toks[j].kind == tkWord && s.toks[j].flags&fCap != 0 && s.cls[j]&(clNotName|clHealth) == 0 {
+		s.out[Addressed]++
+	}
+}
+
+// healthNear reports whether specific health information (not a specialty alone) is
+// within nameWindow tokens of the name in [i, end).
+func (s *scanner) healthNear(i, end int) bool {
+	lo, hi := max(0, i-nameWindow), min(len(s.toks), end+nameWindow)
+	for j := lo; j < hi; j++ {
+		if s.cls[j]&(clCondition|clDrug|clProcedure) != 0 || s.mark[j]&mkHealth != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// providerAfter reports whether credentials follow a name ("Ann Lee, MD").
+func (s *scanner) providerAfter(end int) bool {
+	j := s.skipPunct(end, ',')
+	if j >= len(s.toks) || s.toks[j].kind != tkWord {
+		return false
+	}
+	switch string(s.word(j)) {
+	case "md", "do", "rn", "np", "pa", "phd", "dds", "dmd", "pharmd", "rph", "lcsw", "lpc",
+		"psyd", "dnp", "fnp", "aprn", "mph", "facp", "crnp", "od":
+		return true
+	}
+	return false
+}
+
+func (s *scanner) isSender(i, end int) bool {
+	if len(s.opt.Senders) == 0 {
+		return false
+	}
+	for j := i; j < end; j++ {
+		if s.opt.Senders[string(s.word(j))] {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scanner) isRecipientWord(i int) bool {
+	if len(s.opt.Recipients) == 0 || s.toks[i].e-s.toks[i].s < 3 {
+		return false
+	}
+	return s.opt.Recipients[string(s.word(i))]
+}
+
+// possessive finds health words that belong to the reader: "your calcitriol", "su apnea".
+func (s *scanner) possessive() {
+	for i := 0; i < len(s.toks); i++ {
+		if s.cls[i]&clPossessive == 0 {
+			continue
+		}
+		for j := i + 1; j < len(s.toks) && j <= i+6; j++ {
+			t := s.toks[j]
+			if t.gap == gapLine || (t.kind == tkPunct && (t.ch == '.' || t.ch == '!' || t.ch == '?' || t.ch == ';')) {
+				break
+			}
+			if s.cls[j]&clBlockNoun != 0 {
+				break
+			}
+			if s.cls[j]&(clHealth|clAnalyte) != 0 || s.mark[j]&mkHealth != 0 {
+				s.out[PersonalHealth]++
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package detect
+
+import (
+	"context"
+	"sync"
+)
+
+// Analyzer finds identifiers and health information in extracted text. It holds only
+// read-only vocabulary after New and is safe for concurrent use.
+type Analyzer struct {
+	v    *vocab
+	pool sync.Pool
+}
+
+// Options carries what the message header says about the people involved, as lower-case
+// name words (from the display names of To/Cc and From).
+type Options struct {
+	Recipients map[string]bool
+	Senders    map[string]bool
+}
+
+// NewAnalyzer loads the vocabularies shipped with the package.
+func NewAnalyzer() (*Analyzer, error) {
+	v, err := loadVocab()
+	if err != nil {
+		return nil, err
+	}
+	a := &Analyzer{v: v}
+	a.pool.New = func() any { return &scanner{v: v} }
+	return a, nil
+}
+
+// maxSegment is the most text analysed as one unit; longer text is cut at a line break.
+const maxSegment = 8 << 10
+
+// Mark bits set on tokens by the number and lab passes.
+const (
+	mkHealth uint8 = 1 << iota // lab result, ICD code or other health evidence starts here
+	mkUsed                     // the token is part of an identifier already counted
+)
+
+// scanner is the per-call scratch state of an Analyzer.
+type scanner struct {
+	v    *vocab
+	opt  *Options
+	out  *Counts
+	seg  []byte
+	low  []byte
+	toks []tok
+	cls  []class
+	mark []uint8
+	dig  []byte
+}
+
+// Scan analyses text and adds what it finds to out. It stops early, leaving partial
+// counts, when ctx is done.
+func (a *Analyzer) Scan(ctx context.Context, text []byte, opt *Options, out *Counts) error {
+	s := a.pool.Get().(*scanner)
+	defer a.pool.Put(s)
+	if opt == nil {
+		opt = &Options{}
+	}
+	s.opt, s.out = opt, out
+	scanHL7(text, out)
+	for len(text) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := segmentLen(text)
+		s.segment(text[:n])
+		text = text[n:]
+	}
+	s.opt, s.out, s.seg = nil, nil, nil
+	return nil
+}
+
+func segmentLen(text []byte) int {
+	if len(text) <= maxSegment {
+		return len(text)
+	}
+	for i := maxSegment; i > maxSegment/2; i-- {
+		if text[i-1] == '\n' {
+			return i
+		}
+	}
+	for i := maxSegment; i > maxSegment/2; i-- {
+		if text[i-1] == ' ' {
+			return i
+		}
+	}
+	return maxSegment
+}
+
+func (s *scanner) segment(seg []byte) {
+	s.seg = seg
+	if cap(s.low) < len(seg) {
+		s.low = make([]byte, len(seg), maxSegment)
+	}
+	s.low = s.low[:len(seg)]
+	s.toks = tokenize(seg, s.low, s.toks)
+	n := len(s.toks)
+	if cap(s.cls) < n {
+		s.cls = make([]class, n, n+n/2)
+		s.mark = make([]uint8, n, n+n/2)
+	}
+	s.cls, s.mark = s.cls[:n], s.mark[:n]
+	clear(s.cls)
+	clear(s.mark)
+	s.classify()
+	s.numbers()
+	s.labs()
+	s.contextIDs()
+	s.names()
+	s.possessive()
+}
+
+// word returns the lower-cased text of token i.
+func (s *scanner) word(i int) []byte {
+	t := s.toks[i]
+	return s.low[t.s:t.e]
+}
+
+// classify looks every word up in the vocabulary and counts health terms and markers.
+func (s *scanner) classify() {
+	for i := 0; i < len(s.toks); i++ {
+		t := s.toks[i]
+		if t.kind != tkWord {
+			continue
+		}
+		w := s.word(i)
+		cl := class(0)
+		if e := s.v.words[string(w)]; e != nil {
+			cl = e.cl
+			for _, p := range e.phrases {
+				if s.matchPhrase(i, p.rest) {
+					cl |= p.cl
+				}
+			}
+		} else if t.flags&fDigit == 0 {
+			cl = s.v.stemClass(w)
+		}
+		if cl&clVet != 0 && (cl&clHealth != 0 || t.flags&fUpper != 0) {
+			cl &^= clVet // "PET-CT", "PET scan": imaging, not an animal
+		}
+		s.cls[i] = cl
+		s.countClass(cl)
+	}
+}
+
+func (s *scanner) countClass(cl class) {
+	out := s.out
+	switch {
+	case cl&clCondition != 0:
+		out[Condition]++
+	case cl&clDrug != 0:
+		out[Drug]++
+	case cl&clProcedure != 0:
+		out[Procedure]++
+	case cl&clSpecialty != 0:
+		out[Specialty]++
+	}
+	if cl&clVet != 0 {
+		out[Veterinary]++
+	}
+	if cl&clBulk != 0 {
+		out[BulkMail]++
+	}
+}
+
+// matchPhrase reports whether the words after token i are rest, skipping joining
+// punctuation (- . / ,) between them.
+func (s *scanner) matchPhrase(i int, rest []string) bool {
+	j := i + 1
+	for _, w := range rest {
+		for j < len(s.toks) && s.toks[j].kind == tkPunct && isJoiner(s.toks[j].ch) && !(len(w) == 1 && w[0] == s.toks[j].ch) {
+			j++
+		}
+		if j >= len(s.toks) || string(s.word(j)) != w {
+			return false
+		}
+		j++
+	}
+	return true
+}
+
+func isJoiner(c byte) bool { return c == '-' || c == '.' || c == '/' || c == ',' }
+
+// prevWord returns the index of the nearest word token before i within max tokens,
+// skipping punctuation, or -1.
+func (s *scanner) prevWord(i, max int) int {
+	for j := i - 1; j >= 0 && j >= i-max; j-- {
+		if s.toks[j].kind == tkWord {
+			return j
+		}
+	}
+	return -1
+}
+
+// hasClassBefore reports whether a token with class cl appears in the max tokens before i.
+func (s *scanner) hasClassBefore(i, max int, cl class) bool {
+	for j := i - 1; j >= 0 && j >= i-max; j-- {
+		if s.cls[j]&cl != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasClassNear reports whether a token with class cl is within dist tokens of i.
+func (s *scanner) hasClassNear(i, dist int, cl class) bool {
+	lo, hi := max(0, i-dist), min(len(s.toks)-1, i+dist)
+	for j := lo; j <= hi; j++ {
+		if s.cls[j]&cl != 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,193 @@
+package detect
+
+import (
+	"bufio"
+	"bytes"
+	"embed"
+	"fmt"
+	"strings"
+)
+
+//go:embed data/*.txt
+var dataFS embed.FS
+
+// class is a bit set of what a word or phrase means to the detectors.
+type class uint32
+
+const (
+	clCondition class = 1 << iota
+	clDrug
+	clProcedure
+	clSpecialty
+	clAnalyte
+	clNotName
+	clVet
+	clBulk
+	clCtxDOB     // date-of-birth words
+	clCtxSSN     // social security words
+	clCtxMRN     // record / account number words
+	clCtxMember  // member / subscriber words
+	clCtxMBI     // Medicare words
+	clCtxNPI     // "NPI"
+	clCtxICD     // diagnosis-code words
+	clCtxNDC     // "NDC"
+	clPatientLbl // "Patient", "Paciente", "Applicant"
+	clNameLbl    // "Name", "Re", "Nombre"
+	clGreeting   // "Hi", "Dear", "Hola"
+	clProvider   // "Dr", "Provider", "Prescriber": the next name is a clinician
+	clClosing    // "Regards", "Sincerely": the next name is the sender
+	clPossessive // "your", "su": health words after it are the reader's own
+	clBlockNoun  // "team", "patients": "your team" is not personal
+	clUnit       // lab and dose units
+	clDoseUnit   // dose units
+	clHealthWord // generic clinical words that only count next to "your"
+	clMonth      // month names, for dates
+)
+
+const clHealth = clCondition | clDrug | clProcedure | clSpecialty
+
+// phrase is a multi-word vocabulary entry, stored under its first word.
+type phrase struct {
+	rest []string
+	cl   class
+}
+
+type entry struct {
+	cl      class
+	phrases []phrase
+}
+
+// vocab maps lower-case words to their classes. It is built once and read-only after.
+type vocab struct {
+	words map[string]*entry
+	stems [256][]stem
+	month map[string]int
+}
+
+type stem struct {
+	suffix string
+	min    int
+	cl     class
+}
+
+func loadVocab() (*vocab, error) {
+	v := &vocab{words: make(map[string]*entry, 4096), month: monthNumbers()}
+	files := []struct {
+		name string
+		cl   class
+	}{
+		{"conditions.txt", clCondition}, {"drugs.txt", clDrug}, {"procedures.txt", clProcedure},
+		{"specialties.txt", clSpecialty}, {"analytes.txt", clAnalyte}, {"notnames.txt", clNotName},
+	}
+	for _, f := range files {
+		data, err := dataFS.ReadFile("data/" + f.name)
+		if err != nil {
+			return nil, fmt.Errorf("vocabulary %s: %w", f.name, err)
+		}
+		eachLine(data, func(term string) { v.add(term, f.cl) })
+	}
+	for cl, terms := range contextWords() {
+		for _, t := range terms {
+			v.add(t, cl)
+		}
+	}
+	if err := v.loadStems(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func eachLine(data []byte, fn func(string)) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		fn(strings.ToLower(line))
+	}
+}
+
+// splitTerm cuts a term into the words the tokenizer would produce.
+func splitTerm(term string) []string {
+	return strings.FieldsFunc(term, func(r rune) bool {
+		return r == ' ' || r == '-' || r == '/' || r == '.' || r == ','
+	})
+}
+
+func (v *vocab) add(term string, cl class) {
+	words := splitTerm(term)
+	if len(words) == 0 {
+		return
+	}
+	e := v.words[words[0]]
+	if e == nil {
+		e = &entry{}
+		v.words[words[0]] = e
+	}
+	if len(words) == 1 {
+		e.cl |= cl
+		return
+	}
+	e.phrases = append(e.phrases, phrase{rest: words[1:], cl: cl})
+}
+
+func (v *vocab) loadStems() error {
+	data, err := dataFS.ReadFile("data/stems.txt")
+	if err != nil {
+		return fmt.Errorf("vocabulary stems.txt: %w", err)
+	}
+	eachLine(data, func(line string) {
+		kind, suffix, ok := strings.Cut(line, " ")
+		if !ok || suffix == "" {
+			return
+		}
+		s := stem{suffix: suffix, min: 7, cl: clCondition}
+		if kind == "drug" {
+			s.min, s.cl = 8, clDrug
+		}
+		last := suffix[len(suffix)-1]
+		v.stems[last] = append(v.stems[last], s)
+	})
+	return nil
+}
+
+// stemClass returns the class a word gets from its ending, or 0.
+func (v *vocab) stemClass(w []byte) class {
+	if len(w) < 7 {
+		return 0
+	}
+	for _, s := range v.stems[w[len(w)-1]] {
+		if len(w) >= s.min && bytes.HasSuffix(w, []byte(s.suffix)) {
+			if notStem[string(w)] {
+				return 0
+			}
+			return s.cl
+		}
+	}
+	return 0
+}
+
+// notStem lists ordinary words that happen to end like a disease or drug term.
+var notStem = map[string]bool{
+	"academia": true, "nostalgia": true, "sympathy": true, "empathy": true, "telepathy": true,
+	"apathy": true, "dichotomy": true, "hypnosis": true, "osmosis": true, "symbiosis": true,
+	"bohemia": true, "antipathy": true, "metamorphosis": true, "anatomy": true,
+	"photosynthesis": true, "halitosis": true,
+}
+
+func monthNumbers() map[string]int {
+	m := map[string]int{}
+	en := []string{"january", "february", "march", "april", "may", "june", "july", "august",
+		"september", "october", "november", "december"}
+	es := []string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+		"septiembre", "octubre", "noviembre", "diciembre"}
+	for i := range en {
+		m[en[i]] = i + 1
+		m[en[i][:3]] = i + 1
+		m[es[i]] = i + 1
+	}
+	m["sept"] = 9
+	m["setiembre"] = 9
+	return m
+}

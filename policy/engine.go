@@ -1,0 +1,120 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	// Registers the charsets go-message can decode (ISO-8859-x, Windows-125x, ...).
+	_ "github.com/emersion/go-message/charset"
+
+	"github.com/sealgate/sealgate/policy/detect"
+)
+
+// Engine checks messages against a policy. It is safe for concurrent use; all its state
+// is read-only after New.
+type Engine struct {
+	cfg Config
+	an  *detect.Analyzer
+}
+
+// Input is what the SMTP session knows about a message besides its content.
+type Input struct {
+	Sender     string   // envelope sender (MAIL FROM)
+	Client     string   // name of the authenticated client, from the configuration
+	Recipients []string // envelope recipients (RCPT TO)
+}
+
+// New validates cfg, fills in defaults and loads the vocabularies.
+func New(cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	an, err := detect.NewAnalyzer()
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return &Engine{cfg: cfg, an: an}, nil
+}
+
+// Check reads msg (a whole RFC 5322 message, CRLF or LF line endings) and returns its
+// verdict. A message that cannot be fully read within the limits still gets a verdict;
+// the unread content counts as unreadable. The error is non-nil only when ctx was
+// cancelled by the caller; the verdict is then the conservative one for what was read.
+func (e *Engine) Check(ctx context.Context, msg []byte, in Input) (Verdict, error) {
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.Limits.MaxTime)
+	defer cancel()
+	s := newScan(cctx, e)
+	if err := s.message(bytes.NewReader(msg), "", 0); err != nil && err != errStop {
+		s.rawFallback(msg)
+	}
+	if s.parts == 0 {
+		s.rawFallback(msg)
+	}
+	v := e.decide(s, in)
+	if err := ctx.Err(); err != nil {
+		return v, fmt.Errorf("policy: check cancelled: %w", err)
+	}
+	return v, nil
+}
+
+// decide turns what the scan found into a verdict.
+func (e *Engine) decide(s *scan, in Input) Verdict {
+	ev := evidence{counts: s.total, personalTo: s.personalTo}
+	v := Verdict{PHI: ev.phi(), Reasons: s.reasons, BytesScanned: s.scanned, Action: ActionDeliver}
+	if v.Reasons == nil {
+		v.Reasons = []Reason{}
+	}
+	if s.unreadable > 0 {
+		v.Unreadable = true
+		if e.cfg.Unreadable != ActionDeliver {
+			v.PHI = true
+			v.Action = e.cfg.Unreadable
+		}
+	}
+	if v.PHI || e.cfg.DefaultAction == DefaultEncryptAll {
+		v.Action = raise(v.Action, ActionEncrypt)
+	}
+	v.SubjectTag = e.findTag(s.subject)
+	if v.SubjectTag != "" {
+		v.Action = raise(v.Action, ActionEncrypt)
+	}
+	e.applyRules(&v, s, in)
+	return v
+}
+
+// raise returns the more protective of two actions.
+func raise(cur, next string) string {
+	if level(next) > level(cur) {
+		return next
+	}
+	return cur
+}
+
+// findTag returns the first configured tag present in subject, as the configuration
+// spells it.
+func (e *Engine) findTag(subject string) string {
+	ls := strings.ToLower(subject)
+	for _, t := range e.cfg.SubjectTags {
+		if strings.Contains(ls, strings.ToLower(t)) {
+			return t
+		}
+	}
+	return ""
+}
+
+// StripSubjectTag removes the first occurrence of tag from subject, ignoring case, and
+// tidies the spaces left behind: "[secure] Lab results" -> "Lab results".
+func StripSubjectTag(subject, tag string) string {
+	if tag == "" {
+		return subject
+	}
+	for i := 0; i+len(tag) <= len(subject); i++ {
+		if strings.EqualFold(subject[i:i+len(tag)], tag) {
+			return strings.Join(strings.Fields(subject[:i]+" "+subject[i+len(tag):]), " ")
+		}
+	}
+	return subject
+}

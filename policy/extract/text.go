@@ -1,0 +1,194 @@
+package extract
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strings"
+)
+
+// CSV renders delimited text as "header: value" pairs, one record per line, so that a
+// column named "dob" puts its label next to each value. The delimiter (comma,
+// semicolon or tab) is guessed from the first line. Malformed records are kept as far
+// as they parse.
+func CSV(src []byte) []byte {
+	r := csv.NewReader(bytes.NewReader(src))
+	r.Comma = guessDelimiter(src)
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	r.ReuseRecord = false
+	header, err := r.Read()
+	if err != nil {
+		return src
+	}
+	var out bytes.Buffer
+	out.Grow(len(src) * 2)
+	out.WriteString(strings.Join(header, "\t"))
+	out.WriteByte('\n')
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil && rec == nil {
+			out.Write(src[min(int(r.InputOffset()), len(src)):])
+			break
+		}
+		for k, v := range rec {
+			if k < len(header) && header[k] != "" {
+				out.WriteString(header[k])
+				out.WriteString(": ")
+			}
+			out.WriteString(v)
+			out.WriteString(" ;\t")
+		}
+		out.WriteByte('\n')
+	}
+	return out.Bytes()
+}
+
+func guessDelimiter(src []byte) rune {
+	line := src
+	if k := bytes.IndexByte(src, '\n'); k >= 0 {
+		line = src[:k]
+	}
+	best, n := ',', bytes.Count(line, []byte(","))
+	if c := bytes.Count(line, []byte(";")); c > n {
+		best, n = ';', c
+	}
+	if c := bytes.Count(line, []byte("\t")); c > n {
+		best = '\t'
+	}
+	return best
+}
+
+// HL7 returns an HL7 v2 message with its segment separators (CR) turned into line
+// breaks, so segments read as lines and field separators split words.
+func HL7(src []byte) []byte {
+	out := bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
+	return bytes.ReplaceAll(out, []byte("\r"), []byte("\n"))
+}
+
+// JSON renders a JSON document as "key: value" lines so that keys label their values.
+// Invalid JSON yields the text read so far followed by the raw rest; nesting deeper than
+// maxDepth is not parsed but kept as raw text.
+func JSON(src []byte, maxDepth int) []byte {
+	dec := json.NewDecoder(bytes.NewReader(src))
+	dec.UseNumber()
+	var out bytes.Buffer
+	stack := []jsonLevel{{}}
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			if err != io.EOF {
+				out.Write(src[min(int(dec.InputOffset()), len(src)):])
+			}
+			return out.Bytes()
+		}
+		top := &stack[len(stack)-1]
+		switch v := t.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				if len(stack) > maxDepth {
+					out.Write(src[min(int(dec.InputOffset()), len(src)):])
+					return out.Bytes()
+				}
+				stack = append(stack, jsonLevel{object: v == '{', wantKey: v == '{', key: top.key})
+			default:
+				stack = stack[:len(stack)-1]
+				if p := &stack[len(stack)-1]; p.object {
+					p.wantKey = true
+				}
+			}
+		case string:
+			if top.object && top.wantKey {
+				top.key, top.wantKey = v, false
+				continue
+			}
+			writeJSONValue(&out, top, v)
+		default:
+			writeJSONValue(&out, top, jsonScalar(v))
+		}
+	}
+}
+
+// jsonLevel is one open object or array while rendering JSON.
+type jsonLevel struct {
+	object  bool
+	wantKey bool
+	key     string
+}
+
+func writeJSONValue(out *bytes.Buffer, top *jsonLevel, v string) {
+	if top.key != "" {
+		out.WriteString(top.key)
+		out.WriteString(": ")
+	}
+	out.WriteString(v)
+	out.WriteByte('\n')
+	if top.object {
+		top.wantKey = true
+	}
+}
+
+func jsonScalar(v any) string {
+	switch x := v.(type) {
+	case json.Number:
+		return x.String()
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	}
+	return ""
+}
+
+// ICS renders an iCalendar file: folded lines are unfolded, escapes undone, and the
+// properties that carry free text (summary, description, location, comment, attendee
+// and organizer names) are written as "name: value" lines.
+func ICS(src []byte) []byte {
+	unfolded := bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
+	unfolded = bytes.ReplaceAll(unfolded, []byte("\n "), nil)
+	unfolded = bytes.ReplaceAll(unfolded, []byte("\n\t"), nil)
+	var out bytes.Buffer
+	for _, line := range bytes.Split(unfolded, []byte("\n")) {
+		nameParams, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name, params, _ := bytes.Cut(nameParams, []byte(";"))
+		switch strings.ToUpper(string(name)) {
+		case "SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CATEGORIES":
+			out.WriteString(strings.ToLower(string(name)))
+			out.WriteString(": ")
+			out.Write(icsUnescape(value))
+			out.WriteByte('\n')
+		case "ATTENDEE", "ORGANIZER":
+			if cn := icsParam(params, "CN"); cn != "" {
+				out.WriteString(strings.ToLower(string(name)))
+				out.WriteString(": ")
+				out.WriteString(cn)
+				out.WriteByte('\n')
+			}
+		}
+	}
+	return out.Bytes()
+}
+
+func icsUnescape(v []byte) []byte {
+	r := strings.NewReplacer(`\n`, "\n", `\N`, "\n", `\,`, ",", `\;`, ";", `\\`, `\`)
+	return []byte(r.Replace(string(v)))
+}
+
+func icsParam(params []byte, key string) string {
+	for _, p := range bytes.Split(params, []byte(";")) {
+		k, v, ok := bytes.Cut(p, []byte("="))
+		if ok && strings.EqualFold(string(k), key) {
+			return strings.Trim(string(v), `"`)
+		}
+	}
+	return ""
+}

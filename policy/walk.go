@@ -1,0 +1,310 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+
+	"github.com/sealgate/sealgate/policy/detect"
+	"github.com/sealgate/sealgate/policy/extract"
+)
+
+// errStop ends the walk early; what was found so far still counts.
+var errStop = errors.New("policy: walk stopped")
+
+// Unreadable reason codes, reported as detector "unreadable_content" with the part.
+const (
+	unreadCharset   = "charset"
+	unreadEncoding  = "transfer_encoding"
+	unreadTruncated = "decode_error"
+	unreadLimit     = "limit"
+	unreadStructure = "mime_structure"
+)
+
+// scan is the state of one check: it walks the MIME tree, extracts and analyses text.
+type scan struct {
+	e          *Engine
+	ctx        context.Context
+	lim        Limits
+	parts      int
+	decoded    int64
+	scanned    int64
+	opt        detect.Options
+	total      detect.Counts
+	reasons    []Reason
+	unreadable int
+	personalTo bool
+	subject    string
+	top        message.Header
+}
+
+func newScan(ctx context.Context, e *Engine) *scan {
+	return &scan{
+		e: e, ctx: ctx, lim: e.cfg.Limits,
+		opt: detect.Options{Recipients: map[string]bool{}, Senders: map[string]bool{}},
+	}
+}
+
+// message reads a whole message (or a message/rfc822 part) and walks it.
+func (s *scan) message(r io.Reader, path string, depth int) error {
+	ent, err := message.Read(r)
+	if ent == nil {
+		s.markUnreadable(path, unreadStructure)
+		return nil
+	}
+	s.noteEntityError(path, err)
+	s.header(ent.Header, path, depth == 0)
+	return s.entity(ent, path, depth)
+}
+
+// entity walks one MIME entity.
+func (s *scan) entity(ent *message.Entity, path string, depth int) error {
+	s.parts++
+	if s.parts > s.lim.MaxParts || depth > s.lim.MaxDepth {
+		s.markUnreadable(path, unreadLimit)
+		return errStop
+	}
+	if err := s.ctx.Err(); err != nil {
+		s.markUnreadable(path, unreadLimit)
+		return errStop
+	}
+	mt, _, _ := ent.Header.ContentType()
+	if mr := ent.MultipartReader(); mr != nil {
+		return s.multipart(mr, path, depth)
+	}
+	if mt == "message/rfc822" || mt == "message/global" {
+		return s.message(ent.Body, childPath(path, 1), depth+1)
+	}
+	return s.leaf(ent, mt, path)
+}
+
+func (s *scan) multipart(mr message.MultipartReader, path string, depth int) error {
+	for i := 1; ; i++ {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		cp := childPath(path, i)
+		if p == nil {
+			s.markUnreadable(cp, unreadStructure)
+			return nil
+		}
+		s.noteEntityError(cp, err)
+		if err := s.entity(p, cp, depth+1); err != nil {
+			return err
+		}
+	}
+}
+
+func childPath(path string, i int) string {
+	if path == "" {
+		return strconv.Itoa(i)
+	}
+	return path + "." + strconv.Itoa(i)
+}
+
+func (s *scan) noteEntityError(path string, err error) {
+	switch {
+	case err == nil:
+	case message.IsUnknownCharset(err):
+		s.markUnreadable(path, unreadCharset)
+	case message.IsUnknownEncoding(err):
+		s.markUnreadable(path, unreadEncoding)
+	default:
+		s.markUnreadable(path, unreadStructure)
+	}
+}
+
+// leaf reads, extracts and analyses one non-multipart part.
+func (s *scan) leaf(ent *message.Entity, mt, path string) error {
+	if path == "" {
+		path = "1"
+	}
+	budget := min(s.lim.MaxPartBytes, s.lim.MaxDecodedBytes-s.decoded)
+	data, err := io.ReadAll(io.LimitReader(ent.Body, budget+1))
+	s.decoded += int64(len(data))
+	if int64(len(data)) > budget {
+		data = data[:budget]
+		s.markUnreadable(path, unreadLimit)
+	} else if err != nil {
+		s.markUnreadable(path, unreadTruncated)
+	}
+	name := filename(ent.Header)
+	if name != "" {
+		s.analyse(path, []byte(filenameText(name)))
+	}
+	if strings.HasPrefix(mt, "image/") || strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/") {
+		return nil
+	}
+	if isEncryptedPart(mt) {
+		s.markUnreadable(path, "encrypted")
+		return nil
+	}
+	res := extract.Extract(s.ctx, extract.Doc{MediaType: mt, Filename: name, Data: data}, s.extractLimits())
+	for _, t := range res.Texts {
+		s.analyse(path, t.Body)
+	}
+	s.signals(path, res.Signals)
+	for _, r := range res.Unreadable {
+		s.markUnreadable(path, r)
+	}
+	if s.decoded >= s.lim.MaxDecodedBytes {
+		s.markUnreadable(path, unreadLimit)
+		return errStop
+	}
+	return nil
+}
+
+func isEncryptedPart(mt string) bool {
+	switch mt {
+	case "application/pkcs7-mime", "application/x-pkcs7-mime", "application/pgp-encrypted":
+		return true
+	}
+	return false
+}
+
+func (s *scan) extractLimits() extract.Limits {
+	return extract.Limits{
+		MaxOutput: s.lim.MaxUnzipBytes, MaxZipEntries: s.lim.MaxZipEntries,
+		MaxDepth: 3, MaxXMLDepth: s.lim.MaxXMLDepth,
+	}
+}
+
+// analyse runs the detectors over text found in part and records what they found.
+func (s *scan) analyse(part string, text []byte) {
+	var c detect.Counts
+	_ = s.e.an.Scan(s.ctx, text, &s.opt, &c)
+	s.scanned += int64(len(text))
+	s.record(part, &c)
+}
+
+func (s *scan) record(part string, c *detect.Counts) {
+	for id := detect.ID(0); id < detect.NumIDs; id++ {
+		if n := c[id]; n > 0 {
+			s.reasons = addReason(s.reasons, Reason{Detector: id.String(), Part: part, Count: int(n), Confidence: id.Confidence()})
+		}
+	}
+	s.total.Add(c)
+}
+
+func (s *scan) signals(part string, sig extract.Signals) {
+	var c detect.Counts
+	c[detect.CDAPatient] = int32(sig.CDAPatient)
+	c[detect.CDAClinical] = int32(sig.CDAClinical)
+	s.record(part, &c)
+}
+
+func (s *scan) markUnreadable(part, _ string) {
+	if part == "" {
+		part = "1"
+	}
+	s.unreadable++
+	s.reasons = addReason(s.reasons, Reason{Detector: "unreadable_content", Part: part, Count: 1})
+}
+
+// addReason merges r into the reason for the same detector and part, if any.
+func addReason(rs []Reason, r Reason) []Reason {
+	for i := range rs {
+		if rs[i].Detector == r.Detector && rs[i].Part == r.Part {
+			rs[i].Count += r.Count
+			return rs
+		}
+	}
+	return append(rs, r)
+}
+
+// filename returns the decoded attachment file name of a part, if any.
+func filename(h message.Header) string {
+	_, params, _ := h.ContentDisposition()
+	name := params["filename"]
+	if name == "" {
+		_, params, _ = h.ContentType()
+		name = params["name"]
+	}
+	if strings.Contains(name, "=?") {
+		if dec, err := wordDecoder.DecodeHeader(name); err == nil {
+			name = dec
+		}
+	}
+	return name
+}
+
+// filenameText turns a file name into words: "lab_results-jane.doe.pdf" ->
+// "lab results jane doe pdf".
+func filenameText(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' || r == '.' || r == '+' {
+			return ' '
+		}
+		return r
+	}, name)
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
+	rd, err := message.CharsetReader(cs, r)
+	if err != nil {
+		return nil, fmt.Errorf("charset: %w", err)
+	}
+	return rd, nil
+}}
+
+// header takes what the detectors need from a message header: the Subject is analysed
+// as text; display names of recipients and senders tell whose name a greeting or a
+// signature holds.
+func (s *scan) header(h message.Header, path string, top bool) {
+	mh := mail.Header{Header: h}
+	subj, err := mh.Subject()
+	if err != nil {
+		subj = h.Get("Subject")
+	}
+	if top {
+		s.subject = subj
+		s.top = h
+	}
+	for _, key := range []string{"To", "Cc"} {
+		for _, name := range s.displayNames(mh, key) {
+			s.personalTo = true
+			for _, w := range name {
+				s.opt.Recipients[w] = true
+			}
+		}
+	}
+	for _, key := range []string{"From", "Sender", "Reply-To"} {
+		for _, name := range s.displayNames(mh, key) {
+			for _, w := range name {
+				s.opt.Senders[w] = true
+			}
+		}
+	}
+	if subj != "" {
+		part := "subject"
+		if !top {
+			part = path + "/subject"
+		}
+		s.analyse(part, []byte(subj))
+	}
+}
+
+func (s *scan) displayNames(h mail.Header, key string) [][]string {
+	list, _ := h.AddressList(key)
+	var out [][]string
+	for _, a := range list {
+		if w := s.e.an.PersonName(a.Name); w != nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// rawFallback analyses a message whose structure could not be parsed as plain text.
+func (s *scan) rawFallback(msg []byte) {
+	s.analyse("1", bytes.ToValidUTF8(msg, []byte(" ")))
+}
