@@ -101,6 +101,7 @@ func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) error {
 	env := &Envelope{
 		From: "", Rcpts: []Rcpt{{Addr: it.env.From}}, Received: time.Now(),
 		Client: "sealgate-dsn", DSN: true, TLS: it.env.TLS, Policy: it.env.Policy,
+		EightBit: it.env.EightBit, SMTPUTF8: it.env.SMTPUTF8,
 	}
 	id, err := q.Enqueue(context.Background(), env, msg)
 	if err == nil {
