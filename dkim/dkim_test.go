@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func getFixture(t *testing.T) fixture {
+func getFixture(t testing.TB) fixture {
 	t.Helper()
 	fixOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "dkim")
