@@ -21,7 +21,11 @@ type nodeUnmarshaler interface {
 // every key path and collecting errors instead of stopping at the first.
 type decoder struct {
 	*collector
+	budget int // values still allowed, so aliases cannot multiply without end
 }
+
+// maxValues bounds the values decoded from one file, aliases expanded.
+const maxValues = 1_000_000
 
 var (
 	durationType = reflect.TypeFor[time.Duration]()
@@ -32,6 +36,12 @@ var (
 func (d *decoder) decode(n *yaml.Node, path, kind string, v reflect.Value) {
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
+	}
+	if d.budget--; d.budget < 0 {
+		if d.budget == -1 {
+			d.addf(path, "too many values (more than %d, aliases expanded)", maxValues)
+		}
+		return
 	}
 	if u, ok := v.Addr().Interface().(nodeUnmarshaler); ok {
 		u.unmarshalNode(d, n, path)
@@ -192,8 +202,8 @@ func (d *decoder) decodeBasic(n *yaml.Node, path, kind string, v reflect.Value) 
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		d.decodeInt(n, path, kind, v)
-	default:
-		panic(fmt.Sprintf("config: field type %s not supported", v.Type()))
+	default: // a field type this decoder does not know: a bug, not bad input
+		d.addf(path, "internal error: cannot decode into %s", v.Type())
 	}
 }
 

@@ -111,11 +111,19 @@ func (c *collector) add(path string, cause error, format string, args ...any) {
 // addf records an error at key path.
 func (c *collector) addf(path, format string, args ...any) { c.add(path, nil, format, args...) }
 
+// maxErrors is how many errors are reported for one config; a summary
+// line stands for the rest.
+const maxErrors = 100
+
 // err returns the collected errors sorted by line, or nil.
 func (c *collector) err() error {
 	if len(c.errs) == 0 {
 		return nil
 	}
 	slices.SortStableFunc(c.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+	if n := len(c.errs); n > maxErrors {
+		c.errs = append(c.errs[:maxErrors:maxErrors], &Error{File: c.src.fileName(),
+			Msg: fmt.Sprintf("%d more errors not shown", n-maxErrors)})
+	}
 	return c.errs
 }

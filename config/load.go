@@ -52,7 +52,7 @@ func Decode(name string, data []byte) (*Config, error) {
 	}
 	c := base()
 	c.src = &sourceInfo{file: name, dir: dir, lines: map[string]int{}}
-	d := &decoder{&collector{src: c.src}}
+	d := &decoder{collector: &collector{src: c.src}, budget: maxValues}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		d.errs = append(d.errs, &Error{File: name, Line: yamlErrLine(err), Msg: err.Error(), Err: err})

@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -121,5 +123,22 @@ func TestErrorsFormat(t *testing.T) {
 	var e *Error
 	if !errors.As(es, &e) || e.Line != 3 {
 		t.Errorf("errors.As gave %+v", e)
+	}
+}
+
+// An alias bomb ends in an error, not in minutes of work.
+func TestAliasBomb(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("x: &s [" + strings.Repeat(`"*", `, 2000) + "]\nclients:\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "  - {name: c%d, allowed_senders: *s}\n", i)
+	}
+	_, err := Decode("bomb.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "too many values") {
+		t.Fatalf("err = %.300v, want too many values", err)
+	}
+	if es := err.(Errors); len(es) > maxErrors+1 {
+		t.Errorf("%d errors reported, want at most %d", len(es), maxErrors+1)
 	}
 }
