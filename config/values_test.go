@@ -138,7 +138,26 @@ func TestAliasBomb(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "too many values") {
 		t.Fatalf("err = %.300v, want too many values", err)
 	}
-	if es := err.(Errors); len(es) > maxErrors+1 {
-		t.Errorf("%d errors reported, want at most %d", len(es), maxErrors+1)
+}
+
+// A config with hundreds of problems reports the first maxErrors and a
+// count of the rest.
+func TestErrorCap(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("clients:\n")
+	for i := range 150 {
+		fmt.Fprintf(&b, "  - {name: c%d, allowed_senders: \"*\"}\n", i)
+	}
+	c, err := Decode("many.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es Errors
+	if !errors.As(c.Validate(Options{SkipFileChecks: true}), &es) || len(es) != maxErrors+1 {
+		t.Fatalf("got %d errors, want %d", len(es), maxErrors+1)
+	}
+	if last := es[maxErrors].Error(); !strings.Contains(last, "more errors not shown") {
+		t.Errorf("last line %q, want a summary", last)
 	}
 }
