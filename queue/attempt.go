@@ -44,9 +44,9 @@ func (q *Queue) attempt(it *item) (bool, error) {
 		q.deliverGroup(it, group)
 	}
 	q.expire(it, time.Now())
-	if it.st.pending() {
+	if it.cur.pending() {
 		it.body = nil // keep memory small while waiting
-		if err := q.sp.writeState(it.env.ID, it.st, false); err != nil {
+		if err := q.sp.writeState(it.env.ID, it.cur, false); err != nil {
 			q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
 		}
 		return false, nil
@@ -59,17 +59,17 @@ func (q *Queue) attempt(it *item) (bool, error) {
 // retry. The first attempt of a fresh message is not written: if the
 // process dies during it, the message is simply tried again on restart.
 func (q *Queue) recordAttempt(it *item, now time.Time) {
-	it.st.Attempts++
-	it.st.NextAttempt = now.Add(Backoff(q.cfg.Schedule, it.st.Attempts))
-	for i := range it.st.Rcpts {
-		if it.st.Rcpts[i].Status == StatusPending {
-			it.st.Rcpts[i].Attempts++
+	it.cur.Attempts++
+	it.cur.NextAttempt = now.Add(Backoff(q.cfg.Schedule, it.cur.Attempts))
+	for i := range it.cur.Rcpts {
+		if it.cur.Rcpts[i].Status == StatusPending {
+			it.cur.Rcpts[i].Attempts++
 		}
 	}
-	if it.st.Attempts == 1 {
+	if it.cur.Attempts == 1 {
 		return
 	}
-	if err := q.sp.writeState(it.env.ID, it.st, false); err != nil {
+	if err := q.sp.writeState(it.env.ID, it.cur, false); err != nil {
 		q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
 	}
 }
@@ -78,7 +78,7 @@ func (q *Queue) recordAttempt(it *item, now time.Time) {
 func (q *Queue) groups(it *item) [][]int {
 	byDomain := map[string]int{}
 	var out [][]int
-	for i, r := range it.st.Rcpts {
+	for i, r := range it.cur.Rcpts {
 		if r.Status != StatusPending {
 			continue
 		}
@@ -126,7 +126,7 @@ func (q *Queue) deliverGroup(it *item, idx []int) {
 
 // apply records one recipient's outcome.
 func (q *Queue) apply(it *item, i int, o Outcome) {
-	r := &it.st.Rcpts[i]
+	r := &it.cur.Rcpts[i]
 	r.Updated = time.Now()
 	r.Code, r.Enhanced, r.RemoteMTA, r.TLSVersion = o.Code, o.Enhanced, o.RemoteMTA, o.TLSVersion
 	result := "delivered"
@@ -162,8 +162,8 @@ func (q *Queue) expire(it *item, now time.Time) {
 	if now.Sub(it.env.Received) < q.cfg.MaxAge {
 		return
 	}
-	for i := range it.st.Rcpts {
-		r := &it.st.Rcpts[i]
+	for i := range it.cur.Rcpts {
+		r := &it.cur.Rcpts[i]
 		if r.Status == StatusPending {
 			r.Status = StatusFailed
 			r.Enhanced = "4.4.7"

@@ -16,8 +16,8 @@ import (
 // the message is removed, so it is sent exactly once even across a crash.
 func (q *Queue) finish(it *item) error {
 	rcpts := q.notifications(it)
-	if len(rcpts) > 0 && !it.st.DSNDone {
-		if err := q.sp.writeState(it.env.ID, it.st, true); err != nil {
+	if len(rcpts) > 0 && !it.cur.DSNDone {
+		if err := q.sp.writeState(it.env.ID, it.cur, true); err != nil {
 			return err
 		}
 		if err := q.bounce(it, rcpts); err != nil {
@@ -25,8 +25,8 @@ func (q *Queue) finish(it *item) error {
 			q.log.Error("dsn not queued", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
 			return nil
 		}
-		it.st.DSNDone = true
-		if err := q.sp.writeState(it.env.ID, it.st, true); err != nil {
+		it.cur.DSNDone = true
+		if err := q.sp.writeState(it.env.ID, it.cur, true); err != nil {
 			return err
 		}
 	}
@@ -44,7 +44,7 @@ func (q *Queue) notifications(it *item) []dsn.Recipient {
 		return nil
 	}
 	var out []dsn.Recipient
-	for i, r := range it.st.Rcpts {
+	for i, r := range it.cur.Rcpts {
 		notify := it.env.Rcpts[i].Notify
 		var action, status string
 		switch {
@@ -81,7 +81,7 @@ func diagnostic(r RcptState) string {
 	if r.Code == 0 {
 		return ""
 	}
-	return fmt.Sprintf("smtp; %d %s", r.Code, r.LastError)
+	return strings.TrimSpace(fmt.Sprintf("smtp; %d %s", r.Code, r.Enhanced))
 }
 
 func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) error {

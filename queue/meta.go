@@ -85,6 +85,12 @@ func newState(env *Envelope, now time.Time) *State {
 	return st
 }
 
+func (s *State) clone() *State {
+	c := *s
+	c.Rcpts = append([]RcptState(nil), s.Rcpts...)
+	return &c
+}
+
 // pending reports whether any recipient still waits for delivery.
 func (s *State) pending() bool {
 	for _, r := range s.Rcpts {

@@ -62,8 +62,11 @@ type Queue struct {
 }
 
 type item struct {
-	env      *Envelope
+	env *Envelope
+	// st is the published state (read by List and the heap); cur is the
+	// working copy of a running attempt, published when it ends.
 	st       *State
+	cur      *State
 	body     []byte // nil when not held in memory
 	index    int    // in the due heap, -1 when not there
 	running  bool

@@ -58,6 +58,7 @@ func (q *Queue) next() (*item, time.Duration, bool) {
 	}
 	heap.Pop(&q.due)
 	it.running = true
+	it.cur = it.st.clone()
 	return it, 0, false
 }
 
@@ -84,6 +85,7 @@ func (q *Queue) requeue(it *item) {
 func (q *Queue) reschedule(it *item, done bool) {
 	q.mu.Lock()
 	it.running = false
+	it.st = it.cur
 	if done || it.deleted {
 		delete(q.items, it.env.ID)
 	} else {

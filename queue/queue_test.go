@@ -1,0 +1,347 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message"
+)
+
+// scripted is a Courier whose answers the test decides.
+type scripted struct {
+	mu    sync.Mutex
+	calls []Delivery
+	fn    func(n int, d *Delivery) []Outcome
+}
+
+func (s *scripted) Deliver(_ context.Context, d *Delivery) []Outcome {
+	s.mu.Lock()
+	n := len(s.calls)
+	s.calls = append(s.calls, *d)
+	s.mu.Unlock()
+	return s.fn(n, d)
+}
+
+func (s *scripted) delivered() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.calls...)
+}
+
+func all(d *Delivery, err error, permanent bool) []Outcome {
+	var out []Outcome
+	for _, r := range d.Rcpts {
+		out = append(out, Outcome{Rcpt: r.Addr, Err: err, Permanent: permanent, Code: codeOf(err, permanent)})
+	}
+	return out
+}
+
+func codeOf(err error, permanent bool) int {
+	switch {
+	case err == nil:
+		return 250
+	case permanent:
+		return 550
+	}
+	return 451
+}
+
+var testKey = bytes.Repeat([]byte{7}, 32)
+
+func startQueue(t *testing.T, dir string, c Courier, mod func(*Config)) *Queue {
+	t.Helper()
+	cfg := Config{Dir: dir, Key: testKey, Courier: c, Hostname: "gw.example.org",
+		Schedule: []time.Duration{20 * time.Millisecond}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	q, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close(context.Background()) })
+	return q
+}
+
+const secretBody = "Patient PAT-SECRET-7731 results attached"
+
+func testMsg() []byte {
+	return []byte("From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: x\r\n\r\n" + secretBody + "\r\n")
+}
+
+func env(rcpts ...string) *Envelope {
+	e := &Envelope{From: "lab@clinic.example.org", Client: "ehr"}
+	for _, r := range rcpts {
+		e.Rcpts = append(e.Rcpts, Rcpt{Addr: r})
+	}
+	return e
+}
+
+// waitFor polls cond for up to five seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestSpoolFilesAreEncryptedAndBound(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	block := make(chan struct{})
+	c := &scripted{fn: func(int, *Delivery) []Outcome { <-block; return nil }}
+	q := startQueue(t, dir, c, nil)
+	defer close(block)
+	id, err := q.Enqueue(context.Background(), env("dr@example.net"), testMsg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, id+".msg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("PAT-SECRET")) || bytes.Contains(raw, []byte("lab@clinic")) {
+		t.Fatal("spool file holds plaintext")
+	}
+	s, _ := newSealer(testKey)
+	if _, err := s.open("msg", id, raw); err != nil {
+		t.Fatalf("own file does not open: %v", err)
+	}
+	other := NewID()
+	if _, err := s.open("msg", other, raw); err == nil {
+		t.Fatal("file opened under another queue ID")
+	}
+	if _, err := s.open("state", id, raw); err == nil {
+		t.Fatal("message file opened as a state file")
+	}
+}
+
+func TestTemporaryFailureRetriedThenDelivered(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+		if n == 0 {
+			return all(d, errors.New("451 try later"), false)
+		}
+		return all(d, nil, false)
+	}}
+	q := startQueue(t, dir, c, nil)
+	id, err := q.Enqueue(context.Background(), env("dr@example.net"), testMsg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "delivery", func() bool { return len(q.List()) == 0 })
+	calls := c.delivered()
+	if len(calls) != 2 || calls[1].QueueID != id || !bytes.Contains(calls[1].Body, []byte(secretBody)) {
+		t.Fatalf("want 2 attempts with the body, got %d", len(calls))
+	}
+	if _, err := os.Stat(filepath.Join(dir, id+".msg")); !os.IsNotExist(err) {
+		t.Fatal("delivered message still in the spool")
+	}
+}
+
+func TestPermanentFailureSendsOneDSN(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+		if d.From == "" {
+			return all(d, nil, false) // the DSN itself is delivered
+		}
+		out := all(d, nil, false)
+		out[1] = Outcome{Rcpt: d.Rcpts[1].Addr, Err: errors.New("550 5.1.1 no such user"), Permanent: true,
+			Code: 550, Enhanced: "5.1.1", RemoteMTA: "mx.example.net"}
+		return out
+	}}
+	q := startQueue(t, dir, c, nil)
+	if _, err := q.Enqueue(context.Background(), env("ok@example.net", "gone@example.net"), testMsg()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "DSN delivery", func() bool { return len(c.delivered()) == 2 && len(q.List()) == 0 })
+	dsnDel := c.delivered()[1]
+	if dsnDel.From != "" || len(dsnDel.Rcpts) != 1 || dsnDel.Rcpts[0].Addr != "lab@clinic.example.org" {
+		t.Fatalf("DSN envelope: from %q to %v", dsnDel.From, dsnDel.Rcpts)
+	}
+	checkDSN(t, dsnDel.Body, "gone@example.net", "5.1.1")
+}
+
+func checkDSN(t *testing.T, body []byte, rcpt, status string) {
+	t.Helper()
+	ent, err := message.Read(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, _ := ent.Header.ContentType()
+	if mt != "multipart/report" || params["report-type"] != "delivery-status" {
+		t.Fatalf("DSN content type %s %v", mt, params)
+	}
+	if !bytes.Contains(body, []byte("Final-Recipient: rfc822; "+rcpt)) || !bytes.Contains(body, []byte("Status: "+status)) {
+		t.Errorf("DSN lacks recipient or status:\n%s", body)
+	}
+	if bytes.Contains(body, []byte(secretBody)) {
+		t.Error("DSN returns the body although RET=HDRS is the default")
+	}
+}
+
+func TestNoDSNForNullSenderOrNotifyNever(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("550 no"), true) }}
+	q := startQueue(t, dir, c, nil)
+	e := env("a@example.net")
+	e.From = ""
+	q.Enqueue(context.Background(), e, testMsg())
+	e2 := env("b@example.net")
+	e2.Rcpts[0].Notify = []string{"NEVER"}
+	q.Enqueue(context.Background(), e2, testMsg())
+	waitFor(t, "bounces", func() bool { return len(q.List()) == 0 })
+	time.Sleep(50 * time.Millisecond)
+	if n := len(c.delivered()); n != 2 {
+		t.Fatalf("%d deliveries, want 2 (no DSN)", n)
+	}
+}
+
+func TestExpiredMessageBounces(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+		if d.From == "" {
+			return all(d, nil, false)
+		}
+		return all(d, errors.New("451 later"), false)
+	}}
+	q := startQueue(t, dir, c, func(cfg *Config) { cfg.MaxAge = 60 * time.Millisecond })
+	q.Enqueue(context.Background(), env("slow@example.net"), testMsg())
+	waitFor(t, "expiry DSN", func() bool {
+		for _, d := range c.delivered() {
+			if d.From == "" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, d := range c.delivered() {
+		if d.From == "" {
+			checkDSN(t, d.Body, "slow@example.net", "4.4.7")
+		}
+	}
+}
+
+func TestRecoveryAfterRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	down := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451 down"), false) }}
+	q1 := startQueue(t, dir, down, func(c *Config) { c.Schedule = []time.Duration{time.Hour} })
+	id, _ := q1.Enqueue(context.Background(), env("dr@example.net"), testMsg())
+	waitFor(t, "first attempt", func() bool { return len(down.delivered()) == 1 })
+	q1.Close(context.Background())
+
+	up := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	q2 := startQueue(t, dir, up, nil)
+	info, err := q2.Show(id)
+	if err != nil || info.State.Attempts != 1 {
+		t.Fatalf("recovered state: %+v %v", info.State, err)
+	}
+	q2.Retry(id)
+	waitFor(t, "redelivery", func() bool { return len(up.delivered()) == 1 && len(q2.List()) == 0 })
+}
+
+func TestBrokenEntryQuarantined(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	block := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451"), false) }}
+	q1 := startQueue(t, dir, block, func(c *Config) { c.Schedule = []time.Duration{time.Hour} })
+	id, _ := q1.Enqueue(context.Background(), env("dr@example.net"), testMsg())
+	q1.Close(context.Background())
+	// A file moved to another message's name must not open.
+	other := NewID()
+	os.Rename(filepath.Join(dir, id+".msg"), filepath.Join(dir, other+".msg"))
+	q2 := startQueue(t, dir, block, nil)
+	if len(q2.List()) != 0 {
+		t.Fatal("swapped file was recovered")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "quarantine", other+".msg")); err != nil {
+		t.Fatalf("not quarantined: %v", err)
+	}
+}
+
+func TestPanickingDeliveryQuarantined(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &scripted{fn: func(int, *Delivery) []Outcome { panic("courier bug") }}
+	q := startQueue(t, dir, c, nil)
+	id, _ := q.Enqueue(context.Background(), env("dr@example.net"), testMsg())
+	waitFor(t, "quarantine", func() bool { return len(q.List()) == 0 })
+	if _, err := os.Stat(filepath.Join(dir, "quarantine", id+".msg")); err != nil {
+		t.Fatalf("panicking message not quarantined: %v", err)
+	}
+}
+
+func TestControlOperations(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451"), false) }}
+	q := startQueue(t, dir, c, func(c *Config) { c.Schedule = []time.Duration{time.Hour} })
+	a, _ := q.Enqueue(context.Background(), env("a@example.net"), testMsg())
+	b, _ := q.Enqueue(context.Background(), env("b@example.net"), testMsg())
+	waitFor(t, "attempts", func() bool { return len(c.delivered()) == 2 })
+	if l := q.List(); len(l) != 2 || l[0].State.Rcpts[0].LastError == "" {
+		t.Fatalf("list: %+v", l)
+	}
+	if err := q.Retry(a); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "retry", func() bool { return len(c.delivered()) == 3 })
+	if err := q.Delete(b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Show(b); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted message still shown: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, b+".msg")); !os.IsNotExist(err) {
+		t.Fatal("deleted message still on disk")
+	}
+	if n := q.Flush(); n != 1 {
+		t.Fatalf("flush = %d, want 1", n)
+	}
+	waitFor(t, "flush", func() bool { return len(c.delivered()) == 4 })
+	if err := q.Retry("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("retry of unknown ID")
+	}
+	if !strings.HasPrefix(a, "0") || !validID(a) {
+		t.Fatalf("queue ID %q", a)
+	}
+}
+
+func TestLoadOrCreateKey(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "keys", "spool.key")
+	k1, err := LoadOrCreateKey(p)
+	if err != nil || len(k1) != 32 {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(p)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("key mode %v", st.Mode())
+	}
+	k2, _ := LoadOrCreateKey(p)
+	if !bytes.Equal(k1, k2) {
+		t.Fatal("key changed on reload")
+	}
+	os.WriteFile(p, []byte("short"), 0o600)
+	if _, err := LoadOrCreateKey(p); err == nil {
+		t.Fatal("short key accepted")
+	}
+}
