@@ -123,6 +123,10 @@ func TestEncryptDecryptsWithGPG(t *testing.T) {
 	if !strings.Contains(status, "DECRYPTION_OKAY") {
 		t.Errorf("gpg status lacks DECRYPTION_OKAY:\n%s", status)
 	}
+	// RFC 4880 §9.2: 9 is AES-256; the MDC (method 2) protects integrity.
+	if !strings.Contains(status, "DECRYPTION_INFO 2 9") {
+		t.Errorf("not AES-256 with MDC:\n%s", status)
+	}
 	checkInner(t, plain, orig)
 }
 
@@ -219,4 +223,40 @@ func TestEncryptRejectsUnusableKeys(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "Diagnosis") {
 		t.Errorf("malformed message: err = %v", err)
 	}
+}
+
+func TestEncryptToGPGGeneratedKey(t *testing.T) {
+	g := newGPG(t)
+	if _, _, err := g.run(nil, "--pinentry-mode", "loopback", "--passphrase", "",
+		"--quick-gen-key", "Pat <pat@example.net>", "future-default", "default", "never"); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := g.run(nil, "--armor", "--export", "pat@example.net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "pat.asc", pub)
+	k, err := LoadKeyring(dir, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, ok := k.Lookup("pat@example.net", time.Now())
+	if !ok {
+		t.Fatal("key exported by gpg not found in the keyring")
+	}
+	orig := mixedMessage()
+	out, err := Encrypt(EncryptRequest{Message: orig, To: []*openpgp.Entity{key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, armored := encryptedPart(t, out)
+	plain, status, err := g.run(armored, "--pinentry-mode", "loopback", "--passphrase", "", "--decrypt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(status, "DECRYPTION_INFO 2 9") {
+		t.Errorf("not AES-256 with MDC:\n%s", status)
+	}
+	checkInner(t, plain, orig)
 }

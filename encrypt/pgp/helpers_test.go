@@ -34,6 +34,7 @@ func newEntity(t testing.TB, email string, created time.Time, lifetime uint32) *
 	cfg := &packet.Config{
 		Algorithm:       packet.PubKeyAlgoEdDSA,
 		Curve:           packet.Curve25519,
+		DefaultCipher:   packet.CipherAES256,
 		KeyLifetimeSecs: lifetime,
 		Time:            func() time.Time { return created },
 	}

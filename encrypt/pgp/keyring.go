@@ -8,23 +8,17 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
+	"github.com/sealgate/sealgate/encrypt/keydir"
 	"github.com/sealgate/sealgate/encrypt/mimeutil"
 )
-
-// maxKeyFile bounds how much of one keyring file is read.
-const maxKeyFile = 1 << 20
 
 // Keyring is a folder of OpenPGP public keys, indexed by the e-mail addresses
 // of their user IDs. It is safe for concurrent use; Reload swaps the index
@@ -34,6 +28,7 @@ type Keyring struct {
 	log *slog.Logger
 
 	mu     sync.RWMutex
+	stamp  string
 	byAddr map[string][]*openpgp.Entity
 	count  int
 }
@@ -56,7 +51,11 @@ func LoadKeyring(dir string, now time.Time, log *slog.Logger) (*Keyring, error) 
 // Reload reads the folder again and replaces the index, for SIGHUP or a
 // change of the folder. On error the previous index stays in use.
 func (k *Keyring) Reload(now time.Time) error {
-	names, err := keyFiles(k.dir)
+	stamp, err := keydir.Stamp(k.dir)
+	if err != nil {
+		return fmt.Errorf("pgp: keyring: %w", err)
+	}
+	names, err := keydir.List(k.dir)
 	if err != nil {
 		return fmt.Errorf("pgp: keyring: %w", err)
 	}
@@ -71,10 +70,27 @@ func (k *Keyring) Reload(now time.Time) error {
 		}
 	}
 	k.mu.Lock()
-	k.byAddr, k.count = idx, count
+	k.byAddr, k.count, k.stamp = idx, count, stamp
 	k.mu.Unlock()
 	k.log.Info("pgp keyring loaded", slog.String("dir", k.dir), slog.Int("files", len(names)), slog.Int("keys", count))
 	return nil
+}
+
+// ReloadIfChanged reloads when a file of the folder was added, removed or
+// rewritten since the last load, and reports whether it did. Call it
+// periodically to follow changes without a SIGHUP.
+func (k *Keyring) ReloadIfChanged(now time.Time) (bool, error) {
+	stamp, err := keydir.Stamp(k.dir)
+	if err != nil {
+		return false, fmt.Errorf("pgp: keyring: %w", err)
+	}
+	k.mu.RLock()
+	same := stamp == k.stamp
+	k.mu.RUnlock()
+	if same {
+		return false, nil
+	}
+	return true, k.Reload(now)
 }
 
 // Len returns how many usable keys the keyring holds.
@@ -116,27 +132,10 @@ func pickEntity(cands []*openpgp.Entity, addr string, now time.Time) (*openpgp.E
 	return best, best != nil
 }
 
-// keyFiles lists the regular, non-hidden files of dir in name order.
-func keyFiles(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, de := range ents {
-		if strings.HasPrefix(de.Name(), ".") || !de.Type().IsRegular() {
-			continue
-		}
-		names = append(names, de.Name())
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
 // loadFile returns the usable keys of one file, logging what it skips.
 func (k *Keyring) loadFile(name string, now time.Time) []*openpgp.Entity {
 	log := k.log.With(slog.String("file", name))
-	data, err := readLimited(filepath.Join(k.dir, name))
+	data, err := keydir.Read(filepath.Join(k.dir, name))
 	if err != nil {
 		log.Warn("pgp keyring: skipping unreadable file", slog.String("error", err.Error()))
 		return nil
@@ -159,23 +158,6 @@ func (k *Keyring) loadFile(name string, now time.Time) []*openpgp.Entity {
 		usable = append(usable, e)
 	}
 	return usable
-}
-
-// readLimited reads a file of at most maxKeyFile bytes.
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxKeyFile {
-		return nil, errors.New("file larger than 1 MiB")
-	}
-	return data, nil
 }
 
 // ParseKeys reads OpenPGP keys, armored or binary. A parser panic on hostile

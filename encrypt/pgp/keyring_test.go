@@ -135,11 +135,17 @@ func TestKeyringReload(t *testing.T) {
 		t.Fatal("empty keyring found a key")
 	}
 	writeFile(t, dir, "new.asc", armoredPublic(t, newEntity(t, "new@example.org", t0, 0)))
-	if err := k.Reload(t0); err != nil {
-		t.Fatal(err)
+	if changed, err := k.ReloadIfChanged(t0); err != nil || !changed {
+		t.Fatalf("ReloadIfChanged after adding a file = %v, %v", changed, err)
 	}
 	if _, ok := k.Lookup("new@example.org", t0); !ok {
-		t.Error("Reload did not pick up the new key")
+		t.Error("ReloadIfChanged did not pick up the new key")
+	}
+	if changed, err := k.ReloadIfChanged(t0); err != nil || changed {
+		t.Errorf("ReloadIfChanged without a change = %v, %v", changed, err)
+	}
+	if err := k.Reload(t0); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)

@@ -11,20 +11,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/sealgate/sealgate/encrypt/keydir"
 	"github.com/sealgate/sealgate/encrypt/mimeutil"
 )
-
-// maxCertFile bounds how much of one certificate file is read.
-const maxCertFile = 1 << 20
 
 // minRSABits is the smallest RSA key a certificate may carry.
 const minRSABits = 2048
@@ -38,6 +32,7 @@ type CertStore struct {
 	log *slog.Logger
 
 	mu     sync.RWMutex
+	stamp  string
 	byAddr map[string][]*x509.Certificate
 	count  int
 }
@@ -60,7 +55,11 @@ func LoadCertStore(dir string, now time.Time, log *slog.Logger) (*CertStore, err
 // Reload reads the folder again and replaces the index, for SIGHUP or a
 // change of the folder. On error the previous index stays in use.
 func (s *CertStore) Reload(now time.Time) error {
-	names, err := certFiles(s.dir)
+	stamp, err := keydir.Stamp(s.dir)
+	if err != nil {
+		return fmt.Errorf("smime: certificates: %w", err)
+	}
+	names, err := keydir.List(s.dir)
 	if err != nil {
 		return fmt.Errorf("smime: certificates: %w", err)
 	}
@@ -75,10 +74,27 @@ func (s *CertStore) Reload(now time.Time) error {
 		}
 	}
 	s.mu.Lock()
-	s.byAddr, s.count = idx, count
+	s.byAddr, s.count, s.stamp = idx, count, stamp
 	s.mu.Unlock()
 	s.log.Info("smime certificates loaded", slog.String("dir", s.dir), slog.Int("files", len(names)), slog.Int("certificates", count))
 	return nil
+}
+
+// ReloadIfChanged reloads when a file of the folder was added, removed or
+// rewritten since the last load, and reports whether it did. Call it
+// periodically to follow changes without a SIGHUP.
+func (s *CertStore) ReloadIfChanged(now time.Time) (bool, error) {
+	stamp, err := keydir.Stamp(s.dir)
+	if err != nil {
+		return false, fmt.Errorf("smime: certificates: %w", err)
+	}
+	s.mu.RLock()
+	same := stamp == s.stamp
+	s.mu.RUnlock()
+	if same {
+		return false, nil
+	}
+	return true, s.Reload(now)
 }
 
 // Len returns how many usable certificates the store holds.
@@ -166,27 +182,11 @@ func certAddrs(cert *x509.Certificate) []string {
 	return out
 }
 
-// certFiles lists the regular, non-hidden files of dir in name order.
-func certFiles(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, de := range ents {
-		if !strings.HasPrefix(de.Name(), ".") && de.Type().IsRegular() {
-			names = append(names, de.Name())
-		}
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
 // loadFile returns the usable certificates of one file, logging what it
 // skips.
 func (s *CertStore) loadFile(name string, now time.Time) []*x509.Certificate {
 	log := s.log.With(slog.String("file", name))
-	data, err := readLimited(filepath.Join(s.dir, name))
+	data, err := keydir.Read(filepath.Join(s.dir, name))
 	if err != nil {
 		log.Warn("smime certificates: skipping unreadable file", slog.String("error", err.Error()))
 		return nil
@@ -231,21 +231,4 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 		return nil, errors.New("smime: no PEM certificate found")
 	}
 	return certs, nil
-}
-
-// readLimited reads a file of at most maxCertFile bytes.
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxCertFile {
-		return nil, errors.New("file larger than 1 MiB")
-	}
-	return data, nil
 }

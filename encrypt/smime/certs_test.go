@@ -150,11 +150,17 @@ func TestCertStoreReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeTemp(t, dir, "new.pem", certPEM(issue(t, certSpec{email: "new@example.org"})))
-	if err := s.Reload(t0); err != nil {
-		t.Fatal(err)
+	if changed, err := s.ReloadIfChanged(t0); err != nil || !changed {
+		t.Fatalf("ReloadIfChanged after adding a file = %v, %v", changed, err)
 	}
 	if _, ok := s.Lookup("new@example.org", t0); !ok {
-		t.Error("Reload did not pick up the new certificate")
+		t.Error("ReloadIfChanged did not pick up the new certificate")
+	}
+	if changed, err := s.ReloadIfChanged(t0); err != nil || changed {
+		t.Errorf("ReloadIfChanged without a change = %v, %v", changed, err)
+	}
+	if err := s.Reload(t0); err != nil {
+		t.Fatal(err)
 	}
 	_ = os.RemoveAll(dir)
 	if err := s.Reload(t0); err == nil {
