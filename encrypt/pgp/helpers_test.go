@@ -70,7 +70,7 @@ func armoredPrivate(t testing.TB, e *openpgp.Entity) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.SerializePrivate(w, nil); err != nil {
+	if err := e.SerializePrivateWithoutSigning(w, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
