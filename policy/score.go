@@ -29,7 +29,7 @@ func (ev evidence) phi() bool {
 	if c.Total(identifierIDs...) > 0 && health > 0 {
 		return true
 	}
-	if c[detect.NameNearHealth] > 0 {
+	if c[detect.NameNearHealth] > 0 && c[detect.BulkMail] == 0 {
 		return true
 	}
 	return ev.addressedHealth()
@@ -37,7 +37,8 @@ func (ev evidence) phi() bool {
 
 // addressedHealth reports health information that belongs to the person the message
 // is written to: a greeting or the recipient's name in the text, together with health
-// words after "your"/"su" or a clinical finding (lab value, diagnosis code). Bulk mail
+// words after "your"/"su", care after "your" ("your appointment") in a message with
+// health vocabulary, or a clinical finding (lab value, diagnosis code). Bulk mail
 // (newsletters, marketing) needs a clinical finding.
 func (ev evidence) addressedHealth() bool {
 	c := &ev.counts
@@ -49,5 +50,9 @@ func (ev evidence) addressedHealth() bool {
 	if c.Total(clinicalIDs...) > 0 {
 		return true
 	}
-	return !bulk && c[detect.PersonalHealth] > 0
+	if bulk {
+		return false
+	}
+	vocab := c.Total(detect.Condition, detect.Drug, detect.Procedure, detect.Specialty)
+	return c[detect.PersonalHealth] > 0 || (c[detect.PersonalCare] > 0 && vocab > 0)
 }

@@ -284,12 +284,33 @@ func (s *scan) header(h message.Header, path string, top bool) {
 			}
 		}
 	}
+	if top {
+		s.senderContext(mh)
+	}
 	if subj != "" {
 		part := "subject"
 		if !top {
 			part = path + "/subject"
 		}
 		s.analyse(part, []byte(subj))
+	}
+}
+
+// senderContext looks at the From display name and domain for context only (animal
+// care, bulk mail): "Hillside Animal Hospital", "hillsidevet.example".
+func (s *scan) senderContext(h mail.Header) {
+	list, _ := h.AddressList("From")
+	for _, a := range list {
+		var c detect.Counts
+		_ = s.e.an.Scan(s.ctx, []byte(a.Name), nil, &c)
+		dom := strings.ToLower(a.Address[strings.LastIndexByte(a.Address, '@')+1:])
+		label, _, _ := strings.Cut(dom, ".")
+		if c[detect.Veterinary] > 0 || strings.HasSuffix(label, "vet") || strings.Contains(label, "animal") ||
+			strings.Contains(label, "veterin") {
+			s.total[detect.Veterinary]++
+			s.reasons = addReason(s.reasons, Reason{Detector: detect.Veterinary.String(), Part: "header", Count: 1,
+				Confidence: detect.Veterinary.Confidence()})
+		}
 	}
 }
 

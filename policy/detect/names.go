@@ -31,7 +31,9 @@ func (s *scanner) names() {
 	}
 }
 
-// nameRun returns the end of the run of name-like words starting at i.
+// nameRun returns the end of the run of name-like words starting at i. A run that
+// contains an organisation, calendar or common word is not a name ("Mercy Vale General
+// Hospital"); a vocabulary or context word after the name ends it ("Ann Lee Acct").
 func (s *scanner) nameRun(i int) int {
 	j := i
 	for j < len(s.toks) && j-i < 4 {
@@ -43,13 +45,20 @@ func (s *scanner) nameRun(i int) int {
 		if (t.flags&fCap == 0 || t.e-t.s < 2) && !initial {
 			break
 		}
-		if s.cls[j] != 0 {
+		if s.cls[j]&clNotName != 0 {
 			return i
+		}
+		if s.cls[j] != 0 {
+			break
 		}
 		j++
 	}
-	if j < len(s.toks) && s.toks[j].kind == tkWord && s.toks[j].gap == gapSpace && s.toks[j].flags&fCap != 0 {
-		return i // part of a longer capitalised title or organisation name
+	if j-i == 4 && j < len(s.toks) && s.toks[j].kind == tkWord && s.toks[j].gap == gapSpace &&
+		s.toks[j].flags&fCap != 0 && s.cls[j] == 0 {
+		return i // part of a longer capitalised title
+	}
+	if j > i && s.toks[j-1].e-s.toks[j-1].s == 1 {
+		j-- // a trailing initial is not part of the name
 	}
 	return j
 }
@@ -149,6 +158,10 @@ func (s *scanner) possessive() {
 			}
 			if s.cls[j]&(clHealth|clAnalyte) != 0 || s.mark[j]&mkHealth != 0 {
 				s.out[PersonalHealth]++
+				break
+			}
+			if s.cls[j]&clHealthWord != 0 {
+				s.out[PersonalCare]++
 				break
 			}
 		}

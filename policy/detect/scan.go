@@ -183,7 +183,7 @@ func (s *scanner) matchPhrase(i int, rest []string) bool {
 	return true
 }
 
-func isJoiner(c byte) bool { return c == '-' || c == '.' || c == '/' || c == ',' }
+func isJoiner(c byte) bool { return c == '-' || c == '.' || c == '/' || c == ',' || c == '_' }
 
 // prevWord returns the index of the nearest word token before i within max tokens,
 // skipping punctuation, or -1.

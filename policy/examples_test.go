@@ -1,0 +1,71 @@
+package policy
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// testMail builds a small single-part message.
+func testMail(from, to, subject, ctype, body string) []byte {
+	var b strings.Builder
+	b.WriteString("From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject + "\r\n")
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: " + ctype + "\r\n\r\n" + body + "\r\n")
+	return []byte(b.String())
+}
+
+// TestVerdictExamples pins the scoring on messages written for these tests, with other
+// names, numbers and wording than the development set.
+func TestVerdictExamples(t *testing.T) {
+	plain := "text/plain; charset=utf-8"
+	cases := []struct {
+		name string
+		msg  []byte
+		phi  bool
+	}{
+		{"greeting and your diagnosis", testMail("Lakeside Clinic <care@lakeside.example>", "Tomasz Weber <tw@home.example>",
+			"Follow-up", plain, "Hi Tomasz,\nYour biopsy came back benign. Please continue your lisinopril."), true},
+		{"patient label and dob", testMail("a@b.example", "c@d.example", "referral", plain,
+			"Pt: Harriet Okafor, D.O.B. 3/14/62\nReason: worsening heart failure, on furosemide 40 mg"), true},
+		{"name near condition in subject", testMail("a@b.example", "c@d.example",
+			"Jonah Feldmann - new diagnosis of multiple sclerosis", plain, "fyi"), true},
+		{"ssn with words", testMail("a@b.example", "c@d.example", "claim", plain,
+			"Claimant Priya Raman, SSN 219-09-9999, treated for lumbar radiculopathy."), true},
+		{"mrn and lab", testMail("a@b.example", "c@d.example", "labs", plain,
+			"MRN: A7781203\nPotassium 6.1 mmol/L (3.5-5.1) - repeat today"), true},
+		{"spanish appointment", testMail("Citas <citas@x.example>", "Lucia Marquez <lm@y.example>", "Su cita", plain,
+			"Hola Lucía:\nLe recordamos su cita de cardiología para su hipertensión el lunes."), true},
+		{"member id and device", testMail("Plan <um@plan.example>", "Omar Haddad <oh@home.example>", "Decision", plain,
+			"Omar Haddad, your request for a home oxygen concentrator is approved. Member ID: XKW 4471 2290."), true},
+		{"clean newsletter", testMail("Clinic News <news@clinic.example>", "Undisclosed recipients:;", "Heart month", plain,
+			"February is heart month. Learn the signs of a heart attack and ask about statins.\nUnsubscribe: https://x.example/u"), false},
+		{"clean vendor pitch", testMail("Sam Ortiz <sam@vendor.example>", "Dana Kim <dana@hospital.example>", "Intro", plain,
+			"Dear Dana Kim,\nOur platform cuts sepsis readmissions by 20%. Could we set up a call with your team?\nSam Ortiz"), false},
+		{"clean invoice", testMail("Billing <b@solar.example>", "Ruth Adler <ruth@home.example>", "Statement", plain,
+			"Statement for Ruth Adler\nAccount 5512 9901\n12 Birch Road\nBalance due: $120.00"), false},
+		{"clean vet", testMail("Oak Vet <front@oakvet.example>", "Ruth Adler <ruth@home.example>", "Reminder", plain,
+			"Hi Ruth, Biscuit's (dog) arthritis meds and vaccines are ready for pickup."), false},
+		{"clean provider roster", testMail("Cred <c@plan.example>", "roster@plan.example", "Roster", plain,
+			"Roster\nAnn Liu, MD - Cardiology - NPI 1234567893\nDr. Raj Patel - Oncology"), false},
+		{"clean booking with invalid ssn shape", testMail("Tours <t@tours.example>", "Eli Stone <eli@home.example>", "Booking 000-12-3456", plain,
+			"Hi Eli, booking reference 000-12-3456 is confirmed."), false},
+		{"clean coding tip", testMail("Coding <c@h.example>", "coders@h.example", "Tip", plain,
+			"E11.9 is type 2 diabetes without complications; I10 is essential hypertension."), false},
+		{"clean car service", testMail("Garage <g@cars.example>", "Eli Stone <eli@home.example>", "Appointment", plain,
+			"Hi Eli, your appointment for an oil change is confirmed for Monday."), false},
+		{"clean recruitment", testMail("Research <r@eye.example>", "Eli Stone <eli@home.example>", "Study", plain,
+			"Do you have glaucoma? We are enrolling adults in a study. Call 555-0100."), false},
+	}
+	eng := newTestEngine(t, Config{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := eng.Check(context.Background(), tc.msg, Input{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.PHI != tc.phi {
+				t.Errorf("phi = %v, want %v; reasons %+v", v.PHI, tc.phi, v.Reasons)
+			}
+		})
+	}
+}
