@@ -60,6 +60,11 @@ func Protect(msg []byte, subject string) (*Protected, error) {
 		return nil, err
 	}
 	head, body := splitMessage(ToCRLF(msg))
+	if hasBareCR(head) {
+		// Some readers end a line at a bare CR: a field hidden behind one
+		// could slip into the clear outer header.
+		return nil, ErrMalformed
+	}
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
 	if err != nil {
 		// The parser's error quotes the offending line: never pass it on.
@@ -112,6 +117,16 @@ func splitMessage(msg []byte) (head, body []byte) {
 		head = append(head, '\r', '\n')
 	}
 	return append(head, '\r', '\n'), nil
+}
+
+// hasBareCR reports whether b has a CR not followed by LF.
+func hasBareCR(b []byte) bool {
+	for i, c := range b {
+		if c == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
+			return true
+		}
+	}
+	return false
 }
 
 // protectedContentType returns a Content-Type field for value with the

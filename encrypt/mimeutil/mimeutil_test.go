@@ -112,6 +112,9 @@ func TestProtectErrorsCarryNoContent(t *testing.T) {
 	if strings.Contains(err.Error(), "Diagnosis") {
 		t.Errorf("error leaks content: %v", err)
 	}
+	if _, err := Protect([]byte("From: a@example.org\r\nTo: b@example.org\rSubject: Diagnosis\r\n\r\nx"), ""); !errors.Is(err, ErrMalformed) {
+		t.Errorf("bare CR in header: err = %v, want ErrMalformed", err)
+	}
 	if _, err := Protect([]byte(sample), "a\r\nBcc: x"); !errors.Is(err, ErrBadSubject) {
 		t.Errorf("subject injection: err = %v", err)
 	}
@@ -161,4 +164,25 @@ func TestNormalizeAddr(t *testing.T) {
 			t.Errorf("NormalizeAddr(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
 		}
 	}
+}
+
+func FuzzProtect(f *testing.F) {
+	f.Add([]byte(sample))
+	f.Add([]byte("From: a@example.org\nSubject: x\n\nbody"))
+	f.Add([]byte("Subject: only\r\n"))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=\"\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		p, err := Protect(msg, "")
+		if err != nil {
+			return
+		}
+		out := p.Message([]string{"Content-Type: application/octet-stream"}, nil)
+		h := headerOf(t, out)
+		if strings.Count(strings.ToLower(h), "\nsubject:")+strings.Count(strings.ToLower(h[:min(len(h), 8)]), "subject:") != 1 {
+			t.Fatalf("outer header must have exactly one Subject:\n%q", h)
+		}
+		if !strings.Contains(h, "\r\nSubject: Secure message\r\n") && !strings.HasPrefix(h, "Subject: Secure message\r\n") {
+			t.Fatalf("outer Subject not neutral:\n%q", h)
+		}
+	})
 }
