@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -27,8 +28,8 @@ func base() *Config {
 		Policy: Policy{
 			DefaultAction: DefaultEncryptIfPHI,
 			SubjectTags:   []string{"[secure]", "[encrypt]"},
-			Unreadable:    Then{Action: ActionEncrypt},
-			Scan:          ScanLimits{MaxDepth: 20, MaxParts: 1000, MaxBytes: 100 << 20, Timeout: 10 * time.Second},
+			Unreadable:    ActionEncrypt,
+			Scan:          defaultScan(),
 		},
 		Encrypt: Encryption{
 			Order:         []string{MethodPGP, MethodSMIME, MethodTLS, MethodPortal},
@@ -49,6 +50,14 @@ func base() *Config {
 		Queue:   Queue{ShutdownTimeout: 30 * time.Second},
 		Limits:  defaultLimits(),
 		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// defaultScan are the limits on reading one message.
+func defaultScan() ScanLimits {
+	return ScanLimits{
+		MaxDepth: 32, MaxParts: 1000, MaxDecodedBytes: 64 << 20, MaxPartBytes: 32 << 20,
+		MaxUnzipBytes: 32 << 20, MaxZipEntries: 2000, MaxXMLDepth: 256, Timeout: 20 * time.Second,
 	}
 }
 
@@ -126,6 +135,11 @@ func (c *Config) derive() {
 		l := &c.Listeners[i]
 		l.TLS = cmp.Or(l.TLS, TLSStartTLS)
 		l.Auth = cmp.Or(l.Auth, AuthOptional)
+	}
+	for i := range c.Policy.Rules {
+		if c.Policy.Rules[i].Name == "" {
+			c.Policy.Rules[i].Name = fmt.Sprintf("rules[%d]", i)
+		}
 	}
 	for i := range c.Clients {
 		for j, f := range c.Clients[i].CertFingerprints {

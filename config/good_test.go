@@ -59,14 +59,16 @@ func fullWant(dir string) *Config {
 		Policy: Policy{
 			DefaultAction: DefaultEncryptAll,
 			SubjectTags:   []string{"[phi]"},
-			Unreadable:    Then{Action: ActionEncrypt, Method: MethodPortal},
+			Unreadable:    ActionQuarantine,
 			Rules: []Rule{
-				{Name: "tagged", If: Match{SubjectTag: []string{"[secure]"}}, Then: Then{Action: ActionEncrypt}},
-				{If: Match{RecipientDomain: []string{"partner.org", "*.partner.org"}, Client: []string{"ehr"},
-					Sender: []string{"*@example-clinic.org"}, Header: map[string]string{"Sensitivity": "Private"}},
+				{Name: "tagged", If: Match{SubjectTag: "[secure]"}, Then: Then{Action: ActionEncrypt}},
+				{Name: "rules[1]", If: Match{RecipientDomain: "*partner.org", Client: "ehr",
+					Sender: "*@example-clinic.org", Header: "Sensitivity: Private"},
 					Then: Then{Action: ActionEncrypt, Method: MethodTLS}},
+				{Name: "bulk", If: Match{Client: "bulk-*"}, Then: Then{Action: ActionEncrypt, Method: MethodPortal}},
 			},
-			Scan: ScanLimits{MaxDepth: 10, MaxParts: 500, MaxBytes: 64 << 20, Timeout: 2 * time.Second},
+			Scan: ScanLimits{MaxDepth: 10, MaxParts: 500, MaxDecodedBytes: 64 << 20, MaxPartBytes: 16 << 20,
+				MaxUnzipBytes: 8_000_000, MaxZipEntries: 100, MaxXMLDepth: 64, Timeout: 2 * time.Second},
 		},
 		Encrypt: Encryption{
 			Order: []string{MethodSMIME, MethodPortal},
@@ -133,7 +135,8 @@ portal: {base_url: "http://localhost:8080"}
 		"size":           {c.Limits.MaxMessageSize, int64(25_000_000)},
 		"tls policy":     {c.Delivery.TLS.TLSPolicyFor("Example.ORG."), TLSPolicyMay},
 		"generate":       {c.TLS.Generate, false},
-		"unreadable":     {c.Policy.Unreadable, Then{Action: ActionEncrypt}},
+		"unreadable":     {c.Policy.Unreadable, ActionEncrypt},
+		"scan":           {c.Policy.Scan, defaultScan()},
 		"metrics listen": {c.Metrics.Listen, DefaultMetricsAddress},
 	}
 	for name, gw := range checks {

@@ -17,47 +17,45 @@ const (
 	MethodTLS    = "tls"
 	MethodPortal = "portal"
 
-	DefaultEncryptIfPHI    = "encrypt_if_phi"    // encrypt messages with PHI, deliver the rest
-	DefaultEncryptAll      = "encrypt_all"       // encrypt every message
-	DefaultDeliver         = "deliver"           // deliver unless a rule says otherwise
-	DefaultQuarantineIfPHI = "quarantine_if_phi" // hold messages with PHI for review
-	DefaultBlockIfPHI      = "block_if_phi"      // refuse messages with PHI
+	DefaultEncryptIfPHI = "encrypt_if_phi" // encrypt messages with PHI, deliver the rest
+	DefaultEncryptAll   = "encrypt_all"    // encrypt every message
+	DefaultDeliver      = "deliver"        // deliver what has no PHI, even if a rule does not match
 )
 
 // Policy decides, from content and context, what happens to a message.
 type Policy struct {
-	// DefaultAction applies when no rule matches: one of the Default*
-	// constants.
+	// DefaultAction is DefaultEncryptIfPHI, DefaultEncryptAll or
+	// DefaultDeliver. PHI is encrypted under every one of them.
 	DefaultAction string `yaml:"default_action"`
 	// SubjectTags in a Subject ask for encryption; they are removed from the
 	// subject before delivery. Matched case-insensitively.
 	SubjectTags []string `yaml:"subject_tags"`
-	// Unreadable is the action for a part that cannot be decoded or
-	// searched (encrypted PDF, unknown charset): it may hold PHI.
-	Unreadable Then       `yaml:"unreadable"`
+	// Unreadable is the action (ActionDeliver, ActionEncrypt,
+	// ActionQuarantine, ActionBlock) for content that cannot be read:
+	// an encrypted PDF, an unknown charset, a limit hit. It may hold PHI.
+	Unreadable string     `yaml:"unreadable"`
 	Rules      []Rule     `yaml:"rules"`
 	Scan       ScanLimits `yaml:"scan"`
 }
 
 // Rule is a context rule: when every condition in If holds, Then applies.
-// Rules are tried in order; the first match wins, but a rule can only raise
-// protection above what the content requires, never lower it.
+// Every matching rule is applied in order; a rule can raise protection (or
+// force a method), never lower it below what the content requires.
 type Rule struct {
 	Name string `yaml:"name"` // for logs and audit; defaults to "rules[N]"
 	If   Match  `yaml:"if"`
 	Then Then   `yaml:"then"`
 }
 
-// Match holds a rule's conditions. Within a list any entry may match; all
-// non-empty fields must match. Patterns may use "*" as a wildcard.
+// Match holds a rule's conditions; every non-empty one must hold. Sender,
+// Client, RecipientDomain and the header value are shell-style globs
+// (path.Match syntax), compared without regard to case.
 type Match struct {
-	SubjectTag      []string `yaml:"subject_tag"`
-	RecipientDomain []string `yaml:"recipient_domain"`
-	Sender          []string `yaml:"sender"` // envelope sender pattern
-	Client          []string `yaml:"client"` // client name from clients[]
-	// Header maps a header field name (case-insensitive) to a value
-	// pattern; every listed header must match.
-	Header map[string]string `yaml:"header"`
+	SubjectTag      string `yaml:"subject_tag"`      // a tag in the Subject
+	RecipientDomain string `yaml:"recipient_domain"` // any recipient's domain
+	Sender          string `yaml:"sender"`           // the envelope sender
+	Client          string `yaml:"client"`           // a client name from clients
+	Header          string `yaml:"header"`           // "Name: value glob"
 }
 
 // Then is a rule's outcome: an Action and, for ActionEncrypt, optionally the
@@ -71,10 +69,14 @@ type Then struct {
 // ScanLimits bound the work of reading one message, so hostile input ends in
 // a verdict and never in a hang.
 type ScanLimits struct {
-	MaxDepth int           `yaml:"max_depth"` // MIME nesting
-	MaxParts int           `yaml:"max_parts"`
-	MaxBytes int64         `yaml:"max_bytes" cfg:"size"` // decoded and decompressed
-	Timeout  time.Duration `yaml:"timeout"`
+	MaxDepth        int           `yaml:"max_depth"`                    // MIME nesting, message/rfc822 included
+	MaxParts        int           `yaml:"max_parts"`                    // MIME parts
+	MaxDecodedBytes int64         `yaml:"max_decoded_bytes" cfg:"size"` // decoded bytes over all parts
+	MaxPartBytes    int64         `yaml:"max_part_bytes" cfg:"size"`    // decoded bytes of one part
+	MaxUnzipBytes   int64         `yaml:"max_unzip_bytes" cfg:"size"`   // decompressed bytes of one attachment
+	MaxZipEntries   int           `yaml:"max_zip_entries"`              // entries in one archive
+	MaxXMLDepth     int           `yaml:"max_xml_depth"`                // element nesting of XML and JSON
+	Timeout         time.Duration `yaml:"timeout"`                      // wall time of one check
 }
 
 // Encryption chooses and configures the protection methods.

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	gopath "path"
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/sealgate/sealgate/addr"
 )
 
 var (
@@ -19,27 +18,33 @@ var (
 // policy checks the default action, tags, rules and scan limits.
 func (v *validator) policy() {
 	p := v.c.Policy
-	v.oneOf("policy.default_action", p.DefaultAction, DefaultEncryptIfPHI, DefaultEncryptAll,
-		DefaultDeliver, DefaultQuarantineIfPHI, DefaultBlockIfPHI)
+	v.oneOf("policy.default_action", p.DefaultAction, DefaultEncryptIfPHI, DefaultEncryptAll, DefaultDeliver)
 	for i, t := range p.SubjectTags {
 		if strings.TrimSpace(t) == "" {
 			v.addf(fmt.Sprintf("policy.subject_tags[%d]", i), "must not be empty")
 		}
 	}
-	v.then("policy.unreadable", p.Unreadable)
+	v.oneOf("policy.unreadable", p.Unreadable, actions...)
 	names := map[string]string{}
 	for i, r := range p.Rules {
 		path := fmt.Sprintf("policy.rules[%d]", i)
-		if r.Name != "" {
-			claim(v, names, r.Name, path+".name", fmt.Sprintf("rule name %q", r.Name))
-		}
+		claim(v, names, r.Name, path+".name", fmt.Sprintf("rule name %q", r.Name))
 		v.match(path+".if", r.If)
 		v.then(path+".then", r.Then)
 	}
-	v.atLeast("policy.scan.max_depth", int64(p.Scan.MaxDepth), 1)
-	v.atLeast("policy.scan.max_parts", int64(p.Scan.MaxParts), 1)
-	v.atLeast("policy.scan.max_bytes", p.Scan.MaxBytes, 1)
-	v.atLeast("policy.scan.timeout", int64(p.Scan.Timeout), 1)
+	v.scanLimits(p.Scan)
+}
+
+// scanLimits checks that every limit on reading a message is set.
+func (v *validator) scanLimits(s ScanLimits) {
+	v.atLeast("policy.scan.max_depth", int64(s.MaxDepth), 1)
+	v.atLeast("policy.scan.max_parts", int64(s.MaxParts), 1)
+	v.atLeast("policy.scan.max_decoded_bytes", s.MaxDecodedBytes, 1)
+	v.atLeast("policy.scan.max_part_bytes", s.MaxPartBytes, 1)
+	v.atLeast("policy.scan.max_unzip_bytes", s.MaxUnzipBytes, 1)
+	v.atLeast("policy.scan.max_zip_entries", int64(s.MaxZipEntries), 1)
+	v.atLeast("policy.scan.max_xml_depth", int64(s.MaxXMLDepth), 1)
+	v.atLeast("policy.scan.timeout", int64(s.Timeout), 1)
 }
 
 // then checks an action and its method.
@@ -55,32 +60,35 @@ func (v *validator) then(path string, t Then) {
 
 var headerNameRE = regexp.MustCompile(`^[!-9;-~]+$`) // RFC 5322 §3.6.8 ftext
 
-// match checks a rule's conditions: at least one, known clients, sane
-// header names.
+// match checks a rule's conditions: at least one, well-formed globs, a
+// client name that exists, a "Name: value" header condition.
 func (v *validator) match(path string, m Match) {
-	if len(m.SubjectTag)+len(m.RecipientDomain)+len(m.Sender)+len(m.Client)+len(m.Header) == 0 {
+	if m.SubjectTag+m.RecipientDomain+m.Sender+m.Client+m.Header == "" {
 		v.addf(path, "a rule needs at least one condition (subject_tag, recipient_domain, sender, client, header)")
 	}
-	for i, d := range m.RecipientDomain {
-		if !validDomain(strings.TrimPrefix(d, "*.")) {
-			v.addf(fmt.Sprintf("%s.recipient_domain[%d]", path, i), "%q is not a domain or *.domain", d)
+	v.glob(path+".recipient_domain", m.RecipientDomain)
+	v.glob(path+".sender", m.Sender)
+	if v.glob(path+".client", m.Client) && m.Client != "" && !strings.ContainsAny(m.Client, `*?[\`) &&
+		!slices.ContainsFunc(v.c.Clients, func(c Client) bool { return c.Name == m.Client }) {
+		v.addf(path+".client", "no client is named %q", m.Client)
+	}
+	if m.Header != "" {
+		name, value, ok := strings.Cut(m.Header, ":")
+		if !ok || !headerNameRE.MatchString(strings.TrimSpace(name)) {
+			v.addf(path+".header", "want \"Name: value\", got %q", m.Header)
+		} else {
+			v.glob(path+".header", strings.TrimSpace(value))
 		}
 	}
-	for i, s := range m.Sender {
-		if addr.CheckGlob(s) != nil {
-			v.addf(fmt.Sprintf("%s.sender[%d]", path, i), "%q is not a sender pattern", s)
-		}
+}
+
+// glob checks a shell-style pattern (path.Match syntax); "" is fine.
+func (v *validator) glob(path, pattern string) bool {
+	if _, err := gopath.Match(pattern, ""); err != nil {
+		v.addf(path, "bad pattern %q", pattern)
+		return false
 	}
-	for i, name := range m.Client {
-		if !slices.ContainsFunc(v.c.Clients, func(c Client) bool { return c.Name == name }) {
-			v.addf(fmt.Sprintf("%s.client[%d]", path, i), "no client is named %q", name)
-		}
-	}
-	for name := range m.Header {
-		if !headerNameRE.MatchString(name) {
-			v.addf(path+".header["+name+"]", "not a header field name")
-		}
-	}
+	return true
 }
 
 // encryption checks the method order and the PGP and S/MIME settings.
@@ -114,7 +122,7 @@ func (v *validator) headerText(path, s string) {
 // usesPortal reports whether any configured path can lead to the portal.
 func (v *validator) usesPortal() bool {
 	p := v.c.Policy
-	if slices.Contains(v.c.Encrypt.Order, MethodPortal) || p.Unreadable.Method == MethodPortal {
+	if slices.Contains(v.c.Encrypt.Order, MethodPortal) {
 		return true
 	}
 	return slices.ContainsFunc(p.Rules, func(r Rule) bool { return r.Then.Method == MethodPortal })
