@@ -291,3 +291,23 @@ func TestLoadKey(t *testing.T) {
 		t.Error("NewSigner accepted a weak key")
 	}
 }
+
+func FuzzSign(f *testing.F) {
+	f.Add([]byte(testMsg))
+	f.Add([]byte("From: a@ed.example\nSubject: x\n\nbody"))
+	f.Add([]byte("From: =?x-unknown?q?A?= <a@ed.example>\r\n\r\n"))
+	f.Add([]byte("From: a@ed.example"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		fx := getFixture(t)
+		signed, err := fx.signer.Sign(msg)
+		if err != nil || !bytes.HasPrefix(signed, []byte("DKIM-Signature:")) {
+			return
+		}
+		vs, err := msgdkim.VerifyWithOptions(bytes.NewReader(signed), &msgdkim.VerifyOptions{
+			LookupTXT: func(name string) ([]string, error) { return []string{fx.records[name]}, nil },
+		})
+		if err != nil || len(vs) == 0 || vs[0].Err != nil {
+			t.Fatalf("signed message does not verify: %v %+v", err, vs)
+		}
+	})
+}
