@@ -72,6 +72,21 @@ func Protect(msg []byte, subject string) (*Protected, error) {
 	}
 	p := &Protected{}
 	var inner bytes.Buffer
+	inner.Grow(len(msg) + 128)
+	if p.outer, err = sortFields(h, &inner); err != nil {
+		return nil, err
+	}
+	p.outer = append(p.outer, []byte("Subject: "+subj+"\r\n"), []byte("MIME-Version: 1.0\r\n"))
+	inner.WriteString("\r\n")
+	inner.Write(body)
+	p.Inner = inner.Bytes()
+	return p, nil
+}
+
+// sortFields writes the protected and Content-* fields of h to inner
+// (marking or adding the Content-Type) and returns the outer fields.
+func sortFields(h textproto.Header, inner *bytes.Buffer) ([][]byte, error) {
+	var outer [][]byte
 	hasType := false
 	for f := h.Fields(); f.Next(); {
 		raw, err := f.Raw()
@@ -80,27 +95,20 @@ func Protect(msg []byte, subject string) (*Protected, error) {
 		}
 		k := f.Key()
 		switch {
-		case strings.HasPrefix(k, "Content-"):
-			if k == "Content-Type" {
-				hasType = true
-				raw = []byte(protectedContentType(f.Value()))
-			}
-			inner.Write(raw)
-		case protectedKeys[k]:
+		case k == "Content-Type":
+			hasType = true
+			inner.WriteString(protectedContentType(f.Value()))
+		case strings.HasPrefix(k, "Content-") || protectedKeys[k]:
 			inner.Write(raw)
 		}
 		if outerKeys[k] {
-			p.outer = append(p.outer, raw)
+			outer = append(outer, raw)
 		}
 	}
 	if !hasType {
 		inner.WriteString(protectedContentType("text/plain; charset=us-ascii"))
 	}
-	p.outer = append(p.outer, []byte("Subject: "+subj+"\r\n"), []byte("MIME-Version: 1.0\r\n"))
-	inner.WriteString("\r\n")
-	inner.Write(body)
-	p.Inner = inner.Bytes()
-	return p, nil
+	return outer, nil
 }
 
 // splitMessage splits a CRLF message at its first empty line. head keeps
