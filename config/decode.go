@@ -157,6 +157,10 @@ func (d *decoder) decodeSlice(n *yaml.Node, path, kind string, v reflect.Value) 
 	for i, item := range items {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		d.src.lines[p] = item.Line
+		if isNull(item) {
+			d.addf(p, "empty list entry")
+			continue
+		}
 		d.decode(item, p, kind, out.Index(i))
 	}
 	v.Set(out)
