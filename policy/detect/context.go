@@ -39,7 +39,7 @@ func contextWords() map[class][]string {
 		clUnit: {"mg", "mcg", "µg", "ug", "ng", "pg", "g", "mmol", "umol", "µmol", "meq", "iu", "u",
 			"ml", "dl", "l", "ul", "µl", "mmhg", "cells", "k", "x10", "miu", "uiu", "fl", "pct",
 			"ratio", "sec", "seconds", "mm", "mg dl", "ng ml", "units", "percent", "index"},
-		clDoseUnit: {"mg", "mcg", "µg", "ml", "units", "unit", "iu", "tablet", "tablets", "tab",
+		clDoseUnit: {"mg", "mcg", "µg", "units", "unit", "iu", "tablet", "tablets", "tab",
 			"tabs", "capsule", "capsules", "puffs", "drops", "patch"},
 		clHealthWord: {"appointment", "visit", "result", "results", "medication", "medications",
 			"medicine", "prescription", "refill", "diagnosis", "condition", "treatment",

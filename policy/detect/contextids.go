@@ -8,9 +8,14 @@ func (s *scanner) contextIDs() {
 		if cl&(clCtxDOB|clCtxMRN|clCtxMember) == 0 {
 			continue
 		}
+		if cl&clCtxDOB != 0 {
+			if end, ok := s.dateWithin(i+1, 8); ok {
+				s.out[DOB]++
+				i = end - 1
+				continue
+			}
+		}
 		switch {
-		case cl&clCtxDOB != 0 && s.dateWithin(i+1, 8):
-			s.out[DOB]++
 		case cl&clCtxMember != 0 && s.idWithin(i+1, 6, 5):
 			s.out[MemberID]++
 		case cl&clCtxMRN != 0 && s.idWithin(i+1, 5, 4):
@@ -20,16 +25,17 @@ func (s *scanner) contextIDs() {
 }
 
 // dateWithin reports whether a date starts within n tokens from i, before a line break.
-func (s *scanner) dateWithin(i, n int) bool {
+// It returns the index after the date.
+func (s *scanner) dateWithin(i, n int) (int, bool) {
 	for j := i; j < len(s.toks) && j < i+n; j++ {
-		if j > i && s.toks[j].gap == gapLine && j > i+1 {
-			return false
+		if j > i+1 && s.toks[j].gap == gapLine {
+			return 0, false
 		}
-		if _, ok := s.dateAt(j); ok {
-			return true
+		if end, ok := s.dateAt(j); ok {
+			return end, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // idWithin reports whether an identifier value with at least minDigits digits starts

@@ -1,0 +1,145 @@
+package detect
+
+import (
+	"context"
+	"testing"
+)
+
+var testAnalyzer *Analyzer
+
+func analyzer(t testing.TB) *Analyzer {
+	t.Helper()
+	if testAnalyzer == nil {
+		a, err := NewAnalyzer()
+		if err != nil {
+			t.Fatalf("NewAnalyzer: %v", err)
+		}
+		testAnalyzer = a
+	}
+	return testAnalyzer
+}
+
+func scanText(t testing.TB, text string, opt *Options) Counts {
+	t.Helper()
+	var c Counts
+	if err := analyzer(t).Scan(context.Background(), []byte(text), opt, &c); err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	return c
+}
+
+// TestDetectors checks each detector on a valid value, an invalid one and a near miss.
+func TestDetectors(t *testing.T) {
+	cases := []struct {
+		text string
+		id   ID
+		want int32
+	}{
+		{"SSN 692-55-2407", SSN, 1},
+		{"soc. sec. 310 97 2005", SSN, 1},
+		{"ss # 310.97.2005", SSN, 1},
+		{"social security 270274998", SSN, 1},
+		{"order 270274998", SSN, 0},             // nine digits without SSN words
+		{"booking 666-65-6213", SSN, 0},         // area 666
+		{"ref 541-00-8440", SSN, 0},             // group 00
+		{"MBI: 6QV3-AM6-VN53", MBI, 1},          // printed form
+		{"Medicare number 1EG4TE5MK73", MBI, 1}, // plain form after Medicare words
+		{"code 1EG4TE5MK73", MBI, 0},            // plain form without context
+		{"key 3B57-Z27-BE35", MBI, 0},           // excluded letters
+		{"NPI 1514112907", NPI, 1},              // Luhn with 80840
+		{"NPI 1514112908", NPI, 0},              // check digit off
+		{"phone 1514112907", NPI, 0},            // no NPI word
+		{"card 4111 1111 1111 1111", Card, 1},   // Visa
+		{"rewards 4140302632663911", Card, 0},   // Luhn fails
+		{"DEA AB1234563", DEA, 1},               // check digit holds
+		{"DEA AB1234564", DEA, 0},               // check digit off
+		{"Dx: F42.2", ICD10, 1},                 // code after diagnosis words
+		{"G47.33 (obstructive sleep apnea)", ICD10, 1},
+		{"I48.91 Ignition coil pack", ICD10, 0}, // no clinical context
+		{"NDC 94938-2219-8", NDC, 1},            // 5-4-1
+		{"item 94938-2219-8", NDC, 0},           // no NDC word
+		{"DOB 02/28/1976", DOB, 1},
+		{"born October 29, 1949", DOB, 1},
+		{"fecha de nacimiento: 15 de junio de 1990", DOB, 1},
+		{"dob: 2018-06-30", DOB, 1},
+		{"DOB 13/45/1976", DOB, 0},   // not a date
+		{"born to run 1975", DOB, 0}, // no date
+		{"MRN: 11059767", MRN, 1},
+		{"MRN: pending", MRN, 0},
+		{"Member ID 334 884 4941", MemberID, 1},
+		{"Member since 2020", MemberID, 0},
+		{"Patient: Verena Vandermeer Acct 08903558", PatientName, 1},
+		{"Patient: pending", PatientName, 0},
+		{"Magnesium: 1.1 mg/dL (normal 1.7-2.2)", LabResult, 1},
+		{"Ferritin 6 ng/mL", LabResult, 1},
+		{"Magnesium is a mineral", LabResult, 0},
+		{"take rifampin 600 mg daily", Dose, 1},
+		{"a 600 ml bottle", Dose, 0},
+		{"diagnosed with sarcoidosis", Condition, 1}, // word ending
+		{"the academia", Condition, 0},               // excluded ending
+		{"started on olmesartan", Drug, 1},
+		{"started on rosuvastatin", Drug, 1},
+		{"Jonah Feldmann - new diagnosis of multiple sclerosis", NameNearHealth, 1},
+		{"Dr. Jonah Feldmann treats multiple sclerosis", NameNearHealth, 0},
+		{"Mercy Vale General Hospital treats multiple sclerosis", NameNearHealth, 0},
+		{"Hi Wren, see you soon", Addressed, 1},
+		{"Hi team, see you soon", Addressed, 0},
+		{"your calcitriol refill", PersonalHealth, 1},
+		{"your team treats asthma", PersonalHealth, 0},
+		{"your appointment is Monday", PersonalCare, 1},
+		{"Clover's (rabbit) recheck", Veterinary, 1},
+		{"PET-CT recommended", Veterinary, 0},
+		{"Manage preferences", BulkMail, 1},
+	}
+	for _, tc := range cases {
+		c := scanText(t, tc.text, nil)
+		if c[tc.id] != tc.want {
+			t.Errorf("%q: %s = %d, want %d", tc.text, tc.id, c[tc.id], tc.want)
+		}
+	}
+}
+
+func TestRecipientAndSenderNames(t *testing.T) {
+	opt := &Options{Recipients: map[string]bool{"gaspard": true}, Senders: map[string]bool{"karsten": true}}
+	c := scanText(t, "Gaspard, we look forward to seeing you.", opt)
+	if c[Addressed] == 0 {
+		t.Errorf("recipient's first name not seen as addressing: %v", c)
+	}
+	c = scanText(t, "Regards from Karsten Uhlmann about asthma care", opt)
+	if c[NameNearHealth] != 0 {
+		t.Errorf("sender's name taken for a patient's: %v", c)
+	}
+}
+
+func TestHL7Segments(t *testing.T) {
+	text := "MSH|^~\\&|LAB|X|EHR|X|20250101||ORU^R01|1|P|2.5.1\rPID|1||123^^^X^MR||DOE^JANE||19700101|F\rOBX|1|NM|2132-9^B12^LN||140|pg/mL|200-900|L\rDG1|1||E11.9^diabetes^I10\r"
+	c := scanText(t, text, nil)
+	if c[HL7Patient] != 1 || c[HL7Clinical] != 2 {
+		t.Errorf("hl7: patient=%d clinical=%d, want 1 and 2", c[HL7Patient], c[HL7Clinical])
+	}
+	c = scanText(t, "Fix: OBX-5 CWE parsing; ADT^A40 merge and PID-3 lookups", nil)
+	if c[HL7Patient] != 0 || c[HL7Clinical] != 0 {
+		t.Errorf("release notes counted as segments: %v", c)
+	}
+}
+
+func TestPersonName(t *testing.T) {
+	a := analyzer(t)
+	if w := a.PersonName("Wren Prendergast"); len(w) != 2 || w[0] != "wren" {
+		t.Errorf("PersonName(Wren Prendergast) = %v", w)
+	}
+	for _, s := range []string{"Mercy Vale General Hospital", "Interface Team", "Undisclosed recipients:;", "Citas", ""} {
+		if w := a.PersonName(s); w != nil {
+			t.Errorf("PersonName(%q) = %v, want nil", s, w)
+		}
+	}
+}
+
+func TestScanStopsOnCancelledContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var c Counts
+	if err := analyzer(t).Scan(ctx, []byte("asthma"), nil, &c); err == nil {
+		t.Error("Scan with a cancelled context returned no error")
+	}
+}
