@@ -109,10 +109,10 @@ func (v *validator) listeners() {
 	for i, l := range v.c.Listeners {
 		p := fmt.Sprintf("listeners[%d]", i)
 		v.uniqueName(names, p, l.Name)
-		v.oneOf(p+".tls", l.TLS, TLSNone, TLSStartTLS, TLSImplicit)
-		v.oneOf(p+".auth", l.Auth, AuthRequired, AuthOptional, AuthNone)
+		tlsOK := v.oneOf(p+".tls", l.TLS, TLSNone, TLSStartTLS, TLSImplicit)
+		authOK := v.oneOf(p+".auth", l.Auth, AuthRequired, AuthOptional, AuthNone)
 		loopback, ok := v.address(p+".address", l.Address)
-		if ok {
+		if ok && tlsOK && authOK {
 			v.listenerSecurity(p, l, loopback)
 		}
 	}

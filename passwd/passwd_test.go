@@ -129,3 +129,17 @@ func TestErrorsCarryNoSecret(t *testing.T) {
 		t.Errorf("error %v must exist and not echo the hash", err)
 	}
 }
+
+// BenchmarkVerify measures one argon2id verification with the parameters
+// Hash uses (documented as roughly 20-50 ms).
+func BenchmarkVerify(b *testing.B) {
+	h, err := Hash([]byte("benchmark password"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if ok, err := Verify(h, []byte("benchmark password")); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
