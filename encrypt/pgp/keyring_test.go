@@ -35,6 +35,11 @@ func TestKeyringSkipsBadKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, dir, "revoked.asc", armoredPublic(t, revoked))
+	subRevoked := newEntity(t, "subgone@example.org", t0, 0)
+	if err := subRevoked.RevokeSubkey(&subRevoked.Subkeys[0], packet.KeySuperseded, "test", &packet.Config{Time: func() time.Time { return t0 }}); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "subrevoked.asc", armoredPublic(t, subRevoked))
 	signOnly := newEntity(t, "signer@example.org", t0, 0)
 	signOnly.Subkeys = nil
 	writeFile(t, dir, "signonly.asc", armoredPublic(t, signOnly))
@@ -51,7 +56,7 @@ func TestKeyringSkipsBadKeys(t *testing.T) {
 		t.Errorf("Len = %d, want 1", k.Len())
 	}
 	for file, reason := range map[string]string{"expired.asc": "expired", "revoked.asc": "revoked",
-		"signonly.asc": "encryption", "garbage.asc": "skipping", "random.bin": "skipping"} {
+		"signonly.asc": "encryption", "subrevoked.asc": "encryption", "garbage.asc": "skipping", "random.bin": "skipping"} {
 		if !logHas(buf.String(), "file="+file, reason) {
 			t.Errorf("no log line for %s with %q:\n%s", file, reason, buf.String())
 		}
@@ -59,7 +64,7 @@ func TestKeyringSkipsBadKeys(t *testing.T) {
 	if strings.Contains(buf.String(), "@example.org") {
 		t.Errorf("log contains an address:\n%s", buf.String())
 	}
-	for _, addr := range []string{"old@example.org", "gone@example.org", "signer@example.org", "hidden@example.org"} {
+	for _, addr := range []string{"old@example.org", "gone@example.org", "subgone@example.org", "signer@example.org", "hidden@example.org"} {
 		if _, ok := k.Lookup(addr, t0); ok {
 			t.Errorf("Lookup(%s) found an unusable key", addr)
 		}
