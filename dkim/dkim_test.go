@@ -131,6 +131,12 @@ func TestSignVerifies(t *testing.T) {
 	}
 }
 
+func TestDomains(t *testing.T) {
+	if got := strings.Join(getFixture(t).signer.Domains(), ","); got != "ed.example,example-clinic.org" {
+		t.Errorf("Domains = %s", got)
+	}
+}
+
 func TestSignSurvivesReserialisation(t *testing.T) {
 	f := getFixture(t)
 	signed, err := f.signer.Sign([]byte(testMsg))

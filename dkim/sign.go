@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/mail"
+	"sort"
 	"strings"
 
 	"github.com/emersion/go-message/textproto"
@@ -72,6 +73,17 @@ func NewSigner(cfgs []KeyConfig) (*Signer, error) {
 		s.keys[d] = signingKey{domain: d, selector: c.Selector, signer: k}
 	}
 	return s, nil
+}
+
+// Domains returns the signing domains, sorted, for configuration checks
+// and logs.
+func (s *Signer) Domains() []string {
+	out := make([]string, 0, len(s.keys))
+	for d := range s.keys {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Sign returns msg with a DKIM-Signature field prepended, signed with the

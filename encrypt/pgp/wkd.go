@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,7 +88,7 @@ func NewWKDClient(cfg WKDConfig) *WKDClient {
 // never contain the address.
 func (c *WKDClient) Lookup(ctx context.Context, addr string) (*openpgp.Entity, error) {
 	norm, ok := mimeutil.NormalizeAddr(addr)
-	if !ok {
+	if !ok || !publicDomain(norm[strings.LastIndexByte(norm, '@')+1:]) {
 		return nil, ErrNotFound
 	}
 	now := c.cfg.Now()
@@ -187,6 +188,20 @@ func (c *WKDClient) fetchOne(ctx context.Context, u, addr string, now time.Time)
 		return e, nil
 	}
 	return nil, ErrNotFound
+}
+
+// publicDomain reports whether d can be a WKD host: a dotted name, not an
+// address literal or a bare internal host name.
+func publicDomain(d string) bool {
+	if !strings.Contains(d, ".") || strings.HasSuffix(d, ".") || net.ParseIP(d) != nil {
+		return false
+	}
+	for _, c := range d {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // WKDURLs returns the advanced and the direct WKD URLs for addr (which must

@@ -205,6 +205,19 @@ func TestWKDRequiresValidCertificate(t *testing.T) {
 	}
 }
 
+func TestWKDRefusesNonPublicDomains(t *testing.T) {
+	w := newWKDServer(t)
+	c := NewWKDClient(WKDConfig{Client: w.client})
+	for _, a := range []string{"a@localhost", "a@[127.0.0.1]", "a@127.0.0.1", "a@intranet", "a@exa_mple.org", "a@bücher.example"} {
+		if _, err := c.Lookup(context.Background(), a); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Lookup(%s): err = %v", a, err)
+		}
+	}
+	if n := w.hits.Load(); n != 0 {
+		t.Errorf("%d requests made for non-public domains", n)
+	}
+}
+
 func TestWKDCacheIsBounded(t *testing.T) {
 	w := newWKDServer(t)
 	c := NewWKDClient(WKDConfig{Client: w.client, MaxEntries: 2, Now: func() time.Time { return t0 }})
