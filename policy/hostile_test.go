@@ -1,0 +1,143 @@
+package policy
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hostileBound is the generous wall-time bound for one hostile message: it only catches
+// hangs, not slowness.
+const hostileBound = 30 * time.Second
+
+func checkBounded(t *testing.T, msg []byte) Verdict {
+	t.Helper()
+	eng := newTestEngine(t, Config{})
+	start := time.Now()
+	v, err := eng.Check(context.Background(), msg, Input{})
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	if d := time.Since(start); d > hostileBound {
+		t.Fatalf("Check took %v, bound %v", d, hostileBound)
+	}
+	if v.Action == "" {
+		t.Fatal("no action in verdict")
+	}
+	return v
+}
+
+func wantUnreadable(t *testing.T, v Verdict) {
+	t.Helper()
+	if !v.Unreadable || !v.PHI || v.Action != ActionEncrypt {
+		t.Errorf("verdict %+v: want unreadable content, phi-possible, encrypt", v)
+	}
+}
+
+func TestHostileDeepNesting(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("From: a@b.example\r\nTo: c@d.example\r\nSubject: deep\r\nMIME-Version: 1.0\r\n")
+	const depth = 200
+	for i := 0; i < depth; i++ {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\nhello\r\n")
+	for i := depth - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, "--b%d--\r\n", i)
+	}
+	wantUnreadable(t, checkBounded(t, []byte(b.String())))
+}
+
+func TestHostileManyParts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("From: a@b.example\r\nTo: c@d.example\r\nSubject: parts\r\nMIME-Version: 1.0\r\n")
+	b.WriteString("Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n")
+	for i := 0; i < 10000; i++ {
+		b.WriteString("--x\r\nContent-Type: text/plain\r\n\r\npart\r\n")
+	}
+	b.WriteString("--x--\r\n")
+	wantUnreadable(t, checkBounded(t, []byte(b.String())))
+}
+
+func attachment(ctype, name string, data []byte) []byte {
+	enc := base64.StdEncoding.EncodeToString(data)
+	var lines strings.Builder
+	for len(enc) > 76 {
+		lines.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	lines.WriteString(enc + "\r\n")
+	return []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: file\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nattached\r\n" +
+		"--x\r\nContent-Type: " + ctype + "\r\nContent-Transfer-Encoding: base64\r\n" +
+		"Content-Disposition: attachment; filename=\"" + name + "\"\r\n\r\n" + lines.String() + "--x--\r\n")
+}
+
+func TestHostileZipBombDOCX(t *testing.T) {
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	w, _ := zw.Create("word/document.xml")
+	chunk := bytes.Repeat([]byte("A"), 1<<20)
+	for i := 0; i < 100; i++ { // 100 MiB inflated, about 100 KiB compressed
+		w.Write(chunk)
+	}
+	zw.Close()
+	msg := attachment("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "bomb.docx", zb.Bytes())
+	wantUnreadable(t, checkBounded(t, msg))
+}
+
+func TestHostileTruncatedBase64(t *testing.T) {
+	msg := []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8gd29ybG\r\n") // "Hello world", cut mid-quantum
+	wantUnreadable(t, checkBounded(t, msg))
+}
+
+func TestHostileInvalidCharset(t *testing.T) {
+	msg := []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=\"x-no-such-charset\"\r\n\r\n\xff\xfe garbled\r\n")
+	wantUnreadable(t, checkBounded(t, msg))
+}
+
+func TestHostileFiftyMegabytes(t *testing.T) {
+	line := "Pollen counts peak in spring; keep windows closed and shower after outdoor activity.\r\n"
+	body := strings.Repeat(line, 50<<20/len(line)+1)
+	msg := []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: big\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n" + body)
+	if len(msg) < 50<<20 {
+		t.Fatalf("message is %d bytes, want 50 MB", len(msg))
+	}
+	v := checkBounded(t, msg)
+	if v.BytesScanned == 0 {
+		t.Error("nothing scanned")
+	}
+	wantUnreadable(t, v) // larger than one part may be: the rest cannot be cleared
+}
+
+func TestHostileMalformedHeader(t *testing.T) {
+	v := checkBounded(t, []byte("this is not a header\x00\r\n\r\nPatient: Jane Doe DOB 01/02/1980 asthma"))
+	if !v.PHI {
+		t.Errorf("unparseable message with PHI text: %+v", v)
+	}
+}
+
+func TestUnreadableConfigurable(t *testing.T) {
+	msg := []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=\"x-no-such-charset\"\r\n\r\nhello\r\n")
+	eng := newTestEngine(t, Config{Unreadable: ActionDeliver})
+	v, err := eng.Check(context.Background(), msg, Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.PHI || v.Action != ActionDeliver || !v.Unreadable {
+		t.Errorf("unreadable=deliver: verdict %+v", v)
+	}
+	eng = newTestEngine(t, Config{Unreadable: ActionQuarantine})
+	if v, _ = eng.Check(context.Background(), msg, Input{}); v.Action != ActionQuarantine {
+		t.Errorf("unreadable=quarantine: action %q", v.Action)
+	}
+}
