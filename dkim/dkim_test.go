@@ -317,3 +317,19 @@ func FuzzSign(f *testing.F) {
 		}
 	})
 }
+
+func TestSignConcurrently(t *testing.T) {
+	f := getFixture(t)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := f.signer.Sign([]byte(testMsg))
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -260,3 +260,21 @@ func TestEncryptToGPGGeneratedKey(t *testing.T) {
 	}
 	checkInner(t, plain, orig)
 }
+
+func TestEncryptConcurrently(t *testing.T) {
+	rcpt := newEntity(t, "patient@example.net", t0, 0)
+	org := newEntity(t, "security@example-clinic.org", t0, 0)
+	req := EncryptRequest{Message: mixedMessage(), To: []*openpgp.Entity{rcpt}, Signer: org}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := Encrypt(req)
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -201,3 +201,21 @@ func TestEncryptErrors(t *testing.T) {
 		t.Errorf("malformed message: err = %v", err)
 	}
 }
+
+func TestEncryptConcurrently(t *testing.T) {
+	rcpt := issue(t, certSpec{email: "patient@example.net"})
+	org := issue(t, certSpec{email: "security@example-clinic.org", key: testKey(t, 3)})
+	req := EncryptRequest{Message: mixedMessage(), To: []*x509.Certificate{rcpt}, Signer: &Signer{Cert: org, Key: testKey(t, 3)}}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := Encrypt(req)
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
