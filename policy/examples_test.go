@@ -2,6 +2,8 @@ package policy
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -67,5 +69,29 @@ func TestVerdictExamples(t *testing.T) {
 				t.Errorf("phi = %v, want %v; reasons %+v", v.PHI, tc.phi, v.Reasons)
 			}
 		})
+	}
+}
+
+// TestSeedMessagesArePHI runs every extractor end to end: each seed message carries PHI
+// only inside one kind of attachment or body (HL7, C-CDA, PDF, DOCX, CSV, JSON, iCalendar
+// in a forwarded message, quoted-printable HTML).
+func TestSeedMessagesArePHI(t *testing.T) {
+	paths, err := filepath.Glob("testdata/seeds/*.eml")
+	if err != nil || len(paths) < 8 {
+		t.Fatalf("seed messages: %v (%d found)", err, len(paths))
+	}
+	eng := newTestEngine(t, Config{})
+	for _, p := range paths {
+		msg, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := eng.Check(context.Background(), msg, Input{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.PHI || v.Unreadable {
+			t.Errorf("%s: verdict %+v, want PHI found in readable content", p, v)
+		}
 	}
 }
