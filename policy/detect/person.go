@@ -24,7 +24,7 @@ func (a *Analyzer) PersonName(display string) []string {
 			return nil
 		}
 		lw := strings.ToLower(w)
-		if e := a.v.words[lw]; e != nil && e.cl != 0 {
+		if e := a.v.words[lw]; a.v.notName[lw] || (e != nil && e.cl != 0) {
 			return nil
 		}
 		if len(lw) > 1 {

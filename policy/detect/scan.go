@@ -129,14 +129,17 @@ func (s *scanner) classify() {
 		}
 		w := s.word(i)
 		cl := class(0)
-		if e := s.v.words[string(w)]; e != nil {
-			cl = e.cl
+		if t.flags&(fCap|fUpper) != 0 && s.v.notName[string(w)] {
+			cl = clNotName
+		}
+		if e := s.v.lookup(w); e != nil {
+			cl |= e.cl
 			for _, p := range e.phrases {
 				if s.matchPhrase(i, p.rest) {
 					cl |= p.cl
 				}
 			}
-		} else if t.flags&fDigit == 0 {
+		} else if t.flags&fDigit == 0 && cl == 0 {
 			cl = s.v.stemClass(w)
 		}
 		if cl&clVet != 0 && (cl&clHealth != 0 || t.flags&fUpper != 0) {

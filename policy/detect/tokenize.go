@@ -36,36 +36,74 @@ type tok struct {
 	ch    byte // the character of an ASCII punctuation token
 }
 
-// tokenize splits seg into tokens and writes an ASCII-lower-cased copy of seg into low.
+// Character classes of ASCII bytes, for the tokenizer's fast path.
+const (
+	ccPunct uint8 = iota
+	ccSpace
+	ccLine
+	ccLower
+	ccUpper
+	ccDigit
+	ccHigh // start or continuation of a UTF-8 sequence
+)
+
+var charClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 0x80:
+			t[c] = ccHigh
+		case c == '\n':
+			t[c] = ccLine
+		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
+			t[c] = ccSpace
+		case c >= 'a' && c <= 'z':
+			t[c] = ccLower
+		case c >= 'A' && c <= 'Z':
+			t[c] = ccUpper
+		case c >= '0' && c <= '9':
+			t[c] = ccDigit
+		}
+	}
+	return t
+}()
+
+// lowerASCII writes seg into low with ASCII letters lower-cased.
+func lowerASCII(seg, low []byte) {
+	for i, c := range seg {
+		if c-'A' < 26 {
+			c += 32
+		}
+		low[i] = c
+	}
+}
+
+// tokenize splits seg into tokens; low must hold seg lower-cased by lowerASCII.
 func tokenize(seg []byte, low []byte, toks []tok) []tok {
+	lowerASCII(seg, low)
 	toks = toks[:0]
 	gap := gapLine
 	n := len(seg)
 	for i := 0; i < n; {
 		c := seg[i]
-		switch {
-		case c == '\n':
-			low[i] = c
+		switch charClass[c] {
+		case ccLine:
 			gap = gapLine
 			i++
 			continue
-		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
-			low[i] = c
+		case ccSpace:
 			if gap < gapSpace {
 				gap = gapSpace
 			}
 			i++
 			continue
-		case c < utf8.RuneSelf && !isAlnum(c):
-			low[i] = c
+		case ccPunct:
 			toks = append(toks, tok{s: int32(i), e: int32(i + 1), kind: tkPunct, gap: gap, ch: c})
 			gap = gapNone
 			i++
 			continue
-		case c >= utf8.RuneSelf:
+		case ccHigh:
 			r, size := utf8.DecodeRune(seg[i:])
 			if !unicode.IsLetter(r) {
-				copy(low[i:i+size], seg[i:i+size])
 				if unicode.IsSpace(r) {
 					if gap < gapSpace {
 						gap = gapSpace
@@ -78,7 +116,7 @@ func tokenize(seg []byte, low []byte, toks []tok) []tok {
 				continue
 			}
 		}
-		t, next := scanWord(seg, low, i)
+		t, next := scanWord(seg, i)
 		t.gap = gap
 		gap = gapNone
 		toks = append(toks, t)
@@ -88,58 +126,55 @@ func tokenize(seg []byte, low []byte, toks []tok) []tok {
 }
 
 // scanWord reads one word or number token starting at i.
-func scanWord(seg, low []byte, i int) (tok, int) {
+func scanWord(seg []byte, i int) (tok, int) {
 	start := i
 	var flags uint8
-	first, lowerSeen, upperAfter := true, false, false
+	lowerSeen, upperAfter := false, false
 	for i < len(seg) {
 		c := seg[i]
-		if c < utf8.RuneSelf {
-			if c == '\'' && i > start && i+1 < len(seg) && isLetter(seg[i+1]) {
-				low[i] = c
-				i++
-				continue
-			}
-			if !isAlnum(c) {
-				break
-			}
-			low[i] = c
-			switch {
-			case isDigit(c):
-				flags |= fDigit
-			case c >= 'A' && c <= 'Z':
-				low[i] = c + 32
-				flags |= fAlpha
-				if first {
-					flags |= fCap
-				} else {
-					upperAfter = true
-				}
-			default:
-				flags |= fAlpha
-				lowerSeen = true
-			}
-			first = false
+		switch charClass[c] {
+		case ccLower:
+			flags |= fAlpha
+			lowerSeen = true
 			i++
 			continue
-		}
-		r, size := utf8.DecodeRune(seg[i:])
-		if !unicode.IsLetter(r) && !unicode.IsMark(r) {
-			break
-		}
-		copy(low[i:i+size], seg[i:i+size])
-		flags |= fAlpha
-		if unicode.IsUpper(r) {
-			if first {
+		case ccDigit:
+			flags |= fDigit
+			i++
+			continue
+		case ccUpper:
+			flags |= fAlpha
+			if i == start {
 				flags |= fCap
 			} else {
 				upperAfter = true
 			}
-		} else {
-			lowerSeen = true
+			i++
+			continue
+		case ccHigh:
+			r, size := utf8.DecodeRune(seg[i:])
+			if !unicode.IsLetter(r) && !unicode.IsMark(r) {
+				break
+			}
+			flags |= fAlpha
+			if unicode.IsUpper(r) {
+				if i == start {
+					flags |= fCap
+				} else {
+					upperAfter = true
+				}
+			} else {
+				lowerSeen = true
+			}
+			i += size
+			continue
+		case ccPunct:
+			if c == '\'' && i > start && i+1 < len(seg) && isLetter(seg[i+1]) {
+				i++
+				continue
+			}
 		}
-		first = false
-		i += size
+		break
 	}
 	if flags&fAlpha != 0 && !lowerSeen {
 		flags |= fUpper

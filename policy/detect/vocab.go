@@ -59,9 +59,23 @@ type entry struct {
 
 // vocab maps lower-case words to their classes. It is built once and read-only after.
 type vocab struct {
-	words map[string]*entry
-	stems [256][]stem
-	month map[string]int
+	words   map[string]*entry
+	notName map[string]bool // looked up for capitalised words only
+	filter  [1024]uint64    // bit len-1 set at (first, last byte) when a word of that shape exists
+	stems   [256][]stem
+	month   map[string]int
+}
+
+// filterIndex is the slot of a word in vocab.filter.
+func filterIndex(w []byte) int { return int(w[0]&31)<<5 | int(w[len(w)-1]&31) }
+
+// lookup returns the entry of a lower-case word, or nil, with a cheap shape filter
+// before the map.
+func (v *vocab) lookup(w []byte) *entry {
+	if len(w) == 0 || len(w) > 64 || v.filter[filterIndex(w)]&(1<<(len(w)-1)) == 0 {
+		return nil
+	}
+	return v.words[string(w)]
 }
 
 type stem struct {
@@ -71,7 +85,7 @@ type stem struct {
 }
 
 func loadVocab() (*vocab, error) {
-	v := &vocab{words: make(map[string]*entry, 4096), month: monthNumbers()}
+	v := &vocab{words: make(map[string]*entry, 4096), notName: map[string]bool{}, month: monthNumbers()}
 	files := []struct {
 		name string
 		cl   class
@@ -117,13 +131,21 @@ func splitTerm(term string) []string {
 
 func (v *vocab) add(term string, cl class) {
 	words := splitTerm(term)
-	if len(words) == 0 {
+	if len(words) == 0 || len(words[0]) > 64 {
+		return
+	}
+	if cl == clNotName {
+		if len(words) == 1 {
+			v.notName[words[0]] = true
+		}
 		return
 	}
 	e := v.words[words[0]]
 	if e == nil {
 		e = &entry{}
 		v.words[words[0]] = e
+		w := []byte(words[0])
+		v.filter[filterIndex(w)] |= 1 << (len(w) - 1)
 	}
 	if len(words) == 1 {
 		e.cl |= cl
