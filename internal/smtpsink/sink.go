@@ -106,6 +106,9 @@ func Start(t testing.TB, opts Options) *Sink {
 	}()
 	t.Cleanup(func() {
 		_ = s.srv.Close()
+		// go-smtp's Close misses a listener that Serve has not registered
+		// yet, so close it here too.
+		_ = ln.Close()
 		<-done
 	})
 	return s
