@@ -50,7 +50,8 @@
 //  3. the message speaks to a named recipient (a greeting, the recipient's name in the
 //     text, or a person's name in To/Cc) and carries health information that is the
 //     recipient's own: health words after "your"/"su", or a clinical finding. Bulk mail
-//     (unsubscribe links, webinars, demos) needs the greeting and a clinical finding.
+//     (unsubscribe links, webinars, demos) needs the greeting and a clinical finding; or
+//  4. a person (the From display name) writes about their own health ("my insulin").
 //
 // Health information about an animal (veterinary words, and no human-only identifier)
 // is not PHI. Each reason carries the detector's confidence; the decision itself uses

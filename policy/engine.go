@@ -62,7 +62,7 @@ func (e *Engine) Check(ctx context.Context, msg []byte, in Input) (Verdict, erro
 
 // decide turns what the scan found into a verdict.
 func (e *Engine) decide(s *scan, in Input) Verdict {
-	ev := evidence{counts: s.total, personalTo: s.personalTo}
+	ev := evidence{counts: s.total, personalTo: s.personalTo, personalFrom: s.personalFrom}
 	v := Verdict{PHI: ev.phi(), Reasons: s.reasons, BytesScanned: s.scanned, Action: ActionDeliver}
 	if v.Reasons == nil {
 		v.Reasons = []Reason{}

@@ -4,8 +4,9 @@ import "github.com/sealgate/sealgate/policy/detect"
 
 // evidence is what the detectors found in the whole message.
 type evidence struct {
-	counts     detect.Counts
-	personalTo bool // a To/Cc display name is a person's name
+	counts       detect.Counts
+	personalTo   bool // a To/Cc display name is a person's name
+	personalFrom bool // the From display name is a person's name
 }
 
 // Groups of detectors, see the package documentation.
@@ -31,6 +32,9 @@ func (ev evidence) phi() bool {
 	}
 	if c[detect.NameNearHealth] > 0 && c[detect.BulkMail] == 0 {
 		return true
+	}
+	if ev.personalFrom && c[detect.WriterHealth] > 0 && c[detect.BulkMail] == 0 {
+		return true // a person writing about their own health ("my insulin")
 	}
 	return ev.addressedHealth()
 }

@@ -31,19 +31,20 @@ const (
 
 // scan is the state of one check: it walks the MIME tree, extracts and analyses text.
 type scan struct {
-	e          *Engine
-	ctx        context.Context
-	lim        Limits
-	parts      int
-	decoded    int64
-	scanned    int64
-	opt        detect.Options
-	total      detect.Counts
-	reasons    []Reason
-	unreadable int
-	personalTo bool
-	subject    string
-	top        message.Header
+	e            *Engine
+	ctx          context.Context
+	lim          Limits
+	parts        int
+	decoded      int64
+	scanned      int64
+	opt          detect.Options
+	total        detect.Counts
+	reasons      []Reason
+	unreadable   int
+	personalTo   bool
+	personalFrom bool
+	subject      string
+	top          message.Header
 }
 
 func newScan(ctx context.Context, e *Engine) *scan {
@@ -279,6 +280,7 @@ func (s *scan) header(h message.Header, path string, top bool) {
 	}
 	for _, key := range []string{"From", "Sender", "Reply-To"} {
 		for _, name := range s.displayNames(mh, key) {
+			s.personalFrom = s.personalFrom || (top && key == "From")
 			for _, w := range name {
 				s.opt.Senders[w] = true
 			}

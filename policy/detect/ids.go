@@ -31,6 +31,7 @@ const (
 	CDAClinical              // C-CDA observations, problems, medications
 	PersonalHealth           // health information addressed to the reader ("your ...")
 	PersonalCare             // care addressed to the reader ("your appointment", "your results")
+	WriterHealth             // the writer's own health ("my insulin")
 	Veterinary               // words that place the message in animal care
 	BulkMail                 // newsletter or marketing markers (unsubscribe, webinar)
 	NumIDs                   // number of detectors; not a detector
@@ -43,7 +44,7 @@ var idNames = [NumIDs]string{
 	Condition: "condition", Drug: "drug", Procedure: "procedure", Specialty: "specialty",
 	LabResult: "lab_result", Dose: "dose", ICD10: "icd10_cm", NDC: "ndc", NPI: "npi",
 	DEA: "dea_number", HL7Clinical: "hl7_clinical", CDAClinical: "cda_clinical",
-	PersonalHealth: "personal_health", PersonalCare: "personal_care", Veterinary: "veterinary_context", BulkMail: "bulk_mail_context",
+	PersonalHealth: "personal_health", PersonalCare: "personal_care", WriterHealth: "writer_health", Veterinary: "veterinary_context", BulkMail: "bulk_mail_context",
 }
 
 var idConfidence = [NumIDs]float64{
@@ -51,7 +52,7 @@ var idConfidence = [NumIDs]float64{
 	HL7Patient: 0.95, CDAPatient: 0.95, NameNearHealth: 0.6, Addressed: 0.5,
 	Condition: 0.7, Drug: 0.7, Procedure: 0.6, Specialty: 0.5, LabResult: 0.85, Dose: 0.5,
 	ICD10: 0.8, NDC: 0.8, NPI: 0.9, DEA: 0.9, HL7Clinical: 0.9, CDAClinical: 0.9,
-	PersonalHealth: 0.6, PersonalCare: 0.4, Veterinary: 0.5, BulkMail: 0.5,
+	PersonalHealth: 0.6, PersonalCare: 0.4, WriterHealth: 0.5, Veterinary: 0.5, BulkMail: 0.5,
 }
 
 // String returns the detector's stable name as used in verdict reasons.

@@ -142,9 +142,19 @@ func (s *scanner) isRecipientWord(i int) bool {
 	return s.opt.Recipients[string(s.word(i))]
 }
 
-// possessive finds health words that belong to the reader: "your calcitriol", "su apnea".
+// possessive finds health words that belong to the reader ("your calcitriol", "su
+// apnea") or to the writer ("my insulin"), and care events addressed to the reader.
 func (s *scanner) possessive() {
 	for i := 0; i < len(s.toks); i++ {
+		if s.cls[i]&clCareEvent != 0 {
+			s.out[PersonalCare]++
+		}
+		if s.cls[i]&clMine != 0 {
+			if s.healthAfter(i) {
+				s.out[WriterHealth]++
+			}
+			continue
+		}
 		if s.cls[i]&clPossessive == 0 {
 			continue
 		}
@@ -166,4 +176,22 @@ func (s *scanner) possessive() {
 			}
 		}
 	}
+}
+
+// healthAfter reports whether a health word follows token i within the sentence, before
+// any collective noun ("my patients").
+func (s *scanner) healthAfter(i int) bool {
+	for j := i + 1; j < len(s.toks) && j <= i+6; j++ {
+		t := s.toks[j]
+		if t.gap == gapLine || (t.kind == tkPunct && (t.ch == '.' || t.ch == '!' || t.ch == '?' || t.ch == ';')) {
+			return false
+		}
+		if s.cls[j]&clBlockNoun != 0 {
+			return false
+		}
+		if s.cls[j]&(clCondition|clDrug|clProcedure|clAnalyte) != 0 || s.mark[j]&mkHealth != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -67,19 +67,30 @@ var charClass = func() (t [256]uint8) {
 	return t
 }()
 
+var lowerTable = func() (t [256]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if c >= 'A' && c <= 'Z' {
+			t[c] = byte(c + 32)
+		}
+	}
+	return t
+}()
+
 // lowerASCII writes seg into low with ASCII letters lower-cased.
 func lowerASCII(seg, low []byte) {
+	low = low[:len(seg)]
 	for i, c := range seg {
-		if c-'A' < 26 {
-			c += 32
-		}
-		low[i] = c
+		low[i] = lowerTable[c]
 	}
 }
 
 // tokenize splits seg into tokens; low must hold seg lower-cased by lowerASCII.
 func tokenize(seg []byte, low []byte, toks []tok) []tok {
 	lowerASCII(seg, low)
+	if cap(toks) < len(seg)/3 {
+		toks = make([]tok, 0, len(seg)/3)
+	}
 	toks = toks[:0]
 	gap := gapLine
 	n := len(seg)

@@ -42,6 +42,8 @@ const (
 	clDoseUnit   // dose units
 	clHealthWord // generic clinical words that only count next to "your"
 	clMonth      // month names, for dates
+	clMine       // "my", "mi": health words after it are the writer's own
+	clCareEvent  // "visit confirmed", "le recordamos": the message is about the reader's care
 )
 
 const clHealth = clCondition | clDrug | clProcedure | clSpecialty
