@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -138,3 +139,5 @@ func rcptsOf(s *smtpsink.Sink) string {
 	}
 	return strings.Join(all, ",")
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -104,7 +104,4 @@ func (s *session) Reset() {
 }
 
 // Logout implements smtp.Session.
-func (s *session) Logout() error {
-	s.sink.endSession(s.conn)
-	return nil
-}
+func (s *session) Logout() error { return nil }

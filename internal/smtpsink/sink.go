@@ -73,7 +73,7 @@ type Sink struct {
 	conns     int
 	active    int
 	maxActive int
-	live      map[*smtp.Conn]bool
+	live      map[net.Conn]bool
 	changed   chan struct{} // closed and replaced whenever msgs grows
 }
 
@@ -91,13 +91,14 @@ func Start(t testing.TB, opts Options) *Sink {
 	if err != nil {
 		t.Fatalf("smtpsink: listen: %v", err)
 	}
+	s := &Sink{Addr: ln.Addr().String(), opts: opts, changed: make(chan struct{}), live: make(map[net.Conn]bool)}
+	ln = &countingListener{Listener: ln, sink: s}
 	if opts.ImplicitTLS {
 		if opts.TLS == nil {
 			t.Fatal("smtpsink: ImplicitTLS needs a TLS config")
 		}
 		ln = tls.NewListener(ln, opts.TLS)
 	}
-	s := &Sink{Addr: ln.Addr().String(), opts: opts, changed: make(chan struct{}), live: make(map[*smtp.Conn]bool)}
 	s.srv = s.newServer()
 	done := make(chan struct{})
 	go func() {
@@ -130,36 +131,63 @@ func (s *Sink) newServer() *smtp.Server {
 	return srv
 }
 
+// newSession is called for each connection and again after STARTTLS.
 func (s *Sink) newSession(c *smtp.Conn) (smtp.Session, error) {
-	s.mu.Lock()
-	s.live[c] = true
-	s.conns++
-	s.active++
-	if s.active > s.maxActive {
-		s.maxActive = s.active
-	}
-	s.mu.Unlock()
 	return &session{sink: s, conn: c}, nil
 }
 
-func (s *Sink) endSession(c *smtp.Conn) {
+// countingListener counts connections (not go-smtp sessions, which restart
+// after STARTTLS).
+type countingListener struct {
+	net.Listener
+	sink *Sink
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countedConn{Conn: c, sink: l.sink}
+	s := l.sink
 	s.mu.Lock()
-	delete(s.live, c)
-	s.active--
+	s.live[cc] = true
+	s.conns++
+	s.active++
+	s.maxActive = max(s.maxActive, s.active)
 	s.mu.Unlock()
+	return cc, nil
+}
+
+// countedConn leaves the count when it is closed.
+type countedConn struct {
+	net.Conn
+	sink *Sink
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		s := c.sink
+		s.mu.Lock()
+		delete(s.live, c)
+		s.active--
+		s.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 // CloseConns drops every open connection without a reply, as a server
 // that timed out idle clients would.
 func (s *Sink) CloseConns() {
 	s.mu.Lock()
-	conns := make([]*smtp.Conn, 0, len(s.live))
+	conns := make([]net.Conn, 0, len(s.live))
 	for c := range s.live {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		_ = c.Conn().Close()
+		_ = c.Close()
 	}
 }
 

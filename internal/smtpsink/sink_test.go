@@ -63,6 +63,9 @@ func TestStartTLSWithTestCA(t *testing.T) {
 	if !msgs[0].TLS || msgs[0].TLSVersion < tls.VersionTLS12 {
 		t.Errorf("message not received over TLS: %+v", msgs[0])
 	}
+	if s.Conns() != 1 {
+		t.Errorf("conns %d: STARTTLS must not count as a new connection", s.Conns())
+	}
 }
 
 func TestCertificates(t *testing.T) {
