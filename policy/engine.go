@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	// Registers the charsets go-message can decode (ISO-8859-x, Windows-125x, ...).
 	_ "github.com/emersion/go-message/charset"
@@ -15,8 +16,9 @@ import (
 // Engine checks messages against a policy. It is safe for concurrent use; all its state
 // is read-only after New.
 type Engine struct {
-	cfg Config
-	an  *detect.Analyzer
+	cfg  Config
+	an   *detect.Analyzer
+	bufs sync.Pool // *bytes.Buffer for decoded part bodies
 }
 
 // Input is what the SMTP session knows about a message besides its content.
@@ -36,7 +38,9 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	return &Engine{cfg: cfg, an: an}, nil
+	e := &Engine{cfg: cfg, an: an}
+	e.bufs.New = func() any { return new(bytes.Buffer) }
+	return e, nil
 }
 
 // Check reads msg (a whole RFC 5322 message, CRLF or LF line endings) and returns its
@@ -117,4 +121,12 @@ func StripSubjectTag(subject, tag string) string {
 		}
 	}
 	return subject
+}
+
+// putBuffer returns a body buffer to the pool unless it grew large: one big attachment
+// should not pin its memory for the life of the engine.
+func (e *Engine) putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 4<<20 {
+		e.bufs.Put(b)
+	}
 }

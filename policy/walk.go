@@ -130,7 +130,11 @@ func (s *scan) leaf(ent *message.Entity, mt, path string) error {
 		path = "1"
 	}
 	budget := min(s.lim.MaxPartBytes, s.lim.MaxDecodedBytes-s.decoded)
-	data, err := io.ReadAll(io.LimitReader(ent.Body, budget+1))
+	buf := s.e.bufs.Get().(*bytes.Buffer)
+	defer s.e.putBuffer(buf)
+	buf.Reset()
+	_, err := buf.ReadFrom(io.LimitReader(ent.Body, budget+1))
+	data := buf.Bytes()
 	s.decoded += int64(len(data))
 	if int64(len(data)) > budget {
 		data = data[:budget]
@@ -238,11 +242,14 @@ func filename(h message.Header) string {
 	return name
 }
 
-// filenameText turns a file name into words: "lab_results-jane.doe.pdf" ->
-// "lab results jane doe pdf".
+// filenameText turns a file name into words: "Okafor_Harriet_DOB_1962-03-14.pdf" ->
+// "Okafor Harriet DOB 1962-03-14". Dashes stay, since they join dates and codes.
 func filenameText(name string) string {
+	if dot := strings.LastIndexByte(name, '.'); dot > 0 && len(name)-dot <= 6 {
+		name = name[:dot]
+	}
 	return strings.Map(func(r rune) rune {
-		if r == '_' || r == '-' || r == '.' || r == '+' {
+		if r == '_' || r == '+' {
 			return ' '
 		}
 		return r
