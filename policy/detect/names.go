@@ -97,12 +97,13 @@ func (s *scanner) greeting(i int) {
 	}
 }
 
-// healthNear reports whether specific health information (not a specialty alone) is
-// within nameWindow tokens of the name in [i, end).
+// healthNear reports whether specific health information - a condition, a medicine, a
+// lab result or a diagnosis code, not a procedure or specialty alone - is within
+// nameWindow tokens of the name in [i, end).
 func (s *scanner) healthNear(i, end int) bool {
 	lo, hi := max(0, i-nameWindow), min(len(s.toks), end+nameWindow)
 	for j := lo; j < hi; j++ {
-		if s.cls[j]&(clCondition|clDrug|clProcedure) != 0 || s.mark[j]&mkHealth != 0 {
+		if s.cls[j]&(clCondition|clDrug) != 0 || s.mark[j]&mkHealth != 0 {
 			return true
 		}
 	}
@@ -170,6 +171,9 @@ func (s *scanner) possessive() {
 				s.out[PersonalHealth]++
 				break
 			}
+			if s.cls[j]&clStop != 0 {
+				break // "your gift to the cancer center": the health word is not yours
+			}
 			if s.cls[j]&clHealthWord != 0 {
 				s.out[PersonalCare]++
 				break
@@ -191,6 +195,9 @@ func (s *scanner) healthAfter(i int) bool {
 		}
 		if s.cls[j]&(clCondition|clDrug|clProcedure|clAnalyte) != 0 || s.mark[j]&mkHealth != 0 {
 			return true
+		}
+		if s.cls[j]&clStop != 0 {
+			return false
 		}
 	}
 	return false

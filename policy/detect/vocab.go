@@ -44,6 +44,7 @@ const (
 	clMonth      // month names, for dates
 	clMine       // "my", "mi": health words after it are the writer's own
 	clCareEvent  // "visit confirmed", "le recordamos": the message is about the reader's care
+	clStop       // articles, prepositions, verbs: the end of a noun phrase
 )
 
 const clHealth = clCondition | clDrug | clProcedure | clSpecialty
