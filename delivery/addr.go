@@ -3,6 +3,7 @@ package delivery
 import (
 	"errors"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -34,7 +35,7 @@ func parseAddr(a string) (wireAddr, error) {
 	if len(a) > maxAddrLen {
 		return wireAddr{}, errAddrLength
 	}
-	if !utf8.ValidString(a) {
+	if !utf8.ValidString(a) || strings.ContainsFunc(a, unsafeRune) {
 		return wireAddr{}, errAddrSyntax
 	}
 	for i := 0; i < len(a); i++ {
@@ -156,6 +157,12 @@ func validDomain(d string) bool {
 		}
 	}
 	return true
+}
+
+// unsafeRune reports Unicode white space, control and format characters
+// (NBSP, NEL, bidi controls), which some parsers treat as delimiters.
+func unsafeRune(r rune) bool {
+	return r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r))
 }
 
 func isASCII(s string) bool {
