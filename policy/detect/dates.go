@@ -57,10 +57,13 @@ func (s *scanner) numericDate(i int) (int, bool) {
 // monthDayYear reads "February 28, 1976" and "Feb. 28 1976".
 func (s *scanner) monthDayYear(i int) (int, bool) {
 	j := s.skipPunct(i+1, '.')
-	if j >= len(s.toks) || s.toks[j].kind != tkNum {
+	if j >= len(s.toks) {
 		return 0, false
 	}
-	d, ld := s.num(j)
+	d, ld, ok := s.dayNum(j)
+	if !ok {
+		return 0, false
+	}
 	j = s.skipPunct(j+1, ',')
 	if ld > 2 || d < 1 || d > 31 || j >= len(s.toks) || s.toks[j].kind != tkNum {
 		return 0, false
@@ -112,4 +115,24 @@ func (s *scanner) skipFiller(j int) int {
 
 func validYMD(y, m, d int) bool {
 	return y >= 1900 && y <= 2100 && m >= 1 && m <= 12 && d >= 1 && d <= 31
+}
+
+// dayNum reads a day of the month, plain or ordinal ("14", "14th", "1st").
+func (s *scanner) dayNum(j int) (int, int, bool) {
+	t := s.toks[j]
+	w := s.low[t.s:t.e]
+	if t.kind == tkNum {
+		return atoi(string(w)), len(w), true
+	}
+	if t.kind != tkWord || len(w) < 3 || len(w) > 4 {
+		return 0, 0, false
+	}
+	digits := w[:len(w)-2]
+	switch string(w[len(w)-2:]) {
+	case "st", "nd", "rd", "th":
+		if allDigits(string(digits)) {
+			return atoi(string(digits)), len(digits), true
+		}
+	}
+	return 0, 0, false
 }

@@ -12,6 +12,10 @@ const nameWindow = 14
 func (s *scanner) names() {
 	for i := 0; i < len(s.toks); i++ {
 		t := s.toks[i]
+		if t.kind == tkWord && t.flags&fUpper != 0 && s.cls[i]&clPatientLbl != 0 {
+			s.upperName(i)
+			continue
+		}
 		if t.kind != tkWord || t.flags&fCap == 0 {
 			continue
 		}
@@ -22,6 +26,7 @@ func (s *scanner) names() {
 			s.greeting(i)
 			continue
 		}
+
 		end := s.nameRun(i)
 		if end-i < 2 {
 			continue
@@ -52,6 +57,10 @@ func (s *scanner) nameRun(i int) int {
 			break
 		}
 		j++
+		if j+1 < len(s.toks) && s.toks[j].ch == '-' && s.toks[j].gap == gapNone &&
+			s.toks[j+1].gap == gapNone && s.toks[j+1].flags&fCap != 0 {
+			j++ // a double-barrelled name: Nightingale-Ross
+		}
 	}
 	if j-i == 4 && j < len(s.toks) && s.toks[j].kind == tkWord && s.toks[j].gap == gapSpace &&
 		s.toks[j].flags&fCap != 0 && s.cls[j] == 0 {
@@ -201,4 +210,27 @@ func (s *scanner) healthAfter(i int) bool {
 		}
 	}
 	return false
+}
+
+// upperName handles forms and faxes in capitals: "PATIENT: DOE, JANE" or "PATIENT NAME
+// JANE DOE" - two or three upper-case words after an upper-case patient label.
+func (s *scanner) upperName(i int) {
+	j := i + 1
+	for j < len(s.toks) && (s.toks[j].ch == ':' || (s.toks[j].kind == tkWord && s.cls[j]&clNameLbl != 0)) {
+		j++
+	}
+	n := 0
+	for ; j < len(s.toks) && n < 4; j++ {
+		t := s.toks[j]
+		if t.kind == tkPunct && t.ch == ',' && n == 1 {
+			continue
+		}
+		if t.kind != tkWord || t.flags&fUpper == 0 || t.e-t.s < 2 || t.gap == gapLine || s.cls[j] != 0 {
+			break
+		}
+		n++
+	}
+	if n >= 2 {
+		s.out[PatientName]++
+	}
 }

@@ -143,3 +143,24 @@ func TestScanStopsOnCancelledContext(t *testing.T) {
 		t.Error("Scan with a cancelled context returned no error")
 	}
 }
+
+func TestNameForms(t *testing.T) {
+	cases := []struct {
+		text string
+		id   ID
+		want int32
+	}{
+		{"PATIENT: DOE, JANE  DOB 01/02/1980", PatientName, 1},
+		{"PATIENT NAME: JANE DOE", PatientName, 1},
+		{"PATIENT: PENDING", PatientName, 0},
+		{"Siobhan McDonald - new diagnosis of lupus", NameNearHealth, 1},
+		{"Saoirse Nightingale-Ross started warfarin", NameNearHealth, 1},
+		{"DOB: March 14th, 1962", DOB, 1},
+	}
+	for _, tc := range cases {
+		c := scanText(t, tc.text, nil)
+		if c[tc.id] != tc.want {
+			t.Errorf("%q: %s = %d, want %d", tc.text, tc.id, c[tc.id], tc.want)
+		}
+	}
+}

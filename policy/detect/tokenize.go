@@ -190,7 +190,7 @@ func scanWord(seg []byte, i int) (tok, int) {
 	if flags&fAlpha != 0 && !lowerSeen {
 		flags |= fUpper
 	}
-	if upperAfter || !lowerSeen || flags&fDigit != 0 {
+	if (upperAfter && !innerCapital(seg[start:i])) || !lowerSeen || flags&fDigit != 0 {
 		flags &^= fCap
 	}
 	kind := tkWord
@@ -203,3 +203,20 @@ func scanWord(seg []byte, i int) (tok, int) {
 func isAlnum(c byte) bool { return isDigit(c) || isLetter(c) }
 
 func isLetter(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
+
+// innerCapital reports whether an ASCII word is capitalised like a name with one inner
+// capital after a lower-case letter or apostrophe: McDonald, O'Brien, DeShawn.
+func innerCapital(w []byte) bool {
+	uppers := 0
+	for k, c := range w {
+		if c >= 'A' && c <= 'Z' {
+			uppers++
+			if k > 0 && !(w[k-1] >= 'a' && w[k-1] <= 'z' || w[k-1] == '\'') {
+				return false
+			}
+		} else if c >= 0x80 {
+			return false
+		}
+	}
+	return uppers == 2 && len(w) >= 4 && w[len(w)-1] >= 'a' && w[len(w)-1] <= 'z'
+}
