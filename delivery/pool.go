@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -84,7 +85,7 @@ func (p *pool) tryAcquire(dst, key string, reuse bool) (s, victim *session, wake
 	}
 	if len(d.idle) > 0 {
 		victim = d.idle[0]
-		d.idle = d.idle[1:]
+		d.idle = slices.Delete(d.idle, 0, 1)
 		p.m.idle.Dec()
 		p.m.busy.Inc()
 		return nil, victim, nil, nil
@@ -97,7 +98,7 @@ func (p *pool) tryAcquire(dst, key string, reuse bool) (s, victim *session, wake
 func (d *dest) takeIdle(key string, cutoff time.Time) *session {
 	for i := len(d.idle) - 1; i >= 0; i-- {
 		if s := d.idle[i]; s.key == key && !s.idleSince.Before(cutoff) {
-			d.idle = append(d.idle[:i], d.idle[i+1:]...)
+			d.idle = slices.Delete(d.idle, i, i+1)
 			return s
 		}
 	}
@@ -152,26 +153,32 @@ func (p *pool) expire(all bool) {
 	p.mu.Lock()
 	cutoff := time.Now().Add(-p.idleTimeout)
 	for name, d := range p.dests {
+		n := len(old)
 		keep := d.idle[:0]
 		for _, s := range d.idle {
 			if all || s.idleSince.Before(cutoff) {
 				old = append(old, s)
-				d.open--
-				p.m.idle.Dec()
 				continue
 			}
 			keep = append(keep, s)
 		}
+		clear(d.idle[len(keep):])
 		d.idle = keep
-		d.signal()
+		if removed := len(old) - n; removed > 0 {
+			d.open -= removed
+			p.m.idle.Sub(float64(removed))
+			d.signal()
+		}
 		if d.open == 0 {
 			delete(p.dests, name)
 		}
 	}
 	p.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, s := range old {
-		s.quit()
+		wg.Go(s.quit)
 	}
+	wg.Wait()
 }
 
 // close stops the pool: idle sessions are closed now, busy ones when they

@@ -191,3 +191,23 @@ func TestMetricsRegisteredOnce(t *testing.T) {
 		t.Error("second registration accepted")
 	}
 }
+
+// The janitor closes connections idle for longer than IdleTimeout.
+func TestIdleConnectionsExpire(t *testing.T) {
+	t.Parallel()
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	reg := prometheus.NewRegistry()
+	c := newTestClient(t, Config{Routes: routeTo(sink), IdleTimeout: 20 * time.Millisecond, Registerer: reg})
+	wantOK(t, deliver(t, c, newDelivery("b@partner.test")))
+	deadline := time.Now().Add(10 * time.Second)
+	for gather(t, reg, "sealgate_delivery_connections", "state", "idle") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("idle connection never expired")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	wantOK(t, deliver(t, c, newDelivery("c@partner.test")))
+	if sink.Conns() != 2 {
+		t.Errorf("conns %d, want a new connection after expiry", sink.Conns())
+	}
+}

@@ -85,6 +85,8 @@ func (c *Client) openOnce(ctx context.Context, req setupRequest) (*session, *Err
 		return nil, err
 	}
 	c.metrics.connect(connectOK)
+	c.log.Debug("connected", slog.String("host", req.hop.host), slog.String("tls", s.tlsVersion),
+		slog.Bool("verified", s.verified))
 	return s, nil
 }
 
