@@ -141,3 +141,11 @@ func TestUnreadableConfigurable(t *testing.T) {
 		t.Errorf("unreadable=quarantine: action %q", v.Action)
 	}
 }
+
+func TestAttachedEMLFileIsReadAsMessage(t *testing.T) {
+	inner := "From: a@b.example\r\nTo: c@d.example\r\nSubject: result\r\nContent-Type: text/plain\r\n\r\nPatient: Ida Brandt, DOB 04/05/1977, HbA1c 9.4%\r\n"
+	v := checkBounded(t, attachment("application/octet-stream", "fwd.eml", []byte(inner)))
+	if !v.PHI || v.Unreadable {
+		t.Errorf("verdict %+v: want PHI read from the attached .eml", v)
+	}
+}

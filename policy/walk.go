@@ -84,7 +84,7 @@ func (s *scan) entity(ent *message.Entity, path string, depth int) error {
 	if mt == "message/rfc822" || mt == "message/global" {
 		return s.message(ent.Body, childPath(path, 1), depth+1)
 	}
-	return s.leaf(ent, mt, path)
+	return s.leaf(ent, mt, path, depth)
 }
 
 func (s *scan) multipart(mr message.MultipartReader, path string, depth int) error {
@@ -125,7 +125,7 @@ func (s *scan) noteEntityError(path string, err error) {
 }
 
 // leaf reads, extracts and analyses one non-multipart part.
-func (s *scan) leaf(ent *message.Entity, mt, path string) error {
+func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 	if path == "" {
 		path = "1"
 	}
@@ -148,6 +148,9 @@ func (s *scan) leaf(ent *message.Entity, mt, path string) error {
 	}
 	if strings.HasPrefix(mt, "image/") || strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/") {
 		return nil
+	}
+	if strings.HasSuffix(strings.ToLower(name), ".eml") {
+		return s.message(bytes.NewReader(data), childPath(path, 1), depth+1)
 	}
 	if isEncryptedPart(mt) {
 		s.markUnreadable(path, "encrypted")

@@ -34,7 +34,10 @@ func PDF(src []byte, maxStream, maxTotal int64) ([]byte, error) {
 			rest = rest[k+6:]
 			continue
 		}
-		dict := rest[max(0, k-512):k]
+		dict := rest[max(0, k-2048):k]
+		if o := bytes.LastIndex(dict, []byte(" obj")); o >= 0 {
+			dict = dict[o:] // this stream's own dictionary, not an earlier object's
+		}
 		body := rest[k+6:]
 		body = bytes.TrimLeft(body, "\r\n")
 		e := bytes.Index(body, []byte("endstream"))
