@@ -1,6 +1,6 @@
 // Package delivery is sealgate's outbound SMTP client: it implements
-// queue.Courier. For each delivery it chooses the next hop (smarthost,
-// per-domain route or MX records with A/AAAA fallback and null MX), applies
+// queue.Courier. For each delivery it chooses the next hop (per-domain
+// route, smarthost, or MX records with A/AAAA fallback and null MX), applies
 // the strictest of the configured and requested TLS levels, reuses pooled
 // connections within a per-destination connection limit, and reports a
 // typed, per-recipient result.
@@ -45,7 +45,9 @@ type Config struct {
 	// Routes maps a recipient domain to "host:port", like Postfix's
 	// transport maps. "*" is not special.
 	Routes map[string]string
-	// Smarthost, "host:port", when set, receives all mail.
+	// Smarthost, "host:port", when set, receives all mail for domains
+	// without a route (routes win, like Postfix's transport maps over
+	// relayhost).
 	Smarthost string
 	// SmarthostUser and SmarthostPass, when set, authenticate with AUTH
 	// PLAIN. Credentials are only sent over verified TLS: a smarthost with
@@ -236,16 +238,16 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// level is the TLS level for d: the highest of the domain policy (or the
-// default), the delivery's own requirement, REQUIRETLS and smarthost
-// credentials.
-func (c *Client) level(d *queue.Delivery) queue.TLSLevel {
+// level is the TLS level for d through hops: the highest of the domain
+// policy (or the default), the delivery's own requirement, REQUIRETLS and
+// smarthost credentials. Levels only go up.
+func (c *Client) level(d *queue.Delivery, hops []hop) queue.TLSLevel {
 	l, ok := c.policy[strings.ToLower(d.Domain)]
 	if !ok {
 		l = c.cfg.DefaultTLS
 	}
 	l = max(l, d.TLS)
-	if d.RequireTLS || (c.smarthost != nil && c.smarthost.auth) {
+	if d.RequireTLS || (len(hops) > 0 && hops[0].auth) {
 		l = max(l, queue.TLSVerify)
 	}
 	return l

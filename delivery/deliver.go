@@ -95,7 +95,7 @@ func (c *Client) deliver(ctx context.Context, d *queue.Delivery, env *envelope, 
 		failAll(out, env.pending, err)
 		return
 	}
-	level := c.level(d)
+	level := c.level(d, hops)
 	for attempt := 0; ; attempt++ {
 		s, err := c.session(ctx, hops, level, attempt > 0)
 		if err != nil {

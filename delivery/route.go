@@ -32,14 +32,15 @@ func parseHop(hostport string) (hop, error) {
 	return hop{host: strings.TrimSuffix(host, "."), port: port}, nil
 }
 
-// hops chooses the next hops for domain, in the order to try them:
-// smarthost, then a per-domain route, then MX records.
+// hops chooses the next hops for domain, in the order to try them: a
+// per-domain route wins (as Postfix's transport maps win over relayhost),
+// then the smarthost, then MX records.
 func (c *Client) hops(ctx context.Context, domain string) ([]hop, *Error) {
-	if c.smarthost != nil {
-		return []hop{*c.smarthost}, nil
-	}
 	if h, ok := c.routes[strings.ToLower(domain)]; ok {
 		return []hop{h}, nil
+	}
+	if c.smarthost != nil {
+		return []hop{*c.smarthost}, nil
 	}
 	return c.mxHops(ctx, domain)
 }

@@ -20,7 +20,7 @@ func TestSmarthostAuth(t *testing.T) {
 		sink := smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(cert), ImplicitTLS: implicit,
 			AuthUser: "relay", AuthPass: "s3cret"})
 		c := newTestClient(t, Config{Smarthost: sink.Addr, SmarthostUser: "relay", SmarthostPass: "s3cret",
-			SmarthostImplicitTLS: implicit, RootCAs: ca.Pool(), Routes: map[string]string{"partner.test": "127.0.0.1:1"}})
+			SmarthostImplicitTLS: implicit, RootCAs: ca.Pool(), Routes: map[string]string{"other.test": "127.0.0.1:1"}})
 		out := deliver(t, c, newDelivery("b@partner.test"))
 		wantOK(t, out)
 		if !out[0].Verified || sink.Count() != 1 {
@@ -38,6 +38,21 @@ func TestSmarthostWrongPasswordIsTemporary(t *testing.T) {
 	e := wantFail(t, deliver(t, c, newDelivery("b@partner.test"))[0], false, "")
 	if e.Command != "AUTH" || e.Code != 535 {
 		t.Errorf("error %+v", e)
+	}
+}
+
+// A route wins over the smarthost, as transport maps win over relayhost.
+func TestRouteWinsOverSmarthost(t *testing.T) {
+	t.Parallel()
+	routed := smtpsink.Start(t, smtpsink.Options{})
+	smart := smtpsink.Start(t, smtpsink.Options{})
+	c := newTestClient(t, Config{Smarthost: smart.Addr, Routes: routeTo(routed)})
+	wantOK(t, deliver(t, c, newDelivery("b@partner.test")))
+	d := newDelivery("c@other.test")
+	d.Domain = "other.test"
+	wantOK(t, deliver(t, c, d))
+	if rcptsOf(routed) != "b@partner.test" || rcptsOf(smart) != "c@other.test" {
+		t.Errorf("routed got %q, smarthost got %q", rcptsOf(routed), rcptsOf(smart))
 	}
 }
 
