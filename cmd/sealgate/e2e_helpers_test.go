@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/passwd"
+)
+
+const e2ePassword = "a long and correct password"
+
+var (
+	e2eHashOnce sync.Once
+	e2eHash     string
+)
+
+// env is one gateway under test with its sink and CA.
+type env struct {
+	t      *testing.T
+	dir    string
+	ca     *smtpsink.TestCA
+	sink   *smtpsink.Sink
+	cfg    *config.Config
+	path   string
+	gw     *gateway
+	smtpAt string // submission listener
+}
+
+type envOpts struct {
+	sink  smtpsink.Options
+	extra string // YAML appended to the config
+	retry string // retry schedule
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// writeConfig writes a gateway config that routes example.net and
+// clinic.example.org to the sink over verified TLS with the test CA.
+func writeConfig(t *testing.T, dir string, ca *smtpsink.TestCA, sinkAddr string, o envOpts) string {
+	t.Helper()
+	e2eHashOnce.Do(func() { e2eHash, _ = passwd.Hash([]byte(e2ePassword)) })
+	cert := ca.Leaf(t, "gw.example.org", "127.0.0.1")
+	writePair(t, dir, cert)
+	os.WriteFile(filepath.Join(dir, "ca.pem"), ca.CertPEM(), 0o600)
+	if o.retry == "" {
+		o.retry = "[200ms]"
+	}
+	yaml := fmt.Sprintf(`hostname: gw.example.org
+data_dir: %[1]s/data
+listeners:
+  - {name: submission, address: "%[2]s", tls: starttls, auth: required}
+tls: {cert: %[1]s/cert.pem, key: %[1]s/key.pem}
+clients:
+  - {name: marketing, username: marketing, password_hash: "%[3]s", allowed_senders: ["*@news.example.org"]}
+delivery:
+  routes: {"example.net": "%[4]s", "news.example.org": "%[4]s"}
+  tls: {ca_file: %[1]s/ca.pem, policy: {default: verify}}
+  retry: {schedule: %[5]s, max_age: 1h}
+metrics: {listen: "%[6]s"}
+log: {audit_file: %[1]s/audit.log}
+portal: {base_url: "https://localhost:8443"}
+%[7]s`, dir, freePort(t), e2eHash, sinkAddr, o.retry, freePort(t), o.extra)
+	path := filepath.Join(dir, "sealgate.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func writePair(t *testing.T, dir string, c tls.Certificate) {
+	t.Helper()
+	kder, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
+	os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
+}
+
+// newEnv starts a sink and an in-process gateway.
+func newEnv(t *testing.T, o envOpts) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), ca: smtpsink.NewTestCA(t)}
+	if o.sink.TLS == nil {
+		o.sink.TLS = smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1"))
+	}
+	e.sink = smtpsink.Start(t, o.sink)
+	e.path = writeConfig(t, e.dir, e.ca, e.sink.Addr, o)
+	cfg, err := config.Load(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cfg = cfg
+	gw, err := startGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.gw = gw
+	e.smtpAt = gw.smtpd.Addrs()[0].String()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		gw.close(ctx)
+	})
+	return e
+}
+
+// submit sends one message as the marketing client and returns the reply error.
+func submit(t *testing.T, address string, ca *smtpsink.TestCA, from string, to []string, msg string) error {
+	t.Helper()
+	c, err := smtp.DialStartTLS(address, &tls.Config{RootCAs: ca.Pool(), ServerName: "gw.example.org"})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", "marketing", e2ePassword)); err != nil {
+		return err
+	}
+	return c.SendMail(from, to, strings.NewReader(msg))
+}
+
+func newsMessage(id, to, body string) string {
+	return fmt.Sprintf("From: News <news@news.example.org>\r\nTo: %s\r\nSubject: Flu clinic hours\r\nMessage-ID: <%s>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\n%s\r\n", to, id, body)
+}
+
+func scrape(t *testing.T, e *env) string {
+	t.Helper()
+	resp, err := http.Get("http://" + e.gw.metrics.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// messageIDs returns the Message-ID header values of sink messages.
+func messageIDs(msgs []smtpsink.Message) map[string]int {
+	out := map[string]int{}
+	for _, m := range msgs {
+		for _, line := range bytes.Split(m.Data, []byte("\r\n")) {
+			if len(line) == 0 {
+				break
+			}
+			if v, ok := bytes.CutPrefix(line, []byte("Message-ID: ")); ok {
+				out[string(v)]++
+			}
+		}
+	}
+	return out
+}
