@@ -51,7 +51,7 @@ func (c *Client) run(s *session, t txn) txnResult {
 			return txnResult{stale: true}
 		}
 		c.failOn(s, t.out, t.env.pending, replyError(err, "MAIL", s.hop.host))
-		return txnResult{reusable: isReply(err) && s.client.Reset() == nil}
+		return txnResult{reusable: alive(err) && s.client.Reset() == nil}
 	}
 	accepted, ok := c.rcpts(s, t)
 	if !ok {
@@ -75,7 +75,7 @@ func (c *Client) rcpts(s *session, t txn) (accepted []int, ok bool) {
 			continue
 		}
 		e := replyError(err, "RCPT", s.hop.host)
-		if !isReply(err) {
+		if !alive(err) {
 			c.failOn(s, t.out, accepted, e)
 			c.failOn(s, t.out, t.env.pending[n:], e)
 			return nil, false
@@ -90,7 +90,7 @@ func (c *Client) data(s *session, t txn, accepted []int) txnResult {
 	w, err := s.client.Data()
 	if err != nil {
 		c.failOn(s, t.out, accepted, replyError(err, "DATA", s.hop.host))
-		return txnResult{reusable: isReply(err) && s.client.Reset() == nil}
+		return txnResult{reusable: alive(err) && s.client.Reset() == nil}
 	}
 	_ = s.conn.SetWriteDeadline(time.Now().Add(c.cfg.DataTimeout))
 	if _, err := w.Write(t.d.Body); err != nil {
@@ -99,7 +99,7 @@ func (c *Client) data(s *session, t txn, accepted []int) txnResult {
 	}
 	if _, err := w.CloseWithResponse(); err != nil {
 		c.failOn(s, t.out, accepted, replyError(err, "DATA", s.hop.host))
-		return txnResult{reusable: isReply(err)}
+		return txnResult{reusable: alive(err)}
 	}
 	for _, i := range accepted {
 		c.succeedOn(s, &t.out[i])
@@ -129,6 +129,10 @@ func (c *Client) checkCaps(s *session, t txn) *Error {
 func requireTLSError(host string, err error) *Error {
 	return localError(true, "5.7.30", CmdCheck, host, "REQUIRETLS support required: no verified TLS to a next hop that offers REQUIRETLS", err)
 }
+
+// alive reports whether the session survives err: a reply other than 421
+// (which announces that the server closes the connection).
+func alive(err error) bool { return isReply(err) && replyCode(err) != 421 }
 
 func replyCode(err error) int {
 	var se *smtp.SMTPError

@@ -260,3 +260,26 @@ func TestSMTPUTF8Header(t *testing.T) {
 		t.Errorf("count %d", sink.Count())
 	}
 }
+
+// 421 means the server is closing the session: every recipient of the
+// transaction is deferred and the connection is not pooled.
+func TestReply421EndsSession(t *testing.T) {
+	t.Parallel()
+	sink := smtpsink.Start(t, smtpsink.Options{RcptReply: func(rcpt string) *smtp.SMTPError {
+		if strings.HasPrefix(rcpt, "b@") {
+			return reply(421, smtp.EnhancedCode{4, 3, 2}, "shutting down")
+		}
+		return nil
+	}})
+	c := newTestClient(t, Config{Routes: routeTo(sink)})
+	out := deliver(t, c, newDelivery("a@partner.test", "b@partner.test", "c@partner.test"))
+	for _, o := range out {
+		if wantFail(t, o, false, "4.3.2"); o.Code != 421 {
+			t.Errorf("%s: code %d", o.Rcpt, o.Code)
+		}
+	}
+	wantOK(t, deliver(t, c, newDelivery("d@partner.test")))
+	if sink.Conns() != 2 || sink.Count() != 1 {
+		t.Errorf("conns %d, messages %d", sink.Conns(), sink.Count())
+	}
+}
