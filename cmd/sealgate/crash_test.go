@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealgate/sealgate/internal/smtpsink"
+)
+
+// buildBinary compiles sealgate once for tests that run it as a process.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "sealgate")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// crashConfig is a plaintext loopback relay for the ehr network client,
+// delivering everything to the sink.
+func crashConfig(t *testing.T, dir, listen, sink string) string {
+	yaml := fmt.Sprintf(`hostname: gw.example.org
+data_dir: %[1]s/data
+listeners:
+  - {name: relay, address: "%[2]s", tls: none, auth: none}
+clients:
+  - {name: ehr, networks: ["127.0.0.0/8"], allowed_senders: ["*@clinic.example.org"]}
+delivery:
+  routes: {"example.net": "%[3]s"}
+  tls: {policy: {default: may}}
+  retry: {schedule: [200ms], max_age: 1h}
+encryption: {order: [pgp, smime, tls]}
+metrics: {listen: ""}
+`, dir, listen, sink)
+	path := filepath.Join(dir, "sealgate.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func startProcess(t *testing.T, bin, cfg, listen string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--config", cfg)
+	logf, _ := os.OpenFile(cfg+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", listen); err == nil {
+			c.Close()
+			return cmd
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	log, _ := os.ReadFile(cfg + ".log")
+	t.Fatalf("gateway did not start:\n%s", log)
+	return nil
+}
+
+// TestKill9NeverLosesAcceptedMail sends messages from several clients while
+// the gateway is killed with SIGKILL at random moments and restarted: every
+// message that was answered 250 must reach the sink (a duplicate is
+// allowed, a loss is not).
+func TestKill9NeverLosesAcceptedMail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test runs the built binary; skipped with -short")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	dir := t.TempDir()
+	listen := freePort(t)
+	cfg := crashConfig(t, dir, listen, sink.Addr)
+
+	var acked sync.Map
+	var sent, ok atomic.Int32
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			sender(w, listen, stop, &acked, &sent, &ok)
+		}(w)
+	}
+	proc := startProcess(t, bin, cfg, listen)
+	for round := 0; round < 4; round++ {
+		time.Sleep(time.Duration(150+rand.IntN(500)) * time.Millisecond)
+		proc.Process.Kill() // SIGKILL
+		proc.Wait()
+		proc = startProcess(t, bin, cfg, listen)
+	}
+	close(stop)
+	wg.Wait()
+	defer func() { proc.Process.Signal(os.Interrupt); proc.Wait() }()
+
+	want := int(ok.Load())
+	if want < 50 {
+		t.Fatalf("only %d messages acknowledged: the test did not exercise the gateway", want)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var missing []string
+	for {
+		got := messageIDs(sink.Messages())
+		missing = missing[:0]
+		acked.Range(func(k, _ any) bool {
+			if got["<"+k.(string)+">"] == 0 {
+				missing = append(missing, k.(string))
+			}
+			return true
+		})
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("sent %d, acknowledged %d, sink received %d (duplicates allowed)", sent.Load(), want, sink.Count())
+	if len(missing) > 0 {
+		t.Fatalf("%d acknowledged messages lost, e.g. %s", len(missing), strings.Join(missing[:min(5, len(missing))], " "))
+	}
+}
+
+// sender sends messages on one connection after another until stop, and
+// records the Message-IDs the gateway acknowledged with 250.
+func sender(w int, listen string, stop chan struct{}, acked *sync.Map, sent, ok *atomic.Int32) {
+	for i := 0; i < 400; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		c, err := smtp.Dial(listen)
+		if err != nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		for j := 0; j < 5; j++ {
+			id := fmt.Sprintf("crash-%d-%d-%d@clinic.example.org", w, i, j)
+			msg := fmt.Sprintf("From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: r\r\nMessage-ID: <%s>\r\n\r\nbody %d\r\n", id, j)
+			sent.Add(1)
+			if err := c.SendMail("lab@clinic.example.org", []string{"dr@example.net"}, strings.NewReader(msg)); err != nil {
+				break
+			}
+			acked.Store(id, true)
+			ok.Add(1)
+		}
+		c.Close()
+	}
+}
