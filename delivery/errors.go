@@ -68,6 +68,14 @@ func (e *Error) Unwrap() error { return e.Err }
 // Temporary reports whether the failure may go away on a later attempt.
 func (e *Error) Temporary() bool { return !e.Permanent }
 
+// TLSFailure reports whether the required transport security could not be
+// had: STARTTLS not offered or refused, a failed handshake or certificate
+// check, or REQUIRETLS not satisfied. Callers that must not fall back to
+// plaintext (PHI) use it to divert the message instead of retrying.
+func (e *Error) TLSFailure() bool {
+	return e.Command == CmdTLS || e.Command == "STARTTLS" || e.Enhanced == "5.7.30"
+}
+
 // localError is an Error made by sealgate itself (no remote reply).
 func localError(perm bool, enhanced, cmd, host, msg string, err error) *Error {
 	return &Error{Permanent: perm, Enhanced: enhanced, Command: cmd, Host: host, Msg: msg, Err: err}

@@ -63,7 +63,7 @@ func TestVerifyRefusesBadCertificates(t *testing.T) {
 			d := newDelivery("b@partner.test")
 			d.TLS = queue.TLSVerify
 			e := wantFail(t, deliver(t, c, d)[0], false, "4.7.5")
-			if e.Command != CmdTLS {
+			if e.Command != CmdTLS || !e.TLSFailure() {
 				t.Errorf("command %q, want %q", e.Command, CmdTLS)
 			}
 			if sink.Count() != 0 {
@@ -127,7 +127,7 @@ func TestNoSTARTTLS(t *testing.T) {
 	d = newDelivery("d@partner.test")
 	d.TLS = queue.TLSEncrypt
 	e := wantFail(t, deliver(t, c, d)[0], false, "4.7.4")
-	if e.Command != "STARTTLS" {
+	if e.Command != "STARTTLS" || !e.TLSFailure() {
 		t.Errorf("command %q", e.Command)
 	}
 	if got := rcptsOf(sink); got != "b@partner.test,c@partner.test" {

@@ -115,7 +115,9 @@ func TestRequireTLS(t *testing.T) {
 			d.RequireTLS = true
 			out := deliver(t, c, d)
 			if !tc.ok {
-				wantFail(t, out[0], true, "5.7.30")
+				if e := wantFail(t, out[0], true, "5.7.30"); !e.TLSFailure() {
+					t.Errorf("%v is not a TLS failure", e)
+				}
 				if sink.Count() != 0 {
 					t.Error("REQUIRETLS message delivered to a hop that does not satisfy it")
 				}
@@ -185,7 +187,10 @@ func TestHostileAddressesNeverSent(t *testing.T) {
 	d := newDelivery(append(hostile, "good@partner.test")...)
 	out := deliver(t, c, d)
 	for i := range hostile {
-		wantFail(t, out[i], true, "5.1.3")
+		e := wantFail(t, out[i], true, "5.1.3")
+		if strings.Contains(e.Error(), "evil") || e.TLSFailure() {
+			t.Errorf("error text repeats the address or is misclassified: %q", e.Error())
+		}
 	}
 	wantOK(t, out[len(hostile):])
 	m := sink.Messages()
