@@ -12,8 +12,11 @@
 // attachment file names are read too, and message/rfc822 parts are walked as messages.
 // Content that cannot be read - an unknown charset or transfer encoding, truncated
 // base64, an encrypted PDF or archive, a PDF without a text layer, a limit reached - is
-// "unreadable content": it cannot be cleared, so by default (Config.Unreadable =
-// "encrypt") the verdict is PHI-possible: PHI is true and the message is encrypted.
+// "unreadable content", reported as a reason "unreadable_<why>" (charset,
+// transfer_encoding, decode_error, mime_structure, limit, encrypted, no_text_layer,
+// corrupt, unsupported_format) with its part. It cannot be cleared, so by default
+// (Config.Unreadable = "encrypt") the verdict is PHI-possible: PHI and Unreadable are
+// true and the message is encrypted.
 //
 // # Detecting
 //

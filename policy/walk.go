@@ -20,7 +20,7 @@ import (
 // errStop ends the walk early; what was found so far still counts.
 var errStop = errors.New("policy: walk stopped")
 
-// Unreadable reason codes, reported as detector "unreadable_content" with the part.
+// Unreadable reason codes, reported as detector "unreadable_<code>" with the part.
 const (
 	unreadCharset   = "charset"
 	unreadEncoding  = "transfer_encoding"
@@ -210,12 +210,14 @@ func (s *scan) signals(part string, sig extract.Signals) {
 	s.record(part, &c)
 }
 
-func (s *scan) markUnreadable(part, _ string) {
+// markUnreadable records content that could not be read, as detector
+// "unreadable_<reason>" (unreadable_charset, unreadable_encrypted, unreadable_limit, ...).
+func (s *scan) markUnreadable(part, reason string) {
 	if part == "" {
 		part = "1"
 	}
 	s.unreadable++
-	s.reasons = addReason(s.reasons, Reason{Detector: "unreadable_content", Part: part, Count: 1})
+	s.reasons = addReason(s.reasons, Reason{Detector: "unreadable_" + reason, Part: part, Count: 1})
 }
 
 // addReason merges r into the reason for the same detector and part, if any.

@@ -95,7 +95,7 @@ func (x *extractor) doc(d Doc, name string, depth int) {
 	case "ics":
 		x.text(name, ICS(d.Data))
 	case "xml":
-		x.xml(d.Data, name, false)
+		x.xml(d.Data, name)
 	case "pdf":
 		x.pdf(d.Data, name)
 	case "zip":
@@ -107,8 +107,8 @@ func (x *extractor) doc(d Doc, name string, depth int) {
 	}
 }
 
-func (x *extractor) xml(data []byte, name string, office bool) {
-	text, sig, err := XML(data, max(x.lim.MaxXMLDepth, 1), office)
+func (x *extractor) xml(data []byte, name string) {
+	text, sig, err := XML(data, max(x.lim.MaxXMLDepth, 1))
 	x.text(name, text)
 	x.res.Signals.CDAPatient += sig.CDAPatient
 	x.res.Signals.CDAClinical += sig.CDAClinical
@@ -150,7 +150,7 @@ func (x *extractor) zip(data []byte, name string, depth int) {
 	for _, e := range entries {
 		sub := path.Join(name, e.name)
 		if kind != "" {
-			x.xml(e.data, sub, kind == "docx" || kind == "pptx")
+			x.text(sub, OfficeXML(e.data))
 			continue
 		}
 		x.doc(Doc{Filename: e.name, Data: e.data}, sub, depth+1)

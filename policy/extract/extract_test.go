@@ -76,7 +76,7 @@ func TestXMLCDA(t *testing.T) {
 </patientRole></recordTarget><component><section><title>PROBLEMS</title>
 <entry><observation><value code="N18.4" displayName="chronic kidney disease stage 4"/></observation></entry>
 </section></component></ClinicalDocument>`
-	got, sig, err := XML([]byte(src), 64, false)
+	got, sig, err := XML([]byte(src), 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestXMLCDA(t *testing.T) {
 		t.Errorf("signals %+v, want one patient and one observation", sig)
 	}
 	deep := strings.Repeat("<a>", 100)
-	if _, _, err := XML([]byte(deep), 64, false); !errors.Is(err, ErrTooDeep) {
+	if _, _, err := XML([]byte(deep), 64); !errors.Is(err, ErrTooDeep) {
 		t.Errorf("deep XML: err %v, want ErrTooDeep", err)
 	}
 }
@@ -159,7 +159,7 @@ func TestDOCXAndXLSX(t *testing.T) {
 	xlsx := makeZip(t, "xl/workbook.xml", "<workbook/>", "xl/sharedStrings.xml",
 		`<sst><si><t>DOB</t></si><si><t>1980-01-02</t></si></sst>`)
 	res = Extract(context.Background(), Doc{MediaType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: xlsx}, testLimits)
-	if len(res.Texts) != 1 || !strings.Contains(string(res.Texts[0].Body), "DOB \n1980-01-02") {
+	if len(res.Texts) != 1 || !strings.Contains(string(res.Texts[0].Body), "DOB\n1980-01-02") {
 		t.Errorf("xlsx texts %+v", res.Texts)
 	}
 }
@@ -204,5 +204,12 @@ func TestKind(t *testing.T) {
 		if got := Kind(tc.mt, tc.name, []byte(tc.data)); got != tc.want {
 			t.Errorf("Kind(%q, %q) = %q, want %q", tc.mt, tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestOfficeXML(t *testing.T) {
+	src := `<?xml version="1.0"?><w:document><w:p><w:r><w:t>Oba</w:t></w:r><w:r><w:t>diah &amp; co</w:t></w:r><w:tab/><w:t>x</w:t></w:p><w:p><w:t>next</w:t></w:p></w:document>`
+	if got := string(OfficeXML([]byte(src))); got != "Obadiah & co\tx\nnext\n" {
+		t.Errorf("OfficeXML = %q", got)
 	}
 }

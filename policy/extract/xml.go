@@ -21,8 +21,7 @@ var ErrTooDeep = errors.New("extract: xml nesting too deep")
 type xmlState struct {
 	out      bytes.Buffer
 	stack    []string
-	join     bool // Office documents split words across runs: join char data without spaces
-	inTarget int  // depth inside recordTarget
+	inTarget int // depth inside recordTarget
 	name     bytes.Buffer
 	inName   bool
 	sig      Signals
@@ -33,11 +32,11 @@ type xmlState struct {
 // time are written as "Patient:" and "Date of birth:" lines, and observations and
 // medicines are counted as signals. Nesting deeper than maxDepth stops the rendering
 // with ErrTooDeep; malformed XML stops it with the text read so far.
-func XML(src []byte, maxDepth int, office bool) ([]byte, Signals, error) {
+func XML(src []byte, maxDepth int) ([]byte, Signals, error) {
 	d := xml.NewDecoder(bytes.NewReader(src))
 	d.Strict = false
 	d.Entity = xml.HTMLEntity
-	st := &xmlState{join: office}
+	st := &xmlState{}
 	for {
 		t, err := d.RawToken()
 		if err == io.EOF {
@@ -116,10 +115,6 @@ func (st *xmlState) chars(v xml.CharData) {
 			st.name.Write(t)
 			st.name.WriteByte(' ')
 		}
-		return
-	}
-	if st.join {
-		st.out.Write(v)
 		return
 	}
 	if t := bytes.TrimSpace(v); len(t) > 0 {
