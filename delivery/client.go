@@ -68,9 +68,12 @@ type Config struct {
 	Resolver Resolver
 	// Port is the TCP port of MX hosts; default "25".
 	Port string
-	// MaxConnsPerDest caps open connections (busy and idle) per next hop;
-	// default 20.
+	// MaxConnsPerDest caps open connections (busy and idle) per next hop
+	// (host:port); default 20. Callers over the limit wait, bounded by
+	// their context.
 	MaxConnsPerDest int
+	// MaxConns caps open connections over all next hops; 0 = no limit.
+	MaxConns int
 	// IdleTimeout is how long an unused connection stays pooled (default
 	// 10s); ConnectTimeout bounds a TCP connect (default 30s);
 	// CommandTimeout bounds each command's reply and the TLS handshake
@@ -134,7 +137,7 @@ func New(cfg Config) (*Client, error) {
 	if err := c.metrics.register(cfg.Registerer); err != nil {
 		return nil, err
 	}
-	c.pool = newPool(cfg.MaxConnsPerDest, cfg.IdleTimeout, c.metrics)
+	c.pool = newPool(poolLimits{perDest: cfg.MaxConnsPerDest, total: cfg.MaxConns, idleTimeout: cfg.IdleTimeout}, c.metrics)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
 	go c.janitor(ctx)

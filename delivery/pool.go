@@ -12,33 +12,44 @@ import (
 var errPoolClosed = errors.New("delivery: client closed")
 
 // pool holds idle sessions per destination and limits how many connections
-// each destination (a next hop's host:port) has open at once, idle ones
-// included. Idle sessions are matched by key (destination plus TLS level),
-// so a session is only reused for deliveries with the same requirement.
+// are open (busy, idle and being set up) per destination (a next hop's
+// host:port) and in total. Idle sessions are matched by key (destination
+// plus TLS level), so a session is only reused for deliveries with the same
+// requirement. When a limit is reached, an idle session that does not match
+// is closed to make room; otherwise callers wait.
 type pool struct {
-	max         int
+	maxPerDest  int
+	maxTotal    int // 0 = no overall limit
 	idleTimeout time.Duration
 	m           *metrics
 
 	mu     sync.Mutex
 	dests  map[string]*dest
+	total  int
+	wake   chan struct{} // closed and replaced when a slot or session frees up
 	closed bool
 }
 
 // dest is the state of one destination.
 type dest struct {
-	open int        // connections counted against max (idle, busy, dialling)
+	open int        // connections counted against the limits
 	idle []*session // oldest first
-	wake chan struct{}
 }
 
-func newPool(max int, idleTimeout time.Duration, m *metrics) *pool {
-	return &pool{max: max, idleTimeout: idleTimeout, m: m, dests: make(map[string]*dest)}
+// poolLimits are the pool's size and expiry settings.
+type poolLimits struct {
+	perDest, total int
+	idleTimeout    time.Duration
+}
+
+func newPool(l poolLimits, m *metrics) *pool {
+	return &pool{maxPerDest: l.perDest, maxTotal: l.total, idleTimeout: l.idleTimeout, m: m,
+		dests: make(map[string]*dest), wake: make(chan struct{})}
 }
 
 // acquire returns an idle session for key (if reuse is set), or nil with a
 // connection slot reserved for dst (the caller dials, then calls put or
-// release). It waits while dst is at its limit, until ctx ends.
+// release). It waits while a limit is reached, until ctx ends.
 func (p *pool) acquire(ctx context.Context, dst, key string, reuse bool) (*session, error) {
 	for {
 		s, victim, wake, err := p.tryAcquire(dst, key, reuse)
@@ -57,8 +68,8 @@ func (p *pool) acquire(ctx context.Context, dst, key string, reuse bool) (*sessi
 }
 
 // tryAcquire is one locked step of acquire: an idle session, a free slot, a
-// slot taken from an idle session of another key (victim, to close), or the
-// channel to wait on.
+// slot taken over from an idle session of another key (victim, to close),
+// or the channel to wait on.
 func (p *pool) tryAcquire(dst, key string, reuse bool) (s, victim *session, wake chan struct{}, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -67,30 +78,63 @@ func (p *pool) tryAcquire(dst, key string, reuse bool) (s, victim *session, wake
 	}
 	d := p.dests[dst]
 	if d == nil {
-		d = &dest{wake: make(chan struct{})}
+		d = &dest{}
 		p.dests[dst] = d
 	}
-	if !reuse {
-		key = "" // matches no idle session
+	if reuse {
+		if s := d.takeIdle(key, time.Now().Add(-p.idleTimeout)); s != nil {
+			p.m.idle.Dec()
+			p.m.busy.Inc()
+			return s, nil, nil, nil
+		}
 	}
-	if s := d.takeIdle(key, time.Now().Add(-p.idleTimeout)); s != nil {
-		p.m.idle.Dec()
-		p.m.busy.Inc()
-		return s, nil, nil, nil
-	}
-	if d.open < p.max {
+	destFull := d.open >= p.maxPerDest
+	if !destFull && (p.maxTotal == 0 || p.total < p.maxTotal) {
 		d.open++
+		p.total++
 		p.m.busy.Inc()
 		return nil, nil, nil, nil
 	}
-	if len(d.idle) > 0 {
-		victim = d.idle[0]
-		d.idle = slices.Delete(d.idle, 0, 1)
+	if victim = p.evict(d, destFull); victim != nil {
+		d.open++
 		p.m.idle.Dec()
 		p.m.busy.Inc()
 		return nil, victim, nil, nil
 	}
-	return nil, nil, d.wake, nil
+	if d.open == 0 {
+		delete(p.dests, dst)
+	}
+	return nil, nil, p.wake, nil
+}
+
+// evict removes the oldest idle session that can give its slot to d: one
+// of d's own when d is at its limit, else any. The total is unchanged.
+func (p *pool) evict(d *dest, destFull bool) *session {
+	if destFull || len(d.idle) > 0 {
+		if len(d.idle) == 0 {
+			return nil
+		}
+		s := d.idle[0]
+		d.idle = slices.Delete(d.idle, 0, 1)
+		d.open--
+		return s
+	}
+	var from *dest
+	var name string
+	for n, o := range p.dests {
+		if len(o.idle) > 0 && (from == nil || o.idle[0].idleSince.Before(from.idle[0].idleSince)) {
+			from, name = o, n
+		}
+	}
+	if from == nil {
+		return nil
+	}
+	s := from.idle[0]
+	from.idle = slices.Delete(from.idle, 0, 1)
+	if from.open--; from.open == 0 {
+		delete(p.dests, name)
+	}
+	return s
 }
 
 // takeIdle removes and returns the newest idle session for key that has
@@ -119,7 +163,7 @@ func (p *pool) put(s *session) {
 	d.idle = append(d.idle, s)
 	p.m.busy.Dec()
 	p.m.idle.Inc()
-	d.signal()
+	p.signal()
 	p.mu.Unlock()
 }
 
@@ -134,44 +178,46 @@ func (p *pool) release(dst string) {
 		return
 	}
 	d.open--
-	d.signal()
+	p.total--
+	p.signal()
 	if d.open == 0 {
 		delete(p.dests, dst)
 	}
 }
 
-// signal wakes everyone waiting on d.
-func (d *dest) signal() {
-	close(d.wake)
-	d.wake = make(chan struct{})
+// signal wakes everyone waiting for a slot; p.mu is held.
+func (p *pool) signal() {
+	close(p.wake)
+	p.wake = make(chan struct{})
 }
 
 // expire closes idle sessions older than the idle timeout (all of them when
 // all is set) and frees their slots.
 func (p *pool) expire(all bool) {
-	var old []*session
 	p.mu.Lock()
 	cutoff := time.Now().Add(-p.idleTimeout)
+	var old []*session
 	for name, d := range p.dests {
 		n := len(old)
 		keep := d.idle[:0]
 		for _, s := range d.idle {
 			if all || s.idleSince.Before(cutoff) {
 				old = append(old, s)
-				continue
+			} else {
+				keep = append(keep, s)
 			}
-			keep = append(keep, s)
 		}
 		clear(d.idle[len(keep):])
 		d.idle = keep
-		if removed := len(old) - n; removed > 0 {
-			d.open -= removed
-			p.m.idle.Sub(float64(removed))
-			d.signal()
-		}
+		d.open -= len(old) - n
 		if d.open == 0 {
 			delete(p.dests, name)
 		}
+	}
+	if len(old) > 0 {
+		p.total -= len(old)
+		p.m.idle.Sub(float64(len(old)))
+		p.signal()
 	}
 	p.mu.Unlock()
 	var wg sync.WaitGroup
@@ -186,6 +232,7 @@ func (p *pool) expire(all bool) {
 func (p *pool) close() {
 	p.mu.Lock()
 	p.closed = true
+	p.signal()
 	p.mu.Unlock()
 	p.expire(true)
 }

@@ -211,3 +211,52 @@ func TestIdleConnectionsExpire(t *testing.T) {
 		t.Errorf("conns %d, want a new connection after expiry", sink.Conns())
 	}
 }
+
+// With an overall limit, an idle connection to one destination is closed
+// to make room for another destination.
+func TestTotalLimitEvictsIdle(t *testing.T) {
+	t.Parallel()
+	one := smtpsink.Start(t, smtpsink.Options{})
+	two := smtpsink.Start(t, smtpsink.Options{})
+	reg := prometheus.NewRegistry()
+	c := newTestClient(t, Config{Routes: map[string]string{"partner.test": one.Addr, "other.test": two.Addr},
+		MaxConns: 1, Registerer: reg})
+	wantOK(t, deliver(t, c, newDelivery("b@partner.test")))
+	d := newDelivery("c@other.test")
+	d.Domain = "other.test"
+	wantOK(t, deliver(t, c, d))
+	wantOK(t, deliver(t, c, newDelivery("d@partner.test")))
+	if one.Conns() != 2 || two.Conns() != 1 {
+		t.Errorf("conns %d and %d, want 2 and 1", one.Conns(), two.Conns())
+	}
+	if v := gather(t, reg, "sealgate_delivery_connections", "state", "idle"); v != 1 {
+		t.Errorf("idle gauge %v, want 1", v)
+	}
+}
+
+// Table test of the pool's accounting without any network: slots, reuse by
+// key, eviction and waking.
+func TestPoolAccounting(t *testing.T) {
+	t.Parallel()
+	p := newPool(poolLimits{perDest: 2, total: 3, idleTimeout: time.Hour}, newMetrics())
+	ctx := context.Background()
+	mustSlot := func(dst string) {
+		t.Helper()
+		if s, err := p.acquire(ctx, dst, dst+"|1", true); s != nil || err != nil {
+			t.Fatalf("acquire %s: %v %v, want a free slot", dst, s, err)
+		}
+	}
+	mustSlot("a:25")
+	mustSlot("a:25")
+	mustSlot("b:25")
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if _, err := p.acquire(short, "c:25", "c:25|1", true); err == nil {
+		t.Fatal("total limit not enforced")
+	}
+	p.release("b:25")
+	mustSlot("c:25")
+	if p.total != 3 || p.dests["a:25"].open != 2 || p.dests["b:25"] != nil {
+		t.Errorf("total %d, dests %v", p.total, p.dests)
+	}
+}

@@ -288,3 +288,17 @@ func TestReply421EndsSession(t *testing.T) {
 		t.Errorf("conns %d, messages %d", sink.Conns(), sink.Count())
 	}
 }
+
+// A message larger than the advertised SIZE is refused before MAIL.
+func TestMessageTooBig(t *testing.T) {
+	t.Parallel()
+	sink := smtpsink.Start(t, smtpsink.Options{MaxBytes: 50})
+	c := newTestClient(t, Config{Routes: routeTo(sink)})
+	wantFail(t, deliver(t, c, newDelivery("b@partner.test"))[0], true, "5.3.4")
+	d := newDelivery("c@partner.test")
+	d.Body = []byte("Subject: x\r\n\r\nsmall\r\n")
+	wantOK(t, deliver(t, c, d))
+	if m := sink.Messages(); len(m) != 1 || m[0].MailOpts.Size != int64(len(d.Body)) {
+		t.Errorf("sink got %+v, want SIZE=%d on MAIL", m, len(d.Body))
+	}
+}

@@ -43,6 +43,8 @@ type Options struct {
 	AuthUser, AuthPass string
 	// Addr is the listen address; default "127.0.0.1:0".
 	Addr string
+	// MaxBytes is the advertised SIZE limit (RFC 1870); default 64 MiB.
+	MaxBytes int64
 	// ImplicitTLS makes the sink speak TLS from the first byte (port 465
 	// style) with the TLS config instead of offering STARTTLS.
 	ImplicitTLS bool
@@ -127,6 +129,9 @@ func (s *Sink) newServer() *smtp.Server {
 	srv.ReadTimeout = 30 * time.Second
 	srv.WriteTimeout = 30 * time.Second
 	srv.MaxMessageBytes = 64 << 20
+	if s.opts.MaxBytes > 0 {
+		srv.MaxMessageBytes = s.opts.MaxBytes
+	}
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	return srv
 }
