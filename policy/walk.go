@@ -129,34 +129,52 @@ func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 	if path == "" {
 		path = "1"
 	}
-	budget := min(s.lim.MaxPartBytes, s.lim.MaxDecodedBytes-s.decoded)
 	buf := s.e.bufs.Get().(*bytes.Buffer)
 	defer s.e.putBuffer(buf)
-	buf.Reset()
-	_, err := buf.ReadFrom(io.LimitReader(ent.Body, budget+1))
-	data := buf.Bytes()
-	s.decoded += int64(len(data))
-	if int64(len(data)) > budget {
-		data = data[:budget]
-		s.markUnreadable(path, unreadLimit)
-	} else if err != nil {
-		s.markUnreadable(path, unreadTruncated)
-	}
+	data := s.readBody(ent, path, buf)
 	name := filename(ent.Header)
 	if name != "" {
 		s.analyse(path, []byte(filenameText(name)))
 	}
-	if strings.HasPrefix(mt, "image/") || strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/") {
+	switch {
+	case strings.HasPrefix(mt, "image/") || strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/"):
 		return nil
-	}
-	if strings.HasSuffix(strings.ToLower(name), ".eml") {
+	case strings.HasSuffix(strings.ToLower(name), ".eml"):
 		return s.message(bytes.NewReader(data), childPath(path, 1), depth+1)
-	}
-	if isEncryptedPart(mt) {
+	case isEncryptedPart(mt):
 		s.markUnreadable(path, "encrypted")
 		return nil
 	}
-	res := extract.Extract(s.ctx, extract.Doc{MediaType: mt, Filename: name, Data: data}, s.extractLimits())
+	s.extract(extract.Doc{MediaType: mt, Filename: name, Data: data}, path)
+	if s.decoded >= s.lim.MaxDecodedBytes {
+		s.markUnreadable(path, unreadLimit)
+		return errStop
+	}
+	return nil
+}
+
+// readBody reads a part's decoded body into buf, within the per-part and total limits.
+// A body cut by a limit or a decoding error (truncated base64) is marked unreadable;
+// what was read is still returned for analysis.
+func (s *scan) readBody(ent *message.Entity, path string, buf *bytes.Buffer) []byte {
+	budget := min(s.lim.MaxPartBytes, s.lim.MaxDecodedBytes-s.decoded)
+	buf.Reset()
+	_, err := buf.ReadFrom(io.LimitReader(ent.Body, budget+1))
+	data := buf.Bytes()
+	s.decoded += int64(len(data))
+	switch {
+	case int64(len(data)) > budget:
+		data = data[:budget]
+		s.markUnreadable(path, unreadLimit)
+	case err != nil:
+		s.markUnreadable(path, unreadTruncated)
+	}
+	return data
+}
+
+// extract turns a body into texts and analyses them.
+func (s *scan) extract(doc extract.Doc, path string) {
+	res := extract.Extract(s.ctx, doc, s.extractLimits())
 	for _, t := range res.Texts {
 		s.analyse(path, t.Body)
 	}
@@ -164,11 +182,6 @@ func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 	for _, r := range res.Unreadable {
 		s.markUnreadable(path, r)
 	}
-	if s.decoded >= s.lim.MaxDecodedBytes {
-		s.markUnreadable(path, unreadLimit)
-		return errStop
-	}
-	return nil
 }
 
 func isEncryptedPart(mt string) bool {
