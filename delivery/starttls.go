@@ -141,7 +141,10 @@ func (c *Client) tlsConfig(s *session, level queue.TLSLevel) *tls.Config {
 }
 
 // verifyPeer checks a certificate chain (PKIX) for host against the
-// configured roots.
+// configured roots. It is the one place a peer is judged: DANE (RFC 7672)
+// TLSA matching and MTA-STS (RFC 8461) will hook in here per destination,
+// as they hook into Client.level (the requirement) and Client.hops (which
+// MX hosts are allowed).
 func (c *Client) verifyPeer(host string, certs []*x509.Certificate) error {
 	if len(certs) == 0 {
 		return errNoPeerCert
