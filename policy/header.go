@@ -1,0 +1,122 @@
+package policy
+
+import (
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+
+	"github.com/sealgate/sealgate/policy/detect"
+)
+
+// filename returns the decoded attachment file name of a part, if any.
+func filename(h message.Header) string {
+	_, params, _ := h.ContentDisposition()
+	name := params["filename"]
+	if name == "" {
+		_, params, _ = h.ContentType()
+		name = params["name"]
+	}
+	if strings.Contains(name, "=?") {
+		if dec, err := wordDecoder.DecodeHeader(name); err == nil {
+			name = dec
+		}
+	}
+	return name
+}
+
+// filenameText turns a file name into words: "Okafor_Harriet_DOB_1962-03-14.pdf" ->
+// "Okafor Harriet DOB 1962-03-14". Dashes stay, since they join dates and codes.
+func filenameText(name string) string {
+	if dot := strings.LastIndexByte(name, '.'); dot > 0 && len(name)-dot <= 6 {
+		name = name[:dot]
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r == '+' {
+			return ' '
+		}
+		return r
+	}, name)
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
+	rd, err := message.CharsetReader(cs, r)
+	if err != nil {
+		return nil, fmt.Errorf("charset: %w", err)
+	}
+	return rd, nil
+}}
+
+// header takes what the detectors need from a message header: the Subject is analysed
+// as text; display names of recipients and senders tell whose name a greeting or a
+// signature holds.
+func (s *scan) header(h message.Header, path string, top bool) {
+	mh := mail.Header{Header: h}
+	subj, err := mh.Subject()
+	if err != nil {
+		subj = h.Get("Subject")
+	}
+	if top {
+		s.subject = subj
+		s.top = h
+	}
+	for _, key := range []string{"To", "Cc"} {
+		for _, name := range s.displayNames(mh, key) {
+			s.personalTo = true
+			for _, w := range name {
+				s.opt.Recipients[w] = true
+			}
+		}
+	}
+	for _, key := range []string{"From", "Sender", "Reply-To"} {
+		for _, name := range s.displayNames(mh, key) {
+			s.personalFrom = s.personalFrom || (top && key == "From")
+			for _, w := range name {
+				s.opt.Senders[w] = true
+			}
+		}
+	}
+	if top {
+		s.senderContext(mh)
+	}
+	if subj != "" {
+		part := "subject"
+		if !top {
+			part = path + "/subject"
+		}
+		s.analyse(part, []byte(subj))
+	}
+}
+
+// senderContext looks at the From display name and domain for context only (animal
+// care, bulk mail): "Hillside Animal Hospital", "hillsidevet.example".
+func (s *scan) senderContext(h mail.Header) {
+	list, _ := h.AddressList("From")
+	for _, a := range list {
+		var c detect.Counts
+		_ = s.e.an.Scan(s.ctx, []byte(a.Name), nil, &c)
+		dom := strings.ToLower(a.Address[strings.LastIndexByte(a.Address, '@')+1:])
+		label, _, _ := strings.Cut(dom, ".")
+		if c[detect.Veterinary] > 0 || strings.HasSuffix(label, "vet") || strings.Contains(label, "animal") ||
+			strings.Contains(label, "veterin") {
+			s.total[detect.Veterinary]++
+			s.reasons = addReason(s.reasons, Reason{Detector: detect.Veterinary.String(), Part: "header", Count: 1,
+				Confidence: detect.Veterinary.Confidence()})
+		}
+	}
+}
+
+func (s *scan) displayNames(h mail.Header, key string) [][]string {
+	list, _ := h.AddressList(key)
+	var out [][]string
+	for _, a := range list {
+		if w := s.e.an.PersonName(a.Name); w != nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
