@@ -119,4 +119,3 @@ func (s *scan) displayNames(h mail.Header, key string) [][]string {
 	}
 	return out
 }
-
