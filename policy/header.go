@@ -21,7 +21,7 @@ func filename(h message.Header) string {
 		name = params["name"]
 	}
 	if strings.Contains(name, "=?") {
-		if dec, err := wordDecoder.DecodeHeader(name); err == nil {
+		if dec, err := decodeWords(name); err == nil {
 			name = dec
 		}
 	}
@@ -42,13 +42,17 @@ func filenameText(name string) string {
 	}, name)
 }
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
-	rd, err := message.CharsetReader(cs, r)
-	if err != nil {
-		return nil, fmt.Errorf("charset: %w", err)
-	}
-	return rd, nil
-}}
+// decodeWords decodes RFC 2047 encoded-words with the charsets go-message knows.
+func decodeWords(s string) (string, error) {
+	d := &mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
+		rd, err := message.CharsetReader(cs, r)
+		if err != nil {
+			return nil, fmt.Errorf("charset: %w", err)
+		}
+		return rd, nil
+	}}
+	return d.DecodeHeader(s)
+}
 
 // header takes what the detectors need from a message header: the Subject is analysed
 // as text; display names of recipients and senders tell whose name a greeting or a

@@ -9,25 +9,37 @@ type evidence struct {
 	personalFrom bool // the From display name is a person's name
 }
 
-// Groups of detectors, see the package documentation.
-var (
-	identifierIDs = []detect.ID{detect.SSN, detect.MBI, detect.MRN, detect.MemberID, detect.DOB,
-		detect.Card, detect.PatientName, detect.HL7Patient, detect.CDAPatient}
-	humanOnlyIDs = []detect.ID{detect.SSN, detect.MBI, detect.MemberID, detect.HL7Patient, detect.CDAPatient}
-	healthIDs    = []detect.ID{detect.Condition, detect.Drug, detect.Procedure, detect.Specialty,
+// identifiers counts findings that identify an individual.
+func identifiers(c *detect.Counts) int {
+	return c.Total(detect.SSN, detect.MBI, detect.MRN, detect.MemberID, detect.DOB, detect.Card,
+		detect.PatientName, detect.HL7Patient, detect.CDAPatient)
+}
+
+// humanIdentifiers counts identifiers that only people have (no pet has an SSN).
+func humanIdentifiers(c *detect.Counts) int {
+	return c.Total(detect.SSN, detect.MBI, detect.MemberID, detect.HL7Patient, detect.CDAPatient)
+}
+
+// healthInfo counts findings of health information.
+func healthInfo(c *detect.Counts) int {
+	return c.Total(detect.Condition, detect.Drug, detect.Procedure, detect.Specialty,
 		detect.LabResult, detect.Dose, detect.ICD10, detect.NDC, detect.HL7Clinical,
-		detect.CDAClinical, detect.DEA}
-	clinicalIDs = []detect.ID{detect.LabResult, detect.ICD10, detect.HL7Clinical, detect.CDAClinical}
-)
+		detect.CDAClinical, detect.DEA)
+}
+
+// clinicalFindings counts health information that is about one person by its nature: a
+// lab value, a diagnosis code, a clinical HL7 segment or CDA entry.
+func clinicalFindings(c *detect.Counts) int {
+	return c.Total(detect.LabResult, detect.ICD10, detect.HL7Clinical, detect.CDAClinical)
+}
 
 // phi applies the HIPAA test: health information tied to an individual.
 func (ev evidence) phi() bool {
 	c := &ev.counts
-	if c[detect.Veterinary] > 0 && c.Total(humanOnlyIDs...) == 0 {
+	if c[detect.Veterinary] > 0 && humanIdentifiers(c) == 0 {
 		return false // the health information is an animal's
 	}
-	health := c.Total(healthIDs...)
-	if c.Total(identifierIDs...) > 0 && health > 0 {
+	if identifiers(c) > 0 && healthInfo(c) > 0 {
 		return true
 	}
 	if c[detect.NameNearHealth] > 0 && c[detect.BulkMail] == 0 {
@@ -51,7 +63,7 @@ func (ev evidence) addressedHealth() bool {
 	if !addressed {
 		return false
 	}
-	if c.Total(clinicalIDs...) > 0 {
+	if clinicalFindings(c) > 0 {
 		return true
 	}
 	if bulk {

@@ -66,7 +66,7 @@ type vocab struct {
 	notName map[string]bool // looked up for capitalised words only
 	filter  [1024]uint64    // bit len-1 set at (first, last byte) when a word of that shape exists
 	stems   [256][]stem
-	month   map[string]int
+	notStem map[string]bool // ordinary words that end like a disease or drug term
 }
 
 // filterIndex is the slot of a word in vocab.filter.
@@ -88,7 +88,13 @@ type stem struct {
 }
 
 func loadVocab() (*vocab, error) {
-	v := &vocab{words: make(map[string]*entry, 4096), notName: map[string]bool{}, month: monthNumbers()}
+	v := &vocab{words: make(map[string]*entry, 4096), notName: map[string]bool{},
+		notStem: map[string]bool{}}
+	for _, w := range []string{"academia", "nostalgia", "sympathy", "empathy", "telepathy", "apathy",
+		"dichotomy", "hypnosis", "osmosis", "symbiosis", "bohemia", "antipathy", "metamorphosis",
+		"anatomy", "photosynthesis", "halitosis"} {
+		v.notStem[w] = true
+	}
 	files := []struct {
 		name string
 		cl   class
@@ -184,35 +190,11 @@ func (v *vocab) stemClass(w []byte) class {
 	}
 	for _, s := range v.stems[w[len(w)-1]] {
 		if len(w) >= s.min && bytes.HasSuffix(w, []byte(s.suffix)) {
-			if notStem[string(w)] {
+			if v.notStem[string(w)] {
 				return 0
 			}
 			return s.cl
 		}
 	}
 	return 0
-}
-
-// notStem lists ordinary words that happen to end like a disease or drug term.
-var notStem = map[string]bool{
-	"academia": true, "nostalgia": true, "sympathy": true, "empathy": true, "telepathy": true,
-	"apathy": true, "dichotomy": true, "hypnosis": true, "osmosis": true, "symbiosis": true,
-	"bohemia": true, "antipathy": true, "metamorphosis": true, "anatomy": true,
-	"photosynthesis": true, "halitosis": true,
-}
-
-func monthNumbers() map[string]int {
-	m := map[string]int{}
-	en := []string{"january", "february", "march", "april", "may", "june", "july", "august",
-		"september", "october", "november", "december"}
-	es := []string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-		"septiembre", "octubre", "noviembre", "diciembre"}
-	for i := range en {
-		m[en[i]] = i + 1
-		m[en[i][:3]] = i + 1
-		m[es[i]] = i + 1
-	}
-	m["sept"] = 9
-	m["setiembre"] = 9
-	return m
 }
