@@ -124,7 +124,7 @@ func (s *session) accept(id string, body []byte) error {
 		return errPolicyHold
 	}
 	env := s.envelope(id, v)
-	full := append(s.received(id), body...)
+	full := append(s.received(id), stripSubjectTag(body, v.SubjectTag)...)
 	if _, err := s.srv.cfg.Queue.Enqueue(s.ctx, env, full); err != nil {
 		s.log.Error("enqueue failed", slog.String("queue_id", id), slog.String("error", err.Error()))
 		return err

@@ -139,10 +139,10 @@ func (g *guardConn) abortLocked(reason, reply string) {
 		g.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		g.Conn.Write([]byte(reply))
 	}
-	g.Conn.Close()
 	if g.onAbort != nil {
 		g.onAbort(reason)
 	}
+	g.Conn.Close()
 }
 
 // Broken reports whether the session has ended; a command that go-smtp

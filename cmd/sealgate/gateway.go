@@ -19,6 +19,7 @@ import (
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/control"
 	"github.com/sealgate/sealgate/delivery"
+	"github.com/sealgate/sealgate/dkim"
 	"github.com/sealgate/sealgate/internal/certgen"
 	"github.com/sealgate/sealgate/metrics"
 	"github.com/sealgate/sealgate/passwd"
@@ -97,12 +98,20 @@ func (g *gateway) startQueue() error {
 		return err
 	}
 	g.courier = courier
+	var next queue.Courier = courier
+	if len(g.cfg.DKIM) > 0 {
+		signer, err := newDKIM(g.cfg)
+		if err != nil {
+			return err
+		}
+		next = &dkim.Courier{Signer: signer, Next: courier}
+	}
 	key, err := queue.LoadOrCreateKey(g.cfg.Queue.KeyFile)
 	if err != nil {
 		return err
 	}
 	q, err := queue.New(queue.Config{
-		Dir: g.cfg.SpoolDir(), Key: key, Courier: courier, Hostname: g.cfg.Hostname,
+		Dir: g.cfg.SpoolDir(), Key: key, Courier: next, Hostname: g.cfg.Hostname,
 		Schedule: g.cfg.Delivery.Retry.Schedule, MaxAge: g.cfg.Delivery.Retry.MaxAge,
 		Workers: max(g.cfg.Delivery.MaxConnections, 1), Logger: g.log, Registerer: g.reg, Audit: g.audit,
 	})
@@ -124,9 +133,13 @@ func (g *gateway) startSMTP() error {
 	if err != nil {
 		return err
 	}
+	engine, err := newPolicy(g.cfg)
+	if err != nil {
+		return err
+	}
 	s, err := smtpd.New(smtpd.Config{
 		Hostname: g.cfg.Hostname, Listeners: listeners(g.cfg), TLS: tlsCfg, Clients: clients(g.cfg),
-		Limits: limits(g.cfg), Queue: g.queue, Audit: g.audit, VerifyPassword: passwd.Verify,
+		Limits: limits(g.cfg), Policy: policyChecker{engine}, Queue: g.queue, Audit: g.audit, VerifyPassword: passwd.Verify,
 		Logger: g.log, Registerer: g.reg,
 	})
 	if err != nil {
@@ -274,4 +287,16 @@ func resolver(servers []string) delivery.Resolver {
 		}
 		return nil, err
 	}}
+}
+
+func newDKIM(cfg *config.Config) (*dkim.Signer, error) {
+	keys := make([]dkim.KeyConfig, len(cfg.DKIM))
+	for i, k := range cfg.DKIM {
+		keys[i] = dkim.KeyConfig{Domain: k.Domain, Selector: k.Selector, KeyPath: k.Key}
+	}
+	s, err := dkim.NewSigner(keys)
+	if err != nil {
+		return nil, fmt.Errorf("dkim: %w", err)
+	}
+	return s, nil
 }

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/policy"
+	"github.com/sealgate/sealgate/smtpd"
+)
+
+// newPolicy builds the policy engine from the policy section.
+func newPolicy(cfg *config.Config) (*policy.Engine, error) {
+	p := cfg.Policy
+	pc := policy.Config{
+		DefaultAction: p.DefaultAction, SubjectTags: p.SubjectTags, Unreadable: p.Unreadable,
+		Limits: policy.Limits{
+			MaxDepth: p.Scan.MaxDepth, MaxParts: p.Scan.MaxParts, MaxDecodedBytes: p.Scan.MaxDecodedBytes,
+			MaxPartBytes: p.Scan.MaxPartBytes, MaxUnzipBytes: p.Scan.MaxUnzipBytes,
+			MaxZipEntries: p.Scan.MaxZipEntries, MaxXMLDepth: p.Scan.MaxXMLDepth, MaxTime: p.Scan.Timeout,
+		},
+	}
+	for _, r := range p.Rules {
+		pc.Rules = append(pc.Rules, policy.Rule{Name: r.Name,
+			If: policy.Condition{SubjectTag: r.If.SubjectTag, RecipientDomain: r.If.RecipientDomain,
+				Sender: r.If.Sender, Client: r.If.Client, Header: r.If.Header},
+			Then: policy.Action{Action: r.Then.Action, Method: r.Then.Method}})
+	}
+	e, err := policy.New(pc)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return e, nil
+}
+
+// policyChecker adapts the engine to what smtpd asks of a policy.
+type policyChecker struct{ e *policy.Engine }
+
+// Check runs the engine and keeps only what smtpd needs: detector names
+// and counts, never values.
+func (p policyChecker) Check(ctx context.Context, msg []byte, in smtpd.PolicyInput) (smtpd.Verdict, error) {
+	v, err := p.e.Check(ctx, msg, policy.Input{Sender: in.Sender, Client: in.Client, Recipients: in.Recipients})
+	if err != nil {
+		return smtpd.Verdict{}, err
+	}
+	out := smtpd.Verdict{PHI: v.PHI, Action: v.Action, Method: v.Method, Rule: v.Rule, SubjectTag: v.SubjectTag}
+	for _, r := range v.Reasons {
+		out.Reasons = append(out.Reasons, fmt.Sprintf("%s×%d", r.Detector, r.Count))
+	}
+	return out, nil
+}
