@@ -127,7 +127,7 @@ func TestHostileMalformedHeader(t *testing.T) {
 
 func TestUnreadableConfigurable(t *testing.T) {
 	msg := []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
-		"Content-Type: text/plain; charset=\"x-no-such-charset\"\r\n\r\nhello\r\n")
+		"Content-Type: text/plain; charset=\"x-no-such-charset\"\r\n\r\nh\xe9llo\r\n")
 	eng := newTestEngine(t, Config{Unreadable: ActionDeliver})
 	v, err := eng.Check(context.Background(), msg, Input{})
 	if err != nil {
@@ -147,5 +147,13 @@ func TestAttachedEMLFileIsReadAsMessage(t *testing.T) {
 	v := checkBounded(t, attachment("application/octet-stream", "fwd.eml", []byte(inner)))
 	if !v.PHI || v.Unreadable {
 		t.Errorf("verdict %+v: want PHI read from the attached .eml", v)
+	}
+}
+
+func TestUnknownCharsetWithASCIIIsReadable(t *testing.T) {
+	msg := []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=\"x-unknown\"\r\n\r\nPizza at noon.\r\n")
+	if v := checkBounded(t, msg); v.Unreadable || v.PHI {
+		t.Errorf("ASCII text under an unknown charset name: %+v", v)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 
@@ -42,6 +43,7 @@ type scan struct {
 	personalFrom bool
 	subject      string
 	top          message.Header
+	charsetPath  string // part whose declared charset is unknown
 }
 
 func newScan(ctx context.Context, e *Engine) *scan {
@@ -102,6 +104,14 @@ func (s *scan) multipart(mr message.MultipartReader, path string, depth int) err
 	}
 }
 
+// partName is the name of a part path in reasons: the top-level body is part "1".
+func partName(path string) string {
+	if path == "" {
+		return "1"
+	}
+	return path
+}
+
 func childPath(path string, i int) string {
 	if path == "" {
 		return strconv.Itoa(i)
@@ -113,7 +123,7 @@ func (s *scan) noteEntityError(path string, err error) {
 	switch {
 	case err == nil:
 	case message.IsUnknownCharset(err):
-		s.markUnreadable(path, unreadCharset)
+		s.charsetPath = partName(path) // decided in readBody: ASCII or UTF-8 text is readable anyway
 	case message.IsUnknownEncoding(err):
 		s.markUnreadable(path, unreadEncoding)
 	default:
@@ -165,6 +175,12 @@ func (s *scan) readBody(ent *message.Entity, path string, buf *bytes.Buffer) []b
 		s.markUnreadable(path, unreadLimit)
 	case err != nil:
 		s.markUnreadable(path, unreadTruncated)
+	}
+	if s.charsetPath != "" && s.charsetPath == path {
+		s.charsetPath = ""
+		if !utf8.Valid(data) {
+			s.markUnreadable(path, unreadCharset)
+		}
 	}
 	return data
 }

@@ -101,7 +101,7 @@ func (s *scanner) greeting(i int) {
 	if j < len(s.toks) && s.cls[j]&clNameLbl != 0 {
 		j = s.skipPunct(j+1, '.')
 	}
-	if j < len(s.toks) && s.toks[j].kind == tkWord && s.toks[j].flags&fCap != 0 && s.cls[j]&(clNotName|clHealth) == 0 {
+	if j < len(s.toks) && s.toks[j].kind == tkWord && s.toks[j].flags&fCap != 0 && s.cls[j] == 0 {
 		s.out[Addressed]++
 	}
 }

@@ -84,6 +84,8 @@ func TestDetectors(t *testing.T) {
 		{"Mercy Vale General Hospital treats multiple sclerosis", NameNearHealth, 0},
 		{"Hi Wren, see you soon", Addressed, 1},
 		{"Hi team, see you soon", Addressed, 0},
+		{"Dear Colleagues, see you soon", Addressed, 0},
+		{"Dear Patient, see you soon", Addressed, 0},
 		{"your calcitriol refill", PersonalHealth, 1},
 		{"your team treats asthma", PersonalHealth, 0},
 		{"your appointment is Monday", PersonalCare, 1},
