@@ -78,6 +78,10 @@ func TestDetectors(t *testing.T) {
 		{"diagnosed with sarcoidosis", Condition, 1}, // word ending
 		{"the academia", Condition, 0},               // excluded ending
 		{"started on olmesartan", Drug, 1},
+		{"started on famciclovir", Drug, 1},      // -vir
+		{"history of agoraphobia", Condition, 1}, // -phobia
+		{"a sports trophy", Condition, 0},        // excluded ending
+		{"the intercept was high", Drug, 0},      // excluded ending
 		{"started on rosuvastatin", Drug, 1},
 		{"Jonah Feldmann - new diagnosis of multiple sclerosis", NameNearHealth, 1},
 		{"Dr. Jonah Feldmann treats multiple sclerosis", NameNearHealth, 0},

@@ -92,7 +92,7 @@ func loadVocab() (*vocab, error) {
 		notStem: map[string]bool{}}
 	for _, w := range []string{"academia", "nostalgia", "sympathy", "empathy", "telepathy", "apathy",
 		"dichotomy", "hypnosis", "osmosis", "symbiosis", "bohemia", "antipathy", "metamorphosis",
-		"anatomy", "photosynthesis", "halitosis"} {
+		"anatomy", "photosynthesis", "intercept", "trophy"} {
 		v.notStem[w] = true
 	}
 	files := []struct {
@@ -173,7 +173,7 @@ func (v *vocab) loadStems() error {
 		if !ok || suffix == "" {
 			return
 		}
-		s := stem{suffix: suffix, min: 7, cl: clCondition}
+		s := stem{suffix: suffix, min: 6, cl: clCondition}
 		if kind == "drug" {
 			s.min, s.cl = 8, clDrug
 		}
@@ -185,7 +185,7 @@ func (v *vocab) loadStems() error {
 
 // stemClass returns the class a word gets from its ending, or 0.
 func (v *vocab) stemClass(w []byte) class {
-	if len(w) < 7 {
+	if len(w) < 6 {
 		return 0
 	}
 	for _, s := range v.stems[w[len(w)-1]] {
