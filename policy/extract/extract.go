@@ -87,7 +87,12 @@ func (x *extractor) doc(d Doc, name string, depth int) {
 	case "html":
 		x.text(name, HTML(d.Data))
 	case "csv":
-		x.text(name, CSV(d.Data))
+		text, err := CSV(d.Data, int(max(0, min(x.budget, 1<<30))))
+		x.budget -= int64(len(text))
+		x.text(name, text)
+		if err != nil {
+			x.unreadable(ReasonLimit)
+		}
 	case "hl7":
 		x.text(name, HL7(d.Data))
 	case "json":

@@ -31,12 +31,17 @@ func TestHTML(t *testing.T) {
 }
 
 func TestCSV(t *testing.T) {
-	got := string(CSV([]byte("last,first,dob\r\nDoe,Jane,1980-01-02\r\n")))
+	b, _ := CSV([]byte("last,first,dob\r\nDoe,Jane,1980-01-02\r\n"), 1<<20)
+	got := string(b)
 	if !strings.Contains(got, "dob: 1980-01-02") || !strings.Contains(got, "first: Jane") {
 		t.Errorf("CSV text %q does not label values with their headers", got)
 	}
-	if got := string(CSV([]byte("a;b\n1;2\n"))); !strings.Contains(got, "b: 2") {
-		t.Errorf("semicolon CSV text %q", got)
+	if b, _ := CSV([]byte("a;b\n1;2\n"), 1<<20); !strings.Contains(string(b), "b: 2") {
+		t.Errorf("semicolon CSV text %q", b)
+	}
+	wide := strings.Repeat(strings.Repeat("long_column_name,", 200)+"\n", 2) + strings.Repeat(strings.Repeat(",", 200)+"\n", 5000)
+	if b, err := CSV([]byte(wide), 1<<20); !errors.Is(err, ErrTooLarge) || len(b) > 1<<20 {
+		t.Errorf("sparse wide CSV: %d bytes, err %v; want at most 1 MiB and ErrTooLarge", len(b), err)
 	}
 }
 

@@ -11,8 +11,10 @@ import (
 // CSV renders delimited text as "header: value" pairs, one record per line, so that a
 // column named "dob" puts its label next to each value. The delimiter (comma,
 // semicolon or tab) is guessed from the first line. Malformed records are kept as far
-// as they parse.
-func CSV(src []byte) []byte {
+// as they parse. Repeating headers can multiply the size of sparse tables, so the
+// rendering stops at maxOut bytes with ErrTooLarge.
+func CSV(src []byte, maxOut int) ([]byte, error) {
+	maxOut = max(maxOut, 0)
 	r := csv.NewReader(bytes.NewReader(src))
 	r.Comma = guessDelimiter(src)
 	r.FieldsPerRecord = -1
@@ -20,16 +22,16 @@ func CSV(src []byte) []byte {
 	r.ReuseRecord = false
 	header, err := r.Read()
 	if err != nil {
-		return src
+		return src, nil
 	}
 	var out bytes.Buffer
 	out.Grow(len(src) * 2)
 	out.WriteString(strings.Join(header, "\t"))
 	out.WriteByte('\n')
-	for {
+	for out.Len() <= maxOut {
 		rec, err := r.Read()
 		if err == io.EOF {
-			break
+			return out.Bytes(), nil
 		}
 		if err != nil && rec == nil {
 			out.Write(src[min(int(r.InputOffset()), len(src)):])
@@ -45,7 +47,10 @@ func CSV(src []byte) []byte {
 		}
 		out.WriteByte('\n')
 	}
-	return out.Bytes()
+	if out.Len() > maxOut {
+		return out.Bytes()[:maxOut], ErrTooLarge
+	}
+	return out.Bytes(), nil
 }
 
 func guessDelimiter(src []byte) rune {
