@@ -96,7 +96,12 @@ func (x *extractor) doc(d Doc, name string, depth int) {
 	case "hl7":
 		x.text(name, HL7(d.Data))
 	case "json":
-		x.text(name, JSON(d.Data, max(x.lim.MaxXMLDepth, 1)))
+		text, err := JSON(d.Data, max(x.lim.MaxXMLDepth, 1), int(max(0, min(x.budget, 1<<30))))
+		x.budget -= int64(len(text))
+		x.text(name, text)
+		if err != nil {
+			x.unreadable(ReasonLimit)
+		}
 	case "ics":
 		x.text(name, ICS(d.Data))
 	case "xml":

@@ -53,15 +53,23 @@ func TestHL7(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	got := string(JSON([]byte(`{"patient":{"name":"Jane Doe","dob":"1980-01-02","tags":["a",1,true]}}`), 16))
+	b, err := JSON([]byte(`{"patient":{"name":"Jane Doe","dob":"1980-01-02","tags":["a",1,true]}}`), 16, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
 	for _, want := range []string{"name: Jane Doe", "dob: 1980-01-02", "tags: 1"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("JSON text %q lacks %q", got, want)
 		}
 	}
 	deep := strings.Repeat("[", 100) + strings.Repeat("]", 100)
-	if got := JSON([]byte(deep), 16); len(got) == 0 {
+	if got, _ := JSON([]byte(deep), 16, 1<<20); len(got) == 0 {
 		t.Error("deep JSON lost its raw text")
+	}
+	amplified := `{"` + strings.Repeat("k", 1000) + `":[` + strings.Repeat("1,", 100000) + `1]}`
+	if got, err := JSON([]byte(amplified), 16, 1<<20); !errors.Is(err, ErrTooLarge) || len(got) > 1<<20 {
+		t.Errorf("key-amplifying JSON: %d bytes, err %v", len(got), err)
 	}
 }
 

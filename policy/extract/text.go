@@ -77,19 +77,23 @@ func HL7(src []byte) []byte {
 
 // JSON renders a JSON document as "key: value" lines so that keys label their values.
 // Invalid JSON yields the text read so far followed by the raw rest; nesting deeper than
-// maxDepth is not parsed but kept as raw text.
-func JSON(src []byte, maxDepth int) []byte {
+// maxDepth is not parsed but kept as raw text. Since a key is repeated for every value of
+// an array, the rendering stops at maxOut bytes with ErrTooLarge.
+func JSON(src []byte, maxDepth, maxOut int) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(src))
 	dec.UseNumber()
 	var out bytes.Buffer
 	stack := []jsonLevel{{}}
 	for {
+		if out.Len() > maxOut {
+			return out.Bytes()[:max(maxOut, 0)], ErrTooLarge
+		}
 		t, err := dec.Token()
 		if err != nil {
 			if err != io.EOF {
 				out.Write(src[min(int(dec.InputOffset()), len(src)):])
 			}
-			return out.Bytes()
+			return out.Bytes(), nil
 		}
 		top := &stack[len(stack)-1]
 		switch v := t.(type) {
@@ -98,7 +102,7 @@ func JSON(src []byte, maxDepth int) []byte {
 			case '{', '[':
 				if len(stack) > maxDepth {
 					out.Write(src[min(int(dec.InputOffset()), len(src)):])
-					return out.Bytes()
+					return out.Bytes(), nil
 				}
 				stack = append(stack, jsonLevel{object: v == '{', wantKey: v == '{', key: top.key})
 			default:
