@@ -39,6 +39,8 @@ type gateway struct {
 	smtpd   *smtpd.Server
 	metrics *metrics.Server
 	control *control.Server
+	// closeProtect releases the protection layer (key caches, portal store).
+	closeProtect func()
 }
 
 // controlSocket is where `sealgate queue` finds a running gateway.
@@ -105,6 +107,10 @@ func (g *gateway) startQueue() error {
 			return err
 		}
 		next = &dkim.Courier{Signer: signer, Next: courier}
+	}
+	next, g.closeProtect, err = newProtector(g.cfg, g.log, g.reg, next)
+	if err != nil {
+		return err
 	}
 	key, err := queue.LoadOrCreateKey(g.cfg.Queue.KeyFile)
 	if err != nil {
@@ -178,6 +184,9 @@ func (g *gateway) close(ctx context.Context) error {
 	}
 	if g.queue != nil {
 		errs = append(errs, g.queue.Close(ctx))
+	}
+	if g.closeProtect != nil {
+		g.closeProtect()
 	}
 	if g.courier != nil {
 		errs = append(errs, g.courier.Close())
