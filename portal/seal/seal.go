@@ -1,0 +1,150 @@
+// Package seal protects portal messages at rest. Every message is sealed
+// with its own random AES-256-GCM key; that key is stored only wrapped
+// (AES-256-GCM again) by the portal master key, which lives in a file apart
+// from the store. Destroying a wrapped key, or the sealed bytes, makes the
+// message unreadable for good.
+package seal
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// KeySize is the size of the master key and of every message key.
+const KeySize = 32
+
+// ErrOpen is returned when sealed bytes or a wrapped key do not
+// authenticate: wrong key, wrong message ID, or tampering.
+var ErrOpen = errors.New("seal: cannot open sealed data")
+
+// Master is the portal master key. It wraps message keys and derives the
+// keys used to hash one-time codes. It is safe for concurrent use.
+type Master struct {
+	wrap    cipher.AEAD
+	codeKey []byte
+}
+
+// NewMaster returns a Master for a 32-byte key.
+func NewMaster(key []byte) (*Master, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("portal master key: want %d bytes, got %d", KeySize, len(key))
+	}
+	aead, err := newAEAD(derive(key, "sealgate portal wrap v1"))
+	if err != nil {
+		return nil, err
+	}
+	return &Master{wrap: aead, codeKey: derive(key, "sealgate portal code v1")}, nil
+}
+
+// LoadOrCreate reads the master key from path, or creates it (mode 0600, in
+// a directory made 0700) when the file does not exist.
+func LoadOrCreate(path string) (*Master, error) {
+	key, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err = create(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("portal master key: %w", err)
+	}
+	return NewMaster(key)
+}
+
+func create(path string) ([]byte, error) {
+	key := make([]byte, KeySize)
+	rand.Read(key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return key, f.Close()
+}
+
+// NewMessageKey returns a fresh message key and its wrapped form, bound to
+// the message ID.
+func (m *Master) NewMessageKey(id string) (key, wrapped []byte) {
+	key = make([]byte, KeySize)
+	rand.Read(key)
+	return key, sealWith(m.wrap, []byte("key:"+id), key)
+}
+
+// Unwrap recovers the message key wrapped for id.
+func (m *Master) Unwrap(id string, wrapped []byte) ([]byte, error) {
+	return openWith(m.wrap, []byte("key:"+id), wrapped)
+}
+
+// CodeHash is the keyed hash under which a one-time code for message id is
+// stored: a leaked store does not let anyone try codes offline.
+func (m *Master) CodeHash(id, code string) []byte {
+	mac := hmac.New(sha256.New, m.codeKey)
+	mac.Write([]byte(id + "\x00" + code))
+	return mac.Sum(nil)
+}
+
+// Seal encrypts plain under a message key, bound to the message ID.
+func Seal(key []byte, id string, plain []byte) ([]byte, error) {
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	return sealWith(aead, []byte("msg:"+id), plain), nil
+}
+
+// Open decrypts what Seal produced for the same key and ID.
+func Open(key []byte, id string, sealed []byte) ([]byte, error) {
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	return openWith(aead, []byte("msg:"+id), sealed)
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+func sealWith(aead cipher.AEAD, ad, plain []byte) []byte {
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	rand.Read(nonce)
+	return aead.Seal(nonce, nonce, plain, ad)
+}
+
+func openWith(aead cipher.AEAD, ad, sealed []byte) ([]byte, error) {
+	if len(sealed) < aead.NonceSize()+aead.Overhead() {
+		return nil, ErrOpen
+	}
+	n := aead.NonceSize()
+	plain, err := aead.Open(nil, sealed[:n], sealed[n:], ad)
+	if err != nil {
+		return nil, ErrOpen
+	}
+	return plain, nil
+}
+
+func derive(key []byte, label string) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(label))
+	return mac.Sum(nil)
+}

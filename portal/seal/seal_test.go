@@ -1,0 +1,64 @@
+package seal
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestSealRoundTripAndBinding(t *testing.T) {
+	m, err := LoadOrCreate(filepath.Join(t.TempDir(), "keys", "portal.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, wrapped := m.NewMessageKey("m1")
+	if bytes.Contains(wrapped, key) {
+		t.Fatal("wrapped key contains the key")
+	}
+	got, err := m.Unwrap("m1", wrapped)
+	if err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("unwrap: %v", err)
+	}
+	if _, err := m.Unwrap("m2", wrapped); !errors.Is(err, ErrOpen) {
+		t.Fatalf("unwrap under another ID: %v", err)
+	}
+	sealed, err := Seal(key, "m1", []byte("Dear patient, your results"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, []byte("patient")) {
+		t.Fatal("sealed bytes hold plaintext")
+	}
+	if _, err := Open(key, "m2", sealed); !errors.Is(err, ErrOpen) {
+		t.Fatalf("open under another ID: %v", err)
+	}
+	plain, err := Open(key, "m1", sealed)
+	if err != nil || string(plain) != "Dear patient, your results" {
+		t.Fatalf("open: %q %v", plain, err)
+	}
+}
+
+func TestLoadOrCreateKeepsKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "portal.key")
+	a, err := LoadOrCreate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v", st.Mode(), err)
+	}
+	b, err := LoadOrCreate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.CodeHash("m", "123"), b.CodeHash("m", "123")) {
+		t.Fatal("reloaded key differs")
+	}
+	os.WriteFile(path, []byte("short"), 0o600)
+	if _, err := LoadOrCreate(path); err == nil {
+		t.Fatal("short key accepted")
+	}
+}
