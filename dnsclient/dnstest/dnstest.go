@@ -1,0 +1,150 @@
+// Package dnstest is a loopback DNS server for tests, on
+// github.com/miekg/dns. Records are added as zone-file lines; zones can be
+// marked secure (answers carry the AD bit, as a validating resolver's
+// would) or insecure, and names can be made to fail with SERVFAIL, as a
+// validating resolver answers bogus data.
+package dnstest
+
+import (
+	"hash/fnv"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// Server is a running test DNS server.
+type Server struct {
+	// Addr is the UDP address the server listens on, for dnsclient.Config.
+	Addr string
+
+	mu      sync.Mutex
+	records map[key][]dns.RR
+	names   map[string]bool
+	secure  map[string]bool // zone → AD on answers
+	fail    map[string]bool // name → SERVFAIL
+	queries int
+}
+
+type key struct {
+	name  string
+	qtype uint16
+}
+
+// Start runs a server on 127.0.0.1 (a random port) until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("dnstest: listen: %v", err)
+	}
+	s := &Server{Addr: pc.LocalAddr().String(), records: map[key][]dns.RR{},
+		names: map[string]bool{}, secure: map[string]bool{}, fail: map[string]bool{}}
+	started := make(chan struct{})
+	srv := &dns.Server{PacketConn: pc, Handler: s, NotifyStartedFunc: func() { close(started) }}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.ActivateAndServe()
+	}()
+	<-started
+	t.Cleanup(func() {
+		_ = srv.Shutdown()
+		<-done
+	})
+	return s
+}
+
+// Add adds records in zone-file syntax ("mx.example. 300 IN A 127.0.0.2");
+// it fails the test on a syntax error.
+func (s *Server) Add(t testing.TB, lines ...string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range lines {
+		rr, err := dns.NewRR(l)
+		if err != nil || rr == nil {
+			t.Fatalf("dnstest: record %q: %v", l, err)
+		}
+		h := rr.Header()
+		k := key{strings.ToLower(h.Name), h.Rrtype}
+		s.records[k] = append(s.records[k], rr)
+		s.names[k.name] = true
+	}
+}
+
+// Secure marks zone (and the names below it) as DNSSEC-signed and
+// validated (true) or not (false). The most specific zone wins.
+func (s *Server) Secure(zone string, secure bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secure[strings.ToLower(dns.Fqdn(zone))] = secure
+}
+
+// Fail makes every query for name answer SERVFAIL.
+func (s *Server) Fail(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail[strings.ToLower(dns.Fqdn(name))] = true
+}
+
+// Queries is the number of queries answered so far.
+func (s *Server) Queries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queries
+}
+
+// ServeDNS implements dns.Handler.
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(req)
+	m.RecursionAvailable = true
+	if len(req.Question) == 1 {
+		s.answer(m, req.Question[0])
+	}
+	_ = w.WriteMsg(m)
+}
+
+func (s *Server) answer(m *dns.Msg, q dns.Question) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queries++
+	name := strings.ToLower(q.Name)
+	if s.fail[name] {
+		m.Rcode = dns.RcodeServerFailure
+		return
+	}
+	m.Answer = append(m.Answer, s.records[key{name, q.Qtype}]...)
+	if len(m.Answer) == 0 && !s.names[name] {
+		m.Rcode = dns.RcodeNameError
+	}
+	m.AuthenticatedData = s.isSecure(name)
+}
+
+// isSecure finds the most specific zone for name; s.mu is held.
+func (s *Server) isSecure(name string) bool {
+	for n := name; ; {
+		if sec, ok := s.secure[n]; ok {
+			return sec
+		}
+		i := strings.IndexByte(n, '.')
+		if i < 0 || i == len(n)-1 {
+			return s.secure["."]
+		}
+		n = n[i+1:]
+	}
+}
+
+// IP is a loopback address derived from the test's name, in
+// 127.64.0.1 … 127.127.255.254, so parallel tests (and other packages'
+// tests) can each bind their own :25 and :443.
+func IP(t testing.TB) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(t.Name()))
+	v := h.Sum32()
+	b, c, d := 64+byte(v>>16)%64, byte(v>>8), byte(v)%254+1
+	return net.IPv4(127, b, c, d).String()
+}
