@@ -15,6 +15,7 @@ type Info struct {
 	Client   string        `json:"client"`
 	Size     int           `json:"size,omitempty"`
 	Policy   PolicySummary `json:"policy"`
+	Held     bool          `json:"held"`
 	State    State         `json:"state"`
 	Running  bool          `json:"running"`
 }
@@ -23,7 +24,7 @@ func (it *item) info() Info {
 	st := *it.st
 	st.Rcpts = slices.Clone(it.st.Rcpts)
 	return Info{ID: it.env.ID, From: it.env.From, Received: it.env.Received,
-		Client: it.env.Client, Policy: it.env.Policy, State: st, Running: it.running}
+		Client: it.env.Client, Policy: it.env.Policy, Held: st.Held, State: st, Running: it.running}
 }
 
 // List returns every message in the queue, oldest first.
@@ -49,17 +50,28 @@ func (q *Queue) Show(id string) (Info, error) {
 	return it.info(), nil
 }
 
-// Retry makes a message due now.
+// Retry makes a message due now. A message held by policy is released:
+// the release is written durably first, so it is not held again after a
+// restart.
 func (q *Queue) Retry(id string) error {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	it, ok := q.items[id]
-	if ok && it.index >= 0 {
-		it.st.NextAttempt = time.Now()
-		heap.Fix(&q.due, it.index)
-	}
-	q.mu.Unlock()
 	if !ok {
 		return ErrNotFound
+	}
+	switch {
+	case it.st.Held && !it.running:
+		st := it.st.clone()
+		st.Held, st.NextAttempt = false, time.Now()
+		if err := q.sp.writeState(id, st, true); err != nil {
+			return err
+		}
+		it.st = st
+		heap.Push(&q.due, it)
+	case it.index >= 0:
+		it.st.NextAttempt = time.Now()
+		heap.Fix(&q.due, it.index)
 	}
 	q.poke()
 	return nil

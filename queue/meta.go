@@ -31,6 +31,9 @@ type Envelope struct {
 	Policy PolicySummary `json:"policy"`
 	// DSN marks a message that is itself a delivery status notification.
 	DSN bool `json:"dsn,omitempty"`
+	// Hold keeps the message out of delivery until an operator releases it
+	// (policy action "quarantine").
+	Hold bool `json:"hold,omitempty"`
 }
 
 // PolicySummary records the policy verdict: detector names and counts only,
@@ -75,10 +78,12 @@ type State struct {
 	// DSNDone is set, durably, once the bounce for failed recipients has
 	// been queued, so it is sent once even across a crash.
 	DSNDone bool `json:"dsn_done,omitempty"`
+	// Held messages wait for `sealgate queue retry ID` and are not delivered.
+	Held bool `json:"held,omitempty"`
 }
 
 func newState(env *Envelope, now time.Time) *State {
-	st := &State{Version: metaVersion, NextAttempt: now}
+	st := &State{Version: metaVersion, NextAttempt: now, Held: env.Hold}
 	for _, r := range env.Rcpts {
 		st.Rcpts = append(st.Rcpts, RcptState{Addr: r.Addr, Status: StatusPending})
 	}

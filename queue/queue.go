@@ -194,7 +194,9 @@ func (q *Queue) Enqueue(ctx context.Context, env *Envelope, body []byte) (string
 func (q *Queue) add(it *item) {
 	q.mu.Lock()
 	q.items[it.env.ID] = it
-	heap.Push(&q.due, it)
+	if !it.st.Held {
+		heap.Push(&q.due, it)
+	}
 	q.m.size.Set(float64(len(q.items)))
 	q.mu.Unlock()
 	q.poke()

@@ -345,3 +345,30 @@ func TestLoadOrCreateKey(t *testing.T) {
 		t.Fatal("short key accepted")
 	}
 }
+
+func TestHeldMessageWaitsForRelease(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	q1 := startQueue(t, dir, c, nil)
+	e := env("dr@example.net")
+	e.Hold = true
+	id, err := q1.Enqueue(context.Background(), e, testMsg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(c.delivered()); n != 0 {
+		t.Fatalf("held message delivered %d times", n)
+	}
+	q1.Close(context.Background())
+	// Still held after a restart, until released.
+	q2 := startQueue(t, dir, c, nil)
+	if info, err := q2.Show(id); err != nil || !info.Held {
+		t.Fatalf("after restart: held=%v err=%v", info.Held, err)
+	}
+	if err := q2.Retry(id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "release", func() bool { return len(c.delivered()) == 1 && len(q2.List()) == 0 })
+}

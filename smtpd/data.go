@@ -117,13 +117,11 @@ func (s *session) accept(id string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	switch v.Action {
-	case "block":
+	if v.Action == "block" {
 		return errPolicyBlock
-	case "quarantine":
-		return errPolicyHold
 	}
 	env := s.envelope(id, v)
+	env.Hold = v.Action == "quarantine"
 	full := append(s.received(id), stripSubjectTag(body, v.SubjectTag)...)
 	if _, err := s.srv.cfg.Queue.Enqueue(s.ctx, env, full); err != nil {
 		s.log.Error("enqueue failed", slog.String("queue_id", id), slog.String("error", err.Error()))

@@ -40,7 +40,6 @@ var (
 	errBareNewline    = rej("bare_newline", 554, 5, 5, 2, "Bare CR or LF is not allowed; use CRLF")
 	errBadMessage     = rej("bad_message", 554, 5, 6, 0, "Message header malformed")
 	errPolicyBlock    = rej("policy_block", 550, 5, 7, 1, "Message refused by policy")
-	errPolicyHold     = rej("policy_quarantine", 550, 5, 7, 1, "Message held by policy")
 	errRequireTLSNoTL = rej("requiretls_without_tls", 530, 5, 7, 10, "REQUIRETLS needs TLS")
 	errAborted        = rej("aborted", 421, 4, 4, 2, "Connection closing")
 	errShutdown       = rej("shutdown", 421, 4, 3, 2, "Service shutting down, try again later")

@@ -241,3 +241,15 @@ func TestSessionLifetime(t *testing.T) {
 	time.Sleep(400 * time.Millisecond)
 	r.closed("421")
 }
+
+func TestPolicyQuarantineHoldsMessage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Policy = fixedVerdict{Verdict{PHI: true, Action: "quarantine"}} })
+	c := h.submit(t)
+	if err := send(c, "news@news.example.org", "x@example.net", message("news@news.example.org", "x@example.net", "hi")); err != nil {
+		t.Fatalf("quarantined message refused: %v", err)
+	}
+	if h.q.count() != 1 || !h.q.envs[0].Hold {
+		t.Fatal("quarantined message not queued on hold")
+	}
+}

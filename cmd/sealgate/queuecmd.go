@@ -97,6 +97,9 @@ func printList(list []queue.Info, io stdio) {
 				lastErr = r.LastError
 			}
 		}
+		if m.Held {
+			rcpts = append([]string{"[held by policy]"}, rcpts...)
+		}
 		from := m.From
 		if from == "" {
 			from = "<>"
