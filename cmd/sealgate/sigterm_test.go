@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealgate/sealgate/internal/smtpsink"
+)
+
+// TestSIGTERMKeepsQueueAndExitsCleanly: on SIGTERM the gateway exits 0
+// and leaves undelivered mail in the spool; the next start delivers it.
+func TestSIGTERMKeepsQueueAndExitsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the built binary; skipped with -short")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	var refuse atomic.Bool
+	refuse.Store(true)
+	sink := smtpsink.Start(t, smtpsink.Options{RcptReply: func(string) *smtp.SMTPError {
+		if refuse.Load() {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "later"}
+		}
+		return nil
+	}})
+	dir := t.TempDir()
+	listen := freePort(t)
+	cfg := crashConfig(t, dir, listen, sink.Addr)
+	proc := startProcess(t, bin, cfg, listen)
+	c, err := smtp.Dial(listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: r\r\nMessage-ID: <term-1@clinic.example.org>\r\n\r\nbody\r\n"
+	if err := c.SendMail("lab@clinic.example.org", []string{"dr@example.net"}, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	time.Sleep(300 * time.Millisecond) // one refused attempt
+	proc.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- proc.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		proc.Process.Kill()
+		t.Fatal("gateway did not stop on SIGTERM")
+	}
+	spooled, _ := filepath.Glob(filepath.Join(dir, "data", "spool", "*.msg"))
+	if len(spooled) != 1 || sink.Count() != 0 {
+		t.Fatalf("after SIGTERM: %d spooled, %d delivered; want 1 and 0", len(spooled), sink.Count())
+	}
+	refuse.Store(false)
+	proc = startProcess(t, bin, cfg, listen)
+	defer func() { proc.Process.Signal(os.Interrupt); proc.Wait() }()
+	if _, err := sink.Wait(1, 15*time.Second); err != nil {
+		t.Fatalf("not delivered after restart: %v", err)
+	}
+}
