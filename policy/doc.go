@@ -26,8 +26,10 @@
 //   - Identifiers of an individual: SSN (SSA area/group/serial rules; dashed, spaced,
 //     dotted, or nine digits after SSN words), Medicare MBI (CMS format), medical record
 //     and account numbers and member IDs (after their context words), dates of birth (a
-//     date after DOB words), payment cards (Luhn and IIN), a name after a patient label,
-//     HL7 PID segments and C-CDA recordTarget patients.
+//     date after DOB words), payment cards (Luhn and IIN), personal phone numbers and
+//     street addresses (after "cell", "home phone", "ship to" ...), a name after a patient
+//     label ("Patient: Ann Lee", "PATIENT: LEE, ANN"), HL7 PID segments and C-CDA
+//     recordTarget patients.
 //   - Health information: condition, drug, procedure and specialty vocabularies (data
 //     files in detect/data, English and Spanish, plus generic-drug and disease word
 //     endings), lab results (analyte, value, unit or reference range), doses, ICD-10-CM

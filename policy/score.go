@@ -12,7 +12,7 @@ type evidence struct {
 // identifiers counts findings that identify an individual.
 func identifiers(c *detect.Counts) int {
 	return c.Total(detect.SSN, detect.MBI, detect.MRN, detect.MemberID, detect.DOB, detect.Card,
-		detect.PatientName, detect.HL7Patient, detect.CDAPatient)
+		detect.Contact, detect.PatientName, detect.HL7Patient, detect.CDAPatient)
 }
 
 // humanIdentifiers counts identifiers that only people have (no pet has an SSN).

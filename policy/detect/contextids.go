@@ -5,6 +5,10 @@ package detect
 func (s *scanner) contextIDs() {
 	for i := 0; i < len(s.toks); i++ {
 		cl := s.cls[i]
+		if cl&clCtxContact != 0 && s.contactWithin(i+1, 6) {
+			s.out[Contact]++
+			continue
+		}
 		if cl&(clCtxDOB|clCtxMRN|clCtxMember) == 0 {
 			continue
 		}
@@ -70,4 +74,27 @@ func countDigits(b []byte) int {
 		}
 	}
 	return n
+}
+
+// contactWithin reports whether a phone number ("(614) 555-0129", "614-555-0129") or a
+// street address ("44 Elm St") starts within n tokens from i.
+func (s *scanner) contactWithin(i, n int) bool {
+	for j := i; j < len(s.toks) && j < i+n; j++ {
+		t := s.toks[j]
+		if t.kind == tkPunct {
+			continue
+		}
+		if t.kind != tkNum {
+			if j > i+2 {
+				return false
+			}
+			continue
+		}
+		g := s.digitGroups(j)
+		if g.total == 10 || g.total == 7 || (g.n == 1 && g.lens[0] == 3 && j > 0 && s.toks[j-1].ch == '(') {
+			return true // phone
+		}
+		return g.n == 1 && g.lens[0] <= 6 && j+1 < len(s.toks) && s.toks[j+1].flags&fCap != 0
+	}
+	return false
 }

@@ -12,6 +12,7 @@ const (
 	MemberID                 // health-plan member or subscriber ID, with context words
 	DOB                      // a date next to date-of-birth words
 	Card                     // payment card number, Luhn and IIN
+	Contact                  // a personal phone number or street address, after context words
 	PatientName              // a person's name after a patient label ("Patient:", "Paciente:")
 	HL7Patient               // HL7 v2 PID segment with a patient name
 	CDAPatient               // C-CDA recordTarget with a patient name
@@ -39,7 +40,7 @@ const (
 
 var idNames = [NumIDs]string{
 	SSN: "us_ssn", MBI: "medicare_mbi", MRN: "mrn", MemberID: "member_id", DOB: "dob",
-	Card: "credit_card", PatientName: "patient_name", HL7Patient: "hl7_patient",
+	Card: "credit_card", Contact: "personal_contact", PatientName: "patient_name", HL7Patient: "hl7_patient",
 	CDAPatient: "cda_patient", NameNearHealth: "name_near_health", Addressed: "addressed_recipient",
 	Condition: "condition", Drug: "drug", Procedure: "procedure", Specialty: "specialty",
 	LabResult: "lab_result", Dose: "dose", ICD10: "icd10_cm", NDC: "ndc", NPI: "npi",
@@ -48,7 +49,7 @@ var idNames = [NumIDs]string{
 }
 
 var idConfidence = [NumIDs]float64{
-	SSN: 0.9, MBI: 0.95, MRN: 0.8, MemberID: 0.8, DOB: 0.9, Card: 0.9, PatientName: 0.85,
+	SSN: 0.9, MBI: 0.95, Contact: 0.6, MRN: 0.8, MemberID: 0.8, DOB: 0.9, Card: 0.9, PatientName: 0.85,
 	HL7Patient: 0.95, CDAPatient: 0.95, NameNearHealth: 0.6, Addressed: 0.5,
 	Condition: 0.7, Drug: 0.7, Procedure: 0.6, Specialty: 0.5, LabResult: 0.85, Dose: 0.5,
 	ICD10: 0.8, NDC: 0.8, NPI: 0.9, DEA: 0.9, HL7Clinical: 0.9, CDAClinical: 0.9,

@@ -28,6 +28,9 @@ func (s *scanner) names() {
 		}
 
 		end := s.nameRun(i)
+		if end-i == 1 {
+			end = s.lastFirst(i)
+		}
 		if end-i < 2 {
 			continue
 		}
@@ -233,4 +236,18 @@ func (s *scanner) upperName(i int) {
 	if n >= 2 {
 		s.out[PatientName]++
 	}
+}
+
+// lastFirst reads "Tolliver, Anouk" after a patient or name label and returns the end of
+// the name, or i+1 when the form does not apply ("Boston, Massachusetts" has no label).
+func (s *scanner) lastFirst(i int) int {
+	p := s.prevWord(i, 3)
+	if p < 0 || s.cls[p]&(clPatientLbl|clNameLbl) == 0 || i+2 >= len(s.toks) {
+		return i + 1
+	}
+	c, f := s.toks[i+1], s.toks[i+2]
+	if c.ch != ',' || c.gap != gapNone || f.kind != tkWord || f.flags&fCap == 0 || f.gap != gapSpace || s.cls[i+2] != 0 {
+		return i + 1
+	}
+	return i + 3
 }

@@ -45,6 +45,7 @@ const (
 	clMine       // "my", "mi": health words after it are the writer's own
 	clCareEvent  // "visit confirmed", "le recordamos": the message is about the reader's care
 	clStop       // articles, prepositions, verbs: the end of a noun phrase
+	clCtxContact // "cell", "home phone", "ship to": a personal phone number or address follows
 )
 
 const clHealth = clCondition | clDrug | clProcedure | clSpecialty
