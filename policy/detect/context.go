@@ -27,6 +27,8 @@ func contextWords() map[class][]string {
 			"callback number", "daughter's", "son's", "wife's", "husband's", "mother's", "father's",
 			"her phone", "his phone", "ship to", "deliver to", "home address", "lives at",
 			"resides at", "celular", "teléfono de casa", "domicilio", "dirección"},
+		clAggregate: {"average", "avg", "mean", "median", "aggregate", "cohort", "population",
+			"overall", "rate", "rates", "percent", "promedio", "media"},
 		clNameLbl:  {"name", "re", "nombre", "for", "para", "gentleman", "lady", "son", "daughter", "mr", "mrs", "ms", "sr", "sra"},
 		clGreeting: {"hi", "hello", "dear", "hey", "hola", "estimado", "estimada", "querido", "querida", "good morning", "good afternoon", "buenos días", "buenas tardes", "greetings"},
 		clProvider: {"dr", "dra", "doctor", "prof", "provider", "prescriber", "prescribing",

@@ -5,6 +5,9 @@ package detect
 func (s *scanner) labs() {
 	for i := 0; i < len(s.toks); i++ {
 		if s.cls[i]&clAnalyte != 0 {
+			if s.hasClassBefore(i, 4, clAggregate) {
+				continue // "average A1c fell from 8.9% to 7.6%": a population figure
+			}
 			if j, ok := s.valueAfter(i+1, 5); ok && s.unitOrRange(j, 6) {
 				s.out[LabResult]++
 				s.mark[i] |= mkHealth

@@ -77,6 +77,7 @@ func TestDetectors(t *testing.T) {
 		{"Magnesium: 1.1 mg/dL (normal 1.7-2.2)", LabResult, 1},
 		{"Ferritin 6 ng/mL", LabResult, 1},
 		{"Magnesium is a mineral", LabResult, 0},
+		{"average A1c fell from 8.9% to 7.6%", LabResult, 0},
 		{"take rifampin 600 mg daily", Dose, 1},
 		{"a 600 ml bottle", Dose, 0},
 		{"diagnosed with sarcoidosis", Condition, 1}, // word ending

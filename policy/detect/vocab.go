@@ -46,6 +46,7 @@ const (
 	clCareEvent  // "visit confirmed", "le recordamos": the message is about the reader's care
 	clStop       // articles, prepositions, verbs: the end of a noun phrase
 	clCtxContact // "cell", "home phone", "ship to": a personal phone number or address follows
+	clAggregate  // "average", "median": figures about a population, not a person
 )
 
 const clHealth = clCondition | clDrug | clProcedure | clSpecialty
