@@ -142,6 +142,10 @@ func TestPDF(t *testing.T) {
 	if _, err := PDF(makePDF(t, "q 1 0 0 1 0 0 cm /Im1 Do Q", false), 1<<20, 1<<20); !errors.Is(err, ErrPDFNoText) {
 		t.Errorf("image-only PDF: err %v", err)
 	}
+	cid := "BT /F1 10 Tf <0123012401250126012701280129012a> Tj ET"
+	if _, err := PDF(makePDF(t, cid, false), 1<<20, 1<<20); !errors.Is(err, ErrPDFNoText) {
+		t.Errorf("PDF with glyph codes only: err %v", err)
+	}
 }
 
 // makeZip builds an archive from name/content pairs.

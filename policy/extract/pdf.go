@@ -58,10 +58,23 @@ func PDF(src []byte, maxStream, maxTotal int64) ([]byte, error) {
 			out = pdfText(content, out)
 		}
 	}
-	if len(bytes.TrimSpace(out)) == 0 {
-		return nil, ErrPDFNoText
+	if len(bytes.TrimSpace(out)) == 0 || !mostlyText(out) {
+		return nil, ErrPDFNoText // a scan, or glyph codes of an embedded font: not readable
 	}
 	return out, nil
+}
+
+// mostlyText reports whether extracted strings read as text: mostly letters, digits,
+// spaces and common punctuation, as opposed to the two-byte glyph codes of CID fonts.
+func mostlyText(b []byte) bool {
+	good := 0
+	for _, c := range b {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ' ' || c == '\n' ||
+			c == '.' || c == ',' || c == ':' || c == '-' || c == '/' || c >= 0x80 {
+			good++
+		}
+	}
+	return good*10 >= len(b)*8
 }
 
 // streamData returns a stream's decoded bytes, or nil for filters other than Flate.
