@@ -75,6 +75,20 @@ func (s *Server) Add(t testing.TB, lines ...string) {
 	}
 }
 
+// Set replaces the records of each line's name and type with the lines
+// given for them.
+func (s *Server) Set(t testing.TB, lines ...string) {
+	t.Helper()
+	s.mu.Lock()
+	for _, l := range lines {
+		if rr, err := dns.NewRR(l); err == nil && rr != nil {
+			delete(s.records, key{strings.ToLower(rr.Header().Name), rr.Header().Rrtype})
+		}
+	}
+	s.mu.Unlock()
+	s.Add(t, lines...)
+}
+
 // Secure marks zone (and the names below it) as DNSSEC-signed and
 // validated (true) or not (false). The most specific zone wins.
 func (s *Server) Secure(zone string, secure bool) {

@@ -1,0 +1,280 @@
+package mtasts
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sealgate/sealgate/safeio"
+)
+
+// Resolver is the DNS the cache uses (dnsclient.Resolver and net.Resolver
+// satisfy it): TXT for _mta-sts records and host addresses for the policy
+// host.
+type Resolver interface {
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+	LookupHost(ctx context.Context, host string) ([]string, error)
+}
+
+// Config configures a Cache.
+type Config struct {
+	// Dir keeps one JSON file per domain, so policies survive a restart
+	// (RFC 8461 §5.1: trust on first use depends on it). "" keeps them in
+	// memory only.
+	Dir string
+	// Resolver is required.
+	Resolver Resolver
+	// RootCAs verify the policy host (nil: system roots); the gateway
+	// passes the same pool as delivery, system roots plus
+	// delivery.tls.ca_file.
+	RootCAs *x509.CertPool
+	// Timeout bounds one policy fetch; default 30s.
+	Timeout time.Duration
+	// RefreshInterval is how often Start's refresher revisits cached
+	// domains (RFC 8461 §5.1 proactive refresh); default 1h.
+	RefreshInterval time.Duration
+	// Registerer, when non-nil, gets the cache's gauge.
+	Registerer prometheus.Registerer
+	// Logger gets domain-free operational messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Cache finds, fetches and keeps MTA-STS policies. Construct it with
+// NewCache, Start its refresher, Close it at the end. Get works without
+// Start.
+type Cache struct {
+	cfg   Config
+	http  *http.Client
+	gauge prometheus.Gauge
+
+	mu  sync.Mutex
+	mem map[string]*Policy
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// NewCache checks cfg, creates Dir and loads the policies found there.
+func NewCache(cfg Config) (*Cache, error) {
+	if cfg.Resolver == nil {
+		return nil, errors.New("mtasts: a resolver is required")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Cache{cfg: cfg, mem: map[string]*Policy{}, gauge: prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "sealgate_mtasts_cached_policies", Help: "MTA-STS policies held in the cache.",
+	})}
+	c.http = c.newHTTPClient()
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(c.gauge); err != nil {
+			return nil, fmt.Errorf("mtasts: register metrics: %w", err)
+		}
+	}
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// load reads Dir; broken or expired files are removed.
+func (c *Cache) load() error {
+	if c.cfg.Dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(c.cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("mtasts: cache directory: %w", err)
+	}
+	files, err := filepath.Glob(filepath.Join(c.cfg.Dir, "*.json"))
+	if err != nil {
+		return fmt.Errorf("mtasts: cache directory: %w", err)
+	}
+	now := time.Now()
+	for _, f := range files {
+		p, err := readPolicy(f)
+		domain := strings.TrimSuffix(filepath.Base(f), ".json")
+		if err != nil || p.Expired(now) || !validDomain(domain) {
+			_ = os.Remove(f)
+			continue
+		}
+		c.mem[domain] = p
+	}
+	c.gauge.Set(float64(len(c.mem)))
+	return nil
+}
+
+func readPolicy(path string) (*Policy, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p := &Policy{}
+	return p, json.Unmarshal(b, p)
+}
+
+// validDomain keeps file names safe: letters, digits, '-' and '.'.
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.Contains(d, "..") {
+		return false
+	}
+	return !strings.ContainsFunc(d, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '.')
+	})
+}
+
+// Start runs the refresher until ctx ends or Close is called.
+func (c *Cache) Start(ctx context.Context) {
+	ctx, c.stop = context.WithCancel(ctx)
+	c.done = make(chan struct{})
+	go c.refresher(ctx)
+}
+
+// Close stops the refresher and waits for it.
+func (c *Cache) Close() error {
+	if c.stop != nil {
+		c.stop()
+		<-c.done
+	}
+	return nil
+}
+
+func (c *Cache) refresher(ctx context.Context) {
+	defer close(c.done)
+	t := time.NewTicker(c.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.Refresh(ctx)
+		}
+	}
+}
+
+// Refresh revisits every cached domain: a changed id or a policy that
+// would expire before the next refresh is fetched again; expired policies
+// are dropped.
+func (c *Cache) Refresh(ctx context.Context) {
+	c.mu.Lock()
+	domains := make([]string, 0, len(c.mem))
+	for d := range c.mem {
+		domains = append(domains, d)
+	}
+	c.mu.Unlock()
+	for _, d := range domains {
+		if ctx.Err() != nil {
+			return
+		}
+		soon := time.Now().Add(2 * c.cfg.RefreshInterval)
+		_, _ = c.get(ctx, d, soon)
+	}
+}
+
+// Get returns the policy that applies to domain, or nil when there is
+// none (or it is mode none). An error says a policy was announced but
+// could not be had (for TLS reports); a usable cached policy is returned
+// with a nil error whenever there is one (RFC 8461 §5.1).
+func (c *Cache) Get(ctx context.Context, domain string) (*Policy, error) {
+	p, err := c.get(ctx, strings.ToLower(strings.TrimSuffix(domain, ".")), time.Now())
+	if p != nil && p.Mode == ModeNone {
+		return nil, nil
+	}
+	return p, err
+}
+
+// get implements Get; a cached policy expiring before fresh is refetched
+// even when its id did not change.
+func (c *Cache) get(ctx context.Context, domain string, fresh time.Time) (*Policy, error) {
+	cached := c.cached(domain)
+	id, err := c.record(ctx, domain)
+	if err != nil || id == "" {
+		return cached, nil
+	}
+	if cached != nil && cached.ID == id && !cached.Expired(fresh) {
+		return cached, nil
+	}
+	p, err := c.fetch(ctx, domain)
+	if err != nil {
+		c.cfg.Logger.Debug("MTA-STS policy fetch failed", slog.String("error", err.Error()))
+		if cached != nil {
+			return cached, nil
+		}
+		return nil, err
+	}
+	p.ID, p.Fetched = id, time.Now()
+	c.store(domain, p)
+	return p, nil
+}
+
+// record looks up _mta-sts.<domain> (RFC 8461 §3.1) and returns the id of
+// the one valid record, "" when there is none.
+func (c *Cache) record(ctx context.Context, domain string) (string, error) {
+	txts, err := c.cfg.Resolver.LookupTXT(ctx, "_mta-sts."+domain)
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for _, t := range txts {
+		if id, err := ParseRecord(t); err == nil {
+			ids = append(ids, id)
+		} else if strings.HasPrefix(t, "v=STSv1") {
+			return "", err
+		}
+	}
+	if len(ids) != 1 {
+		return "", nil
+	}
+	return ids[0], nil
+}
+
+// cached returns the unexpired cached policy of domain, dropping an
+// expired one.
+func (c *Cache) cached(domain string) *Policy {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.mem[domain]
+	if p != nil && p.Expired(time.Now()) {
+		delete(c.mem, domain)
+		c.gauge.Set(float64(len(c.mem)))
+		if c.cfg.Dir != "" {
+			_ = os.Remove(filepath.Join(c.cfg.Dir, domain+".json"))
+		}
+		return nil
+	}
+	return p
+}
+
+// store keeps p in memory and on disk.
+func (c *Cache) store(domain string, p *Policy) {
+	c.mu.Lock()
+	c.mem[domain] = p
+	c.gauge.Set(float64(len(c.mem)))
+	c.mu.Unlock()
+	if c.cfg.Dir == "" || !validDomain(domain) {
+		return
+	}
+	b, err := json.Marshal(p)
+	if err == nil {
+		err = safeio.WriteFile(filepath.Join(c.cfg.Dir, domain+".json"), b, 0o600)
+	}
+	if err != nil {
+		c.cfg.Logger.Warn("MTA-STS cache write failed", slog.String("error", err.Error()))
+	}
+}
