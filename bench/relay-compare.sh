@@ -175,7 +175,7 @@ SG
   wait_listen "$PORT_A" 15 || die "sealgate not listening: $(tail -3 "$R/maillog")"
   sleep 1
 }
-sealgate_queue() { find "$R/data/spool" -maxdepth 1 -name '*.msg' 2>/dev/null | wc -l; }
+sealgate_queue() { find "$R/data/spool" -maxdepth 2 -name '*.msg' -not -path '*/quarantine/*' 2>/dev/null | wc -l; }
 sealgate_cpu() { awk '{print $14+$15}' "/proc/$MTA_PID/stat"; }
 stop_sealgate() { kill -TERM "$MTA_PID" 2>/dev/null; wait "$MTA_PID" 2>/dev/null; }
 

@@ -3,12 +3,14 @@
 //
 // # Spool format
 //
-// The spool is one directory. Each message is two files named by its queue
-// ID (24 hex digits: 6 bytes of millisecond time, 6 random bytes):
+// The spool is one directory with 16 subdirectories 0 … f. Each message is
+// two files named by its queue ID (24 hex digits: 6 bytes of millisecond
+// time, 6 random bytes), in the subdirectory named by the ID's last digit,
+// so that concurrent writers rarely contend for one directory:
 //
-//	<id>.msg   envelope and body, written once when the message is accepted
-//	<id>.st    per-recipient state, rewritten after delivery attempts
-//	quarantine/  entries that could not be read or crashed an attempt
+//	<x>/<id>.msg   envelope and body, written once when the message is accepted
+//	<x>/<id>.st    per-recipient state, rewritten after delivery attempts
+//	quarantine/    entries that could not be read or crashed an attempt
 //
 // Both files are sealed with AES-256-GCM:
 //

@@ -109,7 +109,7 @@ func TestSpoolFilesAreEncryptedAndBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, id+".msg"))
+	raw, err := os.ReadFile(filepath.Join(dir, shard(id), id+".msg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestTemporaryFailureRetriedThenDelivered(t *testing.T) {
 	if len(calls) != 2 || calls[1].QueueID != id || !bytes.Contains(calls[1].Body, []byte(secretBody)) {
 		t.Fatalf("want 2 attempts with the body, got %d", len(calls))
 	}
-	if _, err := os.Stat(filepath.Join(dir, id+".msg")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, shard(id), id+".msg")); !os.IsNotExist(err) {
 		t.Fatal("delivered message still in the spool")
 	}
 }
@@ -267,7 +267,10 @@ func TestBrokenEntryQuarantined(t *testing.T) {
 	q1.Close(context.Background())
 	// A file moved to another message's name must not open.
 	other := NewID()
-	os.Rename(filepath.Join(dir, id+".msg"), filepath.Join(dir, other+".msg"))
+	for shard(other) != shard(id) {
+		other = NewID()
+	}
+	os.Rename(filepath.Join(dir, shard(id), id+".msg"), filepath.Join(dir, shard(other), other+".msg"))
 	q2 := startQueue(t, dir, block, nil)
 	if len(q2.List()) != 0 {
 		t.Fatal("swapped file was recovered")
@@ -310,7 +313,7 @@ func TestControlOperations(t *testing.T) {
 	if _, err := q.Show(b); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted message still shown: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, b+".msg")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, shard(b), b+".msg")); !os.IsNotExist(err) {
 		t.Fatal("deleted message still on disk")
 	}
 	if n := q.Flush(); n != 1 {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/sealgate/sealgate/safeio"
@@ -25,8 +26,15 @@ type spool struct {
 	quarDir string
 	seal    *sealer
 	w       safeio.Writer
-	dirSync *dirSyncer
+	dirSync [shards]*dirSyncer
 }
+
+// shards is the number of subdirectories messages are spread over: writers
+// in different subdirectories do not contend for one directory's lock.
+const shards = 16
+
+// shard is the subdirectory of a queue ID: its last hex digit (random).
+func shard(id string) string { return id[len(id)-1:] }
 
 func openSpool(dir string, key []byte) (*spool, error) {
 	s, err := newSealer(key)
@@ -37,20 +45,31 @@ func openSpool(dir string, key []byte) (*spool, error) {
 	if err := os.MkdirAll(quar, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	sp := &spool{
-		dir:     dir,
-		quarDir: quar,
-		seal:    s,
-		w:       safeio.Writer{FS: safeio.OS(), Perm: 0o600, SyncDir: false},
-		dirSync: newDirSyncer(dir),
+	sp := &spool{dir: dir, quarDir: quar, seal: s,
+		w: safeio.Writer{FS: safeio.OS(), Perm: 0o600, SyncDir: false}}
+	for i := range sp.dirSync {
+		sub := filepath.Join(dir, fmt.Sprintf("%x", i))
+		if err := os.MkdirAll(sub, 0o700); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+		sp.dirSync[i] = newDirSyncer(sub)
 	}
-	return sp, nil
+	return sp, safeio.SyncDir(dir)
 }
 
-func (s *spool) close() { s.dirSync.close() }
+func (s *spool) close() {
+	for _, d := range s.dirSync {
+		d.close()
+	}
+}
 
 func (s *spool) path(id, suffix string) string {
-	return filepath.Join(s.dir, id+suffix)
+	return filepath.Join(s.dir, shard(id), id+suffix)
+}
+
+func (s *spool) syncer(id string) *dirSyncer {
+	i, _ := strconv.ParseUint(shard(id), 16, 8)
+	return s.dirSync[i]
 }
 
 // writeMessage makes a new message durable: sealed file written and
@@ -68,7 +87,7 @@ func (s *spool) writeMessage(env *Envelope, body []byte) error {
 	if err := s.w.WriteFile(s.path(env.ID, msgSuffix), s.seal.seal("msg", env.ID, plain)); err != nil {
 		return err
 	}
-	return s.dirSync.sync()
+	return s.syncer(env.ID).sync()
 }
 
 func (s *spool) readMessage(id string) (*Envelope, []byte, error) {
@@ -144,25 +163,29 @@ func (s *spool) quarantine(id string) error {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errors.Join(errs...), safeio.SyncDir(s.dir))
+	return errors.Join(errors.Join(errs...), safeio.SyncDir(filepath.Join(s.dir, shard(id))), safeio.SyncDir(s.quarDir))
 }
 
 // list returns the IDs of all messages in the spool, and removes leftover
 // temporary files of interrupted writes.
 func (s *spool) list() ([]string, error) {
-	entries, err := os.ReadDir(s.dir)
-	if err != nil {
-		return nil, err
-	}
 	var ids []string
-	for _, e := range entries {
-		name := e.Name()
-		switch {
-		case e.IsDir():
-		case strings.HasSuffix(name, msgSuffix) && validID(strings.TrimSuffix(name, msgSuffix)):
-			ids = append(ids, strings.TrimSuffix(name, msgSuffix))
-		case strings.HasPrefix(name, ".tmp"), strings.Contains(name, ".tmp"):
-			os.Remove(filepath.Join(s.dir, name))
+	for i := range s.dirSync {
+		sub := filepath.Join(s.dir, fmt.Sprintf("%x", i))
+		entries, err := os.ReadDir(sub)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			name := e.Name()
+			id := strings.TrimSuffix(name, msgSuffix)
+			switch {
+			case e.IsDir():
+			case strings.HasSuffix(name, msgSuffix) && validID(id) && shard(id) == filepath.Base(sub):
+				ids = append(ids, id)
+			case strings.Contains(name, ".tmp"):
+				os.Remove(filepath.Join(sub, name))
+			}
 		}
 	}
 	return ids, nil

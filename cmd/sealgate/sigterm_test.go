@@ -56,7 +56,7 @@ func TestSIGTERMKeepsQueueAndExitsCleanly(t *testing.T) {
 		proc.Process.Kill()
 		t.Fatal("gateway did not stop on SIGTERM")
 	}
-	spooled, _ := filepath.Glob(filepath.Join(dir, "data", "spool", "*.msg"))
+	spooled, _ := filepath.Glob(filepath.Join(dir, "data", "spool", "*", "*.msg"))
 	if len(spooled) != 1 || sink.Count() != 0 {
 		t.Fatalf("after SIGTERM: %d spooled, %d delivered; want 1 and 0", len(spooled), sink.Count())
 	}
