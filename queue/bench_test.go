@@ -4,8 +4,8 @@ import (
 	"context"
 	"os"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 )
 
 // BenchmarkEnqueueDeliver measures the spool's cost per message on the hot
