@@ -46,7 +46,7 @@ func (q *Queue) attempt(it *item) (bool, error) {
 	q.expire(it, time.Now())
 	if it.cur.pending() {
 		it.body = nil // keep memory small while waiting
-		if err := q.sp.writeState(it.env.ID, it.cur, false); err != nil {
+		if err := q.saveState(it, false); err != nil {
 			q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
 		}
 		return false, nil
@@ -69,7 +69,7 @@ func (q *Queue) recordAttempt(it *item, now time.Time) {
 	if it.cur.Attempts == 1 {
 		return
 	}
-	if err := q.sp.writeState(it.env.ID, it.cur, false); err != nil {
+	if err := q.saveState(it, false); err != nil {
 		q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
 	}
 }

@@ -64,6 +64,7 @@ func (q *Queue) Retry(id string) error {
 	case it.st.Held && !it.running:
 		st := it.st.clone()
 		st.Held, st.NextAttempt = false, time.Now()
+		it.stateOnDisk = true
 		if err := q.sp.writeState(id, st, true); err != nil {
 			return err
 		}
@@ -109,7 +110,7 @@ func (q *Queue) Delete(id string) error {
 	if !ok {
 		return ErrNotFound
 	}
-	return q.sp.remove(id)
+	return q.sp.remove(id, true)
 }
 
 // Oldest returns the age of the oldest message, 0 when empty.

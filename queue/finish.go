@@ -17,7 +17,7 @@ import (
 func (q *Queue) finish(it *item) error {
 	rcpts := q.notifications(it)
 	if len(rcpts) > 0 && !it.cur.DSNDone {
-		if err := q.sp.writeState(it.env.ID, it.cur, true); err != nil {
+		if err := q.saveState(it, true); err != nil {
 			return err
 		}
 		if err := q.bounce(it, rcpts); err != nil {
@@ -26,11 +26,11 @@ func (q *Queue) finish(it *item) error {
 			return nil
 		}
 		it.cur.DSNDone = true
-		if err := q.sp.writeState(it.env.ID, it.cur, true); err != nil {
+		if err := q.saveState(it, true); err != nil {
 			return err
 		}
 	}
-	if err := q.sp.remove(it.env.ID); err != nil {
+	if err := q.sp.remove(it.env.ID, it.stateOnDisk); err != nil {
 		q.log.Error("spool remove failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
 	}
 	return nil
@@ -109,4 +109,10 @@ func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) error {
 		q.log.Info("dsn queued", slog.String("queue_id", it.env.ID), slog.String("dsn_id", id))
 	}
 	return err
+}
+
+// saveState writes the working state of a running item.
+func (q *Queue) saveState(it *item, durable bool) error {
+	it.stateOnDisk = true
+	return q.sp.writeState(it.env.ID, it.cur, durable)
 }

@@ -145,11 +145,16 @@ func (s *spool) readState(id string, env *Envelope) (*State, error) {
 }
 
 // remove deletes a finished message, state first so that a half-removed
-// message is never recovered with stale state.
-func (s *spool) remove(id string) error {
-	err1 := os.Remove(s.path(id, stateSuffix))
-	if errors.Is(err1, fs.ErrNotExist) {
-		err1 = nil
+// message is never recovered with stale state. withState false skips the
+// state file when the caller knows none was written (the common case of a
+// message delivered on its first attempt).
+func (s *spool) remove(id string, withState bool) error {
+	var err1 error
+	if withState {
+		err1 = os.Remove(s.path(id, stateSuffix))
+		if errors.Is(err1, fs.ErrNotExist) {
+			err1 = nil
+		}
 	}
 	return errors.Join(err1, os.Remove(s.path(id, msgSuffix)))
 }
