@@ -1,0 +1,102 @@
+package encrypt
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"log/slog"
+	"slices"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/sealgate/sealgate/encrypt/pgp"
+)
+
+// Reasons recorded with a recipient's method. They are fixed texts: no
+// address, key material or content.
+const (
+	reasonNotNeeded    = "message needs no protection"
+	reasonPGPKeyring   = "OpenPGP key in keyring"
+	reasonPGPWKD       = "OpenPGP key published by WKD"
+	reasonSMIMECert    = "S/MIME certificate in store"
+	reasonTLSNoKey     = "no usable key or certificate; verified TLS required"
+	reasonTLSFirst     = "verified TLS comes first in the order"
+	reasonPortalNoMeth = "no other method possible"
+	reasonTLSFailed    = "verified TLS not available at the destination"
+	reasonPGPFailed    = "OpenPGP encryption failed"
+	reasonSMIMEFailed  = "S/MIME encryption failed"
+	reasonNoMethod     = "no protection method possible"
+)
+
+// choice is the method chosen for one recipient, why, and what it needs.
+type choice struct {
+	method string
+	reason string
+	key    *openpgp.Entity   // pgp
+	cert   *x509.Certificate // smime
+}
+
+// choose returns the first method in order that is possible for addr and
+// not in tried; method "" when there is none. why, if set, explains the
+// move from an earlier method and becomes the reason.
+func (c *Courier) choose(ctx context.Context, addr string, tried map[string]bool, why string) choice {
+	for _, m := range c.cfg.Order {
+		if tried[m] {
+			continue
+		}
+		ch, ok := c.possible(ctx, m, addr)
+		if !ok {
+			continue
+		}
+		if why != "" {
+			ch.reason = why
+		}
+		return ch
+	}
+	return choice{reason: reasonNoMethod}
+}
+
+// possible says whether method m can protect addr.
+func (c *Courier) possible(ctx context.Context, m, addr string) (choice, bool) {
+	switch m {
+	case MethodPGP:
+		return c.pgpKey(ctx, addr)
+	case MethodSMIME:
+		if c.cfg.Certs == nil {
+			return choice{}, false
+		}
+		cert, ok := c.cfg.Certs.Lookup(addr, c.cfg.Now())
+		return choice{method: MethodSMIME, reason: reasonSMIMECert, cert: cert}, ok
+	case MethodTLS:
+		reason := reasonTLSFirst
+		i := slices.Index(c.cfg.Order, MethodTLS)
+		if slices.Contains(c.cfg.Order[:i], MethodPGP) || slices.Contains(c.cfg.Order[:i], MethodSMIME) {
+			reason = reasonTLSNoKey
+		}
+		return choice{method: MethodTLS, reason: reason}, true
+	case MethodPortal:
+		return choice{method: MethodPortal, reason: reasonPortalNoMeth}, c.cfg.Portal != nil
+	}
+	return choice{}, false
+}
+
+// pgpKey looks in the keyring, then in WKD.
+func (c *Courier) pgpKey(ctx context.Context, addr string) (choice, bool) {
+	if c.cfg.Keyring != nil {
+		if e, ok := c.cfg.Keyring.Lookup(addr, c.cfg.Now()); ok {
+			return choice{method: MethodPGP, reason: reasonPGPKeyring, key: e}, true
+		}
+	}
+	if c.cfg.WKD == nil {
+		return choice{}, false
+	}
+	e, err := c.cfg.WKD.Lookup(ctx, addr)
+	if err != nil {
+		if !errors.Is(err, pgp.ErrNotFound) {
+			// WKD errors never carry the address.
+			c.cfg.Logger.Debug("wkd lookup failed", slog.String("error", err.Error()))
+		}
+		return choice{}, false
+	}
+	return choice{method: MethodPGP, reason: reasonPGPWKD, key: e}, e != nil
+}

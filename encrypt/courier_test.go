@@ -1,0 +1,238 @@
+package encrypt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sealgate/sealgate/encrypt/portalbox"
+	"github.com/sealgate/sealgate/queue"
+)
+
+func checkNoPHI(t *testing.T, what string, b []byte) {
+	t.Helper()
+	for _, w := range phiWords {
+		if bytes.Contains(bytes.ToLower(b), bytes.ToLower([]byte(w))) {
+			t.Errorf("%s carries %q in the clear", what, w)
+		}
+	}
+}
+
+func TestPassThroughWhenNoProtectionNeeded(t *testing.T) {
+	f := newFixture(t, nil, nil, nil)
+	d := delivery("pgp@example.net", "other@example.net")
+	d.TLS = queue.TLSMay
+	out := f.c.Deliver(context.Background(), d)
+	got := f.next.sent()
+	if len(got) != 1 || !bytes.Equal(got[0].Body, []byte(phiMessage)) || got[0].TLS != queue.TLSMay || len(got[0].Rcpts) != 2 {
+		t.Fatalf("next got %+v", got)
+	}
+	if len(out) != 2 || out[0].Err != nil || f.count(MethodNone) != 2 || f.count(MethodPGP) != 0 {
+		t.Fatalf("outcomes %+v, none=%v", out, f.count(MethodNone))
+	}
+}
+
+func TestFourRecipientsLeaveFourWays(t *testing.T) {
+	f := newFixture(t, nil, nil, nil)
+	f.next.reply = noVerifyAt("nothing@example.net")
+	d := delivery("pgp@example.net", "smime@example.net", "tls@example.net", "nothing@example.net")
+	out := f.c.Deliver(context.Background(), d)
+	for _, o := range out {
+		if o.Err != nil {
+			t.Fatalf("%s: %v", o.Rcpt, o.Err)
+		}
+	}
+	if len(out) != 4 || out[3].Rcpt != "nothing@example.net" {
+		t.Fatalf("outcomes not in recipient order: %+v", out)
+	}
+	byRcpt := map[string][]sent{}
+	for _, s := range f.next.sent() {
+		for _, r := range s.Rcpts {
+			byRcpt[r] = append(byRcpt[r], s)
+		}
+	}
+	checkPGPCopy(t, f, byRcpt["pgp@example.net"])
+	checkSMIMECopy(t, f, byRcpt["smime@example.net"])
+	if s := byRcpt["tls@example.net"]; len(s) != 1 || !bytes.Equal(s[0].Body, []byte(phiMessage)) || s[0].TLS != queue.TLSVerify {
+		t.Errorf("tls recipient got %+v", s)
+	}
+	checkPortal(t, f, byRcpt["nothing@example.net"])
+	for _, m := range []string{MethodPGP, MethodSMIME, MethodTLS, MethodPortal} {
+		if f.count(m) != 1 {
+			t.Errorf("sealgate_encrypted_total{method=%q} = %v, want 1", m, f.count(m))
+		}
+	}
+	if v := testutil.ToFloat64(f.c.m.fallbacks.WithLabelValues(MethodTLS)); v != 1 {
+		t.Errorf("tls fallbacks = %v, want 1", v)
+	}
+	checkLogs(t, f.logs.String())
+}
+
+func checkPGPCopy(t *testing.T, f *fixture, got []sent) {
+	t.Helper()
+	if len(got) != 1 || got[0].TLS != queue.TLSNone {
+		t.Fatalf("pgp recipient got %d deliveries", len(got))
+	}
+	checkNoPHI(t, "PGP/MIME outer message", got[0].Body)
+	if !bytes.Contains(got[0].Body, []byte("multipart/encrypted")) || !bytes.Contains(got[0].Body, []byte("Subject: Encrypted message")) {
+		t.Errorf("not PGP/MIME with the neutral subject:\n%s", got[0].Body[:300])
+	}
+	plain := pgpPlain(t, got[0].Body, f.pgpKey)
+	for _, w := range append(phiWords, "Subject: Your biopsy results") {
+		if !bytes.Contains(plain, []byte(w)) {
+			t.Errorf("decrypted PGP lacks %q", w)
+		}
+	}
+}
+
+func checkSMIMECopy(t *testing.T, f *fixture, got []sent) {
+	t.Helper()
+	if len(got) != 1 {
+		t.Fatalf("smime recipient got %d deliveries", len(got))
+	}
+	checkNoPHI(t, "S/MIME outer message", got[0].Body)
+	if !bytes.Contains(got[0].Body, []byte("application/pkcs7-mime; smime-type=enveloped-data")) {
+		t.Errorf("not S/MIME enveloped data:\n%s", got[0].Body[:300])
+	}
+	plain := smimePlain(t, got[0].Body, f.cert)
+	for _, w := range append(phiWords, "Subject: Your biopsy results") {
+		if !bytes.Contains(plain, []byte(w)) {
+			t.Errorf("decrypted S/MIME lacks %q", w)
+		}
+	}
+}
+
+var linkRE = regexp.MustCompile(`https://portal\.example\.org/m/([A-Za-z0-9_-]{43})`)
+
+// checkPortal: a refused verified-TLS attempt, then one notification
+// without PHI whose link finds the original in the store.
+func checkPortal(t *testing.T, f *fixture, got []sent) {
+	t.Helper()
+	if len(got) != 2 || got[0].TLS != queue.TLSVerify {
+		t.Fatalf("portal recipient got %d deliveries, want the TLS attempt and the notification", len(got))
+	}
+	n := got[1].Body
+	checkNoPHI(t, "notification", n)
+	for _, w := range []string{"Subject: You have a secure message", "From: \"Example Clinic\" <lab@clinic.example.org>", "To: <nothing@example.net>"} {
+		if !bytes.Contains(n, []byte(w)) {
+			t.Errorf("notification lacks %q:\n%s", w, n)
+		}
+	}
+	m := linkRE.FindSubmatch(n)
+	if m == nil {
+		t.Fatalf("no portal link in:\n%s", n)
+	}
+	it, err := f.store.Get(context.Background(), string(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(it.Message, []byte(phiMessage)) || it.Recipient != "nothing@example.net" || it.QueueID != "Q1" {
+		t.Errorf("portal item %+v", it)
+	}
+}
+
+// checkLogs: one line per recipient with method and reason, no address.
+func checkLogs(t *testing.T, logs string) {
+	t.Helper()
+	for _, want := range []string{"method=pgp reason=\"OpenPGP key in keyring\"", "method=smime reason=\"S/MIME certificate in store\"",
+		"method=tls reason=\"no usable key or certificate; verified TLS required\"",
+		"method=portal reason=\"verified TLS not available at the destination\""} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "@example.net") || strings.Contains(logs, "biopsy") {
+		t.Errorf("logs carry an address or content:\n%s", logs)
+	}
+}
+
+func TestNoMethodDefersAndSendsNothing(t *testing.T) {
+	f := newFixture(t, []string{MethodPGP, MethodSMIME}, nil, nil)
+	out := f.c.Deliver(context.Background(), delivery("nothing@example.net"))
+	if len(out) != 1 || !errors.Is(out[0].Err, errNoMethod) || out[0].Permanent {
+		t.Fatalf("outcome %+v, want a temporary no-method failure", out)
+	}
+	if n := len(f.next.sent()); n != 0 {
+		t.Fatalf("next got %d deliveries, want none", n)
+	}
+}
+
+func TestTLSFailureWithoutPortalNeverSendsPlain(t *testing.T) {
+	f := newFixture(t, []string{MethodPGP, MethodTLS}, nil, nil)
+	f.next.reply = noVerifyAt("nothing@example.net")
+	out := f.c.Deliver(context.Background(), delivery("nothing@example.net"))
+	if !errors.Is(out[0].Err, errNoMethod) {
+		t.Fatalf("outcome %+v, want no-method failure", out[0])
+	}
+	for _, s := range f.next.sent() {
+		if s.TLS < queue.TLSVerify {
+			t.Fatalf("message handed on without verified TLS: %+v", s.TLS)
+		}
+	}
+}
+
+func TestOrderIsRespected(t *testing.T) {
+	f := newFixture(t, []string{MethodSMIME, MethodPortal, MethodPGP}, nil, nil)
+	f.c.Deliver(context.Background(), delivery("pgp@example.net", "smime@example.net"))
+	got := f.next.sent()
+	if len(got) != 2 {
+		t.Fatalf("next got %d deliveries, want 2", len(got))
+	}
+	if !bytes.Contains(got[0].Body, []byte("/m/")) || bytes.Contains(got[0].Body, []byte("BEGIN PGP")) {
+		t.Error("pgp@ should go to the portal: portal comes before pgp in this order")
+	}
+	if f.count(MethodSMIME) != 1 || f.count(MethodPortal) != 1 || f.count(MethodPGP) != 0 {
+		t.Errorf("counts smime=%v portal=%v pgp=%v", f.count(MethodSMIME), f.count(MethodPortal), f.count(MethodPGP))
+	}
+}
+
+func TestNotificationBounceRemovesPortalItem(t *testing.T) {
+	f := newFixture(t, []string{MethodPortal}, nil, nil)
+	f.next.reply = func(*queue.Delivery, string) queue.Outcome {
+		return queue.Outcome{Err: errors.New("550 no such user"), Permanent: true}
+	}
+	out := f.c.Deliver(context.Background(), delivery("gone@example.net"))
+	if !out[0].Permanent {
+		t.Fatalf("outcome %+v, want the permanent failure passed on", out[0])
+	}
+	if f.store.Len() != 0 {
+		t.Errorf("portal store keeps %d items for a bounced recipient", f.store.Len())
+	}
+}
+
+func TestRetriedPortalHandOffLeavesOneItem(t *testing.T) {
+	f := newFixture(t, []string{MethodPortal}, nil, nil)
+	f.next.reply = func(*queue.Delivery, string) queue.Outcome { return queue.Outcome{Err: errors.New("451 later")} }
+	f.c.Deliver(context.Background(), delivery("pat@example.net"))
+	f.next.reply = nil
+	f.c.Deliver(context.Background(), delivery("pat@example.net"))
+	if f.store.Len() != 1 {
+		t.Fatalf("store holds %d items, want 1", f.store.Len())
+	}
+	got := f.next.sent()
+	first, second := linkRE.FindSubmatch(got[0].Body), linkRE.FindSubmatch(got[1].Body)
+	if _, err := f.store.Get(context.Background(), string(first[1])); !errors.Is(err, portalbox.ErrNotFound) {
+		t.Errorf("first link still works: %v", err)
+	}
+	if _, err := f.store.Get(context.Background(), string(second[1])); err != nil {
+		t.Errorf("second link: %v", err)
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	if _, err := New(Config{Next: &fakeNext{}, Order: []string{"pgp", "carrier-pigeon"}}); err == nil {
+		t.Error("unknown method accepted")
+	}
+	if _, err := New(Config{}); err == nil {
+		t.Error("missing next courier accepted")
+	}
+	f := newFixture(t, nil, nil, nil)
+	if _, err := New(Config{Next: &fakeNext{}, Portal: f.store}); err == nil {
+		t.Error("portal without base URL accepted")
+	}
+}

@@ -1,0 +1,84 @@
+package encrypt
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/sealgate/sealgate/encrypt/pgp"
+	"github.com/sealgate/sealgate/queue"
+)
+
+// Bad keys and certificates are skipped with a log line naming the file
+// and why; their recipients are protected by the next method.
+func TestBadKeysAndCertsSkippedWithLogLine(t *testing.T) {
+	expired := newPGPKey(t, "expired@example.net", 3600) // created 48 h before t0
+	keys := map[string][]byte{"expired.asc": armoredPublic(t, expired), "garbage.asc": []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n")}
+	certs := map[string][]byte{
+		"expired.pem":   certPEM(newCert(t, "oldcert@example.net", t0.Add(-time.Minute), x509.ExtKeyUsageEmailProtection)),
+		"wrongeku.pem":  certPEM(newCert(t, "server@example.net", t0.Add(time.Hour), x509.ExtKeyUsageServerAuth)),
+		"garbage.pem":   []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+		"not-a-pem.txt": []byte("hello"),
+	}
+	f := newFixture(t, nil, keys, certs)
+	logs := f.logs.String()
+	for _, want := range []string{"file=expired.asc", "reason=expired", "file=garbage.asc", "file=expired.pem",
+		"file=wrongeku.pem", "emailProtection", "file=garbage.pem", "file=not-a-pem.txt"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+	rcpts := []string{"expired@example.net", "oldcert@example.net", "server@example.net"}
+	out := f.c.Deliver(context.Background(), delivery(rcpts...))
+	got := f.next.sent()
+	if len(got) != 1 || len(got[0].Rcpts) != 3 || got[0].TLS != queue.TLSVerify {
+		t.Fatalf("want one verified-TLS delivery to all three, got %+v", got)
+	}
+	for _, o := range out {
+		if o.Err != nil {
+			t.Errorf("%s: %v", o.Rcpt, o.Err)
+		}
+	}
+}
+
+// fakeWKD publishes one key.
+type fakeWKD struct {
+	addr  string
+	key   *openpgp.Entity
+	calls int
+}
+
+func (w *fakeWKD) Lookup(_ context.Context, addr string) (*openpgp.Entity, error) {
+	w.calls++
+	if addr == w.addr {
+		return w.key, nil
+	}
+	return nil, pgp.ErrNotFound
+}
+
+func TestWKDKeyUsedAfterKeyring(t *testing.T) {
+	f := newFixture(t, nil, nil, nil)
+	key := newPGPKey(t, "wkd@example.net", 0)
+	wkd := &fakeWKD{addr: "wkd@example.net", key: key}
+	f.c.cfg.WKD = wkd
+	f.c.Deliver(context.Background(), delivery("wkd@example.net", "pgp@example.net"))
+	got := f.next.sent()
+	if len(got) != 2 {
+		t.Fatalf("next got %d deliveries, want 2", len(got))
+	}
+	plain := pgpPlain(t, got[0].Body, key)
+	if !bytes.Contains(plain, []byte("carcinoma")) {
+		t.Error("WKD recipient's copy does not decrypt to the message")
+	}
+	if wkd.calls != 1 {
+		t.Errorf("WKD asked %d times; the keyring should answer for pgp@", wkd.calls)
+	}
+	if !strings.Contains(f.logs.String(), `reason="OpenPGP key published by WKD"`) {
+		t.Error("WKD reason not logged")
+	}
+}

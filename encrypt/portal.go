@@ -1,0 +1,52 @@
+package encrypt
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/sealgate/sealgate/encrypt/portalbox"
+	"github.com/sealgate/sealgate/queue"
+)
+
+// errPortal is the temporary failure of a portal hand-off; the cause is
+// logged, not carried (it may name files).
+var errPortal = errors.New("encrypt: portal hand-off failed")
+
+// sendPortal seals the message into the portal store and sends p the
+// notification. A retried hand-off replaces the earlier item (same queue
+// ID and recipient), so at most one link per recipient is live.
+func (r *run) sendPortal(p *rcptState) {
+	c := r.c
+	now := c.cfg.Now()
+	it := portalbox.Item{QueueID: r.d.QueueID, Recipient: p.rcpt.Addr, Sender: r.d.From,
+		Message: r.d.Body, Created: now, Expires: now.Add(c.cfg.Notice.TTL)}
+	token, err := c.cfg.Portal.Put(r.ctx, it)
+	if err != nil {
+		r.portalFailed(p, "store", err)
+		return
+	}
+	msg, err := c.cfg.Notice.build(noticeRequest{From: r.d.From, To: p.rcpt.Addr, Token: token, Expires: it.Expires, Now: now})
+	if err != nil {
+		r.portalFailed(p, "notification", err)
+		return
+	}
+	ps := []*rcptState{p}
+	sd := r.sub(ps, msg, r.protectedLevel())
+	sd.EightBit = false // the notification is 7-bit
+	o := r.send(ps, sd)[0]
+	if o.Err != nil && o.Permanent {
+		// The recipient bounces: nobody will be told of the link.
+		if err := c.cfg.Portal.Delete(r.ctx, token); err != nil {
+			c.cfg.Logger.Warn("portal item not removed after a bounce", slog.String("queue_id", r.d.QueueID), slog.String("error", err.Error()))
+		}
+	}
+	r.finish(p, o)
+}
+
+// portalFailed defers p after a failed hand-off.
+func (r *run) portalFailed(p *rcptState, stage string, err error) {
+	r.c.cfg.Logger.Error("portal hand-off failed", slog.String("queue_id", r.d.QueueID),
+		slog.String("stage", stage), slog.String("error", err.Error()))
+	r.finish(p, queue.Outcome{Err: fmt.Errorf("%w (%s)", errPortal, stage), Enhanced: "4.3.0"})
+}

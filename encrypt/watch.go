@@ -1,0 +1,62 @@
+package encrypt
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Reloader is a key source that can follow changes of its folder
+// (*pgp.Keyring and *smime.CertStore implement it).
+type Reloader interface {
+	ReloadIfChanged(now time.Time) (bool, error)
+}
+
+// Watcher reloads key sources whose folders changed, every interval, until
+// Close.
+type Watcher struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Watch starts a Watcher over srcs. A failed reload keeps the previous keys
+// and is logged.
+func Watch(interval time.Duration, log *slog.Logger, srcs ...Reloader) *Watcher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Watcher{cancel: cancel, done: make(chan struct{})}
+	go w.loop(ctx, interval, log, srcs)
+	return w
+}
+
+func (w *Watcher) loop(ctx context.Context, interval time.Duration, log *slog.Logger, srcs []Reloader) {
+	defer close(w.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			ReloadAll(now, log, srcs...)
+		}
+	}
+}
+
+// ReloadAll reloads every source whose folder changed (what a SIGHUP or
+// the Watcher does).
+func ReloadAll(now time.Time, log *slog.Logger, srcs ...Reloader) {
+	for _, s := range srcs {
+		if _, err := s.ReloadIfChanged(now); err != nil {
+			log.Warn("key folder reload failed; previous keys stay in use", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// Close stops the Watcher and waits for it.
+func (w *Watcher) Close() {
+	w.cancel()
+	<-w.done
+}
