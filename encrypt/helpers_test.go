@@ -216,7 +216,7 @@ func newFixture(t testing.TB, order []string, extraKeys, extraCerts map[string][
 	t.Cleanup(func() { f.store.Close() })
 	f.c, err = New(Config{Order: order, Keyring: kr, Certs: cs, Portal: f.store, Subject: "Encrypted message",
 		Notice: Notice{BaseURL: "https://portal.example.org/", Organization: "Example Clinic", Hostname: "gw.example.org"},
-		Next: f.next, Logger: log, Registerer: f.reg, Now: func() time.Time { return t0 }})
+		Next:   f.next, Logger: log, Registerer: f.reg, Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}
