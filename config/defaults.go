@@ -7,8 +7,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/sealgate/sealgate/queue"
 )
 
 // Default listen addresses of the no-config setup.
@@ -38,7 +41,7 @@ func base() *Config {
 		},
 		Delivery: Delivery{
 			TLS:                          DeliveryTLS{Policy: map[string]string{"default": TLSPolicyMay}},
-			Retry:                        Retry{Schedule: defaultSchedule(), MaxAge: 5 * 24 * time.Hour},
+			Retry:                        Retry{Schedule: slices.Clone(queue.DefaultSchedule), MaxAge: queue.DefaultMaxAge},
 			MaxConnectionsPerDestination: 10,
 			MaxConnections:               200,
 		},
@@ -59,11 +62,6 @@ func defaultScan() ScanLimits {
 		MaxDepth: 32, MaxParts: 1000, MaxDecodedBytes: 64 << 20, MaxPartBytes: 32 << 20,
 		MaxUnzipBytes: 32 << 20, MaxZipEntries: 2000, MaxXMLDepth: 256, Timeout: 20 * time.Second,
 	}
-}
-
-// defaultSchedule is the default retry backoff.
-func defaultSchedule() []time.Duration {
-	return []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour}
 }
 
 // defaultLimits are the session and client limits; RFC 5321 §4.5.3.2 gives
