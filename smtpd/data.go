@@ -87,12 +87,19 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// maxHops is the most Received headers a message may carry before it is
+// taken for a mail loop (RFC 5321 §6.3).
+const maxHops = 50
+
 // checkHeaderFrom requires exactly one From header whose addresses are all
-// among the client's allowed senders.
+// among the client's allowed senders, and refuses looping mail.
 func (s *session) checkHeaderFrom(body []byte) error {
 	h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(bytes.NewReader(body), 256<<10)))
 	if err != nil {
 		return errBadMessage
+	}
+	if len(h.Values("Received")) > maxHops {
+		return errLoop
 	}
 	froms := h.Values("From")
 	if len(froms) != 1 {

@@ -253,3 +253,14 @@ func TestPolicyQuarantineHoldsMessage(t *testing.T) {
 		t.Fatal("quarantined message not queued on hold")
 	}
 }
+
+func TestMailLoopRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	c := h.submit(t)
+	hops := strings.Repeat("Received: from a by b; Fri, 27 Nov 2026 10:00:00 +0000\r\n", maxHops+1)
+	err := send(c, "news@news.example.org", "x@example.net", hops+message("news@news.example.org", "x@example.net", "hi"))
+	if smtpCode(err) != 554 || h.q.count() != 0 {
+		t.Fatalf("looping message: %v, queued %d", err, h.q.count())
+	}
+}
