@@ -103,6 +103,7 @@ func loadVocab() (*vocab, error) {
 	}{
 		{"conditions.txt", clCondition}, {"drugs.txt", clDrug}, {"procedures.txt", clProcedure},
 		{"specialties.txt", clSpecialty}, {"analytes.txt", clAnalyte}, {"notnames.txt", clNotName},
+		{"orgwords.txt", clNotName},
 	}
 	for _, f := range files {
 		data, err := dataFS.ReadFile("data/" + f.name)
