@@ -104,6 +104,7 @@ func (q *Queue) deliverGroup(it *item, idx []int) {
 		QueueID: env.ID, From: env.From, Domain: domainOf(env.Rcpts[idx[0]].Addr),
 		Body: it.body, SMTPUTF8: env.SMTPUTF8, EightBit: env.EightBit,
 		RequireTLS: env.RequireTLS, Ret: env.Ret, EnvID: env.EnvID, TLS: env.TLS,
+		Policy: env.Policy,
 	}
 	for _, i := range idx {
 		d.Rcpts = append(d.Rcpts, env.Rcpts[i])
@@ -129,6 +130,7 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 	r := &it.cur.Rcpts[i]
 	r.Updated = time.Now()
 	r.Code, r.Enhanced, r.RemoteMTA, r.TLSVersion = o.Code, o.Enhanced, o.RemoteMTA, o.TLSVersion
+	r.Method = o.Method
 	result := "delivered"
 	switch {
 	case o.Err == nil:

@@ -32,6 +32,10 @@ type Delivery struct {
 	EnvID      string // DSN ENVID (xtext-decoded)
 	// TLS is the minimum transport security this delivery needs.
 	TLS TLSLevel
+	// Policy is the verdict that decided how the message leaves: the
+	// protection layer encrypts when Policy.Action is "encrypt" (always so
+	// for PHI) and honours a forced Policy.Method.
+	Policy PolicySummary
 }
 
 // Rcpt is one recipient of a Delivery, with its DSN parameters (RFC 3461).
@@ -68,7 +72,14 @@ type Outcome struct {
 	RemoteMTA string
 	// TLSVersion is "TLS1.2", "TLS1.3" or "" for plaintext.
 	TLSVersion string
-	// Verified says the peer's certificate was verified (PKIX).
-	Verified bool
-	Duration time.Duration
+	// Verified says the peer's certificate was verified (PKIX, DANE or
+	// MTA-STS); Verification names how ("pkix", "dane", "mta-sts", "").
+	Verified     bool
+	Verification string
+	// Method is how the recipient was protected (pgp, smime, tls, portal,
+	// none) and MethodReason why that method was chosen; set by the
+	// protection layer.
+	Method       string
+	MethodReason string
+	Duration     time.Duration
 }

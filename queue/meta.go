@@ -66,6 +66,7 @@ type RcptState struct {
 	Enhanced   string     `json:"enhanced,omitempty"`
 	RemoteMTA  string     `json:"remote_mta,omitempty"`
 	TLSVersion string     `json:"tls_version,omitempty"`
+	Method     string     `json:"method,omitempty"` // protection used: pgp, smime, tls, portal, none
 	Updated    time.Time  `json:"updated,omitempty"`
 }
 
