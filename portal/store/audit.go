@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Audit event kinds.
+const (
+	EventCreated    = "created"     // the encryptor stored the message
+	EventCodeSent   = "code_sent"   // a one-time code went to the recipient
+	EventCodeFailed = "code_failed" // a wrong or expired code was entered
+	EventLocked     = "locked"      // too many failed codes
+	EventLogin      = "login"       // the recipient proved the address
+	EventView       = "view"        // the message was shown
+	EventDownload   = "download"    // an attachment was downloaded (Detail: its index)
+	EventReply      = "reply"       // the recipient sent a secure reply
+	EventRevoke     = "revoke"      // an operator revoked the message
+	EventExpire     = "expire"      // the message expired and was deleted
+)
+
+// Event is one audit record: who did what to which message, when, and
+// from which network address.
+type Event struct {
+	Seq       int64     `json:"seq"`
+	MessageID string    `json:"message_id"`
+	At        time.Time `json:"at"`
+	Kind      string    `json:"kind"`
+	Actor     string    `json:"actor"`            // recipient address, operator, "system"
+	Remote    string    `json:"remote,omitempty"` // client IP for portal requests
+	Detail    string    `json:"detail,omitempty"` // never message content
+}
+
+// Record appends an audit event; At defaults to now.
+func (s *Store) Record(ctx context.Context, e Event) error {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	_, err := s.exec(ctx, `INSERT INTO portal_audit (message_id, at, kind, actor, remote, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.MessageID, e.At.UnixMilli(), e.Kind, e.Actor, e.Remote, e.Detail)
+	if err != nil {
+		return fmt.Errorf("portal store: audit: %w", err)
+	}
+	return nil
+}
+
+// Audit returns a message's audit events in order.
+func (s *Store) Audit(ctx context.Context, id string) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT seq, message_id, at, kind, actor, remote, detail
+		FROM portal_audit WHERE message_id = ? ORDER BY seq`), id)
+	if err != nil {
+		return nil, fmt.Errorf("portal store: audit: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.Seq, &e.MessageID, &at, &e.Kind, &e.Actor, &e.Remote, &e.Detail); err != nil {
+			return nil, fmt.Errorf("portal store: audit: %w", err)
+		}
+		e.At = time.UnixMilli(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/sealgate/sealgate/safeio"
+)
+
+// blobStore holds sealed message bytes by message ID.
+type blobStore interface {
+	put(ctx context.Context, id string, sealed []byte) error
+	get(ctx context.Context, id string) ([]byte, error)
+	remove(ctx context.Context, id string) error
+}
+
+// fileBlobs keeps one sealed file per message in the data folder.
+type fileBlobs struct{ dir string }
+
+func (f fileBlobs) path(id string) string { return filepath.Join(f.dir, id+".sealed") }
+
+func (f fileBlobs) put(_ context.Context, id string, sealed []byte) error {
+	return safeio.WriteFile(f.path(id), sealed, 0o600)
+}
+
+func (f fileBlobs) get(_ context.Context, id string) ([]byte, error) {
+	b, err := os.ReadFile(f.path(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrGone
+	}
+	return b, err
+}
+
+// remove overwrites the file with zeros before unlinking it, so the sealed
+// bytes do not linger in the file's blocks on simple file systems.
+func (f fileBlobs) remove(_ context.Context, id string) error {
+	p := f.path(id)
+	if st, err := os.Stat(p); err == nil {
+		if fh, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
+			fh.Write(make([]byte, st.Size()))
+			fh.Sync()
+			fh.Close()
+		}
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("portal store: remove sealed file: %w", err)
+	}
+	return safeio.SyncDir(f.dir)
+}
+
+// sqlBlobs keeps sealed bytes in the database, shared by every node.
+type sqlBlobs struct {
+	db *sql.DB
+	d  dialect
+}
+
+func (b sqlBlobs) put(ctx context.Context, id string, sealed []byte) error {
+	_, err := b.db.ExecContext(ctx, b.d.rebind(`INSERT INTO portal_blobs (id, data) VALUES (?, ?)`), id, sealed)
+	return err
+}
+
+func (b sqlBlobs) get(ctx context.Context, id string) ([]byte, error) {
+	var data []byte
+	err := b.db.QueryRowContext(ctx, b.d.rebind(`SELECT data FROM portal_blobs WHERE id = ?`), id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrGone
+	}
+	return data, err
+}
+
+func (b sqlBlobs) remove(ctx context.Context, id string) error {
+	_, err := b.db.ExecContext(ctx, b.d.rebind(`DELETE FROM portal_blobs WHERE id = ?`), id)
+	return err
+}

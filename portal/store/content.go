@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/sealgate/sealgate/portal/seal"
+)
+
+// Open decrypts a live message's content. It returns
+// ErrGone for revoked, expired or deleted messages.
+func (s *Store) Open(ctx context.Context, id string) (Content, error) {
+	var c Content
+	var wrapped []byte
+	var revoked, deleted, expires int64
+	err := s.queryRow(ctx, `SELECT wrapped_key, revoked, deleted, expires FROM portal_messages WHERE id = ?`, id).
+		Scan(&wrapped, &revoked, &deleted, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("portal store: %w", err)
+	}
+	if revoked != 0 || deleted != 0 || expires <= s.now().UnixMilli() || wrapped == nil {
+		return c, ErrGone
+	}
+	key, err := s.opts.Master.Unwrap(id, wrapped)
+	if err != nil {
+		return c, fmt.Errorf("portal store: message key: %w", err)
+	}
+	sealed, err := s.blobs.get(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	plain, err := seal.Open(key, id, sealed)
+	if err != nil {
+		return c, fmt.Errorf("portal store: message content: %w", err)
+	}
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return c, fmt.Errorf("portal store: message content: %w", err)
+	}
+	return c, nil
+}
+
+// CountView adds one to a message's view counter.
+func (s *Store) CountView(ctx context.Context, id string) error {
+	_, err := s.exec(ctx, `UPDATE portal_messages SET views = views + 1 WHERE id = ?`, id)
+	return err
+}
+
+// Revoke makes a message unreadable at once: its key and sealed bytes are
+// destroyed and the event audited with actor (an operator name).
+func (s *Store) Revoke(ctx context.Context, id, actor string) error {
+	res, err := s.exec(ctx, `UPDATE portal_messages SET revoked = ? WHERE id = ? AND revoked = 0 AND deleted = 0`,
+		s.now().UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("portal store: revoke: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Get(ctx, id); err != nil {
+			return err
+		}
+		return ErrGone
+	}
+	s.Record(ctx, Event{MessageID: id, Kind: EventRevoke, Actor: actor})
+	return s.destroy(ctx, id)
+}
+
+// destroy removes the sealed bytes and the wrapped key and marks the
+// message deleted.
+func (s *Store) destroy(ctx context.Context, id string) error {
+	if err := s.blobs.remove(ctx, id); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, `UPDATE portal_messages SET wrapped_key = NULL, code_hash = NULL, deleted = ? WHERE id = ?`,
+		s.now().UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("portal store: delete: %w", err)
+	}
+	return nil
+}
+
+// Purge destroys every expired message that still has content, audits
+// each expiry, and returns how many it removed.
+func (s *Store) Purge(ctx context.Context) (int, error) {
+	ids, err := s.expired(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := s.destroy(ctx, id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.Record(ctx, Event{MessageID: id, Kind: EventExpire, Actor: "system"})
+	}
+	return len(ids) - len(errs), errors.Join(errs...)
+}
+
+func (s *Store) expired(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT id FROM portal_messages WHERE deleted = 0 AND expires <= ?`),
+		s.now().UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("portal store: purge: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

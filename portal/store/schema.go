@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// dialect is what differs between SQLite and PostgreSQL.
+type dialect struct {
+	name     string
+	blob     string // type of byte columns
+	serial   string // auto-increment primary key
+	numbered bool   // $1 placeholders instead of ?
+}
+
+var (
+	sqlite   = dialect{name: "sqlite", blob: "BLOB", serial: "INTEGER PRIMARY KEY AUTOINCREMENT"}
+	postgres = dialect{name: "postgres", blob: "BYTEA", serial: "BIGSERIAL PRIMARY KEY", numbered: true}
+)
+
+// rebind turns ? placeholders into $N for PostgreSQL. Queries here never
+// hold a literal question mark.
+func (d dialect) rebind(q string) string {
+	if !d.numbered {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// schema is version 1. Times are Unix milliseconds; 0 means "not set".
+func (d dialect) schema() []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS portal_messages (
+			id TEXT PRIMARY KEY,
+			token_hash ` + d.blob + ` NOT NULL UNIQUE,
+			sender TEXT NOT NULL,
+			recipient TEXT NOT NULL,
+			wrapped_key ` + d.blob + `,
+			size BIGINT NOT NULL,
+			attachments INTEGER NOT NULL,
+			created BIGINT NOT NULL,
+			expires BIGINT NOT NULL,
+			revoked BIGINT NOT NULL DEFAULT 0,
+			deleted BIGINT NOT NULL DEFAULT 0,
+			views INTEGER NOT NULL DEFAULT 0,
+			code_hash ` + d.blob + `,
+			code_expires BIGINT NOT NULL DEFAULT 0,
+			code_attempts INTEGER NOT NULL DEFAULT 0,
+			locked_until BIGINT NOT NULL DEFAULT 0)`,
+		`CREATE INDEX IF NOT EXISTS portal_messages_expires ON portal_messages (deleted, expires)`,
+		`CREATE TABLE IF NOT EXISTS portal_audit (
+			seq ` + d.serial + `,
+			message_id TEXT NOT NULL,
+			at BIGINT NOT NULL,
+			kind TEXT NOT NULL,
+			actor TEXT NOT NULL,
+			remote TEXT NOT NULL,
+			detail TEXT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS portal_audit_message ON portal_audit (message_id, seq)`,
+		`CREATE TABLE IF NOT EXISTS portal_blobs (id TEXT PRIMARY KEY, data ` + d.blob + ` NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS portal_schema (version INTEGER NOT NULL)`,
+	}
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	for _, q := range s.d.schema() {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("portal store: schema: %w", err)
+		}
+	}
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM portal_schema`).Scan(&n); err != nil {
+		return fmt.Errorf("portal store: schema: %w", err)
+	}
+	if n == 0 {
+		if _, err := s.exec(ctx, `INSERT INTO portal_schema (version) VALUES (1)`); err != nil {
+			return fmt.Errorf("portal store: schema: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+// Package store keeps the portal's messages: metadata in SQLite (embedded,
+// the default) or PostgreSQL (several gateway nodes), each message's content
+// sealed with its own key (package seal). The link token is kept only as a
+// SHA-256 hash and one-time codes only as keyed hashes. Revocation and
+// expiry destroy the wrapped key and the sealed bytes; the metadata row and
+// the audit trail stay.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
+
+	"github.com/sealgate/sealgate/portal/seal"
+)
+
+// Errors the store returns; test with errors.Is.
+var (
+	ErrNotFound = errors.New("portal store: no such message")
+	ErrGone     = errors.New("portal store: message revoked, expired or deleted")
+	ErrLocked   = errors.New("portal store: too many failed codes, locked for now")
+)
+
+// Options configure a Store.
+type Options struct {
+	// Backend is "sqlite" or a postgres:// (postgresql://) URL.
+	Backend string
+	// Dir is the data folder of the SQLite backend: it holds portal.db and
+	// messages/, the sealed files.
+	Dir string
+	// Master wraps the per-message keys.
+	Master *seal.Master
+	// TTL is how long a message stays when Item.Expires is zero.
+	TTL time.Duration
+	// PurgeEvery is how often Start's loop removes expired messages;
+	// default one minute.
+	PurgeEvery time.Duration
+	// Log receives operational messages (never addresses or content).
+	Log *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Store is an open portal store. It is safe for concurrent use.
+type Store struct {
+	opts  Options
+	db    *sql.DB
+	d     dialect
+	blobs blobStore
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Open connects to the backend and creates the schema if needed.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Master == nil {
+		return nil, errors.New("portal store: no master key")
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = 30 * 24 * time.Hour
+	}
+	if opts.PurgeEvery <= 0 {
+		opts.PurgeEvery = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{opts: opts}
+	if err := s.connect(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) connect(ctx context.Context) error {
+	b := s.opts.Backend
+	if b == "sqlite" || b == "" {
+		return s.connectSQLite(ctx)
+	}
+	if !strings.HasPrefix(b, "postgres://") && !strings.HasPrefix(b, "postgresql://") {
+		return fmt.Errorf("portal store: unknown backend (want sqlite or a postgres:// URL)")
+	}
+	db, err := sql.Open("pgx", b)
+	if err != nil {
+		return fmt.Errorf("portal store: postgres: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("portal store: postgres: %w", err)
+	}
+	s.db, s.d, s.blobs = db, postgres, sqlBlobs{db: db, d: postgres}
+	return nil
+}
+
+func (s *Store) connectSQLite(ctx context.Context) error {
+	if s.opts.Dir == "" {
+		return errors.New("portal store: sqlite needs a data folder")
+	}
+	files := filepath.Join(s.opts.Dir, "messages")
+	if err := os.MkdirAll(files, 0o700); err != nil {
+		return fmt.Errorf("portal store: %w", err)
+	}
+	dsn := "file:" + filepath.Join(s.opts.Dir, "portal.db") +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=secure_delete(on)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("portal store: sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(1) // one writer; the portal is not a hot path
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("portal store: sqlite: %w", err)
+	}
+	os.Chmod(filepath.Join(s.opts.Dir, "portal.db"), 0o600)
+	s.db, s.d, s.blobs = db, sqlite, fileBlobs{dir: files}
+	return nil
+}
+
+// Start runs the expiry loop until ctx ends or Close is called.
+func (s *Store) Start(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		return
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go s.purgeLoop(ctx)
+}
+
+func (s *Store) purgeLoop(ctx context.Context) {
+	defer close(s.done)
+	t := time.NewTicker(s.opts.PurgeEvery)
+	defer t.Stop()
+	for {
+		if n, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
+			s.opts.Log.Warn("portal purge failed", slog.String("error", err.Error()))
+		} else if n > 0 {
+			s.opts.Log.Info("portal messages expired", slog.Int("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops the expiry loop (waiting at most until ctx ends) and closes
+// the database.
+func (s *Store) Close(ctx context.Context) error {
+	s.mu.Lock()
+	cancel, done := s.cancel, s.done
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
+	return s.db.Close()
+}
+
+func (s *Store) now() time.Time { return s.opts.Now() }
+
+// exec runs a statement written with ? placeholders.
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.d.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.d.rebind(q), args...)
+}

@@ -1,0 +1,356 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealgate/sealgate/portal/internal/pgtest"
+	"github.com/sealgate/sealgate/portal/seal"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is one store under test and a way to read its raw bytes at rest.
+type env struct {
+	s      *Store
+	clk    *clock
+	dir    string
+	atRest func(t *testing.T) []byte // every stored byte: database and sealed files
+}
+
+type opener func(t *testing.T) func(t *testing.T) env
+
+func sqliteBackend(*testing.T) func(t *testing.T) env { return openSQLite }
+
+func postgresBackend(t *testing.T) func(t *testing.T) env {
+	server := pgtest.Server(t)
+	return func(t *testing.T) env { return openPostgres(t, pgtest.NewDB(t, server)) }
+}
+
+func openSQLite(t *testing.T) env {
+	dir := t.TempDir()
+	e := newEnv(t, "sqlite", dir)
+	e.atRest = func(t *testing.T) []byte {
+		var all []byte
+		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			if err == nil && !info.IsDir() {
+				b, _ := os.ReadFile(p)
+				all = append(all, b...)
+			}
+			return nil
+		})
+		return all
+	}
+	return e
+}
+
+func openPostgres(t *testing.T, url string) env {
+	e := newEnv(t, url, "")
+	e.atRest = func(t *testing.T) []byte {
+		var all []byte
+		for _, q := range []string{
+			`SELECT string_agg(m::text, '|') FROM portal_messages m`,
+			`SELECT string_agg(encode(data, 'escape'), '|') FROM portal_blobs`,
+		} {
+			var s sql.NullString
+			if err := e.s.db.QueryRow(q).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, s.String...)
+		}
+		return all
+	}
+	return e
+}
+
+func newEnv(t *testing.T, backend, dir string) env {
+	m, err := seal.NewMaster(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	s, err := Open(context.Background(), Options{Backend: backend, Dir: dir, Master: m, TTL: 24 * time.Hour, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return env{s: s, clk: clk, dir: dir}
+}
+
+var backends = map[string]opener{"sqlite": sqliteBackend, "postgres": postgresBackend}
+
+// TestStore runs the same suite against SQLite and PostgreSQL.
+func TestStore(t *testing.T) {
+	tests := map[string]func(*testing.T, env){
+		"RoundTrip":          testRoundTrip,
+		"NothingPlainAtRest": testNothingPlainAtRest,
+		"Revoke":             testRevoke,
+		"Expiry":             testExpiry,
+		"Code":               testCode,
+		"CodeLockout":        testCodeLockout,
+		"ParallelGuesses":    testParallelGuesses,
+		"BadID":              testBadID,
+	}
+	for bname, backend := range backends {
+		t.Run(bname, func(t *testing.T) {
+			open := backend(t)
+			for name, fn := range tests {
+				t.Run(name, func(t *testing.T) { fn(t, open(t)) })
+			}
+		})
+	}
+}
+
+func sample() Item {
+	return Item{
+		ID: "q1.0", Sender: "dr.smith@clinic.example", Recipient: "patient@home.example",
+		Content: Content{
+			Subject: "Your lab results", Text: "Potassium 4.1 mmol/L, all normal.",
+			HTML:        "<p>Potassium <b>4.1</b></p>",
+			Attachments: []Attachment{{Name: "results.pdf", Type: "application/pdf", Data: []byte("%PDF-1.4 lab report")}},
+		},
+	}
+}
+
+func testRoundTrip(t *testing.T, e env) {
+	ctx := context.Background()
+	tok, err := e.s.Put(ctx, sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok) < 22 {
+		t.Fatalf("token too short for 128 bits: %d chars", len(tok))
+	}
+	m, err := e.s.Lookup(ctx, tok)
+	if err != nil || m.ID != "q1.0" || m.Recipient != "patient@home.example" || m.Attachments != 1 {
+		t.Fatalf("lookup: %+v %v", m, err)
+	}
+	if !m.Expires.Equal(e.clk.now().Add(24 * time.Hour)) {
+		t.Fatalf("expires %v", m.Expires)
+	}
+	if _, err := e.s.Lookup(ctx, tok+"x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("wrong token: %v", err)
+	}
+	c, err := e.s.Open(ctx, m.ID)
+	if err != nil || c.Subject != "Your lab results" || !bytes.Equal(c.Attachments[0].Data, []byte("%PDF-1.4 lab report")) {
+		t.Fatalf("open: %+v %v", c, err)
+	}
+	if _, err := e.s.Put(ctx, sample()); err == nil {
+		t.Fatal("duplicate ID accepted")
+	}
+	if n, err := e.s.Count(ctx); err != nil || n != 1 {
+		t.Fatalf("count %d %v", n, err)
+	}
+	list, err := e.s.List(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list %v %v", list, err)
+	}
+}
+
+func testNothingPlainAtRest(t *testing.T, e env) {
+	tok, err := e.s.Put(context.Background(), sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := e.atRest(t)
+	if len(raw) == 0 {
+		t.Fatal("read nothing at rest")
+	}
+	for _, secret := range []string{tok, "lab results", "Potassium", "results.pdf", "%PDF", "application/pdf"} {
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Errorf("%q found at rest", secret)
+		}
+	}
+}
+
+func testRevoke(t *testing.T, e env) {
+	ctx := context.Background()
+	if _, err := e.s.Put(ctx, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Revoke(ctx, "q1.0", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Open(ctx, "q1.0"); !errors.Is(err, ErrGone) {
+		t.Fatalf("open after revoke: %v", err)
+	}
+	if _, err := e.s.blobs.get(ctx, "q1.0"); !errors.Is(err, ErrGone) {
+		t.Fatalf("sealed bytes still there: %v", err)
+	}
+	if err := e.s.Revoke(ctx, "q1.0", "operator"); !errors.Is(err, ErrGone) {
+		t.Fatalf("second revoke: %v", err)
+	}
+	if err := e.s.Revoke(ctx, "nope", "operator"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("revoke unknown: %v", err)
+	}
+	wantKinds(t, e, "q1.0", EventCreated, EventRevoke)
+}
+
+func testExpiry(t *testing.T, e env) {
+	ctx := context.Background()
+	it := sample()
+	it.Expires = e.clk.now().Add(time.Hour)
+	if _, err := e.s.Put(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.s.Purge(ctx); err != nil || n != 0 {
+		t.Fatalf("early purge removed %d: %v", n, err)
+	}
+	e.clk.add(time.Hour)
+	if _, err := e.s.Open(ctx, "q1.0"); !errors.Is(err, ErrGone) {
+		t.Fatalf("open after expiry: %v", err)
+	}
+	if n, err := e.s.Purge(ctx); err != nil || n != 1 {
+		t.Fatalf("purge removed %d: %v", n, err)
+	}
+	if _, err := e.s.blobs.get(ctx, "q1.0"); !errors.Is(err, ErrGone) {
+		t.Fatalf("sealed bytes still there: %v", err)
+	}
+	if n, _ := e.s.Count(ctx); n != 0 {
+		t.Fatalf("count after expiry %d", n)
+	}
+	m, err := e.s.Get(ctx, "q1.0")
+	if err != nil || m.Deleted.IsZero() {
+		t.Fatalf("metadata after purge: %+v %v", m, err)
+	}
+	wantKinds(t, e, "q1.0", EventCreated, EventExpire)
+}
+
+var policy = CodePolicy{TTL: 10 * time.Minute, MaxAttempts: 3, Lockout: 15 * time.Minute}
+
+func testCode(t *testing.T, e env) {
+	ctx := context.Background()
+	e.s.Put(ctx, sample())
+	good, bad := []byte("good-hash"), []byte("bad-hash")
+	if err := e.s.CheckCode(ctx, "q1.0", good, policy); !errors.Is(err, ErrCodeWrong) {
+		t.Fatalf("check before any code: %v", err)
+	}
+	if err := e.s.SetCode(ctx, "q1.0", good, policy); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.CheckCode(ctx, "q1.0", bad, policy); !errors.Is(err, ErrCodeWrong) {
+		t.Fatalf("bad code: %v", err)
+	}
+	if err := e.s.CheckCode(ctx, "q1.0", good, policy); err != nil {
+		t.Fatalf("good code: %v", err)
+	}
+	if err := e.s.CheckCode(ctx, "q1.0", good, policy); !errors.Is(err, ErrCodeWrong) {
+		t.Fatalf("replayed code: %v", err)
+	}
+	e.s.SetCode(ctx, "q1.0", good, policy)
+	e.clk.add(policy.TTL)
+	if err := e.s.CheckCode(ctx, "q1.0", good, policy); !errors.Is(err, ErrCodeWrong) {
+		t.Fatalf("expired code: %v", err)
+	}
+	if err := e.s.SetCode(ctx, "nope", good, policy); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("code for unknown message: %v", err)
+	}
+}
+
+func testCodeLockout(t *testing.T, e env) {
+	ctx := context.Background()
+	e.s.Put(ctx, sample())
+	good := []byte("good-hash")
+	e.s.SetCode(ctx, "q1.0", good, policy)
+	for i := 0; i < policy.MaxAttempts-1; i++ {
+		if err := e.s.CheckCode(ctx, "q1.0", []byte{byte(i)}, policy); !errors.Is(err, ErrCodeWrong) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if err := e.s.CheckCode(ctx, "q1.0", []byte("last"), policy); !errors.Is(err, ErrLocked) {
+		t.Fatalf("last attempt: %v", err)
+	}
+	if err := e.s.CheckCode(ctx, "q1.0", good, policy); !errors.Is(err, ErrLocked) {
+		t.Fatalf("good code while locked: %v", err)
+	}
+	if err := e.s.SetCode(ctx, "q1.0", good, policy); !errors.Is(err, ErrLocked) {
+		t.Fatalf("new code while locked: %v", err)
+	}
+	e.clk.add(policy.Lockout)
+	if err := e.s.SetCode(ctx, "q1.0", good, policy); err != nil {
+		t.Fatalf("new code after lockout: %v", err)
+	}
+	if err := e.s.CheckCode(ctx, "q1.0", good, policy); err != nil {
+		t.Fatalf("good code after lockout: %v", err)
+	}
+}
+
+func testParallelGuesses(t *testing.T, e env) {
+	ctx := context.Background()
+	e.s.Put(ctx, sample())
+	e.s.SetCode(ctx, "q1.0", []byte("good-hash"), policy)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wrong := 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := e.s.CheckCode(ctx, "q1.0", []byte("guess"), policy)
+			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, ErrCodeWrong) {
+				wrong++
+			} else if !errors.Is(err, ErrLocked) {
+				t.Errorf("guess: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wrong != policy.MaxAttempts-1 {
+		t.Fatalf("%d guesses counted as merely wrong, want %d", wrong, policy.MaxAttempts-1)
+	}
+}
+
+func testBadID(t *testing.T, e env) {
+	for _, id := range []string{"../etc", ".hidden", "a/b", string(make([]byte, 65))} {
+		it := sample()
+		it.ID = id
+		if _, err := e.s.Put(context.Background(), it); err == nil {
+			t.Errorf("ID %q accepted", id)
+		}
+	}
+	it := sample()
+	it.ID = ""
+	if _, err := e.s.Put(context.Background(), it); err != nil {
+		t.Fatalf("generated ID: %v", err)
+	}
+}
+
+func wantKinds(t *testing.T, e env, id string, kinds ...string) {
+	t.Helper()
+	evs, err := e.s.Audit(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, ev.Kind)
+	}
+	if len(got) != len(kinds) {
+		t.Fatalf("audit kinds %v, want %v", got, kinds)
+	}
+	for i := range kinds {
+		if got[i] != kinds[i] {
+			t.Fatalf("audit kinds %v, want %v", got, kinds)
+		}
+	}
+}
