@@ -1,5 +1,7 @@
 package detect
 
+import "bytes"
+
 // nameWindow is how many tokens around a person's name are searched for health terms.
 const nameWindow = 14
 
@@ -53,7 +55,7 @@ func (s *scanner) nameRun(i int) int {
 		if (t.flags&fCap == 0 || t.e-t.s < 2) && !initial {
 			break
 		}
-		if s.cls[j]&clNotName != 0 {
+		if s.cls[j]&clNotName != 0 || !nameShaped(s.word(j), j == i) {
 			return i
 		}
 		if s.cls[j] != 0 {
@@ -250,4 +252,22 @@ func (s *scanner) lastFirst(i int) int {
 		return i + 1
 	}
 	return i + 3
+}
+
+// nameShaped rejects words whose ending marks an ordinary English word rather than a
+// name: title-case headlines ("Understanding Seasonal Allergies", "Medication
+// Management") otherwise read like names. A first word ending in -ing is a verb.
+func nameShaped(w []byte, first bool) bool {
+	if first && len(w) >= 6 && bytes.HasSuffix(w, []byte("ing")) {
+		return false
+	}
+	if len(w) < 7 {
+		return true
+	}
+	for _, suf := range []string{"tion", "sion", "ment", "ness", "ous", "ful", "less", "ical", "ity", "onal", "ive"} {
+		if bytes.HasSuffix(w, []byte(suf)) {
+			return false
+		}
+	}
+	return true
 }

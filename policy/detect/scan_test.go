@@ -91,6 +91,8 @@ func TestDetectors(t *testing.T) {
 		{"Jonah Feldmann - new diagnosis of multiple sclerosis", NameNearHealth, 1},
 		{"Dr. Jonah Feldmann treats multiple sclerosis", NameNearHealth, 0},
 		{"Mercy Vale General Hospital treats multiple sclerosis", NameNearHealth, 0},
+		{"Understanding Seasonal Allergies", NameNearHealth, 0},
+		{"Medication Management Basics for asthma", NameNearHealth, 0},
 		{"Hi Wren, see you soon", Addressed, 1},
 		{"Hi team, see you soon", Addressed, 0},
 		{"Dear Colleagues, see you soon", Addressed, 0},
