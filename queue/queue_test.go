@@ -316,6 +316,10 @@ func TestControlOperations(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, shard(b), b+".msg")); !os.IsNotExist(err) {
 		t.Fatal("deleted message still on disk")
 	}
+	waitFor(t, "retry to finish", func() bool {
+		info, err := q.Show(a)
+		return err == nil && !info.Running && info.State.Attempts == 2
+	})
 	if n := q.Flush(); n != 1 {
 		t.Fatalf("flush = %d, want 1", n)
 	}
