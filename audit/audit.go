@@ -66,6 +66,8 @@ type event struct {
 	Remote2 string    `json:"remote_mta,omitempty"`
 	TLS     string    `json:"tls,omitempty"`
 	Verify  *bool     `json:"tls_verified,omitempty"`
+	// VerifyBy is how the peer was verified: pkix, dane, mta-sts.
+	VerifyBy string `json:"tls_verification,omitempty"`
 }
 
 func (l *Log) write(e event) {
@@ -111,5 +113,6 @@ func (l *Log) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
 	}
 	verified := o.Verified
 	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,
-		Code: o.Code, Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified})
+		Code: o.Code, Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification,
+		Method: o.Method, Reason: o.MethodReason})
 }
