@@ -28,7 +28,6 @@ func (s *scanner) names() {
 			s.greeting(i)
 			continue
 		}
-
 		end := s.nameRun(i)
 		if end-i == 1 {
 			end = s.lastFirst(i)
@@ -48,7 +47,8 @@ func (s *scanner) nameRun(i int) int {
 	j := i
 	for j < len(s.toks) && j-i < 4 {
 		t := s.toks[j]
-		if t.kind != tkWord || (j > i && t.gap != gapSpace) {
+		hyphenated := j > i && t.gap == gapNone && s.toks[j-1].ch == '-'
+		if t.kind != tkWord || (j > i && t.gap != gapSpace && !hyphenated) {
 			break
 		}
 		initial := t.e-t.s == 1 && t.flags&fUpper != 0 && j > i

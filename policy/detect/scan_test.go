@@ -170,6 +170,7 @@ func TestNameForms(t *testing.T) {
 		{"Offices: Boston, Massachusetts", PatientName, 0},
 		{"Siobhan McDonald - new diagnosis of lupus", NameNearHealth, 1},
 		{"Saoirse Nightingale-Ross started warfarin", NameNearHealth, 1},
+		{"Patient: Saoirse Nightingale-Ross", PatientName, 1},
 		{"DOB: March 14th, 1962", DOB, 1},
 	}
 	for _, tc := range cases {
