@@ -138,18 +138,23 @@ func (s *scanner) providerAfter(end int) bool {
 	return false
 }
 
+// isSender reports whether the name in [i, end) is the sender's own (a signature): all
+// of its words, up to two, are words of a sender's display name. A patient who shares
+// only the sender's first name is still a patient.
 func (s *scanner) isSender(i, end int) bool {
 	if len(s.opt.Senders) == 0 {
 		return false
 	}
+	n := 0
 	for j := i; j < end; j++ {
 		if s.opt.Senders[string(s.word(j))] {
-			return true
+			n++
 		}
 	}
-	return false
+	return n >= min(2, end-i)
 }
 
+// isRecipientWord reports whether token i is a word of a recipient's display name.
 func (s *scanner) isRecipientWord(i int) bool {
 	if len(s.opt.Recipients) == 0 || s.toks[i].e-s.toks[i].s < 3 {
 		return false

@@ -118,9 +118,14 @@ func TestRecipientAndSenderNames(t *testing.T) {
 	if c[Addressed] == 0 {
 		t.Errorf("recipient's first name not seen as addressing: %v", c)
 	}
+	opt.Senders["uhlmann"] = true
 	c = scanText(t, "Regards from Karsten Uhlmann about asthma care", opt)
 	if c[NameNearHealth] != 0 {
 		t.Errorf("sender's name taken for a patient's: %v", c)
+	}
+	c = scanText(t, "Karsten Bloom has asthma", opt)
+	if c[NameNearHealth] != 1 {
+		t.Errorf("patient sharing the sender's first name not seen: %v", c)
 	}
 }
 
