@@ -99,19 +99,26 @@ func TestDataTimeoutClosesConnection(t *testing.T) {
 	}
 }
 
-// A command cut off by a timeout must not be acted on.
+// A command cut off by a timeout must not be acted on. With one message
+// per minute allowed, a MAIL that was acted on would use up the client's
+// allowance; the next session proves it was not.
 func TestTruncatedCommandAtTimeoutIgnored(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.Limits.CommandTimeout = 300 * time.Millisecond })
+	h := newHarness(t, func(c *Config) {
+		c.Limits.CommandTimeout = 300 * time.Millisecond
+		c.Limits.MessagesPerMinute = 1
+	})
 	r := dialRaw(t, h.relay)
 	r.send("EHLO client.test\r\n")
 	r.expect("250")
-	r.send("MAIL FROM:<lab@clinic.example.org")
-	line, _ := r.reply()
-	if strings.HasPrefix(line, "250") {
-		t.Fatalf("partial MAIL command was accepted: %q", line)
-	}
-	r.closed("421", "530", "5")
+	// The client is still typing (" SIZE=…", or ".evil.test" after a bare
+	// address) when the timeout strikes.
+	r.send("MAIL FROM:<lab@clinic.example.org>")
+	r.closed("421 4.4.2")
+	r2 := dialRaw(t, h.relay)
+	r2.send("EHLO client.test\r\nMAIL FROM:<lab@clinic.example.org>\r\n")
+	r2.expect("250")
+	r2.expect("250")
 }
 
 // A failed STARTTLS handshake must close the connection, not answer in
