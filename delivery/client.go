@@ -13,9 +13,29 @@
 //     the handshake fails, the same host is retried once in plaintext on a
 //     new connection, as Postfix's "may" level does.
 //   - TLSEncrypt: STARTTLS required, certificate not required to verify.
-//   - TLSVerify: STARTTLS required and the certificate verified (PKIX)
-//     against Config.RootCAs for the next hop's host name (the MX name, never
-//     the IP address that was dialled).
+//   - TLSVerify: STARTTLS required and the peer authenticated: the
+//     certificate verified (PKIX) against Config.RootCAs for the next hop's
+//     host name (the MX name, never the IP address that was dialled), or a
+//     DANE TLSA match where DANE applies.
+//
+// Per-domain policies (TLSPolicy: none, may, encrypt, verify, dane,
+// dane-only, from Config.TLSPolicyNames) add two levels above these, and
+// two sources can raise the requirement per next hop; levels only go up:
+//
+//   - MTA-STS (RFC 8461, Config.MTASTS): with an enforce policy, MX hosts
+//     that do not match its patterns are not used and the others need a
+//     PKIX-verified certificate; a testing policy is reported only.
+//   - DANE (RFC 7672, Config.DANE or a dane/dane-only policy, with a
+//     SecureResolver that trusts AD): a DNSSEC-signed MX host with usable
+//     secure TLSA records must match one of them (PKIX is then not
+//     required, and a mismatch is never accepted); secure but unusable
+//     records still require TLS; an insecure answer falls back to the
+//     configured level, except under dane-only, which defers.
+//
+// Outcome.Verified is true when the peer was authenticated by PKIX or
+// DANE. REQUIRETLS (RFC 8689) needs that and a next hop that offers
+// REQUIRETLS. Each attempt's TLS result goes to Config.TLSReports (RFC
+// 8460) and to sealgate_tls_policy_total.
 //
 // Failures of required TLS are temporary, so the queue retries, except with
 // REQUIRETLS (RFC 8689), where they are permanent (5.7.30).
@@ -64,8 +84,23 @@ type Config struct {
 	// DefaultTLS is the level for domains without a policy. Its zero value
 	// (TLSNone) is taken as TLSMay: plaintext by default is not offered.
 	DefaultTLS queue.TLSLevel
+	// TLSPolicyNames maps a recipient domain ("*.domain" for its
+	// subdomains) or "default" to a delivery.tls.policy value (see
+	// ParseTLSPolicy); it is merged with TLSPolicy, the strictest winning,
+	// and its "default" replaces DefaultTLS.
+	TLSPolicyNames map[string]string
 	// Resolver looks up MX and host addresses; nil means net.DefaultResolver.
+	// A SecureResolver (*dnsclient.Resolver) also enables DANE.
 	Resolver Resolver
+	// DANE applies DANE (RFC 7672) to every domain, not only to those with
+	// a dane or dane-only policy. It needs a SecureResolver that trusts AD.
+	DANE bool
+	// MTASTS, when non-nil, applies MTA-STS policies (RFC 8461) to MX
+	// deliveries (not to routes or the smarthost); *mtasts.Cache.
+	MTASTS STSPolicies
+	// TLSReports, when non-nil, receives each attempt's TLS result (RFC
+	// 8460); *tlsrpt.Store.
+	TLSReports TLSRecorder
 	// Port is the TCP port of MX hosts; default "25".
 	Port string
 	// MaxConnsPerDest caps open connections (busy and idle) per next hop
@@ -101,7 +136,10 @@ type Client struct {
 	log       *slog.Logger
 	routes    map[string]hop
 	smarthost *hop
-	policy    map[string]queue.TLSLevel
+	sres      SecureResolver // c.res, when it can tell DNSSEC status
+	sts       STSPolicies
+	policy    map[string]TLSPolicy
+	defPolicy TLSPolicy
 	tlsCache  tls.ClientSessionCache
 	metrics   *metrics
 	pool      *pool
@@ -119,20 +157,23 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		cfg:      cfg,
-		res:      cfg.Resolver,
-		log:      cfg.Logger,
-		routes:   make(map[string]hop, len(cfg.Routes)),
-		policy:   make(map[string]queue.TLSLevel, len(cfg.TLSPolicy)),
-		tlsCache: tls.NewLRUClientSessionCache(256),
-		metrics:  newMetrics(),
-		done:     make(chan struct{}),
+		cfg:       cfg,
+		res:       cfg.Resolver,
+		log:       cfg.Logger,
+		routes:    make(map[string]hop, len(cfg.Routes)),
+		sts:       cfg.MTASTS,
+		policy:    make(map[string]TLSPolicy, len(cfg.TLSPolicy)),
+		defPolicy: fromLevel(cfg.DefaultTLS),
+		tlsCache:  tls.NewLRUClientSessionCache(256),
+		metrics:   newMetrics(),
+		done:      make(chan struct{}),
 	}
 	if err := c.parseHops(); err != nil {
 		return nil, err
 	}
-	for d, l := range cfg.TLSPolicy {
-		c.policy[strings.ToLower(strings.TrimSuffix(d, "."))] = l
+	c.sres, _ = cfg.Resolver.(SecureResolver)
+	if err := c.policies(); err != nil {
+		return nil, err
 	}
 	if err := c.metrics.register(cfg.Registerer); err != nil {
 		return nil, err
@@ -239,19 +280,4 @@ func (c *Client) Close() error {
 		c.pool.close()
 	})
 	return nil
-}
-
-// level is the TLS level for d through hops: the highest of the domain
-// policy (or the default), the delivery's own requirement, REQUIRETLS and
-// smarthost credentials. Levels only go up.
-func (c *Client) level(d *queue.Delivery, hops []hop) queue.TLSLevel {
-	l, ok := c.policy[strings.ToLower(d.Domain)]
-	if !ok {
-		l = c.cfg.DefaultTLS
-	}
-	l = max(l, d.TLS)
-	if d.RequireTLS || (len(hops) > 0 && hops[0].auth) {
-		l = max(l, queue.TLSVerify)
-	}
-	return l
 }

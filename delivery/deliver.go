@@ -90,14 +90,16 @@ func isASCIIBytes(b []byte) bool {
 // that turns out to be dead before the server said anything is replaced
 // once by another.
 func (c *Client) deliver(ctx context.Context, d *queue.Delivery, env *envelope, out []queue.Outcome) {
-	hops, err := c.hops(ctx, d.Domain)
+	hops, err := c.plan(ctx, d)
 	if err != nil {
+		if d.RequireTLS && err.TLSFailure() {
+			err = requireTLSError(err.Host, err)
+		}
 		failAll(out, env.pending, err)
 		return
 	}
-	level := c.level(d, hops)
 	for attempt := 0; ; attempt++ {
-		s, err := c.session(ctx, hops, level, attempt > 0)
+		s, err := c.session(ctx, hops, attempt > 0)
 		if err != nil {
 			if d.RequireTLS && (err.Command == CmdTLS || err.Command == "STARTTLS") {
 				err = requireTLSError(err.Host, err)
@@ -114,12 +116,18 @@ func (c *Client) deliver(ctx context.Context, d *queue.Delivery, env *envelope, 
 }
 
 // session returns a ready session to the first hop that gives one: an idle
-// pooled one (unless fresh), or a new connection.
-func (c *Client) session(ctx context.Context, hops []hop, level queue.TLSLevel, fresh bool) (*session, *Error) {
+// pooled one (unless fresh), or a new connection. Hops that planning
+// forbade are skipped.
+func (c *Client) session(ctx context.Context, hops []hop, fresh bool) (*session, *Error) {
 	var last *Error
 	for _, h := range hops {
+		if h.tls.err != nil {
+			last = h.tls.err
+			continue
+		}
+		level := h.tls.level
 		dst := h.addr()
-		key := fmt.Sprintf("%s|%d", dst, level)
+		key := fmt.Sprintf("%s|%d|%s", dst, level, h.tls.authKind())
 		s, err := c.pool.acquire(ctx, dst, key, !fresh)
 		if err != nil {
 			return nil, localError(false, "4.4.5", CmdConnect, h.host, "no connection available", err)

@@ -23,6 +23,13 @@ type metrics struct {
 	idle     prometheus.Gauge
 	busy     prometheus.Gauge
 	connects *prometheus.CounterVec
+	// tlsPolicy counts TLS results by policy type (sts, tlsa,
+	// no-policy-found) and result (success or an RFC 8460 §4.3 result
+	// type: starttls-not-supported, certificate-host-mismatch,
+	// certificate-expired, certificate-not-trusted, validation-failure,
+	// tlsa-invalid, dnssec-invalid, dane-required, sts-policy-fetch-error,
+	// sts-policy-invalid, sts-webpki-invalid).
+	tlsPolicy *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -38,6 +45,10 @@ func newMetrics() *metrics {
 			Name: "sealgate_delivery_connects_total",
 			Help: "Outbound SMTP connection attempts by result.",
 		}, []string{"result"}),
+		tlsPolicy: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sealgate_tls_policy_total",
+			Help: "Outbound TLS results by policy type (RFC 8460) and result.",
+		}, []string{"policy", "result"}),
 	}
 	m.idle = m.conns.WithLabelValues("idle")
 	m.busy = m.conns.WithLabelValues("busy")
@@ -57,6 +68,11 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 	}
 	if err := reg.Register(m.connects); err != nil {
 		reg.Unregister(m.conns)
+		return fmt.Errorf("delivery: register metrics: %w", err)
+	}
+	if err := reg.Register(m.tlsPolicy); err != nil {
+		reg.Unregister(m.conns)
+		reg.Unregister(m.connects)
 		return fmt.Errorf("delivery: register metrics: %w", err)
 	}
 	return nil

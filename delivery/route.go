@@ -16,6 +16,8 @@ type hop struct {
 	ips         []string // addresses already resolved, if any
 	auth        bool     // smarthost credentials apply
 	implicitTLS bool     // TLS from the first byte (port 465 style)
+	mx          bool     // taken from the domain's MX records (or their A/AAAA fallback)
+	tls         hopTLS   // what the transport to this hop must satisfy
 }
 
 func (h hop) addr() string { return net.JoinHostPort(h.host, h.port) }
@@ -49,7 +51,7 @@ func (c *Client) hops(ctx context.Context, domain string) ([]hop, *Error) {
 // preference and shuffled within one preference; a null MX (RFC 7505)
 // refuses mail; no MX at all falls back to the domain's own addresses.
 func (c *Client) mxHops(ctx context.Context, domain string) ([]hop, *Error) {
-	mxs, err := c.res.LookupMX(ctx, domain)
+	mxs, secure, err := c.lookupMX(ctx, domain)
 	if err != nil && len(mxs) == 0 && !isNotFound(err) {
 		return nil, dnsError(err, "")
 	}
@@ -58,7 +60,7 @@ func (c *Client) mxHops(ctx context.Context, domain string) ([]hop, *Error) {
 	}
 	hops := make([]hop, 0, len(mxs))
 	for _, mx := range orderMX(mxs) {
-		hops = append(hops, hop{host: mx, port: c.cfg.Port})
+		hops = append(hops, hop{host: mx, port: c.cfg.Port, mx: true, tls: hopTLS{mxSecure: secure}})
 	}
 	if len(hops) > 0 {
 		return hops, nil
@@ -70,7 +72,20 @@ func (c *Client) mxHops(ctx context.Context, domain string) ([]hop, *Error) {
 	if len(ips) == 0 {
 		return nil, localError(true, "5.4.4", CmdDNS, "", "domain has no MX and no address", nil)
 	}
-	return []hop{{host: strings.TrimSuffix(domain, "."), port: c.cfg.Port, ips: ips}}, nil
+	// RFC 7672 §2.2.1: without MX records the domain itself is the host;
+	// its address records are checked for DANE like an MX host's.
+	return []hop{{host: strings.TrimSuffix(domain, "."), port: c.cfg.Port, ips: ips, mx: true,
+		tls: hopTLS{mxSecure: secure}}}, nil
+}
+
+// lookupMX looks up MX records, with their DNSSEC status when the resolver
+// can tell.
+func (c *Client) lookupMX(ctx context.Context, domain string) ([]*net.MX, bool, error) {
+	if c.sres != nil {
+		return c.sres.LookupMXSecure(ctx, domain)
+	}
+	mxs, err := c.res.LookupMX(ctx, domain)
+	return mxs, false, err
 }
 
 // orderMX returns the MX host names by preference, random within equal

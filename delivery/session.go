@@ -22,7 +22,9 @@ type session struct {
 	key    string // pool key (destination and TLS level)
 
 	tlsVersion string // "TLS1.2", "TLS1.3" or "" for plaintext
-	verified   bool   // peer certificate verified (PKIX) for hop.host
+	verified   bool   // peer authenticated (PKIX for hop.host, or DANE)
+	method     string // how: MethodPKIX, MethodMTASTS, MethodDANE; "" if not
+	verifyErr  error  // why the peer was not authenticated, if it was not
 	reused     bool   // taken from the idle pool
 	idleSince  time.Time
 }
@@ -82,9 +84,11 @@ func (c *Client) openOnce(ctx context.Context, req setupRequest) (*session, *Err
 	if err := c.setup(ctx, s, req.level); err != nil {
 		_ = s.conn.Close()
 		c.metrics.connect(setupResult(err))
+		c.reportSession(req, s, err)
 		return nil, err
 	}
 	c.metrics.connect(connectOK)
+	c.reportSession(req, s, nil)
 	c.log.Debug("connected", slog.String("host", req.hop.host), slog.String("tls", s.tlsVersion),
 		slog.Bool("verified", s.verified))
 	return s, nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/sealgate/sealgate/dane"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -119,20 +120,25 @@ func parseEnhanced(s string, ec *smtp.EnhancedCode) bool {
 	return true
 }
 
-// tlsConfig is the client TLS configuration for s at level. The chain is
-// always checked (to record Verified); a failure only ends the handshake at
-// TLSVerify. ServerName is the hop's host name, never the dialled IP.
+// tlsConfig is the client TLS configuration for s at level. The peer is
+// always judged (to record Verified); a failure ends the handshake at
+// TLSVerify, and always when DANE applies (RFC 7672 §2.2: a TLSA mismatch
+// is never delivered to). ServerName is the hop's host name, never the
+// dialled IP.
 func (c *Client) tlsConfig(s *session, level queue.TLSLevel) *tls.Config {
-	host := s.hop.host
+	h := s.hop
 	return &tls.Config{
-		ServerName:         host,
+		ServerName:         h.host,
 		MinVersion:         tls.VersionTLS12,
 		InsecureSkipVerify: true, // verified in VerifyConnection below
 		ClientSessionCache: c.tlsCache,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			err := c.verifyPeer(host, cs.PeerCertificates)
-			s.verified = err == nil
-			if err != nil && level >= queue.TLSVerify {
+			method, err := c.verifyPeer(h, cs.PeerCertificates)
+			s.verified, s.verifyErr = err == nil, err
+			if err == nil {
+				s.method = method
+			}
+			if err != nil && (level >= queue.TLSVerify || len(h.tls.tlsa) > 0) {
 				return err
 			}
 			return nil
@@ -140,14 +146,24 @@ func (c *Client) tlsConfig(s *session, level queue.TLSLevel) *tls.Config {
 	}
 }
 
-// verifyPeer checks a certificate chain (PKIX) for host against the
-// configured roots. It is the one place a peer is judged: DANE (RFC 7672)
-// TLSA matching and MTA-STS (RFC 8461) will hook in here per destination,
-// as they hook into Client.level (the requirement) and Client.hops (which
-// MX hosts are allowed).
-func (c *Client) verifyPeer(host string, certs []*x509.Certificate) error {
+// Verification methods, as Outcome and the audit log name them.
+const (
+	MethodPKIX   = "pkix"    // certificate chain and name (RFC 6125)
+	MethodMTASTS = "mta-sts" // PKIX under an enforced MTA-STS policy (RFC 8461)
+	MethodDANE   = "dane"    // TLSA match (RFC 7672)
+)
+
+// verifyPeer is the one place a peer is judged: against the hop's usable
+// secure TLSA records when there are any (DANE, RFC 7672 §3: PKIX not
+// required), else PKIX for the hop's host name against the configured
+// roots. It returns the method that succeeded.
+func (c *Client) verifyPeer(h hop, certs []*x509.Certificate) (string, error) {
 	if len(certs) == 0 {
-		return errNoPeerCert
+		return "", errNoPeerCert
+	}
+	if len(h.tls.tlsa) > 0 {
+		err := dane.Verify(dane.VerifyRequest{Records: h.tls.tlsa, Chain: certs, Names: []string{h.host}})
+		return MethodDANE, err
 	}
 	inter := x509.NewCertPool()
 	for _, cert := range certs[1:] {
@@ -155,8 +171,11 @@ func (c *Client) verifyPeer(host string, certs []*x509.Certificate) error {
 	}
 	_, err := certs[0].Verify(x509.VerifyOptions{
 		Roots:         c.cfg.RootCAs,
-		DNSName:       host,
+		DNSName:       h.host,
 		Intermediates: inter,
 	})
-	return err
+	if h.tls.enforced() {
+		return MethodMTASTS, err
+	}
+	return MethodPKIX, err
 }
