@@ -1,18 +1,188 @@
 package main
 
 import (
+	"crypto/tls"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/encrypt"
+	"github.com/sealgate/sealgate/encrypt/keydir"
+	"github.com/sealgate/sealgate/encrypt/pgp"
+	"github.com/sealgate/sealgate/encrypt/portalbox"
+	"github.com/sealgate/sealgate/encrypt/smime"
 	"github.com/sealgate/sealgate/queue"
 )
 
+// keyReloadInterval is how often the key folders are checked for changes.
+const keyReloadInterval = 30 * time.Second
+
 // newProtector returns the courier that protects each recipient before
 // delivery (per encryption.order), wrapping next. close releases what it
-// holds. Until message-level protection is wired, messages pass unchanged
-// and PHI is held to verified TLS by smtpd.
+// holds: the key-folder watcher and the portal store.
 func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next queue.Courier) (queue.Courier, func(), error) {
-	return next, func() {}, nil
+	smime.Init()
+	b := &protectBuilder{cfg: cfg, log: log, now: time.Now()}
+	ec, err := b.build()
+	if err != nil {
+		b.close()
+		return nil, nil, err
+	}
+	ec.Next, ec.Logger, ec.Registerer = next, log, reg
+	c, err := encrypt.New(ec)
+	if err != nil {
+		b.close()
+		return nil, nil, err
+	}
+	if len(b.reload) > 0 {
+		w := encrypt.Watch(keyReloadInterval, log, b.reload...)
+		b.closers = append(b.closers, w.Close)
+	}
+	return c, b.close, nil
+}
+
+// protectBuilder loads what the encryption layer needs from the config and
+// remembers what must be closed.
+type protectBuilder struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	now     time.Time
+	reload  []encrypt.Reloader
+	closers []func()
+}
+
+func (b *protectBuilder) close() {
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i]()
+	}
+}
+
+func (b *protectBuilder) build() (encrypt.Config, error) {
+	e := b.cfg.Encrypt
+	ec := encrypt.Config{Order: e.Order, Subject: e.Subject, Notice: encrypt.Notice{
+		Subject: e.PortalSubject, Organization: b.cfg.Portal.Branding.Organization,
+		BaseURL: b.cfg.Portal.BaseURL, TTL: b.cfg.Portal.MessageTTL, Hostname: b.cfg.Hostname,
+	}}
+	if err := b.pgp(&ec); err != nil {
+		return ec, err
+	}
+	if err := b.smime(&ec); err != nil {
+		return ec, err
+	}
+	return ec, b.portal(&ec)
+}
+
+// pgp loads the keyring, WKD, the archive key and the signing key.
+func (b *protectBuilder) pgp(ec *encrypt.Config) error {
+	p := b.cfg.Encrypt.PGP
+	if p.Keyring != "" {
+		kr, err := pgp.LoadKeyring(p.Keyring, b.now, b.log)
+		if err != nil {
+			return fmt.Errorf("encryption.pgp.keyring: %w", err)
+		}
+		ec.Keyring = kr
+		b.reload = append(b.reload, kr)
+	}
+	if p.WKD {
+		client, err := b.wkdHTTP()
+		if err != nil {
+			return err
+		}
+		ec.WKD = pgp.NewWKDClient(pgp.WKDConfig{Client: client, Log: b.log})
+	}
+	if p.ArchiveKey != "" {
+		k, err := loadArchiveKey(p.ArchiveKey, b.now)
+		if err != nil {
+			return fmt.Errorf("encryption.pgp.archive_key: %w", err)
+		}
+		ec.PGPArchive = k
+	}
+	if p.SignKey != "" {
+		k, err := pgp.LoadSigningKey(p.SignKey, nil, b.now)
+		if err != nil {
+			return fmt.Errorf("encryption.pgp.sign_key: %w", err)
+		}
+		ec.PGPSigner = k
+	}
+	return nil
+}
+
+// wkdHTTP is the client for WKD lookups: a timeout, verified TLS, and the
+// extra roots of delivery.tls.ca_file.
+func (b *protectBuilder) wkdHTTP() (*http.Client, error) {
+	roots, err := rootCAs(b.cfg.Delivery.TLS.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}, nil
+}
+
+// loadArchiveKey reads the organisation's public key that can decrypt
+// every PGP message; it must be able to encrypt now.
+func loadArchiveKey(path string, now time.Time) (*openpgp.Entity, error) {
+	data, err := keydir.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgp.ParseKeys(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) != 1 {
+		return nil, fmt.Errorf("file holds %d keys, want 1", len(list))
+	}
+	if _, ok := list[0].EncryptionKey(now); !ok {
+		return nil, errors.New("key cannot encrypt (expired, revoked or no encryption subkey)")
+	}
+	return list[0], nil
+}
+
+// smime loads the certificate store and the signing identity.
+func (b *protectBuilder) smime(ec *encrypt.Config) error {
+	s := b.cfg.Encrypt.SMIME
+	if s.Certs != "" {
+		cs, err := smime.LoadCertStore(s.Certs, b.now, b.log)
+		if err != nil {
+			return fmt.Errorf("encryption.smime.certs: %w", err)
+		}
+		ec.Certs = cs
+		b.reload = append(b.reload, cs)
+	}
+	if s.SignCert != "" {
+		sg, err := smime.LoadSigner(s.SignCert, s.SignKey)
+		if err != nil {
+			return fmt.Errorf("encryption.smime.sign_cert: %w", err)
+		}
+		ec.SMIMESigner = sg
+	}
+	return nil
+}
+
+// portal opens the portal store in the data folder when the portal is a
+// method (encryption.order or a rule).
+func (b *protectBuilder) portal(ec *encrypt.Config) error {
+	usesPortal := slices.Contains(b.cfg.Encrypt.Order, config.MethodPortal) ||
+		slices.ContainsFunc(b.cfg.Policy.Rules, func(r config.Rule) bool { return r.Then.Method == config.MethodPortal })
+	if !usesPortal {
+		return nil
+	}
+	st, err := portalbox.OpenFileStore(portalbox.FileConfig{
+		Dir: filepath.Join(b.cfg.DataDir, "portal"), MasterKeyFile: b.cfg.Portal.MasterKeyFile,
+	})
+	if err != nil {
+		return fmt.Errorf("portal store: %w", err)
+	}
+	ec.Portal = st
+	b.closers = append(b.closers, func() { st.Close() })
+	return nil
 }

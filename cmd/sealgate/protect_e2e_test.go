@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message"
+
+	"github.com/sealgate/sealgate/encrypt/portalbox"
+	"github.com/sealgate/sealgate/internal/smtpsink"
+)
+
+// checkInnerEntity parses a decrypted MIME entity and checks the real
+// subject, the body text and the attachment byte for byte.
+func checkInnerEntity(t *testing.T, tool string, plain []byte) {
+	t.Helper()
+	if !bytes.Contains(plain, []byte("Subject: Your biopsy results")) {
+		t.Errorf("%s: protected Subject missing from the decrypted entity", tool)
+	}
+	ent, err := message.Read(bytes.NewReader(plain))
+	if err != nil {
+		t.Fatalf("%s: decrypted entity does not parse: %v", tool, err)
+	}
+	mr := ent.MultipartReader()
+	if mr == nil {
+		t.Fatalf("%s: decrypted entity is not multipart", tool)
+	}
+	var parts [][]byte
+	for p, err := mr.NextPart(); err == nil; p, err = mr.NextPart() {
+		b, _ := io.ReadAll(p.Body)
+		parts = append(parts, b)
+	}
+	if len(parts) != 2 || !bytes.Contains(parts[0], []byte(protBody)) || string(parts[1]) != protAttachment {
+		t.Fatalf("%s: decrypted parts %q", tool, parts)
+	}
+}
+
+// gpgDecrypt imports the secret key into a private GnuPG home and decrypts
+// armored with `gpg --decrypt`.
+func gpgDecrypt(t *testing.T, secret, armored []byte) []byte {
+	t.Helper()
+	protTool(t, "gpg")
+	home, err := os.MkdirTemp("/tmp", "gpg") // short: the agent socket lives here
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		kill := exec.Command("gpgconf", "--kill", "all")
+		kill.Env = append(os.Environ(), "GNUPGHOME="+home)
+		_ = kill.Run()
+		os.RemoveAll(home)
+	})
+	run := func(stdin []byte, args ...string) []byte {
+		cmd := exec.Command("gpg", append([]string{"--batch", "--no-tty"}, args...)...)
+		cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
+		cmd.Stdin = bytes.NewReader(stdin)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("gpg %v: %v\n%s", args, err, errb.String())
+		}
+		return out.Bytes()
+	}
+	run(secret, "--import")
+	return run(armored, "--decrypt")
+}
+
+// pgpDataPart returns the armored part of a PGP/MIME message.
+func pgpDataPart(t *testing.T, msg []byte) []byte {
+	t.Helper()
+	ent, err := message.Read(bytes.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mt, params, _ := ent.Header.ContentType(); mt != "multipart/encrypted" || params["protocol"] != "application/pgp-encrypted" {
+		t.Fatalf("outer Content-Type %q %v, want PGP/MIME", mt, params)
+	}
+	mr := ent.MultipartReader()
+	var parts [][]byte
+	for p, err := mr.NextPart(); err == nil; p, err = mr.NextPart() {
+		b, _ := io.ReadAll(p.Body)
+		parts = append(parts, b)
+	}
+	if len(parts) != 2 || !bytes.HasPrefix(parts[1], []byte("-----BEGIN PGP MESSAGE-----")) {
+		t.Fatalf("PGP/MIME parts: %d", len(parts))
+	}
+	return parts[1]
+}
+
+func TestPGPMessageAtSinkDecryptsWithGPG(t *testing.T) {
+	t.Parallel()
+	protTool(t, "gpg")
+	e := newProtEnv(t, nil, nil)
+	e.send(t, "pgp@example.net")
+	msgs, err := e.good.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNoPHI(t, "PGP/MIME message at the sink", msgs[0].Data)
+	if !bytes.Contains(msgs[0].Data, []byte("Subject: Encrypted message")) {
+		t.Error("outer Subject is not the neutral one")
+	}
+	plain := gpgDecrypt(t, protArmor(t, e.pgpKey, true), pgpDataPart(t, msgs[0].Data))
+	checkInnerEntity(t, "gpg", plain)
+}
+
+func TestSMIMEMessageAtSinkDecryptsWithOpenSSL(t *testing.T) {
+	t.Parallel()
+	protTool(t, "openssl")
+	e := newProtEnv(t, nil, nil)
+	e.send(t, "smime@example.net")
+	msgs, err := e.good.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNoPHI(t, "S/MIME message at the sink", msgs[0].Data)
+	dir := t.TempDir()
+	in := protWrite(t, dir, "msg.eml", msgs[0].Data)
+	certFile := protWrite(t, dir, "cert.pem", pemCert(e))
+	keyFile := protWrite(t, dir, "key.pem", pemKey(t, e))
+	for _, tool := range []string{"cms", "smime"} {
+		cmd := exec.Command("openssl", tool, "-decrypt", "-in", in, "-recip", certFile, "-inkey", keyFile)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("openssl %s -decrypt: %v\n%s", tool, err, errb.String())
+		}
+		checkInnerEntity(t, "openssl "+tool, out.Bytes())
+	}
+}
+
+var portalLink = regexp.MustCompile(`https://portal\.example\.org/m/([A-Za-z0-9_-]{43})`)
+
+func TestFourRecipientsLeaveFourWays(t *testing.T) {
+	t.Parallel()
+	e := newProtEnv(t, nil, nil)
+	e.send(t, "pgp@example.net", "smime@example.net", "tls@example.net", "nobody@bad.example")
+	good, err := e.good.Wait(3, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := e.bad.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := forRcpt(good, "pgp@example.net"); len(p) != 1 || !bytes.Contains(p[0].Data, []byte("multipart/encrypted")) {
+		t.Error("pgp@ did not get its own PGP/MIME copy")
+	}
+	if s := forRcpt(good, "smime@example.net"); len(s) != 1 || !bytes.Contains(s[0].Data, []byte("smime-type=enveloped-data")) {
+		t.Error("smime@ did not get its own S/MIME copy")
+	}
+	if p := forRcpt(good, "tls@example.net"); len(p) != 1 || !p[0].TLS || !bytes.Contains(p[0].Data, []byte(protBody)) {
+		t.Error("tls@ did not get the message over TLS")
+	}
+	for _, m := range good {
+		if len(m.Rcpts) != 1 {
+			t.Errorf("a delivery went to %d recipients at once", len(m.Rcpts))
+		}
+	}
+	token := checkNotification(t, bad)
+	checkPortalItem(t, e, token)
+	waitMetric(t, e, `sealgate_encrypted_total{method="portal"} 1`)
+	metrics := scrapeURL(t, e)
+	for _, m := range []string{"pgp", "smime", "tls", "portal"} {
+		if want := `sealgate_encrypted_total{method="` + m + `"} 1`; !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if !strings.Contains(metrics, `sealgate_encrypt_fallbacks_total{from="tls"} 1`) {
+		t.Error("the TLS fallback is not counted")
+	}
+	checkProtectionLogs(t, e.logs.String())
+}
+
+// checkNotification: exactly one message, the notification, carrying no
+// PHI; it returns the link's token.
+func checkNotification(t *testing.T, msgs []smtpsink.Message) string {
+	t.Helper()
+	if len(msgs) != 1 {
+		t.Fatalf("unverified destination got %d messages, want only the notification", len(msgs))
+	}
+	n := msgs[0].Data
+	checkNoPHI(t, "portal notification", n)
+	for _, want := range []string{"Subject: You have a secure message", `From: "Example Clinic" <lab@clinic.example.org>`} {
+		if !bytes.Contains(n, []byte(want)) {
+			t.Errorf("notification lacks %q", want)
+		}
+	}
+	m := portalLink.FindSubmatch(n)
+	if m == nil {
+		t.Fatalf("notification has no portal link:\n%s", n)
+	}
+	return string(m[1])
+}
+
+// checkPortalItem opens the portal store beside the gateway and finds the
+// sealed message by the link's token.
+func checkPortalItem(t *testing.T, e *protEnv, token string) {
+	t.Helper()
+	st, err := portalbox.OpenFileStore(portalbox.FileConfig{Dir: filepath.Join(e.cfg.DataDir, "portal"), MasterKeyFile: e.cfg.Portal.MasterKeyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	it, err := st.Get(context.Background(), token)
+	if err != nil {
+		t.Fatalf("portal store has no item for the link: %v", err)
+	}
+	if !bytes.Contains(it.Message, []byte(protBody)) || it.Recipient != "nobody@bad.example" {
+		t.Errorf("portal item for %q does not hold the message", it.Recipient)
+	}
+}
+
+// checkProtectionLogs: each recipient's method and reason, no address.
+func checkProtectionLogs(t *testing.T, logs string) {
+	t.Helper()
+	for _, want := range []string{"method=pgp", "method=smime", "method=tls", `method=portal reason="verified TLS not available at the destination"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	for _, leak := range []string{"pgp@example.net", "nobody@bad.example", "biopsy"} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("logs carry %q", leak)
+		}
+	}
+}
+
+func TestUnverifiedDestinationGetsPortalNotificationNeverThePlainMessage(t *testing.T) {
+	t.Parallel()
+	e := newProtEnv(t, nil, nil)
+	e.send(t, "nobody@bad.example")
+	msgs, err := e.bad.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := checkNotification(t, msgs)
+	checkPortalItem(t, e, token)
+	waitMetric(t, e, `sealgate_queue_messages 0`)
+	if got := e.bad.Messages(); len(got) != 1 {
+		t.Fatalf("sink received %d messages, want 1", len(got))
+	}
+}
+
+func TestBadKeysAndCertificatesSkippedWithLogLine(t *testing.T) {
+	t.Parallel()
+	expired := protPGPKey(t, "oldkey@example.net", 3600)
+	e := newProtEnv(t,
+		map[string][]byte{"expired.asc": protArmor(t, expired, false), "garbage.asc": []byte("not a key at all")},
+		map[string][]byte{"garbage.pem": []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+			"expired.pem": pemOf(protCert(t, "oldcert@example.net", time.Now().Add(-time.Hour)))})
+	logs := e.logs.String()
+	for _, want := range []string{"file=expired.asc", "reason=expired", "file=garbage.asc", "file=garbage.pem", "file=expired.pem"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	e.send(t, "oldkey@example.net", "oldcert@example.net")
+	msgs, err := e.good.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs[0].Rcpts) != 2 || !msgs[0].TLS || bytes.Contains(msgs[0].Data, []byte("multipart/encrypted")) {
+		t.Errorf("recipients with unusable keys should share one verified-TLS delivery")
+	}
+}
+
+func scrapeURL(t *testing.T, e *protEnv) string {
+	t.Helper()
+	return scrape(t, &env{gw: e.gw})
+}
+
+// waitMetric polls the metrics (bounded) until want shows up.
+func waitMetric(t *testing.T, e *protEnv, want string) {
+	t.Helper()
+	for range 100 {
+		if strings.Contains(scrapeURL(t, e), want) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("metrics never showed %q", want)
+}
