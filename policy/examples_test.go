@@ -77,6 +77,12 @@ func TestVerdictExamples(t *testing.T) {
 			"Dear Linda Park, thank you for your gift to the cancer center. Your support funds research into childhood leukemia."), false},
 		{"clean job posting with recruiter", testMail("Talent <jobs@hosp.example>", "Undisclosed recipients:;", "Hiring", plain,
 			"Dialysis RN - days. Experience with CKD patients preferred. Questions? Ask recruiter Hannah Cole at 555-0142."), false},
+		{"patient asks about side effects", testMail("Maria Lopez <ml@mail.example>", "Dr. Chen <chen@clinic.example>", "question", plain,
+			"Dr. Chen, since starting the metformin I have had stomach cramps. Should I keep taking it?"), true},
+		{"clean benefits reminder", testMail("HR Benefits <b@corp.example>", "Sam Lee <sl@corp.example>", "Open enrollment", plain,
+			"Hi Sam, open enrollment ends Friday. Your current plan covers physical therapy and mental health visits."), false},
+		{"clean colleague covering a clinic", testMail("Nancy Ruiz <nr@hosp.example>", "Tom Becker <tb@hosp.example>", "coverage", plain,
+			"Tom, can you cover my clinic Thursday? I have a dentist appointment."), false},
 		{"clean recruitment", testMail("Research <r@eye.example>", "Eli Stone <eli@home.example>", "Study", plain,
 			"Do you have glaucoma? We are enrolling adults in a study. Call 555-0100."), false},
 	}

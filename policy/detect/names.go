@@ -204,7 +204,11 @@ func (s *scanner) possessive() {
 // healthAfter reports whether a health word follows token i within the sentence, before
 // any collective noun ("my patients").
 func (s *scanner) healthAfter(i int) bool {
-	for j := i + 1; j < len(s.toks) && j <= i+6; j++ {
+	j := i + 1
+	for j < len(s.toks) && firstPersonVerb(s.word(j)) {
+		j++ // "I have had ...", "I was taking ..."
+	}
+	for lim := j + 6; j < len(s.toks) && j <= lim; j++ {
 		t := s.toks[j]
 		if t.gap == gapLine || (t.kind == tkPunct && (t.ch == '.' || t.ch == '!' || t.ch == '?' || t.ch == ';')) {
 			return false
@@ -275,4 +279,14 @@ func nameShaped(w []byte, first bool) bool {
 		}
 	}
 	return true
+}
+
+// firstPersonVerb reports the verbs that continue "I ..." before what the writer has.
+func firstPersonVerb(w []byte) bool {
+	switch string(w) {
+	case "have", "had", "been", "am", "was", "take", "taking", "started", "starting", "feel",
+		"felt", "got", "ve", "m", "'", "also", "still", "now", "recently":
+		return true
+	}
+	return false
 }
