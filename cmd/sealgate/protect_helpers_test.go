@@ -289,3 +289,6 @@ func pemKey(t *testing.T, e *protEnv) []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
+
+// protCertExpiry is a day from now.
+func protCertExpiry() time.Time { return time.Now().Add(24 * time.Hour) }
