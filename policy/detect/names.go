@@ -79,14 +79,14 @@ func (s *scanner) nameRun(i int) int {
 
 // classifyName decides what the name in tokens [i, end) is.
 func (s *scanner) classifyName(i, end int) {
-	if s.isSender(i, end) || s.providerAfter(end) {
+	if s.isSender(i, end) || s.providerAfter(end) || s.notPatientAfter(end) {
 		return
 	}
 	if p := s.prevWord(i, 3); p >= 0 {
 		cl := s.cls[p]
 		switch {
-		case cl&(clProvider|clClosing) != 0:
-			return
+		case cl&(clProvider|clClosing|clSpecialty) != 0:
+			return // "Dr. Ann Lee", "Regards, Ann Lee", "Chief of Surgery Ann Lee"
 		case cl&clGreeting != 0:
 			s.out[Addressed]++
 			return
@@ -119,6 +119,17 @@ func (s *scanner) healthNear(i, end int) bool {
 	for j := lo; j < hi; j++ {
 		if s.cls[j]&(clCondition|clDrug) != 0 || s.mark[j]&mkHealth != 0 {
 			return true
+		}
+	}
+	return false
+}
+
+// notPatientAfter reports whether the words after a name say what a professional does
+// ("Ann Lee presented", "Ann Lee said") or make it a group ("Mercy Vale surgeons").
+func (s *scanner) notPatientAfter(end int) bool {
+	for j := end; j < len(s.toks) && j < end+2; j++ {
+		if s.toks[j].kind == tkWord {
+			return s.cls[j]&clNotPatient != 0
 		}
 	}
 	return false
@@ -273,7 +284,7 @@ func nameShaped(w []byte, first bool) bool {
 	if len(w) < 7 {
 		return true
 	}
-	for _, suf := range []string{"tion", "sion", "ment", "ness", "ous", "ful", "less", "ical", "ity", "onal", "ive"} {
+	for _, suf := range []string{"tion", "sion", "ment", "ness", "ous", "ful", "less", "ical", "ity", "onal", "ive", "ogy"} {
 		if bytes.HasSuffix(w, []byte(suf)) {
 			return false
 		}

@@ -12,7 +12,7 @@ import (
 var dataFS embed.FS
 
 // class is a bit set of what a word or phrase means to the detectors.
-type class uint32
+type class uint64
 
 const (
 	clCondition class = 1 << iota
@@ -47,6 +47,7 @@ const (
 	clStop       // articles, prepositions, verbs: the end of a noun phrase
 	clCtxContact // "cell", "home phone", "ship to": a personal phone number or address follows
 	clAggregate  // "average", "median": figures about a population, not a person
+	clNotPatient // "said", "presented", "surgeons": the name before it is not a patient's
 )
 
 const clHealth = clCondition | clDrug | clProcedure | clSpecialty
@@ -94,7 +95,8 @@ func loadVocab() (*vocab, error) {
 		notStem: map[string]bool{}}
 	for _, w := range []string{"academia", "nostalgia", "sympathy", "empathy", "telepathy", "apathy",
 		"dichotomy", "hypnosis", "osmosis", "symbiosis", "bohemia", "antipathy", "metamorphosis",
-		"anatomy", "photosynthesis", "intercept", "trophy"} {
+		"anatomy", "photosynthesis", "intercept", "trophy", "diploma", "oklahoma", "tacoma", "paloma",
+		"sonoma", "naoma", "idioma", "aroma"} {
 		v.notStem[w] = true
 	}
 	files := []struct {
