@@ -10,6 +10,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/sealgate/sealgate/encrypt/pgp"
+	"github.com/sealgate/sealgate/queue"
 )
 
 // Reasons recorded with a recipient's method. They are fixed texts: no
@@ -36,15 +37,33 @@ type choice struct {
 	cert   *x509.Certificate // smime
 }
 
+// orderFor is the order for a message whose policy rule forced a method
+// ("" when none did): the forced method, then the portal, so that a forced
+// method that cannot be had still never means plaintext.
+func (c *Courier) orderFor(forced string) []string {
+	if forced == "" || !slices.Contains(DefaultOrder(), forced) {
+		return c.cfg.Order
+	}
+	if forced == MethodPortal {
+		return []string{MethodPortal}
+	}
+	return []string{forced, MethodPortal}
+}
+
+// forcedMethod is the method a policy rule forced for d. The queue does not
+// carry the rule's method to couriers yet, so every message follows
+// encryption.order.
+func forcedMethod(*queue.Delivery) string { return "" }
+
 // choose returns the first method in order that is possible for addr and
 // not in tried; method "" when there is none. why, if set, explains the
 // move from an earlier method and becomes the reason.
-func (c *Courier) choose(ctx context.Context, addr string, tried map[string]bool, why string) choice {
-	for _, m := range c.cfg.Order {
+func (c *Courier) choose(ctx context.Context, order []string, addr string, tried map[string]bool, why string) choice {
+	for _, m := range order {
 		if tried[m] {
 			continue
 		}
-		ch, ok := c.possible(ctx, m, addr)
+		ch, ok := c.possible(ctx, order, m, addr)
 		if !ok {
 			continue
 		}
@@ -57,7 +76,7 @@ func (c *Courier) choose(ctx context.Context, addr string, tried map[string]bool
 }
 
 // possible says whether method m can protect addr.
-func (c *Courier) possible(ctx context.Context, m, addr string) (choice, bool) {
+func (c *Courier) possible(ctx context.Context, order []string, m, addr string) (choice, bool) {
 	switch m {
 	case MethodPGP:
 		return c.pgpKey(ctx, addr)
@@ -69,8 +88,8 @@ func (c *Courier) possible(ctx context.Context, m, addr string) (choice, bool) {
 		return choice{method: MethodSMIME, reason: reasonSMIMECert, cert: cert}, ok
 	case MethodTLS:
 		reason := reasonTLSFirst
-		i := slices.Index(c.cfg.Order, MethodTLS)
-		if slices.Contains(c.cfg.Order[:i], MethodPGP) || slices.Contains(c.cfg.Order[:i], MethodSMIME) {
+		i := slices.Index(order, MethodTLS)
+		if slices.Contains(order[:i], MethodPGP) || slices.Contains(order[:i], MethodSMIME) {
 			reason = reasonTLSNoKey
 		}
 		return choice{method: MethodTLS, reason: reason}, true

@@ -82,3 +82,18 @@ func TestWKDKeyUsedAfterKeyring(t *testing.T) {
 		t.Error("WKD reason not logged")
 	}
 }
+
+func TestForcedMethodOrder(t *testing.T) {
+	f := newFixture(t, nil, nil, nil)
+	for forced, want := range map[string]string{"": "pgp smime tls portal", "tls": "tls portal", "pgp": "pgp portal",
+		"portal": "portal", "bogus": "pgp smime tls portal"} {
+		if got := strings.Join(f.c.orderFor(forced), " "); got != want {
+			t.Errorf("orderFor(%q) = %q, want %q", forced, got, want)
+		}
+	}
+	// A forced pgp without a key goes to the portal, not to TLS.
+	ch := f.c.choose(context.Background(), f.c.orderFor(MethodPGP), "nokey@example.net", map[string]bool{}, "")
+	if ch.method != MethodPortal {
+		t.Errorf("forced pgp without a key chose %q", ch.method)
+	}
+}

@@ -18,6 +18,7 @@ type run struct {
 	ctx   context.Context
 	c     *Courier
 	d     *queue.Delivery
+	order []string
 	rcpts []*rcptState
 }
 
@@ -32,7 +33,7 @@ type rcptState struct {
 }
 
 func newRun(ctx context.Context, c *Courier, d *queue.Delivery) *run {
-	r := &run{ctx: ctx, c: c, d: d}
+	r := &run{ctx: ctx, c: c, d: d, order: c.orderFor(forcedMethod(d))}
 	for _, rc := range d.Rcpts {
 		r.rcpts = append(r.rcpts, &rcptState{rcpt: rc, tried: map[string]bool{}})
 	}
@@ -42,9 +43,9 @@ func newRun(ctx context.Context, c *Courier, d *queue.Delivery) *run {
 // do chooses and sends in rounds: a recipient whose method fails in a way
 // that allows moving on (verified TLS refused, encryption error) is chosen
 // for again with that method excluded. Each round excludes at least one
-// method per pending recipient, so there are at most len(Order)+1 rounds.
+// method per pending recipient, so there are at most len(order)+1 rounds.
 func (r *run) do() {
-	for round := 0; round <= len(r.c.cfg.Order); round++ {
+	for round := 0; round <= len(r.order); round++ {
 		pending := r.pending()
 		if len(pending) == 0 {
 			return
@@ -62,7 +63,7 @@ func (r *run) do() {
 func (r *run) round(pending []*rcptState) {
 	var tlsGroup []*rcptState
 	for _, p := range pending {
-		p.choice = r.c.choose(r.ctx, p.rcpt.Addr, p.tried, p.why)
+		p.choice = r.c.choose(r.ctx, r.order, p.rcpt.Addr, p.tried, p.why)
 		switch p.choice.method {
 		case "":
 			r.finish(p, queue.Outcome{Rcpt: p.rcpt.Addr, Err: errNoMethod, Enhanced: "4.7.5"})
