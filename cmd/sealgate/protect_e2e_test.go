@@ -166,7 +166,7 @@ func TestFourRecipientsLeaveFourWays(t *testing.T) {
 		}
 	}
 	token := checkNotification(t, bad)
-	checkPortalItem(t, e, token)
+	checkPortalItem(t, e, token, "nobody@bad.example")
 	waitMetric(t, e, `sealgate_encrypted_total{method="portal"} 1`)
 	metrics := scrapeURL(t, e)
 	for _, m := range []string{"pgp", "smime", "tls", "portal"} {
@@ -203,7 +203,7 @@ func checkNotification(t *testing.T, msgs []smtpsink.Message) string {
 
 // checkPortalItem opens the portal store beside the gateway and finds the
 // sealed message by the link's token.
-func checkPortalItem(t *testing.T, e *protEnv, token string) {
+func checkPortalItem(t *testing.T, e *protEnv, token, rcpt string) {
 	t.Helper()
 	st, err := portalbox.OpenFileStore(portalbox.FileConfig{Dir: filepath.Join(e.cfg.DataDir, "portal"), MasterKeyFile: e.cfg.Portal.MasterKeyFile})
 	if err != nil {
@@ -214,7 +214,7 @@ func checkPortalItem(t *testing.T, e *protEnv, token string) {
 	if err != nil {
 		t.Fatalf("portal store has no item for the link: %v", err)
 	}
-	if !bytes.Contains(it.Message, []byte(protBody)) || it.Recipient != "nobody@bad.example" {
+	if !bytes.Contains(it.Message, []byte(protBody)) || it.Recipient != rcpt {
 		t.Errorf("portal item for %q does not hold the message", it.Recipient)
 	}
 }
@@ -243,7 +243,7 @@ func TestUnverifiedDestinationGetsPortalNotificationNeverThePlainMessage(t *test
 		t.Fatal(err)
 	}
 	token := checkNotification(t, msgs)
-	checkPortalItem(t, e, token)
+	checkPortalItem(t, e, token, "nobody@bad.example")
 	waitMetric(t, e, `sealgate_queue_messages 0`)
 	if got := e.bad.Messages(); len(got) != 1 {
 		t.Fatalf("sink received %d messages, want 1", len(got))
@@ -288,4 +288,18 @@ func waitMetric(t *testing.T, e *protEnv, want string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("metrics never showed %q", want)
+}
+
+func TestDestinationWithoutSTARTTLSGetsPortalNotification(t *testing.T) {
+	t.Parallel()
+	e := newProtEnv(t, nil, nil)
+	e.send(t, "nobody@plain.example")
+	msgs, err := e.plain.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs[0].TLS {
+		t.Fatal("the plaintext sink reports TLS")
+	}
+	checkPortalItem(t, e, checkNotification(t, msgs), "nobody@plain.example")
 }

@@ -36,6 +36,7 @@ type protEnv struct {
 	ca     *smtpsink.TestCA
 	good   *smtpsink.Sink
 	bad    *smtpsink.Sink
+	plain  *smtpsink.Sink // offers no STARTTLS at all
 	cfg    *config.Config
 	gw     *gateway
 	logs   *syncBuf
@@ -82,6 +83,7 @@ func newProtEnv(t *testing.T, extraKeys, extraCerts map[string][]byte) *protEnv 
 	e := &protEnv{dir: t.TempDir(), ca: smtpsink.NewTestCA(t), logs: &syncBuf{}}
 	e.good = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1"))})
 	e.bad = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(t, "localhost", "127.0.0.1"))})
+	e.plain = smtpsink.Start(t, smtpsink.Options{})
 	e.writeKeys(t, extraKeys, extraCerts)
 	cfg, err := config.Load(e.writeConfig(t))
 	if err != nil {
@@ -119,8 +121,8 @@ func (e *protEnv) writeKeys(t *testing.T, extraKeys, extraCerts map[string][]byt
 	}
 }
 
-// writeConfig routes example.net to the good sink and bad.example to the
-// bad one; the default TLS policy is "may", so only protection raises it.
+// writeConfig routes example.net to the good sink, bad.example to the
+// bad one and plain.example to the plaintext one; the default TLS policy is "may", so only protection raises it.
 func (e *protEnv) writeConfig(t *testing.T) string {
 	t.Helper()
 	e2eHashOnce.Do(func() { e2eHash, _ = passwd.Hash([]byte(e2ePassword)) })
@@ -134,7 +136,7 @@ tls: {cert: %[1]s/cert.pem, key: %[1]s/key.pem}
 clients:
   - {name: ehr, username: marketing, password_hash: "%[3]s", allowed_senders: ["*@clinic.example.org"]}
 delivery:
-  routes: {"example.net": "%[4]s", "bad.example": "%[5]s"}
+  routes: {"example.net": "%[4]s", "bad.example": "%[5]s", "plain.example": "%[7]s"}
   tls: {ca_file: %[1]s/ca.pem, policy: {default: may}}
   retry: {schedule: [200ms], max_age: 1h}
 metrics: {listen: "%[6]s"}
@@ -148,7 +150,7 @@ encryption:
 portal:
   base_url: "https://portal.example.org"
   branding: {organization: "Example Clinic"}
-`, e.dir, freePort(t), e2eHash, e.good.Addr, e.bad.Addr, freePort(t))
+`, e.dir, freePort(t), e2eHash, e.good.Addr, e.bad.Addr, freePort(t), e.plain.Addr)
 	path := filepath.Join(e.dir, "sealgate.yaml")
 	protWrite(t, e.dir, "sealgate.yaml", []byte(yaml))
 	return path
