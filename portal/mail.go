@@ -1,0 +1,127 @@
+package portal
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/sealgate/sealgate/portal/store"
+)
+
+// codeMail is the one-time code email. It holds no PHI: no sender,
+// subject or content of the waiting message.
+func (s *Server) codeMail(to, code string) Mail {
+	org := s.opts.Branding.Organization
+	body := fmt.Sprintf("Your one-time code is %s %s\r\n\r\n"+
+		"Enter it on the %s secure message page. It works for %d minutes.\r\n\r\n"+
+		"If you did not ask for a code, you can ignore this email.\r\n", code[:4], code[4:], org, s.codeMinutes())
+	h := s.headers(to, "Your code for "+org)
+	return Mail{From: s.opts.From, To: []string{to}, Data: compose(h, body, nil)}
+}
+
+// replyMail carries the recipient's reply to the original sender.
+func (s *Server) replyMail(m store.Meta, subject, text string, files []store.Attachment) Mail {
+	if !strings.HasPrefix(strings.ToLower(subject), "re:") {
+		subject = "Re: " + subject
+	}
+	h := s.headers(m.Sender, subject)
+	h = append(h, [2]string{"Reply-To", (&mail.Address{Address: m.Recipient}).String()})
+	body := fmt.Sprintf("Secure reply from %s through the %s portal (message %s):\r\n\r\n%s\r\n",
+		m.Recipient, s.opts.Branding.Organization, m.ID, crlf(text))
+	return Mail{From: s.opts.From, To: []string{m.Sender}, Data: compose(h, body, files)}
+}
+
+// receiptMail tells the sender their message was opened.
+func (s *Server) receiptMail(m store.Meta, at time.Time) Mail {
+	h := s.headers(m.Sender, "Read: secure message "+m.ID)
+	body := fmt.Sprintf("Your secure message %s was opened by its recipient on %s.\r\n", m.ID, formatTime(at))
+	return Mail{From: s.opts.From, To: []string{m.Sender}, Data: compose(h, body, nil)}
+}
+
+func (s *Server) headers(to, subject string) [][2]string {
+	id := make([]byte, 12)
+	rand.Read(id)
+	domain := s.opts.From[strings.LastIndexByte(s.opts.From, '@')+1:]
+	return [][2]string{
+		{"From", (&mail.Address{Name: s.opts.Branding.Organization, Address: s.opts.From}).String()},
+		{"To", (&mail.Address{Address: to}).String()},
+		{"Subject", mime.QEncoding.Encode("utf-8", oneLine(subject))},
+		{"Date", s.opts.Now().Format(time.RFC1123Z)},
+		{"Message-ID", "<portal." + hex.EncodeToString(id) + "@" + domain + ">"},
+		{"MIME-Version", "1.0"},
+		{"Auto-Submitted", "auto-generated"},
+	}
+}
+
+// compose writes a text/plain message, or multipart/mixed with files.
+func compose(h [][2]string, text string, files []store.Attachment) []byte {
+	var b bytes.Buffer
+	for _, kv := range h {
+		b.WriteString(kv[0] + ": " + oneLine(kv[1]) + "\r\n")
+	}
+	if len(files) == 0 {
+		writeText(&b, text)
+		return b.Bytes()
+	}
+	boundary := "sealgate-" + hex.EncodeToString(randomBytes(12))
+	b.WriteString("Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n\r\n")
+	b.WriteString("--" + boundary + "\r\n")
+	writeText(&b, text)
+	for _, f := range files {
+		b.WriteString("\r\n--" + boundary + "\r\n")
+		writeFile(&b, f)
+	}
+	b.WriteString("\r\n--" + boundary + "--\r\n")
+	return b.Bytes()
+}
+
+func writeText(b *bytes.Buffer, text string) {
+	b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+	qp := quotedprintable.NewWriter(b)
+	qp.Write([]byte(text))
+	qp.Close()
+	b.WriteString("\r\n")
+}
+
+func writeFile(b *bytes.Buffer, f store.Attachment) {
+	name := oneLine(f.Name)
+	b.WriteString("Content-Type: " + safeType(f.Type) + "\r\n")
+	b.WriteString("Content-Disposition: " + mime.FormatMediaType("attachment", map[string]string{"filename": name}) + "\r\n")
+	b.WriteString("Content-Transfer-Encoding: base64\r\n\r\n")
+	enc := base64.StdEncoding.EncodeToString(f.Data)
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\r\n")
+}
+
+// oneLine removes line breaks, so no value can start a new header.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == 0 {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// crlf normalises line endings to CRLF.
+func crlf(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return strings.ReplaceAll(s, "\n", "\r\n")
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}

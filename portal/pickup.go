@@ -1,0 +1,150 @@
+package portal
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sealgate/sealgate/portal/store"
+)
+
+// openLink starts a session for a link token and redirects to /pickup, so
+// the token leaves the address bar and history. An unknown, revoked or
+// expired token gets a session too, and the pages look the same up to the
+// code check: nobody learns from them whether a message exists.
+func (s *Server) openLink(w http.ResponseWriter, r *http.Request) {
+	id := ""
+	if m, err := s.opts.Store.Lookup(r.Context(), r.PathValue("token")); err == nil && m.Live(s.opts.Now()) {
+		id = m.ID
+	}
+	sess := s.sessions.create(id)
+	if sess == nil {
+		s.metrics.fail(failFull)
+		s.pages.info(w, http.StatusServiceUnavailable, "Please try again later", "The service is busy.", nil)
+		return
+	}
+	setCookie(w, *sess)
+	http.Redirect(w, r, "/pickup", http.StatusSeeOther)
+}
+
+// session returns the request's session or answers the request itself.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) (session, bool) {
+	sess, expired, ok := s.sessions.get(r)
+	if ok {
+		return sess, true
+	}
+	clearCookie(w)
+	if expired {
+		s.metrics.fail(failSession)
+		s.pages.info(w, http.StatusUnauthorized, "Your session has ended",
+			"For your privacy, the page closed after a while without activity. Open the link in your email again to continue.", nil)
+		return sess, false
+	}
+	s.metrics.fail(failNoSession)
+	s.pages.info(w, http.StatusUnauthorized, "Open the link from your email",
+		"To read a secure message, open the link in the email you received.", nil)
+	return sess, false
+}
+
+// form returns the session of a POST whose CSRF token matches.
+func (s *Server) form(w http.ResponseWriter, r *http.Request) (session, bool) {
+	sess, ok := s.session(w, r)
+	if !ok {
+		return sess, false
+	}
+	if !csrfOK(r, sess) {
+		s.metrics.fail(failCSRF)
+		s.pages.info(w, http.StatusForbidden, "Please try again",
+			"This form had expired. Go back, reload the page and send it again.", nil)
+		return sess, false
+	}
+	return sess, true
+}
+
+func (s *Server) pickup(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	if sess.authed {
+		http.Redirect(w, r, "/message", http.StatusSeeOther)
+		return
+	}
+	s.pages.render(w, http.StatusOK, "start", view{Title: "Check it's you", CSRF: sess.csrf, CodeMinutes: s.codeMinutes()})
+}
+
+func (s *Server) codeMinutes() int { return max(1, int(s.opts.CodeTTL.Minutes())) }
+
+func (s *Server) codePolicy() store.CodePolicy {
+	return store.CodePolicy{TTL: s.opts.CodeTTL, MaxAttempts: s.opts.MaxCodeAttempts, Lockout: s.opts.Lockout}
+}
+
+// sendCode emails a fresh code for the session's message; the page is
+// the same whether or not a code was sent.
+func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.form(w, r)
+	if !ok {
+		return
+	}
+	v := view{Title: "Enter your code", CSRF: sess.csrf, CodeMinutes: s.codeMinutes()}
+	now := s.opts.Now()
+	if !sess.codeSent.IsZero() && now.Sub(sess.codeSent) < s.opts.ResendAfter {
+		v.Notice = "We sent a code a moment ago. Please wait a little before asking for another."
+		s.pages.render(w, http.StatusOK, "code", v)
+		return
+	}
+	s.sessions.update(sess.id, func(p *session) {
+		p.codeSent = now
+		if !now.Before(p.lockedUntil) {
+			p.failures, p.lockedUntil = 0, time.Time{}
+		}
+	})
+	if sess.messageID != "" {
+		s.issueCode(r.Context(), sess.messageID, remoteIP(r))
+	}
+	s.pages.render(w, http.StatusOK, "code", v)
+}
+
+func (s *Server) issueCode(ctx context.Context, id, ip string) {
+	code := newCode()
+	err := s.opts.Store.SetCode(ctx, id, s.opts.Master.CodeHash(id, code), s.codePolicy())
+	if err != nil {
+		if !errors.Is(err, store.ErrLocked) && !errors.Is(err, store.ErrGone) {
+			s.opts.Log.Warn("portal: storing a code failed", slog.String("message", id), slog.String("error", err.Error()))
+		}
+		return
+	}
+	m, err := s.opts.Store.Get(ctx, id)
+	if err == nil {
+		err = s.opts.Sender.Send(ctx, s.codeMail(m.Recipient, code))
+	}
+	if err != nil {
+		s.metrics.fail(failSend)
+		s.opts.Log.Warn("portal: sending a code failed", slog.String("message", id), slog.String("error_type", fmt.Sprintf("%T", err)))
+		return
+	}
+	s.metrics.codes.Inc()
+	s.opts.Store.Record(ctx, store.Event{MessageID: id, Kind: store.EventCodeSent, Actor: m.Recipient, Remote: ip})
+}
+
+// newCode is 8 uniformly random decimal digits.
+func newCode() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	return fmt.Sprintf("%08d", n)
+}
+
+// normalizeCode drops the spaces and dashes people type.
+func normalizeCode(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+}

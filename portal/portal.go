@@ -1,0 +1,190 @@
+// Package portal is sealgate's HTTPS pickup site. A recipient who has no
+// key, certificate or verified TLS gets a notification with a link; the
+// link leads here, where they prove control of their address with a
+// one-time code, read the message, download its attachments and can reply
+// securely to the sender. Messages live in package store; mail (codes,
+// replies, read receipts) leaves through an injected Sender, which the
+// gateway wires to its queue so it is protected like any other mail.
+//
+// The site uses no JavaScript. Every response carries a strict
+// Content-Security-Policy, no-store caching and HSTS; cookies are Secure,
+// HttpOnly and SameSite=Strict; every form carries a CSRF token; and
+// nothing a visitor sees tells whether a link, message or address exists.
+package portal
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/store"
+)
+
+// Sender sends a complete RFC 5322 message. The gateway passes its queue,
+// so portal mail is policy-checked, protected and DKIM-signed on its way.
+type Sender interface {
+	Send(ctx context.Context, m Mail) error
+}
+
+// Mail is one outgoing message: envelope and data.
+type Mail struct {
+	From string   // envelope sender
+	To   []string // envelope recipients
+	Data []byte   // RFC 5322 message, CRLF line endings
+}
+
+// SenderFunc adapts a function to Sender.
+type SenderFunc func(ctx context.Context, m Mail) error
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, m Mail) error { return f(ctx, m) }
+
+// Branding is shown on every page and in the code email.
+type Branding struct {
+	Organization string // e.g. "Example Clinic"
+	Color        string // "#RRGGBB" for the header bar
+	Support      string // contact line shown to recipients
+	Logo         []byte // PNG or SVG, served from /static/logo
+	LogoType     string // its MIME type
+}
+
+// Options configure a Server.
+type Options struct {
+	Store  *store.Store
+	Master *seal.Master // hashes one-time codes
+	Sender Sender
+	// From is the address codes, replies and receipts come from, such as
+	// portal@example-clinic.org.
+	From            string
+	Listen          string      // host:port for Start
+	TLS             *tls.Config // required by Start; the site is HTTPS only
+	SessionIdle     time.Duration
+	CodeTTL         time.Duration
+	MaxCodeAttempts int
+	Lockout         time.Duration // after MaxCodeAttempts failures; default 15m
+	ResendAfter     time.Duration // minimum time between codes; default 30s
+	ReadReceipts    bool          // tell the sender when the message is first read
+	Branding        Branding
+	Registerer      prometheus.Registerer // nil: metrics are not registered
+	Log             *slog.Logger
+	Now             func() time.Time
+}
+
+// Server is the pickup site.
+type Server struct {
+	opts     Options
+	sessions *sessions
+	pages    *pages
+	metrics  *metrics
+	handler  http.Handler
+
+	mu  sync.Mutex
+	srv *http.Server
+	ln  net.Listener
+}
+
+// New checks opts and builds the site; Start serves it.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil || opts.Master == nil || opts.Sender == nil || opts.From == "" {
+		return nil, errors.New("portal: store, master key, sender and from address are required")
+	}
+	setDefaults(&opts)
+	pg, err := loadPages(opts.Branding)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, pages: pg}
+	s.sessions = newSessions(opts.SessionIdle, opts.Now)
+	s.metrics = newMetrics(opts.Store, s.sessions)
+	if opts.Registerer != nil {
+		if err := s.metrics.register(opts.Registerer); err != nil {
+			return nil, fmt.Errorf("portal: metrics: %w", err)
+		}
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func setDefaults(o *Options) {
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = 15 * time.Minute
+	}
+	if o.CodeTTL <= 0 {
+		o.CodeTTL = 10 * time.Minute
+	}
+	if o.MaxCodeAttempts <= 0 {
+		o.MaxCodeAttempts = 5
+	}
+	if o.Lockout <= 0 {
+		o.Lockout = 15 * time.Minute
+	}
+	if o.ResendAfter <= 0 {
+		o.ResendAfter = 30 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Branding.Organization == "" {
+		o.Branding.Organization = "Secure messages"
+	}
+}
+
+// Handler is the site, for serving behind a caller's own TLS listener.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on opts.Listen with opts.TLS and serves until Close.
+func (s *Server) Start(ctx context.Context) error {
+	if s.opts.TLS == nil {
+		return errors.New("portal: no TLS configuration; the portal serves HTTPS only")
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("portal: %w", err)
+	}
+	srv := &http.Server{
+		Handler: s.handler, TLSConfig: s.opts.TLS.Clone(),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.opts.Log.Handler(), slog.LevelDebug),
+	}
+	s.mu.Lock()
+	s.srv, s.ln = srv, ln
+	s.mu.Unlock()
+	go srv.ServeTLS(ln, "", "")
+	return nil
+}
+
+// Addr is the bound address after Start, or nil.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Close stops serving, waiting for requests in flight until ctx ends, and
+// forgets every session.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	s.sessions.clear()
+	if srv == nil {
+		return nil
+	}
+	return srv.Shutdown(ctx)
+}

@@ -1,0 +1,142 @@
+package portal
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sealgate/sealgate/portal/sanitize"
+	"github.com/sealgate/sealgate/portal/store"
+)
+
+// messageView is a message as the page shows it.
+type messageView struct {
+	Sender, Subject, Expires string
+	HTML                     template.HTML // sanitised
+	Text                     string
+	Attachments              []attachmentView
+}
+
+type attachmentView struct {
+	Index            int
+	Name, Type, Size string
+}
+
+// signedIn returns the session of a recipient who entered the code.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (session, bool) {
+	sess, ok := s.session(w, r)
+	if ok && !sess.authed {
+		s.metrics.fail(failNoSession)
+		http.Redirect(w, r, "/pickup", http.StatusSeeOther)
+		return sess, false
+	}
+	return sess, ok
+}
+
+// open loads the signed-in session's message, or shows why it cannot.
+func (s *Server) open(w http.ResponseWriter, r *http.Request, sess session) (store.Meta, store.Content, bool) {
+	m, err := s.opts.Store.Get(r.Context(), sess.messageID)
+	var c store.Content
+	if err == nil {
+		c, err = s.opts.Store.Open(r.Context(), sess.messageID)
+	}
+	if err == nil {
+		return m, c, true
+	}
+	if errors.Is(err, store.ErrGone) || errors.Is(err, store.ErrNotFound) {
+		s.metrics.fail(failUnavailable)
+		s.pages.info(w, http.StatusGone, "This message is no longer available",
+			"It has expired or the sender withdrew it. If you still need it, contact the sender.", &sess)
+		return m, c, false
+	}
+	s.opts.Log.Error("portal: opening a message failed", slog.String("message", sess.messageID), slog.String("error", err.Error()))
+	s.pages.info(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a few minutes.", &sess)
+	return m, c, false
+}
+
+func (s *Server) showMessage(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	m, c, ok := s.open(w, r, sess)
+	if !ok {
+		return
+	}
+	v := view{Title: "Your secure message", CSRF: sess.csrf, SignedIn: true, Message: s.messageView(m, c)}
+	s.pages.render(w, http.StatusOK, "message", v)
+	s.metrics.views.Inc()
+	s.opts.Store.CountView(r.Context(), m.ID)
+	s.opts.Store.Record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventView, Actor: m.Recipient, Remote: remoteIP(r)})
+	if m.Views == 0 && s.opts.ReadReceipts {
+		s.send(r, s.receiptMail(m, s.opts.Now()))
+	}
+}
+
+func (s *Server) messageView(m store.Meta, c store.Content) *messageView {
+	v := &messageView{Sender: m.Sender, Subject: c.Subject, Expires: formatTime(m.Expires)}
+	if c.HTML != "" {
+		v.HTML = template.HTML(sanitize.HTML(c.HTML))
+	} else {
+		v.Text = c.Text
+	}
+	for i, a := range c.Attachments {
+		v.Attachments = append(v.Attachments, attachmentView{Index: i, Name: a.Name, Type: safeType(a.Type), Size: humanSize(len(a.Data))})
+	}
+	return v
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("Monday 2 January 2006 at 15:04 UTC") }
+
+func humanSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// safeType keeps a well-formed MIME type and turns anything else into
+// application/octet-stream.
+func safeType(t string) string {
+	mt, params, err := mime.ParseMediaType(t)
+	if err != nil {
+		return "application/octet-stream"
+	}
+	return mime.FormatMediaType(mt, params)
+}
+
+// download sends one attachment with its real name and type, always as a
+// download, never rendered in the portal's origin.
+func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	m, c, ok := s.open(w, r, sess)
+	if !ok {
+		return
+	}
+	i, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || i < 0 || i >= len(c.Attachments) {
+		s.notFound(w, r)
+		return
+	}
+	a := c.Attachments[i]
+	h := w.Header()
+	h.Set("Content-Type", safeType(a.Type))
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Content-Length", strconv.Itoa(len(a.Data)))
+	w.Write(a.Data)
+	s.metrics.downloads.Inc()
+	s.opts.Store.Record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventDownload, Actor: m.Recipient,
+		Remote: remoteIP(r), Detail: "attachment " + strconv.Itoa(i)})
+}

@@ -1,0 +1,90 @@
+package portal
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/sealgate/sealgate/portal/store"
+)
+
+// verifyCode checks the one-time code. Success rotates the session (new
+// ID and CSRF token) and opens the message.
+func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.form(w, r)
+	if !ok {
+		return
+	}
+	code := normalizeCode(r.PostFormValue("code"))
+	var err error
+	switch {
+	case sess.messageID != "":
+		err = s.opts.Store.CheckCode(r.Context(), sess.messageID, s.opts.Master.CodeHash(sess.messageID, code), s.codePolicy())
+	case s.opts.Now().Before(sess.lockedUntil) || sess.failures+1 >= s.opts.MaxCodeAttempts:
+		err = store.ErrLocked // an unknown link locks like a real one
+	default:
+		err = store.ErrCodeWrong
+	}
+	if err == nil {
+		s.login(w, r, sess)
+		return
+	}
+	s.codeFailed(w, r, sess, err)
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request, sess session) {
+	m, err := s.opts.Store.Get(r.Context(), sess.messageID)
+	if err != nil {
+		s.codeFailed(w, r, sess, err)
+		return
+	}
+	next, ok := s.sessions.rotate(sess.id, func(p *session) { p.authed = true; p.failures = 0 })
+	if !ok {
+		s.session(w, r)
+		return
+	}
+	s.opts.Store.Record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventLogin, Actor: m.Recipient, Remote: remoteIP(r)})
+	setCookie(w, next)
+	http.Redirect(w, r, "/message", http.StatusSeeOther)
+}
+
+// codeFailed counts and audits a failed code and shows the same page for
+// a real message and an unknown link.
+func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, sess session, err error) {
+	locked := errors.Is(err, store.ErrLocked)
+	s.sessions.update(sess.id, func(p *session) {
+		p.failures++
+		if locked && p.lockedUntil.IsZero() {
+			p.lockedUntil = s.opts.Now().Add(s.opts.Lockout)
+		}
+	})
+	kind, msg := failCodeWrong, "That code did not work. Check it and try again, or ask for a new code."
+	if locked {
+		kind = failCodeLocked
+		msg = fmt.Sprintf("Too many tries. For your safety, wait %d minutes and then ask for a new code.",
+			max(1, int(s.opts.Lockout.Minutes())))
+	}
+	s.metrics.fail(kind)
+	if sess.messageID != "" {
+		ev := store.Event{MessageID: sess.messageID, Kind: store.EventCodeFailed, Remote: remoteIP(r)}
+		if errors.Is(err, store.ErrLocked) {
+			ev.Kind = store.EventLocked
+		}
+		if e := s.opts.Store.Record(r.Context(), ev); e != nil {
+			s.opts.Log.Warn("portal: audit failed", slog.String("error", e.Error()))
+		}
+	}
+	v := view{Title: "Enter your code", CSRF: sess.csrf, CodeMinutes: s.codeMinutes(), Error: msg}
+	s.pages.render(w, http.StatusOK, "code", v)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.form(w, r)
+	if !ok {
+		return
+	}
+	s.sessions.remove(sess.id)
+	clearCookie(w)
+	s.pages.info(w, http.StatusOK, "You are signed out", "You can close this page. To read the message again, open the link in your email.", nil)
+}
