@@ -93,7 +93,7 @@ func newHarness(t *testing.T, tune func(*Options)) *harness {
 	opts := Options{
 		Store: st, Master: master, Sender: h.out, From: "portal@clinic.example",
 		SessionIdle: 15 * time.Minute, CodeTTL: 10 * time.Minute, MaxCodeAttempts: 3,
-		Branding: Branding{Organization: "Example Clinic", Color: "#00695c", Support: "Call 555-0100"},
+		Branding:   Branding{Organization: "Example Clinic", Color: "#00695c", Support: "Call 555-0100"},
 		Registerer: h.reg, Now: clk.now,
 	}
 	if tune != nil {
