@@ -173,5 +173,9 @@ func (c *Courier) record(qid string, ch choice, o queue.Outcome) {
 	if o.Err != nil {
 		attrs = append(attrs, slog.String("error", o.Err.Error()))
 	}
-	c.cfg.Logger.Info("protection", attrs...)
+	level := slog.LevelInfo
+	if ch.method == MethodNone {
+		level = slog.LevelDebug // ordinary mail: one line per recipient would be noise
+	}
+	c.cfg.Logger.Log(context.Background(), level, "protection", attrs...)
 }
