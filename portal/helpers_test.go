@@ -125,9 +125,9 @@ type browser struct {
 
 func (h *harness) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	c := h.ts.Client()
+	c := *h.ts.Client() // a copy: the test server hands out one shared client
 	c.Jar = jar
-	return &browser{h: h, c: c}
+	return &browser{h: h, c: &c}
 }
 
 // page is a response read in full.
