@@ -97,3 +97,33 @@ func TestForcedMethodOrder(t *testing.T) {
 		t.Errorf("forced pgp without a key chose %q", ch.method)
 	}
 }
+
+// The queue calls the courier from several workers at once.
+func TestConcurrentDeliveries(t *testing.T) {
+	f := newFixture(t, nil, nil, nil)
+	f.next.reply = noVerifyAt("nothing@example.net")
+	const workers = 8
+	done := make(chan []queue.Outcome, workers)
+	for i := range workers {
+		go func() {
+			d := delivery("pgp@example.net", "smime@example.net", "tls@example.net", "nothing@example.net")
+			d.QueueID = "Q" + string(rune('A'+i))
+			done <- f.c.Deliver(context.Background(), d)
+		}()
+	}
+	for range workers {
+		for _, o := range <-done {
+			if o.Err != nil {
+				t.Errorf("%s: %v", o.Rcpt, o.Err)
+			}
+		}
+	}
+	for _, m := range []string{MethodPGP, MethodSMIME, MethodTLS, MethodPortal} {
+		if f.count(m) != workers {
+			t.Errorf("%s count = %v, want %d", m, f.count(m), workers)
+		}
+	}
+	if f.store.Len() != workers {
+		t.Errorf("portal store holds %d items, want %d", f.store.Len(), workers)
+	}
+}
