@@ -53,7 +53,8 @@
 //     clinician's title or credentials, in greetings, in signatures, or matching the
 //     sender's display name do not count; or
 //  3. the message speaks to a named recipient (a greeting, the recipient's name in the
-//     text, or a person's name in To/Cc) and carries health information that is the
+//     text, a person's name in To/Cc, or a single To mailbox that is neither a role like
+//     records@ nor an organisation) and carries health information that is the
 //     recipient's own: health words after "your"/"su", or a clinical finding. Bulk mail
 //     (unsubscribe links, webinars, demos) needs the greeting and a clinical finding; or
 //  4. a person (the From display name) writes about their own health ("my insulin").

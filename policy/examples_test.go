@@ -93,6 +93,10 @@ func TestVerdictExamples(t *testing.T) {
 			"Mercy Vale surgeons performed the region's first robotic kidney transplant. Chief of Surgery Anita Rao said the program will expand."), false},
 		{"clean conference registration", testMail("Conference <info@conf.example>", "Ellen Price <ep@hosp.example>", "Registration", plain,
 			"Dear Ellen Price, your registration for the Diabetes Technology Summit is confirmed."), false},
+		{"reminder to a personal mailbox", testMail("Counseling Center <cc@univ.example>", "Student <s123@univ.example>", "Reminder", plain,
+			"This is a reminder of your appointment with your counselor on Tuesday regarding your anxiety screening results."), true},
+		{"clean pitch to a personal mailbox", testMail("Sam <sam@vendor.example>", "olivia.grant@hospital.example", "Idea", plain,
+			"We can help grow your diabetes program with remote coaching."), false},
 		{"clean recruitment", testMail("Research <r@eye.example>", "Eli Stone <eli@home.example>", "Study", plain,
 			"Do you have glaucoma? We are enrolling adults in a study. Call 555-0100."), false},
 	}

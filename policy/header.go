@@ -85,6 +85,9 @@ func (s *scan) header(h message.Header, path string, top bool) {
 	}
 	if top {
 		s.senderContext(mh)
+		if list, _ := mh.AddressList("To"); len(list) == 1 && !roleAddress(list[0].Address) && !s.e.an.OrgName(list[0].Name) {
+			s.personalTo = true // one mailbox that is neither a role nor an organisation: a person's
+		}
 	}
 	if subj != "" {
 		part := "subject"
@@ -122,4 +125,27 @@ func (s *scan) displayNames(h mail.Header, key string) [][]string {
 		}
 	}
 	return out
+}
+
+// roleAddress reports whether an address belongs to a role, team or list rather than a
+// person: one of the words of its local part names a function ("records", "intake",
+// "all-staff", "noreply").
+func roleAddress(addr string) bool {
+	local, _, _ := strings.Cut(strings.ToLower(addr), "@")
+	words := strings.FieldsFunc(local, func(r rune) bool { return !('a' <= r && r <= 'z') })
+	for _, w := range words {
+		switch w {
+		case "info", "contact", "support", "help", "admin", "office", "team", "staff", "all", "everyone",
+			"list", "lists", "news", "noreply", "no", "reply", "records", "intake", "claims", "orders",
+			"billing", "hr", "it", "sales", "marketing", "hello", "front", "desk", "frontdesk",
+			"scheduling", "appointments", "referrals", "interfaces", "hie", "roster", "coders",
+			"leadership", "committee", "transfers", "pharmacy", "pharmacies", "rx", "lab", "results",
+			"reception", "nurses", "residents", "ops", "security", "privacy", "compliance", "careers",
+			"jobs", "events", "education", "research", "dept", "department", "group", "vendor",
+			"accounts", "payments", "underwriting", "um", "hiring", "talent", "partners", "members",
+			"service", "customerservice", "care", "clinic", "coordinator", "counselor", "triage":
+			return true
+		}
+	}
+	return len(words) == 0
 }

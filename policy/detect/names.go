@@ -198,7 +198,9 @@ func (s *scanner) possessive() {
 				break
 			}
 			if s.cls[j]&(clHealth|clAnalyte) != 0 || s.mark[j]&mkHealth != 0 {
-				s.out[PersonalHealth]++
+				if !s.institutionAfter(j) {
+					s.out[PersonalHealth]++
+				}
 				break
 			}
 			if s.cls[j]&clStop != 0 {
@@ -298,6 +300,17 @@ func firstPersonVerb(w []byte) bool {
 	case "have", "had", "been", "am", "was", "take", "taking", "started", "starting", "feel",
 		"felt", "got", "ve", "m", "'", "also", "still", "now", "recently":
 		return true
+	}
+	return false
+}
+
+// institutionAfter reports whether the health word at j names a programme or a service
+// rather than a condition of the reader: "your diabetes program", "your oncology unit".
+func (s *scanner) institutionAfter(j int) bool {
+	for k := j + 1; k < len(s.toks) && k <= j+2; k++ {
+		if s.toks[k].kind == tkWord {
+			return s.cls[k]&clInstitution != 0
+		}
 	}
 	return false
 }

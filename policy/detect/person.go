@@ -42,3 +42,14 @@ func lettersOnly(w string) bool {
 	}
 	return true
 }
+
+// OrgName reports whether a display name names an organisation or place: one of its
+// words is an organisation word ("Mercy Vale General Hospital", "Redwood Apothecary").
+func (a *Analyzer) OrgName(display string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(display), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if a.v.org[w] {
+			return true
+		}
+	}
+	return false
+}

@@ -99,6 +99,7 @@ func TestDetectors(t *testing.T) {
 		{"Dear Patient, see you soon", Addressed, 0},
 		{"your calcitriol refill", PersonalHealth, 1},
 		{"your team treats asthma", PersonalHealth, 0},
+		{"grow your diabetes program", PersonalHealth, 0},
 		{"your appointment is Monday", PersonalCare, 1},
 		{"Clover's (rabbit) recheck", Veterinary, 1},
 		{"PET-CT recommended", Veterinary, 0},

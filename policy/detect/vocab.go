@@ -23,31 +23,33 @@ const (
 	clNotName
 	clVet
 	clBulk
-	clCtxDOB     // date-of-birth words
-	clCtxSSN     // social security words
-	clCtxMRN     // record / account number words
-	clCtxMember  // member / subscriber words
-	clCtxMBI     // Medicare words
-	clCtxNPI     // "NPI"
-	clCtxICD     // diagnosis-code words
-	clCtxNDC     // "NDC"
-	clPatientLbl // "Patient", "Paciente", "Applicant"
-	clNameLbl    // "Name", "Re", "Nombre"
-	clGreeting   // "Hi", "Dear", "Hola"
-	clProvider   // "Dr", "Provider", "Prescriber": the next name is a clinician
-	clClosing    // "Regards", "Sincerely": the next name is the sender
-	clPossessive // "your", "su": health words after it are the reader's own
-	clBlockNoun  // "team", "patients": "your team" is not personal
-	clUnit       // lab and dose units
-	clDoseUnit   // dose units
-	clHealthWord // generic clinical words that only count next to "your"
-	clMonth      // month names, for dates
-	clMine       // "my", "mi": health words after it are the writer's own
-	clCareEvent  // "visit confirmed", "le recordamos": the message is about the reader's care
-	clStop       // articles, prepositions, verbs: the end of a noun phrase
-	clCtxContact // "cell", "home phone", "ship to": a personal phone number or address follows
-	clAggregate  // "average", "median": figures about a population, not a person
-	clNotPatient // "said", "presented", "surgeons": the name before it is not a patient's
+	clCtxDOB      // date-of-birth words
+	clCtxSSN      // social security words
+	clCtxMRN      // record / account number words
+	clCtxMember   // member / subscriber words
+	clCtxMBI      // Medicare words
+	clCtxNPI      // "NPI"
+	clCtxICD      // diagnosis-code words
+	clCtxNDC      // "NDC"
+	clPatientLbl  // "Patient", "Paciente", "Applicant"
+	clNameLbl     // "Name", "Re", "Nombre"
+	clGreeting    // "Hi", "Dear", "Hola"
+	clProvider    // "Dr", "Provider", "Prescriber": the next name is a clinician
+	clClosing     // "Regards", "Sincerely": the next name is the sender
+	clPossessive  // "your", "su": health words after it are the reader's own
+	clBlockNoun   // "team", "patients": "your team" is not personal
+	clUnit        // lab and dose units
+	clDoseUnit    // dose units
+	clHealthWord  // generic clinical words that only count next to "your"
+	clMonth       // month names, for dates
+	clMine        // "my", "mi": health words after it are the writer's own
+	clCareEvent   // "visit confirmed", "le recordamos": the message is about the reader's care
+	clStop        // articles, prepositions, verbs: the end of a noun phrase
+	clCtxContact  // "cell", "home phone", "ship to": a personal phone number or address follows
+	clAggregate   // "average", "median": figures about a population, not a person
+	clNotPatient  // "said", "presented", "surgeons": the name before it is not a patient's
+	clOrg         // organisation and place words (loaded into vocab.org, never set on tokens)
+	clInstitution // "program", "unit", "software": "your diabetes program" is not your diabetes
 )
 
 const clHealth = clCondition | clDrug | clProcedure | clSpecialty
@@ -67,6 +69,7 @@ type entry struct {
 type vocab struct {
 	words   map[string]*entry
 	notName map[string]bool // looked up for capitalised words only
+	org     map[string]bool // organisation and place words, a subset of notName
 	filter  [1024]uint64    // bit len-1 set at (first, last byte) when a word of that shape exists
 	stems   [256][]stem
 	notStem map[string]bool // ordinary words that end like a disease or drug term
@@ -91,7 +94,7 @@ type stem struct {
 }
 
 func loadVocab() (*vocab, error) {
-	v := &vocab{words: make(map[string]*entry, 4096), notName: map[string]bool{},
+	v := &vocab{words: make(map[string]*entry, 4096), notName: map[string]bool{}, org: map[string]bool{},
 		notStem: map[string]bool{}}
 	for _, w := range []string{"academia", "nostalgia", "sympathy", "empathy", "telepathy", "apathy",
 		"dichotomy", "hypnosis", "osmosis", "symbiosis", "bohemia", "antipathy", "metamorphosis",
@@ -105,7 +108,7 @@ func loadVocab() (*vocab, error) {
 	}{
 		{"conditions.txt", clCondition}, {"drugs.txt", clDrug}, {"procedures.txt", clProcedure},
 		{"specialties.txt", clSpecialty}, {"analytes.txt", clAnalyte}, {"notnames.txt", clNotName},
-		{"orgwords.txt", clNotName},
+		{"orgwords.txt", clOrg},
 	}
 	for _, f := range files {
 		data, err := dataFS.ReadFile("data/" + f.name)
@@ -148,9 +151,12 @@ func (v *vocab) add(term string, cl class) {
 	if len(words) == 0 || len(words[0]) > 64 {
 		return
 	}
-	if cl == clNotName {
+	if cl == clNotName || cl == clOrg {
 		if len(words) == 1 {
 			v.notName[words[0]] = true
+			if cl == clOrg {
+				v.org[words[0]] = true
+			}
 		}
 		return
 	}
