@@ -15,6 +15,7 @@
 #   N=20000 SIZE=5120 C=20 MPS=100   as in ../shared/bench/postfix-relay.sh
 #   ROUNDS=3                         runs per MTA, interleaved
 #   PORT_A=20025 PORT_B=20026        MTA and sink ports (127.0.0.1)
+#   PORT_M=20027                     sealgate's metrics (queue size for the drain check)
 #   TIMEOUT=600                      seconds per run for inject + drain
 #   TMPBASE=/var/tmp                 must be a real disk (not tmpfs)
 #   MTAS="postfix sealgate"          which MTAs to run
@@ -27,7 +28,7 @@ set -u
 set -o pipefail
 
 N=${N:-20000}; SIZE=${SIZE:-5120}; C=${C:-20}; MPS=${MPS:-100}; ROUNDS=${ROUNDS:-3}
-PORT_A=${PORT_A:-20025}; PORT_B=${PORT_B:-20026}; TIMEOUT=${TIMEOUT:-600}
+PORT_A=${PORT_A:-20025}; PORT_B=${PORT_B:-20026}; PORT_M=${PORT_M:-20027}; TIMEOUT=${TIMEOUT:-600}
 TMPBASE=${TMPBASE:-/var/tmp}; MTAS=${MTAS:-"postfix sealgate"}; SEALGATE=${SEALGATE:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -166,7 +167,7 @@ delivery:
   tls: {policy: {default: may, "dest.bench.invalid": none}}
   max_connections_per_destination: 20
 encryption: {order: [tls]}
-metrics: {listen: ""}
+metrics: {listen: "127.0.0.1:$PORT_M"}
 limits: {messages_per_client_per_minute: 0, max_connections_per_client: 1000}
 log: {audit_file: $R/audit.log}
 SG
@@ -175,7 +176,7 @@ SG
   wait_listen "$PORT_A" 15 || die "sealgate not listening: $(tail -3 "$R/maillog")"
   sleep 1
 }
-sealgate_queue() { find "$R/data/spool" -maxdepth 2 -name '*.msg' -not -path '*/quarantine/*' 2>/dev/null | wc -l; }
+sealgate_queue() { curl -s "http://127.0.0.1:$PORT_M/metrics" | awk '/^sealgate_queue_messages /{print $2+0; found=1} END{if(!found) print 1}'; }
 sealgate_cpu() { awk '{print $14+$15}' "/proc/$MTA_PID/stat"; }
 stop_sealgate() { kill -TERM "$MTA_PID" 2>/dev/null; wait "$MTA_PID" 2>/dev/null; }
 

@@ -64,7 +64,6 @@ func (q *Queue) Retry(id string) error {
 	case it.st.Held && !it.running:
 		st := it.st.clone()
 		st.Held, st.NextAttempt = false, time.Now()
-		it.stateOnDisk = true
 		if err := q.sp.writeState(id, st, true); err != nil {
 			return err
 		}

@@ -3,50 +3,67 @@
 //
 // # Spool format
 //
-// The spool is one directory with 16 subdirectories 0 … f. Each message is
-// two files named by its queue ID (24 hex digits: 6 bytes of millisecond
-// time, 6 random bytes), in the subdirectory named by the ID's last digit,
-// so that concurrent writers rarely contend for one directory:
+// The spool is a directory of append-only segment files, numbered in hex
+// (0000000000000001.seg, …), and quarantine/. Every change to the queue is
+// a record appended to the newest segment:
 //
-//	<x>/<id>.msg   envelope and body, written once when the message is accepted
-//	<x>/<id>.st    per-recipient state, rewritten after delivery attempts
-//	quarantine/    entries that could not be read or crashed an attempt
+//	"SG2" | kind (1 byte) | queue ID (12 bytes) | length (4 bytes, big endian) | sealed payload
 //
-// Both files are sealed with AES-256-GCM:
+// Kinds: 'M' holds the envelope and the message (uvarint(len(envelope)) ||
+// envelope JSON || message bytes with CRLF line endings, as received plus
+// sealgate's Received header); 'S' holds the per-recipient State JSON and
+// replaces the previous one; 'D' says the message is finished. Both JSON
+// documents carry "v": 1; another version is quarantined, not guessed.
 //
-//	"SGQ1" || 12-byte nonce || ciphertext+tag
+// Each payload is sealed with AES-256-GCM (12-byte nonce || ciphertext ||
+// tag) with associated data "sealgate spool v2 <kind> <queue ID>", so a
+// record cannot be replayed as another kind or for another message. The
+// key (32 random bytes) is a file of its own that the configuration names,
+// kept apart from the spool and created 0600 on first start.
 //
-// with associated data "sealgate spool v1 msg <id>" or "... state <id>", so
-// a file cannot be swapped to another message or kind without failing
-// authentication. The key (32 random bytes) is a file of its own that the
-// configuration names, kept apart from the spool and created 0600 on first
-// start.
+// Queue IDs are 24 hex digits: 6 bytes of millisecond time, 6 random bytes.
 //
-// The plaintext of a .msg file is uvarint(len(envelope)) || envelope JSON ||
-// message bytes (CRLF line endings, as received plus sealgate's Received
-// header). The plaintext of a .st file is the State JSON. Both JSON
-// documents carry "v": 1; a different version is quarantined, not guessed.
+// # Durability and group commit
 //
-// # Durability
+// One writer goroutine owns the segments. It takes every record waiting,
+// appends them with one write, and when any of them must be durable, one
+// fdatasync covers them all: many concurrent SMTP sessions share one disk
+// flush. Enqueue waits for that flush; only then does smtpd answer 250. A
+// new segment is created and its directory fsynced before the first
+// record goes into it.
 //
-// Enqueue writes the .msg file to a temporary name in the spool directory,
-// fsyncs it, renames it into place and fsyncs the directory; only then does
-// it return, and only then does smtpd answer 250. Directory fsyncs of
-// concurrent writers are batched (group commit): every writer waiting when
-// a sync starts is covered by it.
+// State records and 'D' records are written but not waited for on disk,
+// except the state that records a DSN as queued, a release from hold, and
+// an operator's delete: a process crash (kill -9) loses nothing written
+// before it, and a power failure can at worst lose an attempt count or a
+// 'D', which means an earlier retry or a recipient delivered twice, never a
+// message lost. Before every retry the attempt is recorded (count and next
+// attempt time) before any connection is made, so a crash during delivery
+// becomes a normal delayed retry. The first attempt of a fresh message is
+// not recorded beforehand: after a crash it is simply tried again.
 //
-// State files are renamed into place without fsync, except the state that
-// records a DSN as queued: a process crash (kill -9) loses nothing written
-// before it, and a power failure can at worst lose an attempt count, which
-// means an earlier retry or a recipient delivered twice, never one lost.
-// Before every retry the attempt is recorded (count and next attempt time)
-// before any connection is made, so a crash during delivery becomes a
-// normal delayed retry. The first attempt of a fresh message is not
-// recorded beforehand: after a crash it is simply tried again.
+// Segments are deleted oldest first once no queued message's latest record
+// is in them (a newer segment may hold the 'D' that keeps an older one's
+// message from coming back). A message still waiting in the oldest segment
+// after five minutes has its records copied, as they are, into the newest
+// segment, durably, so the old file can go.
 //
-// On start every .msg file is recovered; one that fails to decrypt or
-// parse is moved to quarantine/ with a log line and a metric, never
-// retried for ever and never silently dropped.
+// This replaces the file-per-message layout (temporary file, fsync,
+// rename, directory fsync per message) for a measured reason: on this
+// project's 2-core machine, with 20 concurrent writers, file-per-message
+// cost 340-760 us of CPU per message, almost all in the kernel's create,
+// fsync and unlink; the segment log costs 65-90 us (BenchmarkEnqueueDeliver).
+//
+// # Recovery
+//
+// On start every segment is read, oldest first, and every record is
+// authenticated. A bad record at the very end of the newest segment is the
+// torn tail of a write that was never acknowledged: it is cut off. A
+// damaged region anywhere else is copied to quarantine/ with a log line
+// and a metric, and reading resumes at the next record that
+// authenticates. A message that cannot be decoded, or that crashes its
+// delivery attempt, is copied to quarantine/<id>.rec and removed from the
+// queue: never retried for ever, never silently dropped.
 //
 // # Delivery
 //

@@ -30,7 +30,7 @@ func (q *Queue) finish(it *item) error {
 			return err
 		}
 	}
-	if err := q.sp.remove(it.env.ID, it.stateOnDisk); err != nil {
+	if err := q.sp.remove(it.env.ID, false); err != nil {
 		q.log.Error("spool remove failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
 	}
 	return nil
@@ -113,6 +113,5 @@ func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) error {
 
 // saveState writes the working state of a running item.
 func (q *Queue) saveState(it *item, durable bool) error {
-	it.stateOnDisk = true
 	return q.sp.writeState(it.env.ID, it.cur, durable)
 }

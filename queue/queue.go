@@ -65,15 +65,13 @@ type item struct {
 	env *Envelope
 	// st is the published state (read by List and the heap); cur is the
 	// working copy of a running attempt, published when it ends.
-	st      *State
-	cur     *State
-	body    []byte // nil when not held in memory
-	index   int    // in the due heap, -1 when not there
-	running bool
-	deleted bool
-	// stateOnDisk says a .st file may exist for this message.
-	stateOnDisk bool
-	attempts    int
+	st       *State
+	cur      *State
+	body     []byte // nil when not held in memory
+	index    int    // in the due heap, -1 when not there
+	running  bool
+	deleted  bool
+	attempts int
 }
 
 // New opens the spool. Call Start to recover it and begin delivering.
@@ -148,11 +146,14 @@ func (q *Queue) recover() error {
 			q.quarantine(id, err)
 			continue
 		}
-		onDisk := st != nil
 		if st == nil {
 			st = newState(env, now)
 		}
-		q.add(&item{env: env, st: st, index: -1, stateOnDisk: onDisk})
+		q.add(&item{env: env, st: st, index: -1})
+	}
+	if n := q.sp.corrupt; n > 0 {
+		q.m.quarantined.Add(float64(n))
+		q.log.Error("damaged spool regions moved to quarantine", slog.Int("regions", n))
 	}
 	q.log.Info("queue recovered", slog.Int("messages", len(ids)))
 	return nil

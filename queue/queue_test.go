@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -109,23 +110,44 @@ func TestSpoolFilesAreEncryptedAndBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, shard(id), id+".msg"))
+	assertNoPlaintext(t, dir, "PAT-SECRET", "lab@clinic", "dr@example.net")
+	q.sp.mu.Lock()
+	l := q.sp.index[id].msg
+	q.sp.mu.Unlock()
+	frame, err := l.seg.read(l.off, l.n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(raw, []byte("PAT-SECRET")) || bytes.Contains(raw, []byte("lab@clinic")) {
-		t.Fatal("spool file holds plaintext")
+	if _, err := q.sp.seal.open(recordAAD(kindMsg, id), frame[headerLen:]); err != nil {
+		t.Fatalf("own record does not open: %v", err)
 	}
-	s, _ := newSealer(testKey)
-	if _, err := s.open("msg", id, raw); err != nil {
-		t.Fatalf("own file does not open: %v", err)
+	if _, err := q.sp.seal.open(recordAAD(kindMsg, NewID()), frame[headerLen:]); err == nil {
+		t.Fatal("record opened under another queue ID")
 	}
-	other := NewID()
-	if _, err := s.open("msg", other, raw); err == nil {
-		t.Fatal("file opened under another queue ID")
+	if _, err := q.sp.seal.open(recordAAD(kindState, id), frame[headerLen:]); err == nil {
+		t.Fatal("message record opened as a state record")
 	}
-	if _, err := s.open("state", id, raw); err == nil {
-		t.Fatal("message file opened as a state file")
+}
+
+// assertNoPlaintext fails if any file under dir holds one of the strings.
+func assertNoPlaintext(t *testing.T, dir string, secrets ...string) {
+	t.Helper()
+	files := 0
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return nil
+		}
+		files++
+		b, _ := os.ReadFile(p)
+		for _, sec := range secrets {
+			if bytes.Contains(b, []byte(sec)) {
+				t.Errorf("%s holds %q in the clear", filepath.Base(p), sec)
+			}
+		}
+		return nil
+	})
+	if files == 0 {
+		t.Fatal("no spool files")
 	}
 }
 
@@ -148,7 +170,7 @@ func TestTemporaryFailureRetriedThenDelivered(t *testing.T) {
 	if len(calls) != 2 || calls[1].QueueID != id || !bytes.Contains(calls[1].Body, []byte(secretBody)) {
 		t.Fatalf("want 2 attempts with the body, got %d", len(calls))
 	}
-	if _, err := os.Stat(filepath.Join(dir, shard(id), id+".msg")); !os.IsNotExist(err) {
+	if ids, _ := q.sp.list(); len(ids) != 0 {
 		t.Fatal("delivered message still in the spool")
 	}
 }
@@ -258,25 +280,78 @@ func TestRecoveryAfterRestart(t *testing.T) {
 	waitFor(t, "redelivery", func() bool { return len(up.delivered()) == 1 && len(q2.List()) == 0 })
 }
 
-func TestBrokenEntryQuarantined(t *testing.T) {
+func TestDamagedRecordQuarantinedAndTornTailCut(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	block := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451"), false) }}
-	q1 := startQueue(t, dir, block, func(c *Config) { c.Schedule = []time.Duration{time.Hour} })
-	id, _ := q1.Enqueue(context.Background(), env("dr@example.net"), testMsg())
+	down := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451"), false) }}
+	slow := func(c *Config) { c.Schedule = []time.Duration{time.Hour} }
+	q1 := startQueue(t, dir, down, slow)
+	a, _ := q1.Enqueue(context.Background(), env("a@example.net"), testMsg())
 	q1.Close(context.Background())
-	// A file moved to another message's name must not open.
-	other := NewID()
-	for shard(other) != shard(id) {
-		other = NewID()
+	q2 := startQueue(t, dir, down, slow) // a new segment for b
+	b, _ := q2.Enqueue(context.Background(), env("b@example.net"), testMsg())
+	q2.Close(context.Background())
+
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) < 2 {
+		t.Fatalf("want at least 2 segments, got %d", len(segs))
 	}
-	os.Rename(filepath.Join(dir, shard(id), id+".msg"), filepath.Join(dir, shard(other), other+".msg"))
-	q2 := startQueue(t, dir, block, nil)
-	if len(q2.List()) != 0 {
-		t.Fatal("swapped file was recovered")
+	// Flip a byte inside a's record in the oldest segment.
+	first, _ := os.ReadFile(segs[0])
+	first[headerLen+40] ^= 0xff
+	os.WriteFile(segs[0], first, 0o600)
+	// A torn write at the end of the newest segment.
+	newest := segs[len(segs)-1]
+	f, _ := os.OpenFile(newest, os.O_WRONLY|os.O_APPEND, 0)
+	f.Write([]byte("SG2M\x00\x01partial record"))
+	f.Close()
+
+	q3 := startQueue(t, dir, down, slow)
+	if _, err := q3.Show(a); err == nil {
+		t.Error("damaged message recovered")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "quarantine", other+".msg")); err != nil {
-		t.Fatalf("not quarantined: %v", err)
+	if _, err := q3.Show(b); err != nil {
+		t.Errorf("intact message lost: %v", err)
+	}
+	bad, _ := filepath.Glob(filepath.Join(dir, "quarantine", "*.bad"))
+	if len(bad) != 1 {
+		t.Errorf("%d quarantined regions, want 1 (the torn tail is not one)", len(bad))
+	}
+}
+
+func TestFinishedSegmentsAreDeletedAndOldOnesCompacted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var mu sync.Mutex
+	hold := map[string]bool{"slow@example.net": true}
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+		mu.Lock()
+		defer mu.Unlock()
+		if hold[d.Rcpts[0].Addr] {
+			return all(d, errors.New("451"), false)
+		}
+		return all(d, nil, false)
+	}}
+	q := startQueue(t, dir, c, func(c *Config) { c.Schedule = []time.Duration{time.Hour} })
+	q.sp.segSize = 4096 // rotate every message or so
+	q.sp.compactAfter = 0
+	slowID, _ := q.Enqueue(context.Background(), env("slow@example.net"), testMsg())
+	for i := 0; i < 30; i++ {
+		q.Enqueue(context.Background(), env("fast@example.net"), testMsg())
+	}
+	waitFor(t, "deliveries", func() bool { return len(q.List()) == 1 })
+	q.Enqueue(context.Background(), env("fast@example.net"), testMsg()) // triggers maintenance
+	waitFor(t, "segments to go", func() bool {
+		segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+		return len(segs) <= 3 && len(q.List()) == 1
+	})
+	q.Close(context.Background())
+	q2 := startQueue(t, dir, c, nil)
+	if _, err := q2.Show(slowID); err != nil {
+		t.Fatalf("waiting message lost by compaction: %v", err)
+	}
+	if n := len(q2.List()); n != 1 {
+		t.Fatalf("%d messages recovered, want only the waiting one", n)
 	}
 }
 
@@ -287,7 +362,7 @@ func TestPanickingDeliveryQuarantined(t *testing.T) {
 	q := startQueue(t, dir, c, nil)
 	id, _ := q.Enqueue(context.Background(), env("dr@example.net"), testMsg())
 	waitFor(t, "quarantine", func() bool { return len(q.List()) == 0 })
-	if _, err := os.Stat(filepath.Join(dir, "quarantine", id+".msg")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "quarantine", id+".rec")); err != nil {
 		t.Fatalf("panicking message not quarantined: %v", err)
 	}
 }
@@ -313,8 +388,8 @@ func TestControlOperations(t *testing.T) {
 	if _, err := q.Show(b); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted message still shown: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, shard(b), b+".msg")); !os.IsNotExist(err) {
-		t.Fatal("deleted message still on disk")
+	if ids, _ := q.sp.list(); slices.Contains(ids, b) {
+		t.Fatal("deleted message still in the spool")
 	}
 	waitFor(t, "retry to finish", func() bool {
 		info, err := q.Show(a)

@@ -14,11 +14,8 @@ import (
 // keySize is the AES-256 key length.
 const keySize = 32
 
-// sealMagic starts every sealed spool file; the digit is the format version.
-const sealMagic = "SGQ1"
-
-// errCorrupt means a spool file failed authentication or is malformed.
-var errCorrupt = errors.New("spool file corrupt or not ours")
+// errCorrupt means a spool record failed authentication or is malformed.
+var errCorrupt = errors.New("spool record corrupt or not ours")
 
 // sealer encrypts spool files with AES-256-GCM. Each file is bound to its
 // queue ID and kind through the associated data, so files cannot be swapped
@@ -42,28 +39,22 @@ func newSealer(key []byte) (*sealer, error) {
 	return &sealer{aead: aead}, nil
 }
 
-func aad(kind, id string) []byte {
-	return []byte("sealgate spool v1 " + kind + " " + id)
-}
-
-// seal returns magic || nonce || ciphertext.
-func (s *sealer) seal(kind, id string, plain []byte) []byte {
+// seal returns nonce || ciphertext+tag.
+func (s *sealer) seal(aad, plain []byte) []byte {
 	ns := s.aead.NonceSize()
-	out := make([]byte, len(sealMagic)+ns, len(sealMagic)+ns+len(plain)+s.aead.Overhead())
-	copy(out, sealMagic)
-	if _, err := rand.Read(out[len(sealMagic):]); err != nil {
+	out := make([]byte, ns, ns+len(plain)+s.aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
 		panic("crypto/rand failed: " + err.Error()) // never returns an error on Linux
 	}
-	return s.aead.Seal(out, out[len(sealMagic):], plain, aad(kind, id))
+	return s.aead.Seal(out, out, plain, aad)
 }
 
-func (s *sealer) open(kind, id string, data []byte) ([]byte, error) {
+func (s *sealer) open(aad, data []byte) ([]byte, error) {
 	ns := s.aead.NonceSize()
-	if len(data) < len(sealMagic)+ns+s.aead.Overhead() || string(data[:len(sealMagic)]) != sealMagic {
+	if len(data) < ns+s.aead.Overhead() {
 		return nil, errCorrupt
 	}
-	nonce := data[len(sealMagic) : len(sealMagic)+ns]
-	plain, err := s.aead.Open(nil, nonce, data[len(sealMagic)+ns:], aad(kind, id))
+	plain, err := s.aead.Open(nil, data[:ns], data[ns:], aad)
 	if err != nil {
 		return nil, errCorrupt
 	}

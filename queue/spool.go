@@ -5,76 +5,84 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-
-	"github.com/sealgate/sealgate/safeio"
+	"slices"
+	"sync"
+	"time"
 )
 
-const (
-	msgSuffix   = ".msg"
-	stateSuffix = ".st"
-)
-
-// spool is the on-disk part of the queue. See the package documentation
-// for the format.
+// spool is the on-disk part of the queue: append-only segment files with
+// a group-commit writer. See the package documentation for the format.
 type spool struct {
 	dir     string
 	quarDir string
 	seal    *sealer
-	w       safeio.Writer
-	dirSync [shards]*dirSyncer
+	segSize int64
+	// compactAfter is how old the oldest segment may get while it still
+	// holds waiting messages before they are copied forward.
+	compactAfter time.Duration
+
+	mu      sync.Mutex // guards the fields below
+	segs    []*segment // oldest first; the last is the active one
+	index   map[string]*entry
+	corrupt int // damaged regions found by the last scan
+
+	reqs      chan *writeReq
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
-// shards is the number of subdirectories messages are spread over: writers
-// in different subdirectories do not contend for one directory's lock.
-const shards = 16
+// loc is where a record is: its segment, offset and whole frame length.
+type loc struct {
+	seg *segment
+	off int64
+	n   int
+}
 
-// shard is the subdirectory of a queue ID: its last hex digit (random).
-func shard(id string) string { return id[len(id)-1:] }
+// entry is the latest message and state record of a queued message.
+type entry struct {
+	msg      loc
+	state    loc
+	hasState bool
+}
+
+const defaultSegmentSize = 32 << 20
 
 func openSpool(dir string, key []byte) (*spool, error) {
 	s, err := newSealer(key)
 	if err != nil {
 		return nil, err
 	}
-	quar := filepath.Join(dir, "quarantine")
-	if err := os.MkdirAll(quar, 0o700); err != nil {
+	sp := &spool{dir: dir, quarDir: filepath.Join(dir, "quarantine"), seal: s,
+		segSize: defaultSegmentSize, compactAfter: 5 * time.Minute,
+		index: map[string]*entry{}, reqs: make(chan *writeReq, 1024), done: make(chan struct{})}
+	if err := os.MkdirAll(sp.quarDir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	sp := &spool{dir: dir, quarDir: quar, seal: s,
-		w: safeio.Writer{FS: safeio.OS(), Perm: 0o600, SyncDir: false}}
-	for i := range sp.dirSync {
-		sub := filepath.Join(dir, fmt.Sprintf("%x", i))
-		if err := os.MkdirAll(sub, 0o700); err != nil {
-			return nil, fmt.Errorf("spool: %w", err)
-		}
-		sp.dirSync[i] = newDirSyncer(sub)
+	if err := sp.scan(); err != nil {
+		return nil, err
 	}
-	return sp, safeio.SyncDir(dir)
+	if err := sp.rotate(); err != nil {
+		return nil, err
+	}
+	go sp.run()
+	return sp, nil
 }
 
 func (s *spool) close() {
-	for _, d := range s.dirSync {
-		d.close()
+	s.closeOnce.Do(func() { close(s.reqs) })
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.segs {
+		g.close()
 	}
 }
 
-func (s *spool) path(id, suffix string) string {
-	return filepath.Join(s.dir, shard(id), id+suffix)
-}
-
-func (s *spool) syncer(id string) *dirSyncer {
-	i, _ := strconv.ParseUint(shard(id), 16, 8)
-	return s.dirSync[i]
-}
-
-// writeMessage makes a new message durable: sealed file written and
-// fsynced, renamed into place, and the directory fsynced (batched with
-// other concurrent writers).
+// writeMessage makes a new message durable: its record is appended and
+// fdatasync'd (together with every other record written meanwhile) before
+// it returns.
 func (s *spool) writeMessage(env *Envelope, body []byte) error {
 	meta, err := json.Marshal(env)
 	if err != nil {
@@ -84,18 +92,41 @@ func (s *spool) writeMessage(env *Envelope, body []byte) error {
 	plain = binary.AppendUvarint(plain, uint64(len(meta)))
 	plain = append(plain, meta...)
 	plain = append(plain, body...)
-	if err := s.w.WriteFile(s.path(env.ID, msgSuffix), s.seal.seal("msg", env.ID, plain)); err != nil {
-		return err
-	}
-	return s.syncer(env.ID).sync()
+	return s.append(kindMsg, env.ID, plain, true)
 }
 
-func (s *spool) readMessage(id string) (*Envelope, []byte, error) {
-	data, err := os.ReadFile(s.path(id, msgSuffix))
+// writeState records a message's state. With durable false it is written
+// but not waited for on disk: a process crash (kill -9) loses nothing
+// written, and losing it in a power failure only means an earlier or
+// repeated attempt, never a lost message.
+func (s *spool) writeState(id string, st *State, durable bool) error {
+	b, err := json.Marshal(st)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	plain, err := s.seal.open("msg", id, data)
+	return s.append(kindState, id, b, durable)
+}
+
+// remove records that a message is finished. Lost in a power failure, it
+// means a repeated delivery, never a lost one; durable is for operators'
+// deletions, which must stick.
+func (s *spool) remove(id string, durable bool) error {
+	return s.append(kindDone, id, nil, durable)
+}
+
+func (s *spool) append(kind byte, id string, plain []byte, durable bool) error {
+	frame, err := s.seal.frame(kind, id, plain)
+	if err != nil {
+		return err
+	}
+	r := &writeReq{kind: kind, id: id, frame: frame, durable: durable, done: make(chan error, 1)}
+	s.reqs <- r
+	return <-r.done
+}
+
+// readMessage returns the envelope and body of a queued message.
+func (s *spool) readMessage(id string) (*Envelope, []byte, error) {
+	plain, err := s.readLatest(id, kindMsg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,85 +144,75 @@ func (s *spool) readMessage(id string) (*Envelope, []byte, error) {
 	return env, plain[k+int(n):], nil
 }
 
-// writeState replaces the state file. With durable false the file is
-// renamed into place without fsync: it survives a process crash (kill -9),
-// and losing it in a power failure only means an earlier or repeated
-// attempt, never a lost message.
-func (s *spool) writeState(id string, st *State, durable bool) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	w := s.w
-	w.NoSync = !durable
-	w.SyncDir = durable
-	return w.WriteFile(s.path(id, stateSuffix), s.seal.seal("state", id, b))
-}
-
-// readState returns nil, nil when the message has no state file yet.
+// readState returns nil, nil when the message has no state record yet.
 func (s *spool) readState(id string, env *Envelope) (*State, error) {
-	data, err := os.ReadFile(s.path(id, stateSuffix))
-	if errors.Is(err, fs.ErrNotExist) {
+	plain, err := s.readLatest(id, kindState)
+	if errors.Is(err, errNoRecord) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	plain, err := s.seal.open("state", id, data)
 	if err != nil {
 		return nil, err
 	}
 	return decodeState(plain, env)
 }
 
-// remove deletes a finished message, state first so that a half-removed
-// message is never recovered with stale state. withState false skips the
-// state file when the caller knows none was written (the common case of a
-// message delivered on its first attempt).
-func (s *spool) remove(id string, withState bool) error {
-	var err1 error
-	if withState {
-		err1 = os.Remove(s.path(id, stateSuffix))
-		if errors.Is(err1, fs.ErrNotExist) {
-			err1 = nil
-		}
+var errNoRecord = errors.New("no such spool record")
+
+func (s *spool) readLatest(id string, kind byte) ([]byte, error) {
+	s.mu.Lock()
+	e, ok := s.index[id]
+	var l loc
+	if ok && kind == kindMsg {
+		l = e.msg
+	} else if ok && e.hasState {
+		l = e.state
 	}
-	return errors.Join(err1, os.Remove(s.path(id, msgSuffix)))
+	s.mu.Unlock()
+	if l.seg == nil {
+		return nil, errNoRecord
+	}
+	frame, err := l.seg.read(l.off, l.n)
+	if err != nil {
+		return nil, err
+	}
+	return s.seal.open(recordAAD(kind, id), frame[headerLen:])
 }
 
-// quarantine moves a broken entry aside; it is never retried or dropped.
+// quarantine copies a message's records aside and removes it from the
+// queue: it is never retried for ever and never silently dropped.
 func (s *spool) quarantine(id string) error {
-	var errs []error
-	for _, suf := range []string{msgSuffix, stateSuffix} {
-		err := os.Rename(s.path(id, suf), filepath.Join(s.quarDir, id+suf))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
+	s.mu.Lock()
+	e, ok := s.index[id]
+	var locs []loc
+	if ok {
+		locs = append(locs, e.msg)
+		if e.hasState {
+			locs = append(locs, e.state)
 		}
 	}
-	return errors.Join(errors.Join(errs...), safeio.SyncDir(filepath.Join(s.dir, shard(id))), safeio.SyncDir(s.quarDir))
+	s.mu.Unlock()
+	var raw []byte
+	for _, l := range locs {
+		b, err := l.seg.read(l.off, l.n)
+		if err != nil {
+			return err
+		}
+		raw = append(raw, b...)
+	}
+	if err := writeQuarantine(filepath.Join(s.quarDir, id+".rec"), raw); err != nil {
+		return err
+	}
+	return s.remove(id, true)
 }
 
-// list returns the IDs of all messages in the spool, and removes leftover
-// temporary files of interrupted writes.
+// list returns the IDs of all queued messages, oldest first.
 func (s *spool) list() ([]string, error) {
-	var ids []string
-	for i := range s.dirSync {
-		sub := filepath.Join(s.dir, fmt.Sprintf("%x", i))
-		entries, err := os.ReadDir(sub)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			name := e.Name()
-			id := strings.TrimSuffix(name, msgSuffix)
-			switch {
-			case e.IsDir():
-			case strings.HasSuffix(name, msgSuffix) && validID(id) && shard(id) == filepath.Base(sub):
-				ids = append(ids, id)
-			case strings.Contains(name, ".tmp"):
-				os.Remove(filepath.Join(sub, name))
-			}
-		}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.index))
+	for id := range s.index {
+		ids = append(ids, id)
 	}
+	slices.Sort(ids)
 	return ids, nil
 }

@@ -1,0 +1,89 @@
+package queue
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sealgate/sealgate/safeio"
+)
+
+// segment is one append-only spool file, named by its sequence number.
+type segment struct {
+	num     uint64
+	path    string
+	created time.Time
+
+	mu     sync.RWMutex // readers against deletion
+	f      *os.File
+	closed bool
+
+	// Owned by the writer goroutine (and the scan before it starts):
+	size int64
+	refs int // latest message or state records of queued messages held here
+}
+
+const segSuffix = ".seg"
+
+func segName(num uint64) string { return fmt.Sprintf("%016x%s", num, segSuffix) }
+
+func parseSegName(name string) (uint64, bool) {
+	hexNum, ok := strings.CutSuffix(name, segSuffix)
+	if !ok || len(hexNum) != 16 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(hexNum, 16, 64)
+	return n, err == nil
+}
+
+// createSegment makes a new, empty segment and makes its directory entry
+// durable, so records later fdatasync'd into it can be found after a crash.
+func createSegment(dir string, num uint64) (*segment, error) {
+	path := filepath.Join(dir, segName(num))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	if err := safeio.SyncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	return &segment{num: num, path: path, f: f, created: time.Now()}, nil
+}
+
+// read returns n bytes at off.
+func (g *segment) read(off int64, n int) ([]byte, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return nil, errNoRecord
+	}
+	b := make([]byte, n)
+	if _, err := g.f.ReadAt(b, off); err != nil {
+		return nil, fmt.Errorf("spool read: %w", err)
+	}
+	return b, nil
+}
+
+func (g *segment) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.closed {
+		g.closed = true
+		g.f.Close()
+	}
+}
+
+// remove deletes the segment's file once no reader holds it.
+func (g *segment) remove() error {
+	g.close()
+	return os.Remove(g.path)
+}
+
+func writeQuarantine(path string, raw []byte) error {
+	return safeio.WriteFile(path, raw, 0o600)
+}
