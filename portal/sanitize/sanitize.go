@@ -76,7 +76,7 @@ func node(w *strings.Builder, n *nethtml.Node, depth int) {
 	case dropped[n.DataAtom] || depth > maxDepth:
 		return
 	case n.DataAtom == atom.Img:
-		w.WriteString(`<span class="removed">[image not shown]</span>`)
+		w.WriteString(`<span class="removed">[image not shown]</span> `)
 	case n.DataAtom == atom.A:
 		link(w, n, depth)
 	case allowed[n.DataAtom]:

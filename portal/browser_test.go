@@ -1,0 +1,207 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealgate/sealgate/internal/certgen"
+	"github.com/sealgate/sealgate/portal/internal/cdp"
+)
+
+// chromium returns a started headless browser, or skips without one
+// (outside CI).
+func chromium(t *testing.T, ctx context.Context) *cdp.Browser {
+	t.Helper()
+	bin := cdp.Find()
+	if bin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is not installed; .ci/run must install it")
+		}
+		t.Skip("chromium is not installed; skipping the browser test")
+	}
+	profile, err := os.MkdirTemp("", "sealgate-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	b, err := cdp.Start(ctx, bin, profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// artifacts is where screenshots go: $SEALGATE_ARTIFACTS if set (CI keeps
+// it), else the test's temp dir.
+func artifacts(t *testing.T) string {
+	if d := os.Getenv("SEALGATE_ARTIFACTS"); d != "" {
+		d = filepath.Join(d, t.Name())
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+func tlsConfig(t *testing.T) *tls.Config {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if _, err := certgen.EnsureSelfSigned(cert, key, []string{"127.0.0.1", "localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+}
+
+// TestBrowserPickup drives headless Chromium through the whole pickup:
+// follow the link, ask for a code, enter the code from the mail, read the
+// message, download the attachment, reply with a file.
+func TestBrowserPickup(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	h := newHarness(t, func(o *Options) { o.Listen, o.TLS = "127.0.0.1:0", tlsConfig(t) })
+	if err := h.srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.srv.Close(context.Background()) })
+	base := "https://" + h.srv.Addr().String()
+	tok := h.put("m1", "pat@home.example", sampleContent())
+	b := chromium(t, ctx)
+	shots := artifacts(t)
+	shot := func(name string) {
+		p := filepath.Join(shots, name+".png")
+		if err := b.Screenshot(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot %s", p)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(path string) { t.Helper(); must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete'", path))) }
+
+	must(b.Navigate(ctx, base+"/p/"+tok))
+	at("/pickup")
+	shot("01-start")
+	must(b.Eval(ctx, `document.querySelector('#send').click()`, nil))
+	at("/code/send")
+	shot("02-code")
+	code := h.out.lastCode("pat@home.example")
+	if code == "" {
+		t.Fatal("no code mailed")
+	}
+	must(b.Eval(ctx, fmt.Sprintf(`document.querySelector('#code').value = %q; document.querySelector('#verify').click()`, code[:4]+" "+code[4:]), nil))
+	at("/message")
+	shot("03-message")
+	checkMessagePage(t, ctx, b)
+	downloadAndCompare(t, ctx, b)
+	replyWithFile(t, ctx, b, h)
+	at("/reply")
+	shot("04-reply-sent")
+	var heading string
+	must(b.Eval(ctx, `document.querySelector('h1').textContent`, &heading))
+	if heading != "Your reply was sent" {
+		t.Fatalf("after reply: %q", heading)
+	}
+	wantAudit(t, h, "m1", "created", "code_sent", "login", "view", "download", "reply")
+}
+
+func checkMessagePage(t *testing.T, ctx context.Context, b *cdp.Browser) {
+	var got struct {
+		Subject, Body string
+		Imgs, Scripts int
+		Links         []string
+	}
+	err := b.Eval(ctx, `({Subject: document.querySelector('#subject').textContent,
+		Body: document.querySelector('#body').innerText,
+		Imgs: document.querySelectorAll('#body img').length,
+		Scripts: document.querySelectorAll('script').length,
+		Links: [...document.querySelectorAll('#body a')].map(a => a.href)})`, &got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != "Your MRI report" || !strings.Contains(got.Body, "no change") {
+		t.Fatalf("message page shows %+v", got)
+	}
+	if got.Imgs != 0 || got.Scripts != 0 || len(got.Links) != 0 {
+		t.Fatalf("active content on the page: %+v", got)
+	}
+}
+
+func downloadAndCompare(t *testing.T, ctx context.Context, b *cdp.Browser) {
+	dir := t.TempDir()
+	if err := b.AllowDownloads(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Eval(ctx, `document.querySelector('a.download').click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := sampleContent().Attachments[0]
+	path := filepath.Join(dir, want.Name)
+	for {
+		data, err := os.ReadFile(path)
+		if err == nil && len(data) == len(want.Data) {
+			if !bytes.Equal(data, want.Data) {
+				t.Fatalf("downloaded bytes differ: %q", data)
+			}
+			return
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		select {
+		case <-ctx.Done():
+			entries, _ := os.ReadDir(dir)
+			t.Fatalf("no download of %q (folder holds %v)", want.Name, entries)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func replyWithFile(t *testing.T, ctx context.Context, b *cdp.Browser, h *harness) {
+	file := filepath.Join(t.TempDir(), "insurance card.png")
+	content := []byte("\x89PNG\r\n\x1a\nnot really an image")
+	if err := os.WriteFile(file, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetFiles(ctx, "#files", file); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Eval(ctx, `document.querySelector('#reply').value = 'Thanks! See my card attached.';
+		document.querySelector('#send-reply').click()`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		mails := h.out.all()
+		last := mails[len(mails)-1]
+		if last.To[0] == "dr.jones@clinic.example" {
+			if !bytes.Contains(last.Data, []byte("Thanks! See my card attached.")) ||
+				!bytes.Contains(last.Data, []byte(base64.StdEncoding.EncodeToString(content))) {
+				t.Fatalf("reply lacks text or file:\n%s", last.Data)
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no reply reached the sender")
+}
