@@ -96,7 +96,10 @@ func TestBrowserPickup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	at := func(path string) { t.Helper(); must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete'", path))) }
+	at := func(path string) {
+		t.Helper()
+		must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete'", path)))
+	}
 
 	must(b.Navigate(ctx, base+"/p/"+tok))
 	at("/pickup")
