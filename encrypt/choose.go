@@ -53,7 +53,7 @@ func (c *Courier) orderFor(forced string) []string {
 // forcedMethod is the method a policy rule forced for d. The queue does not
 // carry the rule's method to couriers yet, so every message follows
 // encryption.order.
-func forcedMethod(*queue.Delivery) string { return "" }
+func forcedMethod(d *queue.Delivery) string { return d.Policy.Method }
 
 // choose returns the first method in order that is possible for addr and
 // not in tried; method "" when there is none. why, if set, explains the

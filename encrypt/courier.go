@@ -139,7 +139,7 @@ func New(cfg Config) (*Courier, error) {
 // message with PHI, or one the policy wants encrypted, by requiring
 // verified TLS (smtpd raises Delivery.TLS to TLSVerify for them).
 func NeedsProtection(d *queue.Delivery) bool {
-	return d.TLS >= queue.TLSVerify
+	return d.Policy.PHI || d.Policy.Action == "encrypt" || d.Policy.Method != ""
 }
 
 // Deliver implements queue.Courier.

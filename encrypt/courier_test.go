@@ -27,6 +27,7 @@ func TestPassThroughWhenNoProtectionNeeded(t *testing.T) {
 	f := newFixture(t, nil, nil, nil)
 	d := delivery("pgp@example.net", "other@example.net")
 	d.TLS = queue.TLSMay
+	d.Policy = queue.PolicySummary{Action: "deliver"}
 	out := f.c.Deliver(context.Background(), d)
 	got := f.next.sent()
 	if len(got) != 1 || !bytes.Equal(got[0].Body, []byte(phiMessage)) || got[0].TLS != queue.TLSMay || len(got[0].Rcpts) != 2 {

@@ -240,7 +240,8 @@ func (f *fixture) count(method string) float64 {
 
 func delivery(rcpts ...string) *queue.Delivery {
 	d := &queue.Delivery{QueueID: "Q1", From: "lab@clinic.example.org", Domain: "example.net",
-		Body: []byte(phiMessage), TLS: queue.TLSVerify}
+		Body: []byte(phiMessage), TLS: queue.TLSVerify,
+		Policy: queue.PolicySummary{PHI: true, Action: "encrypt"}}
 	for _, r := range rcpts {
 		d.Rcpts = append(d.Rcpts, queue.Rcpt{Addr: r})
 	}

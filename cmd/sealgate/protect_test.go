@@ -44,7 +44,8 @@ func protectConfig(t *testing.T, dir string) *config.Config {
 
 func protectDelivery(rcpt string) *queue.Delivery {
 	return &queue.Delivery{QueueID: "Q1", From: "lab@clinic.example.org", Domain: "example.net",
-		Rcpts: []queue.Rcpt{{Addr: rcpt}}, Body: []byte(protMessage), TLS: queue.TLSVerify}
+		Rcpts: []queue.Rcpt{{Addr: rcpt}}, Body: []byte(protMessage), TLS: queue.TLSVerify,
+		Policy: queue.PolicySummary{PHI: true, Action: "encrypt"}}
 }
 
 func TestProtectorRefusesMissingKeyFolder(t *testing.T) {
