@@ -70,7 +70,9 @@ type vocab struct {
 	words   map[string]*entry
 	notName map[string]bool // looked up for capitalised words only
 	org     map[string]bool // organisation and place words, a subset of notName
-	filter  [1024]uint64    // bit len-1 set at (first, last byte) when a word of that shape exists
+	table   []slot          // words, for lookup
+	mask    uint32
+	filter  [1024]uint64 // bit len-1 set at (first, last byte) when a word of that shape exists
 	stems   [256][]stem
 	notStem map[string]bool // ordinary words that end like a disease or drug term
 }
@@ -78,13 +80,55 @@ type vocab struct {
 // filterIndex is the slot of a word in vocab.filter.
 func filterIndex(w []byte) int { return int(w[0]&31)<<5 | int(w[len(w)-1]&31) }
 
-// lookup returns the entry of a lower-case word, or nil, with a cheap shape filter
-// before the map.
+// lookup returns the entry of a lower-case word, or nil: a cheap shape filter, then an
+// open-addressing table built from the map once the vocabulary is loaded.
 func (v *vocab) lookup(w []byte) *entry {
 	if len(w) == 0 || len(w) > 64 || v.filter[filterIndex(w)]&(1<<(len(w)-1)) == 0 {
 		return nil
 	}
-	return v.words[string(w)]
+	h := fnv32(w)
+	for i := h & v.mask; ; i = (i + 1) & v.mask {
+		sl := &v.table[i]
+		if sl.e == nil {
+			return nil
+		}
+		if sl.h == h && sl.key == string(w) {
+			return sl.e
+		}
+	}
+}
+
+// slot is one cell of the lookup table.
+type slot struct {
+	h   uint32
+	key string
+	e   *entry
+}
+
+// buildTable fills the open-addressing table from the word map, at most a quarter full.
+func (v *vocab) buildTable() {
+	n := 1
+	for n < 4*len(v.words) {
+		n <<= 1
+	}
+	v.table, v.mask = make([]slot, n), uint32(n-1)
+	for k, e := range v.words {
+		h := fnv32([]byte(k))
+		i := h & v.mask
+		for v.table[i].e != nil {
+			i = (i + 1) & v.mask
+		}
+		v.table[i] = slot{h: h, key: k, e: e}
+	}
+}
+
+// fnv32 is the 32-bit FNV-1a hash.
+func fnv32(b []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
 }
 
 type stem struct {
@@ -125,6 +169,7 @@ func loadVocab() (*vocab, error) {
 	if err := v.loadStems(); err != nil {
 		return nil, err
 	}
+	v.buildTable()
 	return v, nil
 }
 
