@@ -49,15 +49,20 @@
 //  1. an identifier of an individual and health information appear in the same message
 //     (any parts: a patient label in the body ties to a diagnosis in an attachment); or
 //  2. a person's name stands within a few words of specific health information
-//     (a condition, medicine, procedure, lab result or diagnosis code) - names after a
-//     clinician's title or credentials, in greetings, in signatures, or matching the
-//     sender's display name do not count; or
+//     (a condition, medicine, lab result or diagnosis code) - names after a clinician's
+//     title, role or credentials ("Dr.", "Chief of Surgery", ", MD"), before what
+//     professionals do ("presented", "said"), in greetings, in signatures, or matching the
+//     sender's display name do not count, and bulk mail does not use this rule; or
 //  3. the message speaks to a named recipient (a greeting, the recipient's name in the
 //     text, a person's name in To/Cc, or a single To mailbox that is neither a role like
 //     records@ nor an organisation) and carries health information that is the
-//     recipient's own: health words after "your"/"su", or a clinical finding. Bulk mail
+//     recipient's own: health words right after "your"/"su" ("your calcitriol", not "your
+//     gift to the cancer center" nor "your diabetes program"), care after "your" or a
+//     care event ("visit confirmed") in a message with health vocabulary, or a clinical
+//     finding (a lab value that is not an average, a diagnosis code). Bulk mail
 //     (unsubscribe links, webinars, demos) needs the greeting and a clinical finding; or
-//  4. a person (the From display name) writes about their own health ("my insulin").
+//  4. a person (the From display name) writes about their own health ("my insulin",
+//     "I have had stomach cramps").
 //
 // Health information about an animal (veterinary words, and no human-only identifier)
 // is not PHI. Each reason carries the detector's confidence; the decision itself uses
