@@ -20,6 +20,7 @@ type messageView struct {
 	HTML                     template.HTML // sanitised
 	Text                     string
 	Attachments              []attachmentView
+	CanReply                 bool // there is a sender to reply to
 }
 
 type attachmentView struct {
@@ -79,7 +80,7 @@ func (s *Server) showMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) messageView(m store.Meta, c store.Content) *messageView {
-	v := &messageView{Sender: m.Sender, Subject: c.Subject, Expires: formatTime(m.Expires)}
+	v := &messageView{Sender: m.Sender, Subject: c.Subject, Expires: formatTime(m.Expires), CanReply: m.Sender != ""}
 	if c.HTML != "" {
 		v.HTML = template.HTML(sanitize.HTML(c.HTML))
 	} else {

@@ -41,6 +41,10 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	}
 	text := strings.TrimSpace(r.PostFormValue("text"))
 	files, err := replyFiles(r)
+	if m.Sender == "" {
+		s.pages.info(w, http.StatusBadRequest, "This message cannot be answered", "It was sent from an address that does not take replies.", &sess)
+		return
+	}
 	if text == "" || err != nil {
 		s.pages.info(w, http.StatusBadRequest, "Your reply could not be sent", "Please write a reply, then send it again.", &sess)
 		return

@@ -18,6 +18,8 @@ const (
 	EventReply      = "reply"       // the recipient sent a secure reply
 	EventRevoke     = "revoke"      // an operator revoked the message
 	EventExpire     = "expire"      // the message expired and was deleted
+	EventDelete     = "delete"      // the gateway deleted the message (its notification bounced)
+	EventReplaced   = "replaced"    // a retried hand-off replaced the message and its link
 )
 
 // Event is one audit record: who did what to which message, when, and

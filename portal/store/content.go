@@ -69,6 +69,33 @@ func (s *Store) Revoke(ctx context.Context, id, actor string) error {
 	return s.destroy(ctx, id)
 }
 
+// Delete destroys a message's content at once, like Revoke, for the
+// gateway (for example when its notification bounced).
+func (s *Store) Delete(ctx context.Context, id, actor string) error {
+	if _, err := s.Get(ctx, id); err != nil {
+		return err
+	}
+	if err := s.destroy(ctx, id); err != nil {
+		return err
+	}
+	return s.Record(ctx, Event{MessageID: id, Kind: EventDelete, Actor: actor})
+}
+
+// Remove destroys a message and forgets its metadata and link, so the ID
+// can be used again (a retried hand-off). The audit trail stays.
+func (s *Store) Remove(ctx context.Context, id string) error {
+	if _, err := s.Get(ctx, id); err != nil {
+		return err
+	}
+	if err := s.destroy(ctx, id); err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, `DELETE FROM portal_messages WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("portal store: remove: %w", err)
+	}
+	return s.Record(ctx, Event{MessageID: id, Kind: EventReplaced, Actor: "gateway"})
+}
+
 // destroy removes the sealed bytes and the wrapped key and marks the
 // message deleted.
 func (s *Store) destroy(ctx context.Context, id string) error {

@@ -34,6 +34,8 @@ type Content struct {
 	Text        string       `json:"text,omitempty"`
 	HTML        string       `json:"html,omitempty"`
 	Attachments []Attachment `json:"attachments,omitempty"`
+	// Raw is the original RFC 5322 message, when the store got one.
+	Raw []byte `json:"raw,omitempty"`
 }
 
 // Attachment is one file of a message.

@@ -1,0 +1,88 @@
+package box
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+
+	_ "github.com/emersion/go-message/charset" // non-UTF-8 charsets
+	"github.com/emersion/go-message/mail"
+
+	"github.com/sealgate/sealgate/portal/store"
+)
+
+// maxParts bounds the parts read from one message.
+const maxParts = 500
+
+// Parse turns a complete RFC 5322 message into portal content: the
+// subject, the first text/plain and text/html bodies, and every other
+// part as an attachment. The original is kept in Content.Raw.
+func Parse(raw []byte) (store.Content, error) {
+	c := store.Content{Raw: raw}
+	mr, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		return c, fmt.Errorf("portal box: read message: %w", err)
+	}
+	c.Subject, _ = mr.Header.Subject()
+	for i := 0; ; i++ {
+		if i == maxParts {
+			return c, errors.New("portal box: too many parts")
+		}
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return c, fmt.Errorf("portal box: read part: %w", err)
+		}
+		if err := addPart(&c, p); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func addPart(c *store.Content, p *mail.Part) error {
+	data, err := io.ReadAll(p.Body)
+	if err != nil {
+		return fmt.Errorf("portal box: read part: %w", err)
+	}
+	switch h := p.Header.(type) {
+	case *mail.InlineHeader:
+		t, _, _ := h.ContentType()
+		switch {
+		case t == "text/plain" && c.Text == "":
+			c.Text = string(data)
+			return nil
+		case t == "text/html" && c.HTML == "":
+			c.HTML = string(data)
+			return nil
+		}
+		c.Attachments = append(c.Attachments, attachment("", t, data, len(c.Attachments)))
+	case *mail.AttachmentHeader:
+		name, _ := h.Filename()
+		t, _, _ := h.ContentType()
+		c.Attachments = append(c.Attachments, attachment(name, t, data, len(c.Attachments)))
+	}
+	return nil
+}
+
+func attachment(name, typ string, data []byte, n int) store.Attachment {
+	name = strings.TrimSpace(strings.ReplaceAll(name, "\\", "/"))
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	if name == "" || name == "." || name == ".." {
+		name = fmt.Sprintf("attachment-%d", n+1)
+		if exts, _ := mime.ExtensionsByType(typ); len(exts) > 0 {
+			name += exts[0]
+		}
+	}
+	if typ == "" {
+		typ = "application/octet-stream"
+	}
+	return store.Attachment{Name: name, Type: typ, Data: data}
+}
