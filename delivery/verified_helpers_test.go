@@ -43,11 +43,7 @@ func newWorld(t *testing.T, secure, trustAD bool) *world {
 }
 
 // mxIP is the n-th loopback address of this test.
-func mxIP(t *testing.T, n int) string {
-	ip := net.ParseIP(dnstest.IP(t)).To4()
-	ip[2] += byte(n)
-	return ip.String()
-}
+func mxIP(t *testing.T, n int) string { return dnstest.IPN(t, n) }
 
 // mx publishes an MX host "mxN.partner.test" and runs a sink on its
 // address, port 25, with opts (Addr is filled in).

@@ -8,6 +8,7 @@ package dnstest
 import (
 	"hash/fnv"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -155,9 +156,12 @@ func (s *Server) isSecure(name string) bool {
 // IP is a loopback address derived from the test's name, in
 // 127.64.0.1 … 127.127.255.254, so parallel tests (and other packages'
 // tests) can each bind their own :25 and :443.
-func IP(t testing.TB) string {
+func IP(t testing.TB) string { return IPN(t, 0) }
+
+// IPN is the test's n-th address, for tests that need several.
+func IPN(t testing.TB, n int) string {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(t.Name()))
+	_, _ = h.Write([]byte(t.Name() + "#" + strconv.Itoa(n)))
 	v := h.Sum32()
 	b, c, d := 64+byte(v>>16)%64, byte(v>>8), byte(v)%254+1
 	return net.IPv4(127, b, c, d).String()
