@@ -6,8 +6,10 @@ package detect
 func contextWords() map[class][]string {
 	return map[class][]string{
 		clCtxDOB: {"dob", "d o b", "date of birth", "birth date", "birthdate", "born", "birth",
+			"dateofbirth", "fechanac", "fecha nac",
 			"fecha de nacimiento", "nacimiento", "nacido", "nacida", "f nac", "fnac", "fdn"},
-		clCtxSSN: {"ssn", "ss #", "social security", "soc sec", "ssa", "seguro social",
+		clCtxSSN: {"ssn", "ss #", "social security", "soc sec", "ssa", "seguro social", "ss no",
+			"ss number", "s s",
 			"social", "s s n", "tin"},
 		clCtxMRN: {"mrn", "mr #", "medical record", "record number", "record no", "record #",
 			"chart", "chart number", "patient id", "patient number", "pt id", "acct", "account",

@@ -39,6 +39,7 @@ func TestDetectors(t *testing.T) {
 		{"soc. sec. 310 97 2005", SSN, 1},
 		{"ss # 310.97.2005", SSN, 1},
 		{"social security 270274998", SSN, 1},
+		{"S.S. No. 270274998", SSN, 1},
 		{"order 270274998", SSN, 0},             // nine digits without SSN words
 		{"booking 666-65-6213", SSN, 0},         // area 666
 		{"ref 541-00-8440", SSN, 0},             // group 00
