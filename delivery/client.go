@@ -98,6 +98,12 @@ type Config struct {
 	// MTASTS, when non-nil, applies MTA-STS policies (RFC 8461) to MX
 	// deliveries (not to routes or the smarthost); *mtasts.Cache.
 	MTASTS STSPolicies
+	// HonorTLSRequiredNo lets a message's "TLS-Required: No" header (RFC
+	// 8689 §5) switch MTA-STS and DANE off for it. It never lowers the
+	// configured domain policy or the delivery's own level (a PHI
+	// message's verified-TLS requirement stays), and is ignored for
+	// REQUIRETLS messages. Default false: the header is not honoured.
+	HonorTLSRequiredNo bool
 	// TLSReports, when non-nil, receives each attempt's TLS result (RFC
 	// 8460); *tlsrpt.Store.
 	TLSReports TLSRecorder

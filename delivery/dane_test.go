@@ -1,10 +1,14 @@
 package delivery
 
 import (
+	"crypto/x509"
 	"testing"
+
+	"github.com/miekg/dns"
 
 	"github.com/sealgate/sealgate/dane"
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/mtasts"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
@@ -186,5 +190,28 @@ func TestDANESatisfiesVerify(t *testing.T) {
 	wantOK(t, out)
 	if !out[0].Verified {
 		t.Error("not verified")
+	}
+}
+
+// verifyPeer names the method that authenticated the peer.
+func TestVerifyPeerMethod(t *testing.T) {
+	t.Parallel()
+	ca := smtpsink.NewTestCA(t)
+	cert := ca.Leaf(t, "mx.partner.test")
+	chain := []*x509.Certificate{leafOf(t, cert)}
+	c := newTestClient(t, Config{RootCAs: ca.Pool()})
+	rec := &dns.TLSA{Usage: 3, Selector: 1, MatchingType: 1, Certificate: spki256(t, cert)}
+	sts := &mtasts.Policy{Mode: mtasts.ModeEnforce, MX: []string{"mx.partner.test"}}
+	for want, h := range map[string]hop{
+		MethodPKIX:   {host: "mx.partner.test"},
+		MethodMTASTS: {host: "mx.partner.test", tls: hopTLS{sts: sts}},
+		MethodDANE:   {host: "mx.partner.test", tls: hopTLS{tlsa: []*dns.TLSA{rec}}},
+	} {
+		if got, err := c.verifyPeer(h, chain); got != want || err != nil {
+			t.Errorf("%s: got %q, %v", want, got, err)
+		}
+	}
+	if _, err := c.verifyPeer(hop{host: "other.test"}, chain); err == nil {
+		t.Error("wrong name verified")
 	}
 }

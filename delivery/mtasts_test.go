@@ -147,3 +147,34 @@ func TestMTASTSFetchFailureReported(t *testing.T) {
 		t.Errorf("sink %d, results %+v", sink.Count(), w.rec.all)
 	}
 }
+
+// "TLS-Required: No" waives MTA-STS only when the operator allows it, and
+// never the delivery's own level.
+func TestTLSRequiredNo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		honor, verify bool
+		deliver       bool
+	}{
+		{"not honoured", false, false, false},
+		{"honoured", true, false, true},
+		{"honoured but PHI", true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, false, false)
+			_, sink := w.mx(10, smtpsink.Options{TLS: sinkTLS(t, w, "self-signed", "mx1.partner.test")})
+			c := w.client(Config{MTASTS: w.stsPolicy("enforce", "*.partner.test"), HonorTLSRequiredNo: tc.honor})
+			d := newDelivery("b@partner.test")
+			d.Body = append([]byte("TLS-Required: No\r\n"), d.Body...)
+			if tc.verify {
+				d.TLS = queue.TLSVerify
+			}
+			out := deliver(t, c, d)
+			if (out[0].Err == nil) != tc.deliver || sink.Count() != map[bool]int{true: 1}[tc.deliver] {
+				t.Errorf("err %v, sink %d", out[0].Err, sink.Count())
+			}
+		})
+	}
+}

@@ -72,17 +72,32 @@ func (c *Client) plan(ctx context.Context, d *queue.Delivery) ([]hop, *Error) {
 	for i := range hops {
 		hops[i].tls.domain, hops[i].tls.level = strings.ToLower(d.Domain), req.level
 	}
-	if c.sts != nil && len(hops) > 0 && hops[0].mx {
+	// RFC 8689 §5: the sender may waive MTA-STS and DANE, when allowed;
+	// a dane or dane-only domain policy still applies.
+	waived := c.cfg.HonorTLSRequiredNo && !d.RequireTLS && tlsRequiredNo(d.Body)
+	if c.sts != nil && !waived && len(hops) > 0 && hops[0].mx {
 		if hops, err = c.applySTS(ctx, d.Domain, hops); err != nil {
 			return nil, err
 		}
 	}
-	if c.cfg.DANE || req.dane >= PolicyDANE {
+	if (c.cfg.DANE && !waived) || req.dane >= PolicyDANE {
 		for i := range hops {
 			c.applyDANE(ctx, req, &hops[i])
 		}
 	}
 	return hops, nil
+}
+
+// tlsRequiredNo reports whether the message header has "TLS-Required: No"
+// (RFC 8689 §5.1; case-insensitive, surrounding space ignored).
+func tlsRequiredNo(body []byte) bool {
+	for _, line := range strings.Split(string(header(body)), "\r\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(name), "TLS-Required") {
+			return strings.EqualFold(strings.TrimSpace(value), "No")
+		}
+	}
+	return false
 }
 
 // applySTS applies the domain's MTA-STS policy (RFC 8461 §4, §5): in

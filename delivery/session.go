@@ -23,6 +23,7 @@ type session struct {
 
 	tlsVersion string // "TLS1.2", "TLS1.3" or "" for plaintext
 	verified   bool   // peer authenticated (PKIX for hop.host, or DANE)
+	cipher     string // TLS cipher suite name, "" for plaintext
 	method     string // how: MethodPKIX, MethodMTASTS, MethodDANE; "" if not
 	verifyErr  error  // why the peer was not authenticated, if it was not
 	reused     bool   // taken from the idle pool
@@ -90,7 +91,7 @@ func (c *Client) openOnce(ctx context.Context, req setupRequest) (*session, *Err
 	c.metrics.connect(connectOK)
 	c.reportSession(req, s, nil)
 	c.log.Debug("connected", slog.String("host", req.hop.host), slog.String("tls", s.tlsVersion),
-		slog.Bool("verified", s.verified))
+		slog.String("cipher", s.cipher), slog.Bool("verified", s.verified), slog.String("method", s.method))
 	return s, nil
 }
 
@@ -148,7 +149,8 @@ func (c *Client) handshake(ctx context.Context, s *session, level queue.TLSLevel
 		return nil, localError(false, "4.7.5", CmdTLS, s.hop.host, "TLS handshake or certificate check failed", err)
 	}
 	_ = s.conn.SetDeadline(time.Time{})
-	s.tlsVersion = tlsVersionName(tc.ConnectionState().Version)
+	cs := tc.ConnectionState()
+	s.tlsVersion, s.cipher = tlsVersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite)
 	s.conn = tc
 	return tc, nil
 }

@@ -156,6 +156,9 @@ func (c *Client) succeedOn(s *session, o *queue.Outcome) {
 	setTransport(s, o)
 }
 
+// setTransport records what the transport achieved. s.method (MethodPKIX,
+// MethodMTASTS, MethodDANE) and s.cipher are ready for queue.Outcome
+// fields once the queue carries them.
 func setTransport(s *session, o *queue.Outcome) {
 	o.RemoteMTA, o.TLSVersion, o.Verified = s.hop.host, s.tlsVersion, s.verified
 }
