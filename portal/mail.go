@@ -35,7 +35,7 @@ func (s *Server) replyMail(m store.Meta, subject, text string, files []store.Att
 	h = append(h, [2]string{"Reply-To", (&mail.Address{Address: m.Recipient}).String()})
 	body := fmt.Sprintf("Secure reply from %s through the %s portal (message %s):\r\n\r\n%s\r\n",
 		m.Recipient, s.opts.Branding.Organization, m.ID, crlf(text))
-	return Mail{From: s.opts.From, To: []string{m.Sender}, Data: compose(h, body, files)}
+	return Mail{From: s.opts.From, To: []string{m.Sender}, Data: compose(h, body, files), Sensitive: true}
 }
 
 // receiptMail tells the sender their message was opened.

@@ -40,6 +40,10 @@ type Mail struct {
 	From string   // envelope sender
 	To   []string // envelope recipients
 	Data []byte   // RFC 5322 message, CRLF line endings
+	// Sensitive marks mail that may hold PHI (a reply): the gateway must
+	// protect it like a message with PHI. Codes and read receipts hold
+	// none and must not themselves be sent to the portal.
+	Sensitive bool
 }
 
 // SenderFunc adapts a function to Sender.

@@ -12,6 +12,7 @@ const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action '
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /m/{token}", s.openLink) // the link in encrypt's notification
 	mux.HandleFunc("GET /p/{token}", s.openLink)
 	mux.HandleFunc("GET /pickup", s.pickup)
 	mux.HandleFunc("POST /code/send", s.sendCode)

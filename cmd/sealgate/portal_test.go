@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/queue"
+)
+
+func portalCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := cmdPortal(args, stdio{in: strings.NewReader(""), out: &out, err: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestPortalCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.yaml")
+	os.WriteFile(path, []byte("data_dir: "+dir+"\nlisteners: [{name: l, address: \"127.0.0.1:2999\", tls: none, auth: none}]\nclients: [{name: c, networks: [127.0.0.1], allowed_senders: \"*\"}]\nencryption: {order: [tls]}\n"), 0o600)
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, _, err := openPortalStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"Q1.aa", "Q2.bb"} {
+		if _, err := st.Put(ctx, store.Item{ID: id, Sender: "dr@clinic.example", Recipient: "pat@home.example",
+			Content: store.Content{Subject: "SECRET-SUBJECT", Text: "SECRET-BODY"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close(ctx)
+
+	code, out, errs := portalCLI("--config", path, "list")
+	if code != 0 || !strings.Contains(out, "Q1.aa") || !strings.Contains(out, "Q2.bb") || strings.Count(out, "live") != 2 {
+		t.Fatalf("list: %d %q %q", code, out, errs)
+	}
+	if code, out, _ = portalCLI("--config", path, "revoke", "Q1.aa"); code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %d %q", code, out)
+	}
+	if code, _, errs = portalCLI("--config", path, "revoke", "Q9.zz"); code != 1 || !strings.Contains(errs, "no such message") {
+		t.Fatalf("revoke unknown: %d %q", code, errs)
+	}
+	_, out, _ = portalCLI("--config", path, "list")
+	if !regexp.MustCompile(`Q1\.aa\s+revoked`).MatchString(out) {
+		t.Fatalf("list after revoke: %q", out)
+	}
+	code, out, _ = portalCLI("--config", path, "--json", "audit", "Q1.aa")
+	if code != 0 || !strings.Contains(out, `"kind":"created"`) || !strings.Contains(out, `"kind":"revoke"`) || !strings.Contains(out, `"actor":"operator`) {
+		t.Fatalf("audit: %d %q", code, out)
+	}
+	if code, out, _ = portalCLI("--config", path, "purge"); code != 0 || !strings.Contains(out, "purged 0") {
+		t.Fatalf("purge: %d %q", code, out)
+	}
+	if code, _, _ = portalCLI("--config", path); code != 1 {
+		t.Fatalf("no subcommand: %d", code)
+	}
+	if code, _, _ = portalCLI("--config", path, "frobnicate"); code != 1 {
+		t.Fatalf("unknown subcommand: %d", code)
+	}
+	for _, args := range [][]string{{"list"}, {"--json", "list"}, {"audit", "Q2.bb"}} {
+		_, out, _ := portalCLI(append([]string{"--config", path}, args...)...)
+		if strings.Contains(out, "SECRET") {
+			t.Fatalf("%v shows message content: %q", args, out)
+		}
+	}
+}
+
+// fakeQueue records what the portal enqueues.
+type fakeQueue struct {
+	mu   sync.Mutex
+	envs []*queue.Envelope
+	data [][]byte
+}
+
+func (f *fakeQueue) Enqueue(_ context.Context, env *queue.Envelope, body []byte) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.envs, f.data = append(f.envs, env), append(f.data, body)
+	return "id", nil
+}
+
+func (f *fakeQueue) last() (*queue.Envelope, []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.envs) == 0 {
+		return nil, nil
+	}
+	return f.envs[len(f.envs)-1], f.data[len(f.data)-1]
+}
+
+// TestPortalServesThroughQueue wires the portal as serve would: codes go
+// to the queue as ordinary mail, replies as PHI to encrypt.
+func TestPortalServesThroughQueue(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default(t.TempDir())
+	cfg.Portal.Listen = "127.0.0.1:0"
+	ctx := context.Background()
+	st, master, err := openPortalStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	q := &fakeQueue{}
+	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil)
+	if err != nil || srv == nil {
+		t.Fatalf("start: %v", err)
+	}
+	defer srv.Close(ctx)
+	tok, _ := st.Put(ctx, store.Item{ID: "Q1.aa", Sender: "dr@clinic.example", Recipient: "pat@home.example",
+		Content: store.Content{Subject: "Results", Text: "All normal."}})
+
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	base := "https://" + srv.Addr().String()
+	body := fetch(t, c, "GET", base+"/m/"+tok, nil)
+	body = fetch(t, c, "POST", base+"/code/send", url.Values{"csrf": {csrfOf(t, body)}})
+	env, data := q.last()
+	if env == nil || env.Policy.Action != "deliver" || env.Policy.PHI || env.Rcpts[0].Addr != "pat@home.example" {
+		t.Fatalf("code mail envelope %+v", env)
+	}
+	code := regexp.MustCompile(`code is (\d{4}) (\d{4})`).FindSubmatch(data)
+	if code == nil {
+		t.Fatalf("no code in %s", data)
+	}
+	body = fetch(t, c, "POST", base+"/code/verify", url.Values{"csrf": {csrfOf(t, body)}, "code": {string(code[1]) + string(code[2])}})
+	if !strings.Contains(body, "All normal.") {
+		t.Fatalf("message page: %s", body)
+	}
+	// A reply: multipart form.
+	_ = fetchReply(t, c, base, csrfOf(t, body), "Thanks")
+	env, _ = q.last()
+	if env.Policy.Action != "encrypt" || !env.Policy.PHI || env.TLS != queue.TLSVerify || env.Rcpts[0].Addr != "dr@clinic.example" {
+		t.Fatalf("reply envelope %+v", env)
+	}
+}
+
+func fetch(t *testing.T, c *http.Client, method, u string, form url.Values) string {
+	t.Helper()
+	var rd io.Reader
+	if form != nil {
+		rd = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, u, rd)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func fetchReply(t *testing.T, c *http.Client, base, csrf, text string) string {
+	t.Helper()
+	b := "--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + csrf +
+		"\r\n--x\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n" + text + "\r\n--x--\r\n"
+	req, _ := http.NewRequest("POST", base+"/reply", strings.NewReader(b))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reply %d: %s", resp.StatusCode, out)
+	}
+	return string(out)
+}
+
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form token in %s", page)
+	}
+	return m[1]
+}

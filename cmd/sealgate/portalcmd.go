@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/portal"
+	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/queue"
+)
+
+const portalUsage = "usage: sealgate portal [--config FILE] list|revoke ID|purge|audit ID"
+
+// cmdPortal is `sealgate portal [--config FILE] list|revoke ID|purge|audit ID`.
+// It opens the portal store directly (SQLite in the data folder or the
+// configured PostgreSQL); it never shows message content.
+func cmdPortal(args []string, io stdio) int {
+	fl := newFlags("portal", io)
+	path := fl.String("config", "", "config file (default: safe local defaults)")
+	asJSON := fl.Bool("json", false, "list and audit: one JSON object per line")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	rest := fl.Args()
+	if len(rest) == 0 {
+		return io.fail(portalUsage)
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		fmt.Fprintln(io.err, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	st, _, err := openPortalStore(ctx, cfg)
+	if err != nil {
+		return io.fail("portal: %v", err)
+	}
+	defer st.Close(ctx)
+	if err := portalOp(ctx, st, rest, *asJSON, io); err != nil {
+		return io.fail("portal %s: %v", rest[0], err)
+	}
+	return 0
+}
+
+// openPortalStore opens the configured portal store and its master key.
+// serve uses it too, so the CLI and the gateway always agree on where
+// portal messages live.
+func openPortalStore(ctx context.Context, cfg *config.Config) (*store.Store, *seal.Master, error) {
+	master, err := seal.LoadOrCreate(cfg.Portal.MasterKeyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, store.Options{
+		Backend: cfg.Portal.Store, Dir: filepath.Join(cfg.DataDir, "portal"),
+		Master: master, TTL: cfg.Portal.MessageTTL,
+	})
+	return st, master, err
+}
+
+func portalOp(ctx context.Context, st *store.Store, args []string, asJSON bool, io stdio) error {
+	needID := func() (string, error) {
+		if len(args) != 2 {
+			return "", errors.New("needs exactly one message ID")
+		}
+		return args[1], nil
+	}
+	switch args[0] {
+	case "list":
+		return portalList(ctx, st, asJSON, io)
+	case "revoke":
+		id, err := needID()
+		if err == nil {
+			err = st.Revoke(ctx, id, operatorName())
+		}
+		if err == nil {
+			fmt.Fprintf(io.out, "%s: revoked; its content is deleted\n", id)
+		}
+		return err
+	case "purge":
+		n, err := st.Purge(ctx)
+		if err == nil {
+			fmt.Fprintf(io.out, "purged %d expired messages\n", n)
+		}
+		return err
+	case "audit":
+		id, err := needID()
+		if err == nil {
+			err = portalAudit(ctx, st, id, asJSON, io)
+		}
+		return err
+	}
+	return errors.New(portalUsage)
+}
+
+// operatorName is recorded in the audit log as who revoked.
+func operatorName() string {
+	if u, err := user.Current(); err == nil {
+		return "operator:" + u.Username
+	}
+	return "operator"
+}
+
+func portalState(m store.Meta, now time.Time) string {
+	switch {
+	case !m.Revoked.IsZero():
+		return "revoked"
+	case !m.Deleted.IsZero() || !now.Before(m.Expires):
+		return "expired"
+	}
+	return "live"
+}
+
+func portalList(ctx context.Context, st *store.Store, asJSON bool, io stdio) error {
+	list, err := st.List(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if asJSON {
+		enc := json.NewEncoder(io.out)
+		for _, m := range list {
+			enc.Encode(map[string]any{"id": m.ID, "state": portalState(m, now), "sender": m.Sender,
+				"recipient": m.Recipient, "created": m.Created.UTC(), "expires": m.Expires.UTC(),
+				"views": m.Views, "attachments": m.Attachments})
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tCREATED\tEXPIRES\tVIEWS\tFILES\tSENDER\tRECIPIENT")
+	for _, m := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", m.ID, portalState(m, now),
+			m.Created.UTC().Format(time.RFC3339), m.Expires.UTC().Format(time.RFC3339), m.Views, m.Attachments, m.Sender, m.Recipient)
+	}
+	return tw.Flush()
+}
+
+func portalAudit(ctx context.Context, st *store.Store, id string, asJSON bool, io stdio) error {
+	if _, err := st.Get(ctx, id); err != nil {
+		return err
+	}
+	evs, err := st.Audit(ctx, id)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(io.out)
+		for _, e := range evs {
+			enc.Encode(e)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tEVENT\tWHO\tFROM\tDETAIL")
+	for _, e := range evs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Kind, e.Actor, e.Remote, e.Detail)
+	}
+	return tw.Flush()
+}
+
+// portalEnqueuer is the part of the queue the portal sends through.
+type portalEnqueuer interface {
+	Enqueue(ctx context.Context, env *queue.Envelope, body []byte) (string, error)
+}
+
+// queueSender hands portal mail to the gateway's queue. Replies are marked
+// as PHI to encrypt, so they leave protected like the original message;
+// codes and receipts carry no PHI and are delivered normally (a code sent
+// to the portal would never reach its recipient).
+type queueSender struct{ q portalEnqueuer }
+
+// Send enqueues m.
+func (s queueSender) Send(ctx context.Context, m portal.Mail) error {
+	env := &queue.Envelope{From: m.From, Received: time.Now(), Client: "portal",
+		Policy: queue.PolicySummary{Action: "deliver", Rule: "portal"}}
+	for _, to := range m.To {
+		env.Rcpts = append(env.Rcpts, queue.Rcpt{Addr: to})
+	}
+	if m.Sensitive {
+		env.Policy = queue.PolicySummary{PHI: true, Action: "encrypt", Rule: "portal_reply"}
+		env.TLS = queue.TLSVerify
+	}
+	_, err := s.q.Enqueue(ctx, env, m.Data)
+	return err
+}
+
+// startPortal serves the pickup site on portal.listen over the store st
+// (from openPortalStore). It returns nil when portal.listen is empty.
+func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, master *seal.Master,
+	q portalEnqueuer, log *slog.Logger, reg prometheus.Registerer) (*portal.Server, error) {
+	if cfg.Portal.Listen == "" {
+		return nil, nil
+	}
+	tlsCfg, err := portalTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	brand, err := portalBranding(cfg.Portal.Branding)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := portal.New(portal.Options{
+		Store: st, Master: master, Sender: queueSender{q: q}, From: "portal@" + cfg.Hostname,
+		Listen: cfg.Portal.Listen, TLS: tlsCfg, SessionIdle: cfg.Portal.SessionIdle,
+		CodeTTL: cfg.Portal.CodeTTL, MaxCodeAttempts: cfg.Portal.MaxCodeAttempts,
+		ReadReceipts: cfg.Portal.ReadReceipts, Branding: brand, Registerer: reg, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return srv, srv.Start(ctx)
+}
+
+func portalTLS(cfg *config.Config) (*tls.Config, error) {
+	files := cfg.PortalTLS()
+	if files.Cert == cfg.TLS.Cert {
+		return serverTLS(cfg) // the top-level certificate, generated if so configured
+	}
+	pair, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		return nil, fmt.Errorf("portal tls certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+}
+
+func portalBranding(b config.Branding) (portal.Branding, error) {
+	out := portal.Branding{Organization: b.Organization, Color: b.Color, Support: b.Support}
+	if b.Logo == "" {
+		return out, nil
+	}
+	logo, err := os.ReadFile(b.Logo)
+	if err != nil {
+		return out, fmt.Errorf("portal logo: %w", err)
+	}
+	out.Logo, out.LogoType = logo, "image/png"
+	if strings.HasSuffix(strings.ToLower(b.Logo), ".svg") {
+		out.LogoType = "image/svg+xml"
+	}
+	return out, nil
+}
