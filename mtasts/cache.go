@@ -43,6 +43,10 @@ type Config struct {
 	// RefreshInterval is how often Start's refresher revisits cached
 	// domains (RFC 8461 §5.1 proactive refresh); default 1h.
 	RefreshInterval time.Duration
+	// RecheckInterval is how long Get trusts a cached policy before it
+	// looks at the _mta-sts record again (a changed id means a new
+	// policy); default 5m; negative: at every Get.
+	RecheckInterval time.Duration
 	// Registerer, when non-nil, gets the cache's gauge.
 	Registerer prometheus.Registerer
 	// Logger gets domain-free operational messages; nil discards them.
@@ -57,8 +61,9 @@ type Cache struct {
 	http  *http.Client
 	gauge prometheus.Gauge
 
-	mu  sync.Mutex
-	mem map[string]*Policy
+	mu      sync.Mutex
+	mem     map[string]*Policy
+	checked map[string]time.Time // when the record was last looked at
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -75,10 +80,13 @@ func NewCache(cfg Config) (*Cache, error) {
 	if cfg.RefreshInterval <= 0 {
 		cfg.RefreshInterval = time.Hour
 	}
+	if cfg.RecheckInterval == 0 {
+		cfg.RecheckInterval = 5 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Cache{cfg: cfg, mem: map[string]*Policy{}, gauge: prometheus.NewGauge(prometheus.GaugeOpts{
+	c := &Cache{cfg: cfg, mem: map[string]*Policy{}, checked: map[string]time.Time{}, gauge: prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "sealgate_mtasts_cached_policies", Help: "MTA-STS policies held in the cache.",
 	})}
 	c.http = c.newHTTPClient()
@@ -183,7 +191,7 @@ func (c *Cache) Refresh(ctx context.Context) {
 			return
 		}
 		soon := time.Now().Add(2 * c.cfg.RefreshInterval)
-		_, _ = c.get(ctx, d, soon)
+		_, _ = c.get(ctx, d, soon, true)
 	}
 }
 
@@ -192,7 +200,7 @@ func (c *Cache) Refresh(ctx context.Context) {
 // could not be had (for TLS reports); a usable cached policy is returned
 // with a nil error whenever there is one (RFC 8461 §5.1).
 func (c *Cache) Get(ctx context.Context, domain string) (*Policy, error) {
-	p, err := c.get(ctx, strings.ToLower(strings.TrimSuffix(domain, ".")), time.Now())
+	p, err := c.get(ctx, strings.ToLower(strings.TrimSuffix(domain, ".")), time.Now(), false)
 	if p != nil && p.Mode == ModeNone {
 		return nil, nil
 	}
@@ -200,12 +208,19 @@ func (c *Cache) Get(ctx context.Context, domain string) (*Policy, error) {
 }
 
 // get implements Get; a cached policy expiring before fresh is refetched
-// even when its id did not change.
-func (c *Cache) get(ctx context.Context, domain string, fresh time.Time) (*Policy, error) {
+// even when its id did not change. Unless force is set, a policy whose
+// record was looked at within RecheckInterval is returned as is.
+func (c *Cache) get(ctx context.Context, domain string, fresh time.Time, force bool) (*Policy, error) {
 	cached := c.cached(domain)
+	if cached != nil && !force && c.recent(domain) {
+		return cached, nil
+	}
 	id, err := c.record(ctx, domain)
 	if err != nil || id == "" {
 		return cached, nil
+	}
+	if cached != nil {
+		c.markChecked(domain)
 	}
 	if cached != nil && cached.ID == id && !cached.Expired(fresh) {
 		return cached, nil
@@ -221,6 +236,24 @@ func (c *Cache) get(ctx context.Context, domain string, fresh time.Time) (*Polic
 	p.ID, p.Fetched = id, time.Now()
 	c.store(domain, p)
 	return p, nil
+}
+
+// recent reports whether domain's record was looked at within
+// RecheckInterval.
+func (c *Cache) recent(domain string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	last, ok := c.checked[domain]
+	return ok && time.Since(last) < c.cfg.RecheckInterval
+}
+
+// markChecked notes that the record of a cached domain was looked at.
+func (c *Cache) markChecked(domain string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mem[domain] != nil {
+		c.checked[domain] = time.Now()
+	}
 }
 
 // record looks up _mta-sts.<domain> (RFC 8461 §3.1) and returns the id of
@@ -252,6 +285,7 @@ func (c *Cache) cached(domain string) *Policy {
 	p := c.mem[domain]
 	if p != nil && p.Expired(time.Now()) {
 		delete(c.mem, domain)
+		delete(c.checked, domain)
 		c.gauge.Set(float64(len(c.mem)))
 		if c.cfg.Dir != "" {
 			_ = os.Remove(filepath.Join(c.cfg.Dir, domain+".json"))
@@ -265,6 +299,7 @@ func (c *Cache) cached(domain string) *Policy {
 func (c *Cache) store(domain string, p *Policy) {
 	c.mu.Lock()
 	c.mem[domain] = p
+	c.checked[domain] = time.Now()
 	c.gauge.Set(float64(len(c.mem)))
 	c.mu.Unlock()
 	if c.cfg.Dir == "" || !validDomain(domain) {

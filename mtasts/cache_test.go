@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/sealgate/sealgate/dnsclient"
 	"github.com/sealgate/sealgate/dnsclient/dnstest"
@@ -37,11 +38,16 @@ func setup(t *testing.T, cert *tls.Certificate, policy, id string) env {
 
 func newCache(t *testing.T, e env, dir string) *mtasts.Cache {
 	t.Helper()
+	return newCacheRecheck(t, e, dir, -1)
+}
+
+func newCacheRecheck(t *testing.T, e env, dir string, recheck time.Duration) *mtasts.Cache {
+	t.Helper()
 	res, err := dnsclient.New(dnsclient.Config{Servers: []string{e.dns.Addr}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := mtasts.NewCache(mtasts.Config{Dir: dir, Resolver: res, RootCAs: e.ca.Pool()})
+	c, err := mtasts.NewCache(mtasts.Config{Dir: dir, Resolver: res, RootCAs: e.ca.Pool(), RecheckInterval: recheck})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,5 +156,26 @@ func TestNoneAndNoRecord(t *testing.T) {
 	}
 	if p, err := c.Get(context.Background(), "nopolicy.test"); p != nil || err != nil {
 		t.Errorf("no record: %+v %v", p, err)
+	}
+}
+
+// Within the recheck interval the record is not looked up again; Refresh
+// looks regardless and picks up a new id.
+func TestRecheckInterval(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil, enforce, "one")
+	c := newCacheRecheck(t, e, "", time.Hour)
+	ctx := context.Background()
+	if p, err := c.Get(ctx, "partner.test"); err != nil || p == nil {
+		t.Fatal(p, err)
+	}
+	queries := e.dns.Queries()
+	e.dns.Set(t, `_mta-sts.partner.test. 60 IN TXT "v=STSv1; id=two"`)
+	if p, _ := c.Get(ctx, "partner.test"); p.ID != "one" || e.dns.Queries() != queries {
+		t.Errorf("record looked up again within the interval: %+v", p)
+	}
+	c.Refresh(ctx)
+	if p, _ := c.Get(ctx, "partner.test"); p.ID != "two" || e.host.Hits() != 2 {
+		t.Errorf("refresh missed the new id: %+v", p)
 	}
 }
