@@ -33,8 +33,9 @@
 //     configured level, except under dane-only, which defers.
 //
 // Outcome.Verified is true when the peer was authenticated by PKIX or
-// DANE. REQUIRETLS (RFC 8689) needs that and a next hop that offers
-// REQUIRETLS. Each attempt's TLS result goes to Config.TLSReports (RFC
+// DANE. REQUIRETLS (RFC 8689 §4.2.1) needs that, a next hop that offers
+// REQUIRETLS and, for MX hosts, a name from a DNSSEC-validated MX answer
+// or an enforced MTA-STS policy. Each attempt's TLS result goes to Config.TLSReports (RFC
 // 8460) and to sealgate_tls_policy_total.
 //
 // Failures of required TLS are temporary, so the queue retries, except with

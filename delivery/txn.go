@@ -113,7 +113,7 @@ func (c *Client) data(s *session, t txn, accepted []int) txnResult {
 // checkCaps refuses, before MAIL, what the next hop cannot take.
 func (c *Client) checkCaps(s *session, t txn) *Error {
 	host := s.hop.host
-	if t.d.RequireTLS && (!s.verified || !s.has("REQUIRETLS")) {
+	if t.d.RequireTLS && (!s.verified || !s.has("REQUIRETLS") || !mxAuthentic(s.hop)) {
 		return requireTLSError(host, errNoREQUIRETLS)
 	}
 	if t.env.needUTF8 && !s.has("SMTPUTF8") {
@@ -123,6 +123,14 @@ func (c *Client) checkCaps(s *session, t txn) *Error {
 		return localError(true, "5.3.4", CmdCheck, host, "message too big for the next hop", errTooBig)
 	}
 	return nil
+}
+
+// mxAuthentic reports whether the hop's name can be trusted for REQUIRETLS
+// (RFC 8689 §4.2.1): an MX host from a DNSSEC-validated answer or matched
+// by an enforced MTA-STS policy; routes and the smarthost are configured,
+// not looked up.
+func mxAuthentic(h hop) bool {
+	return !h.mx || h.tls.mxSecure || h.tls.enforced() || len(h.tls.tlsa) > 0
 }
 
 // requireTLSError is the RFC 8689 §5 failure for a REQUIRETLS message.
