@@ -1,0 +1,43 @@
+package tlsrpt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sealgate/sealgate/queue"
+)
+
+// CourierMailer is a Mailer that hands reports to a queue.Courier, one
+// Deliver per recipient domain. The gateway passes its outermost courier
+// (the one that DKIM-signs what leaves), since RFC 8460 §3 requires mailto
+// reports to be DKIM-signed. Delivery is attempted once; a report that
+// cannot be delivered waits for the next day's run.
+type CourierMailer struct {
+	Courier queue.Courier
+}
+
+// SendMail implements Mailer.
+func (m CourierMailer) SendMail(ctx context.Context, from string, to []string, msg []byte) error {
+	byDomain := map[string][]queue.Rcpt{}
+	for _, rcpt := range to {
+		_, dom, ok := strings.Cut(rcpt, "@")
+		if !ok || dom == "" {
+			return errors.New("tlsrpt: report address without a domain")
+		}
+		dom = strings.ToLower(dom)
+		byDomain[dom] = append(byDomain[dom], queue.Rcpt{Addr: rcpt})
+	}
+	var errs []error
+	for dom, rcpts := range byDomain {
+		d := &queue.Delivery{QueueID: "tlsrpt-" + randomHex(6), From: from, Domain: dom, Rcpts: rcpts,
+			Body: msg, TLS: queue.TLSMay}
+		for _, o := range m.Courier.Deliver(ctx, d) {
+			if o.Err != nil {
+				errs = append(errs, fmt.Errorf("tlsrpt: report not delivered: %w", o.Err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
