@@ -89,17 +89,31 @@ func (s *session) guarded(queueID *string, fn func() error) (err error) {
 	if s.guard.Broken() {
 		return s.srv.toReply(errAborted, "")
 	}
-	id := ""
-	if queueID != nil {
-		id = *queueID
-	}
 	if err := fn(); err != nil {
+		id := ""
 		if queueID != nil {
 			id = *queueID
 		}
+		s.auditRejection(err)
 		return s.srv.toReply(err, id)
 	}
 	return nil
+}
+
+// auditRejection records a refused command or message in the audit log:
+// which client, from where, and the reason label — no addresses or content.
+func (s *session) auditRejection(err error) {
+	var r *rejection
+	if s.srv.cfg.Audit == nil || !errors.As(err, &r) {
+		return
+	}
+	name := ""
+	if c := s.client; c != nil {
+		name = c.Name
+	} else if c := s.authClient; c != nil {
+		name = c.Name
+	}
+	s.srv.cfg.Audit.Rejected(name, s.remote.String(), r.reason)
 }
 
 func (s *session) isTLS() bool {

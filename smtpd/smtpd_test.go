@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -262,5 +263,32 @@ func TestMailLoopRefused(t *testing.T) {
 	err := send(c, "news@news.example.org", "x@example.net", hops+message("news@news.example.org", "x@example.net", "hi"))
 	if smtpCode(err) != 554 || h.q.count() != 0 {
 		t.Fatalf("looping message: %v, queued %d", err, h.q.count())
+	}
+}
+
+type recAudit struct {
+	mu      sync.Mutex
+	reasons []string
+}
+
+func (a *recAudit) Accepted(*queue.Envelope) {}
+func (a *recAudit) Rejected(client, remote, reason string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reasons = append(a.reasons, client+"|"+remote+"|"+reason)
+}
+
+func TestRejectionsAreAudited(t *testing.T) {
+	t.Parallel()
+	a := &recAudit{}
+	h := newHarness(t, func(c *Config) { c.Audit = a })
+	c := h.submit(t)
+	if err := c.Mail("ceo@clinic.example.org", nil); smtpCode(err) != 550 {
+		t.Fatalf("foreign sender: %v", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.reasons) != 1 || a.reasons[0] != "marketing|127.0.0.1|sender_denied" {
+		t.Fatalf("audit got %q", a.reasons)
 	}
 }
