@@ -53,16 +53,23 @@ func (w *world) mx(pref int, opts smtpsink.Options) (string, *smtpsink.Sink) {
 	host := "mx" + itoa(w.n) + ".partner.test"
 	ip := mxIP(w.t, w.n)
 	opts.Addr = net.JoinHostPort(ip, "25")
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			w.t.Skipf("cannot bind %s (%v): these tests need root", opts.Addr, err)
-		}
-		w.t.Fatal(err)
-	}
-	_ = ln.Close()
+	_ = listenOrSkip(w.t, opts.Addr).Close()
 	w.dns.Add(w.t, "partner.test. 60 IN MX "+itoa(pref)+" "+host+".", host+". 60 IN A "+ip)
 	return host, smtpsink.Start(w.t, opts)
+}
+
+// listenOrSkip listens on addr (a port-25 or 443 address, which needs
+// root), skipping the test outside CI when it cannot.
+func listenOrSkip(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("cannot bind %s (%v): these tests need root", addr, err)
+		}
+		t.Fatal(err)
+	}
+	return ln
 }
 
 // tlsa publishes a TLSA record for host's port 25.
