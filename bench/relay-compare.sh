@@ -168,7 +168,7 @@ delivery:
   max_connections_per_destination: 20
 encryption: {order: [tls]}
 metrics: {listen: "127.0.0.1:$PORT_M"}
-limits: {messages_per_client_per_minute: 0, max_connections_per_client: 1000}
+limits: {messages_per_client_per_minute: 0, max_connections_per_client: 1000, connections_per_client_per_minute: 0}
 log: {audit_file: $R/audit.log}
 SG
   "$SEALGATE" serve --config "$R/sealgate.yaml" > "$R/sealgate.out" 2> "$R/maillog" &

@@ -110,8 +110,9 @@ type Limits struct {
 	DataTimeout                time.Duration `yaml:"data_timeout"`
 	SessionLifetime            time.Duration `yaml:"session_lifetime"`
 	MaxConnectionsPerClient    int           `yaml:"max_connections_per_client"`
-	MessagesPerClientPerMinute int           `yaml:"messages_per_client_per_minute"` // 0: unlimited
-	MaxAuthFailures            int           `yaml:"max_auth_failures"`              // per connection
+	ConnectionsPerClientPerMin int           `yaml:"connections_per_client_per_minute"` // 0: unlimited
+	MessagesPerClientPerMinute int           `yaml:"messages_per_client_per_minute"`    // 0: unlimited
+	MaxAuthFailures            int           `yaml:"max_auth_failures"`                 // per connection
 }
 
 // Queue configures the spool. The spool itself is SpoolDir().

@@ -75,6 +75,7 @@ func defaultLimits() Limits {
 		DataTimeout:                10 * time.Minute,
 		SessionLifetime:            time.Hour,
 		MaxConnectionsPerClient:    50,
+		ConnectionsPerClientPerMin: 600,
 		MessagesPerClientPerMinute: 6000,
 		MaxAuthFailures:            3,
 	}

@@ -40,6 +40,7 @@ type Limits struct {
 	DataTimeout       time.Duration
 	SessionLifetime   time.Duration
 	MaxConnsPerIP     int
+	ConnsPerMinute    int // new connections per IP per minute, 0 = unlimited
 	MessagesPerMinute int // per client, 0 = unlimited
 	MaxAuthFailures   int // per connection
 }

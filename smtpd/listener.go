@@ -28,6 +28,13 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		ip := remoteIP(c)
+		if !l.srv.connRate.allow(ip.String(), time.Now()) {
+			l.srv.m.rejected.WithLabelValues("connection_rate").Inc()
+			c.SetWriteDeadline(time.Now().Add(time.Second))
+			c.Write([]byte("421 4.7.0 Too many connections from your address, try again later\r\n"))
+			c.Close()
+			continue
+		}
 		if !l.perIP.acquire(ip) {
 			l.srv.m.rejected.WithLabelValues("connection_limit").Inc()
 			c.SetWriteDeadline(time.Now().Add(time.Second))

@@ -23,6 +23,7 @@ type Server struct {
 	m        *metrics
 	perIP    *connCounter
 	sendRate *limiter // messages per client name
+	connRate *limiter // new connections per IP
 	authFail *limiter // failed logins per IP
 	byUser   map[string]*Client
 
@@ -57,6 +58,7 @@ func New(cfg Config) (*Server, error) {
 		perIP:    newConnCounter(cfg.Limits.MaxConnsPerIP),
 		sendRate: newLimiter(cfg.Limits.MessagesPerMinute, max(cfg.Limits.MessagesPerMinute, 1)),
 		authFail: newLimiter(10, 10),
+		connRate: newLimiter(cfg.Limits.ConnsPerMinute, max(cfg.Limits.ConnsPerMinute/6, 1)),
 		byUser:   map[string]*Client{},
 	}
 	for i := range cfg.Clients {

@@ -1,9 +1,11 @@
 package smtpd
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -290,5 +292,22 @@ func TestRejectionsAreAudited(t *testing.T) {
 	defer a.mu.Unlock()
 	if len(a.reasons) != 1 || a.reasons[0] != "marketing|127.0.0.1|sender_denied" {
 		t.Fatalf("audit got %q", a.reasons)
+	}
+}
+
+func TestConnectionRatePerIP(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Limits.ConnsPerMinute = 6 }) // burst of 1
+	r := dialRaw(t, h.relay)
+	r.send("QUIT\r\n")
+	c, err := net.Dial("tcp", h.relay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	if !strings.HasPrefix(line, "421 4.7.0") {
+		t.Fatalf("second connection within the burst: %q, want 421 4.7.0", line)
 	}
 }

@@ -44,6 +44,7 @@ delivery:
   retry: {schedule: [200ms], max_age: 1h}
 encryption: {order: [pgp, smime, tls]}
 metrics: {listen: ""}
+limits: {connections_per_client_per_minute: 0}
 `, dir, listen, sink)
 	path := filepath.Join(dir, "sealgate.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
