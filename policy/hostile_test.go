@@ -157,3 +157,13 @@ func TestUnknownCharsetWithASCIIIsReadable(t *testing.T) {
 		t.Errorf("ASCII text under an unknown charset name: %+v", v)
 	}
 }
+
+func TestTimeLimitEndsInConservativeVerdict(t *testing.T) {
+	eng := newTestEngine(t, Config{Limits: Limits{MaxTime: time.Nanosecond}})
+	msg := []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\n\r\nPizza at noon.\r\n")
+	v, err := eng.Check(context.Background(), msg, Input{})
+	if err != nil {
+		t.Fatalf("own time limit reported as an error: %v", err)
+	}
+	wantUnreadable(t, v)
+}
