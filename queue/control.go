@@ -54,6 +54,10 @@ func (q *Queue) Show(id string) (Info, error) {
 // the release is written durably first, so it is not held again after a
 // restart.
 func (q *Queue) Retry(id string) error {
+	if !q.enter() {
+		return ErrClosed
+	}
+	defer q.gate.RUnlock()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it, ok := q.items[id]
@@ -94,6 +98,10 @@ func (q *Queue) Flush() int {
 // Delete removes a message without delivering it and without a DSN. A
 // message in the middle of an attempt is removed when the attempt ends.
 func (q *Queue) Delete(id string) error {
+	if !q.enter() {
+		return ErrClosed
+	}
+	defer q.gate.RUnlock()
 	q.mu.Lock()
 	it, ok := q.items[id]
 	if ok {

@@ -52,6 +52,9 @@ type Queue struct {
 	items  map[string]*item
 	due    itemHeap
 	closed bool
+	// gate lets spool writers from outside the delivery goroutines
+	// (Enqueue, operators) finish before the spool closes.
+	gate sync.RWMutex
 
 	wake     chan struct{}
 	sem      chan struct{}
@@ -171,12 +174,10 @@ func (q *Queue) quarantine(id string, cause error) {
 // after the spool file and its directory entry are on disk: the caller may
 // then answer 250.
 func (q *Queue) Enqueue(ctx context.Context, env *Envelope, body []byte) (string, error) {
-	q.mu.Lock()
-	closed := q.closed
-	q.mu.Unlock()
-	if closed {
+	if !q.enter() {
 		return "", ErrClosed
 	}
+	defer q.gate.RUnlock()
 	if env.ID == "" {
 		env.ID = NewID()
 	}
@@ -220,7 +221,9 @@ func (q *Queue) Close(ctx context.Context) error {
 	q.closed = true
 	q.mu.Unlock()
 	if q.cancel == nil {
+		q.gate.Lock()
 		q.sp.close()
+		q.gate.Unlock()
 		return nil
 	}
 	q.poke()
@@ -236,6 +239,21 @@ func (q *Queue) Close(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	q.cancel()
+	q.gate.Lock() // wait for writers that got in before the close
 	q.sp.close()
+	q.gate.Unlock()
 	return err
+}
+
+// enter admits a writer to the spool unless the queue is closing; the
+// caller must q.gate.RUnlock() when it returns true.
+func (q *Queue) enter() bool {
+	q.gate.RLock()
+	q.mu.Lock()
+	closed := q.closed
+	q.mu.Unlock()
+	if closed {
+		q.gate.RUnlock()
+	}
+	return !closed
 }

@@ -454,3 +454,16 @@ func TestHeldMessageWaitsForRelease(t *testing.T) {
 	}
 	waitFor(t, "release", func() bool { return len(c.delivered()) == 1 && len(q2.List()) == 0 })
 }
+
+func TestWritesAfterCloseAreRefused(t *testing.T) {
+	t.Parallel()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	q := startQueue(t, t.TempDir(), c, nil)
+	q.Close(context.Background())
+	if _, err := q.Enqueue(context.Background(), env("a@example.net"), testMsg()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Enqueue after Close: %v", err)
+	}
+	if err := q.Delete("000000000000000000000000"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Delete after Close: %v", err)
+	}
+}
