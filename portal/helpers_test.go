@@ -37,6 +37,7 @@ func (c *clock) add(d time.Duration) {
 type outbox struct {
 	mu    sync.Mutex
 	mails []Mail
+	drain func() // waits for mail the server sends in the background
 }
 
 func (o *outbox) Send(_ context.Context, m Mail) error {
@@ -47,6 +48,9 @@ func (o *outbox) Send(_ context.Context, m Mail) error {
 }
 
 func (o *outbox) all() []Mail {
+	if o.drain != nil {
+		o.drain()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return append([]Mail(nil), o.mails...)
@@ -103,6 +107,7 @@ func newHarness(t *testing.T, tune func(*Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.out.drain = func() { h.srv.drain(context.Background()) }
 	h.ts = httptest.NewTLSServer(h.srv.Handler())
 	t.Cleanup(h.ts.Close)
 	return h

@@ -20,12 +20,14 @@ const (
 	failUnavailable = "unavailable"     // a revoked, expired or unknown message after login
 	failSend        = "send"            // the code, reply or receipt could not be handed to the gateway
 	failFull        = "sessions_full"   // the session table was full
+	failClient      = "client_limited"  // too many failed codes or code requests from one client address
 )
 
 // metrics are the portal's collectors.
 type metrics struct {
 	messages  prometheus.GaugeFunc
 	sessions  prometheus.GaugeFunc
+	limited   prometheus.GaugeFunc
 	views     prometheus.Counter
 	downloads prometheus.Counter
 	replies   prometheus.Counter
@@ -33,7 +35,7 @@ type metrics struct {
 	failures  *prometheus.CounterVec
 }
 
-func newMetrics(st *store.Store, ss *sessions) *metrics {
+func newMetrics(st *store.Store, ss *sessions, limits ...*limiter) *metrics {
 	return &metrics{
 		messages: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sealgate_portal_messages", Help: "Portal messages that can still be read.",
@@ -49,13 +51,22 @@ func newMetrics(st *store.Store, ss *sessions) *metrics {
 		sessions: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sealgate_portal_sessions", Help: "Open portal sessions (idle ones are swept).",
 		}, func() float64 { return float64(ss.count()) }),
+		limited: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sealgate_portal_client_windows", Help: "Client addresses tracked by the per-client code limits.",
+		}, func() float64 {
+			n := 0
+			for _, l := range limits {
+				n += l.size()
+			}
+			return float64(n)
+		}),
 		views:     counter("sealgate_portal_views_total", "Messages shown to their recipient."),
 		downloads: counter("sealgate_portal_downloads_total", "Attachments downloaded."),
 		replies:   counter("sealgate_portal_replies_total", "Secure replies handed to the gateway."),
 		codes:     counter("sealgate_portal_codes_sent_total", "One-time codes handed to the gateway."),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sealgate_portal_failures_total",
-			Help: "Failed portal requests by kind (code_wrong, code_locked, csrf, session_expired, no_session, unavailable, send, sessions_full).",
+			Help: "Failed portal requests by kind (code_wrong, code_locked, csrf, session_expired, no_session, unavailable, send, sessions_full, client_limited).",
 		}, []string{"kind"}),
 	}
 }
@@ -65,7 +76,7 @@ func counter(name, help string) prometheus.Counter {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.messages, m.sessions, m.views, m.downloads, m.replies, m.codes, m.failures} {
+	for _, c := range []prometheus.Collector{m.messages, m.sessions, m.limited, m.views, m.downloads, m.replies, m.codes, m.failures} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

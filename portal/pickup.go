@@ -105,10 +105,30 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) {
 			p.failures, p.lockedUntil = 0, time.Time{}
 		}
 	})
-	if sess.messageID != "" {
-		s.issueCode(r.Context(), sess.messageID, remoteIP(r))
-	}
+	s.requestCode(sess.messageID, remoteIP(r))
 	s.pages.render(w, http.StatusOK, "code", v)
+}
+
+// requestCode counts a code request from ip and, within the client's
+// limit and for a real message, issues a code in the background, so the
+// answer takes as long for an unknown link as for a real one.
+func (s *Server) requestCode(id, ip string) {
+	key := clientKey(ip)
+	if !s.requests.allow(key) {
+		s.metrics.fail(failClient)
+		return
+	}
+	s.requests.add(key)
+	if id == "" {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s.issueCode(ctx, id, ip)
+	}()
 }
 
 func (s *Server) issueCode(ctx context.Context, id, ip string) {

@@ -76,11 +76,17 @@ type Options struct {
 	MaxCodeAttempts int
 	Lockout         time.Duration // after MaxCodeAttempts failures; default 15m
 	ResendAfter     time.Duration // minimum time between codes; default 30s
-	ReadReceipts    bool          // tell the sender when the message is first read
-	Branding        Branding
-	Registerer      prometheus.Registerer // nil: metrics are not registered
-	Log             *slog.Logger
-	Now             func() time.Time
+	// MaxFailuresPerClient failed codes from one client address (IPv4, or
+	// IPv6 /64) within Lockout block further tries from it; default 20.
+	MaxFailuresPerClient int
+	// MaxCodesPerClient code requests from one client address within
+	// Lockout are served; further requests send nothing; default 10.
+	MaxCodesPerClient int
+	ReadReceipts      bool // tell the sender when the message is first read
+	Branding          Branding
+	Registerer        prometheus.Registerer // nil: metrics are not registered
+	Log               *slog.Logger
+	Now               func() time.Time
 }
 
 // Server is the pickup site.
@@ -90,6 +96,9 @@ type Server struct {
 	pages    *pages
 	metrics  *metrics
 	handler  http.Handler
+	failures *limiter // failed codes per client address
+	requests *limiter // code requests per client address
+	bg       sync.WaitGroup
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -108,7 +117,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, pages: pg}
 	s.sessions = newSessions(opts.SessionIdle, opts.Now)
-	s.metrics = newMetrics(opts.Store, s.sessions)
+	s.failures = newLimiter(opts.MaxFailuresPerClient, opts.Lockout, opts.Now)
+	s.requests = newLimiter(opts.MaxCodesPerClient, opts.Lockout, opts.Now)
+	s.metrics = newMetrics(opts.Store, s.sessions, s.failures, s.requests)
 	if opts.Registerer != nil {
 		if err := s.metrics.register(opts.Registerer); err != nil {
 			return nil, fmt.Errorf("portal: metrics: %w", err)
@@ -133,6 +144,12 @@ func setDefaults(o *Options) {
 	}
 	if o.ResendAfter <= 0 {
 		o.ResendAfter = 30 * time.Second
+	}
+	if o.MaxFailuresPerClient <= 0 {
+		o.MaxFailuresPerClient = 20
+	}
+	if o.MaxCodesPerClient <= 0 {
+		o.MaxCodesPerClient = 10
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -180,15 +197,27 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
-// Close stops serving, waiting for requests in flight until ctx ends, and
-// forgets every session.
+// Close stops serving, waiting for requests and code mails in flight
+// until ctx ends, and forgets every session.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
 	srv := s.srv
 	s.mu.Unlock()
-	s.sessions.clear()
-	if srv == nil {
-		return nil
+	var err error
+	if srv != nil {
+		err = srv.Shutdown(ctx)
 	}
-	return srv.Shutdown(ctx)
+	s.drain(ctx)
+	s.sessions.clear()
+	return err
+}
+
+// drain waits for background code mails until ctx ends.
+func (s *Server) drain(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }

@@ -195,3 +195,51 @@ func TestOtherRecipientsMessage(t *testing.T) {
 	}
 	_ = p
 }
+
+// TestClientLimits: one client address cannot spread guesses over many
+// messages, nor flood recipients with codes.
+func TestClientLimits(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.MaxFailuresPerClient, o.MaxCodesPerClient = 4, 3 })
+	tokA := h.put("a", "alice@home.example", sampleContent())
+	tokB := h.put("b", "bob@home.example", sampleContent())
+	a := h.browser()
+	p := a.start(tokA)
+	for i := 0; i < 3; i++ {
+		p = a.post("/code/verify", url.Values{"csrf": {p.csrf()}, "code": {"99999999"}})
+	}
+	b := h.browser()
+	p = b.start(tokB)
+	p = b.post("/code/verify", url.Values{"csrf": {p.csrf()}, "code": {"99999999"}}) // the 4th failure from this client
+	code := h.out.lastCode("bob@home.example")
+	p = b.post("/code/verify", url.Values{"csrf": {p.csrf()}, "code": {code}})
+	if !strings.Contains(p.body, "Too many tries") || b.get("/message").url != "/pickup" {
+		t.Fatal("the client went on guessing past its limit")
+	}
+	if v := testutil.ToFloat64(h.srv.metrics.failures.WithLabelValues(failClient)); v < 1 {
+		t.Errorf("client_limited failures %v", v)
+	}
+	// Code requests: 2 so far (a, b); the 3rd is served, the 4th is not.
+	h.clk.add(time.Minute) // past the per-session resend pause
+	before := len(h.out.all())
+	b.start(tokB)
+	h.browser().start(tokB)
+	if got := len(h.out.all()) - before; got != 1 {
+		t.Fatalf("%d codes sent past the per-client limit, want 1", got)
+	}
+	h.clk.add(15 * time.Minute)
+	if !h.srv.failures.allow(clientKey("127.0.0.1")) || h.srv.failures.size() != 0 {
+		t.Fatal("the client window did not expire")
+	}
+}
+
+func TestClientKeyGroupsIPv6Networks(t *testing.T) {
+	if clientKey("2001:db8:1:2:aaaa::1") != clientKey("2001:db8:1:2:bbbb::9") {
+		t.Error("one /64 gives two keys")
+	}
+	if clientKey("2001:db8:1:3::1") == clientKey("2001:db8:1:2::1") {
+		t.Error("two /64s share a key")
+	}
+	if clientKey("::ffff:192.0.2.1") != "192.0.2.1" {
+		t.Error("mapped IPv4 not unmapped")
+	}
+}

@@ -18,7 +18,11 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
 	}
 	code := normalizeCode(r.PostFormValue("code"))
 	var err error
+	key := clientKey(remoteIP(r))
 	switch {
+	case !s.failures.allow(key):
+		s.metrics.fail(failClient)
+		err = store.ErrLocked
 	case sess.messageID != "":
 		err = s.opts.Store.CheckCode(r.Context(), sess.messageID, s.opts.Master.CodeHash(sess.messageID, code), s.codePolicy())
 	case s.opts.Now().Before(sess.lockedUntil) || sess.failures+1 >= s.opts.MaxCodeAttempts:
@@ -53,6 +57,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, sess session) {
 // a real message and an unknown link.
 func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, sess session, err error) {
 	locked := errors.Is(err, store.ErrLocked)
+	s.failures.add(clientKey(remoteIP(r)))
 	s.sessions.update(sess.id, func(p *session) {
 		p.failures++
 		if locked && p.lockedUntil.IsZero() {
