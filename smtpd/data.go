@@ -131,6 +131,9 @@ func (s *session) accept(id string, body []byte) error {
 	env.Hold = v.Action == "quarantine"
 	full := append(s.received(id), stripSubjectTag(body, v.SubjectTag)...)
 	if _, err := s.srv.cfg.Queue.Enqueue(s.ctx, env, full); err != nil {
+		if errors.Is(err, queue.ErrClosed) {
+			return errShutdown
+		}
 		s.log.Error("enqueue failed", slog.String("queue_id", id), slog.String("error", err.Error()))
 		return err
 	}
