@@ -64,6 +64,7 @@ type Cache struct {
 	mu      sync.Mutex
 	mem     map[string]*Policy
 	checked map[string]time.Time // when the record was last looked at
+	failed  map[string]failure   // recent failed fetches
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -86,9 +87,10 @@ func NewCache(cfg Config) (*Cache, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Cache{cfg: cfg, mem: map[string]*Policy{}, checked: map[string]time.Time{}, gauge: prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "sealgate_mtasts_cached_policies", Help: "MTA-STS policies held in the cache.",
-	})}
+	c := &Cache{cfg: cfg, mem: map[string]*Policy{}, checked: map[string]time.Time{},
+		failed: map[string]failure{}, gauge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sealgate_mtasts_cached_policies", Help: "MTA-STS policies held in the cache.",
+		})}
 	c.http = c.newHTTPClient()
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(c.gauge); err != nil {
@@ -180,6 +182,7 @@ func (c *Cache) refresher(ctx context.Context) {
 // would expire before the next refresh is fetched again; expired policies
 // are dropped.
 func (c *Cache) Refresh(ctx context.Context) {
+	c.forgetFailures()
 	c.mu.Lock()
 	domains := make([]string, 0, len(c.mem))
 	for d := range c.mem {
@@ -225,9 +228,8 @@ func (c *Cache) get(ctx context.Context, domain string, fresh time.Time, force b
 	if cached != nil && cached.ID == id && !cached.Expired(fresh) {
 		return cached, nil
 	}
-	p, err := c.fetch(ctx, domain)
+	p, err := c.fetchOnce(ctx, domain, id, force)
 	if err != nil {
-		c.cfg.Logger.Debug("MTA-STS policy fetch failed", slog.String("error", err.Error()))
 		if cached != nil {
 			return cached, nil
 		}
@@ -236,6 +238,46 @@ func (c *Cache) get(ctx context.Context, domain string, fresh time.Time, force b
 	p.ID, p.Fetched = id, time.Now()
 	c.store(domain, p)
 	return p, nil
+}
+
+// failure is a fetch that failed, remembered so that deliveries to a
+// domain with a broken policy host do not each wait for a fetch.
+type failure struct {
+	id  string
+	at  time.Time
+	err error
+}
+
+// fetchOnce fetches the policy for record id, unless a fetch for the same
+// id failed within RecheckInterval (and force is not set).
+func (c *Cache) fetchOnce(ctx context.Context, domain, id string, force bool) (*Policy, error) {
+	c.mu.Lock()
+	f, ok := c.failed[domain]
+	c.mu.Unlock()
+	if ok && !force && f.id == id && time.Since(f.at) < c.cfg.RecheckInterval {
+		return nil, f.err
+	}
+	p, err := c.fetch(ctx, domain)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.cfg.Logger.Debug("MTA-STS policy fetch failed", slog.String("error", err.Error()))
+		c.failed[domain] = failure{id: id, at: time.Now(), err: err}
+		return nil, err
+	}
+	delete(c.failed, domain)
+	return p, nil
+}
+
+// forgetFailures drops remembered failures older than RecheckInterval.
+func (c *Cache) forgetFailures() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for d, f := range c.failed {
+		if time.Since(f.at) >= c.cfg.RecheckInterval {
+			delete(c.failed, d)
+		}
+	}
 }
 
 // recent reports whether domain's record was looked at within

@@ -179,3 +179,25 @@ func TestRecheckInterval(t *testing.T) {
 		t.Errorf("refresh missed the new id: %+v", p)
 	}
 }
+
+// A failed fetch is remembered for the recheck interval: deliveries to a
+// domain whose policy host is broken do not each wait for it.
+func TestFailedFetchRemembered(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil, "garbage", "one")
+	c := newCacheRecheck(t, e, "", time.Hour)
+	ctx := context.Background()
+	for range 3 {
+		if p, err := c.Get(ctx, "partner.test"); p != nil || !errors.Is(err, mtasts.ErrPolicy) {
+			t.Fatalf("%+v %v", p, err)
+		}
+	}
+	if e.host.Hits() != 1 {
+		t.Errorf("%d fetches, want 1", e.host.Hits())
+	}
+	e.host.SetPolicy(enforce, "")
+	e.dns.Set(t, `_mta-sts.partner.test. 60 IN TXT "v=STSv1; id=two"`)
+	if p, err := c.Get(ctx, "partner.test"); err != nil || p == nil || p.ID != "two" {
+		t.Errorf("a new id is fetched at once: %+v %v", p, err)
+	}
+}
