@@ -104,28 +104,19 @@ type Config struct {
 
 func (l *Limits) fill() {
 	d := DefaultLimits
-	if l.MaxMessageBytes <= 0 {
-		l.MaxMessageBytes = d.MaxMessageBytes
-	}
-	if l.MaxRecipients <= 0 {
-		l.MaxRecipients = d.MaxRecipients
-	}
-	if l.MaxLineLength <= 0 {
-		l.MaxLineLength = d.MaxLineLength
-	}
-	if l.CommandTimeout <= 0 {
-		l.CommandTimeout = d.CommandTimeout
-	}
-	if l.DataTimeout <= 0 {
-		l.DataTimeout = d.DataTimeout
-	}
-	if l.SessionLifetime <= 0 {
-		l.SessionLifetime = d.SessionLifetime
-	}
-	if l.MaxConnsPerIP <= 0 {
-		l.MaxConnsPerIP = d.MaxConnsPerIP
-	}
-	if l.MaxAuthFailures <= 0 {
-		l.MaxAuthFailures = d.MaxAuthFailures
+	orDefault(&l.MaxMessageBytes, d.MaxMessageBytes)
+	orDefault(&l.MaxRecipients, d.MaxRecipients)
+	orDefault(&l.MaxLineLength, d.MaxLineLength)
+	orDefault(&l.CommandTimeout, d.CommandTimeout)
+	orDefault(&l.DataTimeout, d.DataTimeout)
+	orDefault(&l.SessionLifetime, d.SessionLifetime)
+	orDefault(&l.MaxConnsPerIP, d.MaxConnsPerIP)
+	orDefault(&l.MaxAuthFailures, d.MaxAuthFailures)
+}
+
+// orDefault sets *v to d when *v is zero or negative.
+func orDefault[T int | int64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
 	}
 }
