@@ -3,7 +3,6 @@ package mtasts
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/sealgate/sealgate/safeio"
 )
 
 // Resolver is the DNS the cache uses (dnsclient.Resolver and net.Resolver
@@ -101,51 +99,6 @@ func NewCache(cfg Config) (*Cache, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// load reads Dir; broken or expired files are removed.
-func (c *Cache) load() error {
-	if c.cfg.Dir == "" {
-		return nil
-	}
-	if err := os.MkdirAll(c.cfg.Dir, 0o700); err != nil {
-		return fmt.Errorf("mtasts: cache directory: %w", err)
-	}
-	files, err := filepath.Glob(filepath.Join(c.cfg.Dir, "*.json"))
-	if err != nil {
-		return fmt.Errorf("mtasts: cache directory: %w", err)
-	}
-	now := time.Now()
-	for _, f := range files {
-		p, err := readPolicy(f)
-		domain := strings.TrimSuffix(filepath.Base(f), ".json")
-		if err != nil || p.Expired(now) || !validDomain(domain) {
-			_ = os.Remove(f)
-			continue
-		}
-		c.mem[domain] = p
-	}
-	c.gauge.Set(float64(len(c.mem)))
-	return nil
-}
-
-func readPolicy(path string) (*Policy, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	p := &Policy{}
-	return p, json.Unmarshal(b, p)
-}
-
-// validDomain keeps file names safe: letters, digits, '-' and '.'.
-func validDomain(d string) bool {
-	if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.Contains(d, "..") {
-		return false
-	}
-	return !strings.ContainsFunc(d, func(r rune) bool {
-		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '.')
-	})
 }
 
 // Start runs the refresher until ctx ends or Close is called.
@@ -335,23 +288,4 @@ func (c *Cache) cached(domain string) *Policy {
 		return nil
 	}
 	return p
-}
-
-// store keeps p in memory and on disk.
-func (c *Cache) store(domain string, p *Policy) {
-	c.mu.Lock()
-	c.mem[domain] = p
-	c.checked[domain] = time.Now()
-	c.gauge.Set(float64(len(c.mem)))
-	c.mu.Unlock()
-	if c.cfg.Dir == "" || !validDomain(domain) {
-		return
-	}
-	b, err := json.Marshal(p)
-	if err == nil {
-		err = safeio.WriteFile(filepath.Join(c.cfg.Dir, domain+".json"), b, 0o600)
-	}
-	if err != nil {
-		c.cfg.Logger.Warn("MTA-STS cache write failed", slog.String("error", err.Error()))
-	}
 }
