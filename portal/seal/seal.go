@@ -91,6 +91,17 @@ func (m *Master) Unwrap(id string, wrapped []byte) ([]byte, error) {
 	return openWith(m.wrap, []byte("key:"+id), wrapped)
 }
 
+// WrapSecret seals a small secret (a TOTP key) under the master key,
+// bound to label.
+func (m *Master) WrapSecret(label string, secret []byte) []byte {
+	return sealWith(m.wrap, []byte("secret:"+label), secret)
+}
+
+// UnwrapSecret opens what WrapSecret sealed for the same label.
+func (m *Master) UnwrapSecret(label string, wrapped []byte) ([]byte, error) {
+	return openWith(m.wrap, []byte("secret:"+label), wrapped)
+}
+
 // CodeHash is the keyed hash under which a one-time code for message id is
 // stored: a leaked store does not let anyone try codes offline.
 func (m *Master) CodeHash(id, code string) []byte {

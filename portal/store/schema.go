@@ -70,6 +70,12 @@ func (d dialect) schema() []string {
 			detail TEXT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS portal_audit_message ON portal_audit (message_id, seq)`,
 		`CREATE TABLE IF NOT EXISTS portal_blobs (id TEXT PRIMARY KEY, data ` + d.blob + ` NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS portal_recipients (
+			address TEXT PRIMARY KEY,
+			password_hash TEXT NOT NULL DEFAULT '',
+			totp_secret ` + d.blob + `,
+			totp_last_step BIGINT NOT NULL DEFAULT 0,
+			created BIGINT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS portal_schema (version INTEGER NOT NULL)`,
 	}
 }

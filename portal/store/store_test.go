@@ -354,3 +354,37 @@ func wantKinds(t *testing.T, e env, id string, kinds ...string) {
 		}
 	}
 }
+
+func testCredentials(t *testing.T, e env) {
+	ctx := context.Background()
+	c, err := e.s.Credentials(ctx, "Pat@Home.example")
+	if err != nil || c.PasswordHash != "" || c.TOTPSecret != nil {
+		t.Fatalf("fresh credentials %+v %v", c, err)
+	}
+	if err := e.s.SetPassword(ctx, "Pat@Home.example", "hash-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.SetPassword(ctx, "pat@home.example", "hash-2"); !errors.Is(err, ErrExists) {
+		t.Fatalf("second password: %v", err)
+	}
+	secret := []byte("0123456789abcdefghij")
+	if err := e.s.SetTOTP(ctx, "pat@home.example", secret, 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.SetTOTP(ctx, "pat@home.example", []byte("other"), 100); !errors.Is(err, ErrExists) {
+		t.Fatalf("second enrolment: %v", err)
+	}
+	c, _ = e.s.Credentials(ctx, "PAT@home.example")
+	if c.PasswordHash != "hash-1" || !bytes.Equal(c.TOTPSecret, secret) {
+		t.Fatalf("credentials %+v", c)
+	}
+	if bytes.Contains(e.atRest(t), secret) {
+		t.Fatal("TOTP secret stored in the clear")
+	}
+	if err := e.s.UseTOTPStep(ctx, "pat@home.example", 100); !errors.Is(err, ErrReplay) {
+		t.Fatalf("enrolment step reused: %v", err)
+	}
+	if err := e.s.UseTOTPStep(ctx, "pat@home.example", 101); err != nil {
+		t.Fatal(err)
+	}
+}
