@@ -1,8 +1,10 @@
 package delivery
 
 import (
+	"context"
 	"crypto/x509"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -213,5 +215,33 @@ func TestVerifyPeerMethod(t *testing.T) {
 	}
 	if _, err := c.verifyPeer(hop{host: "other.test"}, chain); err == nil {
 		t.Error("wrong name verified")
+	}
+}
+
+// NewVerified wires a Config the way the gateway does: DANE on with a
+// trusted AD bit, MTA-STS and reports; a DANE-EE match then delivers.
+func TestNewVerifiedWiring(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, true, true)
+	cert := smtpsink.SelfSigned(t, "mx1.partner.test")
+	host, sink := w.mx(10, smtpsink.Options{TLS: smtpsink.ServerTLS(cert)})
+	w.tlsa(host, 3, 1, 1, spki256(t, cert))
+	v, err := NewVerified(VerifiedConfig{DNSServers: []string{w.dns.Addr}, TrustAD: true, RootCAs: w.ca.Pool(),
+		MTASTSDir: t.TempDir(), Reports: true, ReportDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Start(context.Background())
+	t.Cleanup(func() { _ = v.Close() })
+	cfg := Config{}
+	v.Apply(&cfg)
+	if !cfg.DANE || cfg.MTASTS == nil || cfg.TLSReports == nil {
+		t.Fatalf("config %+v", cfg)
+	}
+	c := newTestClient(t, cfg)
+	out := deliver(t, c, newDelivery("b@partner.test"))
+	wantOK(t, out)
+	if !out[0].Verified || sink.Count() != 1 || len(v.Reports.Domains(time.Now())) != 1 {
+		t.Errorf("outcome %+v, sink %d", out[0], sink.Count())
 	}
 }
