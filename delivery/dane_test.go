@@ -93,11 +93,17 @@ func TestDANEInsecureFallsBack(t *testing.T) {
 		{"AD not trusted", true, false, "dane", true},
 		{"unsigned zone dane-only", false, true, "dane-only", false},
 		{"AD not trusted dane-only", true, false, "dane-only", false},
+		// RFC 7672 §2.2.1: a signed MX host named by an unsigned MX answer
+		// gets no DANE (an attacker could have chosen the host).
+		{"MX answer unsigned", false, true, "dane", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, tc.secure, tc.trustAD)
+			if tc.name == "MX answer unsigned" {
+				w.dns.Secure("mx1.partner.test", true)
+			}
 			host, sink := w.mx(10, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(t, "mx1.partner.test"))})
 			w.tlsa(host, 3, 1, 1, otherKey(t))
 			c := w.client(Config{DANE: true, TLSPolicyNames: map[string]string{"partner.test": tc.policy}})
