@@ -12,6 +12,13 @@ import (
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
+// The stateful parts satisfy the interfaces Config takes.
+var (
+	_ SecureResolver = (*dnsclient.Resolver)(nil)
+	_ STSPolicies    = (*mtasts.Cache)(nil)
+	_ TLSRecorder    = (*tlsrpt.Store)(nil)
+)
+
 // VerifiedConfig is what verified transport needs from the configuration
 // (delivery.dns, delivery.tls and the data directory).
 type VerifiedConfig struct {
