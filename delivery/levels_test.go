@@ -48,7 +48,8 @@ func TestPolicyLevelsAgainstSinks(t *testing.T) {
 	verify := all(false)
 	verify["good"] = want{true, true}
 	cases := map[string]map[string]want{
-		"may": may, "encrypt": encrypt, "verify": verify,
+		"none": all(true), // plaintext, STARTTLS never tried
+		"may":  may, "encrypt": encrypt, "verify": verify,
 		"dane":      may,        // no TLSA: opportunistic DANE is may (RFC 7672 §2.2)
 		"dane-only": all(false), // no TLSA: never delivered
 	}
@@ -77,7 +78,7 @@ func TestPolicyLevelsAgainstSinks(t *testing.T) {
 				if out[0].Verified != wt.verified || sink.Count() != 1 {
 					t.Errorf("verified=%v want %v; sink count %d", out[0].Verified, wt.verified, sink.Count())
 				}
-				if tlsWanted := kind != "no-starttls"; (out[0].TLSVersion != "") != tlsWanted {
+				if tlsWanted := kind != "no-starttls" && level != "none"; (out[0].TLSVersion != "") != tlsWanted {
 					t.Errorf("TLS version %q", out[0].TLSVersion)
 				}
 			})
