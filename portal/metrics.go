@@ -21,6 +21,7 @@ const (
 	failSend        = "send"            // the code, reply or receipt could not be handed to the gateway
 	failFull        = "sessions_full"   // the session table was full
 	failClient      = "client_limited"  // too many failed codes or code requests from one client address
+	failFactor      = "factor_wrong"    // a wrong password or authenticator code
 )
 
 // metrics are the portal's collectors.
@@ -66,7 +67,7 @@ func newMetrics(st *store.Store, ss *sessions, limits ...*limiter) *metrics {
 		codes:     counter("sealgate_portal_codes_sent_total", "One-time codes handed to the gateway."),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sealgate_portal_failures_total",
-			Help: "Failed portal requests by kind (code_wrong, code_locked, csrf, session_expired, no_session, unavailable, send, sessions_full, client_limited).",
+			Help: "Failed portal requests by kind (code_wrong, code_locked, csrf, session_expired, no_session, unavailable, send, sessions_full, client_limited, factor_wrong).",
 		}, []string{"kind"}),
 	}
 }

@@ -24,7 +24,7 @@ var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 func loadPages(b Branding) (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}, brand: b}
-	for _, name := range []string{"start", "code", "message", "info"} {
+	for _, name := range []string{"start", "code", "message", "info", "password", "totp"} {
 		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("portal: templates: %w", err)
@@ -55,6 +55,17 @@ type view struct {
 	Text        string // info page
 	Back        string // info page link
 	Message     *messageView
+	Factor      factorView // password and TOTP pages
+}
+
+// factorView is what the password and TOTP pages show.
+type factorView struct {
+	Enrol      bool   // set a password / add an authenticator, first visit
+	MinLength  int    // password
+	Secret     string // TOTP secret in groups of four, when enrolling
+	URI        string // otpauth:// URI, when enrolling
+	Issuer     string
+	AccountFor string
 }
 
 // render writes a page with status code.

@@ -72,8 +72,8 @@ func (s *Server) pickup(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if sess.authed {
-		http.Redirect(w, r, "/message", http.StatusSeeOther)
+	if sess.codeOK {
+		s.advance(w, r, sess)
 		return
 	}
 	s.pages.render(w, http.StatusOK, "start", view{Title: "Check it's you", CSRF: sess.csrf, CodeMinutes: s.codeMinutes()})

@@ -83,10 +83,14 @@ type Options struct {
 	// Lockout are served; further requests send nothing; default 10.
 	MaxCodesPerClient int
 	ReadReceipts      bool // tell the sender when the message is first read
-	Branding          Branding
-	Registerer        prometheus.Registerer // nil: metrics are not registered
-	Log               *slog.Logger
-	Now               func() time.Time
+	// RequirePassword asks for a password after the code; the recipient
+	// sets it on the first visit. RequireTOTP asks for an authenticator
+	// code (RFC 6238); the recipient enrols on the first visit.
+	RequirePassword, RequireTOTP bool
+	Branding                     Branding
+	Registerer                   prometheus.Registerer // nil: metrics are not registered
+	Log                          *slog.Logger
+	Now                          func() time.Time
 }
 
 // Server is the pickup site.

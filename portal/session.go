@@ -21,15 +21,20 @@ const maxSessions = 100000
 // which message the link pointed at (or none: an unknown link behaves the
 // same up to the code check).
 type session struct {
-	id          string
-	csrf        string
-	messageID   string // "" for an unknown, revoked or expired link
-	authed      bool
-	lastSeen    time.Time
-	codeSent    time.Time
-	failures    int       // failed codes in this session
-	lockedUntil time.Time // for unknown links, which lock like real ones
-	viewed      bool
+	id        string
+	csrf      string
+	messageID string // "" for an unknown, revoked or expired link
+	authed    bool   // every required factor is proven: the message may be shown
+	codeOK    bool   // the emailed code was right
+	recipient string // the address, once the code was right
+	// passwordOK and totpOK record the optional factors; pendingTOTP is a
+	// secret shown for enrolment and not yet confirmed.
+	passwordOK, totpOK bool
+	pendingTOTP        []byte
+	lastSeen           time.Time
+	codeSent           time.Time
+	failures           int       // failed codes in this session
+	lockedUntil        time.Time // for unknown links, which lock like real ones
 }
 
 // sessions are kept in memory with an idle timeout. Several portal nodes

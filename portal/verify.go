@@ -43,13 +43,38 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, sess session) {
 		s.codeFailed(w, r, sess, err)
 		return
 	}
-	next, ok := s.sessions.rotate(sess.id, func(p *session) { p.authed = true; p.failures = 0 })
+	next, ok := s.sessions.rotate(sess.id, func(p *session) {
+		p.codeOK, p.recipient, p.failures = true, m.Recipient, 0
+	})
 	if !ok {
 		s.session(w, r)
 		return
 	}
-	s.opts.Store.Record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventLogin, Actor: m.Recipient, Remote: remoteIP(r)})
 	setCookie(w, next)
+	s.advance(w, r, next)
+}
+
+// stage names the next factor the session must prove, or "".
+func (s *Server) stage(sess session) string {
+	switch {
+	case !sess.codeOK:
+		return "code"
+	case s.opts.RequirePassword && !sess.passwordOK:
+		return "password"
+	case s.opts.RequireTOTP && !sess.totpOK:
+		return "totp"
+	}
+	return ""
+}
+
+// advance sends the session to its next factor, or signs it in.
+func (s *Server) advance(w http.ResponseWriter, r *http.Request, sess session) {
+	if s.stage(sess) != "" {
+		http.Redirect(w, r, "/verify", http.StatusSeeOther)
+		return
+	}
+	s.sessions.update(sess.id, func(p *session) { p.authed, p.pendingTOTP = true, nil })
+	s.opts.Store.Record(r.Context(), store.Event{MessageID: sess.messageID, Kind: store.EventLogin, Actor: sess.recipient, Remote: remoteIP(r)})
 	http.Redirect(w, r, "/message", http.StatusSeeOther)
 }
 

@@ -217,7 +217,8 @@ func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, maste
 		Store: st, Master: master, Sender: queueSender{q: q}, From: "portal@" + cfg.Hostname,
 		Listen: cfg.Portal.Listen, TLS: tlsCfg, SessionIdle: cfg.Portal.SessionIdle,
 		CodeTTL: cfg.Portal.CodeTTL, MaxCodeAttempts: cfg.Portal.MaxCodeAttempts,
-		ReadReceipts: cfg.Portal.ReadReceipts, Branding: brand, Registerer: reg, Log: log,
+		ReadReceipts: cfg.Portal.ReadReceipts, RequirePassword: cfg.Portal.RequirePassword,
+		RequireTOTP: cfg.Portal.RequireTOTP, Branding: brand, Registerer: reg, Log: log,
 	})
 	if err != nil {
 		return nil, err

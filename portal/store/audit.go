@@ -8,18 +8,19 @@ import (
 
 // Audit event kinds.
 const (
-	EventCreated    = "created"     // the encryptor stored the message
-	EventCodeSent   = "code_sent"   // a one-time code went to the recipient
-	EventCodeFailed = "code_failed" // a wrong or expired code was entered
-	EventLocked     = "locked"      // too many failed codes
-	EventLogin      = "login"       // the recipient proved the address
-	EventView       = "view"        // the message was shown
-	EventDownload   = "download"    // an attachment was downloaded (Detail: its index)
-	EventReply      = "reply"       // the recipient sent a secure reply
-	EventRevoke     = "revoke"      // an operator revoked the message
-	EventExpire     = "expire"      // the message expired and was deleted
-	EventDelete     = "delete"      // the gateway deleted the message (its notification bounced)
-	EventReplaced   = "replaced"    // a retried hand-off replaced the message and its link
+	EventCreated    = "created"       // the encryptor stored the message
+	EventCodeSent   = "code_sent"     // a one-time code went to the recipient
+	EventCodeFailed = "code_failed"   // a wrong or expired code was entered
+	EventLocked     = "locked"        // too many failed codes
+	EventLogin      = "login"         // the recipient proved the address (and every required factor)
+	EventFactorFail = "factor_failed" // a wrong password or authenticator code (Detail: which)
+	EventView       = "view"          // the message was shown
+	EventDownload   = "download"      // an attachment was downloaded (Detail: its index)
+	EventReply      = "reply"         // the recipient sent a secure reply
+	EventRevoke     = "revoke"        // an operator revoked the message
+	EventExpire     = "expire"        // the message expired and was deleted
+	EventDelete     = "delete"        // the gateway deleted the message (its notification bounced)
+	EventReplaced   = "replaced"      // a retried hand-off replaced the message and its link
 )
 
 // Event is one audit record: who did what to which message, when, and
