@@ -3,7 +3,9 @@ package dnsclient_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/sealgate/sealgate/dnsclient"
@@ -101,5 +103,23 @@ func TestServerAddresses(t *testing.T) {
 	}
 	if _, err := dnsclient.New(dnsclient.Config{Servers: []string{"127.0.0.1", "[::1]:53"}}); err != nil {
 		t.Error(err)
+	}
+}
+
+// An answer too large for UDP is truncated by the server and fetched
+// again over TCP (RFC 7766 §5).
+func TestTruncatedAnswerOverTCP(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.Start(t)
+	var lines []string
+	for i := range 40 {
+		lines = append(lines, "_25._tcp.mx.big.test. 300 IN TLSA 3 0 2 "+strings.Repeat(fmt.Sprintf("%02x", i), 64))
+	}
+	srv.Add(t, lines...)
+	srv.Secure("big.test", true)
+	r := newResolver(t, srv, true)
+	recs, sec, err := r.LookupTLSA(context.Background(), 25, "mx.big.test")
+	if err != nil || len(recs) != 40 || !sec {
+		t.Errorf("%d records, authentic=%v, %v", len(recs), sec, err)
 	}
 }

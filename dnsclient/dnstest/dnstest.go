@@ -34,17 +34,31 @@ type key struct {
 	qtype uint16
 }
 
-// Start runs a server on 127.0.0.1 (a random port) until the test ends.
+// Start runs a server on 127.0.0.1 (a random port, UDP and TCP) until the
+// test ends. UDP answers larger than the client's EDNS0 buffer are
+// truncated, so clients must retry over TCP as real servers make them.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("dnstest: listen: %v", err)
 	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		_ = pc.Close()
+		t.Fatalf("dnstest: listen: %v", err)
+	}
 	s := &Server{Addr: pc.LocalAddr().String(), records: map[key][]dns.RR{},
 		names: map[string]bool{}, secure: map[string]bool{}, fail: map[string]bool{}}
+	serve(t, &dns.Server{PacketConn: pc, Handler: s})
+	serve(t, &dns.Server{Listener: ln, Handler: s})
+	return s
+}
+
+// serve runs srv until the test ends.
+func serve(t testing.TB, srv *dns.Server) {
 	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: s, NotifyStartedFunc: func() { close(started) }}
+	srv.NotifyStartedFunc = func() { close(started) }
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -55,7 +69,6 @@ func Start(t testing.TB) *Server {
 		_ = srv.Shutdown()
 		<-done
 	})
-	return s
 }
 
 // Add adds records in zone-file syntax ("mx.example. 300 IN A 127.0.0.2");
@@ -119,6 +132,13 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m.RecursionAvailable = true
 	if len(req.Question) == 1 {
 		s.answer(m, req.Question[0])
+	}
+	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+		size := dns.MinMsgSize
+		if o := req.IsEdns0(); o != nil {
+			size = int(o.UDPSize())
+		}
+		m.Truncate(size) // RFC 7766 §5: the client retries over TCP
 	}
 	_ = w.WriteMsg(m)
 }
