@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/smtp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/certgen"
+	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/portal/internal/cdp"
 )
 
@@ -74,7 +76,11 @@ func tlsConfig(t *testing.T) *tls.Config {
 func TestBrowserPickup(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	h := newHarness(t, func(o *Options) { o.Listen, o.TLS = "127.0.0.1:0", tlsConfig(t) })
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	h := newHarness(t, func(o *Options) {
+		o.Listen, o.TLS = "127.0.0.1:0", tlsConfig(t)
+		o.Sender = smtpSender{addr: sink.Addr} // codes and replies travel over real SMTP
+	})
 	if err := h.srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -107,16 +113,21 @@ func TestBrowserPickup(t *testing.T) {
 	must(b.Eval(ctx, `document.querySelector('#send').click()`, nil))
 	at("/code/send")
 	shot("02-code")
-	code := h.out.lastCode("pat@home.example")
-	if code == "" {
-		t.Fatal("no code mailed")
+	msgs, err := sink.Wait(1, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
+	m := codeRE.FindSubmatch(msgs[0].Data)
+	if m == nil || msgs[0].Rcpts[0] != "pat@home.example" {
+		t.Fatalf("no code mailed to the recipient: %s", msgs[0].Data)
+	}
+	code := string(m[1]) + string(m[2])
 	must(b.Eval(ctx, fmt.Sprintf(`document.querySelector('#code').value = %q; document.querySelector('#verify').click()`, code[:4]+" "+code[4:]), nil))
 	at("/message")
 	shot("03-message")
 	checkMessagePage(t, ctx, b)
 	downloadAndCompare(t, ctx, b)
-	replyWithFile(t, ctx, b, h)
+	replyWithFile(t, ctx, b, sink)
 	at("/reply")
 	shot("04-reply-sent")
 	var heading string
@@ -179,7 +190,7 @@ func downloadAndCompare(t *testing.T, ctx context.Context, b *cdp.Browser) {
 	}
 }
 
-func replyWithFile(t *testing.T, ctx context.Context, b *cdp.Browser, h *harness) {
+func replyWithFile(t *testing.T, ctx context.Context, b *cdp.Browser, sink *smtpsink.Sink) {
 	file := filepath.Join(t.TempDir(), "insurance card.png")
 	content := []byte("\x89PNG\r\n\x1a\nnot really an image")
 	if err := os.WriteFile(file, content, 0o600); err != nil {
@@ -193,18 +204,25 @@ func replyWithFile(t *testing.T, ctx context.Context, b *cdp.Browser, h *harness
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		mails := h.out.all()
-		last := mails[len(mails)-1]
-		if last.To[0] == "dr.jones@clinic.example" {
-			if !bytes.Contains(last.Data, []byte("Thanks! See my card attached.")) ||
-				!bytes.Contains(last.Data, []byte(base64.StdEncoding.EncodeToString(content))) {
-				t.Fatalf("reply lacks text or file:\n%s", last.Data)
-			}
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	msgs, err := sink.Wait(2, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no reply reached the sender")
+	last := msgs[1]
+	if last.Rcpts[0] != "dr.jones@clinic.example" || last.From != "portal@clinic.example" {
+		t.Fatalf("reply went %s -> %v", last.From, last.Rcpts)
+	}
+	if !bytes.Contains(last.Data, []byte("Thanks! See my card attached.")) ||
+		!bytes.Contains(last.Data, []byte(base64.StdEncoding.EncodeToString(content))) ||
+		!bytes.Contains(last.Data, []byte(`filename="insurance card.png"`)) {
+		t.Fatalf("reply lacks text or file:\n%s", last.Data)
+	}
+}
+
+// smtpSender delivers portal mail over SMTP, as a test stand-in for the
+// gateway's queue.
+type smtpSender struct{ addr string }
+
+func (s smtpSender) Send(_ context.Context, m Mail) error {
+	return smtp.SendMail(s.addr, nil, m.From, m.To, m.Data)
 }
