@@ -79,6 +79,7 @@ type harness struct {
 	out *outbox
 	clk *clock
 	reg *prometheus.Registry
+	dir string // the store's data folder
 }
 
 func newHarness(t *testing.T, tune func(*Options)) *harness {
@@ -88,12 +89,13 @@ func newHarness(t *testing.T, tune func(*Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), store.Options{Dir: t.TempDir(), Master: master, TTL: 72 * time.Hour, Now: clk.now})
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), store.Options{Dir: dir, Master: master, TTL: 72 * time.Hour, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close(context.Background()) })
-	h := &harness{t: t, st: st, out: &outbox{}, clk: clk, reg: prometheus.NewRegistry()}
+	h := &harness{t: t, st: st, out: &outbox{}, clk: clk, reg: prometheus.NewRegistry(), dir: dir}
 	opts := Options{
 		Store: st, Master: master, Sender: h.out, From: "portal@clinic.example",
 		SessionIdle: 15 * time.Minute, CodeTTL: 10 * time.Minute, MaxCodeAttempts: 3,
