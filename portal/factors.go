@@ -184,7 +184,7 @@ func (s *Server) clientAllowed(w http.ResponseWriter, r *http.Request, sess sess
 func (s *Server) factorFailed(w http.ResponseWriter, r *http.Request, sess session, which, msg string) {
 	s.failures.add(clientKey(remoteIP(r)))
 	s.metrics.fail(failFactor)
-	s.opts.Store.Record(r.Context(), store.Event{MessageID: sess.messageID, Kind: store.EventFactorFail,
+	s.record(r.Context(), store.Event{MessageID: sess.messageID, Kind: store.EventFactorFail,
 		Actor: sess.recipient, Remote: remoteIP(r), Detail: which})
 	if sess.failures+1 >= s.opts.MaxCodeAttempts {
 		s.endSession(w, sess)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,5 +122,20 @@ func TestStartPurgesExpired(t *testing.T) {
 	}
 	if err := st.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestOnEventMirrorsAudit(t *testing.T) {
+	var mu sync.Mutex
+	var kinds []string
+	h := newHarness(t, func(o *Options) {
+		o.OnEvent = func(e store.Event) { mu.Lock(); kinds = append(kinds, e.Kind); mu.Unlock() }
+	})
+	tok := h.put("m1", "pat@home.example", sampleContent())
+	h.browser().login(tok, "pat@home.example")
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(kinds, ",") != "code_sent,login,view" {
+		t.Fatalf("mirrored %v", kinds)
 	}
 }

@@ -150,7 +150,7 @@ func (s *Server) issueCode(ctx context.Context, id, ip string) {
 		return
 	}
 	s.metrics.codes.Inc()
-	s.opts.Store.Record(ctx, store.Event{MessageID: id, Kind: store.EventCodeSent, Actor: m.Recipient, Remote: ip})
+	s.record(ctx, store.Event{MessageID: id, Kind: store.EventCodeSent, Actor: m.Recipient, Remote: ip})
 }
 
 // newCode is 8 uniformly random decimal digits.

@@ -88,9 +88,12 @@ type Options struct {
 	// code (RFC 6238); the recipient enrols on the first visit.
 	RequirePassword, RequireTOTP bool
 	Branding                     Branding
-	Registerer                   prometheus.Registerer // nil: metrics are not registered
-	Log                          *slog.Logger
-	Now                          func() time.Time
+	// OnEvent, when set, also receives every audit event the portal records
+	// (for the gateway's audit log).
+	OnEvent    func(store.Event)
+	Registerer prometheus.Registerer // nil: metrics are not registered
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the pickup site.
@@ -224,4 +227,21 @@ func (s *Server) drain(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
+}
+
+// record appends an audit event to the store (and OnEvent). A failure is
+// logged: the visitor's request goes on, the operator sees the warning.
+func (s *Server) record(ctx context.Context, e store.Event) error {
+	if e.At.IsZero() {
+		e.At = s.opts.Now()
+	}
+	err := s.opts.Store.Record(ctx, e)
+	if err != nil {
+		s.opts.Log.Warn("portal: audit event not stored", slog.String("message", e.MessageID),
+			slog.String("kind", e.Kind), slog.String("error_type", fmt.Sprintf("%T", err)))
+	}
+	if s.opts.OnEvent != nil {
+		s.opts.OnEvent(e)
+	}
+	return err
 }

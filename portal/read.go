@@ -73,7 +73,7 @@ func (s *Server) showMessage(w http.ResponseWriter, r *http.Request) {
 	s.pages.render(w, http.StatusOK, "message", v)
 	s.metrics.views.Inc()
 	s.opts.Store.CountView(r.Context(), m.ID)
-	s.opts.Store.Record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventView, Actor: m.Recipient, Remote: remoteIP(r)})
+	s.record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventView, Actor: m.Recipient, Remote: remoteIP(r)})
 	if m.Views == 0 && s.opts.ReadReceipts {
 		s.send(r, s.receiptMail(m, s.opts.Now()))
 	}
@@ -138,6 +138,6 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(a.Data)))
 	w.Write(a.Data)
 	s.metrics.downloads.Inc()
-	s.opts.Store.Record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventDownload, Actor: m.Recipient,
+	s.record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventDownload, Actor: m.Recipient,
 		Remote: remoteIP(r), Detail: "attachment " + strconv.Itoa(i)})
 }

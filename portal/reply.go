@@ -54,7 +54,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.replies.Inc()
-	s.opts.Store.Record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventReply, Actor: m.Recipient,
+	s.record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventReply, Actor: m.Recipient,
 		Remote: remoteIP(r), Detail: strconv.Itoa(len(files)) + " attachments"})
 	s.pages.info(w, http.StatusOK, "Your reply was sent", "The sender will receive it securely.", &sess)
 }

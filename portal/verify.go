@@ -3,7 +3,6 @@ package portal
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 
 	"github.com/sealgate/sealgate/portal/store"
@@ -74,7 +73,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, sess session) {
 		return
 	}
 	s.sessions.update(sess.id, func(p *session) { p.authed, p.pendingTOTP = true, nil })
-	s.opts.Store.Record(r.Context(), store.Event{MessageID: sess.messageID, Kind: store.EventLogin, Actor: sess.recipient, Remote: remoteIP(r)})
+	s.record(r.Context(), store.Event{MessageID: sess.messageID, Kind: store.EventLogin, Actor: sess.recipient, Remote: remoteIP(r)})
 	http.Redirect(w, r, "/message", http.StatusSeeOther)
 }
 
@@ -101,9 +100,7 @@ func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, sess session
 		if errors.Is(err, store.ErrLocked) {
 			ev.Kind = store.EventLocked
 		}
-		if e := s.opts.Store.Record(r.Context(), ev); e != nil {
-			s.opts.Log.Warn("portal: audit failed", slog.String("error", e.Error()))
-		}
+		s.record(r.Context(), ev)
 	}
 	v := view{Title: "Enter your code", CSRF: sess.csrf, CodeMinutes: s.codeMinutes(), Error: msg}
 	s.pages.render(w, http.StatusOK, "code", v)
