@@ -126,6 +126,15 @@ func TestBrowserPickup(t *testing.T) {
 	at("/message")
 	shot("03-message")
 	checkMessagePage(t, ctx, b)
+	checkLabels(t, ctx, b)
+	must(b.Call(ctx, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}, nil))
+	shot("03-message-phone")
+	var overflow bool
+	must(b.Eval(ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow))
+	if overflow {
+		t.Error("the message page scrolls sideways on a phone")
+	}
+	must(b.Call(ctx, "Emulation.clearDeviceMetricsOverride", nil, nil))
 	downloadAndCompare(t, ctx, b)
 	replyWithFile(t, ctx, b, sink)
 	at("/reply")
@@ -157,6 +166,19 @@ func checkMessagePage(t *testing.T, ctx context.Context, b *cdp.Browser) {
 	}
 	if got.Imgs != 0 || got.Scripts != 0 || len(got.Links) != 0 {
 		t.Fatalf("active content on the page: %+v", got)
+	}
+}
+
+// checkLabels: every visible form field has a label (WCAG 2.1 1.3.1, 4.1.2).
+func checkLabels(t *testing.T, ctx context.Context, b *cdp.Browser) {
+	var unlabelled []string
+	err := b.Eval(ctx, `[...document.querySelectorAll('input:not([type=hidden]), textarea, select')]
+		.filter(f => !f.id || !document.querySelector('label[for="' + f.id + '"]')).map(f => f.name)`, &unlabelled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(unlabelled) != 0 {
+		t.Errorf("fields without a label: %v", unlabelled)
 	}
 }
 
