@@ -65,6 +65,7 @@ type event struct {
 	Code    int       `json:"code,omitempty"`
 	Remote2 string    `json:"remote_mta,omitempty"`
 	TLS     string    `json:"tls,omitempty"`
+	Cipher  string    `json:"tls_cipher,omitempty"`
 	Verify  *bool     `json:"tls_verified,omitempty"`
 	// VerifyBy is how the peer was verified: pkix, dane, mta-sts.
 	VerifyBy string `json:"tls_verification,omitempty"`
@@ -113,6 +114,6 @@ func (l *Log) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
 	}
 	verified := o.Verified
 	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,
-		Code: o.Code, Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification,
+		Code: o.Code, Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification, Cipher: o.TLSCipher,
 		Method: o.Method, Reason: o.MethodReason})
 }

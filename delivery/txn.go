@@ -169,6 +169,7 @@ func (c *Client) succeedOn(s *session, o *queue.Outcome) {
 // fields once the queue carries them.
 func setTransport(s *session, o *queue.Outcome) {
 	o.RemoteMTA, o.TLSVersion, o.Verified = s.hop.host, s.tlsVersion, s.verified
+	o.Verification, o.TLSCipher = s.method, s.cipher
 }
 
 // setFailure records e in o.

@@ -130,7 +130,7 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 	r := &it.cur.Rcpts[i]
 	r.Updated = time.Now()
 	r.Code, r.Enhanced, r.RemoteMTA, r.TLSVersion = o.Code, o.Enhanced, o.RemoteMTA, o.TLSVersion
-	r.Method = o.Method
+	r.Method, r.TLSCipher, r.TLSVerify = o.Method, o.TLSCipher, o.Verification
 	result := "delivered"
 	switch {
 	case o.Err == nil:

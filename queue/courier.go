@@ -70,8 +70,10 @@ type Outcome struct {
 	Enhanced string
 	// RemoteMTA is the host that answered (for the DSN's Remote-MTA field).
 	RemoteMTA string
-	// TLSVersion is "TLS1.2", "TLS1.3" or "" for plaintext.
+	// TLSVersion is "TLS1.2", "TLS1.3" or "" for plaintext; TLSCipher is
+	// the cipher suite's name.
 	TLSVersion string
+	TLSCipher  string
 	// Verified says the peer's certificate was verified (PKIX, DANE or
 	// MTA-STS); Verification names how ("pkix", "dane", "mta-sts", "").
 	Verified     bool

@@ -66,7 +66,9 @@ type RcptState struct {
 	Enhanced   string     `json:"enhanced,omitempty"`
 	RemoteMTA  string     `json:"remote_mta,omitempty"`
 	TLSVersion string     `json:"tls_version,omitempty"`
-	Method     string     `json:"method,omitempty"` // protection used: pgp, smime, tls, portal, none
+	TLSCipher  string     `json:"tls_cipher,omitempty"`
+	TLSVerify  string     `json:"tls_verification,omitempty"` // pkix, mta-sts, dane or ""
+	Method     string     `json:"method,omitempty"`           // protection used: pgp, smime, tls, portal, none
 	Updated    time.Time  `json:"updated,omitempty"`
 }
 

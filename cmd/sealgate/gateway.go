@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,10 +34,13 @@ type gateway struct {
 	reg     *prometheus.Registry
 	audit   *audit.Log
 	courier *delivery.Client
-	queue   *queue.Queue
-	smtpd   *smtpd.Server
-	metrics *metrics.Server
-	control *control.Server
+	// verified holds the resolver, MTA-STS cache and TLS report store.
+	verified   *delivery.Verified
+	tlsReports *tlsReporter
+	queue      *queue.Queue
+	smtpd      *smtpd.Server
+	metrics    *metrics.Server
+	control    *control.Server
 	// closeProtect releases the protection layer (key caches, portal store).
 	closeProtect func()
 }
@@ -95,11 +97,12 @@ func (g *gateway) openAudit() error {
 }
 
 func (g *gateway) startQueue() error {
-	courier, err := newCourier(g.cfg, g.log, g.reg)
+	courier, verified, err := newCourier(g.cfg, g.log, g.reg)
 	if err != nil {
 		return err
 	}
-	g.courier = courier
+	g.courier, g.verified = courier, verified
+	verified.Start(context.Background())
 	var next queue.Courier = courier
 	if len(g.cfg.DKIM) > 0 {
 		signer, err := newDKIM(g.cfg)
@@ -107,6 +110,9 @@ func (g *gateway) startQueue() error {
 			return err
 		}
 		next = &dkim.Courier{Signer: signer, Next: courier}
+	}
+	if g.cfg.Delivery.TLS.Report.Enabled && verified.Reports != nil {
+		g.tlsReports = startTLSReporter(g.cfg, verified, next, g.log)
 	}
 	next, g.closeProtect, err = newProtector(g.cfg, g.log, g.reg, next)
 	if err != nil {
@@ -191,6 +197,12 @@ func (g *gateway) close(ctx context.Context) error {
 	if g.courier != nil {
 		errs = append(errs, g.courier.Close())
 	}
+	if g.tlsReports != nil {
+		g.tlsReports.close()
+	}
+	if g.verified != nil {
+		g.verified.Close()
+	}
 	if g.control != nil {
 		errs = append(errs, g.control.Close(context.Background()))
 	}
@@ -218,48 +230,38 @@ func serverTLS(cfg *config.Config) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
-func newCourier(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*delivery.Client, error) {
+func newCourier(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*delivery.Client, *delivery.Verified, error) {
 	d := cfg.Delivery
-	dc := delivery.Config{
-		Hostname: cfg.Hostname, Routes: d.Routes, Smarthost: d.Smarthost,
-		TLSPolicy: map[string]queue.TLSLevel{}, MaxConnsPerDest: d.MaxConnectionsPerDestination,
-		Registerer: reg, Logger: log,
+	roots, err := rootCAs(d.TLS.CAFile)
+	if err != nil {
+		return nil, nil, err
 	}
-	for dom, level := range d.TLS.Policy {
-		if dom == "default" {
-			dc.DefaultTLS = tlsLevel(level)
-			continue
-		}
-		dc.TLSPolicy[strings.ToLower(dom)] = tlsLevel(level)
+	v, err := delivery.NewVerified(delivery.VerifiedConfig{DNSServers: d.DNS.Servers, TrustAD: d.DNS.TrustAD,
+		RootCAs: roots, MTASTSDir: filepath.Join(cfg.DataDir, "mta-sts"), Reports: d.TLS.Report.Enabled,
+		ReportDir: filepath.Join(cfg.DataDir, "tlsrpt"), Registerer: reg, Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("delivery: %w", err)
+	}
+	dc := delivery.Config{
+		Hostname: cfg.Hostname, Routes: d.Routes, Smarthost: d.Smarthost, RootCAs: roots,
+		TLSPolicyNames: d.TLS.Policy, MaxConnsPerDest: d.MaxConnectionsPerDestination,
+		MaxConns: d.MaxConnections, Registerer: reg, Logger: log,
 	}
 	if d.SmarthostAuth.Username != "" {
 		pw, err := os.ReadFile(d.SmarthostAuth.PasswordFile)
 		if err != nil {
-			return nil, fmt.Errorf("smarthost password: %w", err)
+			v.Close()
+			return nil, nil, fmt.Errorf("smarthost password: %w", err)
 		}
 		dc.SmarthostUser, dc.SmarthostPass = d.SmarthostAuth.Username, strings.TrimSpace(string(pw))
 	}
-	roots, err := rootCAs(d.TLS.CAFile)
+	v.Apply(&dc)
+	c, err := delivery.New(dc)
 	if err != nil {
-		return nil, err
+		v.Close()
+		return nil, nil, err
 	}
-	dc.RootCAs = roots
-	dc.Resolver = resolver(d.DNS.Servers)
-	return delivery.New(dc)
-}
-
-// tlsLevel maps a delivery.tls.policy value to a queue level. DANE and
-// MTA-STS levels are treated as verify until the resolver supports them.
-func tlsLevel(s string) queue.TLSLevel {
-	switch s {
-	case "none":
-		return queue.TLSNone
-	case "may":
-		return queue.TLSMay
-	case "encrypt":
-		return queue.TLSEncrypt
-	}
-	return queue.TLSVerify
+	return c, v, nil
 }
 
 func rootCAs(caFile string) (*x509.CertPool, error) {
@@ -278,24 +280,6 @@ func rootCAs(caFile string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("delivery.tls.ca_file %s: no certificates", caFile)
 	}
 	return pool, nil
-}
-
-// resolver uses the configured DNS servers, or the system's.
-func resolver(servers []string) delivery.Resolver {
-	if len(servers) == 0 {
-		return nil
-	}
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		var err error
-		for _, s := range servers {
-			var c net.Conn
-			if c, err = d.DialContext(ctx, network, s); err == nil {
-				return c, nil
-			}
-		}
-		return nil, err
-	}}
 }
 
 func newDKIM(cfg *config.Config) (*dkim.Signer, error) {

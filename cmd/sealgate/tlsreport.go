@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/delivery"
+	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/safeio"
+	"github.com/sealgate/sealgate/tlsrpt"
+)
+
+// tlsReporter sends yesterday's SMTP TLS reports (RFC 8460) once a day,
+// shortly after midnight UTC. The last day sent is kept in the data folder
+// so a restart does not send it twice.
+type tlsReporter struct {
+	cfg     *config.Config
+	v       *delivery.Verified
+	courier queue.Courier
+	log     *slog.Logger
+	stamp   string
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func startTLSReporter(cfg *config.Config, v *delivery.Verified, courier queue.Courier, log *slog.Logger) *tlsReporter {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &tlsReporter{cfg: cfg, v: v, courier: courier, log: log, cancel: cancel, done: make(chan struct{}),
+		stamp: filepath.Join(cfg.DataDir, "tlsrpt", "last-sent")}
+	go r.loop(ctx)
+	return r
+}
+
+func (r *tlsReporter) loop(ctx context.Context) {
+	defer close(r.done)
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		r.maybeSend(ctx, time.Now().UTC())
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// maybeSend sends the report of the day before now unless it went out.
+func (r *tlsReporter) maybeSend(ctx context.Context, now time.Time) {
+	day := now.AddDate(0, 0, -1).Format(time.DateOnly)
+	if last, _ := os.ReadFile(r.stamp); string(last) == day {
+		return
+	}
+	rep := r.cfg.Delivery.TLS.Report
+	sent, err := tlsrpt.SendDaily(ctx, tlsrpt.DailyRequest{
+		Store: r.v.Reports, Resolver: r.v.Resolver, Day: now.AddDate(0, 0, -1),
+		Organization: rep.Organization, Contact: rep.Contact, Submitter: r.cfg.Hostname,
+		From:   "noreply-tlsrpt@" + r.cfg.Hostname,
+		Mailer: tlsrpt.CourierMailer{Courier: r.courier},
+		HTTP:   &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}},
+	})
+	if err != nil {
+		r.log.Warn("TLS reports", slog.String("day", day), slog.Int("sent", sent), slog.String("error", err.Error()))
+	} else {
+		r.log.Info("TLS reports sent", slog.String("day", day), slog.Int("reports", sent))
+	}
+	r.v.Reports.Prune(now)
+	safeio.WriteFile(r.stamp, []byte(day), 0o600)
+}
+
+func (r *tlsReporter) close() {
+	r.cancel()
+	<-r.done
+}
