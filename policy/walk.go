@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/textproto"
 
 	"github.com/sealgate/sealgate/policy/detect"
 	"github.com/sealgate/sealgate/policy/extract"
@@ -55,7 +56,7 @@ func newScan(ctx context.Context, e *Engine) *scan {
 
 // message reads a whole message (or a message/rfc822 part) and walks it.
 func (s *scan) message(r io.Reader, path string, depth int) error {
-	ent, err := message.Read(r)
+	ent, err := readEntity(r)
 	if ent == nil {
 		s.markUnreadable(path, unreadStructure)
 		return nil
@@ -76,9 +77,9 @@ func (s *scan) entity(ent *message.Entity, path string, depth int) error {
 		s.markUnreadable(path, unreadLimit)
 		return errStop
 	}
-	mt, _, _ := ent.Header.ContentType()
-	if mr := ent.MultipartReader(); mr != nil {
-		return s.multipart(mr, path, depth)
+	mt, params, _ := ent.Header.ContentType()
+	if strings.HasPrefix(mt, "multipart/") {
+		return s.multipart(textproto.NewMultipartReader(ent.Body, params["boundary"]), path, depth)
 	}
 	if mt == "message/rfc822" || mt == "message/global" {
 		return s.message(ent.Body, childPath(path, 1), depth+1)
@@ -86,17 +87,18 @@ func (s *scan) entity(ent *message.Entity, path string, depth int) error {
 	return s.leaf(ent, mt, path, depth)
 }
 
-func (s *scan) multipart(mr message.MultipartReader, path string, depth int) error {
+func (s *scan) multipart(mr *textproto.MultipartReader, path string, depth int) error {
 	for i := 1; ; i++ {
-		p, err := mr.NextPart()
+		raw, err := mr.NextPart()
 		if err == io.EOF {
 			return nil
 		}
 		cp := childPath(path, i)
-		if p == nil {
+		if raw == nil {
 			s.markUnreadable(cp, unreadStructure)
 			return nil
 		}
+		p, err := newEntity(raw.Header, raw)
 		s.noteEntityError(cp, err)
 		if err := s.entity(p, cp, depth+1); err != nil {
 			return err
