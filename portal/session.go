@@ -40,10 +40,11 @@ type session struct {
 // sessions are kept in memory with an idle timeout. Several portal nodes
 // behind a load balancer need session affinity.
 type sessions struct {
-	mu   sync.Mutex
-	m    map[string]*session
-	idle time.Duration
-	now  func() time.Time
+	mu        sync.Mutex
+	m         map[string]*session
+	idle      time.Duration
+	now       func() time.Time
+	lastSweep time.Time
 }
 
 func newSessions(idle time.Duration, now func() time.Time) *sessions {
@@ -60,8 +61,9 @@ func randomString(n int) string {
 func (ss *sessions) create(messageID string) *session {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if len(ss.m) >= maxSessions {
-		ss.sweepLocked()
+	if now := ss.now(); len(ss.m) >= maxSessions || now.Sub(ss.lastSweep) >= ss.idle {
+		ss.sweepLocked() // idle sessions go at least once per idle period
+		ss.lastSweep = now
 		if len(ss.m) >= maxSessions {
 			return nil
 		}

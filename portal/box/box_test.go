@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +79,22 @@ func TestPortalboxContract(t *testing.T) {
 	if id := MessageID("Q7", "Pat@Home.example"); id != MessageID("Q7", "pat@home.example") || bytes.Contains([]byte(id), []byte("pat")) {
 		t.Fatalf("message ID %q", id)
 	}
+}
+
+// FuzzParse: any input either parses or fails with an error, attachment
+// names never carry a path, and nothing panics.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(message))
+	f.Add([]byte("Subject: x\r\n\r\nbody"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := Parse(raw)
+		if err != nil {
+			return
+		}
+		for _, a := range c.Attachments {
+			if a.Name == "" || strings.ContainsAny(a.Name, "/\\") || a.Name == ".." {
+				t.Fatalf("attachment name %q", a.Name)
+			}
+		}
+	})
 }
