@@ -93,7 +93,7 @@ func writeText(b *bytes.Buffer, text string) {
 func writeFile(b *bytes.Buffer, f store.Attachment) {
 	name := oneLine(f.Name)
 	b.WriteString("Content-Type: " + safeType(f.Type) + "\r\n")
-	b.WriteString("Content-Disposition: " + mime.FormatMediaType("attachment", map[string]string{"filename": name}) + "\r\n")
+	b.WriteString("Content-Disposition: " + attachmentDisposition(name) + "\r\n")
 	b.WriteString("Content-Transfer-Encoding: base64\r\n\r\n")
 	enc := base64.StdEncoding.EncodeToString(f.Data)
 	for len(enc) > 76 {

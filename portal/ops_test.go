@@ -139,3 +139,11 @@ func TestOnEventMirrorsAudit(t *testing.T) {
 		t.Fatalf("mirrored %v", kinds)
 	}
 }
+
+func TestAttachmentDispositionAlwaysAttachment(t *testing.T) {
+	for _, name := range []string{"report.pdf", "résumé.pdf", "a\x00b\r\n.html", "", strings.Repeat("x", 300)} {
+		if d := attachmentDisposition(name); !strings.HasPrefix(d, "attachment;") {
+			t.Errorf("%q gives %q", name, d)
+		}
+	}
+}

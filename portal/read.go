@@ -114,6 +114,15 @@ func safeType(t string) string {
 	return mime.FormatMediaType(mt, params)
 }
 
+// attachmentDisposition is always an attachment, even when the name
+// cannot be encoded (then it is replaced).
+func attachmentDisposition(name string) string {
+	if d := mime.FormatMediaType("attachment", map[string]string{"filename": name}); d != "" {
+		return d
+	}
+	return `attachment; filename="attachment"`
+}
+
 // download sends one attachment with its real name and type, always as a
 // download, never rendered in the portal's origin.
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +142,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	a := c.Attachments[i]
 	h := w.Header()
 	h.Set("Content-Type", safeType(a.Type))
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
+	h.Set("Content-Disposition", attachmentDisposition(a.Name))
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	h.Set("Content-Length", strconv.Itoa(len(a.Data)))
 	w.Write(a.Data)

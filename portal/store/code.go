@@ -17,13 +17,17 @@ type CodePolicy struct {
 }
 
 // SetCode stores the keyed hash of a fresh one-time code for a live
-// message, replacing any earlier code and resetting the attempt count. It
-// returns ErrLocked during a lockout and ErrGone for a dead message.
+// message, replacing any earlier code. It returns ErrLocked during a
+// lockout and ErrGone for a dead message.
 func (s *Store) SetCode(ctx context.Context, id string, hash []byte, p CodePolicy) error {
 	now := s.now()
-	res, err := s.exec(ctx, `UPDATE portal_messages SET code_hash = ?, code_expires = ?, code_attempts = 0
+	// Attempts carry over to the new code: asking for code after code does
+	// not buy more guesses. They start again only after a lockout ends (or
+	// a right code).
+	res, err := s.exec(ctx, `UPDATE portal_messages SET code_hash = ?, code_expires = ?,
+		code_attempts = CASE WHEN code_attempts >= ? THEN 0 ELSE code_attempts END
 		WHERE id = ? AND locked_until <= ? AND revoked = 0 AND deleted = 0 AND expires > ?`,
-		hash, now.Add(p.TTL).UnixMilli(), id, now.UnixMilli(), now.UnixMilli())
+		hash, now.Add(p.TTL).UnixMilli(), p.MaxAttempts, id, now.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("portal store: set code: %w", err)
 	}

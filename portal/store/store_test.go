@@ -293,6 +293,23 @@ func testCodeLockout(t *testing.T, e env) {
 	}
 }
 
+// testNewCodeKeepsAttempts: asking for a new code after each wrong guess
+// does not reset the count.
+func testNewCodeKeepsAttempts(t *testing.T, e env) {
+	ctx := context.Background()
+	e.s.Put(ctx, sample())
+	var err error
+	for i := 0; i < policy.MaxAttempts; i++ {
+		if err := e.s.SetCode(ctx, "q1.0", []byte("good-hash"), policy); err != nil {
+			t.Fatalf("code %d: %v", i, err)
+		}
+		err = e.s.CheckCode(ctx, "q1.0", []byte("guess"), policy)
+	}
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("after %d guesses over fresh codes: %v", policy.MaxAttempts, err)
+	}
+}
+
 func testParallelGuesses(t *testing.T, e env) {
 	ctx := context.Background()
 	e.s.Put(ctx, sample())
