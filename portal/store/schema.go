@@ -76,6 +76,11 @@ func (d dialect) schema() []string {
 			totp_secret ` + d.blob + `,
 			totp_last_step BIGINT NOT NULL DEFAULT 0,
 			created BIGINT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS portal_sessions (
+			id_hash ` + d.blob + ` PRIMARY KEY,
+			data ` + d.blob + ` NOT NULL,
+			last_seen BIGINT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS portal_sessions_seen ON portal_sessions (last_seen)`,
 		`CREATE TABLE IF NOT EXISTS portal_schema (version INTEGER NOT NULL)`,
 	}
 }

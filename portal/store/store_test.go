@@ -69,6 +69,9 @@ func openPostgres(t *testing.T, url string) env {
 		for _, q := range []string{
 			`SELECT string_agg(m::text, '|') FROM portal_messages m`,
 			`SELECT string_agg(encode(data, 'escape'), '|') FROM portal_blobs`,
+			`SELECT string_agg(encode(token_hash, 'escape') || encode(coalesce(wrapped_key, ''), 'escape'), '|') FROM portal_messages`,
+			`SELECT string_agg(encode(data, 'escape'), '|') FROM portal_sessions`,
+			`SELECT string_agg(r::text || encode(coalesce(totp_secret, ''), 'escape'), '|') FROM portal_recipients r`,
 		} {
 			var s sql.NullString
 			if err := e.s.db.QueryRow(q).Scan(&s); err != nil {
@@ -403,5 +406,31 @@ func testCredentials(t *testing.T, e env) {
 	}
 	if err := e.s.UseTOTPStep(ctx, "pat@home.example", 101); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func testSessions(t *testing.T, e env) {
+	ctx := context.Background()
+	now := e.clk.now()
+	if err := e.s.PutSession(ctx, "cookie-1", []byte(`{"csrf":"secret-csrf"}`), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.PutSession(ctx, "cookie-1", []byte(`{"csrf":"secret-csrf-2"}`), now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	data, seen, err := e.s.GetSession(ctx, "cookie-1")
+	if err != nil || string(data) != `{"csrf":"secret-csrf-2"}` || !seen.Equal(now.Add(time.Minute)) {
+		t.Fatalf("session %q %v %v", data, seen, err)
+	}
+	if bytes.Contains(e.atRest(t), []byte("secret-csrf")) || bytes.Contains(e.atRest(t), []byte("cookie-1")) {
+		t.Fatal("session stored in the clear")
+	}
+	e.s.PutSession(ctx, "cookie-2", []byte("{}"), now.Add(-time.Hour))
+	if n, err := e.s.SweepSessions(ctx, now); err != nil || n != 1 {
+		t.Fatalf("sweep left %d: %v", n, err)
+	}
+	e.s.DeleteSession(ctx, "cookie-1")
+	if _, _, err := e.s.GetSession(ctx, "cookie-1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted session: %v", err)
 	}
 }
