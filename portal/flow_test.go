@@ -72,7 +72,7 @@ func (b *browser) reply(csrf, text, name string, data []byte) page {
 	fw, _ := mw.CreateFormFile("files", name)
 	fw.Write(data)
 	mw.Close()
-	req, _ := http.NewRequest("POST", b.h.ts.URL+"/reply", &body)
+	req, _ := http.NewRequest("POST", b.base+"/reply", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	return b.do(req)
 }

@@ -72,14 +72,15 @@ func (o *outbox) lastCode(addr string) string {
 }
 
 type harness struct {
-	t   *testing.T
-	st  *store.Store
-	srv *Server
-	ts  *httptest.Server
-	out *outbox
-	clk *clock
-	reg *prometheus.Registry
-	dir string // the store's data folder
+	t    *testing.T
+	st   *store.Store
+	srv  *Server
+	ts   *httptest.Server
+	out  *outbox
+	clk  *clock
+	reg  *prometheus.Registry
+	dir  string // the store's data folder
+	opts Options
 }
 
 func newHarness(t *testing.T, tune func(*Options)) *harness {
@@ -105,6 +106,7 @@ func newHarness(t *testing.T, tune func(*Options)) *harness {
 	if tune != nil {
 		tune(&opts)
 	}
+	h.opts = opts
 	h.srv, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -126,15 +128,16 @@ func (h *harness) put(id, rcpt string, c store.Content) string {
 
 // browser is one visitor with its own cookie jar.
 type browser struct {
-	h *harness
-	c *http.Client
+	h    *harness
+	c    *http.Client
+	base string // the node this browser talks to
 }
 
 func (h *harness) browser() *browser {
 	jar, _ := cookiejar.New(nil)
 	c := *h.ts.Client() // a copy: the test server hands out one shared client
 	c.Jar = jar
-	return &browser{h: h, c: &c}
+	return &browser{h: h, c: &c, base: h.ts.URL}
 }
 
 // page is a response read in full.
@@ -166,12 +169,12 @@ func (b *browser) do(req *http.Request) page {
 }
 
 func (b *browser) get(path string) page {
-	req, _ := http.NewRequest("GET", b.h.ts.URL+path, nil)
+	req, _ := http.NewRequest("GET", b.base+path, nil)
 	return b.do(req)
 }
 
 func (b *browser) post(path string, form url.Values) page {
-	req, _ := http.NewRequest("POST", b.h.ts.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }

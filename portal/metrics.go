@@ -36,7 +36,7 @@ type metrics struct {
 	failures  *prometheus.CounterVec
 }
 
-func newMetrics(st *store.Store, ss *sessions, limits ...*limiter) *metrics {
+func newMetrics(st *store.Store, ss sessionTable, limits ...*limiter) *metrics {
 	return &metrics{
 		messages: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sealgate_portal_messages", Help: "Portal messages that can still be read.",

@@ -88,6 +88,9 @@ type Options struct {
 	// code (RFC 6238); the recipient enrols on the first visit.
 	RequirePassword, RequireTOTP bool
 	Branding                     Branding
+	// SharedSessions keeps browser sessions in the store instead of memory,
+	// so portal nodes sharing one PostgreSQL need no session affinity.
+	SharedSessions bool
 	// OnEvent, when set, also receives every audit event the portal records
 	// (for the gateway's audit log).
 	OnEvent    func(store.Event)
@@ -99,7 +102,7 @@ type Options struct {
 // Server is the pickup site.
 type Server struct {
 	opts     Options
-	sessions *sessions
+	sessions sessionTable
 	pages    *pages
 	metrics  *metrics
 	handler  http.Handler
@@ -124,6 +127,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, pages: pg}
 	s.sessions = newSessions(opts.SessionIdle, opts.Now)
+	if opts.SharedSessions {
+		s.sessions = newSharedSessions(opts.Store, opts.SessionIdle, opts.Now, opts.Log)
+	}
 	s.failures = newLimiter(opts.MaxFailuresPerClient, opts.Lockout, opts.Now)
 	s.requests = newLimiter(opts.MaxCodesPerClient, opts.Lockout, opts.Now)
 	s.metrics = newMetrics(opts.Store, s.sessions, s.failures, s.requests)

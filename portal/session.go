@@ -37,8 +37,25 @@ type session struct {
 	lockedUntil        time.Time // for unknown links, which lock like real ones
 }
 
+// sessionTable keeps sessions; sessions (memory, one node) and
+// sharedSessions (in the store, several nodes) implement it.
+type sessionTable interface {
+	// create starts a session for messageID; nil when none can be made.
+	create(messageID string) *session
+	// get returns the request's live session and marks it used; a session
+	// idle too long is deleted and reported as expired.
+	get(r *http.Request) (s session, expired bool, ok bool)
+	// update applies fn to the stored session with id, if it still exists.
+	update(id string, fn func(*session))
+	// rotate gives a session a new ID and CSRF token and applies fn.
+	rotate(id string, fn func(*session)) (session, bool)
+	remove(id string)
+	count() int // sweeps idle sessions; for the gauge
+	clear()     // at shutdown
+}
+
 // sessions are kept in memory with an idle timeout. Several portal nodes
-// behind a load balancer need session affinity.
+// behind a load balancer use sharedSessions, or session affinity.
 type sessions struct {
 	mu        sync.Mutex
 	m         map[string]*session

@@ -219,6 +219,8 @@ func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, maste
 		CodeTTL: cfg.Portal.CodeTTL, MaxCodeAttempts: cfg.Portal.MaxCodeAttempts,
 		ReadReceipts: cfg.Portal.ReadReceipts, RequirePassword: cfg.Portal.RequirePassword,
 		RequireTOTP: cfg.Portal.RequireTOTP, Branding: brand, Registerer: reg, Log: log,
+		// With PostgreSQL, several nodes serve the portal: share sessions.
+		SharedSessions: cfg.Portal.Store != "sqlite",
 	})
 	if err != nil {
 		return nil, err
