@@ -85,13 +85,19 @@ type harness struct {
 
 func newHarness(t *testing.T, tune func(*Options)) *harness {
 	t.Helper()
+	return newHarnessOn(t, "sqlite", tune)
+}
+
+// newHarnessOn uses the store backend ("sqlite" or a postgres:// URL).
+func newHarnessOn(t *testing.T, backend string, tune func(*Options)) *harness {
+	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	master, err := seal.NewMaster(bytes.Repeat([]byte{3}, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	st, err := store.Open(context.Background(), store.Options{Dir: dir, Master: master, TTL: 72 * time.Hour, Now: clk.now})
+	st, err := store.Open(context.Background(), store.Options{Backend: backend, Dir: dir, Master: master, TTL: 72 * time.Hour, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}

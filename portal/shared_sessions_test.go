@@ -10,13 +10,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/portal/internal/pgtest"
 )
 
 // TestSharedSessionsAcrossNodes: with sessions in the store, a visitor
 // who proved the code on one node reads and replies on another; the idle
 // timeout and CSRF hold there too, and the stored sessions are sealed.
 func TestSharedSessionsAcrossNodes(t *testing.T) {
-	h := newHarness(t, func(o *Options) { o.SharedSessions = true })
+	t.Run("sqlite", func(t *testing.T) { testSharedSessions(t, "sqlite") })
+	t.Run("postgres", func(t *testing.T) { testSharedSessions(t, pgtest.URL(t)) })
+}
+
+func testSharedSessions(t *testing.T, backend string) {
+	h := newHarnessOn(t, backend, func(o *Options) { o.SharedSessions = true })
 	opts := h.opts
 	opts.Registerer = nil
 	node2, err := New(opts)
@@ -43,7 +50,9 @@ func TestSharedSessionsAcrossNodes(t *testing.T) {
 	if r := b.reply(p.csrf(), "from node two", "n.txt", []byte("n2")); r.status != http.StatusOK {
 		t.Fatalf("reply on node 2: %d", r.status)
 	}
-	checkSealedSessions(t, h.dir, p.csrf())
+	if backend == "sqlite" {
+		checkSealedSessions(t, h.dir, p.csrf())
+	}
 	h.clk.add(16 * time.Minute)
 	if p := b.get("/message"); p.status != http.StatusUnauthorized {
 		t.Fatalf("idle session on node 2: %d", p.status)
