@@ -6,6 +6,16 @@
 // replies, read receipts) leaves through an injected Sender, which the
 // gateway wires to its queue so it is protected like any other mail.
 //
+// What is kept, and where: the message content (subject, text, HTML,
+// attachments and the original message) only sealed, each message under
+// its own AES-256-GCM key wrapped by the master key file; the link token
+// only as a SHA-256 hash; codes only as keyed hashes; passwords as
+// argon2id hashes; TOTP secrets and shared sessions sealed. Addresses,
+// dates, counts and the audit trail are kept in the clear for operators.
+// Revocation and expiry destroy the key and the sealed bytes at once; the
+// metadata row and the audit trail stay. Logs carry message IDs and
+// failure kinds, never addresses or content.
+//
 // The site uses no JavaScript. Every response carries a strict
 // Content-Security-Policy, no-store caching and HSTS; cookies are Secure,
 // HttpOnly and SameSite=Strict; every form carries a CSRF token; and

@@ -23,9 +23,9 @@ import (
 	"github.com/sealgate/sealgate/queue"
 )
 
-const portalUsage = "usage: sealgate portal [--config FILE] list|revoke ID|purge|audit ID"
+const portalUsage = "usage: sealgate portal [--config FILE] [--json] list|revoke ID|purge|audit ID"
 
-// cmdPortal is `sealgate portal [--config FILE] list|revoke ID|purge|audit ID`.
+// cmdPortal is `sealgate portal [--config FILE] [--json] list|revoke ID|purge|audit ID`.
 // It opens the portal store directly (SQLite in the data folder or the
 // configured PostgreSQL); it never shows message content.
 func cmdPortal(args []string, io stdio) int {

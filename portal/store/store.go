@@ -107,6 +107,8 @@ func (s *Store) connect(ctx context.Context) error {
 		db.Close()
 		return fmt.Errorf("portal store: postgres: %w", err)
 	}
+	db.SetMaxOpenConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	s.db, s.d, s.blobs = db, postgres, sqlBlobs{db: db, d: postgres}
 	return nil
 }
