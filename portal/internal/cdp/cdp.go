@@ -59,6 +59,7 @@ func Start(ctx context.Context, bin, dir string) (*Browser, error) {
 		"--window-size=900,1300", "about:blank"}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = nil, nil
+	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cdp: start chromium: %w", err)
 	}
@@ -258,11 +259,13 @@ func (b *Browser) Screenshot(ctx context.Context, path string) error {
 	return os.WriteFile(path, png, 0o644)
 }
 
-// Close stops the browser and waits for it to exit.
+// Close kills the browser with its helper processes and waits for it, so
+// nothing writes into the profile folder afterwards.
 func (b *Browser) Close() error {
 	if b.ws != nil {
 		b.ws.Close()
 	}
+	killGroup(b.cmd)
 	if b.cmd.Process != nil {
 		b.cmd.Process.Kill()
 	}
