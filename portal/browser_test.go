@@ -191,11 +191,16 @@ func downloadAndCompare(t *testing.T, ctx context.Context, b *cdp.Browser) {
 		t.Fatal(err)
 	}
 	want := sampleContent().Attachments[0]
-	path := filepath.Join(dir, want.Name)
+	waitFile(t, ctx, filepath.Join(dir, want.Name), want.Data)
+}
+
+// waitFile waits for a finished download at path and compares its bytes.
+func waitFile(t *testing.T, ctx context.Context, path string, want []byte) {
+	t.Helper()
 	for {
 		data, err := os.ReadFile(path)
-		if err == nil && len(data) == len(want.Data) {
-			if !bytes.Equal(data, want.Data) {
+		if err == nil && len(data) == len(want) {
+			if !bytes.Equal(data, want) {
 				t.Fatalf("downloaded bytes differ: %q", data)
 			}
 			return
@@ -205,8 +210,8 @@ func downloadAndCompare(t *testing.T, ctx context.Context, b *cdp.Browser) {
 		}
 		select {
 		case <-ctx.Done():
-			entries, _ := os.ReadDir(dir)
-			t.Fatalf("no download of %q (folder holds %v)", want.Name, entries)
+			entries, _ := os.ReadDir(filepath.Dir(path))
+			t.Fatalf("no download of %q (folder holds %v)", filepath.Base(path), entries)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
