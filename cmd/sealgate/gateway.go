@@ -19,9 +19,14 @@ import (
 	"github.com/sealgate/sealgate/control"
 	"github.com/sealgate/sealgate/delivery"
 	"github.com/sealgate/sealgate/dkim"
+	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/internal/certgen"
 	"github.com/sealgate/sealgate/metrics"
 	"github.com/sealgate/sealgate/passwd"
+	"github.com/sealgate/sealgate/portal"
+	"github.com/sealgate/sealgate/portal/box"
+	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/smtpd"
 )
@@ -43,6 +48,11 @@ type gateway struct {
 	control    *control.Server
 	// closeProtect releases the protection layer (key caches, portal store).
 	closeProtect func()
+	// The pickup portal: its store (shared with the protection layer) and
+	// its HTTPS site, when portal.listen is set.
+	portalStore  *store.Store
+	portalMaster *seal.Master
+	portal       *portal.Server
 }
 
 // controlSocket is where `sealgate queue` finds a running gateway.
@@ -70,8 +80,18 @@ func (g *gateway) start() error {
 	if err := g.openAudit(); err != nil {
 		return err
 	}
+	if err := g.openPortalStore(); err != nil {
+		return err
+	}
 	if err := g.startQueue(); err != nil {
 		return err
+	}
+	if g.portalStore != nil {
+		srv, err := startPortal(context.Background(), g.cfg, g.portalStore, g.portalMaster, g.queue, g.log, g.reg)
+		if err != nil {
+			return fmt.Errorf("portal: %w", err)
+		}
+		g.portal = srv
 	}
 	if err := g.startSMTP(); err != nil {
 		return err
@@ -96,6 +116,21 @@ func (g *gateway) openAudit() error {
 	return nil
 }
 
+// openPortalStore opens the pickup store when messages can be left for
+// pickup or this node serves the portal.
+func (g *gateway) openPortalStore() error {
+	if !usesPortal(g.cfg) && g.cfg.Portal.Listen == "" {
+		return nil
+	}
+	st, master, err := openPortalStore(context.Background(), g.cfg)
+	if err != nil {
+		return fmt.Errorf("portal store: %w", err)
+	}
+	g.portalStore, g.portalMaster = st, master
+	st.Start(context.Background())
+	return nil
+}
+
 func (g *gateway) startQueue() error {
 	courier, verified, err := newCourier(g.cfg, g.log, g.reg)
 	if err != nil {
@@ -114,7 +149,11 @@ func (g *gateway) startQueue() error {
 	if g.cfg.Delivery.TLS.Report.Enabled && verified.Reports != nil {
 		g.tlsReports = startTLSReporter(g.cfg, verified, next, g.log)
 	}
-	next, g.closeProtect, err = newProtector(g.cfg, g.log, g.reg, next)
+	var pickup portalbox.Store
+	if g.portalStore != nil {
+		pickup = box.New(g.portalStore)
+	}
+	next, g.closeProtect, err = newProtector(g.cfg, g.log, g.reg, next, pickup)
 	if err != nil {
 		return err
 	}
@@ -188,6 +227,9 @@ func (g *gateway) close(ctx context.Context) error {
 	if g.smtpd != nil {
 		errs = append(errs, g.smtpd.Close(ctx))
 	}
+	if g.portal != nil {
+		errs = append(errs, g.portal.Close(ctx))
+	}
 	if g.queue != nil {
 		errs = append(errs, g.queue.Close(ctx))
 	}
@@ -208,6 +250,9 @@ func (g *gateway) close(ctx context.Context) error {
 	}
 	if g.metrics != nil {
 		errs = append(errs, g.metrics.Close(context.Background()))
+	}
+	if g.portalStore != nil {
+		errs = append(errs, g.portalStore.Close(context.Background()))
 	}
 	errs = append(errs, g.audit.Close())
 	return errors.Join(errs...)

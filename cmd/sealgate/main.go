@@ -5,6 +5,7 @@
 //	sealgate queue   list|show ID|retry ID|delete ID|flush [--config FILE]
 //	sealgate passwd                            read a password, print its hash for the config
 //	sealgate dkim keygen --domain D --selector S [--algo rsa|ed25519] [--dir DIR]
+//	sealgate portal  [--config FILE] [--json] list|revoke ID|purge|audit ID
 //	sealgate config check [--config FILE]
 package main
 
@@ -20,6 +21,7 @@ const usage = `usage:
   sealgate queue   [--config FILE] list|show ID|retry ID|delete ID|flush
   sealgate passwd                            read a password, print its hash for the config
   sealgate dkim keygen --domain D --selector S [--algo rsa|ed25519] [--dir DIR]
+  sealgate portal  [--config FILE] [--json] list|revoke ID|purge|audit ID
   sealgate config check [--config FILE]
 `
 
@@ -45,6 +47,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdPasswd(args[1:], io)
 	case "dkim":
 		return cmdDKIM(args[1:], io)
+	case "portal":
+		return cmdPortal(args[1:], io)
 	case "config":
 		return cmdConfig(args[1:], io)
 	case "help", "-h", "--help":

@@ -28,9 +28,12 @@ const keyReloadInterval = 30 * time.Second
 // newProtector returns the courier that protects each recipient before
 // delivery (per encryption.order), wrapping next. close releases what it
 // holds: the key-folder watcher and the portal store.
-func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next queue.Courier) (queue.Courier, func(), error) {
+//
+// store is where portal pickups go (the gateway passes the pickup site's
+// store); nil keeps them in a file store in the data folder.
+func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next queue.Courier, store portalbox.Store) (queue.Courier, func(), error) {
 	smime.Init()
-	b := &protectBuilder{cfg: cfg, log: log, now: time.Now()}
+	b := &protectBuilder{cfg: cfg, log: log, now: time.Now(), store: store}
 	ec, err := b.build()
 	if err != nil {
 		b.close()
@@ -57,6 +60,7 @@ type protectBuilder struct {
 	now     time.Time
 	reload  []encrypt.Reloader
 	closers []func()
+	store   portalbox.Store
 }
 
 func (b *protectBuilder) close() {
@@ -171,9 +175,11 @@ func (b *protectBuilder) smime(ec *encrypt.Config) error {
 // portal opens the portal store in the data folder when the portal is a
 // method (encryption.order or a rule).
 func (b *protectBuilder) portal(ec *encrypt.Config) error {
-	usesPortal := slices.Contains(b.cfg.Encrypt.Order, config.MethodPortal) ||
-		slices.ContainsFunc(b.cfg.Policy.Rules, func(r config.Rule) bool { return r.Then.Method == config.MethodPortal })
-	if !usesPortal {
+	if !usesPortal(b.cfg) {
+		return nil
+	}
+	if b.store != nil {
+		ec.Portal = b.store
 		return nil
 	}
 	st, err := portalbox.OpenFileStore(portalbox.FileConfig{
@@ -185,4 +191,11 @@ func (b *protectBuilder) portal(ec *encrypt.Config) error {
 	ec.Portal = st
 	b.closers = append(b.closers, func() { st.Close() })
 	return nil
+}
+
+// usesPortal reports whether messages can be left for pickup: the portal
+// is in encryption.order or a rule forces it.
+func usesPortal(cfg *config.Config) bool {
+	return slices.Contains(cfg.Encrypt.Order, config.MethodPortal) ||
+		slices.ContainsFunc(cfg.Policy.Rules, func(r config.Rule) bool { return r.Then.Method == config.MethodPortal })
 }

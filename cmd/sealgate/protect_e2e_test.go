@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,8 +13,8 @@ import (
 
 	"github.com/emersion/go-message"
 
-	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/portal/box"
 )
 
 // checkInnerEntity parses a decrypted MIME entity and checks the real
@@ -201,16 +200,14 @@ func checkNotification(t *testing.T, msgs []smtpsink.Message) string {
 	return string(m[1])
 }
 
-// checkPortalItem opens the portal store beside the gateway and finds the
-// sealed message by the link's token.
+// checkPortalItem finds the sealed message in the gateway's pickup store by
+// the link's token.
 func checkPortalItem(t *testing.T, e *protEnv, token, rcpt string) {
 	t.Helper()
-	st, err := portalbox.OpenFileStore(portalbox.FileConfig{Dir: filepath.Join(e.cfg.DataDir, "portal"), MasterKeyFile: e.cfg.Portal.MasterKeyFile})
-	if err != nil {
-		t.Fatal(err)
+	if e.gw.portalStore == nil {
+		t.Fatal("gateway has no portal store")
 	}
-	defer st.Close()
-	it, err := st.Get(context.Background(), token)
+	it, err := box.New(e.gw.portalStore).Get(context.Background(), token)
 	if err != nil {
 		t.Fatalf("portal store has no item for the link: %v", err)
 	}

@@ -52,13 +52,13 @@ func TestProtectorRefusesMissingKeyFolder(t *testing.T) {
 	dir := t.TempDir()
 	cfg := protectConfig(t, dir)
 	cfg.Encrypt.PGP.Keyring = filepath.Join(dir, "nope")
-	_, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{})
+	_, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "encryption.pgp.keyring") {
 		t.Fatalf("err = %v, want one naming encryption.pgp.keyring", err)
 	}
 	cfg = protectConfig(t, dir)
 	cfg.Encrypt.PGP.ArchiveKey = protWrite(t, dir, "archive.asc", []byte("garbage"))
-	if _, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}); err == nil ||
+	if _, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil); err == nil ||
 		!strings.Contains(err.Error(), "encryption.pgp.archive_key") {
 		t.Fatalf("err = %v, want one naming encryption.pgp.archive_key", err)
 	}
@@ -68,7 +68,7 @@ func TestProtectorWithoutPortalOpensNoStore(t *testing.T) {
 	dir := t.TempDir()
 	cfg := protectConfig(t, dir)
 	cfg.Encrypt.Order = []string{"pgp", "tls"}
-	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{})
+	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestProtectorArchiveAndSigningKeys(t *testing.T) {
 	cfg.Encrypt.PGP.ArchiveKey = protWrite(t, dir, "archive.asc", protArmor(t, archive, false))
 	cfg.Encrypt.PGP.SignKey = protWrite(t, dir, "sign.asc", protArmor(t, signer, true))
 	next := &recorder{}
-	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next)
+	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestProtectorSMIMESigner(t *testing.T) {
 	cfg.Encrypt.SMIME.SignCert = protWrite(t, dir, "org.pem", pemOf(protCert(t, "lab@clinic.example.org", protCertExpiry())))
 	cfg.Encrypt.SMIME.SignKey = protWrite(t, dir, "org.key", pemKey(t, &protEnv{key: protRSAKey(t)}))
 	next := &recorder{}
-	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next)
+	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
