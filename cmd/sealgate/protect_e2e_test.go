@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"regexp"
@@ -216,6 +219,28 @@ func checkPortalItem(t *testing.T, e *protEnv, token, rcpt string) {
 	}
 }
 
+// checkPortalServes opens the link on the gateway's own pickup site: it
+// answers over TLS with the page that offers to send a code, and shows
+// nothing of the message before that.
+func checkPortalServes(t *testing.T, e *protEnv, token string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Timeout: 10 * time.Second, Jar: jar, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: e.ca.Pool(), ServerName: "gw.example.org"}}}
+	resp, err := client.Get("https://" + e.gw.portal.Addr().String() + "/m/" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(bytes.ToLower(page), []byte("code")) {
+		t.Fatalf("portal link: %d\n%s", resp.StatusCode, page)
+	}
+	if bytes.Contains(page, []byte(protBody)) || bytes.Contains(page, []byte("biopsy")) {
+		t.Error("portal shows the message before the code")
+	}
+}
+
 // checkProtectionLogs: each recipient's method and reason, no address.
 func checkProtectionLogs(t *testing.T, logs string) {
 	t.Helper()
@@ -241,6 +266,7 @@ func TestUnverifiedDestinationGetsPortalNotificationNeverThePlainMessage(t *test
 	}
 	token := checkNotification(t, msgs)
 	checkPortalItem(t, e, token, "nobody@bad.example")
+	checkPortalServes(t, e, token)
 	waitMetric(t, e, `sealgate_queue_messages 0`)
 	if got := e.bad.Messages(); len(got) != 1 {
 		t.Fatalf("sink received %d messages, want 1", len(got))

@@ -149,8 +149,9 @@ encryption:
   portal_subject: "You have a secure message"
 portal:
   base_url: "https://portal.example.org"
+  listen: "%[8]s"
   branding: {organization: "Example Clinic"}
-`, e.dir, freePort(t), e2eHash, e.good.Addr, e.bad.Addr, freePort(t), e.plain.Addr)
+`, e.dir, freePort(t), e2eHash, e.good.Addr, e.bad.Addr, freePort(t), e.plain.Addr, freePort(t))
 	path := filepath.Join(e.dir, "sealgate.yaml")
 	protWrite(t, e.dir, "sealgate.yaml", []byte(yaml))
 	return path
