@@ -50,6 +50,9 @@ func announce(g *gateway, defaults bool, io stdio) {
 		l := g.cfg.Listeners[i]
 		fmt.Fprintf(io.out, "sealgate: SMTP %s on %s (tls %s, auth %s)\n", l.Name, a, l.TLS, l.Auth)
 	}
+	if g.portal != nil {
+		fmt.Fprintf(io.out, "sealgate: pickup portal on https://%s (links use %s)\n", g.portal.Addr(), g.cfg.Portal.BaseURL)
+	}
 	if g.metrics != nil {
 		fmt.Fprintf(io.out, "sealgate: metrics on http://%s/metrics\n", g.metrics.Addr())
 	}
