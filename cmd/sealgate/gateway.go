@@ -46,8 +46,8 @@ type gateway struct {
 	smtpd      *smtpd.Server
 	metrics    *metrics.Server
 	control    *control.Server
-	// closeProtect releases the protection layer (key caches, portal store).
-	closeProtect func()
+	// protect is the protection layer's lifecycle (key folders, store).
+	protect *protectHandle
 	// The pickup portal: its store (shared with the protection layer) and
 	// its HTTPS site, when portal.listen is set.
 	portalStore  *store.Store
@@ -153,7 +153,7 @@ func (g *gateway) startQueue() error {
 	if g.portalStore != nil {
 		pickup = box.New(g.portalStore)
 	}
-	next, g.closeProtect, err = newProtector(g.cfg, g.log, g.reg, next, pickup)
+	next, g.protect, err = newProtector(g.cfg, g.log, g.reg, next, pickup)
 	if err != nil {
 		return err
 	}
@@ -233,8 +233,8 @@ func (g *gateway) close(ctx context.Context) error {
 	if g.queue != nil {
 		errs = append(errs, g.queue.Close(ctx))
 	}
-	if g.closeProtect != nil {
-		g.closeProtect()
+	if g.protect != nil {
+		g.protect.Close()
 	}
 	if g.courier != nil {
 		errs = append(errs, g.courier.Close())

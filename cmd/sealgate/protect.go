@@ -31,7 +31,7 @@ const keyReloadInterval = 30 * time.Second
 //
 // store is where portal pickups go (the gateway passes the pickup site's
 // store); nil keeps them in a file store in the data folder.
-func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next queue.Courier, store portalbox.Store) (queue.Courier, func(), error) {
+func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next queue.Courier, store portalbox.Store) (queue.Courier, *protectHandle, error) {
 	smime.Init()
 	b := &protectBuilder{cfg: cfg, log: log, now: time.Now(), store: store}
 	ec, err := b.build()
@@ -49,8 +49,18 @@ func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registere
 		w := encrypt.Watch(keyReloadInterval, log, b.reload...)
 		b.closers = append(b.closers, w.Close)
 	}
-	return c, b.close, nil
+	return c, &protectHandle{b: b}, nil
 }
+
+// protectHandle is the protection layer's lifecycle: Reload re-reads the
+// key folders now (SIGHUP), Close releases the watcher and the store.
+type protectHandle struct{ b *protectBuilder }
+
+// Reload reloads every key folder that changed.
+func (h *protectHandle) Reload() { encrypt.ReloadAll(time.Now(), h.b.log, h.b.reload...) }
+
+// Close releases what the protection layer holds.
+func (h *protectHandle) Close() { h.b.close() }
 
 // protectBuilder loads what the encryption layer needs from the config and
 // remembers what must be closed.

@@ -72,7 +72,7 @@ func TestProtectorWithoutPortalOpensNoStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeFn()
+	defer closeFn.Close()
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, "portal")); !os.IsNotExist(err) {
 		t.Errorf("portal store created without the portal method: %v", err)
 	}
@@ -94,7 +94,7 @@ func TestProtectorArchiveAndSigningKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeFn()
+	defer closeFn.Close()
 	if out := c.Deliver(context.Background(), protectDelivery("pgp@example.net")); out[0].Err != nil {
 		t.Fatal(out[0].Err)
 	}
@@ -128,7 +128,7 @@ func TestProtectorSMIMESigner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeFn()
+	defer closeFn.Close()
 	c.Deliver(context.Background(), protectDelivery("smime@example.net"))
 	if len(next.got) != 1 {
 		t.Fatalf("next got %d deliveries", len(next.got))
@@ -148,5 +148,29 @@ func TestProtectorSMIMESigner(t *testing.T) {
 	}
 	if !bytes.Contains(plain, []byte("multipart/signed")) || !bytes.Contains(plain, []byte("application/pkcs7-signature")) {
 		t.Errorf("decrypted S/MIME is not signed:\n%.300s", plain)
+	}
+}
+
+// A key dropped into the keyring folder is used after Reload (what SIGHUP
+// does), without waiting for the periodic check.
+func TestProtectorReloadPicksUpNewKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg := protectConfig(t, dir)
+	cfg.Encrypt.Order = []string{"pgp", "tls"}
+	next := &recorder{}
+	c, h, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	out := c.Deliver(context.Background(), protectDelivery("late@example.net"))
+	if out[0].Method != "tls" {
+		t.Fatalf("before the key: method %q, want tls", out[0].Method)
+	}
+	protWrite(t, cfg.Encrypt.PGP.Keyring, "late.asc", protArmor(t, protPGPKey(t, "late@example.net", 0), false))
+	h.Reload()
+	out = c.Deliver(context.Background(), protectDelivery("late@example.net"))
+	if out[0].Method != "pgp" {
+		t.Fatalf("after reload: method %q, want pgp", out[0].Method)
 	}
 }

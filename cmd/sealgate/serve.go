@@ -29,8 +29,15 @@ func cmdServe(args []string, io stdio) int {
 	}
 	announce(g, *path == "", io)
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	sig := <-sigs
+	for sig == syscall.SIGHUP {
+		log.Info("SIGHUP: reloading key folders")
+		if g.protect != nil {
+			g.protect.Reload()
+		}
+		sig = <-sigs
+	}
 	log.Info("shutting down", slog.String("signal", sig.String()))
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Queue.ShutdownTimeout)
 	defer cancel()
