@@ -39,13 +39,8 @@ type key struct {
 // truncated, so clients must retry over TCP as real servers make them.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, ln, err := listenPair()
 	if err != nil {
-		t.Fatalf("dnstest: listen: %v", err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		_ = pc.Close()
 		t.Fatalf("dnstest: listen: %v", err)
 	}
 	s := &Server{Addr: pc.LocalAddr().String(), records: map[key][]dns.RR{},
@@ -53,6 +48,26 @@ func Start(t testing.TB) *Server {
 	serve(t, &dns.Server{PacketConn: pc, Handler: s})
 	serve(t, &dns.Server{Listener: ln, Handler: s})
 	return s
+}
+
+// listenPair binds UDP and TCP on one free loopback port. The TCP port of a
+// random free UDP port may be taken by another test or process, so a few
+// ports are tried.
+func listenPair() (net.PacketConn, net.Listener, error) {
+	var lastErr error
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		_ = pc.Close()
+		lastErr = err
+	}
+	return nil, nil, lastErr
 }
 
 // serve runs srv until the test ends.
