@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/textproto"
 
 	"github.com/emersion/go-smtp"
 )
@@ -57,9 +58,28 @@ func (e *Error) Error() string {
 		s += fmt.Sprintf(": %s (%s)", e.Msg, e.Enhanced)
 	}
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		s += ": " + causeText(e.Err)
 	}
 	return s
+}
+
+// causeText describes an underlying error for Error(). An error that
+// carries text the remote server sent (a reply, or a reply line that could
+// not be parsed) is named by its code or kind only: that text may quote
+// addresses.
+func causeText(err error) string {
+	var se *smtp.SMTPError
+	var te *textproto.Error
+	var pe textproto.ProtocolError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("remote replied %d", se.Code)
+	case errors.As(err, &te):
+		return fmt.Sprintf("remote replied %d", te.Code)
+	case errors.As(err, &pe):
+		return "malformed reply from the server"
+	}
+	return err.Error()
 }
 
 // Unwrap returns the underlying error.
