@@ -17,6 +17,14 @@ import (
 // maxParts bounds the parts read from one message.
 const maxParts = 500
 
+// ErrMalformed is returned for a message the parser cannot read. It never
+// wraps the parser's own error: go-message quotes the offending header or
+// body line, which can be PHI, and this error reaches the operational log.
+var ErrMalformed = errors.New("portal box: malformed message")
+
+// malformed is ErrMalformed with the stage that failed.
+func malformed(stage string) error { return fmt.Errorf("%w (%s)", ErrMalformed, stage) }
+
 // Parse turns a complete RFC 5322 message into portal content: the
 // subject, the first text/plain and text/html bodies, and every other
 // part as an attachment. The original is kept in Content.Raw.
@@ -24,7 +32,7 @@ func Parse(raw []byte) (store.Content, error) {
 	c := store.Content{Raw: raw}
 	mr, err := mail.CreateReader(bytes.NewReader(raw))
 	if err != nil {
-		return c, fmt.Errorf("portal box: read message: %w", err)
+		return c, malformed("read message")
 	}
 	c.Subject, _ = mr.Header.Subject()
 	for i := 0; ; i++ {
@@ -36,7 +44,7 @@ func Parse(raw []byte) (store.Content, error) {
 			break
 		}
 		if err != nil {
-			return c, fmt.Errorf("portal box: read part: %w", err)
+			return c, malformed("read part")
 		}
 		if err := addPart(&c, p); err != nil {
 			return c, err
@@ -48,7 +56,7 @@ func Parse(raw []byte) (store.Content, error) {
 func addPart(c *store.Content, p *mail.Part) error {
 	data, err := io.ReadAll(p.Body)
 	if err != nil {
-		return fmt.Errorf("portal box: read part: %w", err)
+		return malformed("read part body")
 	}
 	switch h := p.Header.(type) {
 	case *mail.InlineHeader:
