@@ -47,12 +47,22 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 		defer func() {
 			if v := recover(); v != nil && v != http.ErrAbortHandler {
-				s.opts.Log.Error("portal: panic in handler", slog.String("path", r.URL.Path[:min(len(r.URL.Path), 12)]))
+				// The route pattern, never the path: a path holds a link token.
+				s.opts.Log.Error("portal: panic in handler", slog.String("route", routeOf(r)))
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// routeOf is the pattern the mux matched (set on r by ServeMux), from the
+// fixed set in routes, or "unmatched".
+func routeOf(r *http.Request) string {
+	if r.Pattern == "" {
+		return "unmatched"
+	}
+	return r.Pattern
 }
 
 // remoteIP is the client's address for the audit log.
