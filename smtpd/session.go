@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -81,7 +82,7 @@ func (s *session) guarded(queueID *string, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.srv.m.panics.Inc()
-			s.log.Error("panic in SMTP command", slog.String("panic", fmt.Sprint(r)))
+			s.log.Error("panic in SMTP command", slog.String("panic", panicText(r)))
 			s.guard.CloseAfterReply("panic")
 			err = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Internal error, closing connection"}
 		}
@@ -226,3 +227,14 @@ var _ smtp.AuthSession = (*session)(nil)
 
 // Data is defined in data.go.
 var _ interface{ Data(io.Reader) error } = (*session)(nil)
+
+// panicText describes a recovered panic value for the log: a runtime
+// error's own text (fixed, with numbers and type names only), else only the
+// value's type. A value made by code can quote what it was working on,
+// here an address or message content.
+func panicText(r any) string {
+	if e, ok := r.(runtime.Error); ok {
+		return e.Error()
+	}
+	return fmt.Sprintf("%T", r)
+}
