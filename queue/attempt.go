@@ -3,6 +3,7 @@ package queue
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -15,7 +16,7 @@ func (q *Queue) run(it *item) {
 	defer func() {
 		if r := recover(); r != nil {
 			q.m.panics.Inc()
-			q.log.Error("panic in delivery", slog.String("queue_id", it.env.ID), slog.String("panic", fmt.Sprint(r)))
+			q.log.Error("panic in delivery", slog.String("queue_id", it.env.ID), slog.String("panic", panicText(r)))
 			q.quarantine(it.env.ID, fmt.Errorf("panic during delivery"))
 			q.reschedule(it, true)
 		}
@@ -172,4 +173,15 @@ func (q *Queue) expire(it *item, now time.Time) {
 			r.LastError = "message expired in queue: " + r.LastError
 		}
 	}
+}
+
+// panicText describes a recovered panic value for the log: a runtime
+// error's own text (fixed, with numbers and type names only), else only the
+// value's type. A value made by code can quote what it was working on,
+// here an address or message content.
+func panicText(r any) string {
+	if e, ok := r.(runtime.Error); ok {
+		return e.Error()
+	}
+	return fmt.Sprintf("%T", r)
 }
