@@ -42,10 +42,15 @@ type session struct {
 	rcpts    []queue.Rcpt
 }
 
+var errNotGuarded = errors.New("smtpd: connection not guarded")
+
 func (s *Server) newSession(c *smtp.Conn, l *Listener) (smtp.Session, error) {
 	g := guardOf(c.Conn())
 	if g == nil {
-		return nil, errors.New("smtpd: connection not guarded")
+		// go-smtp would send this error's text to the client: answer with
+		// the fixed internal-error reply and log the cause instead.
+		s.log.Error("connection not guarded", slog.String("listener", l.Name))
+		return nil, s.toReply(errNotGuarded, "")
 	}
 	if s.isClosing() {
 		return nil, s.toReply(errShutdown, "")
