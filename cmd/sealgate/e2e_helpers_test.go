@@ -162,6 +162,34 @@ func scrape(t *testing.T, e *env) string {
 	return string(b)
 }
 
+// hasMetricLine reports whether the scraped metrics hold line exactly
+// (name, labels and value), so that "… 1" does not match "… 10".
+func hasMetricLine(metrics, line string) bool {
+	for _, l := range strings.Split(metrics, "\n") {
+		if l == line {
+			return true
+		}
+	}
+	return false
+}
+
+// waitMetricLines scrapes until one scrape holds every line (bounded) and
+// returns the last scrape; the caller checks it.
+func waitMetricLines(t *testing.T, e *env, lines ...string) string {
+	t.Helper()
+	var metrics string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		metrics = scrape(t, e)
+		all := true
+		for _, l := range lines {
+			all = all && hasMetricLine(metrics, l)
+		}
+		if all || time.Now().After(deadline) {
+			return metrics
+		}
+	}
+}
+
 // messageIDs returns the Message-ID header values of sink messages.
 func messageIDs(msgs []smtpsink.Message) map[string]int {
 	out := map[string]int{}

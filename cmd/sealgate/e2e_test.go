@@ -34,15 +34,15 @@ func TestSubmissionDeliveredOverVerifiedTLS(t *testing.T) {
 	if !bytes.Contains(m.Data, []byte("by gw.example.org (sealgate) with ESMTPSA")) {
 		t.Error("no Received header from sealgate")
 	}
-	var metrics string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if metrics = scrape(t, e); strings.Contains(metrics, "sealgate_queue_messages 0") {
-			break // the queue removes a message just after its delivery
-		}
-	}
-	for _, want := range []string{`sealgate_messages_accepted_total{listener="submission"} 1`,
-		`sealgate_deliveries_total{result="delivered",tls="TLS1.3"} 1`, "sealgate_queue_messages 0"} {
-		if !strings.Contains(metrics, want) {
+	// The queue counts the delivery and removes the message just after the
+	// sink has it, and one scrape is no atomic snapshot (the registry
+	// gathers its collectors concurrently), so poll until one scrape shows
+	// every value.
+	wants := []string{`sealgate_messages_accepted_total{listener="submission"} 1`,
+		`sealgate_deliveries_total{result="delivered",tls="TLS1.3"} 1`, "sealgate_queue_messages 0"}
+	metrics := waitMetricLines(t, e, wants...)
+	for _, want := range wants {
+		if !hasMetricLine(metrics, want) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
