@@ -179,6 +179,9 @@ func TestFourRecipientsLeaveFourWays(t *testing.T) {
 	if !strings.Contains(metrics, `sealgate_encrypt_fallbacks_total{from="tls"} 1`) {
 		t.Error("the TLS fallback is not counted")
 	}
+	// The courier counts a recipient before it logs it; the message leaves
+	// the queue only after every recipient was logged.
+	waitMetric(t, e, "sealgate_queue_messages 0")
 	checkProtectionLogs(t, e.logs.String())
 }
 
