@@ -131,15 +131,15 @@ func (e *protEnv) writeConfig(t *testing.T) string {
 	yaml := fmt.Sprintf(`hostname: gw.example.org
 data_dir: %[1]s/data
 listeners:
-  - {name: submission, address: "%[2]s", tls: starttls, auth: required}
+  - {name: submission, address: "127.0.0.1:0", tls: starttls, auth: required}
 tls: {cert: %[1]s/cert.pem, key: %[1]s/key.pem}
 clients:
-  - {name: ehr, username: marketing, password_hash: "%[3]s", allowed_senders: ["*@clinic.example.org"]}
+  - {name: ehr, username: marketing, password_hash: "%[2]s", allowed_senders: ["*@clinic.example.org"]}
 delivery:
-  routes: {"example.net": "%[4]s", "bad.example": "%[5]s", "plain.example": "%[7]s"}
+  routes: {"example.net": "%[3]s", "bad.example": "%[4]s", "plain.example": "%[5]s"}
   tls: {ca_file: %[1]s/ca.pem, policy: {default: may}}
   retry: {schedule: [200ms], max_age: 1h}
-metrics: {listen: "%[6]s"}
+metrics: {listen: "127.0.0.1:0"}
 log: {audit_file: %[1]s/audit.log}
 encryption:
   order: [pgp, smime, tls, portal]
@@ -149,9 +149,9 @@ encryption:
   portal_subject: "You have a secure message"
 portal:
   base_url: "https://portal.example.org"
-  listen: "%[8]s"
+  listen: "127.0.0.1:0"
   branding: {organization: "Example Clinic"}
-`, e.dir, freePort(t), e2eHash, e.good.Addr, e.bad.Addr, freePort(t), e.plain.Addr, freePort(t))
+`, e.dir, e2eHash, e.good.Addr, e.bad.Addr, e.plain.Addr)
 	path := filepath.Join(e.dir, "sealgate.yaml")
 	protWrite(t, e.dir, "sealgate.yaml", []byte(yaml))
 	return path
