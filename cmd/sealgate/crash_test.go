@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,25 +53,58 @@ limits: {connections_per_client_per_minute: 0}
 	return path
 }
 
-func startProcess(t *testing.T, bin, cfg, listen string) *exec.Cmd {
+// startProcess runs `sealgate serve` and waits until it announces its
+// relay listener on stdout; it returns the process and that address. The
+// config listens on 127.0.0.1:0, so the gateway binds a port of its own:
+// no port is picked, freed and bound again later (which another test may
+// take in between), and a start is never mistaken for some other
+// program's listener on the same port. Stdout and stderr go to cfg+".log".
+func startProcess(t *testing.T, bin, cfg string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--config", cfg)
-	logf, _ := os.OpenFile(cfg+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	logf, err := os.OpenFile(cfg+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 200; i++ {
-		if c, err := net.Dial("tcp", listen); err == nil {
-			c.Close()
-			return cmd
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--config", cfg)
+	cmd.Stdout, cmd.Stderr = pw, logf
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		t.Fatal(err)
+	}
+	announced := make(chan string, 1)
+	exited := make(chan struct{}) // stdout closed: the process ended
+	go func() {
+		defer close(exited)
+		defer pr.Close()
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logf, line)
+			if a, ok := strings.CutPrefix(line, "sealgate: SMTP relay on "); ok {
+				select {
+				case announced <- strings.Fields(a)[0]:
+				default:
+				}
+			}
 		}
-		time.Sleep(25 * time.Millisecond)
+	}()
+	select {
+	case a := <-announced:
+		return cmd, a
+	case <-exited:
+	case <-time.After(30 * time.Second):
 	}
 	cmd.Process.Kill()
+	cmd.Wait()
 	log, _ := os.ReadFile(cfg + ".log")
 	t.Fatalf("gateway did not start:\n%s", log)
-	return nil
+	return nil, ""
 }
 
 // TestKill9NeverLosesAcceptedMail sends messages from several clients while
@@ -86,26 +119,33 @@ func TestKill9NeverLosesAcceptedMail(t *testing.T) {
 	bin := buildBinary(t)
 	sink := smtpsink.Start(t, smtpsink.Options{})
 	dir := t.TempDir()
-	listen := freePort(t)
-	cfg := crashConfig(t, dir, listen, sink.Addr)
+	cfg := crashConfig(t, dir, "127.0.0.1:0", sink.Addr)
 
 	var acked sync.Map
 	var sent, ok atomic.Int32
+	// listen is the running gateway's address, "" while it is down: each
+	// start binds a new port, and senders never dial a port that was freed.
+	var listen atomic.Pointer[string]
+	none := ""
+	listen.Store(&none)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			sender(w, listen, stop, &acked, &sent, &ok)
+			sender(w, func() string { return *listen.Load() }, stop, &acked, &sent, &ok)
 		}(w)
 	}
-	proc := startProcess(t, bin, cfg, listen)
+	proc, addr := startProcess(t, bin, cfg)
+	listen.Store(&addr)
 	for round := 0; round < 4; round++ {
 		time.Sleep(time.Duration(150+rand.IntN(500)) * time.Millisecond)
+		listen.Store(&none)
 		proc.Process.Kill() // SIGKILL
 		proc.Wait()
-		proc = startProcess(t, bin, cfg, listen)
+		proc, addr = startProcess(t, bin, cfg)
+		listen.Store(&addr)
 	}
 	close(stop)
 	wg.Wait()
@@ -139,14 +179,21 @@ func TestKill9NeverLosesAcceptedMail(t *testing.T) {
 
 // sender sends messages on one connection after another until stop, and
 // records the Message-IDs the gateway acknowledged with 250.
-func sender(w int, listen string, stop chan struct{}, acked *sync.Map, sent, ok *atomic.Int32) {
+// listen returns the gateway's address, or "" while it is restarting.
+func sender(w int, listen func() string, stop chan struct{}, acked *sync.Map, sent, ok *atomic.Int32) {
 	for i := 0; i < 400; i++ {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		c, err := smtp.Dial(listen)
+		address := listen()
+		if address == "" {
+			time.Sleep(20 * time.Millisecond)
+			i-- // waiting for a restart is not a connection attempt
+			continue
+		}
+		c, err := smtp.Dial(address)
 		if err != nil {
 			time.Sleep(20 * time.Millisecond)
 			continue

@@ -31,9 +31,8 @@ func TestSIGTERMKeepsQueueAndExitsCleanly(t *testing.T) {
 		return nil
 	}})
 	dir := t.TempDir()
-	listen := freePort(t)
-	cfg := crashConfig(t, dir, listen, sink.Addr)
-	proc := startProcess(t, bin, cfg, listen)
+	cfg := crashConfig(t, dir, "127.0.0.1:0", sink.Addr)
+	proc, listen := startProcess(t, bin, cfg)
 	c, err := smtp.Dial(listen)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +60,7 @@ func TestSIGTERMKeepsQueueAndExitsCleanly(t *testing.T) {
 		t.Fatalf("after SIGTERM: %d spool segments, %d delivered; want some and 0", len(spooled), sink.Count())
 	}
 	refuse.Store(false)
-	proc = startProcess(t, bin, cfg, listen)
+	proc, _ = startProcess(t, bin, cfg)
 	defer func() { proc.Process.Signal(os.Interrupt); proc.Wait() }()
 	if _, err := sink.Wait(1, 15*time.Second); err != nil {
 		t.Fatalf("not delivered after restart: %v", err)
