@@ -54,10 +54,10 @@ func TestRevokedAndExpiredLinks(t *testing.T) {
 	b := h.browser()
 	b.login(expired, "pat@home.example")
 	h.clk.add(72 * time.Hour)
-	if p := b.get("/message"); p.status != http.StatusGone || strings.Contains(p.body, "MRI") {
+	if p := b.get("/message"); p.status != http.StatusGone || strings.Contains(p.text(), "MRI") {
 		t.Fatalf("expired message: %d", p.status)
 	}
-	if p := b.get("/attachment/0"); p.status != http.StatusGone || strings.Contains(p.body, "PDF") {
+	if p := b.get("/attachment/0"); p.status != http.StatusGone || strings.Contains(p.text(), "PDF") {
 		t.Fatalf("expired attachment: %d", p.status)
 	}
 	h.clk.add(-72 * time.Hour) // the store purged nothing yet; go back and revoke while signed in
