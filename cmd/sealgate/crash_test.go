@@ -137,15 +137,18 @@ func TestKill9NeverLosesAcceptedMail(t *testing.T) {
 			sender(w, func() string { return *listen.Load() }, stop, &acked, &sent, &ok)
 		}(w)
 	}
-	proc, addr := startProcess(t, bin, cfg)
-	listen.Store(&addr)
+	start := func() *exec.Cmd {
+		p, addr := startProcess(t, bin, cfg)
+		listen.Store(&addr) // a new string each time: senders read the old one
+		return p
+	}
+	proc := start()
 	for round := 0; round < 4; round++ {
 		time.Sleep(time.Duration(150+rand.IntN(500)) * time.Millisecond)
 		listen.Store(&none)
 		proc.Process.Kill() // SIGKILL
 		proc.Wait()
-		proc, addr = startProcess(t, bin, cfg)
-		listen.Store(&addr)
+		proc = start()
 	}
 	close(stop)
 	wg.Wait()
