@@ -129,6 +129,8 @@ func TestKill9NeverLosesAcceptedMail(t *testing.T) {
 	none := ""
 	listen.Store(&none)
 	stop := make(chan struct{})
+	stopSenders := sync.OnceFunc(func() { close(stop) })
+	defer stopSenders() // also when a restart fails: senders wait for an address while it is ""
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
@@ -150,7 +152,7 @@ func TestKill9NeverLosesAcceptedMail(t *testing.T) {
 		proc.Wait()
 		proc = start()
 	}
-	close(stop)
+	stopSenders()
 	wg.Wait()
 	defer func() { proc.Process.Signal(os.Interrupt); proc.Wait() }()
 
