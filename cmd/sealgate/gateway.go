@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,8 @@ type gateway struct {
 	smtpd      *smtpd.Server
 	metrics    *metrics.Server
 	control    *control.Server
+	// ready is what /readyz reports.
+	ready atomic.Bool
 	// protect is the protection layer's lifecycle (key folders, store).
 	protect *protectHandle
 	// The pickup portal: its store (shared with the protection layer) and
@@ -70,7 +73,19 @@ func startGateway(cfg *config.Config, log *slog.Logger) (*gateway, error) {
 		g.close(ctx)
 		return nil, err
 	}
+	g.ready.Store(true)
 	return g, nil
+}
+
+var errNotReady = errors.New("starting or shutting down")
+
+// readiness answers /readyz: ready once every component started, not
+// ready again from the moment shutdown begins, so a load balancer drains.
+func (g *gateway) readiness() error {
+	if !g.ready.Load() {
+		return errNotReady
+	}
+	return nil
 }
 
 func (g *gateway) start() error {
@@ -212,7 +227,7 @@ func (g *gateway) startOps() error {
 	if g.cfg.Metrics.Listen == "" {
 		return nil
 	}
-	m, err := metrics.Listen(g.cfg.Metrics.Listen, g.reg, func() error { return nil })
+	m, err := metrics.Listen(g.cfg.Metrics.Listen, g.reg, g.readiness)
 	if err != nil {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
@@ -223,6 +238,7 @@ func (g *gateway) startOps() error {
 // close stops accepting, lets deliveries in flight finish until ctx ends,
 // and leaves everything else in the spool.
 func (g *gateway) close(ctx context.Context) error {
+	g.ready.Store(false)
 	var errs []error
 	if g.smtpd != nil {
 		errs = append(errs, g.smtpd.Close(ctx))
