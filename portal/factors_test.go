@@ -19,7 +19,7 @@ func TestPasswordSetOnFirstVisitThenRequired(t *testing.T) {
 	if p.url != "/verify" || !strings.Contains(p.body, "Choose a password") {
 		t.Fatalf("after the code: %s\n%s", p.url, p.body)
 	}
-	if m := b.get("/message"); strings.Contains(m.body, "MRI") {
+	if m := b.get("/message"); strings.Contains(m.text(), "MRI") {
 		t.Fatal("message shown before the password")
 	}
 	p = b.post("/password", url.Values{"csrf": {p.csrf()}, "password": {"short"}, "confirm": {"short"}})
