@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/smallstep/pkcs7"
 
@@ -24,11 +25,17 @@ var ErrNoRecipient = errors.New("smime: no recipient certificate")
 // library. The library keeps these in package variables, so call Init once
 // at start, before any concurrent use; Encrypt refuses to run without it.
 // AES-GCM is not used: pkcs7 puts it in EnvelopedData, which is not
-// interoperable (RFC 5084 wants AuthEnvelopedData).
+// interoperable (RFC 5084 wants AuthEnvelopedData). Only the first call
+// writes them, so starting several gateways in one process is safe.
 func Init() {
-	pkcs7.ContentEncryptionAlgorithm = pkcs7.EncryptionAlgorithmAES256CBC
-	pkcs7.KeyEncryptionAlgorithm = pkcs7.OIDEncryptionAlgorithmRSA
+	initOnce.Do(func() {
+		pkcs7.ContentEncryptionAlgorithm = pkcs7.EncryptionAlgorithmAES256CBC
+		pkcs7.KeyEncryptionAlgorithm = pkcs7.OIDEncryptionAlgorithmRSA
+	})
 }
+
+// initOnce guards the library's package variables.
+var initOnce sync.Once
 
 // EncryptRequest is one message to encrypt as S/MIME.
 type EncryptRequest struct {
