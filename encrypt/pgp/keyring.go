@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -27,10 +26,7 @@ type Keyring struct {
 	dir string
 	log *slog.Logger
 
-	mu     sync.RWMutex
-	stamp  string
-	byAddr map[string][]*openpgp.Entity
-	count  int
+	idx *keydir.Index[*openpgp.Entity]
 }
 
 // LoadKeyring reads every regular file in dir (hidden files excepted) as
@@ -42,6 +38,7 @@ func LoadKeyring(dir string, now time.Time, log *slog.Logger) (*Keyring, error) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	k := &Keyring{dir: dir, log: log}
+	k.idx = keydir.NewIndex(dir, k.loadFile, entityAddrs)
 	if err := k.Reload(now); err != nil {
 		return nil, err
 	}
@@ -51,28 +48,11 @@ func LoadKeyring(dir string, now time.Time, log *slog.Logger) (*Keyring, error) 
 // Reload reads the folder again and replaces the index, for SIGHUP or a
 // change of the folder. On error the previous index stays in use.
 func (k *Keyring) Reload(now time.Time) error {
-	stamp, err := keydir.Stamp(k.dir)
+	files, n, err := k.idx.Reload(now)
 	if err != nil {
 		return fmt.Errorf("pgp: keyring: %w", err)
 	}
-	names, err := keydir.List(k.dir)
-	if err != nil {
-		return fmt.Errorf("pgp: keyring: %w", err)
-	}
-	idx := make(map[string][]*openpgp.Entity)
-	count := 0
-	for _, name := range names {
-		for _, e := range k.loadFile(name, now) {
-			count++
-			for _, addr := range entityAddrs(e, now) {
-				idx[addr] = append(idx[addr], e)
-			}
-		}
-	}
-	k.mu.Lock()
-	k.byAddr, k.count, k.stamp = idx, count, stamp
-	k.mu.Unlock()
-	k.log.Info("pgp keyring loaded", slog.String("dir", k.dir), slog.Int("files", len(names)), slog.Int("keys", count))
+	k.log.Info("pgp keyring loaded", slog.String("dir", k.dir), slog.Int("files", files), slog.Int("keys", n))
 	return nil
 }
 
@@ -80,25 +60,18 @@ func (k *Keyring) Reload(now time.Time) error {
 // rewritten since the last load, and reports whether it did. Call it
 // periodically to follow changes without a SIGHUP.
 func (k *Keyring) ReloadIfChanged(now time.Time) (bool, error) {
-	stamp, err := keydir.Stamp(k.dir)
+	changed, err := k.idx.Changed()
 	if err != nil {
 		return false, fmt.Errorf("pgp: keyring: %w", err)
 	}
-	k.mu.RLock()
-	same := stamp == k.stamp
-	k.mu.RUnlock()
-	if same {
+	if !changed {
 		return false, nil
 	}
 	return true, k.Reload(now)
 }
 
 // Len returns how many usable keys the keyring holds.
-func (k *Keyring) Len() int {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return k.count
-}
+func (k *Keyring) Len() int { return k.idx.Len() }
 
 // Lookup returns the key for addr that can encrypt at now, preferring the
 // most recently created. The domain is compared case-insensitively, the
@@ -108,9 +81,7 @@ func (k *Keyring) Lookup(addr string, now time.Time) (*openpgp.Entity, bool) {
 	if !ok {
 		return nil, false
 	}
-	k.mu.RLock()
-	cands := k.byAddr[norm]
-	k.mu.RUnlock()
+	cands := k.idx.Candidates(norm)
 	return pickEntity(cands, norm, now)
 }
 

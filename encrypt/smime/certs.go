@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/sealgate/sealgate/encrypt/keydir"
@@ -31,10 +30,7 @@ type CertStore struct {
 	dir string
 	log *slog.Logger
 
-	mu     sync.RWMutex
-	stamp  string
-	byAddr map[string][]*x509.Certificate
-	count  int
+	idx *keydir.Index[*x509.Certificate]
 }
 
 // LoadCertStore reads every regular, non-hidden file in dir as PEM
@@ -46,6 +42,7 @@ func LoadCertStore(dir string, now time.Time, log *slog.Logger) (*CertStore, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &CertStore{dir: dir, log: log}
+	s.idx = keydir.NewIndex(dir, s.loadFile, func(c *x509.Certificate, _ time.Time) []string { return certAddrs(c) })
 	if err := s.Reload(now); err != nil {
 		return nil, err
 	}
@@ -55,28 +52,11 @@ func LoadCertStore(dir string, now time.Time, log *slog.Logger) (*CertStore, err
 // Reload reads the folder again and replaces the index, for SIGHUP or a
 // change of the folder. On error the previous index stays in use.
 func (s *CertStore) Reload(now time.Time) error {
-	stamp, err := keydir.Stamp(s.dir)
+	files, n, err := s.idx.Reload(now)
 	if err != nil {
 		return fmt.Errorf("smime: certificates: %w", err)
 	}
-	names, err := keydir.List(s.dir)
-	if err != nil {
-		return fmt.Errorf("smime: certificates: %w", err)
-	}
-	idx := make(map[string][]*x509.Certificate)
-	count := 0
-	for _, name := range names {
-		for _, c := range s.loadFile(name, now) {
-			count++
-			for _, a := range certAddrs(c) {
-				idx[a] = append(idx[a], c)
-			}
-		}
-	}
-	s.mu.Lock()
-	s.byAddr, s.count, s.stamp = idx, count, stamp
-	s.mu.Unlock()
-	s.log.Info("smime certificates loaded", slog.String("dir", s.dir), slog.Int("files", len(names)), slog.Int("certificates", count))
+	s.log.Info("smime certificates loaded", slog.String("dir", s.dir), slog.Int("files", files), slog.Int("certificates", n))
 	return nil
 }
 
@@ -84,25 +64,18 @@ func (s *CertStore) Reload(now time.Time) error {
 // rewritten since the last load, and reports whether it did. Call it
 // periodically to follow changes without a SIGHUP.
 func (s *CertStore) ReloadIfChanged(now time.Time) (bool, error) {
-	stamp, err := keydir.Stamp(s.dir)
+	changed, err := s.idx.Changed()
 	if err != nil {
 		return false, fmt.Errorf("smime: certificates: %w", err)
 	}
-	s.mu.RLock()
-	same := stamp == s.stamp
-	s.mu.RUnlock()
-	if same {
+	if !changed {
 		return false, nil
 	}
 	return true, s.Reload(now)
 }
 
 // Len returns how many usable certificates the store holds.
-func (s *CertStore) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.count
-}
+func (s *CertStore) Len() int { return s.idx.Len() }
 
 // Lookup returns the certificate for addr that is usable at now, preferring
 // the one that stays valid longest. The domain is compared
@@ -112,9 +85,7 @@ func (s *CertStore) Lookup(addr string, now time.Time) (*x509.Certificate, bool)
 	if !ok {
 		return nil, false
 	}
-	s.mu.RLock()
-	cands := s.byAddr[norm]
-	s.mu.RUnlock()
+	cands := s.idx.Candidates(norm)
 	var best *x509.Certificate
 	for _, c := range cands {
 		if Usable(c, now) != nil {
