@@ -136,7 +136,7 @@ tls: {cert: %[1]s/cert.pem, key: %[1]s/key.pem}
 clients:
   - {name: ehr, username: marketing, password_hash: "%[2]s", allowed_senders: ["*@clinic.example.org"]}
 delivery:
-  routes: {"example.net": "%[3]s", "bad.example": "%[4]s", "plain.example": "%[5]s"}
+  routes: {"example.net": "%[3]s", "bad.example": "%[4]s", "plain.example": "%[5]s", "clinic.example.org": "%[3]s"}
   tls: {ca_file: %[1]s/ca.pem, policy: {default: may}}
   retry: {schedule: [200ms], max_age: 1h}
 metrics: {listen: "127.0.0.1:0"}
