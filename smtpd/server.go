@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Server is sealgate's SMTP front end: one go-smtp server per configured
@@ -66,7 +67,21 @@ func New(cfg Config) (*Server, error) {
 			s.byUser[u] = &cfg.Clients[i]
 		}
 	}
+	s.registerLimiters(cfg.Registerer)
 	return s, nil
+}
+
+// registerLimiters exports how many keys each limiter tracks; idle keys
+// expire after ten minutes, so a stuck count means a live flood.
+func (s *Server) registerLimiters(reg prometheus.Registerer) {
+	if reg == nil {
+		return
+	}
+	for name, l := range map[string]*limiter{"send_rate": s.sendRate, "auth_failures": s.authFail, "connection_rate": s.connRate} {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sealgate_smtpd_limiter_keys", Help: "Clients or addresses a rate limiter tracks.",
+			ConstLabels: prometheus.Labels{"limiter": name}}, func() float64 { return float64(l.size()) }))
+	}
 }
 
 // Start listens on every configured address and serves in the background.
