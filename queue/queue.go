@@ -95,6 +95,11 @@ func New(cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sealgate_queue_segments", Help: "Spool segment files on disk."},
+			func() float64 { return float64(sp.segments()) }))
+	}
 	return &Queue{
 		cfg: cfg, sp: sp, log: cfg.Logger, m: newMetrics(cfg.Registerer),
 		items: map[string]*item{}, wake: make(chan struct{}, 1),

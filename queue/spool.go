@@ -205,6 +205,13 @@ func (s *spool) quarantine(id string) error {
 	return s.remove(id, true)
 }
 
+// segments is how many segment files the spool has.
+func (s *spool) segments() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.segs)
+}
+
 // list returns the IDs of all queued messages, oldest first.
 func (s *spool) list() ([]string, error) {
 	s.mu.Lock()
