@@ -73,12 +73,7 @@ func (c *portalClient) post(path string, page []byte, form url.Values) (int, []b
 func TestPortalPickupThroughTheGateway(t *testing.T) {
 	t.Parallel()
 	e := newProtEnv(t, nil, nil)
-	e.send(t, "nobody@bad.example")
-	msgs, err := e.bad.Wait(1, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := checkNotification(t, msgs)
+	token := e.portalNotice(t, "nobody@bad.example")
 	c := newPortalClient(t, e)
 	status, page := c.get("/m/" + token)
 	if status != http.StatusOK {

@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"regexp"
@@ -222,22 +220,27 @@ func checkPortalItem(t *testing.T, e *protEnv, token, rcpt string) {
 	}
 }
 
+// portalNotice sends the PHI message to rcpt at bad.example (whose
+// certificate does not verify) and returns the link token of the portal
+// notification that reaches that sink.
+func (e *protEnv) portalNotice(t *testing.T, rcpt string) string {
+	t.Helper()
+	e.send(t, rcpt)
+	msgs, err := e.bad.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return checkNotification(t, msgs)
+}
+
 // checkPortalServes opens the link on the gateway's own pickup site: it
 // answers over TLS with the page that offers to send a code, and shows
 // nothing of the message before that.
 func checkPortalServes(t *testing.T, e *protEnv, token string) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Timeout: 10 * time.Second, Jar: jar, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: e.ca.Pool(), ServerName: "gw.example.org"}}}
-	resp, err := client.Get("https://" + e.gw.portal.Addr().String() + "/m/" + token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	page, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !bytes.Contains(bytes.ToLower(page), []byte("code")) {
-		t.Fatalf("portal link: %d\n%s", resp.StatusCode, page)
+	status, page := newPortalClient(t, e).get("/m/" + token)
+	if status != http.StatusOK || !bytes.Contains(bytes.ToLower(page), []byte("code")) {
+		t.Fatalf("portal link: %d\n%s", status, page)
 	}
 	if bytes.Contains(page, []byte(protBody)) || bytes.Contains(page, []byte("biopsy")) {
 		t.Error("portal shows the message before the code")
@@ -262,12 +265,7 @@ func checkProtectionLogs(t *testing.T, logs string) {
 func TestUnverifiedDestinationGetsPortalNotificationNeverThePlainMessage(t *testing.T) {
 	t.Parallel()
 	e := newProtEnv(t, nil, nil)
-	e.send(t, "nobody@bad.example")
-	msgs, err := e.bad.Wait(1, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := checkNotification(t, msgs)
+	token := e.portalNotice(t, "nobody@bad.example")
 	checkPortalItem(t, e, token, "nobody@bad.example")
 	checkPortalServes(t, e, token)
 	waitMetric(t, e, `sealgate_queue_messages 0`)
