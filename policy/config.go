@@ -20,6 +20,14 @@ type Config struct {
 	// an encrypted PDF, truncated base64, a limit hit): "encrypt" (default; the message
 	// is treated as possibly PHI), "quarantine", "block" or "deliver" (ignore it).
 	Unreadable string
+	// Media says which image, audio and video parts count as unreadable (they hold no
+	// text to read, and a photo or a scan of a lab report can be PHI):
+	// "decoration" (default) lets through only decoration - an image in PNG, JPEG,
+	// GIF, WebP, BMP or ICO, inline, referenced by an HTML body through cid:, at most
+	// 64 KiB - and makes every other media part unreadable (reason "media");
+	// "protect" makes every media part unreadable; "ignore" makes none unreadable, so
+	// scans and photos leave as they are unless something else protects the message.
+	Media string
 	// Rules are evaluated in order. A matching rule can raise the protection of the
 	// message, never lower it below what its PHI requires.
 	Rules []Rule
@@ -94,6 +102,13 @@ const (
 	ActionBlock      = "block"
 )
 
+// Media settings (Config.Media).
+const (
+	MediaDecoration = "decoration"
+	MediaProtect    = "protect"
+	MediaIgnore     = "ignore"
+)
+
 // Default actions.
 const (
 	DefaultEncryptIfPHI = "encrypt_if_phi"
@@ -126,6 +141,9 @@ func (c Config) withDefaults() Config {
 	if c.Unreadable == "" {
 		c.Unreadable = ActionEncrypt
 	}
+	if c.Media == "" {
+		c.Media = MediaDecoration
+	}
 	c.Limits = c.Limits.withDefaults()
 	return c
 }
@@ -138,6 +156,11 @@ func (c Config) validate() error {
 	}
 	if level(c.Unreadable) < 0 {
 		return fmt.Errorf("policy: unreadable action %q: want deliver, encrypt, quarantine or block", c.Unreadable)
+	}
+	switch c.Media {
+	case MediaDecoration, MediaProtect, MediaIgnore:
+	default:
+		return fmt.Errorf("policy: media %q: want decoration, protect or ignore", c.Media)
 	}
 	for _, t := range c.SubjectTags {
 		if strings.TrimSpace(t) == "" {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
@@ -44,7 +43,8 @@ type scan struct {
 	personalFrom bool
 	subject      string
 	top          message.Header
-	charsetPath  string // part whose declared charset is unknown
+	media        []mediaPart     // image, audio and video parts, settled at the end
+	cids         map[string]bool // Content-IDs that HTML bodies reference (cid: URLs)
 }
 
 func newScan(ctx context.Context, e *Engine) *scan {
@@ -63,7 +63,11 @@ func (s *scan) message(r io.Reader, path string, depth int) error {
 	}
 	s.noteEntityError(path, err)
 	s.header(ent.Header, path, depth == 0)
-	return s.entity(ent, path, depth)
+	err = s.entity(ent, path, depth)
+	if depth == 0 {
+		s.settleMedia()
+	}
+	return err
 }
 
 // entity walks one MIME entity.
@@ -125,7 +129,9 @@ func (s *scan) noteEntityError(path string, err error) {
 	switch {
 	case err == nil:
 	case message.IsUnknownCharset(err):
-		s.charsetPath = partName(path) // decided in readBody: ASCII or UTF-8 text is readable anyway
+		// UTF-7 among others: whatever its bytes look like, such a part cannot be read as
+		// a mail client shows it, so it cannot be cleared. It is still analysed as it is.
+		s.markUnreadable(path, unreadCharset)
 	case message.IsUnknownEncoding(err):
 		s.markUnreadable(path, unreadEncoding)
 	default:
@@ -146,15 +152,24 @@ func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 		s.analyse(path, []byte(filenameText(name)))
 	}
 	switch {
-	case strings.HasPrefix(mt, "image/") || strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/"):
-		return nil
 	case strings.HasSuffix(strings.ToLower(name), ".eml"):
 		return s.message(bytes.NewReader(data), childPath(path, 1), depth+1)
 	case isEncryptedPart(mt):
 		s.markUnreadable(path, "encrypted")
 		return nil
+	case isSignaturePart(mt):
+		return nil // a detached signature: certificates and a digest, no text
 	}
-	s.extract(extract.Doc{MediaType: mt, Filename: name, Data: data}, path)
+	doc := extract.Doc{MediaType: mt, Filename: name, Data: data}
+	if _, params, _ := ent.Header.ContentType(); !strings.HasPrefix(mt, "text/") {
+		doc.Charset = params["charset"] // go-message decodes the charset of text/* only
+	}
+	if mt == "text/html" {
+		s.noteCIDs(data)
+	}
+	if res := s.extract(doc, path); res.Media != "" {
+		s.noteMedia(ent.Header, mt, path, res.Media, len(data))
+	}
 	if s.decoded >= s.lim.MaxDecodedBytes {
 		s.markUnreadable(path, unreadLimit)
 		return errStop
@@ -178,25 +193,32 @@ func (s *scan) readBody(ent *message.Entity, path string, buf *bytes.Buffer) []b
 	case err != nil:
 		s.markUnreadable(path, unreadTruncated)
 	}
-	if s.charsetPath != "" && s.charsetPath == path {
-		s.charsetPath = ""
-		if !utf8.Valid(data) {
-			s.markUnreadable(path, unreadCharset)
-		}
-	}
 	return data
 }
 
 // extract turns a body into texts and analyses them.
-func (s *scan) extract(doc extract.Doc, path string) {
+func (s *scan) extract(doc extract.Doc, path string) extract.Result {
 	res := extract.Extract(s.ctx, doc, s.extractLimits())
 	for _, t := range res.Texts {
 		s.analyse(path, t.Body)
 	}
 	s.signals(path, res.Signals)
 	for _, r := range res.Unreadable {
+		if r == extract.ReasonMedia && s.e.cfg.Media == MediaIgnore {
+			continue
+		}
 		s.markUnreadable(path, r)
 	}
+	return res
+}
+
+// isSignaturePart reports a detached S/MIME or PGP signature.
+func isSignaturePart(mt string) bool {
+	switch mt {
+	case "application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature":
+		return true
+	}
+	return false
 }
 
 func isEncryptedPart(mt string) bool {
@@ -262,4 +284,92 @@ func addReason(rs []Reason, r Reason) []Reason {
 // rawFallback analyses a message whose structure could not be parsed as plain text.
 func (s *scan) rawFallback(msg []byte) {
 	s.analyse("1", bytes.ToValidUTF8(msg, []byte(" ")))
+}
+
+// decorationMaxBytes is the largest image that can count as decoration: logos,
+// icons and signature images are a few KiB; a photo or a scan is larger.
+const decorationMaxBytes = 64 << 10
+
+// mediaPart is an image, audio or video part, judged once the whole message is read.
+type mediaPart struct {
+	path, format, cid string
+	inline            bool
+	image             bool
+	size              int
+}
+
+// noteMedia records a part whose bytes are an image, audio or video.
+func (s *scan) noteMedia(h message.Header, mt, path, format string, size int) {
+	disp, _, _ := h.ContentDisposition()
+	s.media = append(s.media, mediaPart{
+		path: path, format: format, size: size,
+		cid:    normCID(h.Get("Content-Id")),
+		inline: disp == "" || strings.EqualFold(disp, "inline"),
+		image:  !strings.HasPrefix(mt, "audio/") && !strings.HasPrefix(mt, "video/") && extract.Decoration(format),
+	})
+}
+
+// settleMedia marks every media part unreadable (reason "media") unless it is
+// decoration: an image in a decoration format (PNG, JPEG, GIF, WebP, BMP, ICO), inline,
+// referenced by an HTML body through cid:, and at most decorationMaxBytes. Config.Media
+// can make every media part unreadable ("protect") or none ("ignore").
+func (s *scan) settleMedia() {
+	for _, m := range s.media {
+		switch {
+		case s.e.cfg.Media == MediaIgnore:
+		case s.e.cfg.Media == MediaDecoration && m.image && m.inline && m.cid != "" && s.cids[m.cid] &&
+			m.size <= decorationMaxBytes:
+		default:
+			s.markUnreadable(m.path, extract.ReasonMedia)
+		}
+	}
+	s.media = nil
+}
+
+// noteCIDs records the Content-IDs an HTML body references ("cid:logo@x" in src or
+// background attributes, or in CSS), RFC 2392.
+func (s *scan) noteCIDs(html []byte) {
+	for rest := bytes.ToLower(html); ; {
+		k := bytes.Index(rest, []byte("cid:"))
+		if k < 0 {
+			return
+		}
+		rest = rest[k+4:]
+		end := 0
+		for end < len(rest) && end < 998 && !strings.ContainsRune("\"' \t\r\n>)", rune(rest[end])) {
+			end++
+		}
+		if s.cids == nil {
+			s.cids = map[string]bool{}
+		}
+		if id := normCID(urlUnescape(string(rest[:end]))); id != "" && len(s.cids) < 10000 {
+			s.cids[id] = true
+		}
+	}
+}
+
+// normCID is a Content-ID without its angle brackets, lower-cased.
+func normCID(id string) string {
+	return strings.ToLower(strings.Trim(strings.TrimSpace(id), "<>"))
+}
+
+// urlUnescape undoes %XX escapes (RFC 2392 cid URLs are URL-encoded).
+func urlUnescape(v string) string {
+	if !strings.Contains(v, "%") {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '%' && i+2 < len(v) {
+			hi, ok1 := unhex(v[i+1])
+			lo, ok2 := unhex(v[i+2])
+			if ok1 && ok2 {
+				b.WriteByte(hi<<4 | lo)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
 }

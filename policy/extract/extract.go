@@ -16,7 +16,7 @@ import (
 
 // Limits bound the work of one extraction.
 type Limits struct {
-	MaxOutput     int64 // bytes of decompressed data for the whole extraction (zip, pdf)
+	MaxOutput     int64 // bytes of decompressed data for the whole extraction (zip, gzip, pdf)
 	MaxZipEntries int   // entries in one archive
 	MaxDepth      int   // archives inside archives
 	MaxXMLDepth   int   // element nesting in XML
@@ -26,6 +26,7 @@ type Limits struct {
 type Doc struct {
 	MediaType string // lower-case media type, e.g. "text/html"; may be empty
 	Filename  string // attachment file name, if any
+	Charset   string // declared charset not yet decoded (of a non-text/* part), if any
 	Data      []byte // decoded body
 }
 
@@ -41,6 +42,12 @@ type Result struct {
 	Texts      []Text
 	Signals    Signals
 	Unreadable []string // reason codes of content that could not be read
+	// Media names the image, audio or video format of the document itself ("png",
+	// "jpeg", "isobmff", ... or "unknown" for a declared media type whose bytes match
+	// no known format): it holds no text, and the caller decides whether it is
+	// decoration (see Decoration). Media inside an archive or a PDF is reported as
+	// ReasonMedia instead.
+	Media string
 }
 
 // Unreadable reason codes.
@@ -50,6 +57,9 @@ const (
 	ReasonCorrupt     = "corrupt"
 	ReasonNoText      = "no_text_layer"
 	ReasonUnsupported = "unsupported_format"
+	ReasonCharset     = "charset"
+	ReasonMedia       = "media"
+	ReasonMismatch    = "type_mismatch" // declared as media, but the bytes are something else
 )
 
 // Extract reads doc and returns its texts. It never fails: problems become reason
@@ -77,24 +87,61 @@ func (x *extractor) text(name string, body []byte) {
 	}
 }
 
-// doc dispatches on the kind of content.
+// media records image, audio or video content: the document's own format, or an
+// unreadable member of an archive.
+func (x *extractor) media(format, name string) {
+	if name == "" {
+		x.res.Media = format
+		return
+	}
+	x.unreadable(ReasonMedia)
+}
+
+// doc dispatches on the kind of content, which its bytes decide before its declared
+// type and name do.
 func (x *extractor) doc(d Doc, name string, depth int) {
 	if x.ctx.Err() != nil {
 		x.unreadable(ReasonLimit)
 		return
 	}
-	switch kind := Kind(d.MediaType, d.Filename, d.Data); kind {
+	if len(d.Data) == 0 {
+		return
+	}
+	if d.Charset != "" && sniff(d.Data).class == 0 {
+		data, err := DecodeCharset(d.Charset, d.Data, max(x.budget, 0))
+		switch {
+		case errors.Is(err, ErrTooLarge):
+			x.unreadable(ReasonLimit)
+		case err != nil:
+			x.unreadable(ReasonCharset) // still read as it is, for what it shows
+			data = d.Data
+		}
+		d.Data = data
+	}
+	kind := Kind(d.MediaType, d.Filename, d.Data)
+	if kind == "text16" {
+		d.Data, _ = decodeUnicode(d.Data)
+		kind = Kind(d.MediaType, d.Filename, d.Data)
+	}
+	if isMediaType(d.MediaType) && kind != "media" && kind != "xml" && kind != "" {
+		x.unreadable(ReasonMismatch) // text or a document dressed as an image: read it, never clear it
+	}
+	x.dispatch(kind, d, name, depth)
+}
+
+func (x *extractor) dispatch(kind string, d Doc, name string, depth int) {
+	switch kind {
 	case "html":
-		x.text(name, HTML(d.Data))
+		x.text(name, HTML(asUTF8(d.Data)))
 	case "csv":
-		text, err := CSV(d.Data, int(max(0, min(x.budget, 1<<30))))
+		text, err := CSV(asUTF8(d.Data), int(max(0, min(x.budget, 1<<30))))
 		x.budget -= int64(len(text))
 		x.text(name, text)
 		if err != nil {
 			x.unreadable(ReasonLimit)
 		}
 	case "hl7":
-		x.text(name, HL7(d.Data))
+		x.text(name, HL7(asUTF8(d.Data)))
 	case "json":
 		text, err := JSON(d.Data, max(x.lim.MaxXMLDepth, 1), int(max(0, min(x.budget, 1<<30))))
 		x.budget -= int64(len(text))
@@ -103,17 +150,26 @@ func (x *extractor) doc(d Doc, name string, depth int) {
 			x.unreadable(ReasonLimit)
 		}
 	case "ics":
-		x.text(name, ICS(d.Data))
+		x.text(name, ICS(asUTF8(d.Data)))
 	case "xml":
 		x.xml(d.Data, name)
 	case "pdf":
-		x.pdf(d.Data, name)
+		x.pdf(d.Data, name, depth)
 	case "zip":
 		x.zip(d.Data, name, depth)
-	case "ole":
+	case "gzip", "xz", "bzip2":
+		x.compressed(kind, d, name, depth)
+	case "tar":
+		x.tar(d.Data, name, depth)
+	case "rtf":
+		x.rtf(d.Data, name)
+	case "media":
+		x.media(mediaFormat(d.Data), name)
+	case "text", "vcard":
+		x.text(name, asUTF8(d.Data))
+	case "":
+	default: // ole, tnef, 7z, rar, executables, unknown binary
 		x.unreadable(ReasonUnsupported)
-	case "text":
-		x.text(name, d.Data)
 	}
 }
 
@@ -127,101 +183,51 @@ func (x *extractor) xml(data []byte, name string) {
 	}
 }
 
-func (x *extractor) pdf(data []byte, name string) {
-	text, err := PDF(data, x.budget, x.budget)
-	x.budget -= int64(len(text))
-	x.text(name, text)
-	switch {
-	case errors.Is(err, ErrPDFEncrypted):
-		x.unreadable(ReasonEncrypted)
-	case errors.Is(err, ErrPDFNoText):
-		x.unreadable(ReasonNoText)
-	case errors.Is(err, ErrTooLarge):
-		x.unreadable(ReasonLimit)
-	}
-}
-
-func (x *extractor) zip(data []byte, name string, depth int) {
-	if depth >= x.lim.MaxDepth {
-		x.unreadable(ReasonLimit)
-		return
-	}
-	names, err := zipNames(data, x.lim.MaxZipEntries)
-	if err != nil {
-		x.zipError(err)
-		return
-	}
-	kind := officeKind(names)
-	keep := func(string) bool { return true }
-	if kind != "" {
-		keep = officeText
-	}
-	entries, err := readZip(data, keep, &x.budget, x.lim.MaxZipEntries)
-	for _, e := range entries {
-		sub := path.Join(name, e.name)
-		if kind != "" {
-			x.text(sub, OfficeXML(e.data))
-			continue
-		}
-		x.doc(Doc{Filename: e.name, Data: e.data}, sub, depth+1)
-	}
-	if err != nil {
-		x.zipError(err)
-	}
-}
-
-func (x *extractor) zipError(err error) {
-	switch {
-	case errors.Is(err, ErrZipEncrypted):
-		x.unreadable(ReasonEncrypted)
-	case errors.Is(err, ErrZipCorrupt):
-		x.unreadable(ReasonCorrupt)
-	default:
-		x.unreadable(ReasonLimit)
-	}
-}
-
 // Kind names the extractor for a media type, file name and content: html, csv, hl7,
-// json, ics, xml, pdf, zip, ole, text, or "" for content that holds no text (images,
-// audio, unknown binary).
+// json, ics, xml, pdf, zip, gzip, xz, bzip2, tar, rtf, text; "media" for images, audio
+// and video; "text16" for UTF-16 or UTF-32 text still to decode; "" for empty content;
+// and, for what no extractor reads, the format's name (ole, tnef, 7z, rar, exe, ...)
+// or "binary". The bytes decide first: a signature wins over the declared type and
+// the name.
 func Kind(mediaType, filename string, data []byte) string {
-	if k := kindByMagic(data); k != "" {
-		return k
-	}
-	if k := kindByType(mediaType); k != "" {
-		return k
-	}
-	if filename != "" {
-		ext := strings.ToLower(path.Ext(filename))
-		if k := kindByType(mime.TypeByExtension(ext)); k != "" && k != "text" {
-			return k
-		}
-		if k := kindByExt(ext); k != "" {
-			return k
-		}
-	}
-	if strings.HasPrefix(mediaType, "image/") || strings.HasPrefix(mediaType, "audio/") ||
-		strings.HasPrefix(mediaType, "video/") || strings.HasPrefix(mediaType, "font/") {
+	if len(data) == 0 {
 		return ""
 	}
-	if looksLikeText(data) {
-		return "text"
+	if sn := sniff(data); sn.class != 0 {
+		if sn.class == classMedia {
+			return "media"
+		}
+		return sn.kind
 	}
-	return ""
-}
-
-func kindByMagic(data []byte) string {
+	if !bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		if _, ok := decodeUnicode(data); ok {
+			return "text16"
+		}
+	}
+	k := kindByType(mediaType)
+	if k == "" && filename != "" {
+		ext := strings.ToLower(path.Ext(filename))
+		if k = kindByType(mime.TypeByExtension(ext)); k == "" || k == "text" {
+			if e := kindByExt(ext); e != "" {
+				k = e
+			}
+		}
+	}
+	switch k {
+	case "", "text", "tnef", "ole", "7z", "rar":
+		// no signature: what the name promised is not there; text is read as text
+	default:
+		return k
+	}
 	switch {
-	case bytes.HasPrefix(data, []byte("%PDF-")):
-		return "pdf"
-	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
-		return "zip"
-	case bytes.HasPrefix(data, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")):
-		return "ole"
-	case bytes.HasPrefix(data, []byte("MSH|")):
-		return "hl7"
+	case textLike(data):
+		return "text"
+	case k != "":
+		return k
+	case isMediaType(mediaType):
+		return "media"
 	}
-	return ""
+	return "binary"
 }
 
 func kindByType(mt string) string {
@@ -240,8 +246,23 @@ func kindByType(mt string) string {
 		return "xml"
 	case mt == "application/pdf":
 		return "pdf"
-	case mt == "application/zip" || strings.Contains(mt, "officedocument") || strings.Contains(mt, "opendocument"):
+	case mt == "application/zip" || mt == "application/x-zip-compressed" ||
+		strings.Contains(mt, "officedocument") || strings.Contains(mt, "opendocument"):
 		return "zip"
+	case mt == "application/gzip" || mt == "application/x-gzip":
+		return "gzip"
+	case mt == "application/x-xz":
+		return "xz"
+	case mt == "application/x-bzip2":
+		return "bzip2"
+	case mt == "application/x-tar":
+		return "tar"
+	case mt == "application/rtf" || mt == "text/rtf" || mt == "text/richtext":
+		return "rtf"
+	case mt == "application/ms-tnef" || mt == "application/vnd.ms-tnef":
+		return "tnef"
+	case mt == "application/msword" || mt == "application/vnd.ms-excel" || mt == "application/vnd.ms-powerpoint":
+		return "ole"
 	case strings.HasPrefix(mt, "text/"):
 		return "text"
 	}
@@ -264,8 +285,26 @@ func kindByExt(ext string) string {
 		return "xml"
 	case ".pdf":
 		return "pdf"
-	case ".zip", ".docx", ".xlsx", ".pptx", ".odt", ".ods":
+	case ".zip", ".docx", ".xlsx", ".pptx", ".docm", ".xlsm", ".pptm", ".odt", ".ods", ".odp", ".odg":
 		return "zip"
+	case ".gz", ".tgz":
+		return "gzip"
+	case ".xz", ".txz":
+		return "xz"
+	case ".bz2", ".tbz", ".tbz2":
+		return "bzip2"
+	case ".tar":
+		return "tar"
+	case ".rtf":
+		return "rtf"
+	case ".dat", ".tnef":
+		return "tnef"
+	case ".doc", ".xls", ".ppt", ".msg":
+		return "ole"
+	case ".7z":
+		return "7z"
+	case ".rar":
+		return "rar"
 	case ".txt", ".text", ".log", ".md", ".eml":
 		return "text"
 	}

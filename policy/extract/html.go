@@ -2,125 +2,123 @@ package extract
 
 import (
 	"bytes"
-	"html"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
-// HTML returns the visible text of an HTML document. Words split by inline tags
-// ("Oba<span></span>diah") are joined again, block tags become line breaks or tabs,
-// character references are decoded, and script, style, head metadata and comments are
-// dropped. It never fails: broken markup yields whatever text it holds.
+// htmlMaxNesting bounds re-reading markup found inside raw-text elements (noscript) and
+// Outlook's conditional comments.
+const htmlMaxNesting = 8
+
+// HTML returns the text of an HTML document as a mail client shows it, tokenised as
+// browsers do (golang.org/x/net/html): text and character references decoded, words
+// split by inline tags ("Oba<span></span>diah") joined again, block tags turned into
+// line breaks or tabs, and the alt, title, value, placeholder and aria-label attributes
+// kept. Script and style are dropped. A mail client runs no scripts, so noscript
+// content is shown and read; so is the content of conditional comments
+// (<!--[if mso]>...<![endif]-->), which Outlook shows. The title is read too. Broken
+// markup (no </head>, an abrupt "<!-->") is read as browsers read it.
 func HTML(src []byte) []byte {
 	out := make([]byte, 0, len(src)/2)
-	var run []byte
-	flush := func() {
-		if len(run) == 0 {
-			return
-		}
-		if bytes.IndexByte(run, '&') >= 0 {
-			out = append(out, html.UnescapeString(string(run))...)
-		} else {
-			out = append(out, run...)
-		}
-		run = run[:0]
-	}
-	for i := 0; i < len(src); {
-		c := src[i]
-		if c != '<' {
-			j := bytes.IndexByte(src[i:], '<')
-			if j < 0 {
-				j = len(src) - i
+	return htmlText(src, out, 0)
+}
+
+func htmlText(src, out []byte, depth int) []byte {
+	z := html.NewTokenizer(bytes.NewReader(src))
+	skip := atom.Atom(0) // script or style being skipped
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return out
+		case html.TextToken:
+			out = htmlChars(z, out, skip, depth)
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			a := atom.Lookup(name)
+			if hasAttr {
+				out = htmlAttrs(z, out)
 			}
-			run = append(run, src[i:i+j]...)
-			i += j
-			continue
+			if (a == atom.Script || a == atom.Style) && tt == html.StartTagToken {
+				skip = a
+			}
+			out = htmlSeparator(a, out)
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			if a == skip {
+				skip = 0
+			}
+			out = htmlSeparator(a, out)
+		case html.CommentToken:
+			out = htmlComment(z.Text(), out, depth)
 		}
-		flush()
-		i = skipTag(src, i, &out)
 	}
-	flush()
+}
+
+// htmlChars appends a text token: raw text of noscript, noembed, noframes and iframe
+// is markup to read again; script and style are dropped.
+func htmlChars(z *html.Tokenizer, out []byte, skip atom.Atom, depth int) []byte {
+	if skip != 0 {
+		return out
+	}
+	raw := z.Raw()
+	t := z.Text()
+	if bytes.IndexByte(raw, '<') >= 0 && !bytes.Contains(raw, []byte("&lt;")) && depth < htmlMaxNesting &&
+		bytes.Equal(raw, t) {
+		return htmlText(t, out, depth+1) // raw text: markup inside noscript and the like
+	}
+	return append(out, t...)
+}
+
+// htmlComment reads the content of an Outlook conditional comment; other comments
+// are not shown and are dropped.
+func htmlComment(c, out []byte, depth int) []byte {
+	s := bytes.TrimSpace(c)
+	if depth >= htmlMaxNesting || !bytes.HasPrefix(s, []byte("[if")) {
+		return out
+	}
+	if k := bytes.IndexByte(s, ']'); k >= 0 {
+		s = s[k+1:]
+	}
+	s = bytes.TrimPrefix(s, []byte(">"))
+	if k := bytes.LastIndex(s, []byte("<![endif]")); k >= 0 {
+		s = s[:k]
+	}
+	return htmlText(s, out, depth+1)
+}
+
+// htmlShownAttrs are the attributes whose values a mail client shows (alt text when
+// images are blocked, tooltips, form values).
+var htmlShownAttrs = map[string]bool{"alt": true, "title": true, "value": true, "placeholder": true, "aria-label": true}
+
+func htmlAttrs(z *html.Tokenizer, out []byte) []byte {
+	for {
+		k, v, more := z.TagAttr()
+		if htmlShownAttrs[strings.ToLower(string(k))] && len(bytes.TrimSpace(v)) > 0 {
+			out = append(out, ' ')
+			out = append(out, v...)
+			out = append(out, ' ')
+		}
+		if !more {
+			return out
+		}
+	}
+}
+
+// htmlSeparator appends the separator a tag stands for.
+func htmlSeparator(a atom.Atom, out []byte) []byte {
+	switch a {
+	case atom.Td, atom.Th:
+		return append(out, '\t')
+	case atom.Br, atom.P, atom.Div, atom.Tr, atom.Li, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5,
+		atom.H6, atom.Table, atom.Blockquote, atom.Hr, atom.Ul, atom.Ol, atom.Dt, atom.Dd,
+		atom.Section, atom.Article, atom.Header, atom.Footer, atom.Pre, atom.Body, atom.Html,
+		atom.Caption, atom.Tbody, atom.Thead, atom.Address, atom.Title, atom.Head, atom.Noscript,
+		atom.Option, atom.Textarea, atom.Main, atom.Nav, atom.Aside, atom.Figcaption:
+		return append(out, '\n')
+	}
 	return out
-}
-
-// skipTag consumes the tag starting at src[i] == '<', writes the separator it stands
-// for, and returns the index after it (after the closing tag for script and style).
-func skipTag(src []byte, i int, out *[]byte) int {
-	if bytes.HasPrefix(src[i:], []byte("<!--")) {
-		if k := bytes.Index(src[i+4:], []byte("-->")); k >= 0 {
-			return i + 4 + k + 3
-		}
-		return len(src)
-	}
-	end := bytes.IndexByte(src[i:], '>')
-	if end < 0 {
-		return len(src)
-	}
-	name := tagName(src[i+1 : i+end])
-	next := i + end + 1
-	switch name {
-	case "script", "style", "title", "head", "noscript", "template":
-		if src[i+1] != '/' {
-			return skipTo(src, next, name)
-		}
-	case "td", "th":
-		*out = append(*out, '\t')
-	case "br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
-		"blockquote", "hr", "ul", "ol", "dt", "dd", "section", "article", "header",
-		"footer", "pre", "body", "html", "caption", "tbody", "thead", "address":
-		*out = append(*out, '\n')
-	}
-	return next
-}
-
-// tagName returns the lower-case element name of a tag's inside ("/td class=x" -> "td").
-func tagName(b []byte) string {
-	b = bytes.TrimPrefix(b, []byte("/"))
-	n := 0
-	for n < len(b) && n < 12 && isNameByte(b[n]) {
-		n++
-	}
-	var buf [12]byte
-	for k := 0; k < n; k++ {
-		c := b[k]
-		if c >= 'A' && c <= 'Z' {
-			c += 32
-		}
-		buf[k] = c
-	}
-	return string(buf[:n])
-}
-
-func isNameByte(c byte) bool {
-	return (c|0x20) >= 'a' && (c|0x20) <= 'z' || c >= '0' && c <= '9'
-}
-
-// skipTo returns the index after the closing tag </name>, or len(src).
-func skipTo(src []byte, i int, name string) int {
-	closing := []byte("</" + name)
-	for i < len(src) {
-		k := indexFold(src[i:], closing)
-		if k < 0 {
-			return len(src)
-		}
-		i += k
-		if e := bytes.IndexByte(src[i:], '>'); e >= 0 {
-			return i + e + 1
-		}
-		return len(src)
-	}
-	return len(src)
-}
-
-// indexFold is bytes.Index for an ASCII lower-case needle, ignoring case in s.
-func indexFold(s, needle []byte) int {
-	for i := 0; i+len(needle) <= len(s); i++ {
-		k := bytes.IndexByte(s[i:], '<')
-		if k < 0 {
-			return -1
-		}
-		i += k
-		if i+len(needle) <= len(s) && bytes.EqualFold(s[i:i+len(needle)], needle) {
-			return i
-		}
-	}
-	return -1
 }
