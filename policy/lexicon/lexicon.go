@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -130,8 +131,16 @@ func ICD10Billable(code string) bool {
 func lower(w string) string {
 	for i := 0; i < len(w); i++ {
 		c := w[i]
-		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+		if 'A' <= c && c <= 'Z' {
 			return strings.ToLower(w)
+		}
+		if c >= utf8.RuneSelf {
+			for _, r := range w[i:] {
+				if unicode.IsUpper(r) || r == utf8.RuneError {
+					return strings.ToLower(w)
+				}
+			}
+			return w
 		}
 	}
 	return w

@@ -378,3 +378,16 @@ func BenchmarkLoadAll(b *testing.B) {
 		loadICD()
 	}
 }
+
+func TestLower(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"mary", "mary"}, {"Mary", "mary"}, {"björn", "björn"}, {"BJÖRN", "björn"}, {"Björn", "björn"}, {"", ""},
+	} {
+		if got := lower(c.in); got != c.want {
+			t.Errorf("lower(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { OtherName("björn") }); n != 0 {
+		t.Errorf("OtherName(\"björn\") allocates %v times, want 0", n)
+	}
+}

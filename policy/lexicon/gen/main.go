@@ -599,7 +599,7 @@ func drugNames(tgz string, words map[string]int, isName func(string) bool) []str
 		var pc int
 		fmt.Sscanf(f[i], "%d", &pc)
 		i++
-		for k := 0; k < pc && i+3 < len(f)+1; k++ {
+		for k := 0; k < pc && i+2 < len(f); k++ {
 			sym, target, pos := f[i], f[i+1], f[i+2]
 			if pos == "n" && (sym == "@" || sym == "@i") {
 				hypo[target] = append(hypo[target], off)
