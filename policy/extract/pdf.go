@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // PDF errors. Each means the document cannot be cleared.
@@ -34,7 +35,7 @@ type pdfReader struct {
 	text     []byte   // text of the pages
 	extra    []byte   // strings outside pages: form fields, annotations, document info
 	reasons  []string // unreadable reason codes
-	embedded [][]byte // embedded files (ISO 32000-1 §7.11.4)
+	embedded []Doc    // embedded files (ISO 32000-1 §7.11.4)
 }
 
 // PDF returns the text of a PDF, as readPDF reads it, with the first problem found as
@@ -92,7 +93,8 @@ func readPDF(ctx context.Context, src []byte, budget *int64) *pdfReader {
 			}
 		case "EmbeddedFile":
 			if data, err := r.streamOf(pdfRef{num: n}); err == nil {
-				r.embedded = append(r.embedded, data)
+				mt, _ := d["Subtype"].(pdfName) // a MIME type, "text/csv"
+				r.embedded = append(r.embedded, Doc{MediaType: strings.ToLower(string(mt)), Data: data})
 			} else {
 				r.fail(err)
 			}
@@ -423,6 +425,6 @@ func (x *extractor) pdf(data []byte, name string, depth int) {
 			x.unreadable(ReasonLimit)
 			return
 		}
-		x.doc(Doc{Data: e}, path.Join(name, "embedded-"+strconv.Itoa(i+1)), depth+1)
+		x.doc(e, path.Join(name, "embedded-"+strconv.Itoa(i+1)), depth+1)
 	}
 }

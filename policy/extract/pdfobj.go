@@ -72,6 +72,7 @@ func (l *pdfLexer) word() []byte {
 
 // value reads one object; ok is false at the end of input or on a closing delimiter.
 func (l *pdfLexer) value(depth int) (any, bool) {
+	defer func() { l.i = min(l.i, len(l.b)) }()
 	l.skip()
 	if l.i >= len(l.b) || depth > pdfMaxNesting {
 		return nil, false
