@@ -61,6 +61,7 @@ func defaultScan() ScanLimits {
 	return ScanLimits{
 		MaxDepth: 32, MaxParts: 1000, MaxDecodedBytes: 64 << 20, MaxPartBytes: 32 << 20,
 		MaxUnzipBytes: 32 << 20, MaxZipEntries: 2000, MaxXMLDepth: 256, Timeout: 20 * time.Second,
+		Media: MediaDecoration,
 	}
 }
 

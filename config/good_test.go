@@ -68,7 +68,8 @@ func fullWant(dir string) *Config {
 				{Name: "bulk", If: Match{Client: "bulk-*"}, Then: Then{Action: ActionEncrypt, Method: MethodPortal}},
 			},
 			Scan: ScanLimits{MaxDepth: 10, MaxParts: 500, MaxDecodedBytes: 64 << 20, MaxPartBytes: 16 << 20,
-				MaxUnzipBytes: 8_000_000, MaxZipEntries: 100, MaxXMLDepth: 64, Timeout: 2 * time.Second},
+				MaxUnzipBytes: 8_000_000, MaxZipEntries: 100, MaxXMLDepth: 64, Timeout: 2 * time.Second,
+				Media: MediaProtect},
 		},
 		Encrypt: Encryption{
 			Order: []string{MethodSMIME, MethodPortal},

@@ -77,7 +77,18 @@ type ScanLimits struct {
 	MaxZipEntries   int           `yaml:"max_zip_entries"`              // entries in one archive
 	MaxXMLDepth     int           `yaml:"max_xml_depth"`                // element nesting of XML and JSON
 	Timeout         time.Duration `yaml:"timeout"`                      // wall time of one check
+	// Media is which image, audio and video parts count as unreadable: MediaDecoration
+	// (all but small inline images an HTML body shows through cid:), MediaProtect (all)
+	// or MediaIgnore (none).
+	Media string `yaml:"media"`
 }
+
+// Media settings (policy.scan.media).
+const (
+	MediaDecoration = "decoration"
+	MediaProtect    = "protect"
+	MediaIgnore     = "ignore"
+)
 
 // Encryption chooses and configures the protection methods.
 type Encryption struct {

@@ -45,6 +45,7 @@ func (v *validator) scanLimits(s ScanLimits) {
 	v.atLeast("policy.scan.max_zip_entries", int64(s.MaxZipEntries), 1)
 	v.atLeast("policy.scan.max_xml_depth", int64(s.MaxXMLDepth), 1)
 	v.atLeast("policy.scan.timeout", int64(s.Timeout), 1)
+	v.oneOf("policy.scan.media", s.Media, MediaDecoration, MediaProtect, MediaIgnore)
 }
 
 // then checks an action and its method.

@@ -13,7 +13,7 @@ import (
 func newPolicy(cfg *config.Config) (*policy.Engine, error) {
 	p := cfg.Policy
 	pc := policy.Config{
-		DefaultAction: p.DefaultAction, SubjectTags: p.SubjectTags, Unreadable: p.Unreadable,
+		DefaultAction: p.DefaultAction, SubjectTags: p.SubjectTags, Unreadable: p.Unreadable, Media: p.Scan.Media,
 		Limits: policy.Limits{
 			MaxDepth: p.Scan.MaxDepth, MaxParts: p.Scan.MaxParts, MaxDecodedBytes: p.Scan.MaxDecodedBytes,
 			MaxPartBytes: p.Scan.MaxPartBytes, MaxUnzipBytes: p.Scan.MaxUnzipBytes,
