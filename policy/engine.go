@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -19,6 +20,7 @@ type Engine struct {
 	cfg  Config
 	an   *detect.Analyzer
 	bufs sync.Pool // *bytes.Buffer for decoded part bodies
+	bags sync.Pool // *detect.Bag for the scorer's word buckets
 }
 
 // Input is what the SMTP session knows about a message besides its content.
@@ -38,8 +40,12 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	if trainedModel.err != nil {
+		return nil, trainedModel.err
+	}
 	e := &Engine{cfg: cfg, an: an}
 	e.bufs.New = func() any { return new(bytes.Buffer) }
+	e.bags.New = func() any { return detect.NewBag(bagSize) }
 	return e, nil
 }
 
@@ -50,24 +56,41 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) Check(ctx context.Context, msg []byte, in Input) (Verdict, error) {
 	cctx, cancel := context.WithTimeout(ctx, e.cfg.Limits.MaxTime)
 	defer cancel()
-	s := newScan(cctx, e)
-	if err := s.message(bytes.NewReader(msg), "", 0); err != nil && err != errStop {
-		s.rawFallback(msg)
-	}
-	if s.parts == 0 {
-		s.rawFallback(msg)
-	}
+	s := e.scanMessage(cctx, msg)
 	v := e.decide(s, in)
+	s.opt.Bag.Reset()
+	e.bags.Put(s.opt.Bag)
 	if err := ctx.Err(); err != nil {
 		return v, fmt.Errorf("policy: check cancelled: %w", err)
 	}
 	return v, nil
 }
 
+// scanMessage walks msg and runs the detectors over everything it can read.
+func (e *Engine) scanMessage(ctx context.Context, msg []byte) *scan {
+	s := newScan(ctx, e)
+	e.walk(s, msg)
+	return s
+}
+
+// walk reads msg into s.
+func (e *Engine) walk(s *scan, msg []byte) {
+	if err := s.message(bytes.NewReader(msg), "", 0); err != nil && err != errStop {
+		s.rawFallback(msg)
+	}
+	if s.parts == 0 {
+		s.rawFallback(msg)
+	}
+}
+
 // decide turns what the scan found into a verdict.
 func (e *Engine) decide(s *scan, in Input) Verdict {
-	ev := evidence{counts: s.total, personalTo: s.personalTo, personalFrom: s.personalFrom}
-	v := Verdict{PHI: ev.phi(), Reasons: s.reasons, BytesScanned: s.scanned, Action: ActionDeliver}
+	score := trainedModel.prob(s.vector())
+	if !s.healthContext() {
+		score = 0 // nothing places the message in health care: no health information to protect
+	}
+	v := Verdict{PHI: score >= modelThreshold || structuredRecord(&s.total), Score: math.Round(score*1000) / 1000,
+		Reasons: s.reasons, BytesScanned: s.scanned, Action: ActionDeliver}
 	if v.Reasons == nil {
 		v.Reasons = []Reason{}
 	}

@@ -85,17 +85,26 @@ func (s *scan) header(h message.Header, path string, top bool) {
 	}
 	if top {
 		s.senderContext(mh)
+		s.headerFacts(mh)
 		if list, _ := mh.AddressList("To"); len(list) == 1 && !roleAddress(list[0].Address) && !s.e.an.OrgName(list[0].Name) {
 			s.personalTo = true // one mailbox that is neither a role nor an organisation: a person's
 		}
 	}
-	if subj != "" {
-		part := "subject"
-		if !top {
-			part = path + "/subject"
-		}
-		s.analyse(part, []byte(subj))
+	if !top {
+		s.msg.nested++
 	}
+	if subj == "" {
+		return
+	}
+	if !top {
+		s.analyse(path+"/subject", []byte(subj))
+		return
+	}
+	s.msg.replyChain = replyPrefix(subj)
+	var c detect.Counts
+	s.scanText("subject", []byte(subj), &c)
+	s.record("subject", &c)
+	s.msg.subject.Add(&c)
 }
 
 // senderContext looks at the From display name and domain for context only (animal

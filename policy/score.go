@@ -33,7 +33,22 @@ func clinicalFindings(c *detect.Counts) int {
 	return c.Total(detect.LabResult, detect.ICD10, detect.HL7Clinical, detect.CDAClinical)
 }
 
-// phi applies the HIPAA test: health information tied to an individual.
+// structuredRecord reports a clinical record whose structure names its patient: an HL7
+// v2 PID segment with clinical segments, a C-CDA recordTarget with clinical entries, or
+// a validated SSN or MBI beside a diagnosis code or lab result. Such a message is PHI
+// whatever the scorer says.
+func structuredRecord(c *detect.Counts) bool {
+	switch {
+	case c[detect.HL7Patient] > 0 && c[detect.HL7Clinical] > 0:
+		return true
+	case c[detect.CDAPatient] > 0 && c[detect.CDAClinical] > 0:
+		return true
+	}
+	return c.Total(detect.SSN, detect.MBI) > 0 && c.Total(detect.ICD10, detect.LabResult) > 0
+}
+
+// phi applies the rules of thumb of the HIPAA test (health information tied to an
+// individual); the scorer weighs their answer as one of its features.
 func (ev evidence) phi() bool {
 	c := &ev.counts
 	if c[detect.Veterinary] > 0 && humanIdentifiers(c) == 0 {

@@ -4,6 +4,7 @@ package policy
 // the matched values.
 type Verdict struct {
 	PHI          bool     `json:"phi"`
+	Score        float64  `json:"score"`            // the scorer's probability of PHI, 0-1
 	Action       string   `json:"action"`           // deliver|encrypt|block|quarantine
 	Method       string   `json:"method,omitempty"` // forced method, if a rule said so
 	Reasons      []Reason `json:"reasons"`

@@ -42,6 +42,8 @@ type scan struct {
 	personalTo   bool
 	personalFrom bool
 	subject      string
+	msg          msgSignals // what the scorer weighs besides the totals
+	explain      *explainer // set by Explain
 	top          message.Header
 	media        []mediaPart     // image, audio and video parts, settled at the end
 	cids         map[string]bool // Content-IDs that HTML bodies reference (cid: URLs)
@@ -50,7 +52,7 @@ type scan struct {
 func newScan(ctx context.Context, e *Engine) *scan {
 	return &scan{
 		e: e, ctx: ctx, lim: e.cfg.Limits,
-		opt: detect.Options{Recipients: map[string]bool{}, Senders: map[string]bool{}},
+		opt: detect.Options{Recipients: map[string]bool{}, Senders: map[string]bool{}, Bag: e.bags.Get().(*detect.Bag)},
 	}
 }
 
@@ -147,9 +149,10 @@ func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 	buf := s.e.bufs.Get().(*bytes.Buffer)
 	defer s.e.putBuffer(buf)
 	data := s.readBody(ent, path, buf)
+	s.notePart(path, mt)
 	name := filename(ent.Header)
 	if name != "" {
-		s.analyse(path, []byte(filenameText(name)))
+		s.analyseName(path, name)
 	}
 	switch {
 	case strings.HasSuffix(strings.ToLower(name), ".eml"):
@@ -239,13 +242,20 @@ func (s *scan) extractLimits() extract.Limits {
 // analyse runs the detectors over text found in part and records what they found.
 func (s *scan) analyse(part string, text []byte) {
 	var c detect.Counts
-	_ = s.e.an.Scan(s.ctx, text, &s.opt, &c)
-	s.scanned += int64(len(text))
+	s.scanText(part, text, &c)
 	s.record(part, &c)
 }
 
+// scanText runs the detectors over text read from part, adding to c.
+func (s *scan) scanText(part string, text []byte, c *detect.Counts) {
+	s.opt.Trace = s.noteText(part, text)
+	_ = s.e.an.Scan(s.ctx, text, &s.opt, c)
+	s.opt.Trace = nil
+	s.scanned += int64(len(text))
+}
+
 func (s *scan) record(part string, c *detect.Counts) {
-	for id := detect.ID(0); id < detect.NumIDs; id++ {
+	for id := detect.ID(0); id < detect.FirstCue; id++ {
 		if n := c[id]; n > 0 {
 			s.reasons = addReason(s.reasons, Reason{Detector: id.String(), Part: part, Count: int(n), Confidence: id.Confidence()})
 		}

@@ -20,8 +20,11 @@ func cmdCheck(args []string, io stdio) int {
 	path := fl.String("config", "", "config file (default: safe local defaults)")
 	sender := fl.String("sender", "", "envelope sender to evaluate rules with")
 	client := fl.String("client", "", "client name to evaluate rules with")
-	if err := fl.Parse(args); err != nil || fl.NArg() > 1 {
-		return io.fail("usage: sealgate check [--config FILE] [--sender ADDR] [--client NAME] [FILE]")
+	explain := fl.Bool("explain", false, "say, per part, what was read and why the verdict is what it is")
+	showValues := fl.Bool("show-values", false, "with --explain: print the matched text (for an operator at the console; never log it)")
+	asJSON := fl.Bool("json", false, "with --explain: print the explanation as JSON")
+	if err := fl.Parse(args); err != nil || fl.NArg() > 1 || (*showValues || *asJSON) && !*explain {
+		return io.fail("usage: sealgate check [--config FILE] [--sender ADDR] [--client NAME] [--explain [--show-values] [--json]] [FILE]")
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
@@ -35,7 +38,11 @@ func cmdCheck(args []string, io stdio) int {
 	if err != nil {
 		return io.fail("%v", err)
 	}
-	v, err := e.Check(context.Background(), msg, policy.Input{Sender: *sender, Client: *client})
+	in := policy.Input{Sender: *sender, Client: *client}
+	if *explain {
+		return explainCheck(e, msg, in, policy.ExplainOptions{ShowValues: *showValues}, *asJSON, io)
+	}
+	v, err := e.Check(context.Background(), msg, in)
 	if err != nil {
 		return io.fail("check: %v", err)
 	}

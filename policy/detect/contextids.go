@@ -6,7 +6,7 @@ func (s *scanner) contextIDs() {
 	for i := 0; i < len(s.toks); i++ {
 		cl := s.cls[i]
 		if cl&clCtxContact != 0 && s.contactWithin(i+1, 6) {
-			s.out[Contact]++
+			s.hit(Contact, i)
 			continue
 		}
 		if cl&(clCtxDOB|clCtxMRN|clCtxMember) == 0 {
@@ -14,16 +14,16 @@ func (s *scanner) contextIDs() {
 		}
 		if cl&clCtxDOB != 0 {
 			if end, ok := s.dateWithin(i+1, 8); ok {
-				s.out[DOB]++
+				s.hit(DOB, i)
 				i = end - 1
 				continue
 			}
 		}
 		switch {
 		case cl&clCtxMember != 0 && s.idWithin(i+1, 6, 5):
-			s.out[MemberID]++
+			s.hit(MemberID, i)
 		case cl&clCtxMRN != 0 && s.idWithin(i+1, 5, 4):
-			s.out[MRN]++
+			s.hit(MRN, i)
 		}
 	}
 }

@@ -35,7 +35,28 @@ const (
 	WriterHealth             // the writer's own health ("my insulin")
 	Veterinary               // words that place the message in animal care
 	BulkMail                 // newsletter or marketing markers (unsubscribe, webinar)
-	NumIDs                   // number of detectors; not a detector
+
+	// Cue groups: word families the scorer weighs as context (data/cues.txt). They are
+	// counted like detectors but are not findings, so they never appear as reasons.
+	CueYou         // second person: you, your, usted, vous, 您
+	CueMe          // first person: I, my, mi, je, 我
+	CueCare        // an individual's care: appointment, refill, results, pickup, discharge
+	CueBilling     // payment for care: balance, statement, copay, claim, collections
+	CueFamily      // relatives and caregivers: mother, son, caregiver, guardian
+	CueTime        // a personal time: tomorrow, Monday, 10:40 am
+	CueInstruct    // instructions to a person: please, bring, arrive, take, call
+	CueBroadcast   // lists and campaigns: newsletter, webinar, everyone, register, promo
+	CueTeaching    // teaching and examples: quiz, example, lesson, de-identified, sample
+	CueAggregate   // populations and statistics: percent, rate, cohort, survey
+	CueWorkforce   // staff, jobs and credentials: hiring, shift, credentialing, license
+	CueTech        // software and interface specifications: release, endpoint, schema
+	CueNews        // news and history: reported, century, famous, eponym
+	CueCommerce    // non-health commerce: order, shipment, tracking, invoice
+	CueSocial      // social chat: party, game, dinner, weekend
+	CueAnimal      // animals and their care: pet, dog, feline, vaccine reminder for Max
+	CuePlaceholder // placeholders: lorem, xxx, placeholder, dummy, test patient
+	CueHealthCare  // the setting of health care: clinic, pharmacy, nurse, MD, patient, refill
+	NumIDs         // number of detectors; not a detector
 )
 
 var idNames = [NumIDs]string{
@@ -46,6 +67,27 @@ var idNames = [NumIDs]string{
 	LabResult: "lab_result", Dose: "dose", ICD10: "icd10_cm", NDC: "ndc", NPI: "npi",
 	DEA: "dea_number", HL7Clinical: "hl7_clinical", CDAClinical: "cda_clinical",
 	PersonalHealth: "personal_health", PersonalCare: "personal_care", WriterHealth: "writer_health", Veterinary: "veterinary_context", BulkMail: "bulk_mail_context",
+	CueYou: "cue_you", CueMe: "cue_me", CueCare: "cue_care", CueBilling: "cue_billing", CueFamily: "cue_family",
+	CueTime: "cue_time", CueInstruct: "cue_instruct", CueBroadcast: "cue_broadcast", CueTeaching: "cue_teaching",
+	CueAggregate: "cue_aggregate", CueWorkforce: "cue_workforce", CueTech: "cue_tech", CueNews: "cue_news",
+	CueCommerce: "cue_commerce", CueSocial: "cue_social", CueAnimal: "cue_animal", CuePlaceholder: "cue_placeholder",
+	CueHealthCare: "cue_healthcare",
+}
+
+// FirstCue is the first cue group; IDs from it on are context, not findings.
+const FirstCue = CueYou
+
+// IsCue reports whether id is a cue group rather than a detector finding.
+func (id ID) IsCue() bool { return id >= FirstCue && id < NumIDs }
+
+// cueNames maps the group names of data/cues.txt to their IDs.
+func cueID(name string) (ID, bool) {
+	for id := FirstCue; id < NumIDs; id++ {
+		if idNames[id] == "cue_"+name {
+			return id, true
+		}
+	}
+	return 0, false
 }
 
 var idConfidence = [NumIDs]float64{

@@ -9,7 +9,7 @@ func (s *scanner) labs() {
 				continue // "average A1c fell from 8.9% to 7.6%": a population figure
 			}
 			if j, ok := s.valueAfter(i+1, 5); ok && s.unitOrRange(j, 6) {
-				s.out[LabResult]++
+				s.hit(LabResult, i)
 				s.mark[i] |= mkHealth
 			}
 			continue
@@ -17,7 +17,7 @@ func (s *scanner) labs() {
 		if s.toks[i].kind == tkNum && s.mark[i]&mkUsed == 0 {
 			j := s.afterDecimal(i)
 			if j < len(s.toks) && s.cls[j]&clDoseUnit != 0 && s.toks[j].gap != gapLine {
-				s.out[Dose]++
+				s.hit(Dose, i)
 			}
 		}
 	}

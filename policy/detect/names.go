@@ -22,7 +22,7 @@ func (s *scanner) names() {
 			continue
 		}
 		if s.isRecipientWord(i) {
-			s.out[Addressed]++
+			s.hit(Addressed, i)
 		}
 		if s.cls[i]&clGreeting != 0 {
 			s.greeting(i)
@@ -88,14 +88,14 @@ func (s *scanner) classifyName(i, end int) {
 		case cl&(clProvider|clClosing|clSpecialty) != 0:
 			return // "Dr. Ann Lee", "Regards, Ann Lee", "Chief of Surgery Ann Lee"
 		case cl&clGreeting != 0:
-			s.out[Addressed]++
+			s.hit(Addressed, i)
 			return
 		case cl&clPatientLbl != 0:
-			s.out[PatientName]++
+			s.hit(PatientName, i)
 		}
 	}
 	if s.healthNear(i, end) {
-		s.out[NameNearHealth]++
+		s.hit(NameNearHealth, i)
 	}
 }
 
@@ -107,7 +107,7 @@ func (s *scanner) greeting(i int) {
 		j = s.skipPunct(j+1, '.')
 	}
 	if j < len(s.toks) && s.toks[j].kind == tkWord && s.toks[j].flags&fCap != 0 && s.cls[j] == 0 {
-		s.out[Addressed]++
+		s.hit(Addressed, i)
 	}
 }
 
@@ -178,11 +178,11 @@ func (s *scanner) isRecipientWord(i int) bool {
 func (s *scanner) possessive() {
 	for i := 0; i < len(s.toks); i++ {
 		if s.cls[i]&clCareEvent != 0 {
-			s.out[PersonalCare]++
+			s.hit(PersonalCare, i)
 		}
 		if s.cls[i]&clMine != 0 {
 			if s.healthAfter(i) {
-				s.out[WriterHealth]++
+				s.hit(WriterHealth, i)
 			}
 			continue
 		}
@@ -199,7 +199,7 @@ func (s *scanner) possessive() {
 			}
 			if s.cls[j]&(clHealth|clAnalyte) != 0 || s.mark[j]&mkHealth != 0 {
 				if !s.institutionAfter(j) {
-					s.out[PersonalHealth]++
+					s.hit(PersonalHealth, i)
 				}
 				break
 			}
@@ -207,7 +207,7 @@ func (s *scanner) possessive() {
 				break // "your gift to the cancer center": the health word is not yours
 			}
 			if s.cls[j]&clHealthWord != 0 {
-				s.out[PersonalCare]++
+				s.hit(PersonalCare, i)
 				break
 			}
 		}
@@ -258,7 +258,7 @@ func (s *scanner) upperName(i int) {
 		n++
 	}
 	if n >= 2 {
-		s.out[PatientName]++
+		s.hit(PatientName, i)
 	}
 }
 

@@ -82,27 +82,27 @@ func (s *scanner) digitID(i int, g groups) bool {
 	switch {
 	case g.n == 3 && g.lens[0] == 3 && g.lens[1] == 2 && g.lens[2] == 4 && g.sep != 0:
 		if ValidSSN(d) {
-			s.out[SSN]++
+			s.hit(SSN, i)
 			return true
 		}
 	case g.n == 1 && g.total == 9:
 		if s.hasClassBefore(i, 6, clCtxSSN) && ValidSSN(d) {
-			s.out[SSN]++
+			s.hit(SSN, i)
 			return true
 		}
 	case g.n == 1 && g.total == 10:
 		if s.hasClassBefore(i, 4, clCtxNPI) && ValidNPI(d) {
-			s.out[NPI]++
+			s.hit(NPI, i)
 			return true
 		}
 	}
 	if g.n == 3 && g.sep == '-' && ValidNDC(g.lens[:3]) && s.hasClassBefore(i, 6, clCtxNDC) {
-		s.out[NDC]++
+		s.hit(NDC, i)
 		s.mark[i] |= mkHealth
 		return true
 	}
 	if g.total >= 13 && g.total <= 19 && g.sep != '.' && cardLayout(g) && ValidCard(d) {
-		s.out[Card]++
+		s.hit(Card, i)
 		return true
 	}
 	return false
@@ -130,13 +130,13 @@ func (s *scanner) alnumCode(i int) {
 	w := s.low[s.toks[i].s:s.toks[i].e]
 	switch {
 	case len(w) == 4 && s.mbiDashed(i):
-		s.out[MBI]++
+		s.hit(MBI, i)
 		s.mark[i] |= mkUsed
 	case len(w) == 11 && ValidMBI(string(w)) && s.hasClassBefore(i, 8, clCtxMBI):
-		s.out[MBI]++
+		s.hit(MBI, i)
 		s.mark[i] |= mkUsed
 	case len(w) == 9 && ValidDEA(string(w)):
-		s.out[DEA]++
+		s.hit(DEA, i)
 		s.mark[i] |= mkUsed
 	case len(w) == 3:
 		s.icdCode(i)
@@ -180,7 +180,7 @@ func (s *scanner) icdCode(i int) {
 		return
 	}
 	if s.hasClassBefore(i, 10, clCtxICD) || s.hasClassNear(i, 6, clCondition) {
-		s.out[ICD10]++
+		s.hit(ICD10, i)
 		s.mark[i] |= mkHealth
 	}
 }

@@ -17,6 +17,38 @@ type Analyzer struct {
 type Options struct {
 	Recipients map[string]bool
 	Senders    map[string]bool
+	// Bag, when not nil, counts the message's words and adjacent word pairs by hash.
+	Bag *Bag
+	// Trace, when not nil, is told the byte range in the scanned text of the token at
+	// which each finding was made (for `sealgate check --explain`).
+	Trace func(id ID, start, end int)
+}
+
+// Bag counts words and word pairs by hash bucket (FNV-1a of the lower-case word). Words
+// with digits and capitalised words that are not vocabulary (names, mostly) are left
+// out. Only touched buckets are kept track of, so a Bag is cheap to reset and to read.
+type Bag struct {
+	Counts  []float32 // by bucket; the length is a power of two
+	Touched []uint32  // buckets with a count, in first-touch order
+}
+
+// NewBag returns an empty bag of size buckets (a power of two).
+func NewBag(size int) *Bag { return &Bag{Counts: make([]float32, size)} }
+
+func (b *Bag) add(h uint32) {
+	k := h & uint32(len(b.Counts)-1)
+	if b.Counts[k] == 0 {
+		b.Touched = append(b.Touched, k)
+	}
+	b.Counts[k]++
+}
+
+// Reset empties the bag.
+func (b *Bag) Reset() {
+	for _, k := range b.Touched {
+		b.Counts[k] = 0
+	}
+	b.Touched = b.Touched[:0]
 }
 
 // NewAnalyzer loads the vocabularies shipped with the package.
@@ -50,6 +82,9 @@ type scanner struct {
 	cls  []class
 	mark []uint8
 	dig  []byte
+
+	prevBag uint32 // hash of the previous word counted in Options.Bag, 0 if none
+	base    int    // offset of the current segment in the scanned text
 }
 
 // Scan analyses text and adds what it finds to out. It stops early, leaving partial
@@ -62,6 +97,7 @@ func (a *Analyzer) Scan(ctx context.Context, text []byte, opt *Options, out *Cou
 	}
 	s.opt, s.out = opt, out
 	scanHL7(text, out)
+	s.base = 0
 	for len(text) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -69,6 +105,7 @@ func (a *Analyzer) Scan(ctx context.Context, text []byte, opt *Options, out *Cou
 		n := segmentLen(text)
 		s.segment(text[:n])
 		text = text[n:]
+		s.base += n
 	}
 	s.opt, s.out, s.seg = nil, nil, nil
 	return nil
@@ -107,6 +144,7 @@ func (s *scanner) segment(seg []byte) {
 	clear(s.cls)
 	clear(s.mark)
 	s.classify()
+	s.chinese(seg)
 	s.numbers()
 	s.labs()
 	s.contextIDs()
@@ -122,6 +160,7 @@ func (s *scanner) word(i int) []byte {
 
 // classify looks every word up in the vocabulary and counts health terms and markers.
 func (s *scanner) classify() {
+	s.prevBag = 0
 	for i := 0; i < len(s.toks); i++ {
 		t := s.toks[i]
 		if t.kind != tkWord {
@@ -132,41 +171,86 @@ func (s *scanner) classify() {
 		if t.flags&(fCap|fUpper) != 0 && s.v.notName[string(w)] {
 			cl = clNotName
 		}
+		var cue uint32
 		if e := s.v.lookup(w); e != nil {
 			cl |= e.cl
+			cue = e.cue
 			for _, p := range e.phrases {
 				if s.matchPhrase(i, p.rest) {
 					cl |= p.cl
+					cue |= p.cue
 				}
 			}
-		} else if t.flags&fDigit == 0 && cl == 0 {
+		}
+		if cl == 0 && t.flags&fDigit == 0 {
 			cl = s.v.stemClass(w)
+		}
+		s.countCues(cue)
+		if bag := s.opt.Bag; bag != nil {
+			s.bagWord(bag, i, w, t.flags&fDigit == 0 && len(w) > 1 && (t.flags&fCap == 0 || cl|class(cue) != 0))
 		}
 		if cl&clVet != 0 && (cl&clHealth != 0 || t.flags&fUpper != 0) {
 			cl &^= clVet // "PET-CT", "PET scan": imaging, not an animal
 		}
 		s.cls[i] = cl
-		s.countClass(cl)
+		s.countClass(cl, i)
 	}
 }
 
-func (s *scanner) countClass(cl class) {
-	out := s.out
+// bagWord counts word i and, when the word before it is adjacent, the pair, in bag.
+// Words left out (names, numbers) break pairs.
+func (s *scanner) bagWord(bag *Bag, i int, w []byte, keep bool) {
+	if !keep {
+		s.prevBag = 0
+		return
+	}
+	h := fnv32(w)
+	bag.add(h)
+	if s.prevBag != 0 && i > 0 && s.toks[i-1].kind == tkWord {
+		bag.add(s.prevBag*16777619 ^ h)
+	}
+	s.prevBag = h
+}
+
+// countCues counts one word's cue groups.
+func (s *scanner) countCues(cue uint32) {
+	for b := ID(0); cue != 0; b++ {
+		if cue&1 != 0 {
+			s.out[FirstCue+b]++
+		}
+		cue >>= 1
+	}
+}
+
+func (s *scanner) countClass(cl class, i int) {
 	switch {
 	case cl&clCondition != 0:
-		out[Condition]++
+		s.hit(Condition, i)
 	case cl&clDrug != 0:
-		out[Drug]++
+		s.hit(Drug, i)
 	case cl&clProcedure != 0:
-		out[Procedure]++
+		s.hit(Procedure, i)
 	case cl&clSpecialty != 0:
-		out[Specialty]++
+		s.hit(Specialty, i)
+	}
+	if cl&clAnalyte != 0 {
+		s.out[CueHealthCare]++ // a lab test named, even without a value
 	}
 	if cl&clVet != 0 {
-		out[Veterinary]++
+		s.hit(Veterinary, i)
 	}
 	if cl&clBulk != 0 {
-		out[BulkMail]++
+		s.hit(BulkMail, i)
+	}
+}
+
+// hit counts one finding of detector id at token i and reports its position to
+// Options.Trace, if set.
+func (s *scanner) hit(id ID, i int) {
+	s.out[id]++
+	if s.opt.Trace != nil {
+		t := s.toks[i]
+		s.opt.Trace(id, s.base+int(t.s), s.base+int(t.e))
 	}
 }
 

@@ -58,10 +58,12 @@ const clHealth = clCondition | clDrug | clProcedure | clSpecialty
 type phrase struct {
 	rest []string
 	cl   class
+	cue  uint32 // cue groups, bit i for FirstCue+i
 }
 
 type entry struct {
 	cl      class
+	cue     uint32 // cue groups, bit i for FirstCue+i
 	phrases []phrase
 }
 
@@ -75,6 +77,7 @@ type vocab struct {
 	filter  [1024]uint64 // bit len-1 set at (first, last byte) when a word of that shape exists
 	stems   [256][]stem
 	notStem map[string]bool // ordinary words that end like a disease or drug term
+	zh      []zhTerm        // Chinese terms, found as substrings
 }
 
 // filterIndex is the slot of a word in vocab.filter.
@@ -150,7 +153,7 @@ func loadVocab() (*vocab, error) {
 		name string
 		cl   class
 	}{
-		{"conditions.txt", clCondition}, {"drugs.txt", clDrug}, {"procedures.txt", clProcedure},
+		{"conditions.txt", clCondition}, {"icdterms.txt", clCondition}, {"symptoms.txt", clCondition}, {"drugs.txt", clDrug}, {"procedures.txt", clProcedure},
 		{"specialties.txt", clSpecialty}, {"analytes.txt", clAnalyte}, {"notnames.txt", clNotName},
 		{"orgwords.txt", clOrg},
 	}
@@ -169,6 +172,14 @@ func loadVocab() (*vocab, error) {
 	if err := v.loadStems(); err != nil {
 		return nil, err
 	}
+	if err := v.loadCues(); err != nil {
+		return nil, err
+	}
+	zh, err := loadZH()
+	if err != nil {
+		return nil, err
+	}
+	v.zh = zh
 	v.buildTable()
 	return v, nil
 }
@@ -192,6 +203,36 @@ func splitTerm(term string) []string {
 }
 
 func (v *vocab) add(term string, cl class) {
+	v.addEntry(term, cl, 0)
+}
+
+// loadCues reads data/cues.txt: "group: word, phrase, ..." per line.
+func (v *vocab) loadCues() error {
+	data, err := dataFS.ReadFile("data/cues.txt")
+	if err != nil {
+		return fmt.Errorf("vocabulary cues.txt: %w", err)
+	}
+	var bad string
+	eachLine(data, func(line string) {
+		group, list, ok := strings.Cut(line, ":")
+		id, known := cueID(strings.TrimSpace(group))
+		if !ok || !known {
+			bad = group
+			return
+		}
+		for _, term := range strings.Split(list, ",") {
+			if term = strings.TrimSpace(term); term != "" {
+				v.addEntry(term, 0, 1<<(id-FirstCue))
+			}
+		}
+	})
+	if bad != "" {
+		return fmt.Errorf("vocabulary cues.txt: unknown group %q", bad)
+	}
+	return nil
+}
+
+func (v *vocab) addEntry(term string, cl class, cue uint32) {
 	words := splitTerm(term)
 	if len(words) == 0 || len(words[0]) > 64 {
 		return
@@ -214,9 +255,10 @@ func (v *vocab) add(term string, cl class) {
 	}
 	if len(words) == 1 {
 		e.cl |= cl
+		e.cue |= cue
 		return
 	}
-	e.phrases = append(e.phrases, phrase{rest: words[1:], cl: cl})
+	e.phrases = append(e.phrases, phrase{rest: words[1:], cl: cl, cue: cue})
 }
 
 func (v *vocab) loadStems() error {

@@ -1,0 +1,136 @@
+package policy
+
+import (
+	"strings"
+
+	"github.com/emersion/go-message/mail"
+
+	"github.com/sealgate/sealgate/policy/detect"
+)
+
+// msgSignals is what the scorer weighs besides the message-wide detector totals: where
+// findings sit (Subject, attachment file names, nested messages) and what the header
+// says about the people the message is between.
+type msgSignals struct {
+	subject   detect.Counts // findings in the top-level Subject
+	filenames detect.Counts // findings in attachment file names
+	nested    int           // message/rfc822 parts and forwarded messages
+	attached  int           // parts with a file name
+
+	toCount    int  // addresses in To and Cc
+	toPerson   bool // a To/Cc display name is a person's name
+	toPhone    bool // a To mailbox is a telephone number (an SMS gateway)
+	toRole     bool // every To mailbox is a role, team or list
+	toOrg      bool // a To display name names an organisation
+	toOutside  bool // a To mailbox is at a domain other than the sender's
+	toHealth   bool // a To display name or domain names a health-care organisation
+	fromPerson bool // the From display name is a person's name
+	fromRole   bool // the From mailbox is a role (noreply@, billing@)
+	fromHealth bool // the From display name or domain names a health-care organisation
+	listMail   bool // List-Id, List-Unsubscribe or Precedence: bulk/list
+	replyChain bool // the Subject says reply or forward (Re:, Fwd:, RV:, TR:)
+}
+
+// analyseName analyses an attachment's file name as text and keeps its findings apart,
+// since a name in a file name ties that person to the file.
+func (s *scan) analyseName(path, name string) {
+	var c detect.Counts
+	s.scanText(path+"/filename", []byte(filenameText(name)), &c)
+	s.record(path, &c)
+	s.msg.filenames.Add(&c)
+	s.msg.attached++
+}
+
+// headerFacts reads the top-level header for the people the message is between.
+func (s *scan) headerFacts(h mail.Header) {
+	m := &s.msg
+	from, _ := h.AddressList("From")
+	fromDomain := ""
+	for _, a := range from {
+		fromDomain = domainOf(a.Address)
+		m.fromPerson = m.fromPerson || s.e.an.PersonName(a.Name) != nil
+		m.fromRole = m.fromRole || roleAddress(a.Address)
+		m.fromHealth = m.fromHealth || healthOrg(a.Name+" "+fromDomain)
+	}
+	roles := 0
+	for _, key := range []string{"To", "Cc"} {
+		list, _ := h.AddressList(key)
+		for _, a := range list {
+			m.toCount++
+			m.toPerson = m.toPerson || s.e.an.PersonName(a.Name) != nil
+			m.toOrg = m.toOrg || (a.Name != "" && s.e.an.OrgName(a.Name))
+			m.toPhone = m.toPhone || phoneMailbox(a.Address)
+			m.toHealth = m.toHealth || healthOrg(a.Name+" "+domainOf(a.Address))
+			if roleAddress(a.Address) {
+				roles++
+			}
+			if d := domainOf(a.Address); d != "" && fromDomain != "" && !sameOrg(d, fromDomain) {
+				m.toOutside = true
+			}
+		}
+	}
+	m.toRole = m.toCount > 0 && roles == m.toCount
+	prec := strings.ToLower(h.Get("Precedence"))
+	m.listMail = h.Get("List-Id") != "" || h.Get("List-Unsubscribe") != "" || prec == "bulk" || prec == "list"
+}
+
+// healthOrgParts are pieces of organisation names and domains that place a sender in
+// health care ("Larkspur Pharmacy", "aldercrest-health.example", "brightsmiledental").
+var healthOrgParts = []string{"health", "clinic", "hospital", "medical", "medicine", "pharm", "rx", "dental",
+	"dentist", "ortho", "pediatric", "peds", "derm", "cardio", "onco", "hospice", "therapy", "therap", "counsel",
+	"care", "md", "doctor", "physician", "nurse", "lab", "radiology", "imaging", "surgery", "surgical",
+	"vision", "optom", "eye", "hearing", "rehab", "wellness", "behavioral", "psych", "urgent", "family medicine",
+	"fm", "obgyn", "women", "hmo", "insurance", "medicare", "medicaid", "benefit", "salud", "santé", "sante",
+	"médic", "medic", "clínica", "clinique", "farmacia", "pharmacie", "医院", "诊所", "药房"}
+
+// healthOrg reports whether a display name or domain names a health-care organisation.
+func healthOrg(s string) bool {
+	s = strings.ToLower(s)
+	for _, p := range healthOrgParts {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// replyPrefix reports whether a Subject starts as a reply or a forward.
+func replyPrefix(subj string) bool {
+	l := strings.ToLower(strings.TrimSpace(subj))
+	for _, p := range []string{"re:", "fw:", "fwd:", "rv:", "tr:", "aw:", "wg:", "回复", "转发"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func domainOf(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return ""
+	}
+	return strings.ToLower(addr[at+1:])
+}
+
+// sameOrg reports whether two domains belong to one organisation: equal, or one a
+// subdomain of the other.
+func sameOrg(a, b string) bool {
+	return a == b || strings.HasSuffix(a, "."+b) || strings.HasSuffix(b, "."+a)
+}
+
+// phoneMailbox reports whether an address's local part is a telephone number, as SMS
+// gateways use ("5415550123@txt.example").
+func phoneMailbox(addr string) bool {
+	local, _, _ := strings.Cut(addr, "@")
+	local = strings.TrimPrefix(local, "+")
+	if len(local) < 10 || len(local) > 15 {
+		return false
+	}
+	for i := 0; i < len(local); i++ {
+		if local[i] < '0' || local[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
