@@ -32,7 +32,7 @@ var corpusNames = []string{"phi-train", "phi-dev"}
 // sample is one labelled message, with its features.
 type sample struct {
 	file, category string
-	healthCtx      bool // the scorer's gate: something places the message in health care
+	healthCtx      bool   // the scorer's gate: something places the message in health care
 	variant        string // "v1", "v2", ... from the notes: a different layout and wording
 	corpus         int
 	phi            bool
