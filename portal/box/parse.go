@@ -11,16 +11,21 @@ import (
 	_ "github.com/emersion/go-message/charset" // non-UTF-8 charsets
 	"github.com/emersion/go-message/mail"
 
+	"github.com/sealgate/sealgate/internal/mimelimit"
 	"github.com/sealgate/sealgate/portal/store"
 )
 
-// maxParts bounds the parts read from one message.
-const maxParts = 500
+// maxParts bounds the parts read from one message: the same bound as the policy's, so
+// that every message the policy read can be handed over.
+const maxParts = mimelimit.MaxParts
 
 // ErrMalformed is returned for a message the parser cannot read. It never
 // wraps the parser's own error: go-message quotes the offending header or
 // body line, which can be PHI, and this error reaches the operational log.
 var ErrMalformed = errors.New("portal box: malformed message")
+
+// ErrTooManyParts is returned for a message with more than mimelimit.MaxParts parts.
+var ErrTooManyParts = errors.New("portal box: too many parts")
 
 // malformed is ErrMalformed with the stage that failed.
 func malformed(stage string) error { return fmt.Errorf("%w (%s)", ErrMalformed, stage) }
@@ -37,7 +42,7 @@ func Parse(raw []byte) (store.Content, error) {
 	c.Subject, _ = mr.Header.Subject()
 	for i := 0; ; i++ {
 		if i == maxParts {
-			return c, errors.New("portal box: too many parts")
+			return c, ErrTooManyParts
 		}
 		p, err := mr.NextPart()
 		if err == io.EOF {
