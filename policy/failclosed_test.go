@@ -370,3 +370,11 @@ func writeFailClosedFiles(t *testing.T, dir string) {
 		}
 	}
 }
+
+func TestFailClosedFakeSignature(t *testing.T) {
+	// A spreadsheet labelled as a detached signature is read, not skipped.
+	msg := mailWith(mimePart{ctype: "application/pgp-signature", name: "sig.asc", data: []byte(phiCSV)})
+	wantRead(t, checkMsg(t, Config{}, msg), "2")
+	sig := "-----BEGIN PGP SIGNATURE-----\r\n\r\niQEzBAEBCAAdFiEE\r\n=abcd\r\n-----END PGP SIGNATURE-----"
+	wantClean(t, checkMsg(t, Config{}, mailWith(mimePart{ctype: "application/pgp-signature", data: []byte(sig)})))
+}

@@ -16,11 +16,11 @@ import (
 // (UTF-7 among them) or disabled.
 var ErrCharset = errors.New("extract: undecodable charset")
 
-// DecodeCharset decodes data from the named charset to UTF-8, reading at most max
+// DecodeCharset decodes data from the named charset to UTF-8, reading at most limit
 // bytes of output. UTF-8, US-ASCII and an empty name return data as it is. An unknown
 // or unsupported name returns ErrCharset whatever the bytes look like: a part whose
 // charset cannot be decoded cannot be cleared.
-func DecodeCharset(name string, data []byte, max int64) ([]byte, error) {
+func DecodeCharset(name string, data []byte, limit int64) ([]byte, error) {
 	n := strings.ToLower(strings.Trim(strings.TrimSpace(name), `"'`))
 	switch n {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
@@ -32,9 +32,9 @@ func DecodeCharset(name string, data []byte, max int64) ([]byte, error) {
 	if err != nil || r == nil {
 		return nil, ErrCharset
 	}
-	out, err := io.ReadAll(io.LimitReader(r, max+1))
-	if int64(len(out)) > max {
-		return out[:max], ErrTooLarge
+	out, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if int64(len(out)) > limit {
+		return out[:limit], ErrTooLarge
 	}
 	if err != nil {
 		return out, ErrCharset
