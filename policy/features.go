@@ -116,6 +116,11 @@ var features = func() []feature {
 		feature{"from_role", func(in *featureInput) float64 { return b2f(in.sig.fromRole) }},
 		feature{"from_health", func(in *featureInput) float64 { return b2f(in.sig.fromHealth) }},
 		feature{"to_health", func(in *featureInput) float64 { return b2f(in.sig.toHealth) }},
+		feature{"to_named", func(in *featureInput) float64 { return b2f(in.sig.toNamed) }},
+		feature{"from_named", func(in *featureInput) float64 { return b2f(in.sig.fromNamed) }},
+		feature{"link_to_named_health", func(in *featureInput) float64 {
+			return b2f(in.sig.toNamed) * in.health()
+		}},
 		feature{"health_context", func(in *featureInput) float64 { return in.healthContext() }},
 		feature{"list_mail", func(in *featureInput) float64 { return b2f(in.sig.listMail) }},
 		feature{"reply_chain", func(in *featureInput) float64 { return b2f(in.sig.replyChain) }},

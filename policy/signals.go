@@ -2,10 +2,12 @@ package policy
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/emersion/go-message/mail"
 
 	"github.com/sealgate/sealgate/policy/detect"
+	"github.com/sealgate/sealgate/policy/lexicon"
 )
 
 // msgSignals is what the scorer weighs besides the message-wide detector totals: where
@@ -24,6 +26,8 @@ type msgSignals struct {
 	toOrg      bool // a To display name names an organisation
 	toOutside  bool // a To mailbox is at a domain other than the sender's
 	toHealth   bool // a To display name or domain names a health-care organisation
+	toNamed    bool // a To/Cc display name or mailbox holds a given name and a surname (US lists)
+	fromNamed  bool // the From display name or mailbox holds a given name and a surname
 	fromPerson bool // the From display name is a person's name
 	fromRole   bool // the From mailbox is a role (noreply@, billing@)
 	fromHealth bool // the From display name or domain names a health-care organisation
@@ -51,6 +55,7 @@ func (s *scan) headerFacts(h mail.Header) {
 		m.fromPerson = m.fromPerson || s.e.an.PersonName(a.Name) != nil
 		m.fromRole = m.fromRole || roleAddress(a.Address)
 		m.fromHealth = m.fromHealth || healthOrg(a.Name+" "+fromDomain)
+		m.fromNamed = m.fromNamed || namedPerson(a.Name, a.Address)
 	}
 	roles := 0
 	for _, key := range []string{"To", "Cc"} {
@@ -61,6 +66,7 @@ func (s *scan) headerFacts(h mail.Header) {
 			m.toOrg = m.toOrg || (a.Name != "" && s.e.an.OrgName(a.Name))
 			m.toPhone = m.toPhone || phoneMailbox(a.Address)
 			m.toHealth = m.toHealth || healthOrg(a.Name+" "+domainOf(a.Address))
+			m.toNamed = m.toNamed || namedPerson(a.Name, a.Address)
 			if roleAddress(a.Address) {
 				roles++
 			}
@@ -88,6 +94,28 @@ func healthOrg(s string) bool {
 	s = strings.ToLower(s)
 	for _, p := range healthOrgParts {
 		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// namedPerson reports whether a display name, or else the local part of an address
+// ("ann.lee", "lee_ann7"), holds both a given name and a surname of the US name lists and
+// is not an organisation's name.
+func namedPerson(display, addr string) bool {
+	local, _, _ := strings.Cut(addr, "@")
+	for _, text := range []string{display, local} {
+		words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' })
+		if len(words) < 2 || len(words) > 5 || healthOrg(text) {
+			continue
+		}
+		given, family := false, false
+		for _, w := range words {
+			given = given || lexicon.GivenName(w) > 0
+			family = family || lexicon.Surname(w) > 0 || lexicon.OtherName(w)
+		}
+		if given && family {
 			return true
 		}
 	}
