@@ -378,3 +378,13 @@ func TestFailClosedFakeSignature(t *testing.T) {
 	sig := "-----BEGIN PGP SIGNATURE-----\r\n\r\niQEzBAEBCAAdFiEE\r\n=abcd\r\n-----END PGP SIGNATURE-----"
 	wantClean(t, checkMsg(t, Config{}, mailWith(mimePart{ctype: "application/pgp-signature", data: []byte(sig)})))
 }
+
+func TestFailClosedForwardWithoutEMLName(t *testing.T) {
+	// A whole message attached as a nameless octet-stream: its PDF is decoded and read,
+	// not seen as base64 text.
+	inner := mailWith(attachmentPart("application/pdf", "labs.pdf", asciiHexPDF(phiRecord)))
+	v := checkMsg(t, Config{}, mailWith(attachmentPart("application/octet-stream", "forwarded", inner)))
+	if !hasReason(v, "us_ssn", "") || v.Action != ActionEncrypt {
+		t.Errorf("reasons %+v: the PDF inside the forwarded message was not read", v.Reasons)
+	}
+}

@@ -155,12 +155,12 @@ func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 		s.analyseName(path, name)
 	}
 	switch {
-	case strings.HasSuffix(strings.ToLower(name), ".eml"):
+	case strings.HasSuffix(strings.ToLower(name), ".eml") || extract.IsMessage(mt, data):
 		return s.message(bytes.NewReader(data), childPath(path, 1), depth+1)
 	case isEncryptedPart(mt):
 		s.markUnreadable(path, "encrypted")
 		return nil
-	case isSignature(mt, data):
+	case extract.IsSignature(mt, data):
 		return nil // a detached signature: certificates and a digest, no text
 	}
 	doc := extract.Doc{MediaType: mt, Filename: name, Data: data}
@@ -213,24 +213,6 @@ func (s *scan) extract(doc extract.Doc, path string) extract.Result {
 		s.markUnreadable(path, r)
 	}
 	return res
-}
-
-// pkcs7SignedData is the DER encoding of the PKCS #7 signedData OID, 1.2.840.113549.1.7.2.
-var pkcs7SignedData = []byte("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02")
-
-// isSignature reports a detached S/MIME or PGP signature, by its type and its bytes: a
-// part merely labelled as a signature is read like any other.
-func isSignature(mt string, data []byte) bool {
-	switch mt {
-	case "application/pkcs7-signature", "application/x-pkcs7-signature":
-		return len(data) < 256<<10 && len(data) > 2 && data[0] == 0x30 &&
-			bytes.Contains(data[:min(len(data), 32)], pkcs7SignedData)
-	case "application/pgp-signature":
-		t := bytes.TrimSpace(data)
-		return len(t) < 16<<10 && bytes.HasPrefix(t, []byte("-----BEGIN PGP SIGNATURE-----")) &&
-			bytes.HasSuffix(t, []byte("-----END PGP SIGNATURE-----")) && bytes.Count(t, []byte("-----BEGIN")) == 1
-	}
-	return false
 }
 
 func isEncryptedPart(mt string) bool {
