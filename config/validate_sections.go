@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sealgate/sealgate/internal/mimelimit"
 )
 
 var (
@@ -39,6 +41,11 @@ func (v *validator) policy() {
 func (v *validator) scanLimits(s ScanLimits) {
 	v.atLeast("policy.scan.max_depth", int64(s.MaxDepth), 1)
 	v.atLeast("policy.scan.max_parts", int64(s.MaxParts), 1)
+	if s.MaxParts > mimelimit.MaxParts {
+		// The pickup portal reads at most this many parts: a message the policy passed
+		// with more would fail at the hand-off.
+		v.addf("policy.scan.max_parts", "must be at most %d (the parts the pickup portal reads)", mimelimit.MaxParts)
+	}
 	v.atLeast("policy.scan.max_decoded_bytes", s.MaxDecodedBytes, 1)
 	v.atLeast("policy.scan.max_part_bytes", s.MaxPartBytes, 1)
 	v.atLeast("policy.scan.max_unzip_bytes", s.MaxUnzipBytes, 1)
