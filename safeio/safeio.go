@@ -7,6 +7,11 @@
 // removed and the target keeps its previous content, or stays absent; a failed
 // directory fsync is reported after the rename (see Writer.WriteFile).
 //
+// With Writer.NoReplace the temporary file is hard-linked to the target
+// instead of renamed over it, so a target that already exists is never
+// replaced: of several writers racing to create the same file, exactly one
+// wins and the others learn that the file exists.
+//
 // Every file-system step goes through the FS interface so tests can inject a
 // failure at each one.
 package safeio
@@ -34,6 +39,9 @@ type FS interface {
 	CreateTemp(dir, pattern string) (File, error)
 	// Rename renames old to new, as os.Rename.
 	Rename(oldpath, newpath string) error
+	// Link makes newpath a hard link to oldpath, as os.Link; it fails
+	// with an error matching fs.ErrExist if newpath exists.
+	Link(oldpath, newpath string) error
 	// Remove removes a file, as os.Remove.
 	Remove(name string) error
 	// SyncDir fsyncs a directory so that entries created or renamed in it
@@ -48,6 +56,7 @@ type osFS struct{}
 
 func (osFS) CreateTemp(dir, pattern string) (File, error) { return os.CreateTemp(dir, pattern) }
 func (osFS) Rename(oldpath, newpath string) error         { return os.Rename(oldpath, newpath) }
+func (osFS) Link(oldpath, newpath string) error           { return os.Link(oldpath, newpath) }
 func (osFS) Remove(name string) error                     { return os.Remove(name) }
 func (osFS) SyncDir(dir string) error                     { return SyncDir(dir) }
 
@@ -83,18 +92,25 @@ type Writer struct {
 	// NoSync skips the fsync of the file data. Only for data that may be
 	// lost on a crash (never for the spool).
 	NoSync bool
+	// NoReplace creates path only if it does not exist: the temporary
+	// file is hard-linked to path (which fails if path exists) and then
+	// removed, instead of renamed over path. If path exists, WriteFile
+	// leaves it untouched and returns an error matching fs.ErrExist.
+	NoReplace bool
 }
 
 // WriteFile atomically replaces path with data: it writes a temporary file
 // in the same directory, fsyncs it (unless NoSync), closes it, renames it to
-// path and fsyncs the directory (if SyncDir). The mode is set with Chmod, so
-// the process umask does not apply.
+// path (or, with NoReplace, links it to path and removes it) and fsyncs the
+// directory (if SyncDir). The mode is set with Chmod, so the process umask
+// does not apply.
 //
-// On a failure before the rename the temporary file is removed and path is
-// left as it was. A failure of the final directory fsync happens after the
-// rename, which cannot be undone: path then holds the new data but its
-// durability is unknown, and the caller must treat the write as failed (for
-// example, not acknowledge the message).
+// On a failure before the rename or link the temporary file is removed and
+// path is left as it was. A failure of the final directory fsync happens
+// after the rename, which cannot be undone: path then holds the new data but
+// its durability is unknown, and the caller must treat the write as failed
+// (for example, not acknowledge the message). With NoReplace, so does a
+// failure to remove the temporary file after the link.
 func (w Writer) WriteFile(path string, data []byte) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -111,8 +127,8 @@ func (w Writer) WriteFile(path string, data []byte) error {
 	if err := w.fill(f, data); err != nil {
 		return errors.Join(err, w.remove(tmp))
 	}
-	if err := w.FS.Rename(tmp, path); err != nil {
-		return errors.Join(fmt.Errorf("safeio: rename: %w", err), w.remove(tmp))
+	if err := w.place(tmp, path); err != nil {
+		return err
 	}
 	if w.SyncDir {
 		if err := w.FS.SyncDir(filepath.Clean(dir)); err != nil {
@@ -147,6 +163,21 @@ func (w Writer) fill(f File, data []byte) error {
 		err = fmt.Errorf("safeio: close: %w", cerr)
 	}
 	return err
+}
+
+// place puts the written temporary file at path: renamed over it, or with
+// NoReplace linked to it and then removed.
+func (w Writer) place(tmp, path string) error {
+	if !w.NoReplace {
+		if err := w.FS.Rename(tmp, path); err != nil {
+			return errors.Join(fmt.Errorf("safeio: rename: %w", err), w.remove(tmp))
+		}
+		return nil
+	}
+	if err := w.FS.Link(tmp, path); err != nil {
+		return errors.Join(fmt.Errorf("safeio: link: %w", err), w.remove(tmp))
+	}
+	return w.remove(tmp)
 }
 
 func (w Writer) remove(name string) error {

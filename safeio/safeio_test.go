@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ var errInjected = errors.New("injected failure")
 type faultFS struct {
 	fail     string
 	renamed  bool
+	linked   bool
 	dirSyncs []string
 }
 
@@ -74,7 +76,23 @@ func (fs *faultFS) Rename(oldpath, newpath string) error {
 	return os.Rename(oldpath, newpath)
 }
 
-func (fs *faultFS) Remove(name string) error { return os.Remove(name) }
+func (fs *faultFS) Link(oldpath, newpath string) error {
+	if fs.fail == "link" {
+		return errInjected
+	}
+	if err := os.Link(oldpath, newpath); err != nil {
+		return err
+	}
+	fs.linked = true
+	return nil
+}
+
+func (fs *faultFS) Remove(name string) error {
+	if fs.fail == "remove" {
+		return errInjected
+	}
+	return os.Remove(name)
+}
 
 func (fs *faultFS) SyncDir(dir string) error {
 	fs.dirSyncs = append(fs.dirSyncs, dir)
@@ -253,5 +271,86 @@ func TestRelativePath(t *testing.T) {
 	}
 	if got, err := os.ReadFile("rel"); err != nil || string(got) != "x" {
 		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
+func TestWriteFileNoReplaceFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
+	for _, step := range []string{"create", "chmod", "write", "sync", "close", "link"} {
+		t.Run(step, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "target")
+			fs := &faultFS{fail: step}
+			err := Writer{FS: fs, SyncDir: true, NoReplace: true}.WriteFile(path, []byte("new"))
+			if !errors.Is(err, errInjected) {
+				t.Fatalf("WriteFile error = %v, want the injected failure", err)
+			}
+			if len(fs.dirSyncs) != 0 {
+				t.Errorf("directory synced after a failure: %v", fs.dirSyncs)
+			}
+			onlyEntry(t, dir, "")
+		})
+	}
+}
+
+func TestWriteFileNoReplaceCreates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target")
+	fs := &faultFS{}
+	if err := (Writer{FS: fs, SyncDir: true, NoReplace: true}).WriteFile(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != "new" {
+		t.Fatalf("target = %q, %v; want %q", got, err, "new")
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode = %v, %v; want 0600", st.Mode().Perm(), err)
+	}
+	if !fs.linked || fs.renamed {
+		t.Errorf("linked = %v, renamed = %v; want a link, no rename", fs.linked, fs.renamed)
+	}
+	if len(fs.dirSyncs) != 1 || fs.dirSyncs[0] != filepath.Clean(dir) {
+		t.Errorf("directory syncs = %q, want exactly [%q]", fs.dirSyncs, dir)
+	}
+	onlyEntry(t, dir, "target")
+}
+
+func TestWriteFileNoReplaceKeepsExisting(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := &faultFS{}
+	err := Writer{FS: fs, SyncDir: true, NoReplace: true}.WriteFile(path, []byte("new"))
+	if !errors.Is(err, iofs.ErrExist) {
+		t.Fatalf("WriteFile error = %v, want one matching fs.ErrExist", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "old" {
+		t.Errorf("target = %q, want the old content", got)
+	}
+	if len(fs.dirSyncs) != 0 {
+		t.Errorf("directory synced although nothing was written: %v", fs.dirSyncs)
+	}
+	onlyEntry(t, dir, "target")
+}
+
+// After the link the target holds the new data; a temporary file that cannot
+// be removed is a second copy the caller must hear about.
+func TestWriteFileNoReplaceRemoveFailure(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target")
+	fs := &faultFS{fail: "remove"}
+	err := Writer{FS: fs, SyncDir: true, NoReplace: true}.WriteFile(path, []byte("new"))
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("WriteFile error = %v, want the injected failure", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "new" {
+		t.Errorf("target = %q, want the new content", got)
 	}
 }
