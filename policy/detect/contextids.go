@@ -3,7 +3,12 @@ package detect
 // contextIDs finds identifiers that only mean something after their context words:
 // dates of birth, record and account numbers, member IDs.
 func (s *scanner) contextIDs() {
-	for i := 0; i < len(s.toks); i++ {
+	next := 0 // tokens before next are part of a date of birth already counted
+	for _, c := range s.ctxC {
+		i := int(c)
+		if i < next {
+			continue
+		}
 		cl := s.cls[i]
 		if cl&clCtxContact != 0 && s.contactWithin(i+1, 6) {
 			s.hit(Contact, i)
@@ -15,7 +20,7 @@ func (s *scanner) contextIDs() {
 		if cl&clCtxDOB != 0 {
 			if end, ok := s.dateWithin(i+1, 8); ok {
 				s.hit(DOB, i)
-				i = end - 1
+				next = end
 				continue
 			}
 		}

@@ -3,7 +3,8 @@ package detect
 // labs finds lab results (an analyte followed by a value with a unit or a reference
 // range) and medicine doses (a value followed by a dose unit).
 func (s *scanner) labs() {
-	for i := 0; i < len(s.toks); i++ {
+	for _, c := range s.labC {
+		i := int(c)
 		if s.cls[i]&clAnalyte != 0 {
 			if s.hasClassBefore(i, 4, clAggregate) {
 				continue // "average A1c fell from 8.9% to 7.6%": a population figure

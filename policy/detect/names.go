@@ -12,7 +12,12 @@ const nameWindow = 14
 // closing is not the patient's. Any other name close to health information counts as
 // a name near health.
 func (s *scanner) names() {
-	for i := 0; i < len(s.toks); i++ {
+	next := 0 // tokens before next are part of a name already classified
+	for _, c := range s.nameC {
+		i := int(c)
+		if i < next {
+			continue
+		}
 		t := s.toks[i]
 		if t.kind == tkWord && t.flags&fUpper != 0 && s.cls[i]&clPatientLbl != 0 {
 			s.upperName(i)
@@ -36,7 +41,7 @@ func (s *scanner) names() {
 			continue
 		}
 		s.classifyName(i, end)
-		i = end - 1
+		next = end
 	}
 }
 
@@ -176,7 +181,8 @@ func (s *scanner) isRecipientWord(i int) bool {
 // possessive finds health words that belong to the reader ("your calcitriol", "su
 // apnea") or to the writer ("my insulin"), and care events addressed to the reader.
 func (s *scanner) possessive() {
-	for i := 0; i < len(s.toks); i++ {
+	for _, c := range s.posC {
+		i := int(c)
 		if s.cls[i]&clCareEvent != 0 {
 			s.hit(PersonalCare, i)
 		}

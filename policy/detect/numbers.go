@@ -51,13 +51,18 @@ func (s *scanner) separatorAt(j int) (byte, int) {
 
 // numbers finds the identifiers and codes made of digits and letters.
 func (s *scanner) numbers() {
-	for i := 0; i < len(s.toks); i++ {
+	next := 0 // tokens before next are part of an identifier already counted
+	for _, c := range s.numC {
+		i := int(c)
+		if i < next {
+			continue
+		}
 		t := s.toks[i]
-		if t.kind == tkWord && t.flags&fDigit != 0 {
+		if t.kind == tkWord {
 			s.alnumCode(i)
 			continue
 		}
-		if t.kind != tkNum || (i > 0 && t.gap == gapNone && s.joinedBefore(i)) {
+		if i > 0 && t.gap == gapNone && s.joinedBefore(i) {
 			continue
 		}
 		g := s.digitGroups(i)
@@ -65,7 +70,7 @@ func (s *scanner) numbers() {
 			for k := i; k < g.end; k++ {
 				s.mark[k] |= mkUsed
 			}
-			i = g.end - 1
+			next = g.end
 		}
 	}
 }

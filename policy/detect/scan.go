@@ -83,6 +83,14 @@ type scanner struct {
 	mark []uint8
 	dig  []byte
 
+	// Tokens each pass after classify looks at, in order; other tokens cannot make the
+	// pass find anything.
+	numC  []int32 // numbers: numbers and words with digits
+	labC  []int32 // labs: analytes and numbers
+	ctxC  []int32 // contextIDs: context words of identifiers
+	nameC []int32 // names: capitalised words, upper-case patient labels
+	posC  []int32 // possessive: care events, "my" and "your" words
+
 	prevBag uint32 // hash of the previous word counted in Options.Bag, 0 if none
 	base    int    // offset of the current segment in the scanned text
 }
@@ -134,17 +142,19 @@ func (s *scanner) segment(seg []byte) {
 		s.low = make([]byte, len(seg), maxSegment)
 	}
 	s.low = s.low[:len(seg)]
-	s.toks = tokenize(seg, s.low, s.toks)
+	var cjk bool
+	s.toks, cjk = tokenize(seg, s.low, s.toks)
 	n := len(s.toks)
 	if cap(s.cls) < n {
 		s.cls = make([]class, n, n+n/2)
 		s.mark = make([]uint8, n, n+n/2)
 	}
 	s.cls, s.mark = s.cls[:n], s.mark[:n]
-	clear(s.cls)
 	clear(s.mark)
 	s.classify()
-	s.chinese(seg)
+	if cjk {
+		s.chinese(seg)
+	}
 	s.numbers()
 	s.labs()
 	s.contextIDs()
@@ -158,53 +168,101 @@ func (s *scanner) word(i int) []byte {
 	return s.low[t.s:t.e]
 }
 
-// classify looks every word up in the vocabulary and counts health terms and markers.
+// Classes that make a word a candidate of a pass after classify.
+const (
+	clPassCtx  = clCtxContact | clCtxDOB | clCtxMRN | clCtxMember
+	clPassPos  = clCareEvent | clMine | clPossessive
+	clPassAny  = clAnalyte | clPassCtx | clPassPos | clPatientLbl
+	fPassNames = fCap | fDigit
+)
+
+// classify looks every word up in the vocabulary, counts health terms and markers, sets
+// s.cls and collects each later pass's candidate tokens.
 func (s *scanner) classify() {
 	s.prevBag = 0
-	for i := 0; i < len(s.toks); i++ {
-		t := s.toks[i]
+	s.numC, s.labC, s.ctxC, s.nameC, s.posC = s.numC[:0], s.labC[:0], s.ctxC[:0], s.nameC[:0], s.posC[:0]
+	cls := s.cls[:len(s.toks)]
+	for i := range s.toks {
+		t := &s.toks[i]
 		if t.kind != tkWord {
+			cls[i] = 0
+			if t.kind == tkNum {
+				s.numC = append(s.numC, int32(i))
+				s.labC = append(s.labC, int32(i))
+			}
 			continue
 		}
-		w := s.word(i)
-		cl := class(0)
-		if t.flags&(fCap|fUpper) != 0 && s.v.notName[string(w)] {
+		cl := s.classifyWord(i, t)
+		cls[i] = cl
+		if cl&clPassAny != 0 || t.flags&fPassNames != 0 {
+			s.candidate(i, t.flags, cl)
+		}
+	}
+}
+
+// classifyWord returns the class of word token i and counts what the word says.
+func (s *scanner) classifyWord(i int, t *tok) class {
+	w := s.low[t.s:t.e]
+	cl := class(0)
+	var cue uint32
+	if e := s.v.lookup(w, t.h); e != nil {
+		if e.notName && t.flags&(fCap|fUpper) != 0 {
 			cl = clNotName
 		}
-		var cue uint32
-		if e := s.v.lookup(w); e != nil {
-			cl |= e.cl
-			cue = e.cue
-			for _, p := range e.phrases {
-				if s.matchPhrase(i, p.rest) {
-					cl |= p.cl
-					cue |= p.cue
-				}
+		cl |= e.cl
+		cue = e.cue
+		for _, p := range e.phrases {
+			if s.matchPhrase(i, p.rest) {
+				cl |= p.cl
+				cue |= p.cue
 			}
 		}
-		if cl == 0 && t.flags&fDigit == 0 {
-			cl = s.v.stemClass(w)
-		}
+	}
+	if cl == 0 && t.flags&fDigit == 0 {
+		cl = s.v.stemClass(w)
+	}
+	if cue != 0 {
 		s.countCues(cue)
-		if bag := s.opt.Bag; bag != nil {
-			s.bagWord(bag, i, w, t.flags&fDigit == 0 && len(w) > 1 && (t.flags&fCap == 0 || cl|class(cue) != 0))
-		}
-		if cl&clVet != 0 && (cl&clHealth != 0 || t.flags&fUpper != 0) {
-			cl &^= clVet // "PET-CT", "PET scan": imaging, not an animal
-		}
-		s.cls[i] = cl
-		s.countClass(cl, i)
+	}
+	if bag := s.opt.Bag; bag != nil {
+		s.bagWord(bag, i, t.h, t.flags&fDigit == 0 && len(w) > 1 && (t.flags&fCap == 0 || cl|class(cue) != 0))
+	}
+	if cl == 0 {
+		return 0
+	}
+	if cl&clVet != 0 && (cl&clHealth != 0 || t.flags&fUpper != 0) {
+		cl &^= clVet // "PET-CT", "PET scan": imaging, not an animal
+	}
+	s.countClass(cl, i)
+	return cl
+}
+
+// candidate adds word token i to the candidates of the passes it can matter to.
+func (s *scanner) candidate(i int, flags uint8, cl class) {
+	if flags&fDigit != 0 {
+		s.numC = append(s.numC, int32(i))
+	}
+	if cl&clAnalyte != 0 {
+		s.labC = append(s.labC, int32(i))
+	}
+	if cl&clPassCtx != 0 {
+		s.ctxC = append(s.ctxC, int32(i))
+	}
+	if flags&fCap != 0 || (flags&fUpper != 0 && cl&clPatientLbl != 0) {
+		s.nameC = append(s.nameC, int32(i))
+	}
+	if cl&clPassPos != 0 {
+		s.posC = append(s.posC, int32(i))
 	}
 }
 
 // bagWord counts word i and, when the word before it is adjacent, the pair, in bag.
 // Words left out (names, numbers) break pairs.
-func (s *scanner) bagWord(bag *Bag, i int, w []byte, keep bool) {
+func (s *scanner) bagWord(bag *Bag, i int, h uint32, keep bool) {
 	if !keep {
 		s.prevBag = 0
 		return
 	}
-	h := fnv32(w)
 	bag.add(h)
 	if s.prevBag != 0 && i > 0 && s.toks[i-1].kind == tkWord {
 		bag.add(s.prevBag*16777619 ^ h)

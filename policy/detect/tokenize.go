@@ -27,13 +27,23 @@ const (
 	gapLine
 )
 
-// tok is one token of a segment; s and e are byte offsets into the segment.
+// tok is one token of a segment; s and e are byte offsets into the segment, h the FNV-1a
+// hash of its lower-cased bytes (words and numbers only).
 type tok struct {
 	s, e  int32
+	h     uint32
 	kind  uint8
 	flags uint8
 	gap   uint8
 	ch    byte // the character of an ASCII punctuation token
+}
+
+// set writes every field of t. Built in place this way rather than copied from a
+// composite literal, the token is not assembled on the stack byte by byte and then read
+// back whole, which stalls the processor on every token.
+func (t *tok) set(s, e int, h uint32, kind, flags, gap, ch uint8) {
+	t.s, t.e, t.h = int32(s), int32(e), h
+	t.kind, t.flags, t.gap, t.ch = kind, flags, gap, ch
 }
 
 // Character classes of ASCII bytes, for the tokenizer's fast path.
@@ -67,6 +77,28 @@ var charClass = func() (t [256]uint8) {
 	return t
 }()
 
+// Letter bits of the characters of a word, for the tokenizer.
+const (
+	wLower uint8 = 1 << iota // a lower-case letter, or a letter or mark without case
+	wUpper                   // an upper-case letter
+	wDigit                   // an ASCII digit
+)
+
+// wordBits holds the letter bits of the ASCII letters and digits; 0 for other bytes.
+var wordBits = func() (t [256]uint8) {
+	for c := range t {
+		switch charClass[c] {
+		case ccLower:
+			t[c] = wLower
+		case ccUpper:
+			t[c] = wUpper
+		case ccDigit:
+			t[c] = wDigit
+		}
+	}
+	return t
+}()
+
 var lowerTable = func() (t [256]byte) {
 	for c := range t {
 		t[c] = byte(c)
@@ -77,24 +109,53 @@ var lowerTable = func() (t [256]byte) {
 	return t
 }()
 
-// lowerASCII writes seg into low with ASCII letters lower-cased.
-func lowerASCII(seg, low []byte) {
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
+
+// tokenize splits seg into tokens and writes the bytes of every token lower-cased (ASCII
+// letters only) at the same offsets in low; the bytes between tokens are left alone. It
+// also reports whether seg holds a UTF-8 lead byte of the CJK blocks (0xE3-0xE9).
+//
+// ASCII text goes through tokenizeASCII and asciiWord, small loops whose state stays in
+// registers; each token that holds other bytes is read by slowToken.
+func tokenize(seg []byte, low []byte, toks []tok) ([]tok, bool) {
+	if cap(toks) < len(seg) {
+		toks = make([]tok, len(seg), max(len(seg), maxSegment))
+	}
+	toks = toks[:len(seg)] // a token is at least one byte long
 	low = low[:len(seg)]
-	for i, c := range seg {
-		low[i] = lowerTable[c]
+	cjk := false
+	gap := gapLine
+	n, i := 0, 0
+	for {
+		n, i, gap = tokenizeASCII(seg, low, toks, n, i, gap)
+		if i >= len(seg) {
+			return toks[:n], cjk
+		}
+		var t tok
+		var high bool
+		t, high, i = slowToken(seg, low, i)
+		cjk = cjk || high
+		switch {
+		case t.kind != 0:
+			t.gap = gap
+			toks[n] = t
+			n++
+			gap = gapNone
+		case t.gap == gapSpace:
+			gap = max(gap, gapSpace)
+		}
 	}
 }
 
-// tokenize splits seg into tokens; low must hold seg lower-cased by lowerASCII.
-func tokenize(seg []byte, low []byte, toks []tok) []tok {
-	lowerASCII(seg, low)
-	if cap(toks) < len(seg)/3 {
-		toks = make([]tok, 0, len(seg)/3)
-	}
-	toks = toks[:0]
-	gap := gapLine
-	n := len(seg)
-	for i := 0; i < n; {
+// tokenizeASCII reads tokens made of ASCII bytes into toks[n:] from seg[i:], and stops at
+// the end of seg or at a token that holds a byte of 0x80 or more, returning the number of
+// tokens, where it stopped and the gap before that point.
+func tokenizeASCII(seg, low []byte, toks []tok, n, i int, gap uint8) (int, int, uint8) {
+	low = low[:len(seg)]
+	for i < len(seg) {
 		c := seg[i]
 		switch charClass[c] {
 		case ccLine:
@@ -102,103 +163,194 @@ func tokenize(seg []byte, low []byte, toks []tok) []tok {
 			i++
 			continue
 		case ccSpace:
-			if gap < gapSpace {
-				gap = gapSpace
-			}
+			gap = max(gap, gapSpace)
 			i++
 			continue
 		case ccPunct:
-			toks = append(toks, tok{s: int32(i), e: int32(i + 1), kind: tkPunct, gap: gap, ch: c})
+			low[i] = c
+			toks[n].set(i, i+1, 0, tkPunct, 0, gap, c)
+			n++
 			gap = gapNone
 			i++
 			continue
 		case ccHigh:
-			r, size := utf8.DecodeRune(seg[i:])
-			if !unicode.IsLetter(r) {
-				if unicode.IsSpace(r) {
-					if gap < gapSpace {
-						gap = gapSpace
-					}
-				} else {
-					toks = append(toks, tok{s: int32(i), e: int32(i + size), kind: tkPunct, gap: gap})
-					gap = gapNone
-				}
-				i += size
-				continue
-			}
+			return n, i, gap
 		}
-		t, next := scanWord(seg, i)
-		t.gap = gap
+		start := i
+		var h uint32
+		var rest uint8
+		i, h, rest = asciiWord(seg, low, i)
+		first := wordBits[c]
+		fk := wordKinds[first<<3|rest]
+		if fk == 0 || (i < len(seg) && seg[i] >= 0x80) {
+			return n, start, gap // inner capitals, or the word goes on with other letters
+		}
+		toks[n].set(start, i, h, uint8(fk>>8), uint8(fk), gap, 0)
+		n++
 		gap = gapNone
-		toks = append(toks, t)
-		i = next
 	}
-	return toks
+	return n, i, gap
 }
 
-// scanWord reads one word or number token starting at i.
-func scanWord(seg []byte, i int) (tok, int) {
-	start := i
-	var flags uint8
-	lowerSeen, upperAfter := false, false
-	for i < len(seg) {
+// asciiWord reads the ASCII letters, digits and inner apostrophes of a word from i on,
+// writing them lower-cased into low. It returns where the word ends, the FNV-1a hash of
+// its lower-cased bytes and the letter bits of its characters after the first.
+//
+//go:noinline
+func asciiWord(seg, low []byte, i int) (int, uint32, uint8) {
+	low = low[:len(seg)]
+	c := lowerTable[seg[i]]
+	low[i] = c
+	h := (fnvOffset ^ uint32(c)) * fnvPrime
+	var rest uint8
+	for i++; i < len(seg); i++ {
 		c := seg[i]
-		switch charClass[c] {
-		case ccLower:
-			flags |= fAlpha
-			lowerSeen = true
-			i++
-			continue
-		case ccDigit:
-			flags |= fDigit
-			i++
-			continue
-		case ccUpper:
-			flags |= fAlpha
-			if i == start {
-				flags |= fCap
-			} else {
-				upperAfter = true
-			}
-			i++
-			continue
-		case ccHigh:
-			r, size := utf8.DecodeRune(seg[i:])
-			if !unicode.IsLetter(r) && !unicode.IsMark(r) {
+		b := wordBits[c]
+		if b == 0 {
+			if c != '\'' || i+1 >= len(seg) || !isLetter(seg[i+1]) {
 				break
 			}
-			flags |= fAlpha
-			if unicode.IsUpper(r) {
-				if i == start {
-					flags |= fCap
-				} else {
-					upperAfter = true
-				}
-			} else {
-				lowerSeen = true
+		}
+		rest |= b
+		c = lowerTable[c]
+		low[i] = c
+		h = (h ^ uint32(c)) * fnvPrime
+	}
+	return i, h, rest
+}
+
+// slowToken reads the token or the space starting at i, which holds a byte of 0x80 or
+// more: it returns the token (kind 0 for a space, with gap gapSpace), whether it saw a
+// CJK lead byte, and where it ends.
+func slowToken(seg, low []byte, i int) (tok, bool, int) {
+	c := seg[i]
+	if charClass[c] == ccHigh {
+		r, size := utf8.DecodeRune(seg[i:])
+		if !unicode.IsLetter(r) {
+			if unicode.IsSpace(r) {
+				return tok{gap: gapSpace}, isCJKLead(c), i + size
 			}
-			i += size
+			copy(low[i:i+size], seg[i:i+size])
+			return tok{s: int32(i), e: int32(i + size), kind: tkPunct}, isCJKLead(c), i + size
+		}
+	}
+	t, cjk := scanWord(seg, low, i)
+	return t, cjk, int(t.e)
+}
+
+func isCJKLead(c byte) bool { return c >= 0xE3 && c <= 0xE9 }
+
+// scanWord reads one word or number token starting at start: letters, digits, combining
+// marks and apostrophes between letters. It writes the token lower-cased into low and
+// reports whether it holds a CJK lead byte.
+func scanWord(seg, low []byte, start int) (tok, bool) {
+	h := uint32(fnvOffset)
+	var first, rest uint8 // letter bits of the first character and of the others
+	cjk := false
+	i := start
+	if b := wordBits[seg[i]]; b != 0 {
+		first = b
+		c := lowerTable[seg[i]]
+		low[i] = c
+		h = (h ^ uint32(c)) * fnvPrime
+		i++
+	}
+	for i < len(seg) {
+		c := seg[i]
+		if b := wordBits[c]; b != 0 {
+			rest |= b
+			c = lowerTable[c]
+			low[i] = c
+			h = (h ^ uint32(c)) * fnvPrime
+			i++
 			continue
-		case ccPunct:
+		}
+		if c < 0x80 {
 			if c == '\'' && i > start && i+1 < len(seg) && isLetter(seg[i+1]) {
+				low[i] = c
+				h = (h ^ uint32(c)) * fnvPrime
 				i++
 				continue
 			}
+			break
 		}
-		break
+		cjk = cjk || isCJKLead(c)
+		r, size := utf8.DecodeRune(seg[i:])
+		if !unicode.IsLetter(r) && !unicode.IsMark(r) {
+			break
+		}
+		b := wLower
+		if unicode.IsUpper(r) {
+			b = wUpper
+		}
+		if i == start {
+			first = b
+		} else {
+			rest |= b
+		}
+		for k := i; k < i+size; k++ {
+			low[k] = seg[k]
+			h = (h ^ uint32(seg[k])) * fnvPrime
+		}
+		i += size
 	}
-	if flags&fAlpha != 0 && !lowerSeen {
-		flags |= fUpper
-	}
-	if (upperAfter && !innerCapital(seg[start:i])) || !lowerSeen || flags&fDigit != 0 {
-		flags &^= fCap
-	}
+	flags := wordFlags(seg[start:i], first, rest)
 	kind := tkWord
 	if flags&fAlpha == 0 {
 		kind = tkNum
 	}
-	return tok{s: int32(start), e: int32(i), kind: kind, flags: flags}, i
+	return tok{s: int32(start), e: int32(i), h: h, kind: kind, flags: flags}, cjk
 }
+
+// wordFlags turns the letter bits of a word's first character and of the others into
+// token flags.
+func wordFlags(w []byte, first, rest uint8) uint8 {
+	flags := flagsOf(first, rest)
+	if first&wUpper != 0 && (first|rest)&(wLower|wDigit) == wLower && (rest&wUpper == 0 || innerCapital(w)) {
+		flags |= fCap
+	}
+	return flags
+}
+
+// flagsOf returns the token flags of a word from the letter bits of its first character
+// and of the others, fCap aside.
+func flagsOf(first, rest uint8) uint8 {
+	all := first | rest
+	var flags uint8
+	if all&wDigit != 0 {
+		flags |= fDigit
+	}
+	if all&(wLower|wUpper) != 0 {
+		flags |= fAlpha
+		if all&wLower == 0 {
+			flags |= fUpper
+		}
+	}
+	return flags
+}
+
+// wordKinds holds, by first<<3|rest (the letter bits of a word's first character and of
+// the others), its kind<<8|flags, or 0 when the flags depend on where the capitals are
+// (innerCapital).
+var wordKinds = func() (t [64]uint16) {
+	for first := range uint8(8) {
+		for rest := range uint8(8) {
+			flags := flagsOf(first, rest)
+			if first&wUpper != 0 && (first|rest)&(wLower|wDigit) == wLower {
+				if rest&wUpper != 0 {
+					continue
+				}
+				flags |= fCap
+			}
+			kind := tkWord
+			if flags&fAlpha == 0 {
+				kind = tkNum
+			}
+			t[first<<3|rest] = uint16(kind)<<8 | uint16(flags)
+		}
+	}
+	return t
+}()
 
 func isAlnum(c byte) bool { return isDigit(c) || isLetter(c) }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -72,7 +73,8 @@ type vocab struct {
 	words   map[string]*entry
 	notName map[string]bool // looked up for capitalised words only
 	org     map[string]bool // organisation and place words, a subset of notName
-	table   []slot          // words, for lookup
+	table   []slot          // words and notName words by hash, for lookup
+	lex     []lexeme        // what the slots point to
 	mask    uint32
 	filter  [1024]uint64 // bit len-1 set at (first, last byte) when a word of that shape exists
 	stems   [256][]stem
@@ -80,48 +82,75 @@ type vocab struct {
 	zh      []zhTerm        // Chinese terms, found as substrings
 }
 
+// lexeme is what the scanner knows of one vocabulary word: its entry in words (if any)
+// and whether it is in notName.
+type lexeme struct {
+	key     string
+	notName bool
+	entry   // zero when the word is only in notName
+}
+
 // filterIndex is the slot of a word in vocab.filter.
 func filterIndex(w []byte) int { return int(w[0]&31)<<5 | int(w[len(w)-1]&31) }
 
-// lookup returns the entry of a lower-case word, or nil: a cheap shape filter, then an
-// open-addressing table built from the map once the vocabulary is loaded.
-func (v *vocab) lookup(w []byte) *entry {
+// lookup returns what the vocabulary knows of a lower-case word whose FNV-1a hash is h,
+// or nil: a cheap shape filter, then an open-addressing table built once the vocabulary
+// is loaded.
+func (v *vocab) lookup(w []byte, h uint32) *lexeme {
 	if len(w) == 0 || len(w) > 64 || v.filter[filterIndex(w)]&(1<<(len(w)-1)) == 0 {
 		return nil
 	}
-	h := fnv32(w)
 	for i := h & v.mask; ; i = (i + 1) & v.mask {
-		sl := &v.table[i]
-		if sl.e == nil {
+		sl := v.table[i]
+		if sl.w == 0 {
 			return nil
 		}
-		if sl.h == h && sl.key == string(w) {
-			return sl.e
+		if sl.h == h {
+			if e := &v.lex[sl.w-1]; e.key == string(w) {
+				return e
+			}
 		}
 	}
 }
 
-// slot is one cell of the lookup table.
+// slot is one cell of the lookup table: the word's hash and its index in lex plus
+// one (0 for an empty cell).
 type slot struct {
-	h   uint32
-	key string
-	e   *entry
+	h, w uint32
 }
 
-// buildTable fills the open-addressing table from the word map, at most a quarter full.
+// buildTable fills the open-addressing table from the word maps, at most a quarter full.
+// The words are taken in sorted order so that the table is the same on every load.
 func (v *vocab) buildTable() {
+	keys := make([]string, 0, len(v.words)+len(v.notName))
+	for k := range v.words {
+		keys = append(keys, k)
+	}
+	for k := range v.notName {
+		if v.words[k] == nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
 	n := 1
-	for n < 4*len(v.words) {
+	for n < 4*len(keys) {
 		n <<= 1
 	}
 	v.table, v.mask = make([]slot, n), uint32(n-1)
-	for k, e := range v.words {
-		h := fnv32([]byte(k))
+	v.lex = make([]lexeme, len(keys))
+	for x, k := range keys {
+		v.lex[x] = lexeme{key: k, notName: v.notName[k]}
+		if e := v.words[k]; e != nil {
+			v.lex[x].entry = *e
+		}
+		b := []byte(k)
+		v.filter[filterIndex(b)] |= 1 << (len(b) - 1)
+		h := fnv32(b)
 		i := h & v.mask
-		for v.table[i].e != nil {
+		for v.table[i].w != 0 {
 			i = (i + 1) & v.mask
 		}
-		v.table[i] = slot{h: h, key: k, e: e}
+		v.table[i] = slot{h: h, w: uint32(x + 1)}
 	}
 }
 
@@ -250,8 +279,6 @@ func (v *vocab) addEntry(term string, cl class, cue uint32) {
 	if e == nil {
 		e = &entry{}
 		v.words[words[0]] = e
-		w := []byte(words[0])
-		v.filter[filterIndex(w)] |= 1 << (len(w) - 1)
 	}
 	if len(words) == 1 {
 		e.cl |= cl

@@ -39,22 +39,10 @@ func loadZH() ([]zhTerm, error) {
 	return out, nil
 }
 
-// hasCJK reports whether seg may hold Chinese: a UTF-8 lead byte of the CJK blocks.
-func hasCJK(seg []byte) bool {
-	for _, c := range seg {
-		if c >= 0xE3 && c <= 0xE9 {
-			return true
-		}
-	}
-	return false
-}
-
 // chinese counts the Chinese terms in seg. Chinese has no spaces between words, so the
-// terms are found as substrings.
+// terms are found as substrings. The tokenizer tells whether seg holds a UTF-8 lead byte
+// of the CJK blocks; without one no term can match.
 func (s *scanner) chinese(seg []byte) {
-	if !hasCJK(seg) {
-		return
-	}
 	for _, t := range s.v.zh {
 		if n := bytes.Count(seg, t.term); n > 0 {
 			s.out[t.id] += int32(n)
