@@ -6,9 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+
+	"github.com/sealgate/sealgate/internal/keyfile"
 )
 
 // keySize is the AES-256 key length.
@@ -61,39 +60,15 @@ func (s *sealer) open(aad, data []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// LoadOrCreateKey reads the spool key from path, or creates it (0600, in a
-// directory made 0700) with a fresh random key when the file does not exist.
-// The key file must be kept apart from the spool: whoever holds both can
-// read every queued message.
+// LoadOrCreateKey reads the spool key from path, or creates it with a fresh
+// random key when the file does not exist (see keyfile.LoadOrCreate: mode
+// 0600 in a directory made 0700, written durably; a file open to group or
+// others, or of the wrong size, is refused). The key file must be kept apart
+// from the spool: whoever holds both can read every queued message.
 func LoadOrCreateKey(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if err == nil {
-		if len(key) != keySize {
-			return nil, fmt.Errorf("spool key %s: want %d bytes, found %d", path, keySize, len(key))
-		}
-		return key, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("spool key: %w", err)
-	}
-	key = make([]byte, keySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("spool key: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	key, err := keyfile.LoadOrCreate(path, keySize)
 	if err != nil {
 		return nil, fmt.Errorf("spool key: %w", err)
 	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("spool key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("spool key: %w", err)
-	}
-	return key, f.Close()
+	return key, nil
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sealgate/sealgate/internal/keyfile"
 	"github.com/sealgate/sealgate/safeio"
 )
 
@@ -79,9 +80,9 @@ func OpenFileStore(cfg FileConfig) (*FileStore, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "msgs"), 0o700); err != nil {
 		return nil, fmt.Errorf("portalbox: %w", err)
 	}
-	master, err := LoadOrCreateMasterKey(cfg.MasterKeyFile)
+	master, err := keyfile.LoadOrCreate(cfg.MasterKeyFile, KeySize)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("portalbox: master key: %w", err)
 	}
 	s := &FileStore{dir: cfg.Dir, master: master, now: cfg.Now}
 	if s.items, err = s.readIndex(); err != nil {

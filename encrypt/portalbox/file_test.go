@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -195,5 +196,18 @@ func TestWrongMasterKeyCannotOpen(t *testing.T) {
 	s2 := openTest(t, dir, c)
 	if _, err := s2.Get(context.Background(), token); err == nil || errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get under another master key = %v, want an authentication error", err)
+	}
+}
+
+// A master key file that group or others can read is refused, and the
+// store says which file and how to fix it.
+func TestRefusesMasterKeyOpenToOthers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "portal.key")
+	os.WriteFile(path, bytes.Repeat([]byte{1}, KeySize), 0o600)
+	os.Chmod(path, 0o640)
+	_, err := OpenFileStore(FileConfig{Dir: filepath.Join(dir, "p"), MasterKeyFile: path})
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("OpenFileStore = %v, want a refusal naming the key file and chmod 600", err)
 	}
 }

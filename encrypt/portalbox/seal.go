@@ -9,49 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 )
 
 // KeySize is the size of the master key and of each message key: AES-256.
 const KeySize = 32
-
-// LoadOrCreateMasterKey reads the master key (KeySize raw bytes) from path,
-// or creates it with mode 0600 (and its folder with 0700) when it does not
-// exist. A key file of the wrong size is an error, never replaced.
-func LoadOrCreateMasterKey(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if err == nil {
-		if len(key) != KeySize {
-			return nil, fmt.Errorf("portalbox: master key %s: want %d bytes, found %d", path, KeySize, len(key))
-		}
-		return key, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("portalbox: master key: %w", err)
-	}
-	key = make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("portalbox: master key: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("portalbox: master key: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("portalbox: master key: %w", err)
-	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("portalbox: master key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("portalbox: master key: %w", err)
-	}
-	return key, f.Close()
-}
 
 // seal encrypts plain with AES-256-GCM under key, binding it to aad. The
 // result is nonce || ciphertext.

@@ -13,9 +13,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+
+	"github.com/sealgate/sealgate/internal/keyfile"
 )
 
 // KeySize is the size of the master key and of every message key.
@@ -44,38 +43,16 @@ func NewMaster(key []byte) (*Master, error) {
 	return &Master{wrap: aead, codeKey: derive(key, "sealgate portal code v1")}, nil
 }
 
-// LoadOrCreate reads the master key from path, or creates it (mode 0600, in
-// a directory made 0700) when the file does not exist.
+// LoadOrCreate reads the master key from path, or creates it with a fresh
+// random key when the file does not exist (see keyfile.LoadOrCreate: mode
+// 0600 in a directory made 0700, written durably; a file open to group or
+// others, or of the wrong size, is refused).
 func LoadOrCreate(path string) (*Master, error) {
-	key, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key, err = create(path)
-	}
+	key, err := keyfile.LoadOrCreate(path, KeySize)
 	if err != nil {
 		return nil, fmt.Errorf("portal master key: %w", err)
 	}
 	return NewMaster(key)
-}
-
-func create(path string) ([]byte, error) {
-	key := make([]byte, KeySize)
-	rand.Read(key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return key, f.Close()
 }
 
 // NewMessageKey returns a fresh message key and its wrapped form, bound to

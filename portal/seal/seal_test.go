@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,5 +61,15 @@ func TestLoadOrCreateKeepsKey(t *testing.T) {
 	os.WriteFile(path, []byte("short"), 0o600)
 	if _, err := LoadOrCreate(path); err == nil {
 		t.Fatal("short key accepted")
+	}
+}
+
+func TestLoadOrCreateRefusesKeyOpenToOthers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "portal.key")
+	os.WriteFile(path, bytes.Repeat([]byte{1}, KeySize), 0o600)
+	os.Chmod(path, 0o644)
+	_, err := LoadOrCreate(path)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "0644") || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("LoadOrCreate = %v, want a refusal naming the file, its mode and chmod 600", err)
 	}
 }
