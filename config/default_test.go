@@ -36,3 +36,31 @@ func TestDefaultValidates(t *testing.T) {
 		t.Errorf("SourceFile = %q", c.SourceFile())
 	}
 }
+
+// TestSpoolKeyDefaultOutsideSpool pins where the spool key goes when
+// queue.key_file is not set: <data_dir>/keys/spool.key, never under the
+// spool, whether data_dir is the built-in one, set in the file, or the
+// local default of a config-less start.
+func TestSpoolKeyDefaultOutsideSpool(t *testing.T) {
+	t.Parallel()
+	decoded := func(yaml string) *Config {
+		c, err := Decode(filepath.Join(t.TempDir(), "sealgate.yaml"), []byte(yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for name, c := range map[string]*Config{
+		"built-in data_dir": decoded("hostname: mx.example.org\n"),
+		"data_dir set":      decoded("data_dir: /srv/sealgate\n"),
+		"no config":         Default(t.TempDir()),
+	} {
+		want := filepath.Join(c.DataDir, "keys", "spool.key")
+		if c.Queue.KeyFile != want {
+			t.Errorf("%s: queue.key_file = %q, want %q", name, c.Queue.KeyFile, want)
+		}
+		if within(c.Queue.KeyFile, c.SpoolDir()) {
+			t.Errorf("%s: spool key %q is inside the spool %q", name, c.Queue.KeyFile, c.SpoolDir())
+		}
+	}
+}

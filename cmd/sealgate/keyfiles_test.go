@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/internal/smtpsink"
+)
+
+// The first start makes the spool key and portal master key 0600 in
+// <data_dir>/keys, apart from the spool they protect.
+func TestFirstStartMakesKeyFilesOutsideSpool(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	keys := filepath.Join(e.cfg.DataDir, "keys")
+	for _, p := range []string{e.cfg.Queue.KeyFile, e.cfg.Portal.MasterKeyFile} {
+		if filepath.Dir(p) != keys {
+			t.Errorf("key file %s is not in %s", p, keys)
+		}
+		st, err := os.Lstat(p)
+		if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 || st.Size() != 32 {
+			t.Errorf("key file %s: %v, %v; want a 32-byte regular file, mode 0600", p, st, err)
+		}
+	}
+	if rel, err := filepath.Rel(e.cfg.SpoolDir(), e.cfg.Queue.KeyFile); err != nil || !strings.HasPrefix(rel, "..") {
+		t.Errorf("spool key %s is under the spool %s", e.cfg.Queue.KeyFile, e.cfg.SpoolDir())
+	}
+	if st, err := os.Stat(keys); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("keys folder: %v, %v; want mode 0700", st, err)
+	}
+}
+
+// A spool key that group or others can read stops the gateway at start,
+// with the file, its mode and the fix in the error.
+func TestStartRefusesSpoolKeyOpenToOthers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := writeConfig(t, dir, smtpsink.NewTestCA(t), "127.0.0.1:1", envOpts{})
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Queue.KeyFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key := bytes.Repeat([]byte{5}, 32)
+	if err := os.WriteFile(cfg.Queue.KeyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(cfg.Queue.KeyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gw, err := startGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		gw.close(t.Context())
+		t.Fatal("gateway started with a spool key readable by others")
+	}
+	for _, want := range []string{cfg.Queue.KeyFile, "0644", "chmod 600"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if got, _ := os.ReadFile(cfg.Queue.KeyFile); !bytes.Equal(got, key) {
+		t.Error("the refused spool key was replaced")
+	}
+}
