@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"math/bits"
 	"sync"
 )
 
@@ -35,12 +36,19 @@ type Bag struct {
 // NewBag returns an empty bag of size buckets (a power of two).
 func NewBag(size int) *Bag { return &Bag{Counts: make([]float32, size)} }
 
-func (b *Bag) add(h uint32) {
-	k := h & uint32(len(b.Counts)-1)
-	if b.Counts[k] == 0 {
-		b.Touched = append(b.Touched, k)
+// addAll counts each hash of hs, in order.
+func (b *Bag) addAll(hs []uint32) {
+	counts, touched := b.Counts, b.Touched
+	mask := uint32(len(counts) - 1)
+	for _, h := range hs {
+		k := h & mask
+		c := counts[k]
+		if c == 0 {
+			touched = append(touched, k)
+		}
+		counts[k] = c + 1
 	}
-	b.Counts[k]++
+	b.Touched = touched
 }
 
 // Reset empties the bag.
@@ -91,8 +99,8 @@ type scanner struct {
 	nameC []int32 // names: capitalised words, upper-case patient labels
 	posC  []int32 // possessive: care events, "my" and "your" words
 
-	prevBag uint32 // hash of the previous word counted in Options.Bag, 0 if none
-	base    int    // offset of the current segment in the scanned text
+	bagged []uint32 // the segment's hashes for Options.Bag, in order
+	base   int      // offset of the current segment in the scanned text
 }
 
 // Scan analyses text and adds what it finds to out. It stops early, leaving partial
@@ -138,8 +146,8 @@ func segmentLen(text []byte) int {
 
 func (s *scanner) segment(seg []byte) {
 	s.seg = seg
-	if cap(s.low) < len(seg) {
-		s.low = make([]byte, len(seg), maxSegment)
+	if cap(s.low) < len(seg)+8 {
+		s.low = make([]byte, len(seg), maxSegment+8) // 8 to spare for prefix8
 	}
 	s.low = s.low[:len(seg)]
 	var cjk bool
@@ -179,33 +187,55 @@ const (
 // classify looks every word up in the vocabulary, counts health terms and markers, sets
 // s.cls and collects each later pass's candidate tokens.
 func (s *scanner) classify() {
-	s.prevBag = 0
 	s.numC, s.labC, s.ctxC, s.nameC, s.posC = s.numC[:0], s.labC[:0], s.ctxC[:0], s.nameC[:0], s.posC[:0]
+	bag := s.opt.Bag
+	bagged := s.bagged[:0]
+	prev := uint32(0) // hash of the word before, when it is counted in the bag; else 0
 	cls := s.cls[:len(s.toks)]
 	for i := range s.toks {
 		t := &s.toks[i]
 		if t.kind != tkWord {
 			cls[i] = 0
+			prev = 0
 			if t.kind == tkNum {
 				s.numC = append(s.numC, int32(i))
 				s.labC = append(s.labC, int32(i))
 			}
 			continue
 		}
-		cl := s.classifyWord(i, t)
+		cl, cue := s.classifyWord(i, t)
 		cls[i] = cl
 		if cl&clPassAny != 0 || t.flags&fPassNames != 0 {
 			s.candidate(i, t.flags, cl)
 		}
+		if bag == nil {
+			continue
+		}
+		// Words with digits, one-letter words and capitalised words that are not
+		// vocabulary (names, mostly) are left out and break pairs.
+		if t.flags&fDigit != 0 || t.e-t.s < 2 || (t.flags&fCap != 0 && cl|class(cue) == 0) {
+			prev = 0
+			continue
+		}
+		bagged = append(bagged, t.h)
+		if prev != 0 {
+			bagged = append(bagged, prev*fnvPrime^t.h)
+		}
+		prev = t.h
 	}
+	if bag != nil {
+		bag.addAll(bagged)
+	}
+	s.bagged = bagged
 }
 
-// classifyWord returns the class of word token i and counts what the word says.
-func (s *scanner) classifyWord(i int, t *tok) class {
+// classifyWord returns the class and the cue groups of word token i and counts what the
+// word says.
+func (s *scanner) classifyWord(i int, t *tok) (class, uint32) {
 	w := s.low[t.s:t.e]
 	cl := class(0)
 	var cue uint32
-	if e := s.v.lookup(w, t.h); e != nil {
+	if e := s.v.lookup(w, prefix8(s.low[t.s:], len(w)), t.h); e != nil {
 		if e.notName && t.flags&(fCap|fUpper) != 0 {
 			cl = clNotName
 		}
@@ -224,18 +254,23 @@ func (s *scanner) classifyWord(i int, t *tok) class {
 	if cue != 0 {
 		s.countCues(cue)
 	}
-	if bag := s.opt.Bag; bag != nil {
-		s.bagWord(bag, i, t.h, t.flags&fDigit == 0 && len(w) > 1 && (t.flags&fCap == 0 || cl|class(cue) != 0))
-	}
 	if cl == 0 {
-		return 0
+		return 0, cue
 	}
 	if cl&clVet != 0 && (cl&clHealth != 0 || t.flags&fUpper != 0) {
-		cl &^= clVet // "PET-CT", "PET scan": imaging, not an animal
+		// "PET-CT", "PET scan": imaging, not an animal. (An upper-case word is never
+		// capitalised, and a capitalised one keeps its health class, so the Bag, which
+		// leaves out capitalised words without a class, is not affected.)
+		cl &^= clVet
 	}
-	s.countClass(cl, i)
-	return cl
+	if cl&clCounted != 0 {
+		s.countClass(cl, i)
+	}
+	return cl, cue
 }
+
+// clCounted are the classes countClass counts.
+const clCounted = clHealth | clAnalyte | clVet | clBulk
 
 // candidate adds word token i to the candidates of the passes it can matter to.
 func (s *scanner) candidate(i int, flags uint8, cl class) {
@@ -256,27 +291,10 @@ func (s *scanner) candidate(i int, flags uint8, cl class) {
 	}
 }
 
-// bagWord counts word i and, when the word before it is adjacent, the pair, in bag.
-// Words left out (names, numbers) break pairs.
-func (s *scanner) bagWord(bag *Bag, i int, h uint32, keep bool) {
-	if !keep {
-		s.prevBag = 0
-		return
-	}
-	bag.add(h)
-	if s.prevBag != 0 && i > 0 && s.toks[i-1].kind == tkWord {
-		bag.add(s.prevBag*16777619 ^ h)
-	}
-	s.prevBag = h
-}
-
 // countCues counts one word's cue groups.
 func (s *scanner) countCues(cue uint32) {
-	for b := ID(0); cue != 0; b++ {
-		if cue&1 != 0 {
-			s.out[FirstCue+b]++
-		}
-		cue >>= 1
+	for ; cue != 0; cue &= cue - 1 {
+		s.out[FirstCue+ID(bits.TrailingZeros32(cue))]++
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"embed"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -76,8 +77,7 @@ type vocab struct {
 	table   []slot          // words and notName words by hash, for lookup
 	lex     []lexeme        // what the slots point to
 	mask    uint32
-	filter  [1024]uint64 // bit len-1 set at (first, last byte) when a word of that shape exists
-	stems   [256][]stem
+	stems   [1024][]stem    // by the last two bytes of the suffix (suffixIndex)
 	notStem map[string]bool // ordinary words that end like a disease or drug term
 	zh      []zhTerm        // Chinese terms, found as substrings
 }
@@ -86,31 +86,36 @@ type vocab struct {
 // and whether it is in notName.
 type lexeme struct {
 	key     string
+	k8      uint64 // the first eight bytes of key, little-endian, zero-padded
 	notName bool
 	entry   // zero when the word is only in notName
 }
 
-// filterIndex is the slot of a word in vocab.filter.
-func filterIndex(w []byte) int { return int(w[0]&31)<<5 | int(w[len(w)-1]&31) }
-
-// lookup returns what the vocabulary knows of a lower-case word whose FNV-1a hash is h,
-// or nil: a cheap shape filter, then an open-addressing table built once the vocabulary
-// is loaded.
-func (v *vocab) lookup(w []byte, h uint32) *lexeme {
-	if len(w) == 0 || len(w) > 64 || v.filter[filterIndex(w)]&(1<<(len(w)-1)) == 0 {
-		return nil
-	}
+// lookup returns what the vocabulary knows of a lower-case word, or nil. h is the
+// word's FNV-1a hash and w8 its first eight bytes as prefix8 returns them.
+func (v *vocab) lookup(w []byte, w8 uint64, h uint32) *lexeme {
 	for i := h & v.mask; ; i = (i + 1) & v.mask {
 		sl := v.table[i]
-		if sl.w == 0 {
-			return nil
-		}
-		if sl.h == h {
-			if e := &v.lex[sl.w-1]; e.key == string(w) {
+		if sl.h == h && sl.w != 0 {
+			e := &v.lex[sl.w-1]
+			if e.k8 == w8 && len(e.key) == len(w) && (len(w) <= 8 || e.key[8:] == string(w[8:])) {
 				return e
 			}
 		}
+		if sl.w == 0 {
+			return nil
+		}
 	}
+}
+
+// prefix8 returns the first eight bytes of b[:n] (at most n of them) as a little-endian
+// number, zero-padded. b must have eight bytes of capacity.
+func prefix8(b []byte, n int) uint64 {
+	x := binary.LittleEndian.Uint64(b[:8])
+	if n < 8 {
+		x &= 1<<(8*n) - 1
+	}
+	return x
 }
 
 // slot is one cell of the lookup table: the word's hash and its index in lex plus
@@ -139,12 +144,11 @@ func (v *vocab) buildTable() {
 	v.table, v.mask = make([]slot, n), uint32(n-1)
 	v.lex = make([]lexeme, len(keys))
 	for x, k := range keys {
-		v.lex[x] = lexeme{key: k, notName: v.notName[k]}
+		b := []byte(k)
+		v.lex[x] = lexeme{key: k, k8: prefix8(append(b, make([]byte, 8)...), len(b)), notName: v.notName[k]}
 		if e := v.words[k]; e != nil {
 			v.lex[x].entry = *e
 		}
-		b := []byte(k)
-		v.filter[filterIndex(b)] |= 1 << (len(b) - 1)
 		h := fnv32(b)
 		i := h & v.mask
 		for v.table[i].w != 0 {
@@ -293,19 +297,32 @@ func (v *vocab) loadStems() error {
 	if err != nil {
 		return fmt.Errorf("vocabulary stems.txt: %w", err)
 	}
+	var bad string
 	eachLine(data, func(line string) {
 		kind, suffix, ok := strings.Cut(line, " ")
 		if !ok || suffix == "" {
+			return
+		}
+		if len(suffix) < 2 {
+			bad = suffix
 			return
 		}
 		s := stem{suffix: suffix, min: 6, cl: clCondition}
 		if kind == "drug" {
 			s.min, s.cl = 8, clDrug
 		}
-		last := suffix[len(suffix)-1]
-		v.stems[last] = append(v.stems[last], s)
+		k := suffixIndex(suffix)
+		v.stems[k] = append(v.stems[k], s)
 	})
+	if bad != "" {
+		return fmt.Errorf("vocabulary stems.txt: suffix %q is shorter than two bytes", bad)
+	}
 	return nil
+}
+
+// suffixIndex is the index in vocab.stems of a word or suffix of at least two bytes.
+func suffixIndex[T string | []byte](w T) int {
+	return int(w[len(w)-2]&31)<<5 | int(w[len(w)-1]&31)
 }
 
 // stemClass returns the class a word gets from its ending, or 0.
@@ -313,7 +330,7 @@ func (v *vocab) stemClass(w []byte) class {
 	if len(w) < 6 {
 		return 0
 	}
-	for _, s := range v.stems[w[len(w)-1]] {
+	for _, s := range v.stems[suffixIndex(w)] {
 		if len(w) >= s.min && bytes.HasSuffix(w, []byte(s.suffix)) {
 			if v.notStem[string(w)] {
 				return 0
