@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -103,7 +102,7 @@ func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) error {
 		Client: "sealgate-dsn", DSN: true, TLS: it.env.TLS, Policy: it.env.Policy,
 		EightBit: it.env.EightBit, SMTPUTF8: it.env.SMTPUTF8,
 	}
-	id, err := q.Enqueue(context.Background(), env, msg)
+	id, err := q.enqueue(env, msg, true)
 	if err == nil {
 		q.m.dsns.Inc()
 		q.log.Info("dsn queued", slog.String("queue_id", it.env.ID), slog.String("dsn_id", id))

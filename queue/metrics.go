@@ -12,6 +12,9 @@ type metrics struct {
 	dsns        prometheus.Counter
 	panics      prometheus.Counter
 	quarantined prometheus.Counter
+	// storageErrors counts failed spool file operations by op: create,
+	// write, sync, truncate, quarantine.
+	storageErrors *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -32,9 +35,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "sealgate_queue_panics_total", Help: "Recovered panics while delivering."}),
 		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sealgate_queue_quarantined_total", Help: "Spool entries moved to quarantine."}),
+		storageErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sealgate_queue_storage_errors_total",
+			Help: "Failed spool file operations (full, over quota, failing or read-only disk), by operation."},
+			[]string{"op"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.size, m.enqueued, m.deliveries, m.latency, m.dsns, m.panics, m.quarantined)
+		reg.MustRegister(m.size, m.enqueued, m.deliveries, m.latency, m.dsns, m.panics, m.quarantined, m.storageErrors)
 	}
 	return m
 }

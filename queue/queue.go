@@ -23,10 +23,18 @@ type Config struct {
 	Schedule []time.Duration
 	MaxAge   time.Duration
 	// Workers is the number of messages delivered at the same time.
-	Workers    int
+	Workers int
+	// MinFree is the free space, in bytes, the spool's file system keeps
+	// for state records and DSNs: below it, new mail is refused with
+	// ErrInsufficientStorage (smtpd answers 452 4.3.1) while deliveries,
+	// state updates and DSNs go on. 0 keeps no reserve.
+	MinFree    int64
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Audit      Auditor
+
+	// fs is the file system under the spool; nil means the real one.
+	fs fileSystem
 }
 
 // Auditor receives delivery events for the audit log. It must not block.
@@ -43,10 +51,11 @@ var ErrNotFound = errors.New("no such message")
 // Queue is the durable outbound queue: a spool on disk and a scheduler
 // that hands due messages to the Courier.
 type Queue struct {
-	cfg Config
-	sp  *spool
-	log *slog.Logger
-	m   *metrics
+	cfg    Config
+	sp     *spool
+	log    *slog.Logger
+	m      *metrics
+	health *storageHealth
 
 	mu     sync.Mutex
 	items  map[string]*item
@@ -91,17 +100,22 @@ func New(cfg Config) (*Queue, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	sp, err := openSpool(cfg.Dir, cfg.Key)
+	m := newMetrics(cfg.Registerer)
+	health := &storageHealth{onFail: func(op string) { m.storageErrors.WithLabelValues(op).Inc() }}
+	sp, err := openSpool(spoolConfig{fs: cfg.fs, dir: cfg.Dir, key: cfg.Key, log: cfg.Logger, health: health})
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sealgate_queue_segments", Help: "Spool segment files on disk."},
-			func() float64 { return float64(sp.segments()) }))
+			func() float64 { return float64(sp.segments()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "sealgate_queue_free_bytes", Help: "Free bytes on the spool's file system (statfs, for unprivileged writers)."},
+				func() float64 { free, _ := sp.fs.Free(cfg.Dir); return float64(free) }))
 	}
 	return &Queue{
-		cfg: cfg, sp: sp, log: cfg.Logger, m: newMetrics(cfg.Registerer),
+		cfg: cfg, sp: sp, log: cfg.Logger, m: m, health: health,
 		items: map[string]*item{}, wake: make(chan struct{}, 1),
 		sem: make(chan struct{}, cfg.Workers), loopDone: make(chan struct{}),
 	}, nil
@@ -175,10 +189,49 @@ func (q *Queue) quarantine(id string, cause error) {
 	}
 }
 
-// Enqueue makes the message durable and schedules it. It returns only
+// Enqueue makes a new message durable and schedules it. It returns only
 // after the spool file and its directory entry are on disk: the caller may
-// then answer 250.
+// then answer 250. Below Config.MinFree, and when the spool's file system
+// cannot take the message, the error matches ErrInsufficientStorage.
 func (q *Queue) Enqueue(ctx context.Context, env *Envelope, body []byte) (string, error) {
+	if err := q.CheckSpace(int64(len(body))); err != nil {
+		return "", fmt.Errorf("queue: %w", err)
+	}
+	return q.enqueue(env, body, true)
+}
+
+// CheckSpace returns an error matching ErrInsufficientStorage when a new
+// message of size bytes would leave less than Config.MinFree free on the
+// spool's file system. When free space cannot be read it returns nil: the
+// write itself will tell.
+func (q *Queue) CheckSpace(size int64) error {
+	if q.cfg.MinFree <= 0 && size <= 0 {
+		return nil
+	}
+	free, err := q.sp.fs.Free(q.cfg.Dir)
+	if err != nil {
+		return nil
+	}
+	if free-size < q.cfg.MinFree {
+		return &reserveError{free: free, floor: q.cfg.MinFree}
+	}
+	return nil
+}
+
+// Storage says why the spool cannot take new mail now, for /readyz: a
+// file operation failed in the last ten seconds and nothing was written
+// since, or the file system is below Config.MinFree. nil means healthy.
+// The text names the condition, never a file or message.
+func (q *Queue) Storage() error {
+	if err := q.health.status(time.Now()); err != nil {
+		return fmt.Errorf("spool storage failing: %s", errnoText(err))
+	}
+	return q.CheckSpace(0)
+}
+
+// enqueue writes a message (new mail, or a DSN, which may use the
+// reserve) and, when schedule is set, hands it to the scheduler.
+func (q *Queue) enqueue(env *Envelope, body []byte, schedule bool) (string, error) {
 	if !q.enter() {
 		return "", ErrClosed
 	}
@@ -197,7 +250,9 @@ func (q *Queue) Enqueue(ctx context.Context, env *Envelope, body []byte) (string
 		return "", fmt.Errorf("queue: %w", err)
 	}
 	q.m.enqueued.Inc()
-	q.add(&item{env: env, st: newState(env, env.Received), body: body, index: -1})
+	if schedule {
+		q.add(&item{env: env, st: newState(env, env.Received), body: body, index: -1})
+	}
 	return env.ID, nil
 }
 

@@ -3,9 +3,11 @@ package queue
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // scan rebuilds the index from the segments on disk, oldest first. A
@@ -14,7 +16,7 @@ import (
 // damaged region anywhere else is copied to quarantine/ and skipped; the
 // scan resumes at the next record that authenticates.
 func (s *spool) scan() error {
-	entries, err := os.ReadDir(s.dir)
+	entries, err := s.fs.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -35,16 +37,14 @@ func (s *spool) scan() error {
 
 func (s *spool) scanSegment(num uint64, newest bool) error {
 	path := filepath.Join(s.dir, segName(num))
-	data, err := os.ReadFile(path)
+	data, err := readFile(s.fs, path)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	g, err := s.openSegment(num, path)
 	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+		return err
 	}
-	st, _ := f.Stat()
-	g := &segment{num: num, path: path, f: f, created: st.ModTime()}
 	s.segs = append(s.segs, g)
 	for off := 0; off < len(data); {
 		n, ok := s.record(g, data, off)
@@ -54,18 +54,74 @@ func (s *spool) scanSegment(num uint64, newest bool) error {
 		}
 		next := s.resync(data, off+1)
 		if next == len(data) && newest {
-			g.size = int64(off)
-			return f.Truncate(int64(off)) // torn tail, never acknowledged
+			s.cutTornTail(g, int64(off))
+			return nil
 		}
 		s.corrupt++
-		qpath := filepath.Join(s.quarDir, fmt.Sprintf("%s-%d.bad", segName(num), off))
-		if err := writeQuarantine(qpath, data[off:next]); err != nil {
-			return err
+		r := region{int64(off), int64(next)}
+		if err := s.copyDamaged(g, r, data[off:next]); err != nil {
+			// Left in place: the segment is moved to quarantine whole
+			// when it is no longer needed (retire).
+			g.unsaved = append(g.unsaved, r)
+			s.health.fail("quarantine", err)
+			s.log.Error("spool: damaged region left in its segment: its quarantine copy cannot be written",
+				slog.String("segment", segName(num)), slog.Int("offset", off), slog.String("error", err.Error()))
 		}
 		off = next
 	}
 	g.size = int64(len(data))
 	return nil
+}
+
+// openSegment opens a segment found on disk, for reading only when the
+// file system is read-only.
+func (s *spool) openSegment(num uint64, path string) (*segment, error) {
+	readOnly := false
+	f, err := s.fs.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		f, err = s.fs.OpenFile(path, os.O_RDONLY, 0)
+		readOnly = true
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	created := time.Now()
+	if st, err := f.Stat(); err == nil {
+		created = st.ModTime()
+	}
+	return &segment{num: num, path: path, fs: s.fs, f: f, created: created, readOnly: readOnly}, nil
+}
+
+// cutTornTail cuts the torn tail of a write that was never acknowledged.
+// If the file cannot be cut now, the writer cuts it before it writes
+// there or starts the next segment.
+func (s *spool) cutTornTail(g *segment, off int64) {
+	g.size = off
+	if err := g.f.Truncate(off); err != nil {
+		g.dirty = true
+		s.log.Warn("spool: torn tail not cut yet", slog.String("segment", segName(g.num)), slog.String("error", err.Error()))
+	}
+}
+
+// copyDamaged writes a damaged region to quarantine/.
+func (s *spool) copyDamaged(g *segment, r region, raw []byte) error {
+	qpath := filepath.Join(s.quarDir, fmt.Sprintf("%s-%d.bad", segName(g.num), r.off))
+	return writeFileAtomic(s.fs, qpath, raw)
+}
+
+// saveDamaged tries again to copy the damaged regions of g to quarantine/.
+func (s *spool) saveDamaged(g *segment) {
+	var left []region
+	for _, r := range g.unsaved {
+		raw, err := g.read(r.off, int(r.end-r.off))
+		if err == nil {
+			err = s.copyDamaged(g, r, raw)
+		}
+		if err != nil {
+			left = append(left, r)
+		}
+	}
+	g.unsaved = left
 }
 
 // record checks and applies the record at off, returning its length.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/sealgate/sealgate/safeio"
 )
 
 // segment is one append-only spool file, named by its sequence number.
@@ -18,14 +16,26 @@ type segment struct {
 	path    string
 	created time.Time
 
+	fs     fileSystem
 	mu     sync.RWMutex // readers against deletion
-	f      *os.File
+	f      spoolFile
 	closed bool
 
 	// Owned by the writer goroutine (and the scan before it starts):
 	size int64
 	refs int // latest message or state records of queued messages held here
+	// dirty: the file may hold bytes after size (a failed write, or a
+	// torn tail that could not be cut); they are cut before the next write.
+	dirty bool
+	// readOnly: opened for reading only (a read-only file system).
+	readOnly bool
+	// unsaved are damaged regions whose quarantine copy could not be
+	// written yet.
+	unsaved []region
 }
+
+// region is a damaged byte range of a segment.
+type region struct{ off, end int64 }
 
 const segSuffix = ".seg"
 
@@ -42,17 +52,17 @@ func parseSegName(name string) (uint64, bool) {
 
 // createSegment makes a new, empty segment and makes its directory entry
 // durable, so records later fdatasync'd into it can be found after a crash.
-func createSegment(dir string, num uint64) (*segment, error) {
+func createSegment(fsys fileSystem, dir string, num uint64) (*segment, error) {
 	path := filepath.Join(dir, segName(num))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	if err := safeio.SyncDir(dir); err != nil {
+	if err := fsys.SyncDir(dir); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	return &segment{num: num, path: path, f: f, created: time.Now()}, nil
+	return &segment{num: num, path: path, fs: fsys, f: f, created: time.Now()}, nil
 }
 
 // read returns n bytes at off.
@@ -81,9 +91,5 @@ func (g *segment) close() {
 // remove deletes the segment's file once no reader holds it.
 func (g *segment) remove() error {
 	g.close()
-	return os.Remove(g.path)
-}
-
-func writeQuarantine(path string, raw []byte) error {
-	return safeio.WriteFile(path, raw, 0o600)
+	return g.fs.Remove(g.path)
 }

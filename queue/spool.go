@@ -4,8 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -15,18 +14,27 @@ import (
 // spool is the on-disk part of the queue: append-only segment files with
 // a group-commit writer. See the package documentation for the format.
 type spool struct {
+	fs      fileSystem
 	dir     string
 	quarDir string
 	seal    *sealer
+	log     *slog.Logger
+	health  *storageHealth
 	segSize int64
 	// compactAfter is how old the oldest segment may get while it still
 	// holds waiting messages before they are copied forward.
 	compactAfter time.Duration
 
+	// fresh: nothing written since the spool was opened; the first write
+	// starts a new segment. Owned by the writer.
+	fresh bool
+
 	mu      sync.Mutex // guards the fields below
 	segs    []*segment // oldest first; the last is the active one
 	index   map[string]*entry
 	corrupt int // damaged regions found by the last scan
+	// pendingDone are 'D' records that could not be written yet.
+	pendingDone map[string]pendingDone
 
 	reqs      chan *writeReq
 	done      chan struct{}
@@ -49,21 +57,40 @@ type entry struct {
 
 const defaultSegmentSize = 32 << 20
 
-func openSpool(dir string, key []byte) (*spool, error) {
-	s, err := newSealer(key)
+// spoolConfig is what openSpool needs.
+type spoolConfig struct {
+	fs     fileSystem // nil: the real one
+	dir    string
+	key    []byte
+	log    *slog.Logger
+	health *storageHealth
+}
+
+// openSpool reads the spool and starts its writer. It succeeds on a full
+// or read-only file system: recovery writes nothing it cannot do without,
+// and the writer retries what fails.
+func openSpool(cfg spoolConfig) (*spool, error) {
+	s, err := newSealer(cfg.key)
 	if err != nil {
 		return nil, err
 	}
-	sp := &spool{dir: dir, quarDir: filepath.Join(dir, "quarantine"), seal: s,
-		segSize: defaultSegmentSize, compactAfter: 5 * time.Minute,
-		index: map[string]*entry{}, reqs: make(chan *writeReq, 1024), done: make(chan struct{})}
-	if err := os.MkdirAll(sp.quarDir, 0o700); err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+	if cfg.fs == nil {
+		cfg.fs = osFS{}
+	}
+	if cfg.health == nil {
+		cfg.health = &storageHealth{}
+	}
+	if cfg.log == nil {
+		cfg.log = slog.New(slog.DiscardHandler)
+	}
+	sp := &spool{fs: cfg.fs, dir: cfg.dir, quarDir: filepath.Join(cfg.dir, "quarantine"), seal: s,
+		log: cfg.log, health: cfg.health, segSize: defaultSegmentSize, compactAfter: 5 * time.Minute,
+		fresh: true, index: map[string]*entry{}, pendingDone: map[string]pendingDone{},
+		reqs: make(chan *writeReq, 1024), done: make(chan struct{})}
+	if err := cfg.fs.MkdirAll(sp.quarDir, 0o700); err != nil {
+		sp.log.Error("spool: cannot create the quarantine folder", slog.String("error", err.Error()))
 	}
 	if err := sp.scan(); err != nil {
-		return nil, err
-	}
-	if err := sp.rotate(); err != nil {
 		return nil, err
 	}
 	go sp.run()
@@ -199,7 +226,7 @@ func (s *spool) quarantine(id string) error {
 		}
 		raw = append(raw, b...)
 	}
-	if err := writeQuarantine(filepath.Join(s.quarDir, id+".rec"), raw); err != nil {
+	if err := writeFileAtomic(s.fs, filepath.Join(s.quarDir, id+".rec"), raw); err != nil {
 		return err
 	}
 	return s.remove(id, true)

@@ -1,9 +1,8 @@
 package queue
 
 import (
+	"log/slog"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // writeReq is one record for the writer goroutine.
@@ -33,6 +32,12 @@ func (s *spool) run() {
 			batch := s.drain(first)
 			err := s.commit(batch)
 			for _, r := range batch {
+				if err != nil && r.kind == kindDone && !r.durable {
+					// Written later: see deferDone.
+					s.deferDone(r)
+					r.done <- nil
+					continue
+				}
 				r.done <- err
 			}
 			s.maintain(time.Now())
@@ -59,14 +64,14 @@ func (s *spool) drain(first *writeReq) []*writeReq {
 }
 
 // commit appends a batch to the active segment, syncs it if needed, and
-// only then makes the records visible in the index.
+// only then makes the records visible in the index. A failed write or
+// sync is cut off again, and the next batch is written to the same
+// segment at the same place: a full disk is a state the spool waits out,
+// not a reason to start new files.
 func (s *spool) commit(batch []*writeReq) error {
-	act := s.active()
-	if act.size >= s.segSize {
-		if err := s.rotate(); err != nil {
-			return err
-		}
-		act = s.active()
+	act, err := s.target()
+	if err != nil {
+		return err
 	}
 	var buf []byte
 	durable := false
@@ -76,16 +81,17 @@ func (s *spool) commit(batch []*writeReq) error {
 	}
 	start := act.size
 	if _, err := act.f.WriteAt(buf, start); err != nil {
-		s.rotate() // never append after a torn write
-		return err
+		s.cutBack(act)
+		return s.failed("write", err)
 	}
-	act.size += int64(len(buf))
 	if durable {
-		if err := unix.Fdatasync(int(act.f.Fd())); err != nil {
-			s.rotate()
-			return err
+		if err := act.f.Datasync(); err != nil {
+			s.cutBack(act)
+			return s.failed("sync", err)
 		}
 	}
+	act.size += int64(len(buf))
+	s.health.ok()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	off := start
@@ -96,23 +102,81 @@ func (s *spool) commit(batch []*writeReq) error {
 	return nil
 }
 
+// failed records a failed file operation and returns it as a storage
+// error.
+func (s *spool) failed(op string, err error) error {
+	s.health.fail(op, err)
+	return &storageError{op: op, err: err}
+}
+
+// cutBack removes whatever a failed write left after the segment's last
+// good record. When even that fails, the segment is marked dirty and the
+// cut is tried again before anything else is written to it.
+func (s *spool) cutBack(g *segment) {
+	g.dirty = true
+	s.clean(g)
+}
+
+// clean truncates a dirty segment back to its last good record.
+func (s *spool) clean(g *segment) error {
+	if !g.dirty {
+		return nil
+	}
+	if err := g.f.Truncate(g.size); err != nil {
+		return s.failed("truncate", err)
+	}
+	g.dirty = false
+	return nil
+}
+
+// target returns the segment the next batch goes to. A new segment is
+// started when the active one is full, and once after the spool is
+// opened; if that fails, writing goes on where it is.
+func (s *spool) target() (*segment, error) {
+	act := s.active()
+	if act != nil && !s.fresh && act.size < s.segSize {
+		return act, s.clean(act)
+	}
+	if err := s.rotate(); err != nil {
+		if act == nil || act.readOnly {
+			return nil, err
+		}
+		s.log.Warn("spool: cannot start a new segment, appending to the current one", slog.String("error", err.Error()))
+		return act, s.clean(act)
+	}
+	s.fresh = false
+	return s.active(), nil
+}
+
+// active is the newest segment, nil when there is none.
 func (s *spool) active() *segment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.segs) == 0 {
+		return nil
+	}
 	return s.segs[len(s.segs)-1]
 }
 
-// rotate starts a new active segment.
+// rotate starts a new active segment. The current one is first cut to its
+// last good record and synced, so only the newest segment can ever end in
+// a torn write.
 func (s *spool) rotate() error {
-	s.mu.Lock()
 	next := uint64(1)
-	if n := len(s.segs); n > 0 {
-		next = s.segs[n-1].num + 1
+	if act := s.active(); act != nil {
+		next = act.num + 1
+		if !act.readOnly {
+			if err := s.clean(act); err != nil {
+				return err
+			}
+			if err := act.f.Datasync(); err != nil {
+				return s.failed("sync", err)
+			}
+		}
 	}
-	s.mu.Unlock()
-	g, err := createSegment(s.dir, next)
+	g, err := createSegment(s.fs, s.dir, next)
 	if err != nil {
-		return err
+		return s.failed("create", err)
 	}
 	s.mu.Lock()
 	s.segs = append(s.segs, g)
@@ -143,22 +207,77 @@ func (s *spool) applyLocked(kind byte, id string, l loc) {
 		e.state, e.hasState = l, true
 		l.seg.refs++
 	case kindDone:
-		if e == nil {
-			return
-		}
-		e.msg.seg.refs--
-		if e.hasState {
-			e.state.seg.refs--
-		}
-		delete(s.index, id)
+		s.dropLocked(id)
 	}
 }
 
-// maintain deletes the oldest segments while nothing refers to them, and
-// moves the records of messages still waiting in an old segment forward.
-// Segments go strictly oldest first: a newer segment may hold the "done"
-// record that keeps an older one's message from coming back after a crash.
+// dropLocked takes a message out of the index.
+func (s *spool) dropLocked(id string) {
+	e := s.index[id]
+	if e == nil {
+		return
+	}
+	e.msg.seg.refs--
+	if e.hasState {
+		e.state.seg.refs--
+	}
+	delete(s.index, id)
+}
+
+// deferDone handles a finished message whose 'D' record could not be
+// written: it leaves the index now (nothing of it is needed any more) and
+// its 'D' is written later, until that succeeds or the segment holding its
+// message record is gone, which removes it as surely.
+func (s *spool) deferDone(r *writeReq) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.index[r.id]
+	if e == nil {
+		return
+	}
+	s.pendingDone[r.id] = pendingDone{frame: r.frame, seg: e.msg.seg.num}
+	s.dropLocked(r.id)
+}
+
+// pendingDone is a 'D' record waiting to be written.
+type pendingDone struct {
+	frame []byte
+	seg   uint64 // the message record's segment
+}
+
+// flushDone writes the 'D' records that failed before.
+func (s *spool) flushDone() {
+	s.mu.Lock()
+	var batch []*writeReq
+	oldest := uint64(0)
+	if len(s.segs) > 0 {
+		oldest = s.segs[0].num
+	}
+	for id, p := range s.pendingDone {
+		if p.seg < oldest {
+			delete(s.pendingDone, id)
+			continue
+		}
+		batch = append(batch, &writeReq{kind: kindDone, id: id, frame: p.frame})
+	}
+	s.mu.Unlock()
+	if len(batch) == 0 || s.commit(batch) != nil {
+		return
+	}
+	s.mu.Lock()
+	for _, r := range batch {
+		delete(s.pendingDone, r.id)
+	}
+	s.mu.Unlock()
+}
+
+// maintain writes postponed records, deletes the oldest segments while
+// nothing refers to them, and moves the records of messages still waiting
+// in an old segment forward. Segments go strictly oldest first: a newer
+// segment may hold the "done" record that keeps an older one's message
+// from coming back after a crash.
 func (s *spool) maintain(now time.Time) {
+	s.flushDone()
 	for {
 		s.mu.Lock()
 		if len(s.segs) < 2 {
@@ -173,10 +292,40 @@ func (s *spool) maintain(now time.Time) {
 			}
 			continue
 		}
+		s.mu.Unlock()
+		if !s.retire(oldest) {
+			return
+		}
+		s.mu.Lock()
 		s.segs = s.segs[1:]
 		s.mu.Unlock()
-		oldest.remove()
 	}
+}
+
+// retire deletes a segment nothing refers to. One that holds a damaged
+// region whose quarantine copy could not be written is moved into
+// quarantine/ whole instead (a rename needs no free space); if that fails
+// too it stays, and reports false.
+func (s *spool) retire(g *segment) bool {
+	if len(g.unsaved) > 0 {
+		s.saveDamaged(g)
+	}
+	if len(g.unsaved) == 0 {
+		g.remove()
+		return true
+	}
+	g.close()
+	to := s.quarDir + "/" + segName(g.num) + ".damaged"
+	if err := s.fs.Rename(g.path, to); err != nil {
+		s.health.fail("quarantine", err)
+		s.log.Error("spool: segment with a damaged region kept: it cannot be copied or moved to quarantine",
+			slog.String("segment", segName(g.num)), slog.String("error", err.Error()))
+		return false
+	}
+	s.fs.SyncDir(s.quarDir)
+	s.fs.SyncDir(s.dir)
+	s.log.Warn("spool: segment with a damaged region moved to quarantine whole", slog.String("segment", segName(g.num)))
+	return true
 }
 
 // compact copies the latest records of every message that still refers to

@@ -80,6 +80,15 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, env *queue.Envelope, body []byte) (string, error)
 }
 
+// SpaceChecker is implemented by a queue that keeps a free-space reserve
+// (queue.Queue does). When the Enqueuer is one, MAIL asks it whether a
+// message of the declared SIZE (0 when none) still fits, so a client
+// learns before it sends the data; an error matching
+// queue.ErrInsufficientStorage is answered 452 4.3.1.
+type SpaceChecker interface {
+	CheckSpace(size int64) error
+}
+
 // Auditor records accepted and rejected messages for the audit log.
 type Auditor interface {
 	Accepted(env *queue.Envelope)

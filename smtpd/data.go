@@ -135,6 +135,9 @@ func (s *session) accept(id string, body []byte) error {
 			return errShutdown
 		}
 		s.log.Error("enqueue failed", slog.String("queue_id", id), slog.String("error", err.Error()))
+		if queue.IsInsufficientStorage(err) {
+			return errNoStorage
+		}
 		return err
 	}
 	s.srv.m.accepted.WithLabelValues(s.lst.Name).Inc()

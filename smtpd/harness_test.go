@@ -27,6 +27,13 @@ type recQueue struct {
 	envs   []*queue.Envelope
 	bodies [][]byte
 	err    error
+	space  error // CheckSpace's answer
+}
+
+func (q *recQueue) CheckSpace(size int64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.space
 }
 
 func (q *recQueue) Enqueue(_ context.Context, env *queue.Envelope, body []byte) (string, error) {

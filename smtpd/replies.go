@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/sealgate/sealgate/queue"
 )
 
 // rejection is a refusal with fixed text and a metric reason. Replies to
@@ -44,6 +46,7 @@ var (
 	errRequireTLSNoTL = rej("requiretls_without_tls", 530, 5, 7, 10, "REQUIRETLS needs TLS")
 	errAborted        = rej("aborted", 421, 4, 4, 2, "Connection closing")
 	errShutdown       = rej("shutdown", 421, 4, 3, 2, "Service shutting down, try again later")
+	errNoStorage      = rej("insufficient_storage", 452, 4, 3, 1, "Insufficient system storage")
 )
 
 // toReply maps any error to the reply the client sees. Unknown errors
@@ -60,6 +63,11 @@ func (s *Server) toReply(err error, queueID string) *smtp.SMTPError {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) && se == smtp.ErrAuthFailed {
 		return se
+	}
+	if queue.IsInsufficientStorage(err) {
+		// A full, failing or read-only spool disk, or new mail refused
+		// below queue.min_free: the client tries again later (RFC 3463).
+		return s.toReply(errNoStorage, queueID)
 	}
 	s.m.rejected.WithLabelValues("internal").Inc()
 	text := "Internal error, try again later"

@@ -147,6 +147,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			s.log.Info("sender refused", slog.String("client", c.Name))
 			return err
 		}
+		if err := s.checkSpace(opts); err != nil {
+			return err
+		}
 		if !s.srv.sendRate.allow(c.Name, time.Now()) {
 			return errRateLimit
 		}
@@ -157,6 +160,24 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		}
 		return nil
 	})
+}
+
+// checkSpace asks the queue, when it keeps a free-space reserve, whether
+// the message announced by MAIL still fits.
+func (s *session) checkSpace(opts *smtp.MailOptions) error {
+	sc, ok := s.srv.cfg.Queue.(SpaceChecker)
+	if !ok {
+		return nil
+	}
+	var size int64
+	if opts != nil {
+		size = opts.Size
+	}
+	if err := sc.CheckSpace(size); err != nil {
+		s.log.Warn("new mail refused: spool storage", slog.String("error", err.Error()))
+		return errNoStorage
+	}
+	return nil
 }
 
 // Rcpt adds a recipient after strict re-parsing: go-smtp un-quotes local

@@ -1,0 +1,104 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrInsufficientStorage is matched (errors.Is) by every error the queue
+// returns because the spool's file system is full, over quota, failing or
+// read-only, and by the refusal of new mail below Config.MinFree. smtpd
+// answers it with 452 4.3.1; the sender retries later.
+var ErrInsufficientStorage = errors.New("insufficient system storage")
+
+// IsInsufficientStorage reports whether err comes from a file system that
+// cannot take more data: ErrInsufficientStorage, or ENOSPC, EDQUOT, EIO,
+// EROFS or EFBIG anywhere in its chain.
+func IsInsufficientStorage(err error) bool {
+	if errors.Is(err, ErrInsufficientStorage) {
+		return true
+	}
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EROFS, syscall.EFBIG:
+		return true
+	}
+	return false
+}
+
+// storageError is a failed file operation of the spool writer. It
+// matches ErrInsufficientStorage when its cause is a storage condition.
+type storageError struct {
+	op  string // create, write, sync, truncate
+	err error
+}
+
+func (e *storageError) Error() string { return "spool " + e.op + ": " + e.err.Error() }
+func (e *storageError) Unwrap() error { return e.err }
+func (e *storageError) Is(target error) bool {
+	return target == ErrInsufficientStorage && IsInsufficientStorage(e.err)
+}
+
+// reserveError refuses new mail below the free-space floor.
+type reserveError struct{ free, floor int64 }
+
+func (e *reserveError) Error() string {
+	return fmt.Sprintf("spool file system has %s free, below queue.min_free %s", mib(e.free), mib(e.floor))
+}
+func (e *reserveError) Is(target error) bool { return target == ErrInsufficientStorage }
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// storageHealth remembers the spool's last failed file operation, for
+// /readyz. A failure counts until a later write succeeds or, when nothing
+// is written, until failureMemory has passed: no stuck state needs a
+// restart to clear.
+type storageHealth struct {
+	mu     sync.Mutex
+	err    error
+	at     time.Time
+	onFail func(op string) // counts sealgate_queue_storage_errors_total
+}
+
+const failureMemory = 10 * time.Second
+
+func (h *storageHealth) fail(op string, err error) {
+	h.mu.Lock()
+	h.err, h.at = err, time.Now()
+	h.mu.Unlock()
+	if h.onFail != nil {
+		h.onFail(op)
+	}
+}
+
+func (h *storageHealth) ok() {
+	h.mu.Lock()
+	h.err = nil
+	h.mu.Unlock()
+}
+
+// status returns the recent failure, or nil.
+func (h *storageHealth) status(now time.Time) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err == nil || now.Sub(h.at) > failureMemory {
+		return nil
+	}
+	return h.err
+}
+
+// errnoText is the system error's own text (e.g. "no space left on
+// device") without the file names around it.
+func errnoText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	return err.Error()
+}
