@@ -121,6 +121,10 @@ type Queue struct {
 	// must live outside the spool directory.
 	KeyFile         string        `yaml:"key_file" cfg:"path"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MinFree is the free space the spool's file system keeps for state
+	// records and DSNs: below it new mail is refused with 452 4.3.1, as
+	// Postfix's queue_minfree does. 0 keeps no reserve.
+	MinFree int64 `yaml:"min_free" cfg:"size"`
 }
 
 // Metrics configures the Prometheus listener.

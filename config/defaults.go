@@ -22,6 +22,10 @@ const (
 	DefaultPortalAddress     = "127.0.0.1:8443"
 )
 
+// DefaultMinFree is queue.min_free when the file does not set it: room
+// for state records and DSNs when new mail is refused.
+const DefaultMinFree = 64 << 20
+
 // base returns the defaults that apply under every config file: everything
 // except listeners, clients and other site-specific choices.
 func base() *Config {
@@ -50,7 +54,7 @@ func base() *Config {
 			CodeTTL: 10 * time.Minute, MaxCodeAttempts: 5,
 		},
 		Metrics: Metrics{Listen: DefaultMetricsAddress},
-		Queue:   Queue{ShutdownTimeout: 30 * time.Second},
+		Queue:   Queue{ShutdownTimeout: 30 * time.Second, MinFree: DefaultMinFree},
 		Limits:  defaultLimits(),
 		Log:     Log{Level: "info", Format: "text"},
 	}

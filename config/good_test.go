@@ -103,7 +103,7 @@ func fullWant(dir string) *Config {
 			Branding: Branding{Organization: "Example Clinic", Logo: "/k/logo.svg", Color: "#1D4F91", Support: "help@example-clinic.org"},
 		},
 		Metrics: Metrics{Listen: "127.0.0.1:9100"},
-		Queue:   Queue{KeyFile: "/k/spool.key", ShutdownTimeout: time.Minute},
+		Queue:   Queue{KeyFile: "/k/spool.key", ShutdownTimeout: time.Minute, MinFree: 256 << 20},
 		Limits: Limits{MaxMessageSize: 10 << 20, MaxRecipients: 50, MaxLineLength: 2048,
 			CommandTimeout: 2 * time.Minute, DataTimeout: 5 * time.Minute, SessionLifetime: 30 * time.Minute,
 			MaxConnectionsPerClient: 5, ConnectionsPerClientPerMin: 30, MessagesPerClientPerMinute: 0, MaxAuthFailures: 2},
@@ -139,6 +139,7 @@ portal: {base_url: "http://localhost:8080"}
 		"unreadable":     {c.Policy.Unreadable, ActionEncrypt},
 		"scan":           {c.Policy.Scan, defaultScan()},
 		"metrics listen": {c.Metrics.Listen, DefaultMetricsAddress},
+		"min_free":       {c.Queue.MinFree, int64(64 << 20)},
 	}
 	for name, gw := range checks {
 		if !reflect.DeepEqual(gw[0], gw[1]) {

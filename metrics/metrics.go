@@ -29,7 +29,9 @@ type Server struct {
 }
 
 // Listen binds address and serves /metrics, /healthz (the process is up)
-// and /readyz (ready() returns nil: the queue and listeners are running).
+// and /readyz (ready() returns nil: the queue and listeners are running;
+// otherwise 503 with "not ready: " and the error's text, which ready must
+// keep free of message content).
 func Listen(address string, reg *prometheus.Registry, ready func() error) (*Server, error) {
 	ln, err := net.Listen("tcp", address)
 	if err != nil {
@@ -48,7 +50,7 @@ func Listen(address string, reg *prometheus.Registry, ready func() error) (*Serv
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	if s.ready != nil {
 		if err := s.ready(); err != nil {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 	}

@@ -80,12 +80,15 @@ func startGateway(cfg *config.Config, log *slog.Logger) (*gateway, error) {
 var errNotReady = errors.New("starting or shutting down")
 
 // readiness answers /readyz: ready once every component started, not
-// ready again from the moment shutdown begins, so a load balancer drains.
+// ready again from the moment shutdown begins, so a load balancer drains;
+// not ready either while the spool cannot take new mail (a full, failing
+// or read-only disk, or free space below queue.min_free), so new mail goes
+// to other nodes while this one delivers what it holds.
 func (g *gateway) readiness() error {
 	if !g.ready.Load() {
 		return errNotReady
 	}
-	return nil
+	return g.queue.Storage()
 }
 
 func (g *gateway) start() error {
@@ -179,7 +182,8 @@ func (g *gateway) startQueue() error {
 	q, err := queue.New(queue.Config{
 		Dir: g.cfg.SpoolDir(), Key: key, Courier: next, Hostname: g.cfg.Hostname,
 		Schedule: g.cfg.Delivery.Retry.Schedule, MaxAge: g.cfg.Delivery.Retry.MaxAge,
-		Workers: max(g.cfg.Delivery.MaxConnections, 1), Logger: g.log, Registerer: g.reg, Audit: g.audit,
+		Workers: max(g.cfg.Delivery.MaxConnections, 1), MinFree: g.cfg.Queue.MinFree,
+		Logger: g.log, Registerer: g.reg, Audit: g.audit,
 	})
 	if err != nil {
 		return err
