@@ -9,7 +9,10 @@ import (
 )
 
 // run makes one delivery attempt for an item, with panic recovery: a
-// message that crashes its attempt is quarantined, never retried in a loop.
+// message that crashes its attempt, or whose record is damaged, is
+// quarantined, never retried in a loop. Anything else that goes wrong (a
+// failed read or write, a DSN that cannot be queued) leaves the message
+// scheduled for a later attempt: never quarantined, never forgotten.
 func (q *Queue) run(it *item) {
 	defer q.inflight.Done()
 	defer func() { <-q.sem }()
@@ -17,16 +20,39 @@ func (q *Queue) run(it *item) {
 		if r := recover(); r != nil {
 			q.m.panics.Inc()
 			q.log.Error("panic in delivery", slog.String("queue_id", it.env.ID), slog.String("panic", panicText(r)))
-			q.quarantine(it.env.ID, fmt.Errorf("panic during delivery"))
-			q.reschedule(it, true)
+			q.quarantineItem(it, fmt.Errorf("panic during delivery"))
 		}
 	}()
 	done, err := q.attempt(it)
-	if err != nil {
-		q.quarantine(it.env.ID, err)
-		done = true
+	switch {
+	case err == nil:
+		q.reschedule(it, done)
+	case isDamaged(err):
+		q.quarantineItem(it, err)
+	default:
+		q.log.Warn("delivery postponed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
+		q.later(it)
 	}
-	q.reschedule(it, done)
+}
+
+// quarantineItem copies a message aside and takes it out of the queue. If
+// the copy cannot be written (a full disk), the message stays queued and
+// is tried again later.
+func (q *Queue) quarantineItem(it *item, cause error) {
+	if err := q.quarantine(it.env.ID, cause); err != nil {
+		q.later(it)
+		return
+	}
+	q.reschedule(it, true)
+}
+
+// later puts an item back for another attempt after the backoff.
+func (q *Queue) later(it *item) {
+	now := time.Now()
+	if !it.cur.NextAttempt.After(now) {
+		it.cur.NextAttempt = now.Add(Backoff(q.cfg.Schedule, max(it.cur.Attempts, 1)))
+	}
+	q.reschedule(it, false)
 }
 
 // attempt delivers the pending recipients of one message. It reports

@@ -10,24 +10,32 @@ import (
 	"github.com/sealgate/sealgate/dsn"
 )
 
-// finish handles a message whose recipients are all in a terminal state:
-// the DSN, if one is owed, is queued durably and recorded as done before
-// the message is removed, so it is sent exactly once even across a crash.
+// finish handles a message whose recipients are all in a terminal state.
+// If a DSN is owed: the final state is written durably, the DSN is written
+// durably (naming this message in DSNOf), DSNDone is written durably, and
+// only then is the DSN handed to the scheduler and this message removed.
+// A crash anywhere in between sends the DSN once: recovery finds a queued
+// DSN through DSNOf (linkDSNs). An error leaves the message scheduled, and
+// the next pass goes on from the step that failed.
 func (q *Queue) finish(it *item) error {
 	rcpts := q.notifications(it)
 	if len(rcpts) > 0 && !it.cur.DSNDone {
 		if err := q.saveState(it, true); err != nil {
-			return err
+			return fmt.Errorf("final state: %w", err)
 		}
-		if err := q.bounce(it, rcpts); err != nil {
-			// Keep the message; retry the DSN on the next pass.
-			q.log.Error("dsn not queued", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
-			return nil
+		d, err := q.bounce(it, rcpts)
+		if err != nil {
+			return fmt.Errorf("dsn not queued: %w", err)
 		}
+		it.dsn = d
 		it.cur.DSNDone = true
+	}
+	if it.dsn != nil {
 		if err := q.saveState(it, true); err != nil {
-			return err
+			return fmt.Errorf("dsn queued, not yet recorded: %w", err)
 		}
+		q.add(it.dsn)
+		it.dsn = nil
 	}
 	if err := q.sp.remove(it.env.ID, false); err != nil {
 		q.log.Error("spool remove failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
@@ -83,10 +91,12 @@ func diagnostic(r RcptState) string {
 	return strings.TrimSpace(fmt.Sprintf("smtp; %d %s", r.Code, r.Enhanced))
 }
 
-func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) error {
+// bounce builds the DSN and writes it to the spool; the caller schedules
+// the returned item once the bounce is recorded.
+func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) (*item, error) {
 	_, body, err := q.sp.readMessage(it.env.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	host := orDefault(q.cfg.Hostname, "localhost")
 	msg, err := dsn.Build(dsn.Report{
@@ -95,19 +105,20 @@ func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) error {
 		Recipients: rcpts, Original: body, Ret: it.env.Ret,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	env := &Envelope{
 		From: "", Rcpts: []Rcpt{{Addr: it.env.From}}, Received: time.Now(),
-		Client: "sealgate-dsn", DSN: true, TLS: it.env.TLS, Policy: it.env.Policy,
+		Client: "sealgate-dsn", DSN: true, DSNOf: it.env.ID, TLS: it.env.TLS, Policy: it.env.Policy,
 		EightBit: it.env.EightBit, SMTPUTF8: it.env.SMTPUTF8,
 	}
-	id, err := q.enqueue(env, msg, true)
-	if err == nil {
-		q.m.dsns.Inc()
-		q.log.Info("dsn queued", slog.String("queue_id", it.env.ID), slog.String("dsn_id", id))
+	id, err := q.enqueue(env, msg, false)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	q.m.dsns.Inc()
+	q.log.Info("dsn queued", slog.String("queue_id", it.env.ID), slog.String("dsn_id", id))
+	return &item{env: env, st: newState(env, env.Received), body: msg, index: -1}, nil
 }
 
 // saveState writes the working state of a running item.

@@ -494,3 +494,21 @@ func failWhile(on func() bool, err error, ops ...string) faultFunc {
 		return nil, 0
 	}
 }
+
+// processImage is what a kill -9 leaves: everything written, synced or
+// not, as a new memFS.
+func (m *memFS) processImage() *memFS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := newMemFS()
+	for p, d := range m.dirs {
+		out.mkdirLocked(p)
+		od := out.dirs[p]
+		for name, ino := range d.names {
+			out.inodes[ino] = &memInode{data: slices.Clone(m.inodes[ino].data), durable: slices.Clone(m.inodes[ino].data), mtime: m.inodes[ino].mtime}
+			od.names[name], od.durable[name] = ino, ino
+		}
+	}
+	out.nextIno = m.nextIno
+	return out
+}

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -31,6 +32,10 @@ type Envelope struct {
 	Policy PolicySummary `json:"policy"`
 	// DSN marks a message that is itself a delivery status notification.
 	DSN bool `json:"dsn,omitempty"`
+	// DSNOf is the queue ID of the message a DSN reports on. Recovery
+	// uses it: a queued DSN means the bounce was sent, even when the
+	// crash came before that was recorded in the message's own state.
+	DSNOf string `json:"dsn_of,omitempty"`
 	// Hold keeps the message out of delivery until an operator releases it
 	// (policy action "quarantine").
 	Hold bool `json:"hold,omitempty"`
@@ -109,16 +114,23 @@ func (s *State) pending() bool {
 	return false
 }
 
+// isDamaged reports whether err means a spool record itself is bad: it
+// failed authentication, or its content does not decode. Only such a
+// record is quarantined; any other failure to read it is retried later.
+func isDamaged(err error) bool {
+	return errors.Is(err, errCorrupt)
+}
+
 func decodeEnvelope(b []byte) (*Envelope, error) {
 	var env Envelope
 	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, fmt.Errorf("envelope: %w", err)
+		return nil, fmt.Errorf("%w: envelope: %w", errCorrupt, err)
 	}
 	if env.Version != metaVersion {
-		return nil, fmt.Errorf("envelope: unsupported version %d", env.Version)
+		return nil, fmt.Errorf("%w: envelope: unsupported version %d", errCorrupt, env.Version)
 	}
 	if len(env.Rcpts) == 0 {
-		return nil, fmt.Errorf("envelope: no recipients")
+		return nil, fmt.Errorf("%w: envelope: no recipients", errCorrupt)
 	}
 	return &env, nil
 }
@@ -126,10 +138,10 @@ func decodeEnvelope(b []byte) (*Envelope, error) {
 func decodeState(b []byte, env *Envelope) (*State, error) {
 	var st State
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, fmt.Errorf("%w: state: %w", errCorrupt, err)
 	}
 	if st.Version != metaVersion || len(st.Rcpts) != len(env.Rcpts) {
-		return nil, fmt.Errorf("state: unsupported version or recipient mismatch")
+		return nil, fmt.Errorf("%w: state: unsupported version or recipient mismatch", errCorrupt)
 	}
 	return &st, nil
 }

@@ -35,6 +35,9 @@ type Config struct {
 
 	// fs is the file system under the spool; nil means the real one.
 	fs fileSystem
+	// segSize and compactAfter override the spool's defaults in tests.
+	segSize      int64
+	compactAfter time.Duration
 }
 
 // Auditor receives delivery events for the audit log. It must not block.
@@ -84,6 +87,9 @@ type item struct {
 	running  bool
 	deleted  bool
 	attempts int
+	// dsn is this message's DSN, written to the spool but handed to the
+	// scheduler only once DSNDone is durable in this message's state.
+	dsn *item
 }
 
 // New opens the spool. Call Start to recover it and begin delivering.
@@ -102,7 +108,8 @@ func New(cfg Config) (*Queue, error) {
 	}
 	m := newMetrics(cfg.Registerer)
 	health := &storageHealth{onFail: func(op string) { m.storageErrors.WithLabelValues(op).Inc() }}
-	sp, err := openSpool(spoolConfig{fs: cfg.fs, dir: cfg.Dir, key: cfg.Key, log: cfg.Logger, health: health})
+	sp, err := openSpool(spoolConfig{fs: cfg.fs, dir: cfg.Dir, key: cfg.Key, log: cfg.Logger, health: health,
+		segSize: cfg.segSize, compactAfter: cfg.compactAfter})
 	if err != nil {
 		return nil, err
 	}
@@ -157,36 +164,82 @@ func (q *Queue) recover() error {
 		return fmt.Errorf("queue recovery: %w", err)
 	}
 	now := time.Now()
+	var items []*item
 	for _, id := range ids {
-		env, _, err := q.sp.readMessage(id)
-		if err != nil {
+		it, err := q.load(id, now)
+		switch {
+		case err == nil:
+			items = append(items, it)
+		case isDamaged(err):
 			q.quarantine(id, err)
-			continue
+		default:
+			q.log.Error("queued message unreadable now, left in the spool for the next start",
+				slog.String("queue_id", id), slog.String("error", err.Error()))
 		}
-		st, err := q.sp.readState(id, env)
-		if err != nil {
-			q.quarantine(id, err)
-			continue
-		}
-		if st == nil {
-			st = newState(env, now)
-		}
-		q.add(&item{env: env, st: st, index: -1})
+	}
+	q.linkDSNs(items)
+	for _, it := range items {
+		q.add(it)
 	}
 	if n := q.sp.corrupt; n > 0 {
 		q.m.quarantined.Add(float64(n))
-		q.log.Error("damaged spool regions moved to quarantine", slog.Int("regions", n))
+		q.log.Error("damaged spool regions found", slog.Int("regions", n))
 	}
-	q.log.Info("queue recovered", slog.Int("messages", len(ids)))
+	q.log.Info("queue recovered", slog.Int("messages", len(items)))
 	return nil
 }
 
-func (q *Queue) quarantine(id string, cause error) {
+// load reads one queued message's envelope and latest state.
+func (q *Queue) load(id string, now time.Time) (*item, error) {
+	env, _, err := q.sp.readMessage(id)
+	if err != nil {
+		return nil, err
+	}
+	st, err := q.sp.readState(id, env)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		st = newState(env, now)
+	}
+	return &item{env: env, st: st, index: -1}, nil
+}
+
+// linkDSNs marks a message whose DSN is already queued as bounced: the
+// crash came after the DSN was written and before that was recorded in
+// the message's state. The mark is written durably before the DSN can be
+// delivered; if that write fails (a full disk), a crash before the
+// message's removal can still send the DSN twice.
+func (q *Queue) linkDSNs(items []*item) {
+	queued := map[string]bool{}
+	for _, it := range items {
+		if it.env.DSN && it.env.DSNOf != "" {
+			queued[it.env.DSNOf] = true
+		}
+	}
+	for _, it := range items {
+		if !queued[it.env.ID] || it.st.DSNDone {
+			continue
+		}
+		it.st.DSNDone = true
+		if err := q.sp.writeState(it.env.ID, it.st, true); err != nil {
+			q.log.Warn("bounce mark not written", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// quarantine copies a message's records to quarantine/ and removes it
+// from the spool. When that fails it says so and returns the error: the
+// message stays where it is.
+func (q *Queue) quarantine(id string, cause error) error {
+	if err := q.sp.quarantine(id); err != nil {
+		q.log.Error("quarantine failed, message kept in the queue", slog.String("queue_id", id),
+			slog.String("cause", cause.Error()), slog.String("error", err.Error()))
+		return err
+	}
 	q.m.quarantined.Inc()
 	q.log.Error("queue entry quarantined", slog.String("queue_id", id), slog.String("error", cause.Error()))
-	if err := q.sp.quarantine(id); err != nil {
-		q.log.Error("quarantine failed", slog.String("queue_id", id), slog.String("error", err.Error()))
-	}
+	return nil
 }
 
 // Enqueue makes a new message durable and schedules it. It returns only

@@ -27,6 +27,8 @@ func (s *spool) scan() error {
 		}
 	}
 	slices.Sort(nums)
+	s.orphans = map[string]loc{}
+	defer func() { s.orphans = nil }()
 	for i, n := range nums {
 		if err := s.scanSegment(n, i == len(nums)-1); err != nil {
 			return err

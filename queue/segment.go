@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,12 +66,20 @@ func createSegment(fsys fileSystem, dir string, num uint64) (*segment, error) {
 	return &segment{num: num, path: path, fs: fsys, f: f, created: time.Now()}, nil
 }
 
+// errSegmentClosed is a read from a segment that was closed meanwhile.
+var errSegmentClosed = errors.New("spool segment closed")
+
 // read returns n bytes at off.
 func (g *segment) read(off int64, n int) ([]byte, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	return g.readLocked(off, n)
+}
+
+// readLocked is read with g.mu held for reading.
+func (g *segment) readLocked(off int64, n int) ([]byte, error) {
 	if g.closed {
-		return nil, errNoRecord
+		return nil, errSegmentClosed
 	}
 	b := make([]byte, n)
 	if _, err := g.f.ReadAt(b, off); err != nil {

@@ -35,6 +35,10 @@ type spool struct {
 	corrupt int // damaged regions found by the last scan
 	// pendingDone are 'D' records that could not be written yet.
 	pendingDone map[string]pendingDone
+	// orphans, during the scan only, are state records met before their
+	// message record: a spool compacted by an older sealgate copied
+	// message records forward past their newest state.
+	orphans map[string]loc
 
 	reqs      chan *writeReq
 	done      chan struct{}
@@ -64,6 +68,9 @@ type spoolConfig struct {
 	key    []byte
 	log    *slog.Logger
 	health *storageHealth
+	// segSize and compactAfter: 0 means the defaults.
+	segSize      int64
+	compactAfter time.Duration
 }
 
 // openSpool reads the spool and starts its writer. It succeeds on a full
@@ -87,6 +94,12 @@ func openSpool(cfg spoolConfig) (*spool, error) {
 		log: cfg.log, health: cfg.health, segSize: defaultSegmentSize, compactAfter: 5 * time.Minute,
 		fresh: true, index: map[string]*entry{}, pendingDone: map[string]pendingDone{},
 		reqs: make(chan *writeReq, 1024), done: make(chan struct{})}
+	if cfg.segSize > 0 {
+		sp.segSize = cfg.segSize
+	}
+	if cfg.compactAfter != 0 {
+		sp.compactAfter = max(cfg.compactAfter, 0)
+	}
 	if err := cfg.fs.MkdirAll(sp.quarDir, 0o700); err != nil {
 		sp.log.Error("spool: cannot create the quarantine folder", slog.String("error", err.Error()))
 	}
@@ -185,7 +198,24 @@ func (s *spool) readState(id string, env *Envelope) (*State, error) {
 
 var errNoRecord = errors.New("no such spool record")
 
+// readLatest reads and opens a message's latest record of a kind. The
+// segment is held from the index lookup to the end of the read, so
+// compaction cannot delete it in between; a segment closed anyway (the
+// spool is closing) is looked up again a few times before giving up.
 func (s *spool) readLatest(id string, kind byte) ([]byte, error) {
+	for try := 0; ; try++ {
+		frame, err := s.readHeld(id, kind)
+		if errors.Is(err, errSegmentClosed) && try < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s.seal.open(recordAAD(kind, id), frame[headerLen:])
+	}
+}
+
+func (s *spool) readHeld(id string, kind byte) ([]byte, error) {
 	s.mu.Lock()
 	e, ok := s.index[id]
 	var l loc
@@ -194,33 +224,25 @@ func (s *spool) readLatest(id string, kind byte) ([]byte, error) {
 	} else if ok && e.hasState {
 		l = e.state
 	}
-	s.mu.Unlock()
 	if l.seg == nil {
+		s.mu.Unlock()
 		return nil, errNoRecord
 	}
-	frame, err := l.seg.read(l.off, l.n)
-	if err != nil {
-		return nil, err
-	}
-	return s.seal.open(recordAAD(kind, id), frame[headerLen:])
+	l.seg.mu.RLock() // a segment in the index is never being deleted
+	s.mu.Unlock()
+	defer l.seg.mu.RUnlock()
+	return l.seg.readLocked(l.off, l.n)
 }
 
 // quarantine copies a message's records aside and removes it from the
 // queue: it is never retried for ever and never silently dropped.
 func (s *spool) quarantine(id string) error {
-	s.mu.Lock()
-	e, ok := s.index[id]
-	var locs []loc
-	if ok {
-		locs = append(locs, e.msg)
-		if e.hasState {
-			locs = append(locs, e.state)
-		}
-	}
-	s.mu.Unlock()
 	var raw []byte
-	for _, l := range locs {
-		b, err := l.seg.read(l.off, l.n)
+	for _, kind := range []byte{kindMsg, kindState} {
+		b, err := s.readHeld(id, kind)
+		if errors.Is(err, errNoRecord) {
+			continue
+		}
 		if err != nil {
 			return err
 		}

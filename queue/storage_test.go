@@ -156,6 +156,7 @@ func TestStartsOnReadOnlySpool(t *testing.T) {
 	m.mu.Unlock()
 	up := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
 	q2 := memQueue(t, m, up, nil)
+	q2.Flush()
 	waitFor(t, "deliveries from a read-only spool", func() bool { return len(up.delivered()) == len(ids) })
 	if _, err := q2.Enqueue(context.Background(), env("new@example.net"), testMsg()); err == nil {
 		t.Fatal("Enqueue succeeded on a read-only spool")

@@ -192,6 +192,11 @@ func (s *spool) applyLocked(kind byte, id string, l loc) {
 		if e == nil {
 			e = &entry{}
 			s.index[id] = e
+			if o, ok := s.orphans[id]; ok {
+				e.state, e.hasState = o, true
+				o.seg.refs++
+				delete(s.orphans, id)
+			}
 		} else {
 			e.msg.seg.refs--
 		}
@@ -199,6 +204,9 @@ func (s *spool) applyLocked(kind byte, id string, l loc) {
 		l.seg.refs++
 	case kindState:
 		if e == nil {
+			if s.orphans != nil {
+				s.orphans[id] = l // the scan may meet the message later
+			}
 			return // the message is already gone
 		}
 		if e.hasState {
@@ -207,6 +215,7 @@ func (s *spool) applyLocked(kind byte, id string, l loc) {
 		e.state, e.hasState = l, true
 		l.seg.refs++
 	case kindDone:
+		delete(s.orphans, id)
 		s.dropLocked(id)
 	}
 }
@@ -328,10 +337,12 @@ func (s *spool) retire(g *segment) bool {
 	return true
 }
 
-// compact copies the latest records of every message that still refers to
-// g into the active segment, durably, so g can be deleted. The sealed
-// frames are copied as they are: their associated data names only the
-// kind and the queue ID.
+// compact copies the records of every message that still refers to g into
+// the active segment, durably, so g can be deleted: its message record and
+// then its newest state record, wherever that is, so the state always
+// follows the message in the log and recovery reads them in that order.
+// The sealed frames are copied as they are: their associated data names
+// only the kind and the queue ID.
 func (s *spool) compact(g *segment) error {
 	type move struct {
 		kind byte
@@ -341,17 +352,18 @@ func (s *spool) compact(g *segment) error {
 	var moves []move
 	s.mu.Lock()
 	for id, e := range s.index {
-		if e.msg.seg == g {
-			moves = append(moves, move{kindMsg, id, e.msg})
+		if e.msg.seg != g && !(e.hasState && e.state.seg == g) {
+			continue
 		}
-		if e.hasState && e.state.seg == g {
+		moves = append(moves, move{kindMsg, id, e.msg})
+		if e.hasState {
 			moves = append(moves, move{kindState, id, e.state})
 		}
 	}
 	s.mu.Unlock()
 	batch := make([]*writeReq, 0, len(moves))
 	for _, m := range moves {
-		b, err := g.read(m.from.off, m.from.n)
+		b, err := m.from.seg.read(m.from.off, m.from.n)
 		if err != nil {
 			return err
 		}
