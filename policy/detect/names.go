@@ -163,7 +163,7 @@ func (s *scanner) isSender(i, end int) bool {
 	}
 	n := 0
 	for j := i; j < end; j++ {
-		if s.opt.Senders[string(s.word(j))] {
+		if s.sendBits&(1<<(s.toks[j].h&63)) != 0 && s.opt.Senders[string(s.word(j))] {
 			n++
 		}
 	}
@@ -172,7 +172,7 @@ func (s *scanner) isSender(i, end int) bool {
 
 // isRecipientWord reports whether token i is a word of a recipient's display name.
 func (s *scanner) isRecipientWord(i int) bool {
-	if len(s.opt.Recipients) == 0 || s.toks[i].e-s.toks[i].s < 3 {
+	if s.rcptBits&(1<<(s.toks[i].h&63)) == 0 || s.toks[i].e-s.toks[i].s < 3 {
 		return false
 	}
 	return s.opt.Recipients[string(s.word(i))]

@@ -100,6 +100,10 @@ type scanner struct {
 	posC  []int32 // possessive: care events, "my" and "your" words
 
 	bagged []uint32 // the segment's hashes for Options.Bag, in order
+
+	// Bit h%64 is set for the FNV-1a hash h of every word of Options.Recipients and
+	// Options.Senders, so that most words are known not to be there without a map lookup.
+	rcptBits, sendBits uint64
 	base   int      // offset of the current segment in the scanned text
 }
 
@@ -112,6 +116,7 @@ func (a *Analyzer) Scan(ctx context.Context, text []byte, opt *Options, out *Cou
 		opt = &Options{}
 	}
 	s.opt, s.out = opt, out
+	s.rcptBits, s.sendBits = nameBits(opt.Recipients), nameBits(opt.Senders)
 	scanHL7(text, out)
 	s.base = 0
 	for len(text) > 0 {
@@ -125,6 +130,15 @@ func (a *Analyzer) Scan(ctx context.Context, text []byte, opt *Options, out *Cou
 	}
 	s.opt, s.out, s.seg = nil, nil, nil
 	return nil
+}
+
+// nameBits returns the bits of the FNV-1a hashes modulo 64 of the words of m.
+func nameBits(m map[string]bool) uint64 {
+	var b uint64
+	for w := range m {
+		b |= 1 << (fnv32([]byte(w)) & 63)
+	}
+	return b
 }
 
 func segmentLen(text []byte) int {
@@ -203,7 +217,35 @@ func (s *scanner) classify() {
 			}
 			continue
 		}
-		cl, cue := s.classifyWord(i, t)
+		// The word's vocabulary entry: s.v.lookup, written out, as the compiler does
+		// not inline it.
+		w := s.low[t.s:t.e]
+		var cl class
+		var cue uint32
+		v, w8 := s.v, prefix8(s.low[t.s:], len(w))
+		for k := t.h & v.mask; v.table[k].w != 0; k = (k + 1) & v.mask {
+			if sl := v.table[k]; sl.h == t.h {
+				if e := &v.lex[sl.w-1]; e.k8 == w8 && sameTail(e.key, w) {
+					cl, cue = e.cl, e.cue
+					if e.notName && t.flags&(fCap|fUpper) != 0 {
+						cl |= clNotName
+					}
+					if len(e.phrases) != 0 {
+						cl, cue = s.phrases(i, e.phrases, cl, cue)
+					}
+					break
+				}
+			}
+		}
+		if cl == 0 && t.flags&fDigit == 0 && len(w) >= 6 {
+			cl = v.stemClass(w)
+		}
+		if cue != 0 {
+			s.countCues(cue)
+		}
+		if cl != 0 {
+			cl = s.counted(i, t, cl)
+		}
 		cls[i] = cl
 		if cl&clPassAny != 0 || t.flags&fPassNames != 0 {
 			s.candidate(i, t.flags, cl)
@@ -229,34 +271,21 @@ func (s *scanner) classify() {
 	s.bagged = bagged
 }
 
-// classifyWord returns the class and the cue groups of word token i and counts what the
-// word says.
-func (s *scanner) classifyWord(i int, t *tok) (class, uint32) {
-	w := s.low[t.s:t.e]
-	cl := class(0)
-	var cue uint32
-	if e := s.v.lookup(w, prefix8(s.low[t.s:], len(w)), t.h); e != nil {
-		if e.notName && t.flags&(fCap|fUpper) != 0 {
-			cl = clNotName
-		}
-		cl |= e.cl
-		cue = e.cue
-		for _, p := range e.phrases {
-			if s.matchPhrase(i, p.rest) {
-				cl |= p.cl
-				cue |= p.cue
-			}
+// phrases adds to a word's class and cue groups those of the phrases that start with it
+// at token i.
+func (s *scanner) phrases(i int, ps []phrase, cl class, cue uint32) (class, uint32) {
+	for _, p := range ps {
+		if s.matchPhrase(i, p.rest) {
+			cl |= p.cl
+			cue |= p.cue
 		}
 	}
-	if cl == 0 && t.flags&fDigit == 0 {
-		cl = s.v.stemClass(w)
-	}
-	if cue != 0 {
-		s.countCues(cue)
-	}
-	if cl == 0 {
-		return 0, cue
-	}
+	return cl, cue
+}
+
+// counted counts the health terms and markers of word token i, of class cl, and returns
+// its class.
+func (s *scanner) counted(i int, t *tok, cl class) class {
 	if cl&clVet != 0 && (cl&clHealth != 0 || t.flags&fUpper != 0) {
 		// "PET-CT", "PET scan": imaging, not an animal. (An upper-case word is never
 		// capitalised, and a capitalised one keeps its health class, so the Bag, which
@@ -266,7 +295,7 @@ func (s *scanner) classifyWord(i int, t *tok) (class, uint32) {
 	if cl&clCounted != 0 {
 		s.countClass(cl, i)
 	}
-	return cl, cue
+	return cl
 }
 
 // clCounted are the classes countClass counts.

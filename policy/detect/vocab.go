@@ -94,18 +94,19 @@ type lexeme struct {
 // lookup returns what the vocabulary knows of a lower-case word, or nil. h is the
 // word's FNV-1a hash and w8 its first eight bytes as prefix8 returns them.
 func (v *vocab) lookup(w []byte, w8 uint64, h uint32) *lexeme {
-	for i := h & v.mask; ; i = (i + 1) & v.mask {
-		sl := v.table[i]
-		if sl.h == h && sl.w != 0 {
-			e := &v.lex[sl.w-1]
-			if e.k8 == w8 && len(e.key) == len(w) && (len(w) <= 8 || e.key[8:] == string(w[8:])) {
+	for i := h & v.mask; v.table[i].w != 0; i = (i + 1) & v.mask {
+		if sl := v.table[i]; sl.h == h {
+			if e := &v.lex[sl.w-1]; e.k8 == w8 && sameTail(e.key, w) {
 				return e
 			}
 		}
-		if sl.w == 0 {
-			return nil
-		}
 	}
+	return nil
+}
+
+// sameTail reports whether key and w, whose first eight bytes are the same, are equal.
+func sameTail(key string, w []byte) bool {
+	return len(key) == len(w) && (len(w) <= 8 || key[8:] == string(w[8:]))
 }
 
 // prefix8 returns the first eight bytes of b[:n] (at most n of them) as a little-endian
