@@ -104,7 +104,7 @@ type scanner struct {
 	// Bit h%64 is set for the FNV-1a hash h of every word of Options.Recipients and
 	// Options.Senders, so that most words are known not to be there without a map lookup.
 	rcptBits, sendBits uint64
-	base   int      // offset of the current segment in the scanned text
+	base               int // offset of the current segment in the scanned text
 }
 
 // Scan analyses text and adds what it finds to out. It stops early, leaving partial
