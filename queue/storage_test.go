@@ -214,8 +214,10 @@ func TestFreeSpaceFloorRefusesNewMailNotDSNs(t *testing.T) {
 			mu.Unlock()
 			return all(d, errors.New("451 later"), false) // the DSN stays queued
 		}
+		// Every first attempt waits, so no state record is written
+		// (records may use the reserve) while the floor is measured.
+		<-release
 		if d.Rcpts[0].Addr == "gone@example.net" {
-			<-release
 			return all(d, errors.New("550 5.1.1 no such user"), true)
 		}
 		return all(d, errors.New("451 later"), false)
@@ -224,6 +226,9 @@ func TestFreeSpaceFloorRefusesNewMailNotDSNs(t *testing.T) {
 		cfg.MinFree = floor
 		cfg.Schedule = []time.Duration{time.Hour}
 	})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open) // runs before the queue's own cleanup, even after a failure
 	if err := q.CheckSpace(1000); err != nil {
 		t.Fatalf("CheckSpace on an empty spool: %v", err)
 	}
@@ -252,7 +257,7 @@ func TestFreeSpaceFloorRefusesNewMailNotDSNs(t *testing.T) {
 		t.Fatalf("Storage() below the floor = %v", st)
 	}
 	// A bounce below the floor still gets its state and DSN written.
-	close(release)
+	open()
 	waitFor(t, "the DSN below the floor", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
