@@ -262,6 +262,7 @@ func (m *memFS) MkdirAll(dir string, perm os.FileMode) error {
 		return err
 	}
 	m.mkdirLocked(dir)
+	m.record(fsOp{kind: "mkdir", path: filepath.Clean(dir)})
 	return nil
 }
 
@@ -363,6 +364,9 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 		}
 	}
 	if err != nil {
+		if short >= 1<<30 {
+			short = len(p) / 2
+		}
 		short = min(max(short, 0), len(p))
 		if short > 0 {
 			m.writeLocked(f, p[:short], off)
@@ -511,4 +515,125 @@ func (m *memFS) processImage() *memFS {
 	}
 	out.nextIno = m.nextIno
 	return out
+}
+
+// apply replays one recorded operation (markers are skipped).
+func (m *memFS) apply(op fsOp) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch op.kind {
+	case "mkdir":
+		m.mkdirLocked(op.path)
+	case "create":
+		m.inodes[op.ino] = &memInode{mtime: time.Now()}
+		m.dirs[filepath.Dir(op.path)].set(filepath.Base(op.path), op.ino)
+		m.nextIno = max(m.nextIno, op.ino+1)
+	case "write":
+		m.writeLocked(&memFile{fs: m, ino: op.ino, name: op.path}, op.data, op.off)
+	case "truncate":
+		m.truncateLocked(op.ino, op.off, op.path)
+	case "sync":
+		in := m.inodes[op.ino]
+		in.durable, in.pending = slices.Clone(in.data), nil
+	case "rename":
+		m.dirs[filepath.Dir(op.path)].set(filepath.Base(op.path), -1)
+		m.dirs[filepath.Dir(op.to)].set(filepath.Base(op.to), op.ino)
+	case "remove":
+		m.dirs[filepath.Dir(op.path)].set(filepath.Base(op.path), -1)
+	case "syncdir":
+		d := m.dirs[op.path]
+		d.durable, d.pending = maps(d.names), nil
+	}
+}
+
+// imageKind is what is left of the file system after a crash.
+type imageKind int
+
+const (
+	// afterKill: the process died (kill -9); the kernel keeps every write.
+	afterKill imageKind = iota
+	// afterPowerLoss: only what was synced survives.
+	afterPowerLoss
+	// afterTornPowerLoss: what was synced, plus, per file and per
+	// directory, a random prefix of what was not, the last write cut at a
+	// random byte or left as zeros (the size reached the disk, the data
+	// did not).
+	afterTornPowerLoss
+)
+
+func (k imageKind) String() string {
+	return [...]string{"kill -9", "power loss", "torn power loss"}[k]
+}
+
+// image builds the file system a crash of kind k would leave now. rnd
+// returns a random int in [0, n).
+func (m *memFS) image(k imageKind, rnd func(n int) int) *memFS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := newMemFS()
+	for p, d := range m.dirs {
+		out.mkdirLocked(p)
+		od := out.dirs[p]
+		for name, ino := range m.entriesAfter(d, k, rnd) {
+			data := m.contentAfter(m.inodes[ino], k, rnd)
+			out.inodes[ino] = &memInode{data: data, durable: slices.Clone(data), mtime: m.inodes[ino].mtime}
+			od.names[name], od.durable[name] = ino, ino
+		}
+	}
+	out.nextIno = m.nextIno
+	return out
+}
+
+func (m *memFS) entriesAfter(d *memDir, k imageKind, rnd func(int) int) map[string]int {
+	switch k {
+	case afterKill:
+		return d.names
+	case afterPowerLoss:
+		return d.durable
+	}
+	names := maps(d.durable)
+	for _, op := range d.pending[:rnd(len(d.pending)+1)] {
+		if op.ino < 0 {
+			delete(names, op.name)
+		} else {
+			names[op.name] = op.ino
+		}
+	}
+	return names
+}
+
+func (m *memFS) contentAfter(in *memInode, k imageKind, rnd func(int) int) []byte {
+	switch k {
+	case afterKill:
+		return slices.Clone(in.data)
+	case afterPowerLoss:
+		return slices.Clone(in.durable)
+	}
+	data := slices.Clone(in.durable)
+	n := rnd(len(in.pending) + 1)
+	for i, op := range in.pending[:min(n+1, len(in.pending))] {
+		switch {
+		case op.truncate && i == n && rnd(2) == 0:
+		case op.truncate:
+			if int64(len(data)) > op.off {
+				data = data[:op.off]
+			} else {
+				data = append(data, make([]byte, op.off-int64(len(data)))...)
+			}
+		default:
+			p := op.data
+			if i == n { // the torn one
+				if rnd(2) == 0 {
+					p = p[:rnd(len(p)+1)]
+				} else {
+					p = make([]byte, len(p))
+				}
+			}
+			if end := op.off + int64(len(p)); end > int64(len(data)) {
+				data = append(data, make([]byte, end-int64(len(data)))...)
+			}
+			copy(data[op.off:], p)
+		}
+	}
+	return data
 }

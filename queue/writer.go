@@ -1,6 +1,8 @@
 package queue
 
 import (
+	"errors"
+	"io/fs"
 	"log/slog"
 	"time"
 )
@@ -27,6 +29,10 @@ func (s *spool) run() {
 		select {
 		case first, ok := <-s.reqs:
 			if !ok {
+				s.flushDone()
+				if act := s.active(); act != nil {
+					s.clean(act)
+				}
 				return
 			}
 			batch := s.drain(first)
@@ -320,7 +326,13 @@ func (s *spool) retire(g *segment) bool {
 		s.saveDamaged(g)
 	}
 	if len(g.unsaved) == 0 {
-		g.remove()
+		// A segment whose file stays could bring back its messages after
+		// a restart, once the newer segment with their 'D' records is
+		// gone: it leaves the list only when its file is gone.
+		if err := g.remove(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.health.fail("remove", err)
+			return false
+		}
 		return true
 	}
 	g.close()
