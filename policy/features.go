@@ -38,11 +38,11 @@ func b2f(b bool) float64 {
 // Groups of detectors the features combine.
 var (
 	idIdentifiers = []detect.ID{detect.SSN, detect.MBI, detect.MRN, detect.MemberID, detect.DOB, detect.Card,
-		detect.Contact, detect.PatientName, detect.HL7Patient, detect.CDAPatient}
+		detect.Contact, detect.PatientName, detect.HL7Patient, detect.RecordPatient}
 	idVocab    = []detect.ID{detect.Condition, detect.Drug, detect.Procedure, detect.Specialty}
-	idClinical = []detect.ID{detect.LabResult, detect.ICD10, detect.HL7Clinical, detect.CDAClinical, detect.Dose}
+	idClinical = []detect.ID{detect.LabResult, detect.ICD10, detect.HL7Clinical, detect.RecordClinical, detect.Dose}
 	idSpecific = []detect.ID{detect.Condition, detect.Drug, detect.LabResult, detect.ICD10, detect.HL7Clinical,
-		detect.CDAClinical, detect.Dose}
+		detect.RecordClinical, detect.Dose}
 )
 
 func (in *featureInput) total(ids []detect.ID) int { return in.c.Total(ids...) }

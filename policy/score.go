@@ -12,25 +12,25 @@ type evidence struct {
 // identifiers counts findings that identify an individual.
 func identifiers(c *detect.Counts) int {
 	return c.Total(detect.SSN, detect.MBI, detect.MRN, detect.MemberID, detect.DOB, detect.Card,
-		detect.Contact, detect.PatientName, detect.HL7Patient, detect.CDAPatient)
+		detect.Contact, detect.PatientName, detect.HL7Patient, detect.RecordPatient)
 }
 
 // humanIdentifiers counts identifiers that only people have (no pet has an SSN).
 func humanIdentifiers(c *detect.Counts) int {
-	return c.Total(detect.SSN, detect.MBI, detect.MemberID, detect.HL7Patient, detect.CDAPatient)
+	return c.Total(detect.SSN, detect.MBI, detect.MemberID, detect.HL7Patient, detect.RecordPatient)
 }
 
 // healthInfo counts findings of health information.
 func healthInfo(c *detect.Counts) int {
 	return c.Total(detect.Condition, detect.Drug, detect.Procedure, detect.Specialty,
 		detect.LabResult, detect.Dose, detect.ICD10, detect.NDC, detect.HL7Clinical,
-		detect.CDAClinical, detect.DEA)
+		detect.RecordClinical, detect.DEA)
 }
 
 // clinicalFindings counts health information that is about one person by its nature: a
 // lab value, a diagnosis code, a clinical HL7 segment or CDA entry.
 func clinicalFindings(c *detect.Counts) int {
-	return c.Total(detect.LabResult, detect.ICD10, detect.HL7Clinical, detect.CDAClinical)
+	return c.Total(detect.LabResult, detect.ICD10, detect.HL7Clinical, detect.RecordClinical)
 }
 
 // structuredRecord reports a clinical record whose structure names its patient: an HL7
@@ -41,7 +41,7 @@ func structuredRecord(c *detect.Counts) bool {
 	switch {
 	case c[detect.HL7Patient] > 0 && c[detect.HL7Clinical] > 0:
 		return true
-	case c[detect.CDAPatient] > 0 && c[detect.CDAClinical] > 0:
+	case c[detect.RecordPatient] > 0 && c[detect.RecordClinical] > 0:
 		return true
 	}
 	return c.Total(detect.SSN, detect.MBI) > 0 && c.Total(detect.ICD10, detect.LabResult) > 0

@@ -256,8 +256,8 @@ func (s *scan) record(part string, c *detect.Counts) {
 
 func (s *scan) signals(part string, sig extract.Signals) {
 	var c detect.Counts
-	c[detect.CDAPatient] = int32(sig.CDAPatient)
-	c[detect.CDAClinical] = int32(sig.CDAClinical)
+	c[detect.RecordPatient] = int32(sig.RecordPatient)
+	c[detect.RecordClinical] = int32(sig.RecordClinical)
 	s.record(part, &c)
 }
 

@@ -7,7 +7,9 @@ func contextWords() map[class][]string {
 	return map[class][]string{
 		clCtxDOB: {"dob", "d o b", "date of birth", "birth date", "birthdate", "born", "birth",
 			"dateofbirth", "fechanac", "fecha nac",
-			"fecha de nacimiento", "nacimiento", "nacido", "nacida", "f nac", "fnac", "fdn"},
+			"fecha de nacimiento", "nacimiento", "nacido", "nacida", "f nac", "fnac", "fdn",
+			"date de naissance", "date naissance", "naissance", "née le", "né le", "ddn",
+			"geburtsdatum", "geb", "data de nascimento", "data di nascita", "nascimento"},
 		clCtxSSN: {"ssn", "ss #", "social security", "soc sec", "ssa", "seguro social", "ss no",
 			"ss number", "s s",
 			"social", "s s n", "tin"},

@@ -15,7 +15,7 @@ const (
 	Contact                  // a personal phone number or street address, after context words
 	PatientName              // a person's name after a patient label ("Patient:", "Paciente:")
 	HL7Patient               // HL7 v2 PID segment with a patient name
-	CDAPatient               // C-CDA recordTarget with a patient name
+	RecordPatient            // C-CDA recordTarget or FHIR Patient resource naming its patient
 	NameNearHealth           // a person's name in the same passage as health information
 	Addressed                // the message greets or names its recipient
 	Condition                // condition, diagnosis or symptom vocabulary
@@ -29,7 +29,7 @@ const (
 	NPI                      // National Provider Identifier (identifies a provider)
 	DEA                      // DEA registration number (identifies a prescriber)
 	HL7Clinical              // HL7 v2 OBX/DG1/RXE/AL1/PRB segments
-	CDAClinical              // C-CDA observations, problems, medications
+	RecordClinical           // C-CDA clinical entries or FHIR clinical resources
 	PersonalHealth           // health information addressed to the reader ("your ...")
 	PersonalCare             // care addressed to the reader ("your appointment", "your results")
 	WriterHealth             // the writer's own health ("my insulin")
@@ -62,10 +62,10 @@ const (
 var idNames = [NumIDs]string{
 	SSN: "us_ssn", MBI: "medicare_mbi", MRN: "mrn", MemberID: "member_id", DOB: "dob",
 	Card: "credit_card", Contact: "personal_contact", PatientName: "patient_name", HL7Patient: "hl7_patient",
-	CDAPatient: "cda_patient", NameNearHealth: "name_near_health", Addressed: "addressed_recipient",
+	RecordPatient: "record_patient", NameNearHealth: "name_near_health", Addressed: "addressed_recipient",
 	Condition: "condition", Drug: "drug", Procedure: "procedure", Specialty: "specialty",
 	LabResult: "lab_result", Dose: "dose", ICD10: "icd10_cm", NDC: "ndc", NPI: "npi",
-	DEA: "dea_number", HL7Clinical: "hl7_clinical", CDAClinical: "cda_clinical",
+	DEA: "dea_number", HL7Clinical: "hl7_clinical", RecordClinical: "record_clinical",
 	PersonalHealth: "personal_health", PersonalCare: "personal_care", WriterHealth: "writer_health", Veterinary: "veterinary_context", BulkMail: "bulk_mail_context",
 	CueYou: "cue_you", CueMe: "cue_me", CueCare: "cue_care", CueBilling: "cue_billing", CueFamily: "cue_family",
 	CueTime: "cue_time", CueInstruct: "cue_instruct", CueBroadcast: "cue_broadcast", CueTeaching: "cue_teaching",
@@ -92,9 +92,9 @@ func cueID(name string) (ID, bool) {
 
 var idConfidence = [NumIDs]float64{
 	SSN: 0.9, MBI: 0.95, Contact: 0.6, MRN: 0.8, MemberID: 0.8, DOB: 0.9, Card: 0.9, PatientName: 0.85,
-	HL7Patient: 0.95, CDAPatient: 0.95, NameNearHealth: 0.6, Addressed: 0.5,
+	HL7Patient: 0.95, RecordPatient: 0.95, NameNearHealth: 0.6, Addressed: 0.5,
 	Condition: 0.7, Drug: 0.7, Procedure: 0.6, Specialty: 0.5, LabResult: 0.85, Dose: 0.5,
-	ICD10: 0.8, NDC: 0.8, NPI: 0.9, DEA: 0.9, HL7Clinical: 0.9, CDAClinical: 0.9,
+	ICD10: 0.8, NDC: 0.8, NPI: 0.9, DEA: 0.9, HL7Clinical: 0.9, RecordClinical: 0.9,
 	PersonalHealth: 0.6, PersonalCare: 0.4, WriterHealth: 0.5, Veterinary: 0.5, BulkMail: 0.5,
 }
 

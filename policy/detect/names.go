@@ -118,12 +118,26 @@ func (s *scanner) greeting(i int) {
 
 // healthNear reports whether specific health information - a condition, a medicine, a
 // lab result or a diagnosis code, not a procedure or specialty alone - is within
-// nameWindow tokens of the name in [i, end).
+// nameWindow words or numbers of the name in [i, end). Punctuation does not count, so a
+// phone number or a date between the name and the condition does not push it away.
 func (s *scanner) healthNear(i, end int) bool {
-	lo, hi := max(0, i-nameWindow), min(len(s.toks), end+nameWindow)
-	for j := lo; j < hi; j++ {
-		if s.cls[j]&(clCondition|clDrug) != 0 || s.mark[j]&mkHealth != 0 {
+	health := func(j int) bool {
+		return s.cls[j]&(clCondition|clDrug) != 0 || s.mark[j]&mkHealth != 0
+	}
+	for j, n := i-1, 0; j >= 0 && n < nameWindow; j-- {
+		if health(j) {
 			return true
+		}
+		if s.toks[j].kind != tkPunct {
+			n++
+		}
+	}
+	for j, n := end, 0; j < len(s.toks) && n < nameWindow; j++ {
+		if health(j) {
+			return true
+		}
+		if s.toks[j].kind != tkPunct {
+			n++
 		}
 	}
 	return false

@@ -4,7 +4,7 @@ package detect
 type groups struct {
 	lens  [6]int
 	n     int
-	sep   byte // '-', '.', ' ', or 0 for a single group
+	sep   byte // '-', '.', '/', ' ', or 0 for a single group
 	end   int  // index of the token after the run
 	total int  // digits in all groups
 }
@@ -42,7 +42,7 @@ func (s *scanner) separatorAt(j int) (byte, int) {
 	if t.kind == tkNum && t.gap == gapSpace && t.s-s.toks[j-1].e == 1 {
 		return ' ', j
 	}
-	if t.kind == tkPunct && t.gap == gapNone && (t.ch == '-' || t.ch == '.') &&
+	if t.kind == tkPunct && t.gap == gapNone && (t.ch == '-' || t.ch == '.' || t.ch == '/') &&
 		j+1 < len(s.toks) && s.toks[j+1].gap == gapNone {
 		return t.ch, j + 1
 	}
@@ -86,7 +86,8 @@ func (s *scanner) digitID(i int, g groups) bool {
 	d := string(s.dig)
 	switch {
 	case g.n == 3 && g.lens[0] == 3 && g.lens[1] == 2 && g.lens[2] == 4 && g.sep != 0:
-		if ValidSSN(d) {
+		// With slashes it could be another kind of number; a label says it is an SSN.
+		if ValidSSN(d) && (g.sep != '/' || s.hasClassBefore(i, 6, clCtxSSN)) {
 			s.hit(SSN, i)
 			return true
 		}
@@ -106,7 +107,7 @@ func (s *scanner) digitID(i int, g groups) bool {
 		s.mark[i] |= mkHealth
 		return true
 	}
-	if g.total >= 13 && g.total <= 19 && g.sep != '.' && cardLayout(g) && ValidCard(d) {
+	if g.total >= 13 && g.total <= 19 && g.sep != '.' && g.sep != '/' && cardLayout(g) && ValidCard(d) {
 		s.hit(Card, i)
 		return true
 	}

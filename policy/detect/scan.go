@@ -388,11 +388,15 @@ func (s *scanner) prevWord(i, max int) int {
 	return -1
 }
 
-// hasClassBefore reports whether a token with class cl appears in the max tokens before i.
+// hasClassBefore reports whether a token with class cl appears in the max words or
+// numbers before i.
 func (s *scanner) hasClassBefore(i, max int, cl class) bool {
-	for j := i - 1; j >= 0 && j >= i-max; j-- {
+	for j, n := i-1, 0; j >= 0 && n < max; j-- {
 		if s.cls[j]&cl != 0 {
 			return true
+		}
+		if s.toks[j].kind != tkPunct {
+			n++ // punctuation does not count: "Soc. Sec. No.:" is a label of three words
 		}
 	}
 	return false

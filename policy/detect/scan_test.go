@@ -40,7 +40,10 @@ func TestDetectors(t *testing.T) {
 		{"ss # 310.97.2005", SSN, 1},
 		{"social security 270274998", SSN, 1},
 		{"S.S. No. 270274998", SSN, 1},
-		{"order 270274998", SSN, 0},             // nine digits without SSN words
+		{"order 270274998", SSN, 0},            // nine digits without SSN words
+		{"Soc. Sec. No.: 620/01/2646", SSN, 1}, // slashes, after a label of three words
+		{"ref 620/01/2646", SSN, 0},            // slashes without a label
+		{"Crispin Lockhart (785-555-0192) asked for a letter: he had a migraine flare", NameNearHealth, 1},
 		{"booking 666-65-6213", SSN, 0},         // area 666
 		{"ref 541-00-8440", SSN, 0},             // group 00
 		{"MBI: 6QV3-AM6-VN53", MBI, 1},          // printed form

@@ -143,9 +143,10 @@ func (x *extractor) dispatch(kind string, d Doc, name string, depth int) {
 	case "hl7":
 		x.text(name, HL7(asUTF8(d.Data)))
 	case "json":
-		text, err := JSON(d.Data, max(x.lim.MaxXMLDepth, 1), int(max(0, min(x.budget, 1<<30))))
+		text, sig, err := JSONRecord(d.Data, max(x.lim.MaxXMLDepth, 1), int(max(0, min(x.budget, 1<<30))))
 		x.budget -= int64(len(text))
 		x.text(name, text)
+		x.signals(sig)
 		if err != nil {
 			x.unreadable(ReasonLimit)
 		}
@@ -165,7 +166,14 @@ func (x *extractor) dispatch(kind string, d Doc, name string, depth int) {
 		x.rtf(d.Data, name)
 	case "media":
 		x.media(mediaFormat(d.Data), name)
-	case "text", "vcard":
+	case "text":
+		text := asUTF8(d.Data)
+		if t := Tables(text, int(max(0, min(x.budget, 1<<30)))); t != nil {
+			x.budget -= int64(len(t) - len(text))
+			text = t
+		}
+		x.text(name, text)
+	case "vcard":
 		x.text(name, asUTF8(d.Data))
 	case "":
 	default: // ole, tnef, 7z, rar, executables, unknown binary
@@ -173,11 +181,16 @@ func (x *extractor) dispatch(kind string, d Doc, name string, depth int) {
 	}
 }
 
+// signals adds the structural findings of one document to the result.
+func (x *extractor) signals(sig Signals) {
+	x.res.Signals.RecordPatient += sig.RecordPatient
+	x.res.Signals.RecordClinical += sig.RecordClinical
+}
+
 func (x *extractor) xml(data []byte, name string) {
 	text, sig, err := XML(data, max(x.lim.MaxXMLDepth, 1))
 	x.text(name, text)
-	x.res.Signals.CDAPatient += sig.CDAPatient
-	x.res.Signals.CDAClinical += sig.CDAClinical
+	x.signals(sig)
 	if err != nil {
 		x.unreadable(ReasonLimit)
 	}
@@ -238,7 +251,7 @@ func kindByType(mt string) string {
 		return "csv"
 	case strings.Contains(mt, "hl7"):
 		return "hl7"
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+	case mt == "application/json" || strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "ndjson"):
 		return "json"
 	case mt == "text/calendar":
 		return "ics"
@@ -277,7 +290,7 @@ func kindByExt(ext string) string {
 		return "csv"
 	case ".hl7":
 		return "hl7"
-	case ".json":
+	case ".json", ".ndjson":
 		return "json"
 	case ".ics":
 		return "ics"

@@ -98,7 +98,7 @@ func TestXMLCDA(t *testing.T) {
 			t.Errorf("CDA text %q lacks %q", got, want)
 		}
 	}
-	if sig.CDAPatient != 1 || sig.CDAClinical != 1 {
+	if sig.RecordPatient != 1 || sig.RecordClinical != 1 {
 		t.Errorf("signals %+v, want one patient and one observation", sig)
 	}
 	deep := strings.Repeat("<a>", 100)

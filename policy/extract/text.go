@@ -80,20 +80,30 @@ func HL7(src []byte) []byte {
 // maxDepth is not parsed but kept as raw text. Since a key is repeated for every value of
 // an array, the rendering stops at maxOut bytes with ErrTooLarge.
 func JSON(src []byte, maxDepth, maxOut int) ([]byte, error) {
+	out, _, err := JSONRecord(src, maxDepth, maxOut)
+	return out, err
+}
+
+// JSONRecord is JSON that also reads FHIR resources (objects with a "resourceType"): a
+// Patient with a name is written as a "Patient:" line and counted, and clinical
+// resources are counted, as the XML rendering does. A stream of JSON values (FHIR bulk
+// export NDJSON) is read value after value.
+func JSONRecord(src []byte, maxDepth, maxOut int) ([]byte, Signals, error) {
+	var sig Signals
 	dec := json.NewDecoder(bytes.NewReader(src))
 	dec.UseNumber()
 	var out bytes.Buffer
 	stack := []jsonLevel{{}}
 	for {
 		if out.Len() > maxOut {
-			return out.Bytes()[:max(maxOut, 0)], ErrTooLarge
+			return out.Bytes()[:max(maxOut, 0)], sig, ErrTooLarge
 		}
 		t, err := dec.Token()
 		if err != nil {
 			if err != io.EOF {
 				out.Write(src[min(int(dec.InputOffset()), len(src)):])
 			}
-			return out.Bytes(), nil
+			return out.Bytes(), sig, nil
 		}
 		top := &stack[len(stack)-1]
 		switch v := t.(type) {
@@ -102,10 +112,12 @@ func JSON(src []byte, maxDepth, maxOut int) ([]byte, error) {
 			case '{', '[':
 				if len(stack) > maxDepth {
 					out.Write(src[min(int(dec.InputOffset()), len(src)):])
-					return out.Bytes(), nil
+					return out.Bytes(), sig, nil
 				}
-				stack = append(stack, jsonLevel{object: v == '{', wantKey: v == '{', key: top.key})
+				stack = append(stack, jsonLevel{object: v == '{', wantKey: v == '{', key: top.key,
+					underName: top.underName || top.key == "name"})
 			default:
+				top.closeResource(&out, &sig)
 				stack = stack[:len(stack)-1]
 				if p := &stack[len(stack)-1]; p.object {
 					p.wantKey = true
@@ -116,6 +128,7 @@ func JSON(src []byte, maxDepth, maxOut int) ([]byte, error) {
 				top.key, top.wantKey = v, false
 				continue
 			}
+			noteResource(stack, v)
 			writeJSONValue(&out, top, v)
 		default:
 			writeJSONValue(&out, top, jsonScalar(v))
@@ -125,9 +138,46 @@ func JSON(src []byte, maxDepth, maxOut int) ([]byte, error) {
 
 // jsonLevel is one open object or array while rendering JSON.
 type jsonLevel struct {
-	object  bool
-	wantKey bool
-	key     string
+	object    bool
+	wantKey   bool
+	key       string
+	underName bool     // inside a "name" value
+	rtype     string   // the object's "resourceType"
+	given     []string // a Patient's given names
+	family    []string // a Patient's family names (or the whole name as text)
+}
+
+// noteResource notes a string value for the FHIR reading: the resourceType of the open
+// object, or a part of a name, kept by the resource that holds the name.
+func noteResource(stack []jsonLevel, v string) {
+	top := &stack[len(stack)-1]
+	switch {
+	case top.object && top.key == "resourceType":
+		top.rtype = v
+	case top.underName && (top.key == "given" || top.key == "family" || top.key == "text"):
+		for k := len(stack) - 1; k >= 0; k-- {
+			if r := &stack[k]; r.object && !r.underName {
+				if top.key == "given" {
+					r.given = append(r.given, v)
+				} else {
+					r.family = append(r.family, v)
+				}
+				return
+			}
+		}
+	}
+}
+
+// closeResource counts an object that is a FHIR resource as it closes.
+func (l *jsonLevel) closeResource(out *bytes.Buffer, sig *Signals) {
+	switch {
+	case !l.object:
+	case l.rtype == "Patient" && len(l.given)+len(l.family) > 0:
+		sig.RecordPatient++
+		out.WriteString("\nPatient: " + strings.Join(append(l.given, l.family...), " ") + "\n")
+	case fhirClinical[l.rtype]:
+		sig.RecordClinical++
+	}
 }
 
 func writeJSONValue(out *bytes.Buffer, top *jsonLevel, v string) {

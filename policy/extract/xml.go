@@ -10,8 +10,8 @@ import (
 
 // Signals are structural findings made while extracting, that plain text would lose.
 type Signals struct {
-	CDAPatient  int // C-CDA recordTarget with a patient name
-	CDAClinical int // C-CDA observations, medications, problems
+	RecordPatient  int // C-CDA recordTarget or FHIR Patient resource with a patient name
+	RecordClinical int // C-CDA observations, medications, problems; FHIR clinical resources
 }
 
 // ErrTooDeep reports XML nested deeper than allowed.
@@ -25,12 +25,32 @@ type xmlState struct {
 	name     bytes.Buffer
 	inName   bool
 	sig      Signals
+	fhir     bool // the document is in the FHIR namespace
+	patient  int  // depth of the FHIR Patient resource being read, 0 outside
+	given    []string
+	family   []string
 }
 
-// XML renders an XML document as text: character data and displayName attributes, one
-// line per block element. In a C-CDA document the recordTarget's patient name and birth
-// time are written as "Patient:" and "Date of birth:" lines, and observations and
-// medicines are counted as signals. Nesting deeper than maxDepth stops the rendering
+// fhirNamespace is the XML namespace of FHIR resources.
+const fhirNamespace = "http://hl7.org/fhir"
+
+// fhirClinical lists the FHIR resource types that hold one person's health information.
+var fhirClinical = map[string]bool{
+	"Observation": true, "Condition": true, "AllergyIntolerance": true, "Procedure": true,
+	"MedicationRequest": true, "MedicationStatement": true, "MedicationAdministration": true,
+	"MedicationDispense": true, "Encounter": true, "DiagnosticReport": true, "Immunization": true,
+	"CarePlan": true, "ServiceRequest": true, "Claim": true, "ExplanationOfBenefit": true,
+	"Coverage": true, "DocumentReference": true, "ClinicalImpression": true,
+	"FamilyMemberHistory": true, "Specimen": true, "ImagingStudy": true, "Appointment": true,
+	"EpisodeOfCare": true, "NutritionOrder": true, "RiskAssessment": true, "Composition": true,
+}
+
+// XML renders an XML document as text: character data, displayName attributes and
+// value attributes (as "element: value", the way FHIR carries all its data), one line
+// per block element. In a C-CDA document the recordTarget's patient name and birth time
+// are written as "Patient:" and "Date of birth:" lines, and observations and medicines
+// are counted as signals; in a FHIR document the same is done for a Patient resource
+// and the clinical resources. Nesting deeper than maxDepth stops the rendering
 // with ErrTooDeep; malformed XML stops it with the text read so far.
 func XML(src []byte, maxDepth int) ([]byte, Signals, error) {
 	d := xml.NewDecoder(bytes.NewReader(src))
@@ -62,6 +82,12 @@ func XML(src []byte, maxDepth int) ([]byte, Signals, error) {
 func (st *xmlState) start(v xml.StartElement) {
 	name := v.Name.Local
 	st.stack = append(st.stack, name)
+	if !st.fhir && attr(v, "xmlns") == fhirNamespace {
+		st.fhir = true
+	}
+	if st.fhir {
+		st.fhirStart(v, name)
+	}
 	switch name {
 	case "recordTarget":
 		st.inTarget = len(st.stack)
@@ -77,7 +103,7 @@ func (st *xmlState) start(v xml.StartElement) {
 			}
 		}
 	case "observation", "substanceAdministration", "procedure", "encounter":
-		st.sig.CDAClinical++
+		st.sig.RecordClinical++
 	case "tab", "br":
 		st.out.WriteByte('\t')
 	}
@@ -85,9 +111,51 @@ func (st *xmlState) start(v xml.StartElement) {
 		st.out.WriteString(dn)
 		st.out.WriteByte('\n')
 	}
+	if val := attr(v, "value"); val != "" {
+		st.out.WriteString(name)
+		st.out.WriteString(": ")
+		st.out.WriteString(val)
+		st.out.WriteByte('\n')
+	}
+}
+
+// fhirStart notes the FHIR resources: a Patient's name parts and birth date, and each
+// clinical resource.
+func (st *xmlState) fhirStart(v xml.StartElement, name string) {
+	switch {
+	case name == "Patient" && st.patient == 0:
+		st.patient = len(st.stack)
+		st.given, st.family = st.given[:0], st.family[:0]
+	case fhirClinical[name]:
+		st.sig.RecordClinical++
+	case st.patient > 0 && len(st.stack) >= 2 && st.stack[len(st.stack)-2] == "name":
+		switch val := attr(v, "value"); {
+		case val == "":
+		case name == "given":
+			st.given = append(st.given, val)
+		case name == "family", name == "text":
+			st.family = append(st.family, val)
+		}
+	case st.patient > 0 && name == "birthDate":
+		if val := attr(v, "value"); val != "" {
+			st.out.WriteString("\nDate of birth: " + val + "\n")
+		}
+	}
+}
+
+// fhirEnd closes a Patient resource: one with a name is a patient the document names.
+func (st *xmlState) fhirEnd() {
+	if len(st.given)+len(st.family) > 0 {
+		st.sig.RecordPatient++
+		st.out.WriteString("\nPatient: " + strings.Join(append(st.given, st.family...), " ") + "\n")
+	}
+	st.patient = 0
 }
 
 func (st *xmlState) end(name string) {
+	if st.patient > 0 && len(st.stack) == st.patient {
+		st.fhirEnd()
+	}
 	if len(st.stack) > 0 {
 		st.stack = st.stack[:len(st.stack)-1]
 	}
@@ -97,7 +165,7 @@ func (st *xmlState) end(name string) {
 	case name == "name" && st.inName:
 		st.inName = false
 		if st.name.Len() > 0 {
-			st.sig.CDAPatient++
+			st.sig.RecordPatient++
 			st.out.WriteString("\nPatient: ")
 			st.out.Write(bytes.TrimSpace(st.name.Bytes()))
 			st.out.WriteString("\n")
