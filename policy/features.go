@@ -123,6 +123,7 @@ var features = func() []feature {
 		}},
 		feature{"health_context", func(in *featureInput) float64 { return in.healthContext() }},
 		feature{"list_mail", func(in *featureInput) float64 { return b2f(in.sig.listMail) }},
+		feature{"nested_list_mail", func(in *featureInput) float64 { return b2f(in.sig.nestedList) }},
 		feature{"reply_chain", func(in *featureInput) float64 { return b2f(in.sig.replyChain) }},
 		feature{"text_size", func(in *featureInput) float64 { return math.Log1p(float64(in.s.scanned) / 1024) }},
 		feature{"health", func(in *featureInput) float64 { return in.health() }},

@@ -92,6 +92,7 @@ func (s *scan) header(h message.Header, path string, top bool) {
 	}
 	if !top {
 		s.msg.nested++
+		s.msg.nestedList = s.msg.nestedList || isListMail(h)
 	}
 	if subj == "" {
 		return

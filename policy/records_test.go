@@ -1,6 +1,10 @@
 package policy
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"testing"
+)
 
 // A structured clinical record attached to a neutral message is PHI: a FHIR bundle in
 // XML (every value in an attribute) or NDJSON naming its patient beside clinical
@@ -31,5 +35,28 @@ func TestStructuredRecordsAttached(t *testing.T) {
 				t.Errorf("reasons %+v lack %s in part 2", v.Reasons, tc.why)
 			}
 		})
+	}
+}
+
+// A newsletter passed on as an attached message is list mail, whatever the outer
+// header says: the scorer is told (nested_list_mail).
+func TestNestedListMailSignal(t *testing.T) {
+	inner := "From: News <news@clinic.example>\r\nTo: Undisclosed recipients:;\r\nSubject: Healthy living\r\n" +
+		"List-Unsubscribe: <https://clinic.example/u/1>\r\nPrecedence: bulk\r\n\r\nKnow your cholesterol numbers.\r\n"
+	for _, tc := range []struct {
+		msg  []byte
+		want bool
+	}{
+		{mailWith(mimePart{ctype: "message/rfc822", disp: "attachment", data: []byte(inner)}), true},
+		{mailWith(mimePart{ctype: "message/rfc822", disp: "attachment",
+			data: []byte("From: Ann <ann@clinic.example>\r\nSubject: fwd\r\n\r\nSee below.\r\n")}), false},
+	} {
+		s := newScan(context.Background(), failClosedEngine(t, Config{}))
+		if err := s.message(bytes.NewReader(tc.msg), "", 0); err != nil {
+			t.Fatal(err)
+		}
+		if s.msg.nestedList != tc.want {
+			t.Errorf("nestedList = %v, want %v", s.msg.nestedList, tc.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
 	"github.com/sealgate/sealgate/policy/detect"
@@ -32,6 +33,7 @@ type msgSignals struct {
 	fromRole   bool // the From mailbox is a role (noreply@, billing@)
 	fromHealth bool // the From display name or domain names a health-care organisation
 	listMail   bool // List-Id, List-Unsubscribe or Precedence: bulk/list
+	nestedList bool // a forwarded or attached message is list mail (a newsletter passed on)
 	replyChain bool // the Subject says reply or forward (Re:, Fwd:, RV:, TR:)
 }
 
@@ -76,8 +78,14 @@ func (s *scan) headerFacts(h mail.Header) {
 		}
 	}
 	m.toRole = m.toCount > 0 && roles == m.toCount
+	m.listMail = isListMail(h.Header)
+}
+
+// isListMail reports a header of list or bulk mail: List-Id, List-Unsubscribe or
+// Precedence: bulk/list.
+func isListMail(h message.Header) bool {
 	prec := strings.ToLower(h.Get("Precedence"))
-	m.listMail = h.Get("List-Id") != "" || h.Get("List-Unsubscribe") != "" || prec == "bulk" || prec == "list"
+	return h.Get("List-Id") != "" || h.Get("List-Unsubscribe") != "" || prec == "bulk" || prec == "list"
 }
 
 // healthOrgParts are pieces of organisation names and domains that place a sender in

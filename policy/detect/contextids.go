@@ -57,6 +57,9 @@ func (s *scanner) idWithin(i, n, minDigits int) bool {
 			continue
 		}
 		if t.kind == tkWord && t.flags&fDigit == 0 {
+			if maskedMarker(s.word(j)) {
+				return false // "account ending 4099": the last digits of a masked number
+			}
 			continue
 		}
 		if s.mark[j]&mkUsed != 0 {
@@ -67,6 +70,15 @@ func (s *scanner) idWithin(i, n, minDigits int) bool {
 			return g.total >= minDigits && g.total <= 20
 		}
 		return countDigits(s.low[t.s:t.e]) >= minDigits-1
+	}
+	return false
+}
+
+// maskedMarker reports a word that introduces the visible end of a masked number.
+func maskedMarker(w []byte) bool {
+	switch string(w) {
+	case "ending", "ends", "last", "xxxx", "xxx", "masked":
+		return true
 	}
 	return false
 }

@@ -43,6 +43,8 @@ func TestDetectors(t *testing.T) {
 		{"order 270274998", SSN, 0},            // nine digits without SSN words
 		{"Soc. Sec. No.: 620/01/2646", SSN, 1}, // slashes, after a label of three words
 		{"ref 620/01/2646", SSN, 0},            // slashes without a label
+		{"account 0354468681", MRN, 1},
+		{"account ending 4099", MRN, 0}, // the visible end of a masked number
 		{"Crispin Lockhart (785-555-0192) asked for a letter: he had a migraine flare", NameNearHealth, 1},
 		{"booking 666-65-6213", SSN, 0},         // area 666
 		{"ref 541-00-8440", SSN, 0},             // group 00
