@@ -97,9 +97,15 @@ type Client struct {
 	CertFingerprints []string `yaml:"cert_fingerprints"`
 	// AllowedSenders are patterns for the envelope and header From, as
 	// addr.CheckGlob accepts: "*", "*@domain", "*@*.domain",
-	// "user@domain", "user@*.domain".
+	// "user@domain", "user@*.domain"; and NullSender ("<>"), which lets the
+	// client use the null reverse-path MAIL FROM:<> (a relaying MTA's own
+	// bounces). "*" allows the null sender too; no other pattern does.
 	AllowedSenders []string `yaml:"allowed_senders"`
 }
+
+// NullSender in allowed_senders allows the null reverse-path, MAIL FROM:<>
+// (RFC 5321 §4.5.5), and matches no header From.
+const NullSender = "<>"
 
 // Limits bound what one client and one session may do.
 type Limits struct {

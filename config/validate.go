@@ -211,8 +211,8 @@ func (v *validator) senders(path string, pats []string) {
 		v.addf(path, "must list at least one sender pattern (\"*\" allows any)")
 	}
 	for i, s := range pats {
-		if addr.CheckGlob(s) != nil {
-			v.addf(fmt.Sprintf("%s[%d]", path, i), "%q is not a sender pattern (want *, *@domain, *@*.domain, user@domain or user@*.domain)", s)
+		if s != NullSender && addr.CheckGlob(s) != nil {
+			v.addf(fmt.Sprintf("%s[%d]", path, i), "%q is not a sender pattern (want *, *@domain, *@*.domain, user@domain, user@*.domain or <> for the null sender)", s)
 		}
 	}
 }

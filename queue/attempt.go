@@ -171,9 +171,44 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 	if q.cfg.Audit != nil {
 		q.cfg.Audit.Delivery(it.env, o, r.Attempts)
 	}
-	q.log.Info("delivery", slog.String("queue_id", it.env.ID), slog.String("result", result),
-		slog.Int("attempt", r.Attempts), slog.String("remote", o.RemoteMTA),
-		slog.Int("code", o.Code), slog.String("tls", o.TLSVersion))
+	attrs := []slog.Attr{slog.String("queue_id", it.env.ID), slog.String("result", result),
+		slog.Int("attempt", r.Attempts), slog.String("remote", o.RemoteMTA), slog.String("tls", o.TLSVersion)}
+	if o.Code != 0 {
+		attrs = append(attrs, slog.Int("code", o.Code))
+	}
+	if o.Enhanced != "" {
+		attrs = append(attrs, slog.String("enhanced", o.Enhanced))
+	}
+	if o.Err != nil {
+		attrs = append(attrs, slog.String("reason", logReason(o.Err)))
+	}
+	q.log.LogAttrs(q.ctx, slog.LevelInfo, "delivery", attrs...)
+}
+
+// maxReason bounds the failure reason in a log line.
+const maxReason = 300
+
+// logReason is a delivery failure's text as the operational log may carry
+// it: couriers keep remote reply text out of Error(), but a word that looks
+// like an address, or anything past maxReason, is dropped all the same, and
+// control characters are replaced.
+func logReason(err error) string {
+	words := strings.Fields(err.Error())
+	for i, w := range words {
+		if strings.ContainsRune(w, '@') {
+			words[i] = "[address]"
+		}
+	}
+	s := strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, strings.Join(words, " "))
+	if len(s) > maxReason {
+		s = strings.ToValidUTF8(s[:maxReason], "") + "…"
+	}
+	return s
 }
 
 func tlsLabel(v string) string {

@@ -186,9 +186,15 @@ func (s *session) envelope(id string, v Verdict) *queue.Envelope {
 }
 
 // received builds the trace header (RFC 5321 §4.4). It names the client's
-// HELO and IP and the TLS version, never a recipient or subject.
+// HELO and IP and the TLS version, never a recipient or subject. The TLS
+// note is a comment inside the clauses, before the ";" and the date; the
+// protocol is ESMTP or, for an SMTPUTF8 transaction, UTF8SMTP (RFC 6531
+// §3.7.3), with "S" for TLS and "A" for AUTH (RFC 3848).
 func (s *session) received(id string) []byte {
 	proto := "ESMTP"
+	if s.mailOpts.UTF8 {
+		proto = "UTF8SMTP"
+	}
 	tlsNote := ""
 	if st, ok := s.conn.TLSConnectionState(); ok {
 		proto += "S"
@@ -197,8 +203,8 @@ func (s *session) received(id string) []byte {
 	if s.authClient != nil {
 		proto += "A"
 	}
-	return fmt.Appendf(nil, "Received: from %s (%s)\r\n\tby %s (sealgate) with %s id %s;%s\r\n\t%s\r\n",
-		cleanHelo(s.conn.Hostname()), s.remote, s.srv.cfg.Hostname, proto, id, tlsNote,
+	return fmt.Appendf(nil, "Received: from %s (%s)%s\r\n\tby %s (sealgate) with %s id %s;\r\n\t%s\r\n",
+		cleanHelo(s.conn.Hostname()), s.remote, tlsNote, s.srv.cfg.Hostname, proto, id,
 		time.Now().Format(time.RFC1123Z))
 }
 

@@ -105,6 +105,7 @@ func (s *session) authenticate(identity, user, pass string) error {
 	now := time.Now()
 	ipKey := s.remote.String()
 	if !s.srv.authFail.peek(ipKey, now) {
+		s.log.Warn("authentication refused: too many failed logins from this address")
 		s.guard.CloseAfterReply("auth_rate_limit")
 		return s.srv.toReply(errAuthRateLimit, "")
 	}
@@ -124,6 +125,8 @@ func (s *session) authenticate(identity, user, pass string) error {
 	}
 	s.authFailures++
 	s.srv.m.authFailures.Inc()
+	// The username is not logged: it is often an address.
+	s.log.Warn("authentication failed", slog.Int("failures", s.authFailures))
 	s.srv.authFail.allow(ipKey, now)
 	if s.authFailures >= s.srv.cfg.Limits.MaxAuthFailures {
 		s.guard.CloseAfterReply("auth_failures")

@@ -106,11 +106,12 @@ func (s *session) guarded(queueID *string, fn func() error) (err error) {
 	return nil
 }
 
-// auditRejection records a refused command or message in the audit log:
-// which client, from where, and the reason label — no addresses or content.
+// auditRejection records a refused command or message in the operational
+// log and the audit log: which client, from where, and the reason label —
+// no addresses or content.
 func (s *session) auditRejection(err error) {
 	var r *rejection
-	if s.srv.cfg.Audit == nil || !errors.As(err, &r) {
+	if !errors.As(err, &r) {
 		return
 	}
 	name := ""
@@ -119,7 +120,11 @@ func (s *session) auditRejection(err error) {
 	} else if c := s.authClient; c != nil {
 		name = c.Name
 	}
-	s.srv.cfg.Audit.Rejected(name, s.remote.String(), r.reason)
+	s.log.Info("rejected", slog.String("reason", r.reason), slog.Int("code", r.reply.Code),
+		slog.String("client", name))
+	if s.srv.cfg.Audit != nil {
+		s.srv.cfg.Audit.Rejected(name, s.remote.String(), r.reason)
+	}
 }
 
 func (s *session) isTLS() bool {
@@ -144,7 +149,6 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		utf8 := opts != nil && opts.UTF8
 		canon, err := checkSender(c, from, utf8)
 		if err != nil {
-			s.log.Info("sender refused", slog.String("client", c.Name))
 			return err
 		}
 		if err := s.checkSpace(opts); err != nil {
