@@ -409,8 +409,9 @@ func TestControlOperations(t *testing.T) {
 
 func TestLoadOrCreateKey(t *testing.T) {
 	t.Parallel()
-	p := filepath.Join(t.TempDir(), "keys", "spool.key")
-	k1, err := LoadOrCreateKey(p)
+	dir := t.TempDir()
+	p, spool := filepath.Join(dir, "keys", "spool.key"), filepath.Join(dir, "spool")
+	k1, err := LoadOrCreateKey(p, spool)
 	if err != nil || len(k1) != 32 {
 		t.Fatal(err)
 	}
@@ -418,13 +419,78 @@ func TestLoadOrCreateKey(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("key mode %v", st.Mode())
 	}
-	k2, _ := LoadOrCreateKey(p)
+	k2, _ := LoadOrCreateKey(p, spool)
 	if !bytes.Equal(k1, k2) {
 		t.Fatal("key changed on reload")
 	}
 	os.WriteFile(p, []byte("short"), 0o600)
-	if _, err := LoadOrCreateKey(p); err == nil {
+	if _, err := LoadOrCreateKey(p, spool); err == nil {
 		t.Fatal("short key accepted")
+	}
+}
+
+// A missing spool key while the spool holds sealed mail stops the start
+// with an error naming the key file and the spool; no new key is made,
+// and the queued message is still there once the key is restored.
+func TestMissingSpoolKeyWithQueuedMailIsAnError(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	keyPath, spool := filepath.Join(dir, "keys", "spool.key"), filepath.Join(dir, "spool")
+	key, err := LoadOrCreateKey(keyPath, spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	q := startQueue(t, spool, c, func(cfg *Config) { cfg.Key = key })
+	e := env("dr@example.net")
+	e.Hold = true
+	id, err := q.Enqueue(context.Background(), e, testMsg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close(context.Background())
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadOrCreateKey(keyPath, spool)
+	if err == nil {
+		t.Fatal("a new spool key was made for a spool holding mail sealed with the old one")
+	}
+	for _, want := range []string{keyPath, spool, "restore the key file"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if _, err := os.Lstat(keyPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("key file after the refusal: %v, want none", err)
+	}
+	// Restored from a backup: the message is there again.
+	if err := os.WriteFile(keyPath, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateKey(keyPath, spool); err != nil {
+		t.Fatal(err)
+	}
+	q2 := startQueue(t, spool, c, func(cfg *Config) { cfg.Key = key })
+	if _, err := q2.Show(id); err != nil {
+		t.Fatalf("queued message after restoring the key: %v", err)
+	}
+}
+
+// An empty spool folder, or one holding only empty segment files, needs
+// no old key: a missing key is created.
+func TestMissingSpoolKeyWithEmptySpoolIsCreated(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	keyPath, spool := filepath.Join(dir, "keys", "spool.key"), filepath.Join(dir, "spool")
+	if err := os.MkdirAll(filepath.Join(spool, "quarantine"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(spool, segName(1)), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := LoadOrCreateKey(keyPath, spool); err != nil || len(k) != keySize {
+		t.Fatalf("key for an empty spool: %d bytes, %v", len(k), err)
 	}
 }
 

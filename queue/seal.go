@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/sealgate/sealgate/internal/keyfile"
 )
@@ -65,10 +67,47 @@ func (s *sealer) open(aad, data []byte) ([]byte, error) {
 // 0600 in a directory made 0700, written durably; a file open to group or
 // others, or of the wrong size, is refused). The key file must be kept apart
 // from the spool: whoever holds both can read every queued message.
-func LoadOrCreateKey(path string) ([]byte, error) {
+//
+// A key is created only for a spool that holds nothing sealed: when the key
+// file is missing but a segment file in spoolDir has data, the key that
+// sealed it is lost or misplaced, and a new one would open none of it. That
+// is an error naming the file and the spool, and nothing is created.
+func LoadOrCreateKey(path, spoolDir string) ([]byte, error) {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := checkNothingSealed(path, spoolDir); err != nil {
+			return nil, err
+		}
+	}
 	key, err := keyfile.LoadOrCreate(path, keySize)
 	if err != nil {
 		return nil, fmt.Errorf("spool key: %w", err)
 	}
 	return key, nil
+}
+
+// checkNothingSealed returns an error if the spool folder holds a segment
+// file with data in it. An absent spool folder holds nothing.
+func checkNothingSealed(keyPath, spoolDir string) error {
+	entries, err := os.ReadDir(spoolDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("spool key: %s is missing and the spool cannot be read to see whether it needs it: %w", keyPath, err)
+	}
+	n := 0
+	for _, e := range entries {
+		if _, ok := parseSegName(e.Name()); !ok || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err != nil || fi.Size() > 0 {
+			n++ // unreadable counts: fail closed
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("spool key: %s does not exist, but the spool %s holds %d segment file(s) of queued mail sealed with a key; "+
+		"a new key could open none of it, so none is made: restore the key file from a backup, "+
+		"or stop and move the spool folder aside to start with an empty queue", keyPath, spoolDir, n)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/sealgate/sealgate/portal/seal"
 	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/safeio"
 	"github.com/sealgate/sealgate/smtpd"
 )
 
@@ -56,6 +57,9 @@ type gateway struct {
 	portalStore  *store.Store
 	portalMaster *seal.Master
 	portal       *portal.Server
+	// dirs is the file-system seam for the data folder's creation; nil is
+	// the real file system.
+	dirs safeio.FS
 }
 
 // controlSocket is where `sealgate queue` finds a running gateway.
@@ -66,7 +70,11 @@ func controlSocket(cfg *config.Config) string {
 // startGateway builds and starts every component. On error, whatever was
 // started is stopped again.
 func startGateway(cfg *config.Config, log *slog.Logger) (*gateway, error) {
-	g := &gateway{cfg: cfg, log: log, reg: metrics.NewRegistry()}
+	return startGatewayWith(&gateway{cfg: cfg, log: log, reg: metrics.NewRegistry()})
+}
+
+// startGatewayWith starts g, whose cfg, log and reg are set.
+func startGatewayWith(g *gateway) (*gateway, error) {
 	if err := g.start(); err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -92,7 +100,10 @@ func (g *gateway) readiness() error {
 }
 
 func (g *gateway) start() error {
-	if err := os.MkdirAll(g.cfg.SpoolDir(), 0o700); err != nil {
+	// The data folder and the spool in it are fsynced into their parents
+	// when first made: a power loss must not take the folder, and with it
+	// mail acknowledged since, away.
+	if err := safeio.MkdirAll(g.dirs, g.cfg.SpoolDir(), 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
 	if err := g.openAudit(); err != nil {
@@ -175,7 +186,7 @@ func (g *gateway) startQueue() error {
 	if err != nil {
 		return err
 	}
-	key, err := queue.LoadOrCreateKey(g.cfg.Queue.KeyFile)
+	key, err := queue.LoadOrCreateKey(g.cfg.Queue.KeyFile, g.cfg.SpoolDir())
 	if err != nil {
 		return err
 	}

@@ -136,35 +136,8 @@ func create(fsys safeio.FS, path string, size int) ([]byte, error) {
 // makeDirs creates dir and its missing parents with mode 0700, fsyncing the
 // parent of each directory it creates so the new entry survives a crash.
 func makeDirs(fsys safeio.FS, dir string) error {
-	fi, err := os.Stat(dir)
-	if err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("keyfile: %s is not a directory", dir)
-		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	if err := safeio.MkdirAll(fsys, dir, dirPerm); err != nil {
 		return fmt.Errorf("keyfile: %w", err)
-	}
-	parent := filepath.Dir(dir)
-	if parent != dir {
-		if err := makeDirs(fsys, parent); err != nil {
-			return err
-		}
-	}
-	switch err := os.Mkdir(dir, dirPerm); {
-	case err == nil:
-		// Mkdir's mode is filtered by the umask; set it exactly.
-		if err := os.Chmod(dir, dirPerm); err != nil {
-			return fmt.Errorf("keyfile: %w", err)
-		}
-	case errors.Is(err, fs.ErrExist):
-		// Made by a concurrent creator: sync its parent all the same.
-	default:
-		return fmt.Errorf("keyfile: %w", err)
-	}
-	if err := fsys.SyncDir(parent); err != nil {
-		return fmt.Errorf("keyfile: %s: %w", dir, err)
 	}
 	return nil
 }
