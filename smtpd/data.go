@@ -196,7 +196,7 @@ func (s *session) received(id string) []byte {
 		proto = "UTF8SMTP"
 	}
 	tlsNote := ""
-	if st, ok := s.conn.TLSConnectionState(); ok {
+	if st, ok := s.tlsState(); ok {
 		proto += "S"
 		tlsNote = fmt.Sprintf("\r\n\t(using %s)", tlsVersionName(st.Version))
 	}

@@ -40,7 +40,7 @@ func (s *session) identify() (*Client, error) {
 }
 
 func (s *session) byCertificate() *Client {
-	st, ok := s.conn.TLSConnectionState()
+	st, ok := s.tlsState()
 	if !ok || len(st.PeerCertificates) == 0 {
 		return nil
 	}

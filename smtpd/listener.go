@@ -9,11 +9,12 @@ import (
 )
 
 // guardedListener wraps accepted connections in a guardConn, applies the
-// per-IP connection limit, and for implicit TLS performs the handshake
-// itself so that go-smtp sees a *tls.Conn.
+// per-IP connection limit, and hands go-smtp a cmdConn: sealgate runs
+// implicit TLS and STARTTLS itself, below go-smtp.
 type guardedListener struct {
 	net.Listener
 	tlsConfig *tls.Config // non-nil: implicit TLS
+	starttls  *tls.Config // non-nil: STARTTLS offered
 	perIP     *connCounter
 	srv       *Server
 	listener  string
@@ -52,10 +53,7 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 			l.srv.m.aborted.WithLabelValues(reason).Inc()
 		})
 		rc := &releasingConn{guardConn: g, release: release}
-		if l.tlsConfig != nil {
-			return tls.Server(rc, l.tlsConfig), nil
-		}
-		return rc, nil
+		return newCmdConn(g, rc, l.tlsConfig, l.starttls), nil
 	}
 }
 

@@ -49,6 +49,12 @@ var (
 	errNoStorage      = rej("insufficient_storage", 452, 4, 3, 1, "Insufficient system storage")
 )
 
+// errAuthNeedsTLS answers AUTH before TLS (RFC 4954 §6). It is returned to
+// go-smtp as it is, not through toReply: AUTH refusals are not rejections
+// of mail.
+var errAuthNeedsTLS = &smtp.SMTPError{Code: 538, EnhancedCode: smtp.EnhancedCode{5, 7, 11},
+	Message: "Encryption required for requested authentication mechanism"}
+
 // toReply maps any error to the reply the client sees. Unknown errors
 // become a generic temporary failure that names only the queue ID.
 func (s *Server) toReply(err error, queueID string) *smtp.SMTPError {

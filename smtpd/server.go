@@ -95,8 +95,11 @@ func (s *Server) Start() error {
 		}
 		srv := s.newSMTPServer(l)
 		gl := &guardedListener{Listener: ln, perIP: s.perIP, srv: s, listener: l.Name}
-		if l.TLS == "implicit" {
+		switch l.TLS {
+		case "implicit":
 			gl.tlsConfig = s.tlsConfig()
+		case "starttls":
+			gl.starttls = s.tlsConfig()
 		}
 		s.mu.Lock()
 		s.servers = append(s.servers, srv)
@@ -136,14 +139,13 @@ func (s *Server) newSMTPServer(l *Listener) *smtp.Server {
 	srv.MaxMessageBytes = lim.MaxMessageBytes
 	srv.MaxRecipients = lim.MaxRecipients
 	srv.MaxLineLength = lim.MaxLineLength
-	srv.AllowInsecureAuth = false
+	// sealgate runs TLS below go-smtp (cmdConn), so go-smtp never sees a
+	// *tls.Conn: the session offers and takes AUTH only under TLS.
+	srv.AllowInsecureAuth = true
 	srv.EnableSMTPUTF8 = true
 	srv.EnableREQUIRETLS = true
 	srv.EnableDSN = true
 	srv.ErrorLog = log.New(io.Discard, "", 0) // go-smtp's own log lines may carry client input
-	if l.TLS == "starttls" {
-		srv.TLSConfig = s.tlsConfig()
-	}
 	return srv
 }
 

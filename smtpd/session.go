@@ -72,6 +72,8 @@ func guardOf(c any) *guardConn {
 			return v.guardConn
 		case *guardConn:
 			return v
+		case *cmdConn:
+			return v.guard
 		case *tls.Conn:
 			c = v.NetConn()
 		default:
@@ -128,8 +130,17 @@ func (s *session) auditRejection(err error) {
 }
 
 func (s *session) isTLS() bool {
-	_, ok := s.conn.TLSConnectionState()
+	_, ok := s.tlsState()
 	return ok
+}
+
+// tlsState is the connection's TLS state: sealgate runs TLS below go-smtp,
+// so go-smtp's own TLSConnectionState does not know it.
+func (s *session) tlsState() (tls.ConnectionState, bool) {
+	if c, ok := s.conn.Conn().(*cmdConn); ok {
+		return c.TLS()
+	}
+	return s.conn.TLSConnectionState()
 }
 
 // Mail starts a transaction: the client must be identified, over TLS when
@@ -201,17 +212,46 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 			for _, n := range opts.Notify {
 				r.Notify = append(r.Notify, string(n))
 			}
-			if opts.OriginalRecipient != "" {
-				o, err := addr.Parse(opts.OriginalRecipient, addr.Options{SMTPUTF8: true, AllowQuoted: true})
-				if err != nil {
-					return errBadParam
-				}
-				r.ORCPT = "rfc822;" + o.String()
-			}
 		}
+		orcpt, err := s.originalRecipient(opts)
+		if err != nil {
+			return err
+		}
+		r.ORCPT = orcpt
 		s.rcpts = append(s.rcpts, r)
 		return nil
 	})
+}
+
+// originalRecipient is the RCPT's ORCPT (RFC 3461 §4.2) in the form the
+// queue keeps: "rfc822;addr", or "utf-8;addr" (RFC 6533) when the address
+// is beyond US-ASCII, whichever form the client sent it in. sealgate reads
+// the parameter itself (cmdConn); go-smtp's reading is used only where
+// sealgate's is not in the path.
+func (s *session) originalRecipient(opts *smtp.RcptOptions) (string, error) {
+	raw := ""
+	if c, ok := s.conn.Conn().(*cmdConn); ok {
+		if o := c.takeORCPT(); o != nil {
+			raw = o.addr
+		}
+	}
+	if raw == "" && opts != nil {
+		raw = opts.OriginalRecipient
+	}
+	if raw == "" {
+		return "", nil
+	}
+	o, err := addr.Parse(raw, addr.Options{SMTPUTF8: true, AllowQuoted: true})
+	if err != nil {
+		return "", errBadParam
+	}
+	v := o.String()
+	for i := 0; i < len(v); i++ {
+		if v[i] >= 0x80 {
+			return "utf-8;" + v, nil
+		}
+	}
+	return "rfc822;" + v, nil
 }
 
 // Reset ends the transaction, keeping the connection's identity.
@@ -227,10 +267,10 @@ func (s *session) Logout() error {
 	return nil
 }
 
-// AuthMechanisms lists PLAIN and LOGIN on listeners that take AUTH; go-smtp
-// offers them only over TLS.
+// AuthMechanisms lists PLAIN and LOGIN on listeners that take AUTH, once
+// the connection is under TLS.
 func (s *session) AuthMechanisms() []string {
-	if s.lst.Auth == "none" {
+	if s.lst.Auth == "none" || !s.isTLS() {
 		return nil
 	}
 	return []string{sasl.Plain, sasl.Login}
@@ -240,6 +280,9 @@ func (s *session) AuthMechanisms() []string {
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	if s.guard.Broken() || s.lst.Auth == "none" {
 		return nil, smtp.ErrAuthUnsupported
+	}
+	if !s.isTLS() {
+		return nil, errAuthNeedsTLS
 	}
 	check := func(identity, user, pass string) error {
 		return s.authenticate(identity, user, pass)
