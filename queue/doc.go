@@ -57,7 +57,10 @@
 // # Recovery
 //
 // On start every segment is read, oldest first, and every record is
-// authenticated. A bad record at the very end of the newest segment is the
+// authenticated. First the key is checked: if the spool holds whole
+// records and the key opens none of them, the spool was sealed with
+// another key, and opening fails (ErrWrongKey) with nothing changed,
+// rather than taking every record for damage. A bad record at the very end of the newest segment is the
 // torn tail of a write that was never acknowledged: it is cut off. A
 // damaged region anywhere else is copied to quarantine/ with a log line
 // and a metric, and reading resumes at the next record that

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -532,4 +534,106 @@ func TestWritesAfterCloseAreRefused(t *testing.T) {
 	if err := q.Delete("000000000000000000000000"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Delete after Close: %v", err)
 	}
+}
+
+// A spool opened with another key than the one that sealed it is a
+// start-up error matching ErrWrongKey, and nothing on disk changes: no
+// segment is cut as a torn tail or moved to quarantine. With the right
+// key the queued mail is all there.
+func TestWrongSpoolKeyChangesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	q := startQueue(t, dir, c, nil)
+	var ids []string
+	for range 3 {
+		e := env("dr@example.net")
+		e.Hold = true
+		id, err := q.Enqueue(context.Background(), e, testMsg())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	q.Close(context.Background())
+	before := spoolFiles(t, dir)
+
+	other := bytes.Repeat([]byte{8}, 32)
+	q2, err := New(Config{Dir: dir, Key: other, Courier: c, Hostname: "gw.example.org"})
+	if err == nil {
+		err = q2.Start(context.Background())
+		q2.Close(context.Background())
+	}
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "queue.key_file") {
+		t.Fatalf("spool opened with another key: %v, want ErrWrongKey naming queue.key_file", err)
+	}
+	if after := spoolFiles(t, dir); fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Fatalf("the spool changed under the wrong key:\nbefore %v\nafter  %v", before, after)
+	}
+	q3 := startQueue(t, dir, c, nil)
+	for _, id := range ids {
+		if _, err := q3.Show(id); err != nil {
+			t.Errorf("message %s with the right key again: %v", id, err)
+		}
+	}
+}
+
+// With the right key, a damaged first record is damage, not a wrong key:
+// the spool opens and the records after it are read.
+func TestDamagedFirstRecordIsNotAWrongKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	q := startQueue(t, dir, c, nil)
+	var ids []string
+	for range 2 {
+		e := env("dr@example.net")
+		e.Hold = true
+		id, err := q.Enqueue(context.Background(), e, testMsg())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	q.Close(context.Background())
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) != 1 {
+		t.Fatalf("segments %v, want one", segs)
+	}
+	f, err := os.OpenFile(segs[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0xff, 0xff}, headerLen+20); err != nil { // inside the first payload
+		t.Fatal(err)
+	}
+	f.Close()
+	q2 := startQueue(t, dir, c, nil)
+	if _, err := q2.Show(ids[1]); err != nil {
+		t.Fatalf("the record after a damaged first one: %v", err)
+	}
+	if _, err := q2.Show(ids[0]); err == nil {
+		t.Error("the damaged first record was read as sound")
+	}
+}
+
+// spoolFiles maps every file under dir to its size.
+func spoolFiles(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		out[p] = fi.Size()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

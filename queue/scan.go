@@ -27,6 +27,9 @@ func (s *spool) scan() error {
 		}
 	}
 	slices.Sort(nums)
+	if err := s.checkKey(nums); err != nil {
+		return err
+	}
 	s.orphans = map[string]loc{}
 	defer func() { s.orphans = nil }()
 	for i, n := range nums {
