@@ -17,6 +17,7 @@ import (
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/metrics"
+	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/safeio"
 )
 
@@ -144,5 +145,17 @@ func TestStartRefusesMissingSpoolKeyWithQueuedMail(t *testing.T) {
 	}
 	if _, err := os.Lstat(e.cfg.Queue.KeyFile); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("spool key after the refused start: %v, want none", err)
+	}
+	// Another key in its place (the wrong backup) stops the start as well.
+	if err := os.WriteFile(e.cfg.Queue.KeyFile, bytes.Repeat([]byte{9}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw, err = startGateway(e.cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		gw.close(t.Context())
+		t.Fatal("gateway started with a spool key that opens none of the queued mail")
+	}
+	if !errors.Is(err, queue.ErrWrongKey) {
+		t.Errorf("start with the wrong spool key: %v, want queue.ErrWrongKey", err)
 	}
 }
