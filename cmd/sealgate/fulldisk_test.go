@@ -278,15 +278,15 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 	}
 
 	// 1. Mail fills the disk down to the floor: 452 4.3.1 from then on.
-	if !waitCount(st.full.Load, 20, 25*time.Second) {
-		t.Fatalf("no 452 4.3.1 after 25 s: %d accepted, %d refused as full", st.ok.Load(), st.full.Load())
+	if !waitCount(st.full.Load, 20, 15*time.Second) {
+		t.Fatalf("no 452 4.3.1 after 15 s: %d accepted, %d refused as full", st.ok.Load(), st.full.Load())
 	}
 	filledAt := st.ok.Load()
 	// 2. Another writer takes the rest of the disk, to the last block.
 	filler := fillDisk(t, data)
 	full := st.full.Load()
-	if !waitCount(st.full.Load, full+20, 10*time.Second) {
-		t.Fatalf("no 452 4.3.1 on the completely full disk after 10 s")
+	if !waitCount(st.full.Load, full+20, 5*time.Second) {
+		t.Fatalf("no 452 4.3.1 on the completely full disk after 5 s")
 	}
 	// 3. SIGKILL, and a restart on the full disk, under load.
 	listen.Store(&none)
@@ -297,7 +297,7 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 	start()
 	t.Logf("restarted on the full disk in %v", time.Since(restartAt).Round(time.Millisecond))
 	full = st.full.Load()
-	if !waitCount(st.full.Load, full+20, 10*time.Second) {
+	if !waitCount(st.full.Load, full+20, 5*time.Second) {
 		t.Fatalf("no 452 4.3.1 after the restart on the full disk")
 	}
 	stopSenders()
@@ -315,7 +315,7 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 	}
 	var missing []string
 	var got map[string]int
-	deadline := time.Now().Add(40 * time.Second)
+	deadline := time.Now().Add(25 * time.Second)
 	for {
 		got = messageIDs(sink.Messages())
 		missing = missing[:0]
@@ -351,7 +351,7 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 	// mail is accepted again.
 	id := "after-full@clinic.example.org"
 	var err error
-	deadline = time.Now().Add(20 * time.Second)
+	deadline = time.Now().Add(15 * time.Second)
 	for {
 		var c *smtp.Client
 		if c, err = smtp.Dial(*listen.Load()); err == nil {
@@ -366,7 +366,7 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 	if err != nil {
 		t.Fatalf("new mail after the queue was delivered: %v", err)
 	}
-	if !waitCount(func() int64 { return int64(messageIDs(sink.Messages())["<"+id+">"]) }, 1, 15*time.Second) {
+	if !waitCount(func() int64 { return int64(messageIDs(sink.Messages())["<"+id+">"]) }, 1, 10*time.Second) {
 		t.Fatal("mail accepted after the full disk was not delivered")
 	}
 }
