@@ -23,7 +23,7 @@
 #   DRAIN=120s           longest wait for delivery after the last cycle
 #   TMPBASE=/var/tmp     the data folder goes here: a real disk, not tmpfs
 #   SEALGATE=""          a built binary; default: go build ../cmd/sealgate
-#   KEEP=0               1 keeps the work folder (data, gateway.log)
+#   KEEP=0               1 keeps the work folder (data, gateway.log); a failed run keeps it
 #
 # Prints what happened and a "RESULT cycles=… accepted=… delivered=… lost=…
 # duplicated=…" line. Exits 0 when nothing accepted was lost and every
@@ -42,7 +42,11 @@ command -v go >/dev/null 2>&1 || die "missing go"
 [ "$(stat -f -c %T "$TMPBASE")" != tmpfs ] || die "$TMPBASE is tmpfs: fsync would be free"
 
 W=$(mktemp -d "$TMPBASE/spoolsoak.XXXXXX") || die "mktemp failed"
-cleanup() { [ "$KEEP" = 1 ] && echo "spool-soak: kept $W" >&2 || rm -rf "$W"; }
+# The work folder stays when asked to, or when the run failed (for gateway.log).
+cleanup() {
+  local rc=$?
+  if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then echo "spool-soak: kept $W" >&2; else rm -rf "$W"; fi
+}
 trap cleanup EXIT
 if [ -z "$SEALGATE" ]; then
   (cd "$HERE/.." && go build -o "$W/sealgate" ./cmd/sealgate) || die "go build sealgate failed"

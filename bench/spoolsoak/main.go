@@ -98,7 +98,7 @@ func fatal(err error) {
 
 // run does the cycles and the drain and returns what was seen.
 func run(o options, gw *gateway, sink *sink, ld *load) *result {
-	res := &result{cycles: o.cycles}
+	res := &result{want: o.cycles}
 	began := time.Now()
 	if res.startErr = gw.start(); res.startErr != nil {
 		return res
@@ -116,6 +116,7 @@ func run(o options, gw *gateway, sink *sink, ld *load) *result {
 			return res
 		}
 		ld.setAddr(gw.addr)
+		res.cycles++
 	}
 	res.cyclesTook = time.Since(began)
 	ld.stop()
@@ -161,7 +162,9 @@ func (g *gateway) start() error {
 	g.starts++
 	g.cmd = cmd
 	announced := make(chan string, 1)
+	exited := make(chan struct{}) // standard output closed: the process ended
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if a, ok := strings.CutPrefix(sc.Text(), "sealgate: SMTP relay on "); ok {
@@ -175,6 +178,9 @@ func (g *gateway) start() error {
 	select {
 	case g.addr = <-announced:
 		return nil
+	case <-exited:
+		g.kill()
+		return fmt.Errorf("start %d: the gateway exited before it announced its listener (log: %s)", g.starts, g.logPath)
 	case <-time.After(30 * time.Second):
 		g.kill()
 		return fmt.Errorf("start %d: the gateway did not announce its listener within 30 s (log: %s)", g.starts, g.logPath)

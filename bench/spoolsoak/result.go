@@ -8,7 +8,7 @@ import (
 
 // result is what one run saw.
 type result struct {
-	cycles                int
+	cycles, want          int // kill -9 cycles done, asked for
 	cyclesTook, drainTook time.Duration
 	startErr, stopErr     error
 
@@ -58,8 +58,8 @@ func (r *result) print(w io.Writer) {
 	if r.stopErr != nil {
 		fmt.Fprintf(w, "spool-soak: stop: %v\n", r.stopErr)
 	}
-	fmt.Fprintf(w, "spool-soak: %d kill -9 cycles in %v, drained in %v\n",
-		r.cycles, r.cyclesTook.Round(time.Millisecond), r.drainTook.Round(time.Millisecond))
+	fmt.Fprintf(w, "spool-soak: %d of %d kill -9 cycles in %v, drained in %v\n",
+		r.cycles, r.want, r.cyclesTook.Round(time.Millisecond), r.drainTook.Round(time.Millisecond))
 	fmt.Fprintf(w, "spool-soak: sent %d: %d answered 250, %d refused by a reply, %d cut off by a kill or a closed listener\n",
 		r.sent, r.accepted, r.refused, r.broken)
 	fmt.Fprintf(w, "spool-soak: of the %d accepted: %d delivered, %d lost; %d extra deliveries of %d messages (duplicates); %d more delivered whose 250 the client never saw\n",
