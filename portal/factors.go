@@ -171,7 +171,12 @@ func (s *Server) totp(w http.ResponseWriter, r *http.Request) {
 
 // clientAllowed answers for a client address over its failure limit.
 func (s *Server) clientAllowed(w http.ResponseWriter, r *http.Request, sess session) bool {
-	if s.failures.allow(clientKey(remoteIP(r))) {
+	v, err := s.over(r.Context(), s.rates.failures, remoteIP(r))
+	if err != nil {
+		s.storeDown(w, "rate limit")
+		return false
+	}
+	if v.ok {
 		return true
 	}
 	s.metrics.fail(failClient)
@@ -182,7 +187,10 @@ func (s *Server) clientAllowed(w http.ResponseWriter, r *http.Request, sess sess
 // factorFailed counts a wrong password or authenticator code; at the
 // attempt limit the session ends and a new emailed code is needed.
 func (s *Server) factorFailed(w http.ResponseWriter, r *http.Request, sess session, which, msg string) {
-	s.failures.add(clientKey(remoteIP(r)))
+	if _, err := s.take(r.Context(), s.rates.failures, remoteIP(r)); err != nil {
+		s.storeDown(w, "rate limit")
+		return
+	}
 	s.metrics.fail(failFactor)
 	s.record(r.Context(), store.Event{MessageID: sess.messageID, Kind: store.EventFactorFail,
 		Actor: sess.recipient, Remote: remoteIP(r), Detail: which})

@@ -1,91 +1,149 @@
 package portal
 
 import (
+	"context"
+	"log/slog"
+	"net/http"
 	"net/netip"
-	"sync"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/sealgate/sealgate/portal/store"
 )
 
-// maxLimiterKeys bounds a limiter's memory; when full, the oldest windows
-// are swept first and, if that is not enough, new addresses share one key.
-const maxLimiterKeys = 100000
-
-// limiter counts events per client network in fixed windows: failed codes
-// and code requests per address, on top of the per-message lockout in the
-// store. Keys are IPv4 addresses or IPv6 /64 networks.
-type limiter struct {
-	mu     sync.Mutex
-	m      map[string]*window
-	max    int
-	period time.Duration
-	now    func() time.Time
+// rate is one limit on what a client may ask of the portal: at most
+// perClient events from one address and perNetwork from its network (IPv4
+// /24, IPv6 /64) in each window. The counts live in the store, so every
+// node sharing one PostgreSQL enforces the same budget.
+type rate struct {
+	name       string // key prefix; says what is counted
+	perClient  int
+	perNetwork int
+	window     time.Duration
 }
 
-type window struct {
-	start time.Time
-	count int
+// networkFactor is how many clients' worth a network may use.
+const networkFactor = 5
+
+// rates are the portal's limits.
+type rates struct {
+	requests rate // any request, per minute
+	links    rate // link opens, real or made up
+	failures rate // failed codes, passwords and authenticator codes
+	codes    rate // code requests
 }
 
-func newLimiter(max int, period time.Duration, now func() time.Time) *limiter {
-	return &limiter{m: map[string]*window{}, max: max, period: period, now: now}
+func newRates(o Options) rates {
+	mk := func(name string, n int, window time.Duration) rate {
+		return rate{name: name, perClient: n, perNetwork: n * networkFactor, window: window}
+	}
+	return rates{
+		requests: mk("req", o.MaxRequestsPerClient, time.Minute),
+		links:    mk("link", o.MaxLinksPerClient, o.Lockout),
+		failures: mk("fail", o.MaxFailuresPerClient, o.Lockout),
+		codes:    mk("code", o.MaxCodesPerClient, o.Lockout),
+	}
 }
 
-// clientKey groups an address with its neighbours that one client controls.
-func clientKey(ip string) string {
+// limitVerdict is the outcome of a limit check: ok, or blocked until
+// retry has passed.
+type limitVerdict struct {
+	ok    bool
+	retry time.Duration
+}
+
+// clientNets returns the client's address and the network it is counted
+// with: the /24 of an IPv4 address, the /64 of an IPv6 one.
+func clientNets(ip string) (addr, network string) {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return ip
+		return ip, ip
 	}
-	if a.Is4() || a.Is4In6() {
-		return a.Unmap().String()
+	a = a.Unmap()
+	bits := 24
+	if a.Is6() {
+		bits = 64
 	}
-	p, _ := a.Prefix(64)
-	return p.String()
+	p, _ := a.Prefix(bits)
+	return a.String(), p.String()
 }
 
-// allow reports whether key is still under its limit in this window.
-func (l *limiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.m[key]
-	return w == nil || l.now().Sub(w.start) >= l.period || w.count < l.max
+// keys are the store keys of ip under r.
+func (r rate) keys(ip string) []string {
+	addr, network := clientNets(ip)
+	return []string{r.name + ":ip:" + addr, r.name + ":net:" + network}
 }
 
-// add counts one event for key.
-func (l *limiter) add(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	w := l.m[key]
-	if w == nil || now.Sub(w.start) >= l.period {
-		if len(l.m) >= maxLimiterKeys {
-			l.sweepLocked()
-			if len(l.m) >= maxLimiterKeys {
-				key = "overflow"
-			}
+// take counts one event from ip under r and says whether the client is
+// still within the limit, this event included.
+func (s *Server) take(ctx context.Context, r rate, ip string) (limitVerdict, error) {
+	ws, err := s.opts.Store.Hit(ctx, r.window, r.keys(ip)...)
+	if err != nil {
+		return limitVerdict{}, err
+	}
+	return s.judge(r, ws), nil
+}
+
+// over says, without counting, whether ip has used up its budget under r.
+func (s *Server) over(ctx context.Context, r rate, ip string) (limitVerdict, error) {
+	ws, err := s.opts.Store.Peek(ctx, r.keys(ip)...)
+	if err != nil {
+		return limitVerdict{}, err
+	}
+	// A budget is used up when the next event would pass it.
+	for i := range ws {
+		ws[i].Count++
+	}
+	return s.judge(r, ws), nil
+}
+
+func (s *Server) judge(r rate, ws []store.Window) limitVerdict {
+	v := limitVerdict{ok: true}
+	for _, w := range ws {
+		limit := r.perNetwork
+		if strings.HasPrefix(w.Key, r.name+":ip:") {
+			limit = r.perClient
 		}
-		w = &window{start: now}
-		if old := l.m[key]; old != nil && now.Sub(old.start) < l.period {
-			w = old
-		}
-		l.m[key] = w
-	}
-	w.count++
-}
-
-func (l *limiter) sweepLocked() {
-	now := l.now()
-	for k, w := range l.m {
-		if now.Sub(w.start) >= l.period {
-			delete(l.m, k)
+		if w.Count > limit {
+			v.ok = false
+			v.retry = max(v.retry, w.Reset.Sub(s.opts.Now()))
 		}
 	}
+	return v
 }
 
-// size sweeps expired windows and returns how many remain (a gauge).
-func (l *limiter) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.sweepLocked()
-	return len(l.m)
+// limitRequests applies the per-client request limit to every request.
+// When the store cannot count, the request is refused: a limit that
+// cannot be checked is not skipped.
+func (s *Server) limitRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := s.take(r.Context(), s.rates.requests, remoteIP(r))
+		if err != nil {
+			s.storeDown(w, "rate limit")
+			return
+		}
+		if !v.ok {
+			s.tooMany(w, v)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tooMany answers 429 with Retry-After in whole seconds.
+func (s *Server) tooMany(w http.ResponseWriter, v limitVerdict) {
+	s.metrics.fail(failLimited)
+	secs := int((v.retry + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	s.pages.info(w, http.StatusTooManyRequests, "Please wait a moment",
+		"There were too many requests from your network. Please wait a few minutes and try again.", nil)
+}
+
+// storeDown answers 503 when the store cannot do what the request needs.
+func (s *Server) storeDown(w http.ResponseWriter, what string) {
+	s.metrics.fail(failStore)
+	s.opts.Log.Warn("portal: store unavailable", slog.String("step", what))
+	s.pages.info(w, http.StatusServiceUnavailable, "Please try again later",
+		"The service is not available right now. Please try again in a few minutes.", nil)
 }

@@ -22,6 +22,9 @@ const (
 	failFull        = "sessions_full"   // the session table was full
 	failClient      = "client_limited"  // too many failed codes or code requests from one client address
 	failFactor      = "factor_wrong"    // a wrong password or authenticator code
+	failLimited     = "rate_limited"    // a request or link open over the client's limit (429)
+	failStore       = "store"           // the store could not count, check or look up: refused (503)
+	failAudit       = "audit"           // a view or download refused because its audit record could not be written
 )
 
 // metrics are the portal's collectors.
@@ -36,7 +39,7 @@ type metrics struct {
 	failures  *prometheus.CounterVec
 }
 
-func newMetrics(st *store.Store, ss sessionTable, limits ...*limiter) *metrics {
+func newMetrics(st *store.Store, ss sessionTable) *metrics {
 	return &metrics{
 		messages: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sealgate_portal_messages", Help: "Portal messages that can still be read.",
@@ -53,11 +56,14 @@ func newMetrics(st *store.Store, ss sessionTable, limits ...*limiter) *metrics {
 			Name: "sealgate_portal_sessions", Help: "Open portal sessions (idle ones are swept).",
 		}, func() float64 { return float64(ss.count()) }),
 		limited: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "sealgate_portal_client_windows", Help: "Client addresses tracked by the per-client code limits.",
+			Name: "sealgate_portal_client_windows",
+			Help: "Open rate-limit windows in the portal store (per client address and network; ended ones are swept).",
 		}, func() float64 {
-			n := 0
-			for _, l := range limits {
-				n += l.size()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			n, err := st.SweepLimits(ctx)
+			if err != nil {
+				return -1
 			}
 			return float64(n)
 		}),
@@ -67,7 +73,7 @@ func newMetrics(st *store.Store, ss sessionTable, limits ...*limiter) *metrics {
 		codes:     counter("sealgate_portal_codes_sent_total", "One-time codes handed to the gateway."),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sealgate_portal_failures_total",
-			Help: "Failed portal requests by kind (code_wrong, code_locked, csrf, session_expired, no_session, unavailable, send, sessions_full, client_limited, factor_wrong).",
+			Help: "Failed portal requests by kind (code_wrong, code_locked, csrf, session_expired, no_session, unavailable, send, sessions_full, client_limited, factor_wrong, rate_limited, store, audit).",
 		}, []string{"kind"}),
 	}
 }

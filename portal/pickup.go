@@ -14,16 +14,33 @@ import (
 	"github.com/sealgate/sealgate/portal/store"
 )
 
-// openLink starts a session for a link token and redirects to /pickup, so
-// the token leaves the address bar and history. An unknown, revoked or
-// expired token gets a session too, and the pages look the same up to the
-// code check: nobody learns from them whether a message exists.
+// openLink starts a session for a live link token and redirects to
+// /pickup, so the token leaves the address bar and history. Every open
+// counts against the client's link limit first, real or not. An unknown,
+// revoked or expired token makes no session: it gets a decoy, and the
+// pages look the same up to the code check, so nobody learns from them
+// whether a message exists.
 func (s *Server) openLink(w http.ResponseWriter, r *http.Request) {
-	id := ""
-	if m, err := s.opts.Store.Lookup(r.Context(), r.PathValue("token")); err == nil && m.Live(s.opts.Now()) {
-		id = m.ID
+	v, err := s.take(r.Context(), s.rates.links, remoteIP(r))
+	if err != nil {
+		s.storeDown(w, "rate limit")
+		return
 	}
-	sess := s.sessions.create(id)
+	if !v.ok {
+		s.tooMany(w, v)
+		return
+	}
+	m, err := s.opts.Store.Lookup(r.Context(), r.PathValue("token"))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.storeDown(w, "link lookup")
+		return
+	}
+	if err != nil || !m.Live(s.opts.Now()) {
+		setCookie(w, s.decoys.create())
+		http.Redirect(w, r, "/pickup", http.StatusSeeOther)
+		return
+	}
+	sess := s.sessions.create(m.ID)
 	if sess == nil {
 		s.metrics.fail(failFull)
 		s.pages.info(w, http.StatusServiceUnavailable, "Please try again later", "The service is busy.", nil)
@@ -36,6 +53,9 @@ func (s *Server) openLink(w http.ResponseWriter, r *http.Request) {
 // session returns the request's session or answers the request itself.
 func (s *Server) session(w http.ResponseWriter, r *http.Request) (session, bool) {
 	sess, expired, ok := s.sessions.get(r)
+	if !ok && !expired {
+		sess, expired, ok = s.decoys.get(r)
+	}
 	if ok {
 		return sess, true
 	}
@@ -93,34 +113,57 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := view{Title: "Enter your code", CSRF: sess.csrf, CodeMinutes: s.codeMinutes()}
-	now := s.opts.Now()
-	if !sess.codeSent.IsZero() && now.Sub(sess.codeSent) < s.opts.ResendAfter {
+	recent, err := s.codeRecent(r.Context(), sess)
+	if err != nil {
+		s.storeDown(w, "code request")
+		return
+	}
+	if recent {
 		v.Notice = "We sent a code a moment ago. Please wait a little before asking for another."
 		s.pages.render(w, http.StatusOK, "code", v)
 		return
 	}
+	now := s.opts.Now()
 	s.sessions.update(sess.id, func(p *session) {
 		p.codeSent = now
 		if !now.Before(p.lockedUntil) {
 			p.failures, p.lockedUntil = 0, time.Time{}
 		}
 	})
-	s.requestCode(sess.messageID, remoteIP(r))
+	if err := s.requestCode(r.Context(), sess.messageID, remoteIP(r)); err != nil {
+		s.storeDown(w, "code request")
+		return
+	}
 	s.pages.render(w, http.StatusOK, "code", v)
+}
+
+// codeRecent reports whether the session asked for a code less than
+// ResendAfter ago. A decoy remembers it in the store's limit windows.
+func (s *Server) codeRecent(ctx context.Context, sess session) (bool, error) {
+	if !sess.decoy {
+		return !sess.codeSent.IsZero() && s.opts.Now().Sub(sess.codeSent) < s.opts.ResendAfter, nil
+	}
+	ws, err := s.opts.Store.Hit(ctx, s.opts.ResendAfter, decoyKey("sent", sess.id))
+	if err != nil {
+		return false, err
+	}
+	return ws[0].Count > 1, nil
 }
 
 // requestCode counts a code request from ip and, within the client's
 // limit and for a real message, issues a code in the background, so the
 // answer takes as long for an unknown link as for a real one.
-func (s *Server) requestCode(id, ip string) {
-	key := clientKey(ip)
-	if !s.requests.allow(key) {
-		s.metrics.fail(failClient)
-		return
+func (s *Server) requestCode(ctx context.Context, id, ip string) error {
+	v, err := s.take(ctx, s.rates.codes, ip)
+	if err != nil {
+		return err
 	}
-	s.requests.add(key)
+	if !v.ok {
+		s.metrics.fail(failClient)
+		return nil
+	}
 	if id == "" {
-		return
+		return nil
 	}
 	s.bg.Add(1)
 	go func() {
@@ -129,6 +172,7 @@ func (s *Server) requestCode(id, ip string) {
 		defer cancel()
 		s.issueCode(ctx, id, ip)
 	}()
+	return nil
 }
 
 func (s *Server) issueCode(ctx context.Context, id, ip string) {

@@ -86,13 +86,24 @@ type Options struct {
 	MaxCodeAttempts int
 	Lockout         time.Duration // after MaxCodeAttempts failures; default 15m
 	ResendAfter     time.Duration // minimum time between codes; default 30s
-	// MaxFailuresPerClient failed codes from one client address (IPv4, or
-	// IPv6 /64) within Lockout block further tries from it; default 20.
+	// MaxFailuresPerClient failed codes, passwords or authenticator codes
+	// from one client address within Lockout block further tries from it;
+	// default 20. Its network (IPv4 /24, IPv6 /64) may fail five times as
+	// often.
 	MaxFailuresPerClient int
 	// MaxCodesPerClient code requests from one client address within
-	// Lockout are served; further requests send nothing; default 10.
+	// Lockout are served; further requests send nothing; default 10 (five
+	// times as many per network).
 	MaxCodesPerClient int
-	ReadReceipts      bool // tell the sender when the message is first read
+	// MaxLinksPerClient link opens (real or made up) from one client
+	// address within Lockout are served; beyond them the client gets 429;
+	// default 30 (five times as many per network).
+	MaxLinksPerClient int
+	// MaxRequestsPerClient requests of any kind from one client address
+	// per minute are served; beyond them the client gets 429 with
+	// Retry-After; default 120 (five times as many per network).
+	MaxRequestsPerClient int
+	ReadReceipts         bool // tell the sender when the message is first read
 	// RequirePassword asks for a password after the code; the recipient
 	// sets it on the first visit. RequireTOTP asks for an authenticator
 	// code (RFC 6238); the recipient enrols on the first visit.
@@ -116,8 +127,8 @@ type Server struct {
 	pages    *pages
 	metrics  *metrics
 	handler  http.Handler
-	failures *limiter // failed codes per client address
-	requests *limiter // code requests per client address
+	rates    rates
+	decoys   decoys
 	bg       sync.WaitGroup
 
 	mu  sync.Mutex
@@ -140,9 +151,9 @@ func New(opts Options) (*Server, error) {
 	if opts.SharedSessions {
 		s.sessions = newSharedSessions(opts.Store, opts.SessionIdle, opts.Now, opts.Log)
 	}
-	s.failures = newLimiter(opts.MaxFailuresPerClient, opts.Lockout, opts.Now)
-	s.requests = newLimiter(opts.MaxCodesPerClient, opts.Lockout, opts.Now)
-	s.metrics = newMetrics(opts.Store, s.sessions, s.failures, s.requests)
+	s.rates = newRates(opts)
+	s.decoys = newDecoys(opts.Master, opts.SessionIdle, opts.Now)
+	s.metrics = newMetrics(opts.Store, s.sessions)
 	if opts.Registerer != nil {
 		if err := s.metrics.register(opts.Registerer); err != nil {
 			return nil, fmt.Errorf("portal: metrics: %w", err)
@@ -173,6 +184,12 @@ func setDefaults(o *Options) {
 	}
 	if o.MaxCodesPerClient <= 0 {
 		o.MaxCodesPerClient = 10
+	}
+	if o.MaxLinksPerClient <= 0 {
+		o.MaxLinksPerClient = 30
+	}
+	if o.MaxRequestsPerClient <= 0 {
+		o.MaxRequestsPerClient = 120
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

@@ -69,11 +69,13 @@ func (s *Server) showMessage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.auditFirst(w, r, sess, store.Event{MessageID: m.ID, Kind: store.EventView, Actor: m.Recipient, Remote: remoteIP(r)}) {
+		return
+	}
 	v := view{Title: "Your secure message", CSRF: sess.csrf, SignedIn: true, Message: s.messageView(m, c)}
 	s.pages.render(w, http.StatusOK, "message", v)
 	s.metrics.views.Inc()
 	s.opts.Store.CountView(r.Context(), m.ID)
-	s.record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventView, Actor: m.Recipient, Remote: remoteIP(r)})
 	if m.Views == 0 && s.opts.ReadReceipts {
 		s.send(r, s.receiptMail(m, s.opts.Now()))
 	}
@@ -139,6 +141,11 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	ev := store.Event{MessageID: m.ID, Kind: store.EventDownload, Actor: m.Recipient,
+		Remote: remoteIP(r), Detail: "attachment " + strconv.Itoa(i)}
+	if !s.auditFirst(w, r, sess, ev) {
+		return
+	}
 	a := c.Attachments[i]
 	h := w.Header()
 	h.Set("Content-Type", safeType(a.Type))
@@ -147,6 +154,25 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(a.Data)))
 	w.Write(a.Data)
 	s.metrics.downloads.Inc()
-	s.record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventDownload, Actor: m.Recipient,
-		Remote: remoteIP(r), Detail: "attachment " + strconv.Itoa(i)})
+}
+
+// auditFirst writes the audit record of a view or download before any of
+// the content is served. When it cannot be written the content is refused
+// (503): nothing is shown that the audit trail does not know of.
+func (s *Server) auditFirst(w http.ResponseWriter, r *http.Request, sess session, e store.Event) bool {
+	if e.At.IsZero() {
+		e.At = s.opts.Now()
+	}
+	if err := s.opts.Store.Record(r.Context(), e); err != nil {
+		s.metrics.fail(failAudit)
+		s.opts.Log.Error("portal: audit record not written, content refused", slog.String("message", e.MessageID),
+			slog.String("kind", e.Kind), slog.String("error_type", fmt.Sprintf("%T", err)))
+		s.pages.info(w, http.StatusServiceUnavailable, "Please try again later",
+			"The message cannot be shown right now. Please try again in a few minutes.", &sess)
+		return false
+	}
+	if s.opts.OnEvent != nil {
+		s.opts.OnEvent(e)
+	}
+	return true
 }

@@ -27,7 +27,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /static/{name}", s.pages.static)
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("/", s.notFound)
-	return s.guard(mux)
+	return s.guard(s.limitRequests(mux))
 }
 
 // guard sets the security headers on every response and turns a panic

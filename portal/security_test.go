@@ -227,19 +227,27 @@ func TestClientLimits(t *testing.T) {
 		t.Fatalf("%d codes sent past the per-client limit, want 1", got)
 	}
 	h.clk.add(15 * time.Minute)
-	if !h.srv.failures.allow(clientKey("127.0.0.1")) || h.srv.failures.size() != 0 {
+	v, err := h.srv.over(context.Background(), h.srv.rates.failures, "127.0.0.1")
+	if err != nil || !v.ok {
 		t.Fatal("the client window did not expire")
+	}
+	if n, err := h.st.SweepLimits(context.Background()); err != nil || n != 0 {
+		t.Fatalf("%d ended windows kept (%v)", n, err)
 	}
 }
 
-func TestClientKeyGroupsIPv6Networks(t *testing.T) {
-	if clientKey("2001:db8:1:2:aaaa::1") != clientKey("2001:db8:1:2:bbbb::9") {
-		t.Error("one /64 gives two keys")
+func TestClientNetsGroupPrefixes(t *testing.T) {
+	net := func(ip string) string { _, n := clientNets(ip); return n }
+	if net("2001:db8:1:2:aaaa::1") != net("2001:db8:1:2:bbbb::9") {
+		t.Error("one /64 gives two networks")
 	}
-	if clientKey("2001:db8:1:3::1") == clientKey("2001:db8:1:2::1") {
-		t.Error("two /64s share a key")
+	if net("2001:db8:1:3::1") == net("2001:db8:1:2::1") {
+		t.Error("two /64s share a network")
 	}
-	if clientKey("::ffff:192.0.2.1") != "192.0.2.1" {
-		t.Error("mapped IPv4 not unmapped")
+	if net("192.0.2.1") != net("192.0.2.254") || net("192.0.2.1") == net("192.0.3.1") {
+		t.Error("IPv4 not grouped by /24")
+	}
+	if a, n := clientNets("::ffff:192.0.2.1"); a != "192.0.2.1" || n != "192.0.2.0/24" {
+		t.Errorf("mapped IPv4: %s %s", a, n)
 	}
 }

@@ -18,12 +18,16 @@ const cookieName = "__Host-sealgate"
 const maxSessions = 100000
 
 // session is one browser's visit. Before the code is entered it only knows
-// which message the link pointed at (or none: an unknown link behaves the
-// same up to the code check).
+// which message the link pointed at. Only a live link makes a session; a
+// link that leads nowhere gets a decoy, which behaves the same up to the
+// code check and is not stored.
 type session struct {
 	id        string
 	csrf      string
-	messageID string // "" for an unknown, revoked or expired link
+	messageID string // the message the link pointed at; "" for a decoy
+	// decoy marks the stateless session of a link that leads nowhere
+	// (see decoys): nothing about it is stored.
+	decoy     bool
 	authed    bool   // every required factor is proven: the message may be shown
 	codeOK    bool   // the emailed code was right
 	recipient string // the address, once the code was right
@@ -33,8 +37,8 @@ type session struct {
 	pendingTOTP        []byte
 	lastSeen           time.Time
 	codeSent           time.Time
-	failures           int       // failed codes in this session
-	lockedUntil        time.Time // for unknown links, which lock like real ones
+	failures           int // failed factors in this session
+	lockedUntil        time.Time
 }
 
 // sessionTable keeps sessions; sessions (memory, one node) and

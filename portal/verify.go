@@ -16,24 +16,52 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := normalizeCode(r.PostFormValue("code"))
-	var err error
-	key := clientKey(remoteIP(r))
+	v, err := s.over(r.Context(), s.rates.failures, remoteIP(r))
 	switch {
-	case !s.failures.allow(key):
+	case err != nil:
+		s.storeDown(w, "rate limit")
+		return
+	case !v.ok:
 		s.metrics.fail(failClient)
 		err = store.ErrLocked
-	case sess.messageID != "":
-		err = s.opts.Store.CheckCode(r.Context(), sess.messageID, s.opts.Master.CodeHash(sess.messageID, code), s.codePolicy())
-	case s.opts.Now().Before(sess.lockedUntil) || sess.failures+1 >= s.opts.MaxCodeAttempts:
-		err = store.ErrLocked // an unknown link locks like a real one
+	case sess.decoy:
+		err = s.decoyCode(r, sess)
 	default:
-		err = store.ErrCodeWrong
+		err = s.opts.Store.CheckCode(r.Context(), sess.messageID, s.opts.Master.CodeHash(sess.messageID, code), s.codePolicy())
 	}
 	if err == nil {
 		s.login(w, r, sess)
 		return
 	}
+	if errIsStore(err) {
+		s.storeDown(w, "code check")
+		return
+	}
 	s.codeFailed(w, r, sess, err)
+}
+
+// decoyCode answers a code entered for a decoy: always wrong, and locked
+// after as many tries as a real message allows.
+func (s *Server) decoyCode(r *http.Request, sess session) error {
+	ws, err := s.opts.Store.Hit(r.Context(), s.opts.Lockout, decoyKey("fail", sess.id))
+	switch {
+	case err != nil:
+		return err
+	case ws[0].Count >= s.opts.MaxCodeAttempts:
+		return store.ErrLocked
+	}
+	return store.ErrCodeWrong
+}
+
+// errIsStore tells a store failure from a code that was wrong, locked or
+// for a message that is gone.
+func errIsStore(err error) bool {
+	for _, known := range []error{store.ErrCodeWrong, store.ErrLocked, store.ErrGone, store.ErrNotFound} {
+		if errors.Is(err, known) {
+			return false
+		}
+	}
+	return err != nil
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, sess session) {
@@ -81,7 +109,10 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, sess session) {
 // a real message and an unknown link.
 func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, sess session, err error) {
 	locked := errors.Is(err, store.ErrLocked)
-	s.failures.add(clientKey(remoteIP(r)))
+	if _, err := s.take(r.Context(), s.rates.failures, remoteIP(r)); err != nil {
+		s.storeDown(w, "rate limit")
+		return
+	}
 	s.sessions.update(sess.id, func(p *session) {
 		p.failures++
 		if locked && p.lockedUntil.IsZero() {
@@ -95,7 +126,7 @@ func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, sess session
 			max(1, int(s.opts.Lockout.Minutes())))
 	}
 	s.metrics.fail(kind)
-	if sess.messageID != "" {
+	if !sess.decoy {
 		ev := store.Event{MessageID: sess.messageID, Kind: store.EventCodeFailed, Remote: remoteIP(r)}
 		if errors.Is(err, store.ErrLocked) {
 			ev.Kind = store.EventLocked

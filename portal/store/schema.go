@@ -81,6 +81,11 @@ func (d dialect) schema() []string {
 			data ` + d.blob + ` NOT NULL,
 			last_seen BIGINT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS portal_sessions_seen ON portal_sessions (last_seen)`,
+		`CREATE TABLE IF NOT EXISTS portal_limits (
+			limit_key TEXT PRIMARY KEY,
+			reset_at BIGINT NOT NULL,
+			count BIGINT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS portal_limits_reset ON portal_limits (reset_at)`,
 		`CREATE TABLE IF NOT EXISTS portal_schema (version INTEGER NOT NULL)`,
 	}
 }

@@ -159,6 +159,9 @@ func (s *Store) purgeLoop(ctx context.Context) {
 		} else if n > 0 {
 			s.opts.Log.Info("portal messages expired", slog.Int("count", n))
 		}
+		if _, err := s.SweepLimits(ctx); err != nil && ctx.Err() == nil {
+			s.opts.Log.Warn("portal rate-limit sweep failed", slog.String("error_type", "store"))
+		}
 		select {
 		case <-ctx.Done():
 			return
