@@ -101,6 +101,11 @@ type Encryption struct {
 	Subject string `yaml:"subject"`
 	// PortalSubject is the subject of the portal notification (no PHI).
 	PortalSubject string `yaml:"portal_subject"`
+	// TLSAcceptPKIX lets the tls method protect PHI over a PKIX-valid
+	// certificate alone, even for an MX name from unauthenticated DNS.
+	// Default false: the next hop must be authenticated end to end (DANE,
+	// MTA-STS enforce, or a trusted route or smarthost).
+	TLSAcceptPKIX bool `yaml:"tls_accept_pkix"`
 }
 
 // PGP configures OpenPGP (PGP/MIME, RFC 3156).
@@ -157,7 +162,12 @@ type DeliveryTLS struct {
 	CAFile string `yaml:"ca_file" cfg:"path"`
 	// Policy maps a recipient domain, or "default", to a TLSPolicy* level.
 	Policy map[string]string `yaml:"policy"`
-	Report TLSReport         `yaml:"report"`
+	// TrustedHops are routes or the smarthost (host:port, as written
+	// there) declared as the final hop or trusted: a certificate verified
+	// for their configured name counts as authenticated transport
+	// ("pinned") for the tls method.
+	TrustedHops []string  `yaml:"trusted_hops"`
+	Report      TLSReport `yaml:"report"`
 }
 
 // TLSReport configures SMTP TLS reporting (RFC 8460).

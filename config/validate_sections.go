@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	gopath "path"
@@ -190,9 +191,33 @@ func (v *validator) tlsPolicy(d Delivery) {
 			v.addf(p, "dane-only needs delivery.dns.trust_ad: true (a validating resolver)")
 		}
 	}
+	for i, hp := range d.TLS.TrustedHops {
+		if !isConfiguredHop(d, hp) {
+			v.addf(fmt.Sprintf("delivery.tls.trusted_hops[%d]", i), "%q is neither a value of delivery.routes nor delivery.smarthost", hp)
+		}
+	}
 	if d.TLS.Report.Enabled && d.TLS.Report.Organization == "" {
 		v.addf("delivery.tls.report.organization", "must be set when TLS reporting is enabled")
 	}
+}
+
+// isConfiguredHop reports whether hp is a route's or the smarthost's
+// host:port (host compared case-insensitively).
+func isConfiguredHop(d Delivery, hp string) bool {
+	same := func(a string) bool {
+		ah, ap, err1 := net.SplitHostPort(a)
+		bh, bp, err2 := net.SplitHostPort(hp)
+		return err1 == nil && err2 == nil && ap == bp && strings.EqualFold(strings.TrimSuffix(ah, "."), strings.TrimSuffix(bh, "."))
+	}
+	if d.Smarthost != "" && same(d.Smarthost) {
+		return true
+	}
+	for _, r := range d.Routes {
+		if same(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // retry checks that the schedule is non-empty and increasing.

@@ -17,6 +17,14 @@
 //     certificate verified (PKIX) against Config.RootCAs for the next hop's
 //     host name (the MX name, never the IP address that was dialled), or a
 //     DANE TLSA match where DANE applies.
+//   - TLSAuthenticated: as TLSVerify, and the next hop's identity
+//     authenticated end to end, not only its certificate: a DANE TLSA match
+//     (DNSSEC-signed), an MX host listed by an enforced MTA-STS policy, or
+//     a route or smarthost in Config.TrustedHops ("pinned"). A next hop
+//     that cannot be any of these is not used (a TLS failure, so the
+//     protection layer moves a PHI recipient to its next method). A
+//     PKIX-valid certificate for an MX name from unauthenticated DNS is
+//     opportunistic: whoever forges the MX answer can show one.
 //
 // Per-domain policies (TLSPolicy: none, may, encrypt, verify, dane,
 // dane-only, from Config.TLSPolicyNames) add two levels above these, and
@@ -33,7 +41,9 @@
 //     configured level, except under dane-only, which defers.
 //
 // Outcome.Verified is true when the peer was authenticated by PKIX or
-// DANE. REQUIRETLS (RFC 8689 §4.2.1) needs that, a next hop that offers
+// DANE; Outcome.Verification says how (dane, mta-sts, pinned, pkix or
+// none), and sealgate_delivery_verification_total counts accepted
+// recipients by it. REQUIRETLS (RFC 8689 §4.2.1) needs that, a next hop that offers
 // REQUIRETLS and, for MX hosts, a name from a DNSSEC-validated MX answer
 // or an enforced MTA-STS policy. Each attempt's TLS result goes to Config.TLSReports (RFC
 // 8460) and to sealgate_tls_policy_total.
@@ -76,6 +86,14 @@ type Config struct {
 	SmarthostUser, SmarthostPass string
 	// SmarthostImplicitTLS starts TLS on connect (port 465 style).
 	SmarthostImplicitTLS bool
+	// TrustedHops are routes or the smarthost ("host:port", exactly as in
+	// Routes or Smarthost) that the operator declares as the final hop or
+	// trusted (delivery.tls.trusted_hops). Their host name comes from the
+	// configuration, not from DNS, so a certificate verified for it
+	// authenticates the transport end to end ("pinned"). Other routes and
+	// the smarthost are only the first hop: what happens after them is not
+	// checked, so they never satisfy TLSAuthenticated on PKIX alone.
+	TrustedHops []string
 	// RootCAs verifies server certificates; nil means the system roots.
 	RootCAs *x509.CertPool
 	// TLSPolicy is the TLS level per recipient domain; DefaultTLS applies
@@ -250,7 +268,7 @@ func (c *Client) parseHops() error {
 		c.routes[strings.ToLower(strings.TrimSuffix(d, "."))] = h
 	}
 	if c.cfg.Smarthost == "" {
-		return nil
+		return c.pinHops()
 	}
 	h, err := parseHop(c.cfg.Smarthost)
 	if err != nil {
@@ -259,8 +277,36 @@ func (c *Client) parseHops() error {
 	h.auth = c.cfg.SmarthostUser != "" || c.cfg.SmarthostPass != ""
 	h.implicitTLS = c.cfg.SmarthostImplicitTLS
 	c.smarthost = &h
+	return c.pinHops()
+}
+
+// pinHops marks the routes and the smarthost named in TrustedHops; a name
+// that is neither is a configuration error, never silently ignored.
+func (c *Client) pinHops() error {
+	for _, t := range c.cfg.TrustedHops {
+		want, err := parseHop(t)
+		if err != nil {
+			return fmt.Errorf("delivery: trusted hop %q: %w", t, err)
+		}
+		found := false
+		for d, h := range c.routes {
+			if sameHop(h, want) {
+				h.tls.pinned, found = true, true
+				c.routes[d] = h
+			}
+		}
+		if c.smarthost != nil && sameHop(*c.smarthost, want) {
+			c.smarthost.tls.pinned, found = true, true
+		}
+		if !found {
+			return fmt.Errorf("delivery: trusted hop %q is neither a route nor the smarthost", t)
+		}
+	}
 	return nil
 }
+
+// sameHop compares host (case-insensitively) and port.
+func sameHop(a, b hop) bool { return strings.EqualFold(a.host, b.host) && a.port == b.port }
 
 // janitor closes connections that stayed idle longer than IdleTimeout.
 func (c *Client) janitor(ctx context.Context) {

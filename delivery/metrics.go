@@ -30,6 +30,10 @@ type metrics struct {
 	// tlsa-invalid, dnssec-invalid, dane-required, sts-policy-fetch-error,
 	// sts-policy-invalid, sts-webpki-invalid).
 	tlsPolicy *prometheus.CounterVec
+	// verification counts recipients the next hop accepted, by how its
+	// identity was verified: dane, mta-sts, pinned (authenticated end to
+	// end), pkix (opportunistic) or none.
+	verification *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -49,6 +53,13 @@ func newMetrics() *metrics {
 			Name: "sealgate_tls_policy_total",
 			Help: "Outbound TLS results by policy type (RFC 8460) and result.",
 		}, []string{"policy", "result"}),
+		verification: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sealgate_delivery_verification_total",
+			Help: "Recipients accepted by the next hop, by how the next hop was verified (dane, mta-sts, pinned, pkix, none).",
+		}, []string{"verification"}),
+	}
+	for _, v := range []string{MethodDANE, MethodMTASTS, MethodPinned, MethodPKIX, MethodNone} {
+		m.verification.WithLabelValues(v)
 	}
 	m.idle = m.conns.WithLabelValues("idle")
 	m.busy = m.conns.WithLabelValues("busy")
@@ -73,6 +84,12 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 	if err := reg.Register(m.tlsPolicy); err != nil {
 		reg.Unregister(m.conns)
 		reg.Unregister(m.connects)
+		return fmt.Errorf("delivery: register metrics: %w", err)
+	}
+	if err := reg.Register(m.verification); err != nil {
+		reg.Unregister(m.conns)
+		reg.Unregister(m.connects)
+		reg.Unregister(m.tlsPolicy)
 		return fmt.Errorf("delivery: register metrics: %w", err)
 	}
 	return nil

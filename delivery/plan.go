@@ -25,6 +25,9 @@ type hopTLS struct {
 	tlsa []*dns.TLSA
 	// sts is the domain's MTA-STS policy (enforce or testing), if any.
 	sts *mtasts.Policy
+	// pinned: a route or smarthost in Config.TrustedHops, its name from
+	// the configuration.
+	pinned bool
 	// err, when set, forbids the hop (DANE required but not available, or
 	// a TLSA lookup that failed for a signed host).
 	err *Error
@@ -34,20 +37,29 @@ type hopTLS struct {
 func (t hopTLS) enforced() bool { return t.sts != nil && t.sts.Mode == mtasts.ModeEnforce }
 
 // authKind names how the peer must be authenticated; it is part of the
-// pool key so a session is only reused for the same demand.
+// pool key so a session is only reused for the same demand. It is also
+// the Verification a successful check of this hop records.
 func (t hopTLS) authKind() string {
 	switch {
 	case len(t.tlsa) > 0:
-		return "dane"
+		return MethodDANE
 	case t.enforced():
-		return "mta-sts"
+		return MethodMTASTS
+	case t.pinned:
+		return MethodPinned
 	}
 	return ""
 }
 
+// authenticated reports whether the hop's identity can be authenticated
+// end to end, as TLSAuthenticated needs: DANE, an enforced MTA-STS policy
+// that lists it, or a trusted configured destination.
+func (t hopTLS) authenticated() bool { return t.authKind() != "" }
+
 var (
 	errSTSNoMatch = errors.New("no MX host matches the domain's MTA-STS policy")
 	errNoDANE     = errors.New("DANE required and no usable DNSSEC-signed TLSA records")
+	errNotAuth    = errors.New("next hop's identity cannot be authenticated: no DANE, no enforced MTA-STS policy, not a trusted route or smarthost")
 )
 
 // requirement is what d asks of the transport to hops before MTA-STS and
@@ -85,7 +97,22 @@ func (c *Client) plan(ctx context.Context, d *queue.Delivery) ([]hop, *Error) {
 			c.applyDANE(ctx, req, &hops[i])
 		}
 	}
+	for i := range hops {
+		requireAuthenticated(&hops[i])
+	}
 	return hops, nil
+}
+
+// requireAuthenticated forbids h when its level is TLSAuthenticated and
+// its identity cannot be authenticated end to end. What cannot be verified
+// is not verified: the failure is a TLS failure, so a PHI recipient moves
+// on to its next protection method.
+func requireAuthenticated(h *hop) {
+	if h.tls.level < queue.TLSAuthenticated || h.tls.err != nil || h.tls.authenticated() {
+		return
+	}
+	h.tls.err = localError(false, "4.7.5", CmdTLS, h.host,
+		"authenticated transport required and the next hop cannot be authenticated", errNotAuth)
 }
 
 // tlsRequiredNo reports whether the message header has "TLS-Required: No"

@@ -24,7 +24,7 @@ type session struct {
 	tlsVersion string // "TLS1.2", "TLS1.3" or "" for plaintext
 	verified   bool   // peer authenticated (PKIX for hop.host, or DANE)
 	cipher     string // TLS cipher suite name, "" for plaintext
-	method     string // how: MethodPKIX, MethodMTASTS, MethodDANE; "" if not
+	method     string // how: MethodDANE, MethodMTASTS, MethodPinned, MethodPKIX; "" if not
 	verifyErr  error  // why the peer was not authenticated, if it was not
 	reused     bool   // taken from the idle pool
 	idleSince  time.Time

@@ -146,17 +146,22 @@ func (c *Client) tlsConfig(s *session, level queue.TLSLevel) *tls.Config {
 	}
 }
 
-// Verification methods, as Outcome and the audit log name them.
+// Verification methods, as Outcome.Verification, the audit log and
+// sealgate_delivery_verification_total name them. Only MethodDANE,
+// MethodMTASTS and MethodPinned authenticate the next hop end to end.
 const (
-	MethodPKIX   = "pkix"    // certificate chain and name (RFC 6125)
-	MethodMTASTS = "mta-sts" // PKIX under an enforced MTA-STS policy (RFC 8461)
-	MethodDANE   = "dane"    // TLSA match (RFC 7672)
+	MethodDANE   = "dane"    // TLSA match, DNSSEC-signed (RFC 7672)
+	MethodMTASTS = "mta-sts" // PKIX for an MX host an enforced MTA-STS policy lists (RFC 8461)
+	MethodPinned = "pinned"  // PKIX for a trusted route or smarthost named in the configuration
+	MethodPKIX   = "pkix"    // PKIX for a name that may come from unauthenticated DNS: opportunistic
+	MethodNone   = "none"    // plaintext, or a certificate that did not verify
 )
 
 // verifyPeer is the one place a peer is judged: against the hop's usable
 // secure TLSA records when there are any (DANE, RFC 7672 §3: PKIX not
 // required), else PKIX for the hop's host name against the configured
-// roots. It returns the method that succeeded.
+// roots. It returns the method that succeeded: PKIX counts as mta-sts or
+// pinned when the hop's name was authenticated that way.
 func (c *Client) verifyPeer(h hop, certs []*x509.Certificate) (string, error) {
 	if len(certs) == 0 {
 		return "", errNoPeerCert
@@ -174,8 +179,8 @@ func (c *Client) verifyPeer(h hop, certs []*x509.Certificate) (string, error) {
 		DNSName:       h.host,
 		Intermediates: inter,
 	})
-	if h.tls.enforced() {
-		return MethodMTASTS, err
+	if kind := h.tls.authKind(); kind != "" {
+		return kind, err // mta-sts or pinned
 	}
 	return MethodPKIX, err
 }

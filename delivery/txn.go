@@ -162,14 +162,17 @@ func (c *Client) failOn(s *session, out []queue.Outcome, idx []int, e *Error) {
 func (c *Client) succeedOn(s *session, o *queue.Outcome) {
 	o.Err, o.Permanent, o.Code, o.Enhanced = nil, false, 0, ""
 	setTransport(s, o)
+	c.metrics.verification.WithLabelValues(o.Verification).Inc()
 }
 
-// setTransport records what the transport achieved. s.method (MethodPKIX,
-// MethodMTASTS, MethodDANE) and s.cipher are ready for queue.Outcome
-// fields once the queue carries them.
+// setTransport records what the transport achieved: how the peer was
+// verified (MethodNone when it was not) and the cipher.
 func setTransport(s *session, o *queue.Outcome) {
 	o.RemoteMTA, o.TLSVersion, o.Verified = s.hop.host, s.tlsVersion, s.verified
 	o.Verification, o.TLSCipher = s.method, s.cipher
+	if !s.verified || s.method == "" {
+		o.Verification = MethodNone
+	}
 }
 
 // setFailure records e in o.

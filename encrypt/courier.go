@@ -6,9 +6,14 @@
 //     the recipient gets its own PGP/MIME copy (RFC 3156).
 //   - smime: the recipient has a usable S/MIME certificate; its own
 //     enveloped-data copy (RFC 8551).
-//   - tls: the message goes unchanged but only over STARTTLS with a verified
-//     certificate; if the destination cannot offer that, the recipient moves
-//     to the next method in the same attempt instead of waiting.
+//   - tls: the message goes unchanged but only over authenticated
+//     transport: STARTTLS to a next hop whose identity is authenticated end
+//     to end (DANE with DNSSEC, an enforced MTA-STS policy listing the MX
+//     host, or a route or smarthost the operator declared trusted). A
+//     PKIX-valid certificate for an MX name from unauthenticated DNS is
+//     opportunistic and not enough, unless Config.AcceptPKIX says so. If
+//     the destination cannot offer it, the recipient moves to the next
+//     method in the same attempt instead of waiting.
 //   - portal: the message is sealed into the portal store and the recipient
 //     gets a notification without PHI, with a link to pick it up.
 //
@@ -81,6 +86,11 @@ type Config struct {
 	// signs inside the envelope. smime.Init must have been called.
 	Certs       SMIMECerts
 	SMIMESigner *smime.Signer
+	// AcceptPKIX lets the tls method protect a recipient over a
+	// PKIX-verified certificate alone, even for an MX name that came from
+	// unauthenticated DNS (encryption.tls_accept_pkix). Default false: the
+	// next hop must be authenticated end to end (queue.TLSAuthenticated).
+	AcceptPKIX bool
 	// Portal receives messages for pickup; nil disables the portal method.
 	Portal portalbox.Store
 	// Subject is the neutral outer Subject of PGP and S/MIME messages.
@@ -133,6 +143,14 @@ func New(cfg Config) (*Courier, error) {
 		return nil, err
 	}
 	return &Courier{cfg: cfg, m: m}, nil
+}
+
+// tlsLevel is the transport the tls method needs.
+func (c *Courier) tlsLevel() queue.TLSLevel {
+	if c.cfg.AcceptPKIX {
+		return queue.TLSVerify
+	}
+	return queue.TLSAuthenticated
 }
 
 // NeedsProtection reports whether d must be protected. The queue marks a

@@ -59,7 +59,7 @@ func TestFourRecipientsLeaveFourWays(t *testing.T) {
 	}
 	checkPGPCopy(t, f, byRcpt["pgp@example.net"])
 	checkSMIMECopy(t, f, byRcpt["smime@example.net"])
-	if s := byRcpt["tls@example.net"]; len(s) != 1 || !bytes.Equal(s[0].Body, []byte(phiMessage)) || s[0].TLS != queue.TLSVerify {
+	if s := byRcpt["tls@example.net"]; len(s) != 1 || !bytes.Equal(s[0].Body, []byte(phiMessage)) || s[0].TLS != queue.TLSAuthenticated {
 		t.Errorf("tls recipient got %+v", s)
 	}
 	checkPortal(t, f, byRcpt["nothing@example.net"])
@@ -114,7 +114,7 @@ var linkRE = regexp.MustCompile(`https://portal\.example\.org/m/([A-Za-z0-9_-]{4
 // without PHI whose link finds the original in the store.
 func checkPortal(t *testing.T, f *fixture, got []sent) {
 	t.Helper()
-	if len(got) != 2 || got[0].TLS != queue.TLSVerify {
+	if len(got) != 2 || got[0].TLS != queue.TLSAuthenticated {
 		t.Fatalf("portal recipient got %d deliveries, want the TLS attempt and the notification", len(got))
 	}
 	n := got[1].Body
@@ -141,8 +141,8 @@ func checkPortal(t *testing.T, f *fixture, got []sent) {
 func checkLogs(t *testing.T, logs string) {
 	t.Helper()
 	for _, want := range []string{"method=pgp reason=\"OpenPGP key in keyring\"", "method=smime reason=\"S/MIME certificate in store\"",
-		"method=tls reason=\"no usable key or certificate; verified TLS required\"",
-		"method=portal reason=\"verified TLS not available at the destination\""} {
+		"method=tls reason=\"no usable key or certificate; authenticated TLS required\"",
+		"method=portal reason=\"authenticated TLS not available at the destination\""} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
@@ -171,8 +171,8 @@ func TestTLSFailureWithoutPortalNeverSendsPlain(t *testing.T) {
 		t.Fatalf("outcome %+v, want no-method failure", out[0])
 	}
 	for _, s := range f.next.sent() {
-		if s.TLS < queue.TLSVerify {
-			t.Fatalf("message handed on without verified TLS: %+v", s.TLS)
+		if s.TLS < queue.TLSAuthenticated {
+			t.Fatalf("message handed on without authenticated TLS: %+v", s.TLS)
 		}
 	}
 }
@@ -235,5 +235,20 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	f := newFixture(t, nil, nil, nil)
 	if _, err := New(Config{Next: &fakeNext{}, Portal: f.store}); err == nil {
 		t.Error("portal without base URL accepted")
+	}
+}
+
+// The tls method asks for authenticated transport by default; only
+// Config.AcceptPKIX (encryption.tls_accept_pkix) lowers that to a
+// PKIX-verified certificate.
+func TestTLSMethodLevel(t *testing.T) {
+	for _, accept := range []bool{false, true} {
+		f := newFixture(t, []string{MethodTLS}, nil, nil)
+		f.c.cfg.AcceptPKIX = accept
+		f.c.Deliver(context.Background(), delivery("tls@example.net"))
+		want := map[bool]queue.TLSLevel{false: queue.TLSAuthenticated, true: queue.TLSVerify}[accept]
+		if got := f.next.sent(); len(got) != 1 || got[0].TLS != want {
+			t.Errorf("accept_pkix=%v: sent %+v, want one delivery at level %d", accept, got, want)
+		}
 	}
 }

@@ -87,13 +87,13 @@ func (f *fakeNext) sent() []sent {
 	return append([]sent(nil), f.got...)
 }
 
-// tlsErr is a delivery error that says verified TLS could not be had.
+// tlsErr is a delivery error that says authenticated TLS could not be had.
 type tlsErr struct{}
 
 func (tlsErr) Error() string    { return "delivery: temporary failure at tls" }
 func (tlsErr) TLSFailure() bool { return true }
 
-// noVerifyAt refuses verified TLS for the given recipients.
+// noVerifyAt refuses authenticated TLS for the given recipients.
 func noVerifyAt(rcpts ...string) func(*queue.Delivery, string) queue.Outcome {
 	return func(d *queue.Delivery, rcpt string) queue.Outcome {
 		for _, r := range rcpts {

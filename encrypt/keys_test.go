@@ -36,8 +36,8 @@ func TestBadKeysAndCertsSkippedWithLogLine(t *testing.T) {
 	rcpts := []string{"expired@example.net", "oldcert@example.net", "server@example.net"}
 	out := f.c.Deliver(context.Background(), delivery(rcpts...))
 	got := f.next.sent()
-	if len(got) != 1 || len(got[0].Rcpts) != 3 || got[0].TLS != queue.TLSVerify {
-		t.Fatalf("want one verified-TLS delivery to all three, got %+v", got)
+	if len(got) != 1 || len(got[0].Rcpts) != 3 || got[0].TLS != queue.TLSAuthenticated {
+		t.Fatalf("want one authenticated-TLS delivery to all three, got %+v", got)
 	}
 	for _, o := range out {
 		if o.Err != nil {

@@ -162,11 +162,14 @@ func (r *run) send(ps []*rcptState, sd *queue.Delivery) []queue.Outcome {
 	return res
 }
 
-// sendTLS delivers the message unchanged to ps with verified TLS required.
-// A recipient whose destination cannot offer verified TLS moves on to the
-// next method instead of being deferred.
+// sendTLS delivers the message unchanged to ps with authenticated
+// transport required (queue.TLSAuthenticated: DANE, enforced MTA-STS or a
+// trusted configured destination), or a PKIX-verified certificate when
+// the operator accepts that (Config.AcceptPKIX). A recipient whose
+// destination cannot offer it moves on to the next method instead of
+// being deferred.
 func (r *run) sendTLS(ps []*rcptState) {
-	sd := r.sub(ps, r.d.Body, max(r.d.TLS, queue.TLSVerify))
+	sd := r.sub(ps, r.d.Body, max(r.d.TLS, r.c.tlsLevel()))
 	for i, o := range r.send(ps, sd) {
 		p := ps[i]
 		if tlsFailure(o.Err) {

@@ -55,6 +55,13 @@ const (
 	TLSMay                     // STARTTLS when offered, certificate not checked
 	TLSEncrypt                 // STARTTLS required, certificate not checked
 	TLSVerify                  // STARTTLS required with a verified certificate
+	// TLSAuthenticated: STARTTLS required and the next hop's identity
+	// authenticated end to end — DANE with DNSSEC, an enforced MTA-STS
+	// policy listing the MX host, or a destination pinned in the
+	// configuration. A PKIX-valid certificate for an MX name from
+	// unauthenticated DNS is not enough: whoever forges the MX answer can
+	// show a valid certificate for a host of their own.
+	TLSAuthenticated
 )
 
 // Outcome is the result of a Delivery for one recipient.
@@ -74,8 +81,12 @@ type Outcome struct {
 	// the cipher suite's name.
 	TLSVersion string
 	TLSCipher  string
-	// Verified says the peer's certificate was verified (PKIX, DANE or
-	// MTA-STS); Verification names how ("pkix", "dane", "mta-sts", "").
+	// Verified says the peer's certificate was verified; Verification
+	// names how: "dane", "mta-sts" or "pinned" (the next hop's identity
+	// authenticated end to end), "pkix" (a valid certificate for a name
+	// that may have come from unauthenticated DNS: opportunistic), or
+	// "none" (plaintext, or a certificate that did not verify); "" when
+	// no connection was made.
 	Verified     bool
 	Verification string
 	// Method is how the recipient was protected (pgp, smime, tls, portal,

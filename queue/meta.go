@@ -72,7 +72,7 @@ type RcptState struct {
 	RemoteMTA  string     `json:"remote_mta,omitempty"`
 	TLSVersion string     `json:"tls_version,omitempty"`
 	TLSCipher  string     `json:"tls_cipher,omitempty"`
-	TLSVerify  string     `json:"tls_verification,omitempty"` // pkix, mta-sts, dane or ""
+	TLSVerify  string     `json:"tls_verification,omitempty"` // dane, mta-sts, pinned, pkix, none or ""
 	Method     string     `json:"method,omitempty"`           // protection used: pgp, smime, tls, portal, none
 	Updated    time.Time  `json:"updated,omitempty"`
 }

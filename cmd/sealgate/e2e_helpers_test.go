@@ -68,7 +68,8 @@ func freePort(t *testing.T) string {
 }
 
 // writeConfig writes a gateway config that routes example.net and
-// clinic.example.org to the sink over verified TLS with the test CA.
+// clinic.example.org to the sink over verified TLS with the test CA; the
+// sink is a trusted hop, so PHI may reach it by the tls method.
 func writeConfig(t *testing.T, dir string, ca *smtpsink.TestCA, sinkAddr string, o envOpts) string {
 	t.Helper()
 	e2eHashOnce.Do(func() { e2eHash, _ = passwd.Hash([]byte(e2ePassword)) })
@@ -87,7 +88,7 @@ clients:
   - {name: marketing, username: marketing, password_hash: "%[2]s", allowed_senders: ["*@news.example.org"]}
 delivery:
   routes: {"example.net": "%[3]s", "news.example.org": "%[3]s"}
-  tls: {ca_file: %[1]s/ca.pem, policy: {default: verify}}
+  tls: {ca_file: %[1]s/ca.pem, policy: {default: verify}, trusted_hops: ["%[3]s"]}
   retry: {schedule: %[4]s, max_age: 1h}
 metrics: {listen: "127.0.0.1:0"}
 log: {audit_file: %[1]s/audit.log}

@@ -320,7 +320,7 @@ func newCourier(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer)
 	}
 	dc := delivery.Config{
 		Hostname: cfg.Hostname, Routes: d.Routes, Smarthost: d.Smarthost, RootCAs: roots,
-		TLSPolicyNames: d.TLS.Policy, MaxConnsPerDest: d.MaxConnectionsPerDestination,
+		TLSPolicyNames: d.TLS.Policy, TrustedHops: d.TLS.TrustedHops, MaxConnsPerDest: d.MaxConnectionsPerDestination,
 		MaxConns: d.MaxConnections, Registerer: reg, Logger: log,
 	}
 	if d.SmarthostAuth.Username != "" {

@@ -81,7 +81,7 @@ func (b *protectBuilder) close() {
 
 func (b *protectBuilder) build() (encrypt.Config, error) {
 	e := b.cfg.Encrypt
-	ec := encrypt.Config{Order: e.Order, Subject: e.Subject, Notice: encrypt.Notice{
+	ec := encrypt.Config{Order: e.Order, Subject: e.Subject, AcceptPKIX: e.TLSAcceptPKIX, Notice: encrypt.Notice{
 		Subject: e.PortalSubject, Organization: b.cfg.Portal.Branding.Organization,
 		BaseURL: b.cfg.Portal.BaseURL, TTL: b.cfg.Portal.MessageTTL, Hostname: b.cfg.Hostname,
 	}}

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -181,6 +183,33 @@ func TestFourRecipientsLeaveFourWays(t *testing.T) {
 	// the queue only after every recipient was logged.
 	waitMetric(t, e, "sealgate_queue_messages 0")
 	checkProtectionLogs(t, e.logs.String())
+	checkAuditVerification(t, e, "tls@example.net", "tls", "pinned")
+	if !strings.Contains(metrics, `sealgate_delivery_verification_total{verification="pinned"}`) {
+		t.Error("metrics lack sealgate_delivery_verification_total")
+	}
+}
+
+// checkAuditVerification: the audit log's delivery record for rcpt names
+// its protection method and how the next hop was verified.
+func checkAuditVerification(t *testing.T, e *protEnv, rcpt, method, verification string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		var ev struct {
+			Event, Rcpt, Method, Result string
+			TLSVerification             string `json:"tls_verification"`
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Event != "delivery" || ev.Rcpt != rcpt {
+			continue
+		}
+		if ev.Method == method && ev.TLSVerification == verification && ev.Result == "delivered" {
+			return
+		}
+	}
+	t.Errorf("audit log has no delivery of %s by %s with tls_verification %s:\n%s", rcpt, method, verification, data)
 }
 
 // checkNotification: exactly one message, the notification, carrying no
@@ -250,7 +279,7 @@ func checkPortalServes(t *testing.T, e *protEnv, token string) {
 // checkProtectionLogs: each recipient's method and reason, no address.
 func checkProtectionLogs(t *testing.T, logs string) {
 	t.Helper()
-	for _, want := range []string{"method=pgp", "method=smime", "method=tls", `method=portal reason="verified TLS not available at the destination"`} {
+	for _, want := range []string{"method=pgp", "method=smime", "method=tls", `method=portal reason="authenticated TLS not available at the destination"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q", want)
 		}

@@ -123,6 +123,8 @@ func (e *protEnv) writeKeys(t *testing.T, extraKeys, extraCerts map[string][]byt
 
 // writeConfig routes example.net to the good sink, bad.example to the
 // bad one and plain.example to the plaintext one; the default TLS policy is "may", so only protection raises it.
+// The good sink is a trusted hop (the final hop of a partner whose name
+// the configuration pins), so the tls method may send PHI there.
 func (e *protEnv) writeConfig(t *testing.T) string {
 	t.Helper()
 	e2eHashOnce.Do(func() { e2eHash, _ = passwd.Hash([]byte(e2ePassword)) })
@@ -137,7 +139,7 @@ clients:
   - {name: ehr, username: marketing, password_hash: "%[2]s", allowed_senders: ["*@clinic.example.org"]}
 delivery:
   routes: {"example.net": "%[3]s", "bad.example": "%[4]s", "plain.example": "%[5]s", "clinic.example.org": "%[3]s"}
-  tls: {ca_file: %[1]s/ca.pem, policy: {default: may}}
+  tls: {ca_file: %[1]s/ca.pem, policy: {default: may}, trusted_hops: ["%[3]s"]}
   retry: {schedule: [200ms], max_age: 1h}
 metrics: {listen: "127.0.0.1:0"}
 log: {audit_file: %[1]s/audit.log}
