@@ -67,8 +67,16 @@ func (q *Queue) attempt(it *item) (bool, error) {
 	}
 	now := time.Now()
 	q.recordAttempt(it, now)
-	for _, group := range q.groups(it) {
+	groups := q.groups(it)
+	for i, group := range groups {
 		q.deliverGroup(it, group)
+		if i < len(groups)-1 {
+			// Written before the next domain is tried, so a crash while
+			// it is does not deliver this one's recipients again.
+			if err := q.saveState(it, false); err != nil {
+				q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
+			}
+		}
 	}
 	q.expire(it, time.Now())
 	if it.cur.pending() {

@@ -40,7 +40,10 @@
 // message lost. Before every retry the attempt is recorded (count and next
 // attempt time) before any connection is made, so a crash during delivery
 // becomes a normal delayed retry. The first attempt of a fresh message is
-// not recorded beforehand: after a crash it is simply tried again.
+// not recorded beforehand: after a crash it is simply tried again. A
+// message's recipient domains are delivered one after another, and the
+// state is written after each, so a crash repeats at most the deliveries
+// to the domain in flight.
 //
 // Segments are deleted oldest first once no queued message's latest record
 // is in them (a newer segment may hold the 'D' that keeps an older one's
