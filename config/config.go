@@ -115,6 +115,7 @@ type Limits struct {
 	CommandTimeout             time.Duration `yaml:"command_timeout"`
 	DataTimeout                time.Duration `yaml:"data_timeout"`
 	SessionLifetime            time.Duration `yaml:"session_lifetime"`
+	MaxConnections             int           `yaml:"max_connections"` // concurrent, all clients together
 	MaxConnectionsPerClient    int           `yaml:"max_connections_per_client"`
 	ConnectionsPerClientPerMin int           `yaml:"connections_per_client_per_minute"` // 0: unlimited
 	MessagesPerClientPerMinute int           `yaml:"messages_per_client_per_minute"`    // 0: unlimited

@@ -79,6 +79,7 @@ func defaultLimits() Limits {
 		CommandTimeout:             5 * time.Minute,
 		DataTimeout:                10 * time.Minute,
 		SessionLifetime:            time.Hour,
+		MaxConnections:             1000,
 		MaxConnectionsPerClient:    50,
 		ConnectionsPerClientPerMin: 600,
 		MessagesPerClientPerMinute: 6000,

@@ -82,6 +82,7 @@ func (v *validator) general() {
 	v.atLeast("limits.command_timeout", int64(l.CommandTimeout), 1)
 	v.atLeast("limits.data_timeout", int64(l.DataTimeout), 1)
 	v.atLeast("limits.session_lifetime", int64(l.SessionLifetime), 1)
+	v.atLeast("limits.max_connections", int64(l.MaxConnections), 1)
 	v.atLeast("limits.max_connections_per_client", int64(l.MaxConnectionsPerClient), 1)
 	v.atLeast("limits.max_auth_failures", int64(l.MaxAuthFailures), 1)
 	if within(c.Queue.KeyFile, c.SpoolDir()) {

@@ -143,3 +143,30 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestDummyCostsTheSame: the dummy for unknown users has the algorithm
+// and parameters of the hash it stands beside, and no password matches it.
+func TestDummyCostsTheSame(t *testing.T) {
+	argon, err := Hash([]byte("a real password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom := "$argon2id$v=19$m=8192,t=3,p=2$c2FsdHNhbHRzYWx0$" + "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI"
+	bc, _ := bcrypt.GenerateFromPassword([]byte("x"), 5)
+	for _, like := range []string{argon, custom, string(bc), "not a hash"} {
+		d := Dummy(like)
+		want := like
+		if like == "not a hash" {
+			want = argon
+		}
+		if !SameCost(d, want) || d == like {
+			t.Errorf("Dummy(%.20s…) = %.40s…, not the same cost", like, d)
+		}
+		if ok, err := Verify(d, []byte("")); ok || err != nil {
+			t.Errorf("dummy verified or failed: %v %v", ok, err)
+		}
+	}
+	if SameCost(argon, custom) || SameCost(argon, string(bc)) {
+		t.Error("SameCost does not tell parameters apart")
+	}
+}

@@ -46,6 +46,9 @@ type cmdConn struct {
 	conn  net.Conn   // base, or TLS over it
 	tc    *tls.Conn
 	orcpt *origRcpt
+	// route: the MAIL or RCPT line being handled had a source route
+	// (<@gw:user@example.org>), which go-smtp strips without a word.
+	route bool
 }
 
 // origRcpt is a decoded ORCPT parameter of the RCPT command being handled.
@@ -144,7 +147,10 @@ func (c *cmdConn) command(line []byte) ([]byte, error) {
 		if arg == "" && c.tlsConfig != nil && !c.isTLS() {
 			return []byte("RSET\r\n"), c.startTLS()
 		}
+	case "MAIL":
+		c.setRoute(hasSourceRoute(arg))
 	case "RCPT":
+		c.setRoute(hasSourceRoute(arg))
 		out, o := stripORCPT(text)
 		c.mu.Lock()
 		c.orcpt = o
@@ -160,6 +166,34 @@ func (c *cmdConn) command(line []byte) ([]byte, error) {
 		c.inEHLO = true
 	}
 	return line, nil
+}
+
+func (c *cmdConn) setRoute(route bool) {
+	c.mu.Lock()
+	c.route = route
+	c.mu.Unlock()
+}
+
+// takeSourceRoute reports whether the MAIL or RCPT command go-smtp is
+// handling had a source route, and forgets it.
+func (c *cmdConn) takeSourceRoute() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.route
+	c.route = false
+	return r
+}
+
+// hasSourceRoute reports whether the path of a MAIL or RCPT argument
+// ("FROM:<…>" or "TO:<…>") starts with a source route, "<@" (RFC 5321
+// §4.1.2 A-d-l). Spaces before the path are allowed, as go-smtp allows
+// them.
+func hasSourceRoute(arg string) bool {
+	_, path, ok := strings.Cut(arg, ":")
+	if !ok {
+		return false
+	}
+	return strings.HasPrefix(strings.TrimLeft(path, " "), "<@")
 }
 
 func (c *cmdConn) isTLS() bool {

@@ -38,18 +38,19 @@ type Limits struct {
 	MaxLineLength     int
 	CommandTimeout    time.Duration
 	DataTimeout       time.Duration
-	SessionLifetime   time.Duration
-	MaxConnsPerIP     int
-	ConnsPerMinute    int // new connections per IP per minute, 0 = unlimited
-	MessagesPerMinute int // per client, 0 = unlimited
-	MaxAuthFailures   int // per connection
+	SessionLifetime   time.Duration // from the first byte of the connection
+	MaxConns          int           // concurrent connections, all clients together
+	MaxConnsPerIP     int           // concurrent, per IPv4 address or IPv6 /64
+	ConnsPerMinute    int           // new connections per IP per minute, 0 = unlimited
+	MessagesPerMinute int           // per client, 0 = unlimited
+	MaxAuthFailures   int           // per connection
 }
 
 // DefaultLimits are used for every zero field of Config.Limits.
 var DefaultLimits = Limits{
 	MaxMessageBytes: 25 << 20, MaxRecipients: 100, MaxLineLength: 2000,
 	CommandTimeout: 5 * time.Minute, DataTimeout: 10 * time.Minute,
-	SessionLifetime: 30 * time.Minute, MaxConnsPerIP: 50, MaxAuthFailures: 3,
+	SessionLifetime: 30 * time.Minute, MaxConns: 1000, MaxConnsPerIP: 50, MaxAuthFailures: 3,
 }
 
 // Verdict is what the policy decided about a message.
@@ -119,6 +120,7 @@ func (l *Limits) fill() {
 	orDefault(&l.CommandTimeout, d.CommandTimeout)
 	orDefault(&l.DataTimeout, d.DataTimeout)
 	orDefault(&l.SessionLifetime, d.SessionLifetime)
+	orDefault(&l.MaxConns, d.MaxConns)
 	orDefault(&l.MaxConnsPerIP, d.MaxConnsPerIP)
 	orDefault(&l.MaxAuthFailures, d.MaxAuthFailures)
 }

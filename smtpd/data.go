@@ -1,20 +1,16 @@
 package smtpd
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/mail"
 	"strings"
 	"time"
 
-	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
 
-	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -31,7 +27,7 @@ func (s *session) Data(r io.Reader) error {
 		if err != nil {
 			return err
 		}
-		if err := s.checkHeaderFrom(body); err != nil {
+		if err := s.checkHeaders(body); err != nil {
 			return err
 		}
 		queueID = queue.NewID()
@@ -85,37 +81,6 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 		return n, errBareLineEnding
 	}
 	return n, err
-}
-
-// maxHops is the most Received headers a message may carry before it is
-// taken for a mail loop (RFC 5321 §6.3).
-const maxHops = 50
-
-// checkHeaderFrom requires exactly one From header whose addresses are all
-// among the client's allowed senders, and refuses looping mail.
-func (s *session) checkHeaderFrom(body []byte) error {
-	h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(bytes.NewReader(body), 256<<10)))
-	if err != nil {
-		return errBadMessage
-	}
-	if len(h.Values("Received")) > maxHops {
-		return errLoop
-	}
-	froms := h.Values("From")
-	if len(froms) != 1 {
-		return errNoHeaderFrom
-	}
-	list, err := mail.ParseAddressList(froms[0])
-	if err != nil || len(list) == 0 {
-		return errNoHeaderFrom
-	}
-	for _, m := range list {
-		a, err := addr.Parse(m.Address, addr.Options{SMTPUTF8: true, AllowQuoted: true})
-		if err != nil || !senderAllowed(s.client, a) {
-			return errHeaderFrom
-		}
-	}
-	return nil
 }
 
 // accept runs the policy, adds the Received header and queues.

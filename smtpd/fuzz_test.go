@@ -48,6 +48,6 @@ func FuzzClientInput(f *testing.F) {
 			t.Fatalf("stripSubjectTag introduced a bare line ending: %q", out)
 		}
 		s := &session{client: &Client{AllowedSenders: []string{"*@b.example"}}}
-		s.checkHeaderFrom(in)
+		s.checkHeaders(in)
 	})
 }

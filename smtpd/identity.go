@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/addr"
+	"github.com/sealgate/sealgate/passwd"
 )
 
 // identify names the client of this session: by AUTH, by client
@@ -95,23 +96,52 @@ func addrError(err error) error {
 	return errBadAddress
 }
 
-// dummyHash makes a login for an unknown user cost as much as a known one.
-const dummyHash = "$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z3AgsxRuJJOtaRaCUuRoFD4K"
+// dummyHash is what an unknown user's password is checked against: a
+// hash of a random password with the algorithm and cost that most
+// configured clients' hashes have (argon2id with the same parameters, as
+// `sealgate passwd` makes them), so a login for an unknown user runs the
+// same work as one for a known user and its timing does not tell them
+// apart.
+func dummyHash(clients []Client) string {
+	counts := map[string]int{}
+	like, best := "", 0
+	for _, c := range clients {
+		if c.PasswordHash == "" {
+			continue
+		}
+		k := costKey(c.PasswordHash, clients)
+		if counts[k]++; counts[k] > best {
+			like, best = c.PasswordHash, counts[k]
+		}
+	}
+	return passwd.Dummy(like)
+}
+
+// costKey names the cost class of hash: the first configured hash of the
+// same cost.
+func costKey(hash string, clients []Client) string {
+	for _, c := range clients {
+		if c.PasswordHash != "" && passwd.SameCost(c.PasswordHash, hash) {
+			return c.PasswordHash
+		}
+	}
+	return hash
+}
 
 // authenticate checks a username and password. The reply is the same
 // fixed 535 for every failure; after MaxAuthFailures the connection is
 // closed, and failures per IP are rate-limited.
 func (s *session) authenticate(identity, user, pass string) error {
 	now := time.Now()
-	ipKey := s.remote.String()
+	ipKey := clientKey(s.remote).String()
 	if !s.srv.authFail.peek(ipKey, now) {
 		s.log.Warn("authentication refused: too many failed logins from this address")
 		s.guard.CloseAfterReply("auth_rate_limit")
 		return s.srv.toReply(errAuthRateLimit, "")
 	}
 	c := s.srv.byUser[user]
-	hash := dummyHash
-	if c != nil {
+	hash := s.srv.dummyHash
+	if c != nil && c.PasswordHash != "" {
 		hash = c.PasswordHash
 	}
 	ok := false

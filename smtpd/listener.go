@@ -9,8 +9,10 @@ import (
 )
 
 // guardedListener wraps accepted connections in a guardConn, applies the
-// per-IP connection limit, and hands go-smtp a cmdConn: sealgate runs
-// implicit TLS and STARTTLS itself, below go-smtp.
+// connection limits (all clients together, and per client: an IPv4
+// address or an IPv6 /64), starts the session lifetime at the first byte,
+// and hands go-smtp a cmdConn: sealgate runs implicit TLS and STARTTLS
+// itself, below go-smtp.
 type guardedListener struct {
 	net.Listener
 	tlsConfig *tls.Config // non-nil: implicit TLS
@@ -20,44 +22,60 @@ type guardedListener struct {
 	listener  string
 }
 
-// Accept never returns a connection over the per-IP limit: such clients
-// get 421 and are closed here.
+// Accept never returns a connection over a limit: such clients get 421
+// and are closed here.
 func (l *guardedListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		ip := remoteIP(c)
-		if !l.srv.connRate.allow(ip.String(), time.Now()) {
-			l.srv.m.rejected.WithLabelValues("connection_rate").Inc()
-			c.SetWriteDeadline(time.Now().Add(time.Second))
-			c.Write([]byte("421 4.7.0 Too many connections from your address, try again later\r\n"))
-			c.Close()
+		key := clientKey(remoteIP(c))
+		if !l.srv.connRate.allow(key.String(), time.Now()) {
+			refuse(c, l.srv, "connection_rate", "421 4.7.0 Too many connections from your address, try again later\r\n")
 			continue
 		}
-		if !l.perIP.acquire(ip) {
-			l.srv.m.rejected.WithLabelValues("connection_limit").Inc()
-			c.SetWriteDeadline(time.Now().Add(time.Second))
-			c.Write([]byte("421 4.7.0 Too many connections from your address\r\n"))
-			c.Close()
+		switch l.perIP.acquire(key) {
+		case capClient:
+			refuse(c, l.srv, "connection_limit", "421 4.7.0 Too many connections from your address\r\n")
+			continue
+		case capTotal:
+			refuse(c, l.srv, "connection_cap", "421 4.3.2 Too many connections, try again later\r\n")
 			continue
 		}
-		l.srv.m.connections.WithLabelValues(l.listener).Inc()
-		l.srv.m.open.Inc()
-		var once sync.Once
-		release := func() {
-			once.Do(func() { l.perIP.release(ip); l.srv.m.open.Dec() })
-		}
-		g := newGuardConn(c, l.tlsConfig != nil, func(reason string) {
-			l.srv.m.aborted.WithLabelValues(reason).Inc()
-		})
-		rc := &releasingConn{guardConn: g, release: release}
-		return newCmdConn(g, rc, l.tlsConfig, l.starttls), nil
+		return l.serve(c, key), nil
 	}
 }
 
-// releasingConn releases the per-IP slot when the connection closes.
+// serve wraps an accepted connection; its session lifetime starts now,
+// before any command, so a client that never says EHLO is closed too.
+func (l *guardedListener) serve(c net.Conn, key netip.Prefix) net.Conn {
+	l.srv.m.connections.WithLabelValues(l.listener).Inc()
+	l.srv.m.open.Inc()
+	g := newGuardConn(c, l.tlsConfig != nil, func(reason string) {
+		l.srv.m.aborted.WithLabelValues(reason).Inc()
+	})
+	lifetime := time.AfterFunc(l.srv.cfg.Limits.SessionLifetime, func() {
+		g.Abort("lifetime", "421 4.4.2 Session too long, closing connection\r\n")
+	})
+	var once sync.Once
+	release := func() {
+		once.Do(func() { lifetime.Stop(); l.perIP.release(key); l.srv.m.open.Dec() })
+	}
+	rc := &releasingConn{guardConn: g, release: release}
+	return newCmdConn(g, rc, l.tlsConfig, l.starttls)
+}
+
+// refuse answers a connection over a limit and closes it.
+func refuse(c net.Conn, srv *Server, reason, reply string) {
+	srv.m.rejected.WithLabelValues(reason).Inc()
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	c.Write([]byte(reply))
+	c.Close()
+}
+
+// releasingConn releases the connection's slots and stops its lifetime
+// timer when it closes.
 type releasingConn struct {
 	*guardConn
 	release func()
@@ -76,31 +94,59 @@ func remoteIP(c net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
-// connCounter limits concurrent connections per IP address.
-type connCounter struct {
-	mu    sync.Mutex
-	max   int
-	count map[netip.Addr]int
-}
-
-func newConnCounter(max int) *connCounter {
-	return &connCounter{max: max, count: map[netip.Addr]int{}}
-}
-
-func (c *connCounter) acquire(ip netip.Addr) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.max > 0 && c.count[ip] >= c.max {
-		return false
+// clientKey is what one client is counted as: an IPv4 address, or the /64
+// of an IPv6 address (one host usually holds a whole /64).
+func clientKey(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap()
+	bits := 32
+	if ip.Is6() {
+		bits = 64
 	}
-	c.count[ip]++
-	return true
+	p, _ := ip.Prefix(bits)
+	return p
 }
 
-func (c *connCounter) release(ip netip.Addr) {
+// capResult says which connection limit, if any, refused a connection.
+type capResult int
+
+const (
+	capOK     capResult = iota
+	capClient           // the client has its most connections open
+	capTotal            // the server has its most connections open
+)
+
+// connCounter limits concurrent connections, per client and in total.
+type connCounter struct {
+	mu        sync.Mutex
+	maxTotal  int
+	maxClient int
+	total     int
+	count     map[netip.Prefix]int
+}
+
+func newConnCounter(maxTotal, maxClient int) *connCounter {
+	return &connCounter{maxTotal: maxTotal, maxClient: maxClient, count: map[netip.Prefix]int{}}
+}
+
+func (c *connCounter) acquire(key netip.Prefix) capResult {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.count[ip]--; c.count[ip] <= 0 {
-		delete(c.count, ip)
+	if c.maxClient > 0 && c.count[key] >= c.maxClient {
+		return capClient
+	}
+	if c.maxTotal > 0 && c.total >= c.maxTotal {
+		return capTotal
+	}
+	c.count[key]++
+	c.total++
+	return capOK
+}
+
+func (c *connCounter) release(key netip.Prefix) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total--
+	if c.count[key]--; c.count[key] <= 0 {
+		delete(c.count, key)
 	}
 }

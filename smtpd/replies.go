@@ -41,6 +41,7 @@ var (
 	errLineTooLong    = rej("line_too_long", 500, 5, 5, 2, "Line too long")
 	errBareNewline    = rej("bare_newline", 554, 5, 5, 2, "Bare CR or LF is not allowed; use CRLF")
 	errBadMessage     = rej("bad_message", 554, 5, 6, 0, "Message header malformed")
+	errHeaderTooBig   = rej("header_too_big", 552, 5, 3, 4, "Message header too large")
 	errLoop           = rej("mail_loop", 554, 5, 4, 6, "Too many hops: mail loop")
 	errPolicyBlock    = rej("policy_block", 550, 5, 7, 1, "Message refused by policy")
 	errRequireTLSNoTL = rej("requiretls_without_tls", 530, 5, 7, 10, "REQUIRETLS needs TLS")

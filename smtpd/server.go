@@ -27,6 +27,8 @@ type Server struct {
 	connRate *limiter // new connections per IP
 	authFail *limiter // failed logins per IP
 	byUser   map[string]*Client
+	// dummyHash stands in for an unknown user's password hash.
+	dummyHash string
 
 	mu      sync.Mutex
 	servers []*smtp.Server
@@ -56,7 +58,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.Limits.fill()
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
-		perIP:    newConnCounter(cfg.Limits.MaxConnsPerIP),
+		perIP:    newConnCounter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP),
 		sendRate: newLimiter(cfg.Limits.MessagesPerMinute, max(cfg.Limits.MessagesPerMinute, 1)),
 		authFail: newLimiter(10, 10),
 		connRate: newLimiter(cfg.Limits.ConnsPerMinute, max(cfg.Limits.ConnsPerMinute/6, 1)),
@@ -67,6 +69,7 @@ func New(cfg Config) (*Server, error) {
 			s.byUser[u] = &cfg.Clients[i]
 		}
 	}
+	s.dummyHash = dummyHash(cfg.Clients)
 	s.registerLimiters(cfg.Registerer)
 	return s, nil
 }

@@ -30,7 +30,6 @@ type session struct {
 	cancel context.CancelFunc
 	remote netip.Addr
 	log    *slog.Logger
-	timer  *time.Timer
 
 	authClient   *Client // after a successful AUTH
 	authFailures int
@@ -58,9 +57,6 @@ func (s *Server) newSession(c *smtp.Conn, l *Listener) (smtp.Session, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sess := &session{srv: s, lst: l, conn: c, guard: g, ctx: ctx, cancel: cancel,
 		remote: remoteIP(g.Conn), log: s.log.With(slog.String("conn", queue.NewID()[12:]), slog.String("listener", l.Name))}
-	sess.timer = time.AfterFunc(s.cfg.Limits.SessionLifetime, func() {
-		g.Abort("lifetime", "421 4.4.2 Session too long, closing connection\r\n")
-	})
 	return sess, nil
 }
 
@@ -154,6 +150,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		if err != nil {
 			return err
 		}
+		if s.sourceRoute() {
+			return errBadAddress
+		}
 		if opts != nil && opts.RequireTLS && !s.isTLS() {
 			return errRequireTLSNoTL
 		}
@@ -203,6 +202,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		if s.client == nil {
 			return errAuthRequired
 		}
+		if s.sourceRoute() {
+			return errBadAddress
+		}
 		a, err := addr.Parse(to, addr.Options{SMTPUTF8: s.mailOpts.UTF8})
 		if err != nil {
 			return addrError(err)
@@ -221,6 +223,15 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.rcpts = append(s.rcpts, r)
 		return nil
 	})
+}
+
+// sourceRoute reports whether the MAIL or RCPT being handled carried a
+// source route. RFC 5321 §4.1.1.3 lets a server ignore the route; sealgate
+// refuses the address instead (553 5.1.3), so a client that meant the
+// route learns that it was not followed.
+func (s *session) sourceRoute() bool {
+	c, ok := s.conn.Conn().(*cmdConn)
+	return ok && c.takeSourceRoute()
 }
 
 // originalRecipient is the RCPT's ORCPT (RFC 3461 §4.2) in the form the
@@ -262,7 +273,6 @@ func (s *session) Reset() {
 
 // Logout releases the session's resources.
 func (s *session) Logout() error {
-	s.timer.Stop()
 	s.cancel()
 	return nil
 }

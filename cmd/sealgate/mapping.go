@@ -27,7 +27,7 @@ func limits(cfg *config.Config) smtpd.Limits {
 	return smtpd.Limits{
 		MaxMessageBytes: l.MaxMessageSize, MaxRecipients: l.MaxRecipients, MaxLineLength: l.MaxLineLength,
 		CommandTimeout: l.CommandTimeout, DataTimeout: l.DataTimeout, SessionLifetime: l.SessionLifetime,
-		MaxConnsPerIP: l.MaxConnectionsPerClient, ConnsPerMinute: l.ConnectionsPerClientPerMin,
+		MaxConns: l.MaxConnections, MaxConnsPerIP: l.MaxConnectionsPerClient, ConnsPerMinute: l.ConnectionsPerClientPerMin,
 		MessagesPerMinute: l.MessagesPerClientPerMinute,
 		MaxAuthFailures:   l.MaxAuthFailures,
 	}
