@@ -158,6 +158,9 @@ func loadArchiveKey(path string, now time.Time) (*openpgp.Entity, error) {
 	if _, ok := list[0].EncryptionKey(now); !ok {
 		return nil, errors.New("key cannot encrypt (expired, revoked or no encryption subkey)")
 	}
+	if w := pgp.Weakness(list[0], now); w != "" {
+		return nil, fmt.Errorf("key too weak for PHI: %s", w)
+	}
 	return list[0], nil
 }
 

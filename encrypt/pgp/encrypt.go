@@ -44,6 +44,15 @@ func Encrypt(req EncryptRequest) ([]byte, error) {
 	if len(to) == 0 {
 		return nil, ErrNoRecipient
 	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	for _, e := range to {
+		if w := Weakness(e, now); w != "" {
+			return nil, fmt.Errorf("%w: %s", ErrWeakKey, w)
+		}
+	}
 	p, err := mimeutil.Protect(req.Message, req.Subject)
 	if err != nil {
 		return nil, fmt.Errorf("pgp: %w", err)

@@ -31,8 +31,9 @@ type Keyring struct {
 
 // LoadKeyring reads every regular file in dir (hidden files excepted) as
 // armored or binary public keys. Files that cannot be parsed and keys that
-// are expired, revoked or cannot encrypt at now are skipped with a log line
-// naming the file; only an unreadable dir is an error.
+// are expired, revoked, cannot encrypt at now or are too weak for PHI (RSA,
+// ElGamal or DSA below 2048 bits, a legacy algorithm) are skipped with a
+// log line naming the file; only an unreadable dir is an error.
 func LoadKeyring(dir string, now time.Time, log *slog.Logger) (*Keyring, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -203,6 +204,9 @@ func unusable(e *openpgp.Entity, now time.Time) string {
 	}
 	if _, ok := e.EncryptionKey(now); !ok {
 		return "no valid encryption-capable key"
+	}
+	if w := Weakness(e, now); w != "" {
+		return "too weak for PHI: " + w
 	}
 	if len(entityAddrs(e, now)) == 0 {
 		return "no user ID with a usable e-mail address"

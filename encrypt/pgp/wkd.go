@@ -184,10 +184,27 @@ func (c *WKDClient) fetchOne(ctx context.Context, u, addr string, now time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
+	list = c.strongOnly(list, req.URL.Host, now)
 	if e, ok := pickEntity(list, addr, now); ok {
 		return e, nil
 	}
 	return nil, ErrNotFound
+}
+
+// strongOnly drops the keys too weak for PHI (RSA, ElGamal or DSA below
+// 2048 bits, legacy algorithms), with a warning that names where the key
+// came from: the WKD host and the key's fingerprint, never the address.
+func (c *WKDClient) strongOnly(list openpgp.EntityList, host string, now time.Time) openpgp.EntityList {
+	var out openpgp.EntityList
+	for _, e := range list {
+		if w := Weakness(e, now); w != "" {
+			c.cfg.Log.Warn("pgp wkd: skipping key too weak for PHI", slog.String("source", "wkd:"+host),
+				slog.String("fingerprint", fmt.Sprintf("%X", e.PrimaryKey.Fingerprint)), slog.String("reason", w))
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // publicDomain reports whether d can be a WKD host: a dotted name, not an
