@@ -282,18 +282,29 @@ func (s *scanner) upperName(i int) {
 	}
 }
 
-// lastFirst reads "Tolliver, Anouk" after a patient or name label and returns the end of
-// the name, or i+1 when the form does not apply ("Boston, Massachusetts" has no label).
+// lastFirst reads "Tolliver, Anouk" after a patient or name label, or heading a line
+// before a dash or colon, and returns the end of the name, or i+1 when the form does not
+// apply ("Boston, Massachusetts" has no label).
 func (s *scanner) lastFirst(i int) int {
-	p := s.prevWord(i, 3)
-	if p < 0 || s.cls[p]&(clPatientLbl|clNameLbl) == 0 || i+2 >= len(s.toks) {
+	if i+2 >= len(s.toks) {
 		return i + 1
 	}
 	c, f := s.toks[i+1], s.toks[i+2]
 	if c.ch != ',' || c.gap != gapNone || f.kind != tkWord || f.flags&fCap == 0 || f.gap != gapSpace || s.cls[i+2] != 0 {
 		return i + 1
 	}
-	return i + 3
+	if p := s.prevWord(i, 3); p >= 0 && s.cls[p]&(clPatientLbl|clNameLbl) != 0 {
+		return i + 3
+	}
+	// Without a label: "Jessup, Gaetano - strep positive" heading a line, the way a
+	// list, a subject or a sign-out names its patient, the name closed by a dash, colon,
+	// parenthesis or slash.
+	if (i == 0 || s.toks[i].gap == gapLine) && i+3 < len(s.toks) {
+		if e := s.toks[i+3]; e.kind == tkPunct && (e.ch == '-' || e.ch == ':' || e.ch == '(' || e.ch == '/') {
+			return i + 3
+		}
+	}
+	return i + 1
 }
 
 // nameShaped rejects words whose ending marks an ordinary English word rather than a

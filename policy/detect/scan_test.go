@@ -45,6 +45,10 @@ func TestDetectors(t *testing.T) {
 		{"ref 620/01/2646", SSN, 0},            // slashes without a label
 		{"account 0354468681", MRN, 1},
 		{"account ending 4099", MRN, 0}, // the visible end of a masked number
+		{"Jessup, Gaetano - strep positive, needs amoxicillin", NameNearHealth, 1},
+		{"Boston, Massachusetts - asthma rates rise", NameNearHealth, 0},
+		{"Leontyne Baptiste will start methadone maintenance on Monday", NameNearHealth, 1},
+		{"Priya Natarajan will present advances in heart failure care", NameNearHealth, 0},
 		{"Crispin Lockhart (785-555-0192) asked for a letter: he had a migraine flare", NameNearHealth, 1},
 		{"booking 666-65-6213", SSN, 0},         // area 666
 		{"ref 541-00-8440", SSN, 0},             // group 00

@@ -132,7 +132,7 @@ func (x *extractor) doc(d Doc, name string, depth int) {
 func (x *extractor) dispatch(kind string, d Doc, name string, depth int) {
 	switch kind {
 	case "html":
-		x.text(name, HTML(asUTF8(d.Data)))
+		x.plain(name, HTML(asUTF8(d.Data)))
 	case "csv":
 		text, err := CSV(asUTF8(d.Data), int(max(0, min(x.budget, 1<<30))))
 		x.budget -= int64(len(text))
@@ -167,18 +167,22 @@ func (x *extractor) dispatch(kind string, d Doc, name string, depth int) {
 	case "media":
 		x.media(mediaFormat(d.Data), name)
 	case "text":
-		text := asUTF8(d.Data)
-		if t := Tables(text, int(max(0, min(x.budget, 1<<30)))); t != nil {
-			x.budget -= int64(len(t) - len(text))
-			text = t
-		}
-		x.text(name, text)
+		x.plain(name, asUTF8(d.Data))
 	case "vcard":
 		x.text(name, asUTF8(d.Data))
 	case "":
 	default: // ole, tnef, 7z, rar, executables, unknown binary
 		x.unreadable(ReasonUnsupported)
 	}
+}
+
+// plain adds text that may hold delimited tables, with the tables read (see Tables).
+func (x *extractor) plain(name string, text []byte) {
+	if t := Tables(text, int(max(0, min(x.budget, 1<<30)))); t != nil {
+		x.budget -= int64(len(t) - len(text))
+		text = t
+	}
+	x.text(name, text)
 }
 
 // signals adds the structural findings of one document to the result.

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -84,5 +85,22 @@ func TestTables(t *testing.T) {
 	}
 	if got := Tables([]byte("a | b\nno table here; really\n"), 1<<20); got != nil {
 		t.Errorf("prose read as a table: %q", got)
+	}
+}
+
+// An HTML table is read with its header cells labelling the cells under them.
+func TestHTMLTableLabelled(t *testing.T) {
+	src := `<p>Disclosures:</p><table><tr><th>Patient</th><th>Requester</th><th>Scope</th></tr>` +
+		`<tr><td>Dorota Nakagawa</td><td>attorney</td><td>oncology notes</td></tr>` +
+		`<tr><td>Wystan Mbatha</td><td>insurer</td><td>cardiology notes</td></tr></table>`
+	res := Extract(context.Background(), Doc{MediaType: "text/html", Data: []byte(src)}, Limits{MaxOutput: 1 << 20})
+	if len(res.Texts) != 1 {
+		t.Fatalf("texts %+v", res.Texts)
+	}
+	got := string(res.Texts[0].Body)
+	for _, want := range []string{"Patient: Dorota Nakagawa ;", "Scope: cardiology notes ;"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("HTML table read as %q, lacks %q", got, want)
+		}
 	}
 }

@@ -6,8 +6,9 @@ import (
 )
 
 // Tables finds delimited tables in plain text - a header line and at least two rows
-// with the same number of '|', tab or ';' separators, the way a system exports a patient
-// or charge list into a message body or a .txt attachment - and writes each row as
+// with the same number of '|', tab or ';' separators (blank lines between rows allowed),
+// the way a system exports a patient or charge list into a message body or a .txt
+// attachment, and the way an HTML table is rendered - and writes each row as
 // "column: value" pairs, as CSV does, so that a column's name labels every value under
 // it. Other text, and HL7 v2 segments (which the detectors read as segments), are kept
 // as they are. The result is at most maxOut bytes longer than text; a nil result means
@@ -55,15 +56,18 @@ func tableRun(lines [][]byte) (byte, int) {
 		if k < 2 {
 			continue
 		}
-		n := 1
-		for n < len(lines) && !isSegment(lines[n]) {
-			l := lines[n]
+		n, rows := 1, 1 // lines in the table so far (up to its last row), rows among them
+		for j := 1; j < len(lines) && !isSegment(lines[j]); j++ {
+			l := lines[j]
+			if len(bytes.TrimSpace(l)) == 0 {
+				continue // a blank line between rows, as an HTML table is rendered
+			}
 			if c := bytes.Count(l, []byte{sep}); c != k && !(sep == '|' && isRule(l)) {
 				break
 			}
-			n++
+			n, rows = j+1, rows+1
 		}
-		if n >= 3 {
+		if rows >= 3 {
 			return sep, n
 		}
 	}
@@ -93,7 +97,7 @@ func appendTable(out []byte, lines [][]byte, sep byte) []byte {
 	header := splitCells(lines[0], sep)
 	out = append(out, lines[0]...)
 	for _, l := range lines[1:] {
-		if sep == '|' && isRule(l) {
+		if sep == '|' && isRule(l) || len(bytes.TrimSpace(l)) == 0 {
 			continue
 		}
 		for k, v := range splitCells(l, sep) {
