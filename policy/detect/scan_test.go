@@ -49,6 +49,8 @@ func TestDetectors(t *testing.T) {
 		{"Boston, Massachusetts - asthma rates rise", NameNearHealth, 0},
 		{"Leontyne Baptiste will start methadone maintenance on Monday", NameNearHealth, 1},
 		{"Priya Natarajan will present advances in heart failure care", NameNearHealth, 0},
+		{"she called again about the reflux", Condition, 1},   // a lexicon word the lists lack
+		{"wants to know if pantoprazole is covered", Drug, 1}, // a generic name by its stem
 		{"Crispin Lockhart (785-555-0192) asked for a letter: he had a migraine flare", NameNearHealth, 1},
 		{"booking 666-65-6213", SSN, 0},         // area 666
 		{"ref 541-00-8440", SSN, 0},             // group 00

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/binary"
 	"fmt"
+	"github.com/sealgate/sealgate/policy/lexicon"
 	"slices"
 	"strings"
 )
@@ -198,6 +199,17 @@ func loadVocab() (*vocab, error) {
 		}
 		eachLine(data, func(term string) { v.add(term, f.cl) })
 	}
+	// The medical words and drug names of the lexicon (ICD-10-CM descriptions, WordNet)
+	// that the lists above do not know: the wording of mail the lists were not made from.
+	for _, w := range lexicon.MedicalTerms() {
+		v.addNew(w, clCondition)
+	}
+	for _, p := range lexicon.MedicalPhrases() {
+		v.addNew(p, clCondition)
+	}
+	for _, w := range lexicon.DrugNames() {
+		v.addNew(w, clDrug)
+	}
 	for cl, terms := range contextWords() {
 		for _, t := range terms {
 			v.add(t, cl)
@@ -234,6 +246,15 @@ func splitTerm(term string) []string {
 	return strings.FieldsFunc(term, func(r rune) bool {
 		return r == ' ' || r == '-' || r == '/' || r == '.' || r == ','
 	})
+}
+
+// addNew adds a term of one word or a phrase unless its first word is already known.
+func (v *vocab) addNew(term string, cl class) {
+	first, _, _ := strings.Cut(term, " ")
+	if v.words[first] != nil || v.notName[first] {
+		return
+	}
+	v.add(term, cl)
 }
 
 func (v *vocab) add(term string, cl class) {

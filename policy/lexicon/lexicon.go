@@ -111,6 +111,31 @@ func DrugName(w string) bool {
 	return ok
 }
 
+// MedicalTerms returns every word MedicalTerm knows, sorted.
+func MedicalTerms() []string { return sortedKeys(medTable().terms) }
+
+// MedicalPhrases returns every phrase MedicalPhrase knows as "a b", sorted.
+func MedicalPhrases() []string {
+	out := make([]string, 0, len(medTable().phrases))
+	for p := range medTable().phrases {
+		out = append(out, p[0]+" "+p[1])
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DrugNames returns every name DrugName knows, sorted.
+func DrugNames() []string { return sortedKeys(drugTable()) }
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // ICD10Code reports whether code is an ICD-10-CM (FY2021) code: a three-character category
 // ("E11"), a subcategory ("E11.6") or a billable code ("E11.9", "S72.001A"). The dot after
 // the third character may be left out ("E119"), and letters may be of either case; anything
