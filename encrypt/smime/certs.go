@@ -1,7 +1,8 @@
 // Package smime encrypts outgoing mail with S/MIME (RFC 8551): an
-// application/pkcs7-mime enveloped-data message, AES-256-CBC content
-// encryption (never DES), the original headers protected inside, optionally
-// signed by the organisation. Recipient certificates come from a folder of
+// application/pkcs7-mime message, AES-256-GCM AuthEnvelopedData (RFC
+// 5083/5084) when the recipient's certificate announces it, else
+// AES-256-CBC EnvelopedData (never DES), the original headers protected
+// inside, optionally signed by the organisation. Recipient certificates come from a folder of
 // PEM files (CertStore).
 package smime
 

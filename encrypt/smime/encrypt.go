@@ -24,9 +24,10 @@ var ErrNoRecipient = errors.New("smime: no recipient certificate")
 // transport (what every S/MIME client and OpenSSL read) in the pkcs7
 // library. The library keeps these in package variables, so call Init once
 // at start, before any concurrent use; Encrypt refuses to run without it.
-// AES-GCM is not used: pkcs7 puts it in EnvelopedData, which is not
-// interoperable (RFC 5084 wants AuthEnvelopedData). Only the first call
-// writes them, so starting several gateways in one process is safe.
+// pkcs7's AES-GCM is not used: it puts it in EnvelopedData, which is not
+// interoperable (RFC 5084 wants AuthEnvelopedData, which this package
+// writes itself). Only the first call writes them, so starting several
+// gateways in one process is safe.
 func Init() {
 	initOnce.Do(func() {
 		pkcs7.ContentEncryptionAlgorithm = pkcs7.EncryptionAlgorithmAES256CBC
@@ -50,13 +51,18 @@ type EncryptRequest struct {
 	Signer *Signer
 	// Subject is the neutral outer Subject; "" means mimeutil.DefaultSubject.
 	Subject string
+	// Content is the content encryption, AES256GCM or AES256CBC; "" means
+	// ContentFor the certificates encrypted to.
+	Content string
 }
 
-// Encrypt returns req.Message as an S/MIME enveloped-data message (RFC 8551
-// §3.3): the original MIME entity with its headers protected, optionally
-// signed (multipart/signed, §3.5.3), encrypted with AES-256-CBC to every
-// certificate in To plus Archive, base64 encoded under a neutral outer
-// header.
+// Encrypt returns req.Message as an S/MIME message (RFC 8551 §3.3): the
+// original MIME entity with its headers protected, optionally signed
+// (multipart/signed, §3.5.3), encrypted to every certificate in To plus
+// Archive, base64 encoded under a neutral outer header. The content is
+// encrypted as req.Content says: AES-256-GCM AuthEnvelopedData
+// (smime-type=authEnveloped-data, RFC 5083/5084) or AES-256-CBC
+// EnvelopedData (smime-type=enveloped-data).
 func Encrypt(req EncryptRequest) ([]byte, error) {
 	if pkcs7.ContentEncryptionAlgorithm != pkcs7.EncryptionAlgorithmAES256CBC {
 		return nil, ErrNotInitialized
@@ -64,6 +70,13 @@ func Encrypt(req EncryptRequest) ([]byte, error) {
 	certs := recipients(req)
 	if len(certs) == 0 {
 		return nil, ErrNoRecipient
+	}
+	alg := req.Content
+	if alg == "" {
+		alg = ContentFor(certs)
+	}
+	if alg != AES256GCM && alg != AES256CBC {
+		return nil, fmt.Errorf("smime: unknown content encryption %q", alg)
 	}
 	p, err := mimeutil.Protect(req.Message, req.Subject)
 	if err != nil {
@@ -75,17 +88,28 @@ func Encrypt(req EncryptRequest) ([]byte, error) {
 			return nil, err
 		}
 	}
-	der, err := pkcs7.Encrypt(inner, certs)
+	smimeType, der, err := envelop(alg, inner, certs)
 	if err != nil {
 		return nil, fmt.Errorf("smime: encrypt: %w", err)
 	}
 	content := []string{
-		"Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m",
+		"Content-Type: application/pkcs7-mime; smime-type=" + smimeType + "; name=smime.p7m",
 		"Content-Transfer-Encoding: base64",
 		"Content-Disposition: attachment; filename=smime.p7m",
 		"Content-Description: S/MIME Encrypted Message",
 	}
 	return p.Message(content, base64Body(der)), nil
+}
+
+// envelop encrypts content with alg and returns the smime-type parameter
+// and the DER ContentInfo.
+func envelop(alg string, content []byte, certs []*x509.Certificate) (string, []byte, error) {
+	if alg == AES256GCM {
+		der, err := authEnvelop(content, certs)
+		return "authEnveloped-data", der, err // RFC 8551 §3.2.2
+	}
+	der, err := pkcs7.Encrypt(content, certs)
+	return "enveloped-data", der, err
 }
 
 // recipients lists the certificates to encrypt to, archive last.

@@ -62,7 +62,8 @@ func checkOuter(t *testing.T, out []byte, subject string) {
 		t.Fatal(err)
 	}
 	mt, params, _ := m.Header.ContentType()
-	if mt != "application/pkcs7-mime" || params["smime-type"] != "enveloped-data" || params["name"] != "smime.p7m" {
+	typ := params["smime-type"]
+	if mt != "application/pkcs7-mime" || (typ != "enveloped-data" && typ != "authEnveloped-data") || params["name"] != "smime.p7m" {
 		t.Errorf("outer Content-Type %q %v", mt, params)
 	}
 	if s, _ := m.Header.Text("Subject"); s != subject {

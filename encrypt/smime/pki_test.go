@@ -58,6 +58,7 @@ type certSpec struct {
 	keyUsage  x509.KeyUsage
 	eku       []x509.ExtKeyUsage
 	isCA      bool
+	extra     []pkix.Extension
 }
 
 var serial int64
@@ -84,7 +85,7 @@ func issue(t testing.TB, s certSpec) *x509.Certificate {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "Test " + s.email},
 		NotBefore: s.notBefore, NotAfter: s.notAfter, KeyUsage: s.keyUsage, ExtKeyUsage: s.eku,
-		BasicConstraintsValid: true, IsCA: s.isCA,
+		BasicConstraintsValid: true, IsCA: s.isCA, ExtraExtensions: s.extra,
 	}
 	if s.email != "" {
 		tmpl.EmailAddresses = []string{s.email}
