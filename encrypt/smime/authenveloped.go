@@ -28,7 +28,7 @@ const (
 
 // Object identifiers of the CMS structures written here.
 var (
-	oidData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}        // RFC 5652 §4
+	oidData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}         // RFC 5652 §4
 	oidAuthEnvelopedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 23} // RFC 5083 §1
 	oidAES256GCM         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 46}    // RFC 5084 §3.2
 	oidRSAEncryption     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}         // RFC 3370 §4.2.1
