@@ -69,6 +69,8 @@ type event struct {
 	Verify  *bool     `json:"tls_verified,omitempty"`
 	// VerifyBy is how the peer was verified: pkix, dane, mta-sts.
 	VerifyBy string `json:"tls_verification,omitempty"`
+	// Encryption is the content protection of a pgp or smime copy.
+	Encryption string `json:"encryption,omitempty"`
 }
 
 func (l *Log) write(e event) {
@@ -115,5 +117,5 @@ func (l *Log) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
 	verified := o.Verified
 	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,
 		Code: o.Code, Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification, Cipher: o.TLSCipher,
-		Method: o.Method, Reason: o.MethodReason})
+		Method: o.Method, Reason: o.MethodReason, Encryption: o.Encryption})
 }

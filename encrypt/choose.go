@@ -35,6 +35,8 @@ type choice struct {
 	reason string
 	key    *openpgp.Entity   // pgp
 	cert   *x509.Certificate // smime
+	// encryption is what sendEncrypted used (Outcome.Encryption).
+	encryption string
 }
 
 // orderFor is the order for a message whose policy rule forced a method

@@ -252,3 +252,12 @@ func TestTLSMethodLevel(t *testing.T) {
 		}
 	}
 }
+
+// The outcome (and so the audit record) says how the copy was encrypted.
+func TestEncryptionRecorded(t *testing.T) {
+	f := newFixture(t, []string{MethodPGP, MethodSMIME}, nil, nil)
+	out := f.c.Deliver(context.Background(), delivery("pgp@example.net", "smime@example.net"))
+	if out[0].Encryption != "openpgp" || out[1].Encryption != "aes-256-cbc" {
+		t.Errorf("encryption %q, %q; want openpgp, aes-256-cbc", out[0].Encryption, out[1].Encryption)
+	}
+}

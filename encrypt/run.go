@@ -98,7 +98,7 @@ func (r *run) pending() []*rcptState {
 // finish records p's final outcome for this attempt.
 func (r *run) finish(p *rcptState, o queue.Outcome) {
 	o.Rcpt = p.rcpt.Addr
-	o.Method, o.MethodReason = p.choice.method, p.choice.reason
+	o.Method, o.MethodReason, o.Encryption = p.choice.method, p.choice.reason, p.choice.encryption
 	p.out, p.done = o, true
 	r.c.record(r.d.QueueID, p.choice, o)
 }

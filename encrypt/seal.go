@@ -25,8 +25,21 @@ func (r *run) sendEncrypted(p *rcptState) {
 		r.fallback(p, why)
 		return
 	}
+	p.choice.encryption = r.c.encryptionName(p.choice)
 	ps := []*rcptState{p}
 	r.finish(p, r.send(ps, r.sub(ps, body, r.protectedLevel()))[0])
+}
+
+// encryptionName says how encrypt protects ch's copy, for the audit log.
+func (c *Courier) encryptionName(ch choice) string {
+	name, signed := "openpgp", c.cfg.PGPSigner != nil
+	if ch.method == MethodSMIME {
+		name, signed = smime.ContentFor([]*x509.Certificate{ch.cert}), c.cfg.SMIMESigner != nil
+	}
+	if signed {
+		name += "+signed"
+	}
+	return name
 }
 
 // encrypt makes the encrypted copy of msg for ch.

@@ -94,5 +94,10 @@ type Outcome struct {
 	// protection layer.
 	Method       string
 	MethodReason string
-	Duration     time.Duration
+	// Encryption is the content protection of a pgp or smime copy:
+	// "openpgp", "aes-256-gcm" (S/MIME AuthEnvelopedData) or "aes-256-cbc"
+	// (S/MIME EnvelopedData), with "+signed" when signed inside; "" for
+	// other methods.
+	Encryption string
+	Duration   time.Duration
 }
