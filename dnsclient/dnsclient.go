@@ -159,8 +159,10 @@ func (r *Resolver) answer(in *dns.Msg, name string, qtype uint16) (*Answer, erro
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrServFail, dns.RcodeToString[in.Rcode])
 	}
+	owners := chain(in.Answer, dns.Fqdn(name))
 	for _, rr := range in.Answer {
-		if rr.Header().Rrtype == qtype {
+		h := rr.Header()
+		if h.Rrtype == qtype && h.Class == dns.ClassINET && owners[strings.ToLower(h.Name)] {
 			ans.Records = append(ans.Records, rr)
 		}
 	}
@@ -168,4 +170,30 @@ func (r *Resolver) answer(in *dns.Msg, name string, qtype uint16) (*Answer, erro
 		return ans, &net.DNSError{Err: "no records of the requested type", Name: name, IsNotFound: true}
 	}
 	return ans, nil
+}
+
+// maxCNAMEs bounds the CNAME chain followed inside one answer.
+const maxCNAMEs = 8
+
+// chain returns the owner names an answer's records may have: the name
+// asked for and the CNAME targets that lead on from it (RFC 1034 §3.6.2),
+// lower-cased. Records for any other name are not part of the answer and
+// are ignored.
+func chain(answer []dns.RR, name string) map[string]bool {
+	owners := map[string]bool{strings.ToLower(name): true}
+	cur := strings.ToLower(name)
+	for range maxCNAMEs {
+		next := ""
+		for _, rr := range answer {
+			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, cur) && c.Hdr.Class == dns.ClassINET {
+				next = strings.ToLower(dns.Fqdn(c.Target))
+				break
+			}
+		}
+		if next == "" || owners[next] {
+			break
+		}
+		owners[next], cur = true, next
+	}
+	return owners
 }

@@ -25,8 +25,9 @@ func (r *Resolver) LookupMXSecure(ctx context.Context, domain string) ([]*net.MX
 	}
 	out := make([]*net.MX, 0, len(ans.Records))
 	for _, rr := range ans.Records {
-		mx := rr.(*dns.MX)
-		out = append(out, &net.MX{Host: mx.Mx, Pref: mx.Preference})
+		if mx, ok := rr.(*dns.MX); ok {
+			out = append(out, &net.MX{Host: mx.Mx, Pref: mx.Preference})
+		}
 	}
 	return out, ans.Authentic, err
 }
@@ -92,7 +93,9 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 	}
 	out := make([]string, 0, len(ans.Records))
 	for _, rr := range ans.Records {
-		out = append(out, strings.Join(rr.(*dns.TXT).Txt, ""))
+		if txt, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(txt.Txt, ""))
+		}
 	}
 	return out, nil
 }
@@ -106,11 +109,18 @@ func (r *Resolver) LookupTLSA(ctx context.Context, port int, host string) ([]*dn
 	if ans == nil {
 		return nil, false, err
 	}
+	return tlsaRecords(ans), ans.Authentic, err
+}
+
+// tlsaRecords are an answer's TLSA records.
+func tlsaRecords(ans *Answer) []*dns.TLSA {
 	out := make([]*dns.TLSA, 0, len(ans.Records))
 	for _, rr := range ans.Records {
-		out = append(out, rr.(*dns.TLSA))
+		if t, ok := rr.(*dns.TLSA); ok {
+			out = append(out, t)
+		}
 	}
-	return out, ans.Authentic, err
+	return out
 }
 
 func isNotFound(err error) bool {
