@@ -23,14 +23,18 @@ func cmdServe(args []string, io stdio) int {
 		return 1
 	}
 	log := newLogger(cfg.Log.Level, cfg.Log.Format, io)
-	g, err := startGateway(cfg, log)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	g, sig, err := startServing(cfg, log, io.out, sigs)
 	if err != nil {
 		return io.fail("%v", err)
 	}
+	if g == nil {
+		log.Info("stopped in standby", slog.String("signal", sig.String()))
+		return 0
+	}
 	announce(g, *path == "", io)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	sig := <-sigs
+	sig = <-sigs
 	for sig == syscall.SIGHUP {
 		log.Info("SIGHUP: reloading key folders")
 		if g.protect != nil {
