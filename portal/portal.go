@@ -1,6 +1,6 @@
 // Package portal is sealgate's HTTPS pickup site. A recipient who has no
-// key, certificate or verified TLS gets a notification with a link; the
-// link leads here, where they prove control of their address with a
+// key, certificate or authenticated transport (DANE, MTA-STS, a pinned
+// hop) gets a notification with a link; the link leads here, where they prove control of their address with a
 // one-time code, read the message, download its attachments and can reply
 // securely to the sender. Messages live in package store; mail (codes,
 // replies, read receipts) leaves through an injected Sender, which the

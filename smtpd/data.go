@@ -144,7 +144,8 @@ func (s *session) envelope(id string, v Verdict) *queue.Envelope {
 	}
 	if v.Action == "encrypt" || v.PHI || o.RequireTLS {
 		// Until a message-level protection is chosen for it, PHI leaves
-		// only over verified TLS: never in the clear.
+		// only over TLS with a verified certificate, never in the clear; the
+		// tls method asks more (an authenticated hop, queue.TLSAuthenticated).
 		env.TLS = queue.TLSVerify
 	}
 	return env

@@ -184,6 +184,8 @@ func TestFourRecipientsLeaveFourWays(t *testing.T) {
 	waitMetric(t, e, "sealgate_queue_messages 0")
 	checkProtectionLogs(t, e.logs.String())
 	checkAuditVerification(t, e, "tls@example.net", "tls", "pinned")
+	checkAuditEncryption(t, e, "pgp@example.net", "pgp", "openpgp")
+	checkAuditEncryption(t, e, "smime@example.net", "smime", "aes-256-cbc")
 	if !strings.Contains(metrics, `sealgate_delivery_verification_total{verification="pinned"}`) {
 		t.Error("metrics lack sealgate_delivery_verification_total")
 	}
@@ -210,6 +212,26 @@ func checkAuditVerification(t *testing.T, e *protEnv, rcpt, method, verification
 		}
 	}
 	t.Errorf("audit log has no delivery of %s by %s with tls_verification %s:\n%s", rcpt, method, verification, data)
+}
+
+// checkAuditEncryption: the audit log's delivery record for rcpt names
+// its protection method and how the copy was encrypted.
+func checkAuditEncryption(t *testing.T, e *protEnv, rcpt, method, encryption string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		var ev struct{ Event, Rcpt, Method, Result, Encryption string }
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Event != "delivery" || ev.Rcpt != rcpt {
+			continue
+		}
+		if ev.Method == method && ev.Encryption == encryption && ev.Result == "delivered" {
+			return
+		}
+	}
+	t.Errorf("audit log has no delivery of %s by %s encrypted %s:\n%s", rcpt, method, encryption, data)
 }
 
 // checkNotification: exactly one message, the notification, carrying no
