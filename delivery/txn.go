@@ -103,11 +103,18 @@ func (c *Client) data(s *session, t txn, accepted []int) txnResult {
 	}
 	for _, i := range accepted {
 		c.succeedOn(s, &t.out[i])
+		t.out[i].DSNPassed = dsnPassed(s, t.d.Rcpts[i])
 	}
 	// No RSET: after the reply to the final dot the transaction is over
 	// and the server's state is clear (RFC 5321 §4.1.1.4), so the session
 	// is pooled as is; a dead pooled session is detected at the next MAIL.
 	return txnResult{reusable: true}
+}
+
+// dsnPassed reports whether r's NOTIFY went on to s: the server announced
+// DSN and the list was well formed, so rcptOptions sent it.
+func dsnPassed(s *session, r queue.Rcpt) bool {
+	return s.has("DSN") && notify(r.Notify) != nil
 }
 
 // checkCaps refuses, before MAIL, what the next hop cannot take.

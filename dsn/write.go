@@ -33,8 +33,11 @@ func newBoundary(original []byte) (string, error) {
 
 func writeOuterHeader(b *bytes.Buffer, n notice, boundary string) {
 	subject := "Undelivered mail"
-	if n.delay {
+	switch {
+	case n.delay:
 		subject = "Delayed mail"
+	case n.success():
+		subject = "Delivery report"
 	}
 	writeFields(b, []field{
 		{"From", "Mail Delivery System <" + n.from + ">"},
@@ -81,8 +84,14 @@ func humanPart(n notice) part {
 		t.WriteString("Your message has not yet been delivered to the recipients below.\r\n" +
 			"Delivery will be tried again; you do not need to send it again.\r\n" +
 			"You will be told if it finally cannot be delivered.\r\n")
+	} else if n.success() {
+		t.WriteString("Your message was handed on to the recipients below as you asked\r\n" +
+			"to be told. A recipient marked \"relayed\" went to a mail system\r\n" +
+			"that does not offer delivery notifications: you will get no\r\n" +
+			"further notice about it.\r\n")
 	} else {
-		t.WriteString("Your message could not be delivered to the recipients below.\r\n")
+		t.WriteString("Your message could not be delivered to some or all of the\r\n" +
+			"recipients below.\r\n")
 	}
 	t.WriteString("\r\nIts subject and contents are not repeated here, to protect\r\n" +
 		"the information it may hold. " + returnedNote(n.full) + "\r\n")
@@ -187,9 +196,22 @@ func originalPart(n notice) part {
 
 func returnedDescription(full bool) string {
 	if full {
-		return "Undelivered message"
+		return "Original message"
 	}
-	return "Undelivered message headers"
+	return "Original message headers"
+}
+
+// success reports whether every recipient of n was delivered, relayed or
+// expanded: a success report, not a failure notice.
+func (n notice) success() bool {
+	for _, r := range n.rcpts {
+		switch r.action {
+		case "delivered", "relayed", "expanded":
+		default:
+			return false
+		}
+	}
+	return len(n.rcpts) > 0
 }
 
 // transferEncoding is 7bit for ASCII text and 8bit otherwise.

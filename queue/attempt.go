@@ -166,6 +166,7 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 	r.Updated = time.Now()
 	r.Code, r.Enhanced, r.RemoteMTA, r.TLSVersion = o.Code, o.Enhanced, o.RemoteMTA, o.TLSVersion
 	r.Method, r.TLSCipher, r.TLSVerify = o.Method, o.TLSCipher, o.Verification
+	r.DSNPassed = o.Err == nil && o.DSNPassed
 	result := "delivered"
 	switch {
 	case o.Err == nil:

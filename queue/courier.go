@@ -99,5 +99,10 @@ type Outcome struct {
 	// (S/MIME EnvelopedData), with "+signed" when signed inside; "" for
 	// other methods.
 	Encryption string
-	Duration   time.Duration
+	// DSNPassed says the next hop announced DSN and took the recipient
+	// with its NOTIFY (and ORCPT, RET, ENVID) parameters: notifications
+	// from here on are the next hop's to send (RFC 3461 §4.2, §6.2), so
+	// sealgate sends no success DSN of its own for this recipient.
+	DSNPassed bool
+	Duration  time.Duration
 }

@@ -44,8 +44,13 @@ func (q *Queue) finish(it *item) error {
 }
 
 // notifications lists the recipients that get a DSN: failed ones unless
-// NOTIFY excludes FAILURE, delivered ones that asked for SUCCESS. Never for
-// the null sender and never about a DSN (RFC 3461 §6.2, RFC 5321 §4.5.5).
+// NOTIFY excludes FAILURE, and delivered ones that asked for SUCCESS when
+// the next hop did not take the request on. sealgate never delivers to a
+// mailbox: it relays, so its success notice says "relayed", and when the
+// next hop announced DSN and received NOTIFY, that hop (or the final one)
+// sends the success notice and sealgate sends none, so the sender never
+// gets two (RFC 3461 §4.2, §6.2). Never for the null sender and never
+// about a DSN (RFC 3461 §6.2, RFC 5321 §4.5.5).
 func (q *Queue) notifications(it *item) []dsn.Recipient {
 	if it.env.From == "" || it.env.DSN {
 		return nil
@@ -57,8 +62,8 @@ func (q *Queue) notifications(it *item) []dsn.Recipient {
 		switch {
 		case r.Status == StatusFailed && wants(notify, "FAILURE", true):
 			action, status = "failed", orDefault(r.Enhanced, "5.0.0")
-		case r.Status == StatusDelivered && wants(notify, "SUCCESS", false):
-			action, status = "delivered", "2.0.0"
+		case r.Status == StatusDelivered && !r.DSNPassed && wants(notify, "SUCCESS", false):
+			action, status = "relayed", "2.0.0"
 		default:
 			continue
 		}

@@ -74,6 +74,7 @@ type RcptState struct {
 	TLSCipher  string     `json:"tls_cipher,omitempty"`
 	TLSVerify  string     `json:"tls_verification,omitempty"` // dane, mta-sts, pinned, pkix, none or ""
 	Method     string     `json:"method,omitempty"`           // protection used: pgp, smime, tls, portal, none
+	DSNPassed  bool       `json:"dsn_passed,omitempty"`       // NOTIFY went on to a next hop that announced DSN
 	Updated    time.Time  `json:"updated,omitempty"`
 }
 
