@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -106,7 +107,7 @@ func (l *Log) Rejected(client, remote, reason string) {
 }
 
 // Delivery records one delivery attempt for one recipient.
-func (l *Log) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
+func (l *Log) Delivery(env *queue.Envelope, o mail.Outcome, attempt int) {
 	result := "delivered"
 	switch {
 	case o.Err != nil && o.Permanent:

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -17,10 +18,10 @@ func TestEventsAreJSONLinesWithoutContent(t *testing.T) {
 	var buf bytes.Buffer
 	l := New(&buf)
 	env := &queue.Envelope{ID: "abc", From: "lab@clinic.example.org", Client: "ehr",
-		Rcpts:  []queue.Rcpt{{Addr: "pat@example.net"}},
-		Policy: queue.PolicySummary{PHI: true, Action: "encrypt", Reasons: []string{"us_ssn×1"}}}
+		Rcpts:  []mail.Rcpt{{Addr: "pat@example.net"}},
+		Policy: mail.PolicySummary{PHI: true, Action: "encrypt", Reasons: []string{"us_ssn×1"}}}
 	l.Accepted(env)
-	l.Delivery(env, queue.Outcome{Rcpt: "pat@example.net", Err: errors.New("452 mailbox full"), Code: 452, TLSVersion: "TLS1.3"}, 1)
+	l.Delivery(env, mail.Outcome{Rcpt: "pat@example.net", Err: errors.New("452 mailbox full"), Code: 452, TLSVersion: "TLS1.3"}, 1)
 	l.Rejected("marketing", "127.0.0.1", "sender_denied")
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 3 {

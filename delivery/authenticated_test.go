@@ -11,7 +11,7 @@ import (
 	"github.com/sealgate/sealgate/encrypt"
 	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/internal/smtpsink"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // phiBody is a message the policy marked as PHI; phiMarker must never
@@ -220,9 +220,9 @@ func newProtecting(t *testing.T, c *Client, acceptPKIX bool) *encrypt.Courier {
 }
 
 // phiDelivery is a PHI message as smtpd queues it.
-func phiDelivery(rcpts ...string) *queue.Delivery {
+func phiDelivery(rcpts ...string) *mail.Delivery {
 	d := newDelivery(rcpts...)
-	d.Body, d.TLS = []byte(phiBody), queue.TLSVerify
-	d.Policy = queue.PolicySummary{PHI: true, Action: "encrypt"}
+	d.Body, d.TLS = []byte(phiBody), mail.TLSVerify
+	d.Policy = mail.PolicySummary{PHI: true, Action: "encrypt"}
 	return d
 }

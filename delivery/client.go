@@ -1,11 +1,11 @@
 // Package delivery is sealgate's outbound SMTP client: it implements
-// queue.Courier. For each delivery it chooses the next hop (per-domain
+// mail.Courier. For each delivery it chooses the next hop (per-domain
 // route, smarthost, or MX records with A/AAAA fallback and null MX), applies
 // the strictest of the configured and requested TLS levels, reuses pooled
 // connections within a per-destination connection limit, and reports a
 // typed, per-recipient result.
 //
-// TLS levels (queue.TLSLevel) as this package applies them:
+// TLS levels (mail.TLSLevel) as this package applies them:
 //
 //   - TLSNone: no STARTTLS.
 //   - TLSMay: STARTTLS when offered, certificate checked but not required
@@ -66,7 +66,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Config configures a Client. Zero values take the defaults noted.
@@ -99,10 +99,10 @@ type Config struct {
 	// TLSPolicy is the TLS level per recipient domain; DefaultTLS applies
 	// to others. The level used is the highest of the policy and
 	// Delivery.TLS.
-	TLSPolicy map[string]queue.TLSLevel
+	TLSPolicy map[string]mail.TLSLevel
 	// DefaultTLS is the level for domains without a policy. Its zero value
 	// (TLSNone) is taken as TLSMay: plaintext by default is not offered.
-	DefaultTLS queue.TLSLevel
+	DefaultTLS mail.TLSLevel
 	// TLSPolicyNames maps a recipient domain ("*.domain" for its
 	// subdomains) or "default" to a delivery.tls.policy value (see
 	// ParseTLSPolicy); it is merged with TLSPolicy, the strictest winning,
@@ -174,7 +174,7 @@ type Client struct {
 	closeOnce sync.Once
 }
 
-var _ queue.Courier = (*Client)(nil)
+var _ mail.Courier = (*Client)(nil)
 
 // New checks cfg, applies defaults and starts the idle-connection janitor.
 func New(cfg Config) (*Client, error) {
@@ -221,8 +221,8 @@ func applyDefaults(cfg *Config) error {
 	if strings.ContainsFunc(cfg.Hostname, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return errors.New("delivery: hostname contains spaces or control characters")
 	}
-	if cfg.DefaultTLS == queue.TLSNone {
-		cfg.DefaultTLS = queue.TLSMay
+	if cfg.DefaultTLS == mail.TLSNone {
+		cfg.DefaultTLS = mail.TLSMay
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver

@@ -10,8 +10,8 @@ import (
 
 	"github.com/sealgate/sealgate/dane"
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/mtasts"
-	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
@@ -193,7 +193,7 @@ func TestDANESatisfiesVerify(t *testing.T) {
 	w.tlsa(host, 3, 0, 1, dane.Record(leafOf(t, cert), dane.SelectorCert, dane.MatchSHA256))
 	c := w.client(Config{DANE: true})
 	d := newDelivery("b@partner.test")
-	d.TLS = queue.TLSVerify
+	d.TLS = mail.TLSVerify
 	out := deliver(t, c, d)
 	wantOK(t, out)
 	if !out[0].Verified {

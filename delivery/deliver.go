@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // envelope is a Delivery's addresses after checking.
@@ -18,11 +18,11 @@ type envelope struct {
 	needUTF8 bool       // SMTPUTF8 is required (RFC 6531 §3.4)
 }
 
-// Deliver implements queue.Courier: it sends d to the next hop of d.Domain
+// Deliver implements mail.Courier: it sends d to the next hop of d.Domain
 // and returns one Outcome per recipient, in the order of d.Rcpts.
-func (c *Client) Deliver(ctx context.Context, d *queue.Delivery) []queue.Outcome {
+func (c *Client) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
 	start := time.Now()
-	out := make([]queue.Outcome, len(d.Rcpts))
+	out := make([]mail.Outcome, len(d.Rcpts))
 	for i, r := range d.Rcpts {
 		out[i].Rcpt = r.Addr
 	}
@@ -39,7 +39,7 @@ func (c *Client) Deliver(ctx context.Context, d *queue.Delivery) []queue.Outcome
 
 // prepare checks the sender and recipients; unsafe addresses fail
 // permanently here and are never sent.
-func prepare(d *queue.Delivery, out []queue.Outcome) *envelope {
+func prepare(d *mail.Delivery, out []mail.Outcome) *envelope {
 	env := &envelope{rcpts: make([]wireAddr, len(d.Rcpts))}
 	if d.From != "" {
 		w, err := parseAddr(d.From)
@@ -89,7 +89,7 @@ func isASCIIBytes(b []byte) bool {
 // deliver routes, connects and runs the transaction. A pooled connection
 // that turns out to be dead before the server said anything is replaced
 // once by another.
-func (c *Client) deliver(ctx context.Context, d *queue.Delivery, env *envelope, out []queue.Outcome) {
+func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, out []mail.Outcome) {
 	hops, err := c.plan(ctx, d)
 	if err != nil {
 		if d.RequireTLS && err.TLSFailure() {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 const testBody = "From: a@clinic.test\r\nTo: b@partner.test\r\nSubject: hello\r\n\r\nbody line\r\n.leading dot\r\n"
@@ -39,15 +39,15 @@ func routeTo(s *smtpsink.Sink) map[string]string {
 }
 
 // newDelivery is a delivery from a@clinic.test to rcpts at partner.test.
-func newDelivery(rcpts ...string) *queue.Delivery {
-	d := &queue.Delivery{QueueID: "q1", From: "a@clinic.test", Domain: "partner.test", Body: []byte(testBody)}
+func newDelivery(rcpts ...string) *mail.Delivery {
+	d := &mail.Delivery{QueueID: "q1", From: "a@clinic.test", Domain: "partner.test", Body: []byte(testBody)}
 	for _, r := range rcpts {
-		d.Rcpts = append(d.Rcpts, queue.Rcpt{Addr: r})
+		d.Rcpts = append(d.Rcpts, mail.Rcpt{Addr: r})
 	}
 	return d
 }
 
-func deliver(t *testing.T, c *Client, d *queue.Delivery) []queue.Outcome {
+func deliver(t *testing.T, c *Client, d *mail.Delivery) []mail.Outcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -59,7 +59,7 @@ func deliver(t *testing.T, c *Client, d *queue.Delivery) []queue.Outcome {
 }
 
 // wantOK fails unless every outcome succeeded.
-func wantOK(t *testing.T, out []queue.Outcome) {
+func wantOK(t *testing.T, out []mail.Outcome) {
 	t.Helper()
 	for _, o := range out {
 		if o.Err != nil {
@@ -70,7 +70,7 @@ func wantOK(t *testing.T, out []queue.Outcome) {
 
 // wantFail fails unless o failed with the given permanence and enhanced
 // code ("" = any), and returns the *Error.
-func wantFail(t *testing.T, o queue.Outcome, permanent bool, enhanced string) *Error {
+func wantFail(t *testing.T, o mail.Outcome, permanent bool, enhanced string) *Error {
 	t.Helper()
 	var e *Error
 	if !errors.As(o.Err, &e) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
@@ -98,7 +98,7 @@ func TestVerifiedTLSOnlyNeverReachesBadSink(t *testing.T) {
 			_, sink := w.mx(10, smtpsink.Options{TLS: sinkTLS(t, w, kind, "mx1.partner.test")})
 			c := w.client(Config{TLSPolicyNames: map[string]string{"default": "may"}})
 			d := newDelivery("patient@partner.test")
-			d.TLS = queue.TLSVerify
+			d.TLS = mail.TLSVerify
 			wantFail(t, deliver(t, c, d)[0], false, "")
 			if sink.Count() != 0 {
 				t.Fatalf("PHI reached an unverified sink")
@@ -131,7 +131,7 @@ func TestParseTLSPolicy(t *testing.T) {
 func TestPolicyLookup(t *testing.T) {
 	t.Parallel()
 	c := newTestClient(t, Config{
-		TLSPolicy:      map[string]queue.TLSLevel{"a.test": queue.TLSVerify, "b.test": queue.TLSMay},
+		TLSPolicy:      map[string]mail.TLSLevel{"a.test": mail.TLSVerify, "b.test": mail.TLSMay},
 		TLSPolicyNames: map[string]string{"default": "encrypt", "a.test": "may", "b.test": "dane", "*.hospital.test": "dane-only"},
 	})
 	for dom, want := range map[string]TLSPolicy{

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/mtasts"
 	"github.com/sealgate/sealgate/mtasts/ststest"
-	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
@@ -121,7 +121,7 @@ func TestMTASTSTestingKeepsPHIFromBadSink(t *testing.T) {
 	_, bad := w2.mx(10, smtpsink.Options{TLS: sinkTLS(t, w2, "self-signed", "mx1.partner.test")})
 	c2 := w2.client(Config{MTASTS: w2.stsPolicy("testing", "mx1.partner.test")})
 	phi := newDelivery("patient@partner.test")
-	phi.TLS = queue.TLSVerify
+	phi.TLS = mail.TLSVerify
 	wantFail(t, deliver(t, c2, phi)[0], false, "4.7.5")
 	if bad.Count() != 0 {
 		t.Error("PHI reached a sink that failed verification")
@@ -169,7 +169,7 @@ func TestTLSRequiredNo(t *testing.T) {
 			d := newDelivery("b@partner.test")
 			d.Body = append([]byte("TLS-Required: No\r\n"), d.Body...)
 			if tc.verify {
-				d.TLS = queue.TLSVerify
+				d.TLS = mail.TLSVerify
 			}
 			out := deliver(t, c, d)
 			if (out[0].Err == nil) != tc.deliver || sink.Count() != map[bool]int{true: 1}[tc.deliver] {

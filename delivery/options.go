@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-smtp"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // maxDSNParam bounds ENVID and ORCPT (RFC 3461 §4.2 and §4.4: 100 and 500).
@@ -41,7 +41,7 @@ func mailOptions(s *session, t txn) *smtp.MailOptions {
 // rcptOptions are the RCPT parameters for r on s: NOTIFY and ORCPT when the
 // server offers DSN and the values are well formed (else they are left out
 // rather than failing the recipient).
-func rcptOptions(s *session, r queue.Rcpt) *smtp.RcptOptions {
+func rcptOptions(s *session, r mail.Rcpt) *smtp.RcptOptions {
 	if !s.has("DSN") {
 		return nil
 	}

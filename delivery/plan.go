@@ -9,17 +9,17 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/sealgate/sealgate/dane"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/mtasts"
-	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
 // hopTLS is what the transport to one next hop must satisfy, decided from
 // the configured policy, the delivery, MTA-STS and DANE before connecting.
 type hopTLS struct {
-	domain   string         // the recipient (policy) domain
-	level    queue.TLSLevel // minimum transport
-	mxSecure bool           // the MX answer was DNSSEC-authentic
+	domain   string        // the recipient (policy) domain
+	level    mail.TLSLevel // minimum transport
+	mxSecure bool          // the MX answer was DNSSEC-authentic
 	// tlsa are the usable, DNSSEC-secure TLSA records: when set, a TLSA
 	// match is required and PKIX is not (RFC 7672 §2.2, §3).
 	tlsa []*dns.TLSA
@@ -65,17 +65,17 @@ var (
 // requirement is what d asks of the transport to hops before MTA-STS and
 // DANE: the domain policy raised by the delivery's own level, REQUIRETLS
 // and smarthost credentials. Levels only go up.
-func (c *Client) requirement(d *queue.Delivery, hops []hop) requirement {
+func (c *Client) requirement(d *mail.Delivery, hops []hop) requirement {
 	r := c.policyFor(d.Domain).requirement()
 	r = r.raise(requirement{level: d.TLS})
 	if d.RequireTLS || (len(hops) > 0 && hops[0].auth) {
-		r = r.raise(requirement{level: queue.TLSVerify})
+		r = r.raise(requirement{level: mail.TLSVerify})
 	}
 	return r
 }
 
 // plan chooses the next hops for d and what each must satisfy.
-func (c *Client) plan(ctx context.Context, d *queue.Delivery) ([]hop, *Error) {
+func (c *Client) plan(ctx context.Context, d *mail.Delivery) ([]hop, *Error) {
 	hops, err := c.hops(ctx, d.Domain)
 	if err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ func (c *Client) plan(ctx context.Context, d *queue.Delivery) ([]hop, *Error) {
 // is not verified: the failure is a TLS failure, so a PHI recipient moves
 // on to its next protection method.
 func requireAuthenticated(h *hop) {
-	if h.tls.level < queue.TLSAuthenticated || h.tls.err != nil || h.tls.authenticated() {
+	if h.tls.level < mail.TLSAuthenticated || h.tls.err != nil || h.tls.authenticated() {
 		return
 	}
 	h.tls.err = localError(false, "4.7.5", CmdTLS, h.host,
@@ -151,7 +151,7 @@ func (c *Client) applySTS(ctx context.Context, domain string, hops []hop) ([]hop
 			}
 		}
 		if pol.Mode == mtasts.ModeEnforce {
-			h.tls.level = max(h.tls.level, queue.TLSVerify)
+			h.tls.level = max(h.tls.level, mail.TLSVerify)
 		}
 		kept = append(kept, h)
 	}
@@ -203,7 +203,7 @@ func (c *Client) applyDANE(ctx context.Context, req requirement, h *hop) {
 	case err != nil || !secure || len(recs) == 0:
 		c.daneUnavailable(req, h)
 	default:
-		h.tls.level = max(h.tls.level, queue.TLSEncrypt)
+		h.tls.level = max(h.tls.level, mail.TLSEncrypt)
 		h.tls.tlsa = dane.Usable(recs)
 		if len(h.tls.tlsa) == 0 {
 			c.recordTLS(policyResult(*h, tlsrpt.ResultTLSAInvalid))

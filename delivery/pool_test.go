@@ -9,7 +9,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sealgate/sealgate/internal/smtpsink"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // gather returns the value of a metric with one label pair.
@@ -66,7 +66,7 @@ func TestConnectionReuse(t *testing.T) {
 	}
 	// A different TLS requirement does not share the session.
 	d := newDelivery("e@partner.test")
-	d.TLS = queue.TLSVerify
+	d.TLS = mail.TLSVerify
 	wantOK(t, deliver(t, c, d))
 	if sink.Conns() != 2 {
 		t.Errorf("conns %d, want a separate session for TLSVerify", sink.Conns())
@@ -127,7 +127,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	sink := smtpsink.Start(t, smtpsink.Options{DataReply: g.hold})
 	c := newTestClient(t, Config{Routes: routeTo(sink), MaxConnsPerDest: 2})
 	const n = 6
-	results := make(chan []queue.Outcome, n)
+	results := make(chan []mail.Outcome, n)
 	for range n {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -154,7 +154,7 @@ func TestConcurrencyWaitBoundedByContext(t *testing.T) {
 	g := newGate()
 	sink := smtpsink.Start(t, smtpsink.Options{DataReply: g.hold})
 	c := newTestClient(t, Config{Routes: routeTo(sink), MaxConnsPerDest: 1})
-	first := make(chan []queue.Outcome, 1)
+	first := make(chan []mail.Outcome, 1)
 	go func() { first <- deliver(t, c, newDelivery("b@partner.test")) }()
 	g.await(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

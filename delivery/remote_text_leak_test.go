@@ -12,8 +12,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
-
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // patientAddr is what a remote server quotes in its reply texts here; it
@@ -94,7 +93,7 @@ func TestRefusedSTARTTLSReplyTextNotInErrorOrLog(t *testing.T) {
 	c := newTestClient(t, Config{Routes: map[string]string{"partner.test": addr}, Logger: log})
 
 	d := newDelivery("b@partner.test")
-	d.TLS = queue.TLSEncrypt
+	d.TLS = mail.TLSEncrypt
 	o := deliver(t, c, d)[0]
 	if o.Err == nil {
 		t.Fatal("TLSEncrypt delivered without TLS")
@@ -104,7 +103,7 @@ func TestRefusedSTARTTLSReplyTextNotInErrorOrLog(t *testing.T) {
 	}
 
 	d = newDelivery("b@partner.test")
-	d.TLS = queue.TLSMay // falls back to plaintext, logging the TLS failure
+	d.TLS = mail.TLSMay // falls back to plaintext, logging the TLS failure
 	wantOK(t, deliver(t, c, d))
 
 	mu.Lock()

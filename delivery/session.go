@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // session is one SMTP connection, ready for MAIL.
@@ -53,7 +53,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 // setupRequest is what open needs to make a session for one hop.
 type setupRequest struct {
 	hop   hop
-	level queue.TLSLevel
+	level mail.TLSLevel
 	dst   string
 	key   string
 }
@@ -63,13 +63,13 @@ type setupRequest struct {
 // connection, as Postfix's opportunistic TLS does.
 func (c *Client) open(ctx context.Context, req setupRequest) (*session, *Error) {
 	s, err := c.openOnce(ctx, req)
-	if err == nil || req.level != queue.TLSMay || err.Command != CmdTLS {
+	if err == nil || req.level != mail.TLSMay || err.Command != CmdTLS {
 		return s, err
 	}
 	c.metrics.connect(connectPlainFB)
 	c.log.Debug("opportunistic TLS failed, retrying in plaintext",
 		slog.String("host", req.hop.host), slog.String("error", err.Error()))
-	req.level = queue.TLSNone
+	req.level = mail.TLSNone
 	return c.openOnce(ctx, req)
 }
 
@@ -107,12 +107,12 @@ func setupResult(err *Error) string {
 
 // setup greets, negotiates TLS as level requires, says EHLO and
 // authenticates to a smarthost.
-func (c *Client) setup(ctx context.Context, s *session, level queue.TLSLevel) *Error {
+func (c *Client) setup(ctx context.Context, s *session, level mail.TLSLevel) *Error {
 	var err *Error
 	switch {
 	case s.hop.implicitTLS:
 		err = c.implicitTLS(ctx, s, level)
-	case level == queue.TLSNone:
+	case level == mail.TLSNone:
 		s.client = smtp.NewClient(s.conn)
 	default:
 		err = c.startTLS(ctx, s, level)
@@ -132,7 +132,7 @@ func (c *Client) setup(ctx context.Context, s *session, level queue.TLSLevel) *E
 }
 
 // implicitTLS runs the TLS handshake first (port 465 style).
-func (c *Client) implicitTLS(ctx context.Context, s *session, level queue.TLSLevel) *Error {
+func (c *Client) implicitTLS(ctx context.Context, s *session, level mail.TLSLevel) *Error {
 	tc, err := c.handshake(ctx, s, level)
 	if err != nil {
 		return err
@@ -142,7 +142,7 @@ func (c *Client) implicitTLS(ctx context.Context, s *session, level queue.TLSLev
 }
 
 // handshake runs the TLS client handshake on s.conn and records the result.
-func (c *Client) handshake(ctx context.Context, s *session, level queue.TLSLevel) (net.Conn, *Error) {
+func (c *Client) handshake(ctx context.Context, s *session, level mail.TLSLevel) (net.Conn, *Error) {
 	_ = s.conn.SetDeadline(time.Now().Add(c.cfg.CommandTimeout))
 	tc := tls.Client(s.conn, c.tlsConfig(s, level))
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 func TestSmarthostAuth(t *testing.T) {
@@ -114,7 +114,7 @@ func TestSTARTTLSInjectionRefused(t *testing.T) {
 		"EHLO":     "250-fake\r\n250 STARTTLS\r\n",
 		"STARTTLS": "220 go ahead\r\n250 injected\r\n",
 	})
-	c := newTestClient(t, Config{Routes: map[string]string{"partner.test": addr}, DefaultTLS: queue.TLSEncrypt})
+	c := newTestClient(t, Config{Routes: map[string]string{"partner.test": addr}, DefaultTLS: mail.TLSEncrypt})
 	e := wantFail(t, deliver(t, c, newDelivery("b@partner.test"))[0], false, "4.7.5")
 	if !errors.Is(e, errPipelinedTLS) {
 		t.Errorf("error %v, want errPipelinedTLS", e)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/sealgate/sealgate/dane"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // go-smtp's client has no way to say our EHLO name before STARTTLS, so the
@@ -26,7 +26,7 @@ var (
 
 // startTLS greets, says EHLO and upgrades to TLS. With TLSMay, a server
 // that does not offer STARTTLS (or refuses EHLO) is used in plaintext.
-func (c *Client) startTLS(ctx context.Context, s *session, level queue.TLSLevel) *Error {
+func (c *Client) startTLS(ctx context.Context, s *session, level mail.TLSLevel) *Error {
 	_ = s.conn.SetDeadline(time.Now().Add(c.cfg.CommandTimeout))
 	tp := textproto.NewConn(s.conn)
 	if _, _, err := tp.ReadResponse(220); err != nil {
@@ -37,7 +37,7 @@ func (c *Client) startTLS(ctx context.Context, s *session, level queue.TLSLevel)
 		return replyError(err, "EHLO", s.hop.host)
 	}
 	if err != nil || !offered {
-		if level == queue.TLSMay {
+		if level == mail.TLSMay {
 			_ = s.conn.SetDeadline(time.Time{})
 			s.client = smtp.NewClient(newGreeted(s.conn, tp.R))
 			return nil
@@ -125,7 +125,7 @@ func parseEnhanced(s string, ec *smtp.EnhancedCode) bool {
 // TLSVerify, and always when DANE applies (RFC 7672 §2.2: a TLSA mismatch
 // is never delivered to). ServerName is the hop's host name, never the
 // dialled IP.
-func (c *Client) tlsConfig(s *session, level queue.TLSLevel) *tls.Config {
+func (c *Client) tlsConfig(s *session, level mail.TLSLevel) *tls.Config {
 	h := s.hop
 	return &tls.Config{
 		ServerName:         h.host,
@@ -138,7 +138,7 @@ func (c *Client) tlsConfig(s *session, level queue.TLSLevel) *tls.Config {
 			if err == nil {
 				s.method = method
 			}
-			if err != nil && (level >= queue.TLSVerify || len(h.tls.tlsa) > 0) {
+			if err != nil && (level >= mail.TLSVerify || len(h.tls.tlsa) > 0) {
 				return err
 			}
 			return nil

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 func TestVerifiedSTARTTLSViaRoute(t *testing.T) {
@@ -15,7 +15,7 @@ func TestVerifiedSTARTTLSViaRoute(t *testing.T) {
 	sink := smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(ca.Leaf(t, "127.0.0.1"))})
 	c := newTestClient(t, Config{Routes: routeTo(sink), RootCAs: ca.Pool()})
 	d := newDelivery("b@partner.test", "c@partner.test")
-	d.TLS = queue.TLSVerify
+	d.TLS = mail.TLSVerify
 	out := deliver(t, c, d)
 	wantOK(t, out)
 	for _, o := range out {
@@ -39,7 +39,7 @@ func TestVerifyUsesMXName(t *testing.T) {
 		hosts: map[string][]string{"mx.partner.test": {"127.0.0.1"}},
 	}
 	c := newTestClient(t, Config{Resolver: res, Port: sinkPort(t, sink), RootCAs: ca.Pool(),
-		TLSPolicy: map[string]queue.TLSLevel{"Partner.Test": queue.TLSVerify}})
+		TLSPolicy: map[string]mail.TLSLevel{"Partner.Test": mail.TLSVerify}})
 	out := deliver(t, c, newDelivery("b@partner.test"))
 	wantOK(t, out)
 	if !out[0].Verified || out[0].RemoteMTA != "mx.partner.test" {
@@ -61,7 +61,7 @@ func TestVerifyRefusesBadCertificates(t *testing.T) {
 			sink := smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(cert)})
 			c := newTestClient(t, Config{Routes: routeTo(sink), RootCAs: ca.Pool()})
 			d := newDelivery("b@partner.test")
-			d.TLS = queue.TLSVerify
+			d.TLS = mail.TLSVerify
 			e := wantFail(t, deliver(t, c, d)[0], false, "4.7.5")
 			if e.Command != CmdTLS || !e.TLSFailure() {
 				t.Errorf("command %q, want %q", e.Command, CmdTLS)
@@ -77,7 +77,7 @@ func TestVerifyRefusesBadCertificates(t *testing.T) {
 // and TLSEncrypt does the same.
 func TestMayAndEncryptAcceptSelfSigned(t *testing.T) {
 	t.Parallel()
-	for _, level := range []queue.TLSLevel{queue.TLSMay, queue.TLSEncrypt} {
+	for _, level := range []mail.TLSLevel{mail.TLSMay, mail.TLSEncrypt} {
 		sink := smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(t, "127.0.0.1"))})
 		c := newTestClient(t, Config{Routes: routeTo(sink), DefaultTLS: level})
 		out := deliver(t, c, newDelivery("b@partner.test"))
@@ -108,7 +108,7 @@ func TestMayFallsBackToPlaintext(t *testing.T) {
 		t.Errorf("conns %d count %d: want a failed TLS connection then one plaintext message", sink.Conns(), sink.Count())
 	}
 	d := newDelivery("b@partner.test")
-	d.TLS = queue.TLSEncrypt
+	d.TLS = mail.TLSEncrypt
 	wantFail(t, deliver(t, c, d)[0], false, "4.7.5")
 	if sink.Count() != 1 {
 		t.Error("TLSEncrypt fell back to plaintext")
@@ -119,13 +119,13 @@ func TestNoSTARTTLS(t *testing.T) {
 	t.Parallel()
 	sink := smtpsink.Start(t, smtpsink.Options{})
 	c := newTestClient(t, Config{Routes: routeTo(sink),
-		TLSPolicy: map[string]queue.TLSLevel{"partner.test": queue.TLSNone}})
+		TLSPolicy: map[string]mail.TLSLevel{"partner.test": mail.TLSNone}})
 	wantOK(t, deliver(t, c, newDelivery("b@partner.test")))
 	d := newDelivery("c@partner.test")
-	d.TLS = queue.TLSMay
+	d.TLS = mail.TLSMay
 	wantOK(t, deliver(t, c, d))
 	d = newDelivery("d@partner.test")
-	d.TLS = queue.TLSEncrypt
+	d.TLS = mail.TLSEncrypt
 	e := wantFail(t, deliver(t, c, d)[0], false, "4.7.4")
 	if e.Command != "STARTTLS" || !e.TLSFailure() {
 		t.Errorf("command %q", e.Command)
@@ -140,7 +140,7 @@ func TestNoneSkipsSTARTTLS(t *testing.T) {
 	t.Parallel()
 	sink := smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(t, "127.0.0.1"))})
 	c := newTestClient(t, Config{Routes: routeTo(sink),
-		TLSPolicy: map[string]queue.TLSLevel{"partner.test": queue.TLSNone}})
+		TLSPolicy: map[string]mail.TLSLevel{"partner.test": mail.TLSNone}})
 	out := deliver(t, c, newDelivery("b@partner.test"))
 	wantOK(t, out)
 	if m := sink.Messages(); len(m) != 1 || m[0].TLS || out[0].TLSVersion != "" {

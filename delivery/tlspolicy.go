@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/mtasts"
-	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
@@ -59,23 +59,23 @@ func (p TLSPolicy) String() string {
 }
 
 // level is the transport level p requires before DANE is looked at.
-func (p TLSPolicy) level() queue.TLSLevel {
+func (p TLSPolicy) level() mail.TLSLevel {
 	switch p {
 	case PolicyNone:
-		return queue.TLSNone
+		return mail.TLSNone
 	case PolicyEncrypt, PolicyDANEOnly:
-		return queue.TLSEncrypt
+		return mail.TLSEncrypt
 	case PolicyVerify:
-		return queue.TLSVerify
+		return mail.TLSVerify
 	}
-	return queue.TLSMay
+	return mail.TLSMay
 }
 
 // requirement is what a delivery asks of the transport before the next
 // hops are known: a level and how much DANE it wants (PolicyNone, not
 // asked; PolicyDANE, where published; PolicyDANEOnly, always).
 type requirement struct {
-	level queue.TLSLevel
+	level mail.TLSLevel
 	dane  TLSPolicy
 }
 
@@ -94,7 +94,7 @@ func (r requirement) raise(o requirement) requirement {
 }
 
 // fromLevel maps a queue level to the policy with the same requirement.
-func fromLevel(l queue.TLSLevel) TLSPolicy {
+func fromLevel(l mail.TLSLevel) TLSPolicy {
 	return TLSPolicy(min(max(int(l), 0), int(PolicyVerify)))
 }
 

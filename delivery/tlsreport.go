@@ -6,7 +6,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
@@ -29,7 +29,7 @@ func (c *Client) recordTLS(r tlsrpt.Result) {
 // Connections that never tried TLS, and failures before or after it, are
 // not TLS results.
 func (c *Client) reportSession(req setupRequest, s *session, err *Error) {
-	if req.level == queue.TLSNone {
+	if req.level == mail.TLSNone {
 		return
 	}
 	result, ok := sessionResult(req.hop, s, err)

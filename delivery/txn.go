@@ -7,14 +7,14 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // txn is one mail transaction on a session.
 type txn struct {
-	d   *queue.Delivery
+	d   *mail.Delivery
 	env *envelope
-	out []queue.Outcome
+	out []mail.Outcome
 }
 
 // txnResult says what became of the session.
@@ -113,7 +113,7 @@ func (c *Client) data(s *session, t txn, accepted []int) txnResult {
 
 // dsnPassed reports whether r's NOTIFY went on to s: the server announced
 // DSN and the list was well formed, so rcptOptions sent it.
-func dsnPassed(s *session, r queue.Rcpt) bool {
+func dsnPassed(s *session, r mail.Rcpt) bool {
 	return s.has("DSN") && notify(r.Notify) != nil
 }
 
@@ -158,7 +158,7 @@ func replyCode(err error) int {
 }
 
 // failOn records e for the recipients idx, reached through s.
-func (c *Client) failOn(s *session, out []queue.Outcome, idx []int, e *Error) {
+func (c *Client) failOn(s *session, out []mail.Outcome, idx []int, e *Error) {
 	for _, i := range idx {
 		setFailure(&out[i], e)
 		setTransport(s, &out[i])
@@ -166,7 +166,7 @@ func (c *Client) failOn(s *session, out []queue.Outcome, idx []int, e *Error) {
 }
 
 // succeedOn records a delivered recipient.
-func (c *Client) succeedOn(s *session, o *queue.Outcome) {
+func (c *Client) succeedOn(s *session, o *mail.Outcome) {
 	o.Err, o.Permanent, o.Code, o.Enhanced = nil, false, 0, ""
 	setTransport(s, o)
 	c.metrics.verification.WithLabelValues(o.Verification).Inc()
@@ -174,7 +174,7 @@ func (c *Client) succeedOn(s *session, o *queue.Outcome) {
 
 // setTransport records what the transport achieved: how the peer was
 // verified (MethodNone when it was not) and the cipher.
-func setTransport(s *session, o *queue.Outcome) {
+func setTransport(s *session, o *mail.Outcome) {
 	o.RemoteMTA, o.TLSVersion, o.Verified = s.hop.host, s.tlsVersion, s.verified
 	o.Verification, o.TLSCipher = s.method, s.cipher
 	if !s.verified || s.method == "" {
@@ -183,7 +183,7 @@ func setTransport(s *session, o *queue.Outcome) {
 }
 
 // setFailure records e in o.
-func setFailure(o *queue.Outcome, e *Error) {
+func setFailure(o *mail.Outcome, e *Error) {
 	o.Err, o.Permanent, o.Code, o.Enhanced = e, e.Permanent, e.Code, e.Enhanced
 	if e.Host != "" {
 		o.RemoteMTA = e.Host
@@ -191,7 +191,7 @@ func setFailure(o *queue.Outcome, e *Error) {
 }
 
 // failAll records e for the recipients idx.
-func failAll(out []queue.Outcome, idx []int, e *Error) {
+func failAll(out []mail.Outcome, idx []int, e *Error) {
 	for _, i := range idx {
 		setFailure(&out[i], e)
 	}

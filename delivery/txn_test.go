@@ -6,7 +6,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/sealgate/sealgate/internal/smtpsink"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 func reply(code int, ec smtp.EnhancedCode, msg string) *smtp.SMTPError {
@@ -30,7 +30,7 @@ func TestPerRecipientReplies(t *testing.T) {
 	if out[0].Code != 450 || e.Command != "RCPT" {
 		t.Errorf("busy: %+v", out[0])
 	}
-	wantOK(t, []queue.Outcome{out[1], out[3]})
+	wantOK(t, []mail.Outcome{out[1], out[3]})
 	e = wantFail(t, out[2], true, "5.1.1")
 	if out[2].Code != 550 || e.Msg == "" || strings.Contains(e.Error(), "nouser") {
 		t.Errorf("nouser: %+v; Error() must not repeat the remote text: %q", out[2], e.Error())

@@ -3,25 +3,25 @@ package dkim
 import (
 	"context"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Courier signs every message on its way to the next hop: it sits last,
 // after any encryption, so the signature covers the bytes on the wire.
 type Courier struct {
 	Signer *Signer
-	Next   queue.Courier
+	Next   mail.Courier
 }
 
 // Deliver signs d.Body for its From domain (unchanged when no key is
 // configured for it) and hands it on. A message that cannot be signed is
 // deferred, never sent unsigned against the configuration.
-func (c *Courier) Deliver(ctx context.Context, d *queue.Delivery) []queue.Outcome {
+func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
 	signed, err := c.Signer.Sign(d.Body)
 	if err != nil {
-		out := make([]queue.Outcome, len(d.Rcpts))
+		out := make([]mail.Outcome, len(d.Rcpts))
 		for i, r := range d.Rcpts {
-			out[i] = queue.Outcome{Rcpt: r.Addr, Err: err}
+			out[i] = mail.Outcome{Rcpt: r.Addr, Err: err}
 		}
 		return out
 	}

@@ -5,14 +5,14 @@ import (
 	"context"
 	"testing"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 type capture struct{ got []byte }
 
-func (c *capture) Deliver(_ context.Context, d *queue.Delivery) []queue.Outcome {
+func (c *capture) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
 	c.got = d.Body
-	return []queue.Outcome{{Rcpt: d.Rcpts[0].Addr}}
+	return []mail.Outcome{{Rcpt: d.Rcpts[0].Addr}}
 }
 
 func TestCourierSignsBeforeHandingOn(t *testing.T) {
@@ -29,14 +29,14 @@ func TestCourierSignsBeforeHandingOn(t *testing.T) {
 	next := &capture{}
 	c := &Courier{Signer: s, Next: next}
 	body := []byte("From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: x\r\n\r\nhi\r\n")
-	out := c.Deliver(context.Background(), &queue.Delivery{Body: body, Rcpts: []queue.Rcpt{{Addr: "dr@example.net"}}})
+	out := c.Deliver(context.Background(), &mail.Delivery{Body: body, Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}}})
 	if len(out) != 1 || out[0].Err != nil {
 		t.Fatalf("outcome %+v", out)
 	}
 	if !bytes.HasPrefix(next.got, []byte("DKIM-Signature:")) || !bytes.Contains(next.got, []byte("d=clinic.example.org")) {
 		t.Fatalf("not signed:\n%s", next.got)
 	}
-	bad := &queue.Delivery{Body: []byte("no header at all"), Rcpts: []queue.Rcpt{{Addr: "dr@example.net"}}}
+	bad := &mail.Delivery{Body: []byte("no header at all"), Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}}}
 	if out := c.Deliver(context.Background(), bad); out[0].Err == nil || out[0].Permanent {
 		t.Fatalf("unsignable message: %+v, want a temporary error", out[0])
 	}

@@ -5,16 +5,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // discard accepts everything.
 type discard struct{}
 
-func (discard) Deliver(_ context.Context, d *queue.Delivery) []queue.Outcome {
-	out := make([]queue.Outcome, len(d.Rcpts))
+func (discard) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
+	out := make([]mail.Outcome, len(d.Rcpts))
 	for i, r := range d.Rcpts {
-		out[i] = queue.Outcome{Rcpt: r.Addr}
+		out[i] = mail.Outcome{Rcpt: r.Addr}
 	}
 	return out
 }

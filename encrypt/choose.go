@@ -10,7 +10,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/sealgate/sealgate/encrypt/pgp"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Reasons recorded with a recipient's method. They are fixed texts: no
@@ -55,7 +55,7 @@ func (c *Courier) orderFor(forced string) []string {
 // forcedMethod is the method a policy rule forced for d. The queue does not
 // carry the rule's method to couriers yet, so every message follows
 // encryption.order.
-func forcedMethod(d *queue.Delivery) string { return d.Policy.Method }
+func forcedMethod(d *mail.Delivery) string { return d.Policy.Method }
 
 // choose returns the first method in order that is possible for addr and
 // not in tried; method "" when there is none. why, if set, explains the

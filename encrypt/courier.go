@@ -35,7 +35,7 @@ import (
 
 	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/encrypt/smime"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Protection methods, as named in encryption.order, the metric label and
@@ -89,7 +89,7 @@ type Config struct {
 	// AcceptPKIX lets the tls method protect a recipient over a
 	// PKIX-verified certificate alone, even for an MX name that came from
 	// unauthenticated DNS (encryption.tls_accept_pkix). Default false: the
-	// next hop must be authenticated end to end (queue.TLSAuthenticated).
+	// next hop must be authenticated end to end (mail.TLSAuthenticated).
 	AcceptPKIX bool
 	// Portal receives messages for pickup; nil disables the portal method.
 	Portal portalbox.Store
@@ -98,7 +98,7 @@ type Config struct {
 	// Notice shapes the portal notification.
 	Notice Notice
 	// Next delivers what this courier produces.
-	Next queue.Courier
+	Next mail.Courier
 	// Logger gets one line per recipient: queue ID, method, reason, result.
 	Logger *slog.Logger
 	// Registerer, if set, gets sealgate_encrypted_total and
@@ -108,7 +108,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Courier is a queue.Courier that protects each recipient, then hands the
+// Courier is a mail.Courier that protects each recipient, then hands the
 // result to Config.Next. It is safe for concurrent use.
 type Courier struct {
 	cfg Config
@@ -146,22 +146,22 @@ func New(cfg Config) (*Courier, error) {
 }
 
 // tlsLevel is the transport the tls method needs.
-func (c *Courier) tlsLevel() queue.TLSLevel {
+func (c *Courier) tlsLevel() mail.TLSLevel {
 	if c.cfg.AcceptPKIX {
-		return queue.TLSVerify
+		return mail.TLSVerify
 	}
-	return queue.TLSAuthenticated
+	return mail.TLSAuthenticated
 }
 
 // NeedsProtection reports whether d must be protected. The queue marks a
 // message with PHI, or one the policy wants encrypted, by requiring
 // verified TLS (smtpd raises Delivery.TLS to TLSVerify for them).
-func NeedsProtection(d *queue.Delivery) bool {
+func NeedsProtection(d *mail.Delivery) bool {
 	return d.Policy.PHI || d.Policy.Action == "encrypt" || d.Policy.Method != ""
 }
 
-// Deliver implements queue.Courier.
-func (c *Courier) Deliver(ctx context.Context, d *queue.Delivery) []queue.Outcome {
+// Deliver implements mail.Courier.
+func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
 	if !NeedsProtection(d) {
 		out := c.cfg.Next.Deliver(ctx, d)
 		for _, o := range out {
@@ -176,7 +176,7 @@ func (c *Courier) Deliver(ctx context.Context, d *queue.Delivery) []queue.Outcom
 
 // record logs one recipient's method, reason and result, and counts it
 // when the next hop accepted it. It never logs the address.
-func (c *Courier) record(qid string, ch choice, o queue.Outcome) {
+func (c *Courier) record(qid string, ch choice, o mail.Outcome) {
 	result := "delivered"
 	switch {
 	case o.Err != nil && o.Permanent:

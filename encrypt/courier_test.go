@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sealgate/sealgate/encrypt/portalbox"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 func checkNoPHI(t *testing.T, what string, b []byte) {
@@ -26,11 +26,11 @@ func checkNoPHI(t *testing.T, what string, b []byte) {
 func TestPassThroughWhenNoProtectionNeeded(t *testing.T) {
 	f := newFixture(t, nil, nil, nil)
 	d := delivery("pgp@example.net", "other@example.net")
-	d.TLS = queue.TLSMay
-	d.Policy = queue.PolicySummary{Action: "deliver"}
+	d.TLS = mail.TLSMay
+	d.Policy = mail.PolicySummary{Action: "deliver"}
 	out := f.c.Deliver(context.Background(), d)
 	got := f.next.sent()
-	if len(got) != 1 || !bytes.Equal(got[0].Body, []byte(phiMessage)) || got[0].TLS != queue.TLSMay || len(got[0].Rcpts) != 2 {
+	if len(got) != 1 || !bytes.Equal(got[0].Body, []byte(phiMessage)) || got[0].TLS != mail.TLSMay || len(got[0].Rcpts) != 2 {
 		t.Fatalf("next got %+v", got)
 	}
 	if len(out) != 2 || out[0].Err != nil || f.count(MethodNone) != 2 || f.count(MethodPGP) != 0 {
@@ -59,7 +59,7 @@ func TestFourRecipientsLeaveFourWays(t *testing.T) {
 	}
 	checkPGPCopy(t, f, byRcpt["pgp@example.net"])
 	checkSMIMECopy(t, f, byRcpt["smime@example.net"])
-	if s := byRcpt["tls@example.net"]; len(s) != 1 || !bytes.Equal(s[0].Body, []byte(phiMessage)) || s[0].TLS != queue.TLSAuthenticated {
+	if s := byRcpt["tls@example.net"]; len(s) != 1 || !bytes.Equal(s[0].Body, []byte(phiMessage)) || s[0].TLS != mail.TLSAuthenticated {
 		t.Errorf("tls recipient got %+v", s)
 	}
 	checkPortal(t, f, byRcpt["nothing@example.net"])
@@ -76,7 +76,7 @@ func TestFourRecipientsLeaveFourWays(t *testing.T) {
 
 func checkPGPCopy(t *testing.T, f *fixture, got []sent) {
 	t.Helper()
-	if len(got) != 1 || got[0].TLS != queue.TLSNone {
+	if len(got) != 1 || got[0].TLS != mail.TLSNone {
 		t.Fatalf("pgp recipient got %d deliveries", len(got))
 	}
 	checkNoPHI(t, "PGP/MIME outer message", got[0].Body)
@@ -114,7 +114,7 @@ var linkRE = regexp.MustCompile(`https://portal\.example\.org/m/([A-Za-z0-9_-]{4
 // without PHI whose link finds the original in the store.
 func checkPortal(t *testing.T, f *fixture, got []sent) {
 	t.Helper()
-	if len(got) != 2 || got[0].TLS != queue.TLSAuthenticated {
+	if len(got) != 2 || got[0].TLS != mail.TLSAuthenticated {
 		t.Fatalf("portal recipient got %d deliveries, want the TLS attempt and the notification", len(got))
 	}
 	n := got[1].Body
@@ -171,7 +171,7 @@ func TestTLSFailureWithoutPortalNeverSendsPlain(t *testing.T) {
 		t.Fatalf("outcome %+v, want no-method failure", out[0])
 	}
 	for _, s := range f.next.sent() {
-		if s.TLS < queue.TLSAuthenticated {
+		if s.TLS < mail.TLSAuthenticated {
 			t.Fatalf("message handed on without authenticated TLS: %+v", s.TLS)
 		}
 	}
@@ -194,8 +194,8 @@ func TestOrderIsRespected(t *testing.T) {
 
 func TestNotificationBounceRemovesPortalItem(t *testing.T) {
 	f := newFixture(t, []string{MethodPortal}, nil, nil)
-	f.next.reply = func(*queue.Delivery, string) queue.Outcome {
-		return queue.Outcome{Err: errors.New("550 no such user"), Permanent: true}
+	f.next.reply = func(*mail.Delivery, string) mail.Outcome {
+		return mail.Outcome{Err: errors.New("550 no such user"), Permanent: true}
 	}
 	out := f.c.Deliver(context.Background(), delivery("gone@example.net"))
 	if !out[0].Permanent {
@@ -208,7 +208,7 @@ func TestNotificationBounceRemovesPortalItem(t *testing.T) {
 
 func TestRetriedPortalHandOffLeavesOneItem(t *testing.T) {
 	f := newFixture(t, []string{MethodPortal}, nil, nil)
-	f.next.reply = func(*queue.Delivery, string) queue.Outcome { return queue.Outcome{Err: errors.New("451 later")} }
+	f.next.reply = func(*mail.Delivery, string) mail.Outcome { return mail.Outcome{Err: errors.New("451 later")} }
 	f.c.Deliver(context.Background(), delivery("pat@example.net"))
 	f.next.reply = nil
 	f.c.Deliver(context.Background(), delivery("pat@example.net"))
@@ -246,7 +246,7 @@ func TestTLSMethodLevel(t *testing.T) {
 		f := newFixture(t, []string{MethodTLS}, nil, nil)
 		f.c.cfg.AcceptPKIX = accept
 		f.c.Deliver(context.Background(), delivery("tls@example.net"))
-		want := map[bool]queue.TLSLevel{false: queue.TLSAuthenticated, true: queue.TLSVerify}[accept]
+		want := map[bool]mail.TLSLevel{false: mail.TLSAuthenticated, true: mail.TLSVerify}[accept]
 		if got := f.next.sent(); len(got) != 1 || got[0].TLS != want {
 			t.Errorf("accept_pkix=%v: sent %+v, want one delivery at level %d", accept, got, want)
 		}

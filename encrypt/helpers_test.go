@@ -28,7 +28,7 @@ import (
 	"github.com/sealgate/sealgate/encrypt/pgp"
 	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/encrypt/smime"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 func TestMain(m *testing.M) {
@@ -53,22 +53,22 @@ var phiWords = []string{"biopsy", "carcinoma", "PSA,7.9", "labs.csv"}
 type sent struct {
 	Rcpts []string
 	Body  []byte
-	TLS   queue.TLSLevel
+	TLS   mail.TLSLevel
 }
 
 // fakeNext records deliveries and answers with reply (nil: accepted).
 type fakeNext struct {
 	mu    sync.Mutex
 	got   []sent
-	reply func(d *queue.Delivery, rcpt string) queue.Outcome
+	reply func(d *mail.Delivery, rcpt string) mail.Outcome
 }
 
-func (f *fakeNext) Deliver(_ context.Context, d *queue.Delivery) []queue.Outcome {
+func (f *fakeNext) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
 	s := sent{Body: append([]byte(nil), d.Body...), TLS: d.TLS}
-	var out []queue.Outcome
+	var out []mail.Outcome
 	for _, r := range d.Rcpts {
 		s.Rcpts = append(s.Rcpts, r.Addr)
-		o := queue.Outcome{Rcpt: r.Addr}
+		o := mail.Outcome{Rcpt: r.Addr}
 		if f.reply != nil {
 			o = f.reply(d, r.Addr)
 			o.Rcpt = r.Addr
@@ -94,14 +94,14 @@ func (tlsErr) Error() string    { return "delivery: temporary failure at tls" }
 func (tlsErr) TLSFailure() bool { return true }
 
 // noVerifyAt refuses authenticated TLS for the given recipients.
-func noVerifyAt(rcpts ...string) func(*queue.Delivery, string) queue.Outcome {
-	return func(d *queue.Delivery, rcpt string) queue.Outcome {
+func noVerifyAt(rcpts ...string) func(*mail.Delivery, string) mail.Outcome {
+	return func(d *mail.Delivery, rcpt string) mail.Outcome {
 		for _, r := range rcpts {
-			if r == rcpt && d.TLS >= queue.TLSVerify {
-				return queue.Outcome{Err: tlsErr{}}
+			if r == rcpt && d.TLS >= mail.TLSVerify {
+				return mail.Outcome{Err: tlsErr{}}
 			}
 		}
-		return queue.Outcome{TLSVersion: "TLS1.3"}
+		return mail.Outcome{TLSVersion: "TLS1.3"}
 	}
 }
 
@@ -238,12 +238,12 @@ func (f *fixture) count(method string) float64 {
 	return testutil.ToFloat64(f.c.m.encrypted.WithLabelValues(method))
 }
 
-func delivery(rcpts ...string) *queue.Delivery {
-	d := &queue.Delivery{QueueID: "Q1", From: "lab@clinic.example.org", Domain: "example.net",
-		Body: []byte(phiMessage), TLS: queue.TLSVerify,
-		Policy: queue.PolicySummary{PHI: true, Action: "encrypt"}}
+func delivery(rcpts ...string) *mail.Delivery {
+	d := &mail.Delivery{QueueID: "Q1", From: "lab@clinic.example.org", Domain: "example.net",
+		Body: []byte(phiMessage), TLS: mail.TLSVerify,
+		Policy: mail.PolicySummary{PHI: true, Action: "encrypt"}}
 	for _, r := range rcpts {
-		d.Rcpts = append(d.Rcpts, queue.Rcpt{Addr: r})
+		d.Rcpts = append(d.Rcpts, mail.Rcpt{Addr: r})
 	}
 	return d
 }

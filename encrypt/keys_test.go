@@ -11,7 +11,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/sealgate/sealgate/encrypt/pgp"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Bad keys and certificates are skipped with a log line naming the file
@@ -36,7 +36,7 @@ func TestBadKeysAndCertsSkippedWithLogLine(t *testing.T) {
 	rcpts := []string{"expired@example.net", "oldcert@example.net", "server@example.net"}
 	out := f.c.Deliver(context.Background(), delivery(rcpts...))
 	got := f.next.sent()
-	if len(got) != 1 || len(got[0].Rcpts) != 3 || got[0].TLS != queue.TLSAuthenticated {
+	if len(got) != 1 || len(got[0].Rcpts) != 3 || got[0].TLS != mail.TLSAuthenticated {
 		t.Fatalf("want one authenticated-TLS delivery to all three, got %+v", got)
 	}
 	for _, o := range out {
@@ -103,7 +103,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 	f := newFixture(t, nil, nil, nil)
 	f.next.reply = noVerifyAt("nothing@example.net")
 	const workers = 8
-	done := make(chan []queue.Outcome, workers)
+	done := make(chan []mail.Outcome, workers)
 	for i := range workers {
 		go func() {
 			d := delivery("pgp@example.net", "smime@example.net", "tls@example.net", "nothing@example.net")

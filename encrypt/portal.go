@@ -6,7 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/sealgate/sealgate/encrypt/portalbox"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // errPortal is the temporary failure of a portal hand-off; the cause is
@@ -48,5 +48,5 @@ func (r *run) sendPortal(p *rcptState) {
 func (r *run) portalFailed(p *rcptState, stage string, err error) {
 	r.c.cfg.Logger.Error("portal hand-off failed", slog.String("queue_id", r.d.QueueID),
 		slog.String("stage", stage), slog.String("error", err.Error()))
-	r.finish(p, queue.Outcome{Err: fmt.Errorf("%w (%s)", errPortal, stage), Enhanced: "4.3.0"})
+	r.finish(p, mail.Outcome{Err: fmt.Errorf("%w (%s)", errPortal, stage), Enhanced: "4.3.0"})
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // errNoMethod is the temporary failure of a recipient no method can
@@ -17,22 +17,22 @@ var errNoMethod = errors.New("encrypt: no protection method possible for this re
 type run struct {
 	ctx   context.Context
 	c     *Courier
-	d     *queue.Delivery
+	d     *mail.Delivery
 	order []string
 	rcpts []*rcptState
 }
 
 // rcptState is one recipient's progress.
 type rcptState struct {
-	rcpt   queue.Rcpt
+	rcpt   mail.Rcpt
 	tried  map[string]bool // methods that failed in this attempt
 	why    string          // reason for the move from the last failed method
 	choice choice
 	done   bool
-	out    queue.Outcome
+	out    mail.Outcome
 }
 
-func newRun(ctx context.Context, c *Courier, d *queue.Delivery) *run {
+func newRun(ctx context.Context, c *Courier, d *mail.Delivery) *run {
 	r := &run{ctx: ctx, c: c, d: d, order: c.orderFor(forcedMethod(d))}
 	for _, rc := range d.Rcpts {
 		r.rcpts = append(r.rcpts, &rcptState{rcpt: rc, tried: map[string]bool{}})
@@ -53,7 +53,7 @@ func (r *run) do() {
 		r.round(pending)
 	}
 	for _, p := range r.pending() {
-		r.finish(p, queue.Outcome{Rcpt: p.rcpt.Addr, Err: errNoMethod, Enhanced: "4.7.5"})
+		r.finish(p, mail.Outcome{Rcpt: p.rcpt.Addr, Err: errNoMethod, Enhanced: "4.7.5"})
 	}
 }
 
@@ -66,7 +66,7 @@ func (r *run) round(pending []*rcptState) {
 		p.choice = r.c.choose(r.ctx, r.order, p.rcpt.Addr, p.tried, p.why)
 		switch p.choice.method {
 		case "":
-			r.finish(p, queue.Outcome{Rcpt: p.rcpt.Addr, Err: errNoMethod, Enhanced: "4.7.5"})
+			r.finish(p, mail.Outcome{Rcpt: p.rcpt.Addr, Err: errNoMethod, Enhanced: "4.7.5"})
 		case MethodTLS:
 			tlsGroup = append(tlsGroup, p)
 		}
@@ -96,7 +96,7 @@ func (r *run) pending() []*rcptState {
 }
 
 // finish records p's final outcome for this attempt.
-func (r *run) finish(p *rcptState, o queue.Outcome) {
+func (r *run) finish(p *rcptState, o mail.Outcome) {
 	o.Rcpt = p.rcpt.Addr
 	o.Method, o.MethodReason, o.Encryption = p.choice.method, p.choice.reason, p.choice.encryption
 	p.out, p.done = o, true
@@ -113,8 +113,8 @@ func (r *run) fallback(p *rcptState, why string) {
 }
 
 // outcomes returns the outcomes in the Delivery's recipient order.
-func (r *run) outcomes() []queue.Outcome {
-	out := make([]queue.Outcome, len(r.rcpts))
+func (r *run) outcomes() []mail.Outcome {
+	out := make([]mail.Outcome, len(r.rcpts))
 	for i, p := range r.rcpts {
 		out[i] = p.out
 	}
@@ -123,9 +123,9 @@ func (r *run) outcomes() []queue.Outcome {
 
 // sub is a copy of the Delivery for some recipients, with another body
 // and transport requirement.
-func (r *run) sub(ps []*rcptState, body []byte, level queue.TLSLevel) *queue.Delivery {
+func (r *run) sub(ps []*rcptState, body []byte, level mail.TLSLevel) *mail.Delivery {
 	d := *r.d
-	d.Rcpts = make([]queue.Rcpt, len(ps))
+	d.Rcpts = make([]mail.Rcpt, len(ps))
 	for i, p := range ps {
 		d.Rcpts[i] = p.rcpt
 	}
@@ -137,25 +137,25 @@ func (r *run) sub(ps []*rcptState, body []byte, level queue.TLSLevel) *queue.Del
 // is already protected (encrypted, or a notification without PHI): the
 // destination's own policy applies, unless the client asked for
 // REQUIRETLS, which stays.
-func (r *run) protectedLevel() queue.TLSLevel {
+func (r *run) protectedLevel() mail.TLSLevel {
 	if r.d.RequireTLS {
 		return r.d.TLS
 	}
-	return queue.TLSNone
+	return mail.TLSNone
 }
 
 // send delivers sd and returns the outcomes in the order of ps; a
 // recipient without an outcome gets a temporary failure.
-func (r *run) send(ps []*rcptState, sd *queue.Delivery) []queue.Outcome {
-	got := map[string]queue.Outcome{}
+func (r *run) send(ps []*rcptState, sd *mail.Delivery) []mail.Outcome {
+	got := map[string]mail.Outcome{}
 	for _, o := range r.c.cfg.Next.Deliver(r.ctx, sd) {
 		got[o.Rcpt] = o
 	}
-	res := make([]queue.Outcome, len(ps))
+	res := make([]mail.Outcome, len(ps))
 	for i, p := range ps {
 		o, ok := got[p.rcpt.Addr]
 		if !ok {
-			o = queue.Outcome{Err: errors.New("encrypt: no outcome from the next hop")}
+			o = mail.Outcome{Err: errors.New("encrypt: no outcome from the next hop")}
 		}
 		res[i] = o
 	}
@@ -163,7 +163,7 @@ func (r *run) send(ps []*rcptState, sd *queue.Delivery) []queue.Outcome {
 }
 
 // sendTLS delivers the message unchanged to ps with authenticated
-// transport required (queue.TLSAuthenticated: DANE, enforced MTA-STS or a
+// transport required (mail.TLSAuthenticated: DANE, enforced MTA-STS or a
 // trusted configured destination), or a PKIX-verified certificate when
 // the operator accepts that (Config.AcceptPKIX). A recipient whose
 // destination cannot offer it moves on to the next method instead of

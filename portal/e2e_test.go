@@ -14,22 +14,22 @@ import (
 
 	"github.com/sealgate/sealgate/encrypt"
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal/box"
-	"github.com/sealgate/sealgate/queue"
 )
 
 // sinkCourier stands in for delivery: it sends over SMTP to a sink.
 type sinkCourier struct{ addr string }
 
-func (c sinkCourier) Deliver(_ context.Context, d *queue.Delivery) []queue.Outcome {
+func (c sinkCourier) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
 	var to []string
 	for _, r := range d.Rcpts {
 		to = append(to, r.Addr)
 	}
 	err := smtp.SendMail(c.addr, nil, d.From, to, d.Body)
-	var out []queue.Outcome
+	var out []mail.Outcome
 	for _, r := range d.Rcpts {
-		out = append(out, queue.Outcome{Rcpt: r.Addr, Err: err})
+		out = append(out, mail.Outcome{Rcpt: r.Addr, Err: err})
 	}
 	return out
 }
@@ -63,8 +63,8 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := c.Deliver(ctx, &queue.Delivery{QueueID: "Q42", From: "dr.jones@clinic.example", Domain: "home.example",
-		Rcpts: []queue.Rcpt{{Addr: "pat@home.example"}}, Body: []byte(labMessage), Policy: queue.PolicySummary{PHI: true, Action: "encrypt"}})
+	out := c.Deliver(ctx, &mail.Delivery{QueueID: "Q42", From: "dr.jones@clinic.example", Domain: "home.example",
+		Rcpts: []mail.Rcpt{{Addr: "pat@home.example"}}, Body: []byte(labMessage), Policy: mail.PolicySummary{PHI: true, Action: "encrypt"}})
 	if out[0].Err != nil {
 		t.Fatal(out[0].Err)
 	}

@@ -41,16 +41,6 @@ type Envelope struct {
 	Hold bool `json:"hold,omitempty"`
 }
 
-// PolicySummary records the policy verdict: detector names and counts only,
-// never matched values.
-type PolicySummary struct {
-	PHI     bool     `json:"phi"`
-	Action  string   `json:"action"`
-	Method  string   `json:"method,omitempty"`
-	Rule    string   `json:"rule,omitempty"`
-	Reasons []string `json:"reasons,omitempty"` // "detector×count"
-}
-
 // RcptStatus is where one recipient stands.
 type RcptStatus string
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -137,7 +138,7 @@ func (s *session) envelope(id string, v Verdict) *queue.Envelope {
 		Client: s.client.Name, ClientAddr: s.remote.String(),
 		SMTPUTF8: o.UTF8, EightBit: o.Body == smtp.Body8BitMIME, RequireTLS: o.RequireTLS,
 		Ret: string(o.Return), EnvID: o.EnvelopeID,
-		Policy: queue.PolicySummary{PHI: v.PHI, Action: v.Action, Method: v.Method, Rule: v.Rule, Reasons: v.Reasons},
+		Policy: mail.PolicySummary{PHI: v.PHI, Action: v.Action, Method: v.Method, Rule: v.Rule, Reasons: v.Reasons},
 	}
 	if s.authClient != nil {
 		env.AuthUser = s.authClient.Username
@@ -145,8 +146,8 @@ func (s *session) envelope(id string, v Verdict) *queue.Envelope {
 	if v.Action == "encrypt" || v.PHI || o.RequireTLS {
 		// Until a message-level protection is chosen for it, PHI leaves
 		// only over TLS with a verified certificate, never in the clear; the
-		// tls method asks more (an authenticated hop, queue.TLSAuthenticated).
-		env.TLS = queue.TLSVerify
+		// tls method asks more (an authenticated hop, mail.TLSAuthenticated).
+		env.TLS = mail.TLSVerify
 	}
 	return env
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/addr"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -38,7 +39,7 @@ type session struct {
 	client   *Client
 	from     string // canonical; "" = null sender
 	mailOpts smtp.MailOptions
-	rcpts    []queue.Rcpt
+	rcpts    []mail.Rcpt
 }
 
 var errNotGuarded = errors.New("smtpd: connection not guarded")
@@ -209,7 +210,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		if err != nil {
 			return addrError(err)
 		}
-		r := queue.Rcpt{Addr: a.String()}
+		r := mail.Rcpt{Addr: a.String()}
 		if opts != nil {
 			for _, n := range opts.Notify {
 				r.Notify = append(r.Notify, string(n))

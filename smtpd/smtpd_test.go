@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -220,7 +221,7 @@ func TestEncryptVerdictRequiresVerifiedTLS(t *testing.T) {
 	if err := send(c, "news@news.example.org", "x@example.net", message("news@news.example.org", "x@example.net", "hi")); err != nil {
 		t.Fatal(err)
 	}
-	if h.q.envs[0].TLS != queue.TLSVerify || !h.q.envs[0].Policy.PHI {
+	if h.q.envs[0].TLS != mail.TLSVerify || !h.q.envs[0].Policy.PHI {
 		t.Fatalf("PHI message queued with TLS level %v", h.q.envs[0].TLS)
 	}
 }

@@ -99,7 +99,7 @@ func Send(ctx context.Context, req SendRequest) error {
 		case "https":
 			err = post(ctx, req.HTTP, u, body)
 		case "mailto":
-			err = mail(ctx, req, u, body)
+			err = sendMail(ctx, req, u, body)
 		default:
 			err = fmt.Errorf("tlsrpt: unsupported rua scheme %q", u.Scheme)
 		}
@@ -144,9 +144,9 @@ func post(ctx context.Context, hc *http.Client, u *url.URL, body []byte) error {
 	return nil
 }
 
-// mail sends the report as RFC 8460 §5.3 describes: a multipart/report of
+// sendMail sends the report as RFC 8460 §5.3 describes: a multipart/report of
 // report-type tlsrpt with the gzipped JSON attached.
-func mail(ctx context.Context, req SendRequest, u *url.URL, body []byte) error {
+func sendMail(ctx context.Context, req SendRequest, u *url.URL, body []byte) error {
 	if req.Mailer == nil {
 		return errors.New("tlsrpt: no mailer for a mailto report")
 	}

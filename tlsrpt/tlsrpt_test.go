@@ -21,7 +21,7 @@ import (
 
 	"github.com/sealgate/sealgate/dnsclient"
 	"github.com/sealgate/sealgate/dnsclient/dnstest"
-	"github.com/sealgate/sealgate/queue"
+	sgmail "github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
@@ -272,11 +272,11 @@ func TestSendDaily(t *testing.T) {
 	}
 }
 
-type courier struct{ got []*queue.Delivery }
+type courier struct{ got []*sgmail.Delivery }
 
-func (c *courier) Deliver(_ context.Context, d *queue.Delivery) []queue.Outcome {
+func (c *courier) Deliver(_ context.Context, d *sgmail.Delivery) []sgmail.Outcome {
 	c.got = append(c.got, d)
-	return make([]queue.Outcome, len(d.Rcpts))
+	return make([]sgmail.Outcome, len(d.Rcpts))
 }
 
 func TestCourierMailer(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"github.com/sealgate/sealgate/dkim"
 	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/internal/certgen"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/metrics"
 	"github.com/sealgate/sealgate/passwd"
 	"github.com/sealgate/sealgate/portal"
@@ -167,7 +168,7 @@ func (g *gateway) startQueue() error {
 	}
 	g.courier, g.verified = courier, verified
 	verified.Start(context.Background())
-	var next queue.Courier = courier
+	var next mail.Courier = courier
 	if len(g.cfg.DKIM) > 0 {
 		signer, err := newDKIM(g.cfg)
 		if err != nil {

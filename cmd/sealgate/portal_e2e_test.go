@@ -15,23 +15,23 @@ import (
 
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/encrypt"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal/box"
-	"github.com/sealgate/sealgate/queue"
 )
 
 // recordCourier stands in for delivery: it keeps what would leave.
 type recordCourier struct {
 	mu sync.Mutex
-	ds []*queue.Delivery
+	ds []*mail.Delivery
 }
 
-func (r *recordCourier) Deliver(_ context.Context, d *queue.Delivery) []queue.Outcome {
+func (r *recordCourier) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
 	r.mu.Lock()
 	r.ds = append(r.ds, d)
 	r.mu.Unlock()
-	var out []queue.Outcome
+	var out []mail.Outcome
 	for _, rc := range d.Rcpts {
-		out = append(out, queue.Outcome{Rcpt: rc.Addr})
+		out = append(out, mail.Outcome{Rcpt: rc.Addr})
 	}
 	return out
 }
@@ -68,9 +68,9 @@ func TestEncryptorToPortalPickup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := c.Deliver(ctx, &queue.Delivery{QueueID: "Q123", From: "dr@clinic.example", Domain: "home.example",
-		Rcpts: []queue.Rcpt{{Addr: "pat@home.example"}}, Body: []byte(pickupMessage),
-		Policy: queue.PolicySummary{PHI: true, Action: "encrypt"}})
+	out := c.Deliver(ctx, &mail.Delivery{QueueID: "Q123", From: "dr@clinic.example", Domain: "home.example",
+		Rcpts: []mail.Rcpt{{Addr: "pat@home.example"}}, Body: []byte(pickupMessage),
+		Policy: mail.PolicySummary{PHI: true, Action: "encrypt"}})
 	if len(out) != 1 || out[0].Err != nil {
 		t.Fatalf("hand-off: %+v", out)
 	}

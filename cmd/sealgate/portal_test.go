@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
 )
@@ -152,7 +153,7 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	// A reply: multipart form.
 	_ = fetchReply(t, c, base, csrfOf(t, body), "Thanks")
 	env, _ = q.last()
-	if env.Policy.Action != "encrypt" || !env.Policy.PHI || env.TLS != queue.TLSVerify || env.Rcpts[0].Addr != "dr@clinic.example" {
+	if env.Policy.Action != "encrypt" || !env.Policy.PHI || env.TLS != mail.TLSVerify || env.Rcpts[0].Addr != "dr@clinic.example" {
 		t.Fatalf("reply envelope %+v", env)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal"
 	"github.com/sealgate/sealgate/portal/seal"
 	"github.com/sealgate/sealgate/portal/store"
@@ -186,13 +187,13 @@ type queueSender struct{ q portalEnqueuer }
 // Send enqueues m.
 func (s queueSender) Send(ctx context.Context, m portal.Mail) error {
 	env := &queue.Envelope{From: m.From, Received: time.Now(), Client: "portal",
-		Policy: queue.PolicySummary{Action: "deliver", Rule: "portal"}}
+		Policy: mail.PolicySummary{Action: "deliver", Rule: "portal"}}
 	for _, to := range m.To {
-		env.Rcpts = append(env.Rcpts, queue.Rcpt{Addr: to})
+		env.Rcpts = append(env.Rcpts, mail.Rcpt{Addr: to})
 	}
 	if m.Sensitive {
-		env.Policy = queue.PolicySummary{PHI: true, Action: "encrypt", Rule: "portal_reply"}
-		env.TLS = queue.TLSVerify
+		env.Policy = mail.PolicySummary{PHI: true, Action: "encrypt", Rule: "portal_reply"}
+		env.TLS = mail.TLSVerify
 	}
 	_, err := s.q.Enqueue(ctx, env, m.Data)
 	return err

@@ -19,7 +19,7 @@ import (
 	"github.com/sealgate/sealgate/encrypt/pgp"
 	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/encrypt/smime"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // keyReloadInterval is how often the key folders are checked for changes.
@@ -31,7 +31,7 @@ const keyReloadInterval = 30 * time.Second
 //
 // store is where portal pickups go (the gateway passes the pickup site's
 // store); nil keeps them in a file store in the data folder.
-func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next queue.Courier, store portalbox.Store) (queue.Courier, *protectHandle, error) {
+func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next mail.Courier, store portalbox.Store) (mail.Courier, *protectHandle, error) {
 	smime.Init()
 	b := &protectBuilder{cfg: cfg, log: log, now: time.Now(), store: store}
 	ec, err := b.build()

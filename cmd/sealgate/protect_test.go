@@ -16,17 +16,17 @@ import (
 	"github.com/smallstep/pkcs7"
 
 	"github.com/sealgate/sealgate/config"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // recorder is a next courier that keeps what it is given.
-type recorder struct{ got []*queue.Delivery }
+type recorder struct{ got []*mail.Delivery }
 
-func (r *recorder) Deliver(_ context.Context, d *queue.Delivery) []queue.Outcome {
+func (r *recorder) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
 	r.got = append(r.got, d)
-	out := make([]queue.Outcome, len(d.Rcpts))
+	out := make([]mail.Outcome, len(d.Rcpts))
 	for i, rc := range d.Rcpts {
-		out[i] = queue.Outcome{Rcpt: rc.Addr}
+		out[i] = mail.Outcome{Rcpt: rc.Addr}
 	}
 	return out
 }
@@ -42,10 +42,10 @@ func protectConfig(t *testing.T, dir string) *config.Config {
 	return cfg
 }
 
-func protectDelivery(rcpt string) *queue.Delivery {
-	return &queue.Delivery{QueueID: "Q1", From: "lab@clinic.example.org", Domain: "example.net",
-		Rcpts: []queue.Rcpt{{Addr: rcpt}}, Body: []byte(protMessage), TLS: queue.TLSVerify,
-		Policy: queue.PolicySummary{PHI: true, Action: "encrypt"}}
+func protectDelivery(rcpt string) *mail.Delivery {
+	return &mail.Delivery{QueueID: "Q1", From: "lab@clinic.example.org", Domain: "example.net",
+		Rcpts: []mail.Rcpt{{Addr: rcpt}}, Body: []byte(protMessage), TLS: mail.TLSVerify,
+		Policy: mail.PolicySummary{PHI: true, Action: "encrypt"}}
 }
 
 func TestProtectorRefusesMissingKeyFolder(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/delivery"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/safeio"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
@@ -22,14 +22,14 @@ import (
 type tlsReporter struct {
 	cfg     *config.Config
 	v       *delivery.Verified
-	courier queue.Courier
+	courier mail.Courier
 	log     *slog.Logger
 	stamp   string
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
 
-func startTLSReporter(cfg *config.Config, v *delivery.Verified, courier queue.Courier, log *slog.Logger) *tlsReporter {
+func startTLSReporter(cfg *config.Config, v *delivery.Verified, courier mail.Courier, log *slog.Logger) *tlsReporter {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &tlsReporter{cfg: cfg, v: v, courier: courier, log: log, cancel: cancel, done: make(chan struct{}),
 		stamp: filepath.Join(cfg.DataDir, "tlsrpt", "last-sent")}
