@@ -46,22 +46,26 @@ func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderFactor(w http.ResponseWriter, r *http.Request, sess session, errMsg string) {
 	creds, err := s.opts.Store.Credentials(r.Context(), sess.recipient)
 	if err != nil {
-		s.pages.info(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a few minutes.", nil)
+		s.pages.info(w, r, http.StatusInternalServerError, "info.error", nil)
 		return
 	}
-	v := view{CSRF: sess.csrf, Error: errMsg}
+	l := s.lang(r)
+	v := view{CSRF: sess.csrf}
+	if errMsg != "" {
+		v.Error = l.T(errMsg, minPassword)
+	}
 	switch s.stage(sess) {
 	case "password":
 		v.Factor = factorView{Enrol: creds.PasswordHash == "", MinLength: minPassword}
-		v.Title = map[bool]string{true: "Choose a password", false: "Enter your password"}[v.Factor.Enrol]
-		s.pages.render(w, http.StatusOK, "password", v)
+		v.Title = l.T(map[bool]string{true: "password.title.new", false: "password.title"}[v.Factor.Enrol])
+		s.pages.render(w, r, http.StatusOK, "password", v)
 	case "totp":
-		v.Title = "Enter your authenticator code"
+		v.Title = l.T("totp.title")
 		if creds.TOTPSecret == nil {
-			v.Title = "Add this account to your authenticator app"
+			v.Title = l.T("totp.title.new")
 			v.Factor = s.enrolView(sess)
 		}
-		s.pages.render(w, http.StatusOK, "totp", v)
+		s.pages.render(w, r, http.StatusOK, "totp", v)
 	default:
 		s.advance(w, r, sess)
 	}
@@ -92,7 +96,7 @@ func (s *Server) password(w http.ResponseWriter, r *http.Request) {
 	}
 	creds, err := s.opts.Store.Credentials(r.Context(), sess.recipient)
 	if err != nil {
-		s.pages.info(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a few minutes.", nil)
+		s.pages.info(w, r, http.StatusInternalServerError, "info.error", nil)
 		return
 	}
 	pw := r.PostFormValue("password")
@@ -101,7 +105,7 @@ func (s *Server) password(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if good, _ := passwd.Verify(creds.PasswordHash, []byte(pw)); !good {
-		s.factorFailed(w, r, sess, "password", "That password is not right. Try again.")
+		s.factorFailed(w, r, sess, "password", "password.wrong")
 		return
 	}
 	sess.passwordOK = true
@@ -112,10 +116,10 @@ func (s *Server) password(w http.ResponseWriter, r *http.Request) {
 func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, sess session, pw, confirm string) {
 	switch {
 	case len([]rune(pw)) < minPassword || len(pw) > 256:
-		s.renderFactor(w, r, sess, "Please choose a password of at least 10 characters.")
+		s.renderFactor(w, r, sess, "password.short")
 		return
 	case pw != confirm:
-		s.renderFactor(w, r, sess, "The two passwords are not the same. Please type them again.")
+		s.renderFactor(w, r, sess, "password.differ")
 		return
 	}
 	hash, err := passwd.Hash([]byte(pw))
@@ -123,11 +127,11 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, sess sessio
 		err = s.opts.Store.SetPassword(r.Context(), sess.recipient, hash)
 	}
 	if errors.Is(err, store.ErrExists) {
-		s.renderFactor(w, r, sess, "A password was set meanwhile. Please enter it.")
+		s.renderFactor(w, r, sess, "password.exists")
 		return
 	}
 	if err != nil {
-		s.pages.info(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a few minutes.", nil)
+		s.pages.info(w, r, http.StatusInternalServerError, "info.error", nil)
 		return
 	}
 	sess.passwordOK = true
@@ -144,7 +148,7 @@ func (s *Server) totp(w http.ResponseWriter, r *http.Request) {
 	}
 	creds, err := s.opts.Store.Credentials(r.Context(), sess.recipient)
 	if err != nil {
-		s.pages.info(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a few minutes.", nil)
+		s.pages.info(w, r, http.StatusInternalServerError, "info.error", nil)
 		return
 	}
 	code := r.PostFormValue("code")
@@ -154,13 +158,13 @@ func (s *Server) totp(w http.ResponseWriter, r *http.Request) {
 			err = s.opts.Store.SetTOTP(r.Context(), sess.recipient, sess.pendingTOTP, step)
 		}
 		if !good || err != nil {
-			s.factorFailed(w, r, sess, "totp", "That code did not match. Check the app and try the newest code.")
+			s.factorFailed(w, r, sess, "totp", "totp.mismatch")
 			return
 		}
 	} else {
 		step, good := totp.Verify(creds.TOTPSecret, code, s.opts.Now())
 		if !good || s.opts.Store.UseTOTPStep(r.Context(), sess.recipient, step) != nil {
-			s.factorFailed(w, r, sess, "totp", "That code did not work. Wait for the next code and try again.")
+			s.factorFailed(w, r, sess, "totp", "totp.wrong")
 			return
 		}
 	}
@@ -173,14 +177,14 @@ func (s *Server) totp(w http.ResponseWriter, r *http.Request) {
 func (s *Server) clientAllowed(w http.ResponseWriter, r *http.Request, sess session) bool {
 	v, err := s.over(r.Context(), s.rates.failures, remoteIP(r))
 	if err != nil {
-		s.storeDown(w, "rate limit")
+		s.storeDown(w, r, "rate limit")
 		return false
 	}
 	if v.ok {
 		return true
 	}
 	s.metrics.fail(failClient)
-	s.endSession(w, sess)
+	s.endSession(w, r, sess)
 	return false
 }
 
@@ -188,23 +192,22 @@ func (s *Server) clientAllowed(w http.ResponseWriter, r *http.Request, sess sess
 // attempt limit the session ends and a new emailed code is needed.
 func (s *Server) factorFailed(w http.ResponseWriter, r *http.Request, sess session, which, msg string) {
 	if _, err := s.take(r.Context(), s.rates.failures, remoteIP(r)); err != nil {
-		s.storeDown(w, "rate limit")
+		s.storeDown(w, r, "rate limit")
 		return
 	}
 	s.metrics.fail(failFactor)
 	s.record(r.Context(), store.Event{MessageID: sess.messageID, Kind: store.EventFactorFail,
 		Actor: sess.recipient, Remote: remoteIP(r), Detail: which})
 	if sess.failures+1 >= s.opts.MaxCodeAttempts {
-		s.endSession(w, sess)
+		s.endSession(w, r, sess)
 		return
 	}
 	s.sessions.update(sess.id, func(p *session) { p.failures++ })
 	s.renderFactor(w, r, sess, msg)
 }
 
-func (s *Server) endSession(w http.ResponseWriter, sess session) {
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, sess session) {
 	s.sessions.remove(sess.id)
 	clearCookie(w)
-	s.pages.info(w, http.StatusForbidden, "Too many tries",
-		"For your safety, this visit has ended. Open the link in your email again later and ask for a new code.", nil)
+	s.pages.info(w, r, http.StatusForbidden, "info.toomany", nil)
 }

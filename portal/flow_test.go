@@ -23,7 +23,7 @@ func TestPickupReadDownloadReply(t *testing.T) {
 	if p.url != "/message" || !strings.Contains(p.body, "Your MRI report") || !strings.Contains(p.body, "<b>no change</b>") {
 		t.Fatalf("message page %s %d:\n%s", p.url, p.status, p.body)
 	}
-	if !strings.Contains(p.body, "This message expires on Wednesday 4 March 2026 at 09:00 UTC") {
+	if !strings.Contains(p.body, "This message expires on Wednesday 4 March 2026 at 09:00 (UTC)") {
 		t.Errorf("no expiry line")
 	}
 	if got := h.out.all()[0]; strings.Contains(string(got.Data), "MRI") || strings.Contains(string(got.Data), "dr.jones") {

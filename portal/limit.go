@@ -120,11 +120,11 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := s.take(r.Context(), s.rates.requests, remoteIP(r))
 		if err != nil {
-			s.storeDown(w, "rate limit")
+			s.storeDown(w, r, "rate limit")
 			return
 		}
 		if !v.ok {
-			s.tooMany(w, v)
+			s.tooMany(w, r, v)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -132,18 +132,16 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 }
 
 // tooMany answers 429 with Retry-After in whole seconds.
-func (s *Server) tooMany(w http.ResponseWriter, v limitVerdict) {
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, v limitVerdict) {
 	s.metrics.fail(failLimited)
 	secs := int((v.retry + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	s.pages.info(w, http.StatusTooManyRequests, "Please wait a moment",
-		"There were too many requests from your network. Please wait a few minutes and try again.", nil)
+	s.pages.info(w, r, http.StatusTooManyRequests, "info.limited", nil)
 }
 
 // storeDown answers 503 when the store cannot do what the request needs.
-func (s *Server) storeDown(w http.ResponseWriter, what string) {
+func (s *Server) storeDown(w http.ResponseWriter, r *http.Request, what string) {
 	s.metrics.fail(failStore)
 	s.opts.Log.Warn("portal: store unavailable", slog.String("step", what))
-	s.pages.info(w, http.StatusServiceUnavailable, "Please try again later",
-		"The service is not available right now. Please try again in a few minutes.", nil)
+	s.pages.info(w, r, http.StatusServiceUnavailable, "info.down", nil)
 }

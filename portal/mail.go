@@ -2,6 +2,7 @@ package portal
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -12,18 +13,39 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealgate/sealgate/portal/i18n"
 	"github.com/sealgate/sealgate/portal/store"
 )
 
-// codeMail is the one-time code email. It holds no PHI: no sender,
-// subject or content of the waiting message.
-func (s *Server) codeMail(to, code string) Mail {
+// codeMail is the one-time code email in lang, with the clinic's contact.
+// It holds no PHI: no sender, subject or content of the waiting message.
+func (s *Server) codeMail(to, code string, lang *i18n.Lang) Mail {
 	org := s.opts.Branding.Organization
-	body := fmt.Sprintf("Your one-time code is %s %s\r\n\r\n"+
-		"Enter it on the %s secure message page. It works for %d minutes.\r\n\r\n"+
-		"If you did not ask for a code, you can ignore this email.\r\n", code[:4], code[4:], org, s.codeMinutes())
-	h := s.headers(to, "Your code for "+org)
-	return Mail{From: s.opts.From, To: []string{to}, Data: compose(h, body, nil)}
+	body := lang.T("mail.code.body", code[:4]+" "+code[4:], org, lang.Minutes(s.codeMinutes())) + "\n"
+	if c := contactText(lang, s.opts.Branding); c != "" {
+		body += "\n" + c
+	}
+	h := s.headers(to, lang.T("mail.code.subject", org))
+	h = append(h, [2]string{"Content-Language", lang.Code()})
+	return Mail{From: s.opts.From, To: []string{to}, Data: compose(h, crlf(body), nil)}
+}
+
+// contactText is the clinic's contact as plain text lines, or "".
+func contactText(lang *i18n.Lang, b Branding) string {
+	var lines []string
+	if b.SupportPhone != "" {
+		lines = append(lines, lang.T("mail.phone", b.SupportPhone))
+	}
+	if b.SupportEmail != "" {
+		lines = append(lines, lang.T("mail.email", b.SupportEmail))
+	}
+	if b.Support != "" {
+		lines = append(lines, b.Support)
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return lang.T("mail.help", b.Organization) + "\n" + strings.Join(lines, "\n") + "\n"
 }
 
 // replyMail carries the recipient's reply to the original sender.
@@ -41,7 +63,7 @@ func (s *Server) replyMail(m store.Meta, subject, text string, files []store.Att
 // receiptMail tells the sender their message was opened.
 func (s *Server) receiptMail(m store.Meta, at time.Time) Mail {
 	h := s.headers(m.Sender, "Read: secure message "+m.ID)
-	body := fmt.Sprintf("Your secure message %s was opened by its recipient on %s.\r\n", m.ID, formatTime(at))
+	body := fmt.Sprintf("Your secure message %s was opened by its recipient on %s.\r\n", m.ID, i18n.Get(s.opts.Language).Time(at, s.opts.TimeZone))
 	return Mail{From: s.opts.From, To: []string{m.Sender}, Data: compose(h, body, nil)}
 }
 
@@ -50,7 +72,7 @@ func (s *Server) headers(to, subject string) [][2]string {
 	rand.Read(id)
 	domain := s.opts.From[strings.LastIndexByte(s.opts.From, '@')+1:]
 	return [][2]string{
-		{"From", (&mail.Address{Name: s.opts.Branding.Organization, Address: s.opts.From}).String()},
+		{"From", (&mail.Address{Name: cmp.Or(s.opts.FromName, s.opts.Branding.Organization), Address: s.opts.From}).String()},
 		{"To", (&mail.Address{Address: to}).String()},
 		{"Subject", mime.QEncoding.Encode("utf-8", oneLine(subject))},
 		{"Date", s.opts.Now().Format(time.RFC1123Z)},

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealgate/sealgate/portal/i18n"
 	"github.com/sealgate/sealgate/portal/store"
 )
 
@@ -23,16 +24,16 @@ import (
 func (s *Server) openLink(w http.ResponseWriter, r *http.Request) {
 	v, err := s.take(r.Context(), s.rates.links, remoteIP(r))
 	if err != nil {
-		s.storeDown(w, "rate limit")
+		s.storeDown(w, r, "rate limit")
 		return
 	}
 	if !v.ok {
-		s.tooMany(w, v)
+		s.tooMany(w, r, v)
 		return
 	}
 	m, err := s.opts.Store.Lookup(r.Context(), r.PathValue("token"))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.storeDown(w, "link lookup")
+		s.storeDown(w, r, "link lookup")
 		return
 	}
 	if err != nil || !m.Live(s.opts.Now()) {
@@ -43,7 +44,7 @@ func (s *Server) openLink(w http.ResponseWriter, r *http.Request) {
 	sess := s.sessions.create(m.ID)
 	if sess == nil {
 		s.metrics.fail(failFull)
-		s.pages.info(w, http.StatusServiceUnavailable, "Please try again later", "The service is busy.", nil)
+		s.pages.info(w, r, http.StatusServiceUnavailable, "info.busy", nil)
 		return
 	}
 	setCookie(w, *sess)
@@ -62,13 +63,11 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (session, bool)
 	clearCookie(w)
 	if expired {
 		s.metrics.fail(failSession)
-		s.pages.info(w, http.StatusUnauthorized, "Your session has ended",
-			"For your privacy, the page closed after a while without activity. Open the link in your email again to continue.", nil)
+		s.pages.info(w, r, http.StatusUnauthorized, "info.expired", nil)
 		return sess, false
 	}
 	s.metrics.fail(failNoSession)
-	s.pages.info(w, http.StatusUnauthorized, "Open the link from your email",
-		"To read a secure message, open the link in the email you received.", nil)
+	s.pages.info(w, r, http.StatusUnauthorized, "info.nosession", nil)
 	return sess, false
 }
 
@@ -80,8 +79,7 @@ func (s *Server) form(w http.ResponseWriter, r *http.Request) (session, bool) {
 	}
 	if !csrfOK(r, sess) {
 		s.metrics.fail(failCSRF)
-		s.pages.info(w, http.StatusForbidden, "Please try again",
-			"This form had expired. Go back, reload the page and send it again.", nil)
+		s.pages.info(w, r, http.StatusForbidden, "info.csrf", nil)
 		return sess, false
 	}
 	return sess, true
@@ -96,7 +94,29 @@ func (s *Server) pickup(w http.ResponseWriter, r *http.Request) {
 		s.advance(w, r, sess)
 		return
 	}
-	s.pages.render(w, http.StatusOK, "start", view{Title: "Check it's you", CSRF: sess.csrf, CodeMinutes: s.codeMinutes()})
+	v := view{Title: s.lang(r).T("start.title"), CSRF: sess.csrf, CodeMinutes: s.codeMinutes(), Script: true}
+	s.pages.render(w, r, http.StatusOK, "start", v)
+}
+
+// codeView is the code page for sess: where to type the code, and what to
+// do when none comes. It reads the same for a live link and a dead one.
+func (s *Server) codeView(r *http.Request, sess session) view {
+	return view{Title: s.lang(r).T("code.title"), CSRF: sess.csrf, CodeMinutes: s.codeMinutes(),
+		NoCodeMinutes: noCodeMinutes, Script: true}
+}
+
+// codePage shows the code page again without sending a code (after a
+// language switch).
+func (s *Server) codePage(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	if sess.codeOK {
+		s.advance(w, r, sess)
+		return
+	}
+	s.pages.render(w, r, http.StatusOK, "code", s.codeView(r, sess))
 }
 
 func (s *Server) codeMinutes() int { return max(1, int(s.opts.CodeTTL.Minutes())) }
@@ -112,15 +132,16 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := view{Title: "Enter your code", CSRF: sess.csrf, CodeMinutes: s.codeMinutes()}
+	s.rememberZone(r, sess)
+	v := s.codeView(r, sess)
 	recent, err := s.codeRecent(r.Context(), sess)
 	if err != nil {
-		s.storeDown(w, "code request")
+		s.storeDown(w, r, "code request")
 		return
 	}
 	if recent {
-		v.Notice = "We sent a code a moment ago. Please wait a little before asking for another."
-		s.pages.render(w, http.StatusOK, "code", v)
+		v.Notice = s.lang(r).T("code.recent")
+		s.pages.render(w, r, http.StatusOK, "code", v)
 		return
 	}
 	now := s.opts.Now()
@@ -130,11 +151,11 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) {
 			p.failures, p.lockedUntil = 0, time.Time{}
 		}
 	})
-	if err := s.requestCode(r.Context(), sess.messageID, remoteIP(r)); err != nil {
-		s.storeDown(w, "code request")
+	if err := s.requestCode(r.Context(), sess.messageID, remoteIP(r), s.lang(r)); err != nil {
+		s.storeDown(w, r, "code request")
 		return
 	}
-	s.pages.render(w, http.StatusOK, "code", v)
+	s.pages.render(w, r, http.StatusOK, "code", v)
 }
 
 // codeRecent reports whether the session asked for a code less than
@@ -152,8 +173,9 @@ func (s *Server) codeRecent(ctx context.Context, sess session) (bool, error) {
 
 // requestCode counts a code request from ip and, within the client's
 // limit and for a real message, issues a code in the background, so the
-// answer takes as long for an unknown link as for a real one.
-func (s *Server) requestCode(ctx context.Context, id, ip string) error {
+// answer takes as long for an unknown link as for a real one. The code
+// mail is written in lang, the language the page was shown in.
+func (s *Server) requestCode(ctx context.Context, id, ip string, lang *i18n.Lang) error {
 	v, err := s.take(ctx, s.rates.codes, ip)
 	if err != nil {
 		return err
@@ -170,12 +192,12 @@ func (s *Server) requestCode(ctx context.Context, id, ip string) error {
 		defer s.bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		s.issueCode(ctx, id, ip)
+		s.issueCode(ctx, id, ip, lang)
 	}()
 	return nil
 }
 
-func (s *Server) issueCode(ctx context.Context, id, ip string) {
+func (s *Server) issueCode(ctx context.Context, id, ip string, lang *i18n.Lang) {
 	code := newCode()
 	err := s.opts.Store.SetCode(ctx, id, s.opts.Master.CodeHash(id, code), s.codePolicy())
 	if err != nil {
@@ -186,7 +208,7 @@ func (s *Server) issueCode(ctx context.Context, id, ip string) {
 	}
 	m, err := s.opts.Store.Get(ctx, id)
 	if err == nil {
-		err = s.opts.Sender.Send(ctx, s.codeMail(m.Recipient, code))
+		err = s.opts.Sender.Send(ctx, s.codeMail(m.Recipient, code, lang))
 	}
 	if err != nil {
 		s.metrics.fail(failSend)

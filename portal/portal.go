@@ -35,6 +35,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealgate/sealgate/portal/i18n"
 	"github.com/sealgate/sealgate/portal/seal"
 	"github.com/sealgate/sealgate/portal/store"
 )
@@ -66,9 +67,13 @@ func (f SenderFunc) Send(ctx context.Context, m Mail) error { return f(ctx, m) }
 type Branding struct {
 	Organization string // e.g. "Example Clinic"
 	Color        string // "#RRGGBB" for the header bar
-	Support      string // contact line shown to recipients
-	Logo         []byte // PNG or SVG, served from /static/logo
-	LogoType     string // its MIME type
+	Support      string // a further contact line shown to recipients, e.g. opening hours
+	// SupportPhone is the clinic's number as people write it
+	// ("+1 (555) 010-0100"); pages link it with tel:. SupportEmail is an
+	// address pages link with mailto:.
+	SupportPhone, SupportEmail string
+	Logo                       []byte // PNG or SVG, served from /static/logo
+	LogoType                   string // its MIME type
 }
 
 // Options configure a Server.
@@ -77,8 +82,16 @@ type Options struct {
 	Master *seal.Master // hashes one-time codes
 	Sender Sender
 	// From is the address codes, replies and receipts come from, such as
-	// portal@example-clinic.org.
-	From            string
+	// portal@example-clinic.org; FromName its display name (default the
+	// organisation).
+	From     string
+	FromName string
+	// Language is the catalogue used when the browser asks for none we
+	// have, and for mail to senders (replies, receipts); default "en".
+	Language string
+	// TimeZone shows times when the browser has not told its own zone;
+	// default UTC. The zone is always named next to the time.
+	TimeZone        *time.Location
 	Listen          string      // host:port for Start
 	TLS             *tls.Config // required by Start; the site is HTTPS only
 	SessionIdle     time.Duration
@@ -141,12 +154,16 @@ func New(opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Master == nil || opts.Sender == nil || opts.From == "" {
 		return nil, errors.New("portal: store, master key, sender and from address are required")
 	}
+	if opts.Language != "" && !i18n.Supported(opts.Language) {
+		return nil, fmt.Errorf("portal: language %q: want one of %v", opts.Language, i18n.Codes())
+	}
 	setDefaults(&opts)
-	pg, err := loadPages(opts.Branding)
+	s := &Server{opts: opts}
+	pg, err := loadPages(opts.Branding, s.lang)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, pages: pg}
+	s.pages = pg
 	s.sessions = newSessions(opts.SessionIdle, opts.Now)
 	if opts.SharedSessions {
 		s.sessions = newSharedSessions(opts.Store, opts.SessionIdle, opts.Now, opts.Log)
@@ -196,6 +213,12 @@ func setDefaults(o *Options) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Language == "" {
+		o.Language = i18n.Default
+	}
+	if o.TimeZone == nil {
+		o.TimeZone = time.UTC
 	}
 	if o.Branding.Organization == "" {
 		o.Branding.Organization = "Secure messages"

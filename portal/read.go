@@ -8,7 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/sealgate/sealgate/portal/sanitize"
 	"github.com/sealgate/sealgate/portal/store"
@@ -51,12 +50,11 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request, sess session) (sto
 	}
 	if errors.Is(err, store.ErrGone) || errors.Is(err, store.ErrNotFound) {
 		s.metrics.fail(failUnavailable)
-		s.pages.info(w, http.StatusGone, "This message is no longer available",
-			"It has expired or the sender withdrew it. If you still need it, contact the sender.", &sess)
+		s.pages.info(w, r, http.StatusGone, "info.gone", &sess, s.opts.Branding.Organization)
 		return m, c, false
 	}
 	s.opts.Log.Error("portal: opening a message failed", slog.String("message", sess.messageID), slog.String("error", err.Error()))
-	s.pages.info(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a few minutes.", &sess)
+	s.pages.info(w, r, http.StatusInternalServerError, "info.error", &sess)
 	return m, c, false
 }
 
@@ -72,8 +70,9 @@ func (s *Server) showMessage(w http.ResponseWriter, r *http.Request) {
 	if !s.auditFirst(w, r, sess, store.Event{MessageID: m.ID, Kind: store.EventView, Actor: m.Recipient, Remote: remoteIP(r)}) {
 		return
 	}
-	v := view{Title: "Your secure message", CSRF: sess.csrf, SignedIn: true, Message: s.messageView(m, c)}
-	s.pages.render(w, http.StatusOK, "message", v)
+	l := s.lang(r)
+	v := view{Title: l.T("message.title"), CSRF: sess.csrf, SignedIn: true, Message: s.messageView(m, c, l.Time(m.Expires, s.location(sess)))}
+	s.pages.render(w, r, http.StatusOK, "message", v)
 	s.metrics.views.Inc()
 	s.opts.Store.CountView(r.Context(), m.ID)
 	if m.Views == 0 && s.opts.ReadReceipts {
@@ -81,8 +80,10 @@ func (s *Server) showMessage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) messageView(m store.Meta, c store.Content) *messageView {
-	v := &messageView{Sender: m.Sender, Subject: c.Subject, Expires: formatTime(m.Expires), CanReply: m.Sender != ""}
+// messageView is the page's view of m and c; expires is the expiry as
+// the reader should see it.
+func (s *Server) messageView(m store.Meta, c store.Content, expires string) *messageView {
+	v := &messageView{Sender: m.Sender, Subject: c.Subject, Expires: expires, CanReply: m.Sender != ""}
 	if c.HTML != "" {
 		v.HTML = template.HTML(sanitize.HTML(c.HTML))
 	} else {
@@ -93,8 +94,6 @@ func (s *Server) messageView(m store.Meta, c store.Content) *messageView {
 	}
 	return v
 }
-
-func formatTime(t time.Time) string { return t.UTC().Format("Monday 2 January 2006 at 15:04 UTC") }
 
 func humanSize(n int) string {
 	switch {
@@ -167,8 +166,7 @@ func (s *Server) auditFirst(w http.ResponseWriter, r *http.Request, sess session
 		s.metrics.fail(failAudit)
 		s.opts.Log.Error("portal: audit record not written, content refused", slog.String("message", e.MessageID),
 			slog.String("kind", e.Kind), slog.String("error_type", fmt.Sprintf("%T", err)))
-		s.pages.info(w, http.StatusServiceUnavailable, "Please try again later",
-			"The message cannot be shown right now. Please try again in a few minutes.", &sess)
+		s.pages.info(w, r, http.StatusServiceUnavailable, "info.audit", &sess)
 		return false
 	}
 	if s.opts.OnEvent != nil {

@@ -24,15 +24,13 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxReplyBytes)
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		s.pages.info(w, http.StatusRequestEntityTooLarge, "Your reply could not be sent",
-			"It is too large. Files together can be up to 25 MB.", &sess)
+		s.pages.info(w, r, http.StatusRequestEntityTooLarge, "info.large", &sess)
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
 	if !csrfOK(r, sess) {
 		s.metrics.fail(failCSRF)
-		s.pages.info(w, http.StatusForbidden, "Please try again",
-			"This form had expired. Go back, reload the page and send it again.", nil)
+		s.pages.info(w, r, http.StatusForbidden, "info.csrf", nil)
 		return
 	}
 	m, c, ok := s.open(w, r, sess)
@@ -42,21 +40,21 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	text := strings.TrimSpace(r.PostFormValue("text"))
 	files, err := replyFiles(r)
 	if m.Sender == "" {
-		s.pages.info(w, http.StatusBadRequest, "This message cannot be answered", "It was sent from an address that does not take replies.", &sess)
+		s.pages.info(w, r, http.StatusBadRequest, "info.noreply", &sess)
 		return
 	}
 	if text == "" || err != nil {
-		s.pages.info(w, http.StatusBadRequest, "Your reply could not be sent", "Please write a reply, then send it again.", &sess)
+		s.pages.info(w, r, http.StatusBadRequest, "info.empty", &sess)
 		return
 	}
 	if !s.send(r, s.replyMail(m, c.Subject, text, files)) {
-		s.pages.info(w, http.StatusServiceUnavailable, "Your reply could not be sent", "Please try again in a few minutes.", &sess)
+		s.pages.info(w, r, http.StatusServiceUnavailable, "info.sendfail", &sess)
 		return
 	}
 	s.metrics.replies.Inc()
 	s.record(r.Context(), store.Event{MessageID: m.ID, Kind: store.EventReply, Actor: m.Recipient,
 		Remote: remoteIP(r), Detail: strconv.Itoa(len(files)) + " attachments"})
-	s.pages.info(w, http.StatusOK, "Your reply was sent", "The sender will receive it securely.", &sess)
+	s.pages.info(w, r, http.StatusOK, "info.sent", &sess)
 }
 
 // replyFiles reads the uploaded files.

@@ -6,7 +6,8 @@ import (
 	"net/http"
 )
 
-// csp allows nothing but this site's own styles, images and form targets.
+// csp allows nothing but this site's own styles, images and form targets;
+// the start and code pages add this site's one script (see pages.render).
 const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
@@ -18,6 +19,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /code/send", s.sendCode)
 	mux.HandleFunc("POST /code/verify", s.verifyCode)
 	mux.HandleFunc("GET /verify", s.verifyPage)
+	mux.HandleFunc("GET /code", s.codePage)
 	mux.HandleFunc("POST /password", s.password)
 	mux.HandleFunc("POST /totp", s.totp)
 	mux.HandleFunc("GET /message", s.showMessage)
@@ -27,7 +29,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /static/{name}", s.pages.static)
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("/", s.notFound)
-	return s.guard(s.limitRequests(mux))
+	return s.guard(s.limitRequests(s.switchLang(mux)))
 }
 
 // guard sets the security headers on every response and turns a panic
@@ -75,11 +77,9 @@ func remoteIP(r *http.Request) string {
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	s.pages.info(w, http.StatusOK, "Secure messages",
-		"To read a secure message, open the link in the email you received.", nil)
+	s.pages.info(w, r, http.StatusOK, "info.home", nil)
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.pages.info(w, http.StatusNotFound, "Page not found",
-		"To read a secure message, open the link in the email you received.", nil)
+	s.pages.info(w, r, http.StatusNotFound, "info.notfound", nil)
 }

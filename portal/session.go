@@ -39,6 +39,7 @@ type session struct {
 	codeSent           time.Time
 	failures           int // failed factors in this session
 	lockedUntil        time.Time
+	tz                 string // the browser's IANA time zone, once a form told it
 }
 
 // sessionTable keeps sessions; sessions (memory, one node) and

@@ -42,18 +42,19 @@ type sessionRecord struct {
 	LockedUntil time.Time `json:"locked_until"`
 	Failures    int       `json:"failures,omitempty"`
 	PendingTOTP []byte    `json:"pending_totp,omitempty"`
+	TZ          string    `json:"tz,omitempty"`
 }
 
 func toRecord(s *session) sessionRecord {
 	return sessionRecord{CSRF: s.csrf, MessageID: s.messageID, Recipient: s.recipient, Authed: s.authed,
 		CodeOK: s.codeOK, PasswordOK: s.passwordOK, TOTPOK: s.totpOK, CodeSent: s.codeSent,
-		LockedUntil: s.lockedUntil, Failures: s.failures, PendingTOTP: s.pendingTOTP}
+		LockedUntil: s.lockedUntil, Failures: s.failures, PendingTOTP: s.pendingTOTP, TZ: s.tz}
 }
 
 func fromRecord(id string, r sessionRecord, lastSeen time.Time) *session {
 	return &session{id: id, csrf: r.CSRF, messageID: r.MessageID, recipient: r.Recipient, authed: r.Authed,
 		codeOK: r.CodeOK, passwordOK: r.PasswordOK, totpOK: r.TOTPOK, codeSent: r.CodeSent,
-		lockedUntil: r.LockedUntil, failures: r.Failures, pendingTOTP: r.PendingTOTP, lastSeen: lastSeen}
+		lockedUntil: r.LockedUntil, failures: r.Failures, pendingTOTP: r.PendingTOTP, tz: r.TZ, lastSeen: lastSeen}
 }
 
 func storeCtx() (context.Context, context.CancelFunc) {

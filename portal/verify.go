@@ -2,7 +2,6 @@ package portal
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/sealgate/sealgate/portal/store"
@@ -16,10 +15,11 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := normalizeCode(r.PostFormValue("code"))
+	s.rememberZone(r, sess)
 	v, err := s.over(r.Context(), s.rates.failures, remoteIP(r))
 	switch {
 	case err != nil:
-		s.storeDown(w, "rate limit")
+		s.storeDown(w, r, "rate limit")
 		return
 	case !v.ok:
 		s.metrics.fail(failClient)
@@ -34,7 +34,7 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if errIsStore(err) {
-		s.storeDown(w, "code check")
+		s.storeDown(w, r, "code check")
 		return
 	}
 	s.codeFailed(w, r, sess, err)
@@ -110,7 +110,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, sess session) {
 func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, sess session, err error) {
 	locked := errors.Is(err, store.ErrLocked)
 	if _, err := s.take(r.Context(), s.rates.failures, remoteIP(r)); err != nil {
-		s.storeDown(w, "rate limit")
+		s.storeDown(w, r, "rate limit")
 		return
 	}
 	s.sessions.update(sess.id, func(p *session) {
@@ -119,11 +119,11 @@ func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, sess session
 			p.lockedUntil = s.opts.Now().Add(s.opts.Lockout)
 		}
 	})
-	kind, msg := failCodeWrong, "That code did not work. Check it and try again, or ask for a new code."
+	l := s.lang(r)
+	kind, msg := failCodeWrong, l.T("code.wrong")
 	if locked {
 		kind = failCodeLocked
-		msg = fmt.Sprintf("Too many tries. For your safety, wait %d minutes and then ask for a new code.",
-			max(1, int(s.opts.Lockout.Minutes())))
+		msg = l.T("code.locked", l.Minutes(max(1, int(s.opts.Lockout.Minutes()))))
 	}
 	s.metrics.fail(kind)
 	if !sess.decoy {
@@ -133,8 +133,9 @@ func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, sess session
 		}
 		s.record(r.Context(), ev)
 	}
-	v := view{Title: "Enter your code", CSRF: sess.csrf, CodeMinutes: s.codeMinutes(), Error: msg}
-	s.pages.render(w, http.StatusOK, "code", v)
+	v := s.codeView(r, sess)
+	v.Error = msg
+	s.pages.render(w, r, http.StatusOK, "code", v)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -144,5 +145,5 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions.remove(sess.id)
 	clearCookie(w)
-	s.pages.info(w, http.StatusOK, "You are signed out", "You can close this page. To read the message again, open the link in your email.", nil)
+	s.pages.info(w, r, http.StatusOK, "info.signedout", nil)
 }
