@@ -16,7 +16,9 @@
 // metadata row and the audit trail stay. Logs carry message IDs and
 // failure kinds, never addresses or content.
 //
-// The site uses no JavaScript. Every response carries a strict
+// The site's one script (static/tz.js, on the start and code pages only)
+// fills a form field with the browser's time zone; the message page runs
+// none. Pages come in the languages of package i18n. Every response carries a strict
 // Content-Security-Policy, no-store caching and HSTS; cookies are Secure,
 // HttpOnly and SameSite=Strict; every form carries a CSRF token; and
 // nothing a visitor sees tells whether a link, message or address exists.
