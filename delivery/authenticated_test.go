@@ -3,15 +3,14 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sealgate/sealgate/encrypt"
-	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/mail"
+	"github.com/sealgate/sealgate/portal/box/boxtest"
 )
 
 // phiBody is a message the policy marked as PHI; phiMarker must never
@@ -203,13 +202,7 @@ func TestTrustedHopMustBeConfigured(t *testing.T) {
 // tls, portal and a portal store of its own.
 func newProtecting(t *testing.T, c *Client, acceptPKIX bool) *encrypt.Courier {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := portalbox.OpenFileStore(portalbox.FileConfig{Dir: filepath.Join(dir, "portal"),
-		MasterKeyFile: filepath.Join(dir, "portal.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := boxtest.Open(t, nil)
 	courier, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodTLS, encrypt.MethodPortal},
 		Portal: store, AcceptPKIX: acceptPKIX, Next: c,
 		Notice: encrypt.Notice{BaseURL: "https://portal.clinic.test/", Organization: "Clinic", Hostname: "gw.clinic.test"}})

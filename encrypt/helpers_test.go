@@ -26,9 +26,9 @@ import (
 	"github.com/smallstep/pkcs7"
 
 	"github.com/sealgate/sealgate/encrypt/pgp"
-	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/encrypt/smime"
 	"github.com/sealgate/sealgate/mail"
+	"github.com/sealgate/sealgate/portal/box/boxtest"
 )
 
 func TestMain(m *testing.M) {
@@ -173,7 +173,7 @@ type fixture struct {
 	c       *Courier
 	next    *fakeNext
 	reg     *prometheus.Registry
-	store   *portalbox.FileStore
+	store   *boxtest.Box
 	pgpKey  *openpgp.Entity
 	cert    *x509.Certificate
 	logs    *bytes.Buffer
@@ -209,11 +209,7 @@ func newFixture(t testing.TB, order []string, extraKeys, extraCerts map[string][
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.store, err = portalbox.OpenFileStore(portalbox.FileConfig{Dir: filepath.Join(dir, "portal"), MasterKeyFile: filepath.Join(dir, "portal.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.store.Close() })
+	f.store = boxtest.Open(t, func() time.Time { return t0 })
 	f.c, err = New(Config{Order: order, Keyring: kr, Certs: cs, Portal: f.store, Subject: "Encrypted message",
 		Notice: Notice{BaseURL: "https://portal.example.org/", Organization: "Example Clinic", Hostname: "gw.example.org"},
 		Next:   f.next, Logger: log, Registerer: f.reg, Now: func() time.Time { return t0 }})

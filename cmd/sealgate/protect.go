@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -27,10 +26,10 @@ const keyReloadInterval = 30 * time.Second
 
 // newProtector returns the courier that protects each recipient before
 // delivery (per encryption.order), wrapping next. close releases what it
-// holds: the key-folder watcher and the portal store.
+// holds: the key-folder watcher.
 //
-// store is where portal pickups go (the gateway passes the pickup site's
-// store); nil keeps them in a file store in the data folder.
+// store is where portal pickups go: the pickup site's store, which the
+// gateway opens; it must not be nil when the portal is a method.
 func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next mail.Courier, store portalbox.Store) (mail.Courier, *protectHandle, error) {
 	smime.Init()
 	b := &protectBuilder{cfg: cfg, log: log, now: time.Now(), store: store}
@@ -185,24 +184,18 @@ func (b *protectBuilder) smime(ec *encrypt.Config) error {
 	return nil
 }
 
-// portal opens the portal store in the data folder when the portal is a
-// method (encryption.order or a rule).
+// portal hands the encryptor the pickup store when the portal is a method
+// (encryption.order or a rule). The store is the pickup site's own (the
+// gateway opens it); without one, a message meant for pickup would have
+// nowhere to go, so that is an error rather than a store of some other kind.
 func (b *protectBuilder) portal(ec *encrypt.Config) error {
 	if !usesPortal(b.cfg) {
 		return nil
 	}
-	if b.store != nil {
-		ec.Portal = b.store
-		return nil
+	if b.store == nil {
+		return errors.New("encryption: the portal is a protection method but no pickup store is open")
 	}
-	st, err := portalbox.OpenFileStore(portalbox.FileConfig{
-		Dir: filepath.Join(b.cfg.DataDir, "portal"), MasterKeyFile: b.cfg.Portal.MasterKeyFile,
-	})
-	if err != nil {
-		return fmt.Errorf("portal store: %w", err)
-	}
-	ec.Portal = st
-	b.closers = append(b.closers, func() { st.Close() })
+	ec.Portal = b.store
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/mail"
+	"github.com/sealgate/sealgate/portal/box/boxtest"
 )
 
 // recorder is a next courier that keeps what it is given.
@@ -81,6 +82,19 @@ func TestProtectorWithoutPortalOpensNoStore(t *testing.T) {
 	}
 }
 
+// With the portal among the methods and no pickup store, the protection
+// layer is not built: a message meant for pickup would have nowhere to go.
+func TestProtectorRefusesPortalWithoutStore(t *testing.T) {
+	cfg := protectConfig(t, t.TempDir())
+	_, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "no pickup store") {
+		t.Fatalf("err = %v, want one saying no pickup store is open", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "portal")); !os.IsNotExist(err) {
+		t.Errorf("a portal folder was made: %v", err)
+	}
+}
+
 // The organisation's archive key can decrypt, and its signing key signs.
 func TestProtectorArchiveAndSigningKeys(t *testing.T) {
 	dir := t.TempDir()
@@ -90,7 +104,7 @@ func TestProtectorArchiveAndSigningKeys(t *testing.T) {
 	cfg.Encrypt.PGP.ArchiveKey = protWrite(t, dir, "archive.asc", protArmor(t, archive, false))
 	cfg.Encrypt.PGP.SignKey = protWrite(t, dir, "sign.asc", protArmor(t, signer, true))
 	next := &recorder{}
-	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, nil)
+	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, boxtest.Open(t, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +138,7 @@ func TestProtectorSMIMESigner(t *testing.T) {
 	cfg.Encrypt.SMIME.SignCert = protWrite(t, dir, "org.pem", pemOf(protCert(t, "lab@clinic.example.org", protCertExpiry())))
 	cfg.Encrypt.SMIME.SignKey = protWrite(t, dir, "org.key", pemKey(t, &protEnv{key: protRSAKey(t)}))
 	next := &recorder{}
-	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, nil)
+	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, boxtest.Open(t, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,7 @@
 // Package portalbox is where sealgate leaves a message for pickup through
 // the portal when no other protection is possible for a recipient. The
 // Store interface is what the encryption layer needs and what the portal
-// implements for real (SQLite, PostgreSQL); FileStore is a small store in
-// the data folder: each message sealed with AES-256-GCM under its own key,
-// the key wrapped by a master key, metadata in a JSON index.
+// implements (portal/box over the portal's SQLite or PostgreSQL store).
 //
 // A message is found by a token that is handed out once, by Put, and that
 // the store keeps only as a SHA-256 hash: whoever reads the store cannot
@@ -12,21 +10,13 @@ package portalbox
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 )
 
 // ErrNotFound means no live item matches the token: it never existed, was
 // deleted, or has expired. It carries no token or address.
 var ErrNotFound = errors.New("portalbox: no such message")
-
-// TokenBytes is the token's entropy: 256 bits.
-const TokenBytes = 32
 
 // Item is one message left for one recipient.
 type Item struct {
@@ -60,26 +50,4 @@ type Store interface {
 	Purge(ctx context.Context, now time.Time) (int, error)
 	// Close releases the store.
 	Close() error
-}
-
-// NewToken returns a fresh URL-safe token of TokenBytes random bytes.
-func NewToken() (string, error) {
-	var b [TokenBytes]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("portalbox: token: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-// TokenHash is how a store keys an item: the hex SHA-256 of the token.
-func TokenHash(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
-}
-
-// validToken reports whether token has the shape NewToken gives, so that
-// arbitrary strings are refused before any lookup.
-func validToken(token string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	return err == nil && len(b) == TokenBytes
 }
