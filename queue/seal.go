@@ -1,19 +1,17 @@
 package queue
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 
+	"github.com/sealgate/sealgate/internal/aesgcm"
 	"github.com/sealgate/sealgate/internal/keyfile"
 )
 
 // keySize is the AES-256 key length.
-const keySize = 32
+const keySize = aesgcm.KeySize
 
 // errCorrupt means a spool record failed authentication or is malformed.
 var errCorrupt = errors.New("spool record corrupt or not ours")
@@ -22,40 +20,22 @@ var errCorrupt = errors.New("spool record corrupt or not ours")
 // queue ID and kind through the associated data, so files cannot be swapped
 // between messages or between the envelope and the state.
 type sealer struct {
-	aead cipher.AEAD
+	key *aesgcm.Key
 }
 
 func newSealer(key []byte) (*sealer, error) {
-	if len(key) != keySize {
-		return nil, fmt.Errorf("spool key must be %d bytes, got %d", keySize, len(key))
-	}
-	block, err := aes.NewCipher(key)
+	k, err := aesgcm.New(key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("spool key: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &sealer{aead: aead}, nil
+	return &sealer{key: k}, nil
 }
 
 // seal returns nonce || ciphertext+tag.
-func (s *sealer) seal(aad, plain []byte) []byte {
-	ns := s.aead.NonceSize()
-	out := make([]byte, ns, ns+len(plain)+s.aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
-		panic("crypto/rand failed: " + err.Error()) // never returns an error on Linux
-	}
-	return s.aead.Seal(out, out, plain, aad)
-}
+func (s *sealer) seal(aad, plain []byte) []byte { return s.key.Seal(aad, plain) }
 
 func (s *sealer) open(aad, data []byte) ([]byte, error) {
-	ns := s.aead.NonceSize()
-	if len(data) < ns+s.aead.Overhead() {
-		return nil, errCorrupt
-	}
-	plain, err := s.aead.Open(nil, data[:ns], data[ns:], aad)
+	plain, err := s.key.Open(aad, data)
 	if err != nil {
 		return nil, errCorrupt
 	}

@@ -6,19 +6,17 @@
 package seal
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 
+	"github.com/sealgate/sealgate/internal/aesgcm"
 	"github.com/sealgate/sealgate/internal/keyfile"
 )
 
 // KeySize is the size of the master key and of every message key.
-const KeySize = 32
+const KeySize = aesgcm.KeySize
 
 // ErrOpen is returned when sealed bytes or a wrapped key do not
 // authenticate: wrong key, wrong message ID, or tampering.
@@ -27,7 +25,7 @@ var ErrOpen = errors.New("seal: cannot open sealed data")
 // Master is the portal master key. It wraps message keys and derives the
 // keys used to hash one-time codes. It is safe for concurrent use.
 type Master struct {
-	wrap    cipher.AEAD
+	wrap    *aesgcm.Key
 	codeKey []byte
 }
 
@@ -36,11 +34,11 @@ func NewMaster(key []byte) (*Master, error) {
 	if len(key) != KeySize {
 		return nil, fmt.Errorf("portal master key: want %d bytes, got %d", KeySize, len(key))
 	}
-	aead, err := newAEAD(derive(key, "sealgate portal wrap v1"))
+	wrap, err := aesgcm.New(derive(key, "sealgate portal wrap v1"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("seal: %w", err)
 	}
-	return &Master{wrap: aead, codeKey: derive(key, "sealgate portal code v1")}, nil
+	return &Master{wrap: wrap, codeKey: derive(key, "sealgate portal code v1")}, nil
 }
 
 // LoadOrCreate reads the master key from path, or creates it with a fresh
@@ -58,9 +56,8 @@ func LoadOrCreate(path string) (*Master, error) {
 // NewMessageKey returns a fresh message key and its wrapped form, bound to
 // the message ID.
 func (m *Master) NewMessageKey(id string) (key, wrapped []byte) {
-	key = make([]byte, KeySize)
-	rand.Read(key)
-	return key, sealWith(m.wrap, []byte("key:"+id), key)
+	key = aesgcm.NewKey()
+	return key, m.wrap.Seal([]byte("key:"+id), key)
 }
 
 // Unwrap recovers the message key wrapped for id.
@@ -71,7 +68,7 @@ func (m *Master) Unwrap(id string, wrapped []byte) ([]byte, error) {
 // WrapSecret seals a small secret (a TOTP key) under the master key,
 // bound to label.
 func (m *Master) WrapSecret(label string, secret []byte) []byte {
-	return sealWith(m.wrap, []byte("secret:"+label), secret)
+	return m.wrap.Seal([]byte("secret:"+label), secret)
 }
 
 // UnwrapSecret opens what WrapSecret sealed for the same label.
@@ -89,42 +86,26 @@ func (m *Master) CodeHash(id, code string) []byte {
 
 // Seal encrypts plain under a message key, bound to the message ID.
 func Seal(key []byte, id string, plain []byte) ([]byte, error) {
-	aead, err := newAEAD(key)
+	k, err := aesgcm.New(key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("seal: %w", err)
 	}
-	return sealWith(aead, []byte("msg:"+id), plain), nil
+	return k.Seal([]byte("msg:"+id), plain), nil
 }
 
 // Open decrypts what Seal produced for the same key and ID.
 func Open(key []byte, id string, sealed []byte) ([]byte, error) {
-	aead, err := newAEAD(key)
-	if err != nil {
-		return nil, err
-	}
-	return openWith(aead, []byte("msg:"+id), sealed)
-}
-
-func newAEAD(key []byte) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(key)
+	k, err := aesgcm.New(key)
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	return cipher.NewGCM(block)
+	return openWith(k, []byte("msg:"+id), sealed)
 }
 
-func sealWith(aead cipher.AEAD, ad, plain []byte) []byte {
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	rand.Read(nonce)
-	return aead.Seal(nonce, nonce, plain, ad)
-}
-
-func openWith(aead cipher.AEAD, ad, sealed []byte) ([]byte, error) {
-	if len(sealed) < aead.NonceSize()+aead.Overhead() {
-		return nil, ErrOpen
-	}
-	n := aead.NonceSize()
-	plain, err := aead.Open(nil, sealed[:n], sealed[n:], ad)
+// openWith opens what k sealed with ad; a value that does not open is
+// ErrOpen.
+func openWith(k *aesgcm.Key, ad, sealed []byte) ([]byte, error) {
+	plain, err := k.Open(ad, sealed)
 	if err != nil {
 		return nil, ErrOpen
 	}
