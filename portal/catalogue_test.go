@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sealgate/sealgate/portal/i18n"
+	"github.com/sealgate/sealgate/internal/i18n"
 )
 
 // TestEveryStringInCatalogue: the templates hold no words of their own

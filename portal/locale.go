@@ -6,7 +6,7 @@ import (
 	"time"
 	_ "time/tzdata" // patients' zones resolve even where the host has no zoneinfo
 
-	"github.com/sealgate/sealgate/portal/i18n"
+	"github.com/sealgate/sealgate/internal/i18n"
 )
 
 // langCookie remembers a language the visitor chose on the page. It holds

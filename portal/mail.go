@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/i18n"
+	"github.com/sealgate/sealgate/internal/i18n"
 	"github.com/sealgate/sealgate/portal/store"
 )
 

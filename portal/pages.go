@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/sealgate/sealgate/portal/i18n"
+	"github.com/sealgate/sealgate/internal/i18n"
 )
 
 //go:embed templates/*.html static/*.css static/*.js

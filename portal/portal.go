@@ -37,7 +37,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sealgate/sealgate/portal/i18n"
+	"github.com/sealgate/sealgate/internal/i18n"
 	"github.com/sealgate/sealgate/portal/seal"
 	"github.com/sealgate/sealgate/portal/store"
 )
