@@ -3,22 +3,29 @@ package encrypt
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/i18n"
 )
 
 // Notice shapes the portal notification. It must carry no PHI: its texts
-// come from the configuration, never from the message.
+// come from the configuration and the catalogue, never from the message.
+// It is multipart/alternative: plain text, and HTML with a button, the
+// clinic's logo and its tappable contact.
 type Notice struct {
-	// Subject of the notification; default "You have a secure message".
+	// Subject of the notification; default the catalogue's, in Language.
 	Subject string
-	// Text opens the body; default DefaultNoticeText. The link and the
+	// Text opens the body; default the catalogue's. The link and the
 	// expiry follow it.
 	Text string
 	// Organization is the sender's organisation, shown as the From display
@@ -31,24 +38,47 @@ type Notice struct {
 	// Hostname names the gateway; it is the From domain of notifications
 	// for bounces (null sender) and the Message-ID domain.
 	Hostname string
+	// Language of the notification (a code of package i18n); default
+	// English. Every other language adds one line inviting its readers.
+	Language string
+	// Location writes the expiry; default UTC. The zone is named.
+	Location *time.Location
+	// SupportPhone, SupportEmail and Support are the clinic's contact:
+	// tel: and mailto: links and a free line (opening hours).
+	SupportPhone, SupportEmail, Support string
+	// Color is the button's colour, "#RRGGBB"; default a dark blue.
+	Color string
+	// Logo (PNG or SVG, LogoType its MIME type) is shown above the text,
+	// carried in the message itself, so no image is fetched on opening.
+	Logo     []byte
+	LogoType string
 }
 
-// DefaultNoticeText is the opening of a notification.
-const DefaultNoticeText = "You have received a secure message. To protect your privacy, " +
-	"its content is not included in this email."
+var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 func (n Notice) withDefaults() Notice {
+	lang := i18n.Get(n.Language)
+	n.Language = lang.Code()
 	if n.Subject == "" {
-		n.Subject = "You have a secure message"
+		n.Subject = lang.T("notice.subject")
 	}
 	if n.Text == "" {
-		n.Text = DefaultNoticeText
+		n.Text = lang.T("notice.text")
 	}
 	if n.TTL <= 0 {
 		n.TTL = 30 * 24 * time.Hour
 	}
 	if n.Hostname == "" {
 		n.Hostname = "localhost"
+	}
+	if n.Location == nil {
+		n.Location = time.UTC
+	}
+	if !colorRE.MatchString(n.Color) {
+		n.Color = "#0b5394"
+	}
+	if n.LogoType != "image/png" && n.LogoType != "image/svg+xml" {
+		n.Logo = nil
 	}
 	n.BaseURL = strings.TrimRight(n.BaseURL, "/")
 	return n
@@ -66,7 +96,8 @@ type noticeRequest struct {
 // Link returns the pickup link for token.
 func (n Notice) Link(token string) string { return n.BaseURL + "/m/" + token }
 
-// build returns the notification message, CRLF, quoted-printable body.
+// build returns the notification message: CRLF, 7-bit, quoted-printable
+// text and HTML, the logo in base64.
 func (n Notice) build(req noticeRequest) ([]byte, error) {
 	if strings.ContainsAny(n.Subject+n.Organization, "\r\n") {
 		return nil, errors.New("encrypt: notification subject or organisation has a line break")
@@ -83,29 +114,137 @@ func (n Notice) build(req noticeRequest) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	c := n.content(org, req)
+	html, err := n.html(c)
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	b.WriteString("From: " + (&mail.Address{Name: org, Address: from}).String() + "\r\n")
 	b.WriteString("To: <" + req.To + ">\r\n")
 	b.WriteString("Subject: " + mime.QEncoding.Encode("utf-8", n.Subject) + "\r\n")
 	b.WriteString("Date: " + req.Now.Format(time.RFC1123Z) + "\r\n")
 	b.WriteString("Message-ID: " + id + "\r\n")
+	b.WriteString("Content-Language: " + n.Language + "\r\n")
 	b.WriteString("MIME-Version: 1.0\r\n")
-	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
-	b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-	if err := n.writeBody(&b, org, req); err != nil {
+	alt := boundary("alt")
+	b.WriteString("Content-Type: multipart/alternative;\r\n boundary=\"" + alt + "\"\r\n\r\n")
+	b.WriteString("--" + alt + "\r\n")
+	if err := writeQP(&b, "text/plain", c.plain()); err != nil {
 		return nil, err
 	}
+	b.WriteString("--" + alt + "\r\n")
+	if n.Logo == nil {
+		err = writeQP(&b, "text/html", html)
+	} else {
+		err = n.writeRelated(&b, html)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.WriteString("--" + alt + "--\r\n")
 	return b.Bytes(), nil
 }
 
-// writeBody writes the text, the sender, the link and the expiry.
-func (n Notice) writeBody(b *bytes.Buffer, org string, req noticeRequest) error {
-	text := strings.Join([]string{
-		n.Text, "",
-		"From: " + org, "",
-		"Open the message here:", n.Link(req.Token), "",
-		"It is available until " + req.Expires.UTC().Format("2 January 2006 15:04 MST") + ".", "",
-	}, "\r\n")
+// noticeContent is what both parts say.
+type noticeContent struct {
+	Lang, Subject, Text, From, Open, Button, Link, NoLink, Until string
+	Help, Phone, Tel, Email, EmailLine, Support                  string
+	Others                                                       []otherLang
+	Color                                                        string
+	Logo                                                         bool
+}
+
+type otherLang struct{ Code, Text string }
+
+func (n Notice) content(org string, req noticeRequest) noticeContent {
+	l := i18n.Get(n.Language)
+	c := noticeContent{Lang: n.Language, Subject: n.Subject, Text: n.Text, From: l.T("notice.from", org),
+		Open: l.T("notice.open"), Button: l.T("notice.button"), Link: n.Link(req.Token), NoLink: l.T("notice.nolink"),
+		Until: l.T("notice.until", l.Time(req.Expires, n.Location)), Support: n.Support, Color: n.Color, Logo: n.Logo != nil}
+	if n.SupportPhone != "" || n.SupportEmail != "" || n.Support != "" {
+		c.Help = l.T("mail.help", org)
+	}
+	if n.SupportPhone != "" {
+		c.Phone, c.Tel = l.T("mail.phone", n.SupportPhone), telURI(n.SupportPhone)
+	}
+	if n.SupportEmail != "" {
+		c.Email, c.EmailLine = n.SupportEmail, l.T("mail.email", n.SupportEmail)
+	}
+	for _, code := range i18n.Codes() {
+		if code != n.Language {
+			c.Others = append(c.Others, otherLang{Code: code, Text: i18n.Get(code).T("notice.other")})
+		}
+	}
+	return c
+}
+
+// plain is the text part.
+func (c noticeContent) plain() string {
+	lines := []string{c.Text, "", c.From, "", c.Open, c.Link, "", c.Until, ""}
+	if c.Help != "" {
+		lines = append(lines, c.Help)
+		for _, s := range []string{c.Phone, c.EmailLine, c.Support} {
+			if s != "" {
+				lines = append(lines, s)
+			}
+		}
+		lines = append(lines, "")
+	}
+	for _, o := range c.Others {
+		lines = append(lines, o.Text, "")
+	}
+	return strings.Join(lines, "\r\n")
+}
+
+var noticeHTML = template.Must(template.New("notice").Parse(`<!DOCTYPE html>
+<html lang="{{.Lang}}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Subject}}</title></head>
+<body style="margin:0;padding:16px;font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;color:#1b1b1b;background:#ffffff">
+{{if .Logo}}<p><img src="cid:logo@notice" alt="" style="max-height:48px"></p>
+{{end}}<p>{{.Text}}</p>
+<p>{{.From}}</p>
+<p><a href="{{.Link}}" style="display:inline-block;padding:12px 20px;background:{{.Color}};color:#ffffff;font-weight:bold;text-decoration:none;border-radius:4px">{{.Button}}</a></p>
+<p>{{.NoLink}}<br><a href="{{.Link}}" style="color:#0b4a8b;word-break:break-all">{{.Link}}</a></p>
+<p>{{.Until}}</p>
+{{if .Help}}<p>{{.Help}}{{if .Tel}}<br><a href="tel:{{.Tel}}" style="color:#0b4a8b">{{.Phone}}</a>{{end}}{{if .Email}}<br><a href="mailto:{{.Email}}" style="color:#0b4a8b">{{.EmailLine}}</a>{{end}}{{if .Support}}<br>{{.Support}}{{end}}</p>
+{{end}}{{range .Others}}<p lang="{{.Code}}">{{.Text}}</p>
+{{end}}</body>
+</html>
+`))
+
+func (n Notice) html(c noticeContent) (string, error) {
+	var b strings.Builder
+	if err := noticeHTML.Execute(&b, c); err != nil {
+		return "", fmt.Errorf("encrypt: notification: %w", err)
+	}
+	return strings.ReplaceAll(b.String(), "\n", "\r\n"), nil
+}
+
+// writeRelated writes the HTML part with the logo it shows.
+func (n Notice) writeRelated(b *bytes.Buffer, html string) error {
+	rel := boundary("rel")
+	b.WriteString("Content-Type: multipart/related;\r\n boundary=\"" + rel + "\"\r\n\r\n")
+	b.WriteString("--" + rel + "\r\n")
+	if err := writeQP(b, "text/html", html); err != nil {
+		return err
+	}
+	b.WriteString("--" + rel + "\r\n")
+	b.WriteString("Content-Type: " + n.LogoType + "\r\nContent-ID: <logo@notice>\r\n")
+	b.WriteString("Content-Disposition: inline; filename=\"logo\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	enc := base64.StdEncoding.EncodeToString(n.Logo)
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\r\n")
+	b.WriteString("--" + rel + "--\r\n")
+	return nil
+}
+
+// writeQP writes one quoted-printable UTF-8 part with its headers.
+func writeQP(b *bytes.Buffer, ctype, text string) error {
+	b.WriteString("Content-Type: " + ctype + "; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
 	w := quotedprintable.NewWriter(b)
 	if _, err := w.Write([]byte(text)); err != nil {
 		return fmt.Errorf("encrypt: notification: %w", err)
@@ -115,6 +254,23 @@ func (n Notice) writeBody(b *bytes.Buffer, org string, req noticeRequest) error 
 	}
 	b.WriteString("\r\n")
 	return nil
+}
+
+// telURI keeps what a tel: link dials: a leading + and the digits.
+func telURI(phone string) string {
+	var b strings.Builder
+	for i, c := range strings.TrimSpace(phone) {
+		if c >= '0' && c <= '9' || c == '+' && i == 0 {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func boundary(kind string) string {
+	var r [12]byte
+	rand.Read(r[:])
+	return "sealgate-" + kind + "-" + hex.EncodeToString(r[:])
 }
 
 // messageID returns a fresh Message-ID at host.
