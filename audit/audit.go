@@ -9,8 +9,10 @@ package audit
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,23 +72,55 @@ type event struct {
 	Verify  *bool     `json:"tls_verified,omitempty"`
 	// VerifyBy is how the peer was verified: pkix, dane, mta-sts.
 	VerifyBy string `json:"tls_verification,omitempty"`
+	// PortalID names a portal message in a portal operator action.
+	PortalID string `json:"portal_id,omitempty"`
+	// Operator is who did an operator action: "uid=0(root) pid=42".
+	Operator string `json:"operator,omitempty"`
 	// Encryption is the content protection of a pgp or smime copy.
 	Encryption string `json:"encryption,omitempty"`
 }
 
-func (l *Log) write(e event) {
+func (l *Log) write(e event) { l.writeErr(e) }
+
+// writeErr writes e and says whether it was written; a file is synced, so
+// a record that gates an action (showing content) is on disk first.
+func (l *Log) writeErr(e event) error {
 	if l == nil || l.w == nil {
-		return
+		return errNoLog
 	}
 	e.Time = l.now().UTC()
 	b, err := json.Marshal(e)
 	if err != nil {
-		return
+		return err
 	}
 	b = append(b, '\n')
 	l.mu.Lock()
-	l.w.Write(b)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if _, err := l.w.Write(b); err != nil {
+		return err
+	}
+	if f, ok := l.w.(*os.File); ok {
+		return f.Sync()
+	}
+	return nil
+}
+
+var errNoLog = errors.New("audit: no log")
+
+// Operator records an operator's action on the queue, the portal or the
+// gateway (release, delete, retry, flush, show-content, reload, revoke,
+// purge): who did it — the user the kernel reported on the control
+// socket, or the local user who ran the command — and how it ended. It
+// returns an error when the record could not be written, so an action
+// that must be audited first (showing a held message) is not done.
+func (l *Log) Operator(action, id, operator, result string) error {
+	e := event{Event: "operator", Action: action, Operator: operator, Result: result}
+	if strings.HasPrefix(action, "portal-") {
+		e.PortalID = id
+	} else {
+		e.QueueID = id
+	}
+	return l.writeErr(e)
 }
 
 // Accepted records a message answered 250, with its policy decision.

@@ -55,3 +55,32 @@ func TestOpenCreates0600(t *testing.T) {
 	var nilLog *Log
 	nilLog.Rejected("x", "y", "z") // must not panic
 }
+
+func TestOperatorRecordsWhoAndWhat(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf)
+	if err := l.Operator("release", "abc123", "uid=1000(alice) pid=7", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Operator("portal-revoke", "p-9", "uid=0(root) pid=8", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	var a, b map[string]any
+	json.Unmarshal([]byte(lines[0]), &a)
+	json.Unmarshal([]byte(lines[1]), &b)
+	if a["event"] != "operator" || a["action"] != "release" || a["queue_id"] != "abc123" ||
+		a["operator"] != "uid=1000(alice) pid=7" || a["result"] != "ok" {
+		t.Errorf("release record: %v", a)
+	}
+	if b["portal_id"] != "p-9" || b["queue_id"] != nil || b["action"] != "portal-revoke" {
+		t.Errorf("portal record: %v", b)
+	}
+	var nilLog *Log
+	if nilLog.Operator("delete", "x", "y", "ok") == nil {
+		t.Error("a missing audit log reports success")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -29,21 +30,49 @@ func Dial(path string) *Client {
 	return &Client{hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
-func (c *Client) do(method, path string, out any) error {
+func (c *Client) send(method, path string) (*http.Response, error) {
 	req, err := http.NewRequest(method, "http://sealgate"+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("gateway not reachable on its control socket: %w", err)
+		return nil, fmt.Errorf("gateway not reachable on its control socket: %w", err)
+	}
+	return resp, nil
+}
+
+func (c *Client) do(method, path string, out any) error {
+	resp, err := c.send(method, path)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
+	if err := statusError(resp); err != nil {
+		return err
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// ErrNotHeld is returned when a message is not held by policy.
+var ErrNotHeld = errors.New("not held by policy")
+
+// statusError turns a reply other than 200 into an error, with the
+// gateway's own words where it gave them.
+func statusError(resp *http.Response) error {
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return json.NewDecoder(resp.Body).Decode(out)
+		return nil
 	case http.StatusNotFound:
 		return ErrNotFound
+	case http.StatusConflict:
+		return ErrNotHeld
+	}
+	var body struct {
+		Error string `json:"error"`
+	}
+	if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body) == nil && body.Error != "" {
+		return errors.New(body.Error)
 	}
 	return fmt.Errorf("gateway answered %s", resp.Status)
 }
@@ -73,3 +102,25 @@ func (c *Client) Flush() (int, error) {
 	}
 	return out.Flushed, c.do("POST", "/queue/flush", &out)
 }
+
+// Release lets a message held by policy be delivered.
+func (c *Client) Release(id string) error { return c.do("POST", "/queue/"+id+"/release", &struct{}{}) }
+
+// Content returns a held message's bytes. The gateway audits the request
+// before it answers.
+func (c *Client) Content(id string) ([]byte, error) {
+	resp, err := c.send("GET", "/queue/"+id+"/content")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := statusError(resp); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// Reload asks the gateway to re-read its configuration, keys and
+// certificates. A refused configuration comes back as an error naming
+// file, line and key; the gateway keeps running on the old one.
+func (c *Client) Reload() error { return c.do("POST", "/reload", &struct{}{}) }

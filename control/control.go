@@ -1,7 +1,13 @@
 // Package control is the operator interface of a running gateway: a small
 // HTTP API on a unix socket in the data folder (mode 0600, so only the
-// gateway's user and root can use it), spoken by `sealgate queue`.
-// It shows envelopes and state, never message bodies.
+// gateway's user and root can use it), spoken by `sealgate queue` and
+// `sealgate reload`. It shows envelopes and state; it shows a body only
+// for a message held by policy, only on an explicit request, and only
+// after the request is in the audit log.
+//
+// Every request that changes something or shows content is audited with
+// who made it: the connecting process's user, read from the socket's peer
+// credentials (SO_PEERCRED), not from anything the client says.
 package control
 
 import (
@@ -21,45 +27,139 @@ type Queue interface {
 	List() []queue.Info
 	Show(id string) (queue.Info, error)
 	Retry(id string) error
+	Release(id string) error
+	HeldContent(id string) ([]byte, error)
 	Delete(id string) error
 	Flush() int
 }
 
-// Server serves the control API.
-type Server struct {
-	srv *http.Server
-	ln  net.Listener
+// Auditor records operator actions. An action whose record cannot be
+// written is not done (content is not shown).
+type Auditor interface {
+	Operator(action, queueID string, who Peer, result string) error
 }
 
-// Listen creates the socket at path (replacing a stale one) and serves.
-func Listen(path string, q Queue) (*Server, error) {
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
+// Options configure a control server.
+type Options struct {
+	// Path is the socket's file name.
+	Path  string
+	Queue Queue
+	// Audit records every change and every content view; required.
+	Audit Auditor
+	// Reload re-reads configuration, keys and certificates; nil answers
+	// that reload is not available.
+	Reload func() error
+}
+
+// Server serves the control API.
+type Server struct {
+	srv  *http.Server
+	ln   net.Listener
+	opts Options
+}
+
+// Listen creates the socket at opts.Path (replacing a stale one) and
+// serves.
+func Listen(opts Options) (*Server, error) {
+	if opts.Audit == nil {
+		return nil, errors.New("control: no audit log")
+	}
+	os.Remove(opts.Path)
+	ln, err := net.Listen("unix", opts.Path)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := os.Chmod(opts.Path, 0o600); err != nil {
 		ln.Close()
 		return nil, err
 	}
+	s := &Server{ln: ln, opts: opts}
+	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ConnContext: withPeer}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+func (s *Server) routes() *http.ServeMux {
+	q := s.opts.Queue
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /queue", func(w http.ResponseWriter, r *http.Request) { reply(w, q.List(), nil) })
 	mux.HandleFunc("GET /queue/{id}", func(w http.ResponseWriter, r *http.Request) {
 		info, err := q.Show(r.PathValue("id"))
 		reply(w, info, err)
 	})
-	mux.HandleFunc("POST /queue/{id}/retry", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, map[string]string{"retried": r.PathValue("id")}, q.Retry(r.PathValue("id")))
-	})
-	mux.HandleFunc("DELETE /queue/{id}", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, map[string]string{"deleted": r.PathValue("id")}, q.Delete(r.PathValue("id")))
-	})
+	mux.HandleFunc("GET /queue/{id}/content", s.content)
+	mux.HandleFunc("POST /queue/{id}/retry", s.action("retry", q.Retry))
+	mux.HandleFunc("POST /queue/{id}/release", s.action("release", q.Release))
+	mux.HandleFunc("DELETE /queue/{id}", s.action("delete", q.Delete))
 	mux.HandleFunc("POST /queue/flush", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, map[string]int{"flushed": q.Flush()}, nil)
+		n := q.Flush()
+		s.opts.Audit.Operator("flush", "", peerOf(r), "ok")
+		reply(w, map[string]int{"flushed": n}, nil)
 	})
-	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
-	go s.srv.Serve(ln)
-	return s, nil
+	mux.HandleFunc("POST /reload", s.reload)
+	return mux
+}
+
+// action runs an operation on one message and audits it with its result.
+func (s *Server) action(name string, op func(id string) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		err := op(id)
+		s.opts.Audit.Operator(name, id, peerOf(r), resultOf(err))
+		reply(w, map[string]string{"id": id, "done": name}, err)
+	}
+}
+
+// content serves a held message's bytes, after auditing the request; a
+// request that cannot be recorded is refused.
+func (s *Server) content(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := s.opts.Queue.Show(id); err != nil {
+		reply(w, nil, err)
+		return
+	}
+	if err := s.opts.Audit.Operator("show-content", id, peerOf(r), "requested"); err != nil {
+		reply(w, nil, errNotAudited)
+		return
+	}
+	body, err := s.opts.Queue.HeldContent(id)
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	w.Header().Set("Content-Type", "message/rfc822")
+	w.Write(body)
+}
+
+func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Reload == nil {
+		reply(w, nil, errors.New("reload is not available"))
+		return
+	}
+	err := s.opts.Reload()
+	s.opts.Audit.Operator("reload", "", peerOf(r), resultOf(err))
+	if err != nil {
+		// The reason is the operator's own config: file, line, key.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	reply(w, map[string]string{"reloaded": "ok"}, nil)
+}
+
+var errNotAudited = errors.New("the audit record could not be written")
+
+func resultOf(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, queue.ErrNotFound):
+		return "no such message"
+	case errors.Is(err, queue.ErrNotHeld):
+		return "not held"
+	}
+	return "failed"
 }
 
 func reply(w http.ResponseWriter, v any, err error) {
@@ -68,6 +168,12 @@ func reply(w http.ResponseWriter, v any, err error) {
 	case errors.Is(err, queue.ErrNotFound):
 		w.WriteHeader(http.StatusNotFound)
 		v = map[string]string{"error": "no such message"}
+	case errors.Is(err, queue.ErrNotHeld):
+		w.WriteHeader(http.StatusConflict)
+		v = map[string]string{"error": "not held by policy"}
+	case errors.Is(err, errNotAudited):
+		w.WriteHeader(http.StatusServiceUnavailable)
+		v = map[string]string{"error": errNotAudited.Error()}
 	case err != nil:
 		w.WriteHeader(http.StatusInternalServerError)
 		v = map[string]string{"error": "operation failed"}

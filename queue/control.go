@@ -2,6 +2,7 @@ package queue
 
 import (
 	"container/heap"
+	"errors"
 	"slices"
 	"time"
 )
@@ -79,6 +80,45 @@ func (q *Queue) Retry(id string) error {
 	}
 	q.poke()
 	return nil
+}
+
+// ErrNotHeld is returned by Release and HeldContent for a message that is
+// not held by policy.
+var ErrNotHeld = errors.New("not held by policy")
+
+// Release lets a message held by policy (a quarantine rule) be delivered.
+// Unlike Retry it refuses a message that is not held, so an operator who
+// meant to release sees a mistyped ID.
+func (q *Queue) Release(id string) error {
+	q.mu.Lock()
+	it, ok := q.items[id]
+	held := ok && it.st.Held
+	q.mu.Unlock()
+	switch {
+	case !ok:
+		return ErrNotFound
+	case !held:
+		return ErrNotHeld
+	}
+	return q.Retry(id)
+}
+
+// HeldContent returns the body of a message held by policy, for an
+// operator deciding whether to release it. Messages that are not held are
+// never shown.
+func (q *Queue) HeldContent(id string) ([]byte, error) {
+	q.mu.Lock()
+	it, ok := q.items[id]
+	held := ok && it.st.Held
+	q.mu.Unlock()
+	switch {
+	case !ok:
+		return nil, ErrNotFound
+	case !held:
+		return nil, ErrNotHeld
+	}
+	_, body, err := q.sp.readMessage(id)
+	return body, err
 }
 
 // Flush makes every waiting message due now.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 
@@ -12,21 +13,16 @@ import (
 // maxCheckBytes bounds what `sealgate check` reads.
 const maxCheckBytes = 256 << 20
 
-// cmdCheck is `sealgate check [--config FILE] [FILE]`: the policy verdict
+// cmdCheck is `sealgate check [FILE]`: the policy verdict
 // for one message as one JSON object. It prints detector names, parts and
 // counts, never the matched values.
-func cmdCheck(args []string, io stdio) int {
-	fl := newFlags("check", io)
-	path := fl.String("config", "", "config file (default: safe local defaults)")
-	sender := fl.String("sender", "", "envelope sender to evaluate rules with")
-	client := fl.String("client", "", "client name to evaluate rules with")
-	explain := fl.Bool("explain", false, "say, per part, what was read and why the verdict is what it is")
-	showValues := fl.Bool("show-values", false, "with --explain: print the matched text (for an operator at the console; never log it)")
-	asJSON := fl.Bool("json", false, "with --explain: print the explanation as JSON")
-	if err := fl.Parse(args); err != nil || fl.NArg() > 1 || (*showValues || *asJSON) && !*explain {
-		return io.fail("usage: sealgate check [--config FILE] [--sender ADDR] [--client NAME] [--explain [--show-values] [--json]] [FILE]")
+func cmdCheck(inv *invocation, io stdio) int {
+	explain, showValues, asJSON := inv.on("explain"), inv.on("show-values"), inv.on("json")
+	if (showValues || asJSON) && !explain {
+		fmt.Fprintf(io.err, "sealgate: --show-values and --json go with --explain\nusage: %s\n", inv.cmd.usageLine())
+		return 2
 	}
-	cfg, err := loadConfig(*path)
+	cfg, _, err := commandConfig(inv)
 	if err != nil {
 		return io.fail("%v", err)
 	}
@@ -34,13 +30,17 @@ func cmdCheck(args []string, io stdio) int {
 	if err != nil {
 		return io.fail("%v", err)
 	}
-	msg, err := readMessage(fl.Arg(0), io)
+	var name string
+	if len(inv.args) == 1 {
+		name = inv.args[0]
+	}
+	msg, err := readMessage(name, io)
 	if err != nil {
 		return io.fail("%v", err)
 	}
-	in := policy.Input{Sender: *sender, Client: *client}
-	if *explain {
-		return explainCheck(e, msg, in, policy.ExplainOptions{ShowValues: *showValues}, *asJSON, io)
+	in := policy.Input{Sender: inv.flag("sender"), Client: inv.flag("client")}
+	if explain {
+		return explainCheck(e, msg, in, policy.ExplainOptions{ShowValues: showValues}, asJSON, io)
 	}
 	v, err := e.Check(context.Background(), msg, in)
 	if err != nil {

@@ -71,6 +71,25 @@ func TestQueueCommandsAgainstRunningGateway(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "1 messages due now") {
 		t.Errorf("queue flush: %d %q", code, out)
 	}
+	if code, _, errs := runCLI("queue", "release", ids[0], "--config", e.path); code != 1 || !strings.Contains(errs, "not held") {
+		t.Errorf("release of a message that is not held: %d %q", code, errs)
+	}
+	if code, out, errs := runCLI("queue", "show", "--content", ids[0], "--config", e.path); code != 1 || out != "" || !strings.Contains(errs, "not held") {
+		t.Errorf("content of a message that is not held: %d %q %q", code, out, errs)
+	}
+	acts := map[string]string{}
+	for _, ev := range auditEvents(t, e.cfg.Log.AuditFile) {
+		if op, _ := ev["operator"].(string); strings.HasPrefix(op, "uid=") {
+			id, _ := ev["queue_id"].(string)
+			acts[ev["action"].(string)+" "+id] = ev["result"].(string)
+		}
+	}
+	for k, v := range map[string]string{"retry " + ids[0]: "ok", "delete " + ids[1]: "ok", "flush ": "ok",
+		"release " + ids[0]: "not held", "show-content " + ids[0]: "requested"} {
+		if acts[k] != v {
+			t.Errorf("audit: %q recorded %q, want %q (all: %v)", k, acts[k], v, acts)
+		}
+	}
 }
 
 func TestQueueCommandWithoutGateway(t *testing.T) {

@@ -127,7 +127,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	e.cfg = cfg
-	gw, err := startGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gw, err := startGateway(cfg, e.path, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,14 @@ type gateway struct {
 	portalStore  *store.Store
 	portalMaster *seal.Master
 	portal       *portal.Server
+	// cfgPath is the file cfg was read from, "" for defaults: reload
+	// reads it again.
+	cfgPath string
+	// certs serve TLS certificates that a reload can renew; policy is the
+	// engine smtpd checks with, replaced on reload. reloadMu orders reloads.
+	certs    *certCache
+	policy   *policyHolder
+	reloadMu sync.Mutex
 	// dirs is the file-system seam for the data folder's creation; nil is
 	// the real file system.
 	dirs safeio.FS
@@ -70,8 +79,8 @@ func controlSocket(cfg *config.Config) string {
 
 // startGateway builds and starts every component. On error, whatever was
 // started is stopped again.
-func startGateway(cfg *config.Config, log *slog.Logger) (*gateway, error) {
-	return startGatewayWith(&gateway{cfg: cfg, log: log, reg: metrics.NewRegistry()})
+func startGateway(cfg *config.Config, cfgPath string, log *slog.Logger) (*gateway, error) {
+	return startGatewayWith(&gateway{cfg: cfg, cfgPath: cfgPath, log: log, reg: metrics.NewRegistry()})
 }
 
 // startGatewayWith starts g, whose cfg, log and reg are set.
@@ -101,6 +110,9 @@ func (g *gateway) readiness() error {
 }
 
 func (g *gateway) start() error {
+	if g.certs == nil {
+		g.certs = &certCache{}
+	}
 	// The data folder and the spool in it are fsynced into their parents
 	// when first made: a power loss must not take the folder, and with it
 	// mail acknowledged since, away.
@@ -117,7 +129,7 @@ func (g *gateway) start() error {
 		return err
 	}
 	if g.portalStore != nil {
-		srv, err := startPortal(context.Background(), g.cfg, g.portalStore, g.portalMaster, g.queue, g.log, g.reg)
+		srv, err := startPortal(context.Background(), g.cfg, g.portalStore, g.portalMaster, g.queue, g.log, g.reg, g.certs)
 		if err != nil {
 			return fmt.Errorf("portal: %w", err)
 		}
@@ -130,20 +142,33 @@ func (g *gateway) start() error {
 }
 
 func (g *gateway) openAudit() error {
-	switch p := g.cfg.Log.AuditFile; p {
-	case "":
-		p = filepath.Join(g.cfg.DataDir, "audit.log")
-		fallthrough
-	default:
-		l, err := audit.Open(p)
-		if err != nil {
-			return fmt.Errorf("audit log: %w", err)
-		}
-		g.audit = l
-	case "-":
-		g.audit = audit.New(os.Stderr)
+	l, err := openAuditLog(g.cfg)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
 	}
+	g.audit = l
 	return nil
+}
+
+// openAuditLog opens the configured audit log (log.audit_file, default
+// audit.log in the data folder; "-" is standard error).
+func openAuditLog(cfg *config.Config) (*audit.Log, error) {
+	switch p := cfg.Log.AuditFile; p {
+	case "-":
+		return audit.New(os.Stderr), nil
+	case "":
+		return audit.Open(filepath.Join(cfg.DataDir, "audit.log"))
+	default:
+		return audit.Open(p)
+	}
+}
+
+// controlAudit records control-socket actions with the peer's identity.
+type controlAudit struct{ l *audit.Log }
+
+// Operator implements control.Auditor.
+func (a controlAudit) Operator(action, id string, who control.Peer, result string) error {
+	return a.l.Operator(action, id, who.String(), result)
 }
 
 // openPortalStore opens the pickup store when messages can be left for
@@ -211,7 +236,7 @@ func (g *gateway) startQueue() error {
 }
 
 func (g *gateway) startSMTP() error {
-	tlsCfg, err := serverTLS(g.cfg)
+	tlsCfg, err := serverTLS(g.cfg, g.certs)
 	if err != nil {
 		return err
 	}
@@ -219,9 +244,11 @@ func (g *gateway) startSMTP() error {
 	if err != nil {
 		return err
 	}
+	g.policy = &policyHolder{}
+	g.policy.p.Store(engine)
 	s, err := smtpd.New(smtpd.Config{
 		Hostname: g.cfg.Hostname, Listeners: listeners(g.cfg), TLS: tlsCfg, Clients: clients(g.cfg),
-		Limits: limits(g.cfg), Policy: policyChecker{engine}, Queue: g.queue, Audit: g.audit, VerifyPassword: passwd.Verify,
+		Limits: limits(g.cfg), Policy: policyChecker{g.policy}, Queue: g.queue, Audit: g.audit, VerifyPassword: passwd.Verify,
 		Logger: g.log, Registerer: g.reg,
 	})
 	if err != nil {
@@ -235,7 +262,8 @@ func (g *gateway) startSMTP() error {
 }
 
 func (g *gateway) startOps() error {
-	c, err := control.Listen(controlSocket(g.cfg), g.queue)
+	c, err := control.Listen(control.Options{Path: controlSocket(g.cfg), Queue: g.queue,
+		Audit: controlAudit{g.audit}, Reload: g.reload})
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
@@ -290,7 +318,10 @@ func (g *gateway) close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func serverTLS(cfg *config.Config) (*tls.Config, error) {
+// serverTLS is the TLS config of the SMTP listeners (and the portal when
+// it has no certificate of its own), served from certs so a reload can
+// renew the certificate.
+func serverTLS(cfg *config.Config, certs *certCache) (*tls.Config, error) {
 	if cfg.TLS.Cert == "" {
 		return nil, nil
 	}
@@ -300,11 +331,14 @@ func serverTLS(cfg *config.Config) (*tls.Config, error) {
 			return nil, fmt.Errorf("self-signed certificate: %w", err)
 		}
 	}
-	pair, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+	if certs == nil {
+		certs = &certCache{}
+	}
+	c, err := certs.config(cfg.TLS.Cert, cfg.TLS.Key)
 	if err != nil {
 		return nil, fmt.Errorf("tls certificate: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+	return c, nil
 }
 
 func newCourier(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*delivery.Client, *delivery.Verified, error) {

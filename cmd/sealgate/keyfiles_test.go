@@ -64,7 +64,7 @@ func TestStartRefusesSpoolKeyOpenToOthers(t *testing.T) {
 	if err := os.Chmod(cfg.Queue.KeyFile, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	gw, err := startGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gw, err := startGateway(cfg, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil {
 		gw.close(t.Context())
 		t.Fatal("gateway started with a spool key readable by others")
@@ -133,7 +133,7 @@ func TestStartRefusesMissingSpoolKeyWithQueuedMail(t *testing.T) {
 	if err := os.Remove(e.cfg.Queue.KeyFile); err != nil {
 		t.Fatal(err)
 	}
-	gw, err := startGateway(e.cfg, slog.New(slog.DiscardHandler))
+	gw, err := startGateway(e.cfg, "", slog.New(slog.DiscardHandler))
 	if err == nil {
 		gw.close(t.Context())
 		t.Fatal("gateway started with a new spool key over a spool holding mail")
@@ -150,7 +150,7 @@ func TestStartRefusesMissingSpoolKeyWithQueuedMail(t *testing.T) {
 	if err := os.WriteFile(e.cfg.Queue.KeyFile, bytes.Repeat([]byte{9}, 32), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gw, err = startGateway(e.cfg, slog.New(slog.DiscardHandler))
+	gw, err = startGateway(e.cfg, "", slog.New(slog.DiscardHandler))
 	if err == nil {
 		gw.close(t.Context())
 		t.Fatal("gateway started with a spool key that opens none of the queued mail")

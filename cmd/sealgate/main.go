@@ -1,62 +1,51 @@
 // Command sealgate is a zero-trust outbound SMTP gateway for healthcare.
 //
-//	sealgate serve   [--config FILE]          run the gateway (no config: safe local defaults)
-//	sealgate check   [--config FILE] [FILE]   policy verdict for one message, as JSON
-//	sealgate queue   list|show ID|retry ID|delete ID|flush [--config FILE]
-//	sealgate passwd                            read a password, print its hash for the config
-//	sealgate dkim keygen --domain D --selector S [--algo rsa|ed25519] [--dir DIR]
-//	sealgate portal  [--config FILE] [--json] list|revoke ID|purge|audit ID
-//	sealgate config check [--config FILE]
+// Every verb is parsed by one parser (cli.go): flags may come before or
+// after the verb and its arguments, a flag a verb does not take is an
+// error, --help works on every verb, and `sealgate completion bash`
+// prints a completion script made from the same table. Every verb that
+// reads a configuration finds it by the same rule (findConfig).
+//
+//	sealgate serve                       run the gateway
+//	sealgate check [FILE]                policy verdict for one message, as JSON
+//	sealgate queue list|show|retry|release|delete|flush
+//	sealgate portal list|revoke|purge|audit
+//	sealgate config check                every problem in a config file
+//	sealgate reload                      re-read config, keys and certificates
+//	sealgate passwd                      print a password hash for the config
+//	sealgate dkim keygen                 make a DKIM key
+//	sealgate completion bash             shell completion
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 )
 
-const usage = `usage:
-  sealgate serve   [--config FILE]          run the gateway (no config: safe local defaults)
-  sealgate check   [--config FILE] [FILE]   policy verdict for one message (stdin if no FILE), JSON
-  sealgate queue   [--config FILE] list|show ID|retry ID|delete ID|flush
-  sealgate passwd                            read a password, print its hash for the config
-  sealgate dkim keygen --domain D --selector S [--algo rsa|ed25519] [--dir DIR]
-  sealgate portal  [--config FILE] [--json] list|revoke ID|purge|audit ID
-  sealgate config check [--config FILE]
-`
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run dispatches a subcommand and returns the exit status.
+// run parses the command line, runs the command and returns the exit
+// status: 0 done, 1 failed, 2 a command line that cannot be run.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+	std := stdio{in: stdin, out: stdout, err: stderr}
+	inv, err := parseArgs(args)
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "sealgate: %v\nrun `sealgate help` for the commands, `sealgate COMMAND --help` for one\n", err)
+			return 2
+		}
+		return std.fail("%v", err)
 	}
-	io := stdio{in: stdin, out: stdout, err: stderr}
-	switch args[0] {
-	case "serve":
-		return cmdServe(args[1:], io)
-	case "check":
-		return cmdCheck(args[1:], io)
-	case "queue":
-		return cmdQueue(args[1:], io)
-	case "passwd":
-		return cmdPasswd(args[1:], io)
-	case "dkim":
-		return cmdDKIM(args[1:], io)
-	case "portal":
-		return cmdPortal(args[1:], io)
-	case "config":
-		return cmdConfig(args[1:], io)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	if inv.help {
+		printHelp(inv, stdout)
 		return 0
 	}
-	fmt.Fprintf(stderr, "sealgate: unknown command %q\n%s", args[0], usage)
-	return 2
+	return inv.cmd.run(inv, std)
 }
 
 // stdio are a command's standard streams.

@@ -13,10 +13,7 @@ import (
 
 // cmdPasswd is `sealgate passwd`: it reads a password (twice, without
 // echo, on a terminal; one line otherwise) and prints its hash.
-func cmdPasswd(args []string, io stdio) int {
-	if len(args) != 0 {
-		return io.fail("usage: sealgate passwd")
-	}
+func cmdPasswd(_ *invocation, io stdio) int {
 	pw, err := readPassword(io)
 	if err != nil {
 		return io.fail("%v", err)

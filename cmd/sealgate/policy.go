@@ -34,12 +34,12 @@ func newPolicy(cfg *config.Config) (*policy.Engine, error) {
 }
 
 // policyChecker adapts the engine to what smtpd asks of a policy.
-type policyChecker struct{ e *policy.Engine }
+type policyChecker struct{ h *policyHolder }
 
 // Check runs the engine and keeps only what smtpd needs: detector names
 // and counts, never values.
 func (p policyChecker) Check(ctx context.Context, msg []byte, in smtpd.PolicyInput) (smtpd.Verdict, error) {
-	v, err := p.e.Check(ctx, msg, policy.Input{Sender: in.Sender, Client: in.Client, Recipients: in.Recipients})
+	v, err := p.h.p.Load().Check(ctx, msg, policy.Input{Sender: in.Sender, Client: in.Client, Recipients: in.Recipients})
 	if err != nil {
 		return smtpd.Verdict{}, err
 	}

@@ -24,7 +24,7 @@ import (
 
 func portalCLI(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := cmdPortal(args, stdio{in: strings.NewReader(""), out: &out, err: &errb})
+	code := run(append([]string{"portal"}, args...), strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -33,7 +33,7 @@ func TestPortalCommands(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "s.yaml")
 	os.WriteFile(path, []byte("data_dir: "+dir+"\nlisteners: [{name: l, address: \"127.0.0.1:2999\", tls: none, auth: none}]\nclients: [{name: c, networks: [127.0.0.1], allowed_senders: \"*\"}]\nencryption: {order: [tls]}\n"), 0o600)
-	cfg, err := loadConfig(path)
+	cfg, err := loadConfig(findConfig(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +71,10 @@ func TestPortalCommands(t *testing.T) {
 	if code, out, _ = portalCLI("--config", path, "purge"); code != 0 || !strings.Contains(out, "purged 0") {
 		t.Fatalf("purge: %d %q", code, out)
 	}
-	if code, _, _ = portalCLI("--config", path); code != 1 {
+	if code, _, _ = portalCLI("--config", path); code != 2 {
 		t.Fatalf("no subcommand: %d", code)
 	}
-	if code, _, _ = portalCLI("--config", path, "frobnicate"); code != 1 {
+	if code, _, _ = portalCLI("--config", path, "frobnicate"); code != 2 {
 		t.Fatalf("unknown subcommand: %d", code)
 	}
 	for _, args := range [][]string{{"list"}, {"--json", "list"}, {"audit", "Q2.bb"}} {
@@ -121,7 +121,7 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	}
 	defer st.Close(ctx)
 	q := &fakeQueue{}
-	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil)
+	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil, nil)
 	if err != nil || srv == nil {
 		t.Fatalf("start: %v", err)
 	}

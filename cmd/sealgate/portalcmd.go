@@ -24,26 +24,18 @@ import (
 	"github.com/sealgate/sealgate/queue"
 )
 
-const portalUsage = "usage: sealgate portal [--config FILE] [--json] list|revoke ID|purge|audit ID"
-
-// cmdPortal is `sealgate portal [--config FILE] [--json] list|revoke ID|purge|audit ID`.
-// It opens the portal store directly (SQLite in the data folder or the
-// configured PostgreSQL); it never shows message content.
-func cmdPortal(args []string, io stdio) int {
-	fl := newFlags("portal", io)
-	path := fl.String("config", "", "config file (default: safe local defaults)")
-	asJSON := fl.Bool("json", false, "list and audit: one JSON object per line")
-	if err := fl.Parse(args); err != nil {
-		return 2
-	}
-	rest := fl.Args()
-	if len(rest) == 0 {
-		return io.fail(portalUsage)
-	}
-	cfg, err := loadConfig(*path)
+// cmdPortal is `sealgate portal list|revoke ID|purge|audit ID`. It opens
+// the portal store directly (SQLite in the data folder or the configured
+// PostgreSQL); it never shows message content, and it never creates a
+// store or a key: one that is not there is an error naming the config.
+func cmdPortal(inv *invocation, io stdio) int {
+	cfg, src, err := commandConfig(inv)
 	if err != nil {
 		fmt.Fprintln(io.err, err)
 		return 1
+	}
+	if err := portalStoreExists(cfg); err != nil {
+		return io.fail("portal: %v (config: %s)", err, src)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -52,10 +44,27 @@ func cmdPortal(args []string, io stdio) int {
 		return io.fail("portal: %v", err)
 	}
 	defer st.Close(ctx)
-	if err := portalOp(ctx, st, rest, *asJSON, io); err != nil {
-		return io.fail("portal %s: %v", rest[0], err)
+	op := inv.cmd.path[1]
+	if err := portalOp(ctx, st, cfg, op, inv, io); err != nil {
+		return io.fail("portal %s: %v", op, err)
 	}
 	return 0
+}
+
+// portalStoreExists checks that the portal's master key, and for SQLite
+// its database, are there, so a command that reads the portal never
+// creates an empty one in the wrong place.
+func portalStoreExists(cfg *config.Config) error {
+	if _, err := os.Stat(cfg.Portal.MasterKeyFile); err != nil {
+		return fmt.Errorf("no portal key at %s: no portal was ever run with this config", cfg.Portal.MasterKeyFile)
+	}
+	if b := cfg.Portal.Store; b == "sqlite" || b == "" {
+		db := filepath.Join(cfg.DataDir, "portal", "portal.db")
+		if _, err := os.Stat(db); err != nil {
+			return fmt.Errorf("no portal store at %s", db)
+		}
+	}
+	return nil
 }
 
 // openPortalStore opens the configured portal store and its master key.
@@ -73,20 +82,18 @@ func openPortalStore(ctx context.Context, cfg *config.Config) (*store.Store, *se
 	return st, master, err
 }
 
-func portalOp(ctx context.Context, st *store.Store, args []string, asJSON bool, io stdio) error {
-	needID := func() (string, error) {
-		if len(args) != 2 {
-			return "", errors.New("needs exactly one message ID")
-		}
-		return args[1], nil
+func portalOp(ctx context.Context, st *store.Store, cfg *config.Config, op string, inv *invocation, io stdio) error {
+	var id string
+	if len(inv.args) == 1 {
+		id = inv.args[0]
 	}
-	switch args[0] {
+	switch op {
 	case "list":
-		return portalList(ctx, st, asJSON, io)
+		return portalList(ctx, st, inv.on("json"), io)
 	case "revoke":
-		id, err := needID()
-		if err == nil {
-			err = st.Revoke(ctx, id, operatorName())
+		err := st.Revoke(ctx, id, operatorName())
+		if aerr := auditPortal(cfg, "portal-revoke", id, err); err == nil && aerr != nil {
+			return fmt.Errorf("revoked, but the audit log could not be written: %w", aerr)
 		}
 		if err == nil {
 			fmt.Fprintf(io.out, "%s: revoked; its content is deleted\n", id)
@@ -94,26 +101,44 @@ func portalOp(ctx context.Context, st *store.Store, args []string, asJSON bool, 
 		return err
 	case "purge":
 		n, err := st.Purge(ctx)
+		auditPortal(cfg, "portal-purge", "", err)
 		if err == nil {
 			fmt.Fprintf(io.out, "purged %d expired messages\n", n)
 		}
 		return err
 	case "audit":
-		id, err := needID()
-		if err == nil {
-			err = portalAudit(ctx, st, id, asJSON, io)
-		}
-		return err
+		return portalAudit(ctx, st, id, inv.on("json"), io)
 	}
-	return errors.New(portalUsage)
+	return errors.New("unknown operation")
 }
 
-// operatorName is recorded in the audit log as who revoked.
-func operatorName() string {
-	if u, err := user.Current(); err == nil {
-		return "operator:" + u.Username
+// auditPortal appends a portal operator action to the gateway's audit
+// log, with the local user who ran the command.
+func auditPortal(cfg *config.Config, action, id string, opErr error) error {
+	l, err := openAuditLog(cfg)
+	if err != nil {
+		return err
 	}
-	return "operator"
+	defer l.Close()
+	result := "ok"
+	if opErr != nil {
+		result = "failed"
+	}
+	return l.Operator(action, id, localOperator(), result)
+}
+
+// operatorName is recorded in the portal's access record as who revoked.
+func operatorName() string {
+	return "operator:" + localOperator()
+}
+
+// localOperator is the user running this command: "uid=1000(alice)".
+func localOperator() string {
+	s := fmt.Sprintf("uid=%d", os.Getuid())
+	if u, err := user.Current(); err == nil {
+		s += "(" + u.Username + ")"
+	}
+	return s
 }
 
 func portalState(m store.Meta, now time.Time) string {
@@ -202,11 +227,11 @@ func (s queueSender) Send(ctx context.Context, m portal.Mail) error {
 // startPortal serves the pickup site on portal.listen over the store st
 // (from openPortalStore). It returns nil when portal.listen is empty.
 func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, master *seal.Master,
-	q portalEnqueuer, log *slog.Logger, reg prometheus.Registerer) (*portal.Server, error) {
+	q portalEnqueuer, log *slog.Logger, reg prometheus.Registerer, certs *certCache) (*portal.Server, error) {
 	if cfg.Portal.Listen == "" {
 		return nil, nil
 	}
-	tlsCfg, err := portalTLS(cfg)
+	tlsCfg, err := portalTLS(cfg, certs)
 	if err != nil {
 		return nil, err
 	}
@@ -229,16 +254,19 @@ func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, maste
 	return srv, srv.Start(ctx)
 }
 
-func portalTLS(cfg *config.Config) (*tls.Config, error) {
+func portalTLS(cfg *config.Config, certs *certCache) (*tls.Config, error) {
 	files := cfg.PortalTLS()
 	if files.Cert == cfg.TLS.Cert {
-		return serverTLS(cfg) // the top-level certificate, generated if so configured
+		return serverTLS(cfg, certs) // the top-level certificate, generated if so configured
 	}
-	pair, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if certs == nil {
+		certs = &certCache{}
+	}
+	c, err := certs.config(files.Cert, files.Key)
 	if err != nil {
 		return nil, fmt.Errorf("portal tls certificate: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+	return c, nil
 }
 
 func portalBranding(b config.Branding) (portal.Branding, error) {

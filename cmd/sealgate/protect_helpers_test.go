@@ -90,7 +90,7 @@ func newProtEnv(t *testing.T, extraKeys, extraCerts map[string][]byte) *protEnv 
 		t.Fatal(err)
 	}
 	e.cfg = cfg
-	gw, err := startGateway(cfg, slog.New(slog.NewTextHandler(e.logs, nil)))
+	gw, err := startGateway(cfg, "", slog.New(slog.NewTextHandler(e.logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,38 +12,33 @@ import (
 	"github.com/sealgate/sealgate/queue"
 )
 
-// cmdQueue is `sealgate queue [--config FILE] list|show ID|retry ID|delete ID|flush`.
-// It talks to the running gateway over its control socket.
-func cmdQueue(args []string, io stdio) int {
-	fl := newFlags("queue", io)
-	path := fl.String("config", "", "config file (default: safe local defaults)")
-	if err := fl.Parse(args); err != nil {
-		return 2
-	}
-	rest := fl.Args()
-	if len(rest) == 0 {
-		return io.fail("usage: sealgate queue list|show ID|retry ID|delete ID|flush")
-	}
-	cfg, err := loadConfig(*path)
+// cmdQueue is `sealgate queue list|show ID [--content]|retry ID|release ID|delete ID|flush`.
+// It talks to the running gateway over its control socket; it never opens
+// the spool itself.
+func cmdQueue(inv *invocation, io stdio) int {
+	cfg, src, err := commandConfig(inv)
 	if err != nil {
 		fmt.Fprintln(io.err, err)
 		return 1
 	}
-	c := control.Dial(controlSocket(cfg))
-	if err := queueOp(c, rest, io); err != nil {
-		return io.fail("queue %s: %v", rest[0], err)
+	sock := controlSocket(cfg)
+	if _, err := os.Stat(sock); err != nil {
+		return io.fail("queue: no running gateway: no control socket %s (config: %s)", sock, src)
+	}
+	c := control.Dial(sock)
+	op := inv.cmd.path[1]
+	if err := queueOp(c, op, inv, io); err != nil {
+		return io.fail("queue %s: %v", op, err)
 	}
 	return 0
 }
 
-func queueOp(c *control.Client, args []string, io stdio) error {
-	needID := func() (string, error) {
-		if len(args) != 2 {
-			return "", fmt.Errorf("needs exactly one queue ID")
-		}
-		return args[1], nil
+func queueOp(c *control.Client, op string, inv *invocation, io stdio) error {
+	var id string
+	if len(inv.args) == 1 {
+		id = inv.args[0]
 	}
-	switch args[0] {
+	switch op {
 	case "list":
 		list, err := c.List()
 		if err == nil {
@@ -50,29 +46,13 @@ func queueOp(c *control.Client, args []string, io stdio) error {
 		}
 		return err
 	case "show":
-		id, err := needID()
-		if err != nil {
-			return err
-		}
-		info, err := c.Show(id)
+		return queueShow(c, id, inv.on("content"), io)
+	case "retry", "release", "delete":
+		done := map[string]string{"retry": "retrying now", "release": "released for delivery", "delete": "deleted"}[op]
+		act := map[string]func(string) error{"retry": c.Retry, "release": c.Release, "delete": c.Delete}[op]
+		err := act(id)
 		if err == nil {
-			enc := json.NewEncoder(io.out)
-			enc.SetIndent("", "  ")
-			enc.Encode(info)
-		}
-		return err
-	case "retry", "delete":
-		id, err := needID()
-		if err != nil {
-			return err
-		}
-		if args[0] == "retry" {
-			err = c.Retry(id)
-		} else {
-			err = c.Delete(id)
-		}
-		if err == nil {
-			fmt.Fprintf(io.out, "%s: %s\n", id, args[0]+map[string]string{"retry": "ing now", "delete": "d"}[args[0]])
+			fmt.Fprintf(io.out, "%s: %s\n", id, done)
 		}
 		return err
 	case "flush":
@@ -82,7 +62,26 @@ func queueOp(c *control.Client, args []string, io stdio) error {
 		}
 		return err
 	}
-	return fmt.Errorf("unknown operation (list, show, retry, delete, flush)")
+	return fmt.Errorf("unknown operation")
+}
+
+// queueShow prints a message's envelope and state, or with --content the
+// held message itself (the gateway audits that before it answers).
+func queueShow(c *control.Client, id string, content bool, io stdio) error {
+	if content {
+		body, err := c.Content(id)
+		if err == nil {
+			_, err = io.out.Write(body)
+		}
+		return err
+	}
+	info, err := c.Show(id)
+	if err == nil {
+		enc := json.NewEncoder(io.out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(info)
+	}
+	return err
 }
 
 func printList(list []queue.Info, io stdio) {

@@ -8,16 +8,13 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/sealgate/sealgate/control"
 )
 
-// cmdServe is `sealgate serve [--config FILE]`.
-func cmdServe(args []string, io stdio) int {
-	fl := newFlags("serve", io)
-	path := fl.String("config", "", "config file (default: safe local defaults)")
-	if err := fl.Parse(args); err != nil {
-		return 2
-	}
-	cfg, err := loadConfig(*path)
+// cmdServe is `sealgate serve`.
+func cmdServe(inv *invocation, io stdio) int {
+	cfg, src, err := commandConfig(inv)
 	if err != nil {
 		fmt.Fprintln(io.err, err)
 		return 1
@@ -25,7 +22,7 @@ func cmdServe(args []string, io stdio) int {
 	log := newLogger(cfg.Log.Level, cfg.Log.Format, io)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	g, sig, err := startServing(cfg, log, io.out, sigs)
+	g, sig, err := startServing(cfg, src.path, log, io.out, sigs)
 	if err != nil {
 		return io.fail("%v", err)
 	}
@@ -33,12 +30,11 @@ func cmdServe(args []string, io stdio) int {
 		log.Info("stopped in standby", slog.String("signal", sig.String()))
 		return 0
 	}
-	announce(g, *path == "", io)
+	announce(g, src, io)
 	sig = <-sigs
 	for sig == syscall.SIGHUP {
-		log.Info("SIGHUP: reloading key folders")
-		if g.protect != nil {
-			g.protect.Reload()
+		if err := g.reload(); err != nil {
+			log.Error("SIGHUP: reload refused; still running on the previous configuration", slog.String("error", err.Error()))
 		}
 		sig = <-sigs
 	}
@@ -52,9 +48,10 @@ func cmdServe(args []string, io stdio) int {
 }
 
 // announce says what the gateway listens on, and where its data is.
-func announce(g *gateway, defaults bool, io stdio) {
-	if defaults {
-		fmt.Fprintf(io.out, "sealgate: no --config given: running with safe local defaults (loopback only)\n")
+func announce(g *gateway, src configSource, io stdio) {
+	fmt.Fprintf(io.out, "sealgate: config %s\n", src)
+	if src.path == "" {
+		fmt.Fprintf(io.out, "sealgate: running with safe local defaults (loopback only)\n")
 		fmt.Fprintf(io.out, "sealgate: data folder %s, self-signed certificate %s\n", g.cfg.DataDir, g.cfg.TLS.Cert)
 	}
 	for i, a := range g.smtpd.Addrs() {
@@ -80,4 +77,24 @@ func newLogger(level, format string, io stdio) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(io.err, opts))
 	}
 	return slog.New(slog.NewTextHandler(io.err, opts))
+}
+
+// cmdReload is `sealgate reload`: the running gateway re-reads its
+// configuration, keys and certificates, as on SIGHUP, and says whether it
+// took them.
+func cmdReload(inv *invocation, io stdio) int {
+	cfg, src, err := commandConfig(inv)
+	if err != nil {
+		fmt.Fprintln(io.err, err)
+		return 1
+	}
+	sock := controlSocket(cfg)
+	if _, err := os.Stat(sock); err != nil {
+		return io.fail("reload: no running gateway: no control socket %s (config: %s)", sock, src)
+	}
+	if err := control.Dial(sock).Reload(); err != nil {
+		return io.fail("reload refused, the gateway keeps its previous configuration:\n%v", err)
+	}
+	fmt.Fprintln(io.out, "reloaded")
+	return 0
 }

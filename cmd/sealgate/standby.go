@@ -160,13 +160,14 @@ func (s *standby) close() {
 
 // startServing starts the gateway, or, while its data folder is read-only,
 // stands by until it can be written or a signal comes. It returns the
-// running gateway, or nil and the signal that ended the standby.
-func startServing(cfg *config.Config, log *slog.Logger, out io.Writer, sigs <-chan os.Signal) (*gateway, os.Signal, error) {
+// running gateway, or nil and the signal that ended the standby. cfgPath
+// is where cfg was read from ("" for defaults), for reload.
+func startServing(cfg *config.Config, cfgPath string, log *slog.Logger, out io.Writer, sigs <-chan os.Signal) (*gateway, os.Signal, error) {
 	for {
 		err := probeWritable(cfg)
 		if err == nil {
 			var g *gateway
-			g, err = startGateway(cfg, log)
+			g, err = startGateway(cfg, cfgPath, log)
 			if err == nil {
 				return g, nil, nil
 			}
