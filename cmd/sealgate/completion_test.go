@@ -67,4 +67,3 @@ func TestBashCompletion(t *testing.T) {
 		}
 	}
 }
-

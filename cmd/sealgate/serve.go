@@ -85,7 +85,7 @@ func newLogger(level, format string, io stdio) *slog.Logger {
 func cmdReload(inv *invocation, io stdio) int {
 	cfg, src, err := commandConfig(inv)
 	if err != nil {
-		fmt.Fprintln(io.err, err)
+		fmt.Fprintf(io.err, "%v\nsealgate: reload not sent: the config has errors; the gateway keeps its previous configuration\n", err)
 		return 1
 	}
 	sock := controlSocket(cfg)
