@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -35,6 +36,18 @@ func (c *Client) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
 		out[i].Duration = took
 	}
 	return out
+}
+
+// wireAddr is an address checked by addr.Wire, ready for MAIL or RCPT.
+type wireAddr struct {
+	s    string // canonical form, safe between < and >
+	utf8 bool   // contains non-ASCII (needs SMTPUTF8)
+}
+
+// parseAddr checks an address for the wire (see addr.Wire).
+func parseAddr(a string) (wireAddr, error) {
+	s, nonASCII, err := addr.Wire(a)
+	return wireAddr{s: s, utf8: nonASCII}, err
 }
 
 // prepare checks the sender and recipients; unsafe addresses fail

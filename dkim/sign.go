@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 	msgdkim "github.com/emersion/go-msgauth/dkim"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/encrypt/mimeutil"
 )
 
@@ -158,11 +159,11 @@ func fromDomain(h textproto.Header) (string, error) {
 	if err != nil || len(list) == 0 {
 		return "", ErrNoFrom
 	}
-	at := strings.LastIndexByte(list[0].Address, '@')
-	if at < 0 {
+	dom := addr.DomainOf(list[0].Address)
+	if dom == "" {
 		return "", ErrNoFrom
 	}
-	return strings.ToLower(list[0].Address[at+1:]), nil
+	return dom, nil
 }
 
 // headerKeys lists the fields to sign: each present field of signedKeys as

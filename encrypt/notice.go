@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/internal/i18n"
 )
 
@@ -108,7 +109,7 @@ func (n Notice) build(req noticeRequest) ([]byte, error) {
 	}
 	org := n.Organization
 	if org == "" {
-		org = from[strings.LastIndexByte(from, '@')+1:]
+		org = addr.DomainOf(from)
 	}
 	id, err := messageID(n.Hostname)
 	if err != nil {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -22,11 +22,10 @@ type CourierMailer struct {
 func (m CourierMailer) SendMail(ctx context.Context, from string, to []string, msg []byte) error {
 	byDomain := map[string][]mail.Rcpt{}
 	for _, rcpt := range to {
-		_, dom, ok := strings.Cut(rcpt, "@")
-		if !ok || dom == "" {
+		dom := addr.DomainOf(rcpt)
+		if dom == "" {
 			return errors.New("tlsrpt: report address without a domain")
 		}
-		dom = strings.ToLower(dom)
 		byDomain[dom] = append(byDomain[dom], mail.Rcpt{Addr: rcpt})
 	}
 	var errs []error

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
+	address "github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/encrypt/mimeutil"
 )
 
@@ -224,8 +225,7 @@ func publicDomain(d string) bool {
 // WKDURLs returns the advanced and the direct WKD URLs for addr (which must
 // be local@domain).
 func WKDURLs(addr string) [2]string {
-	at := strings.LastIndexByte(addr, '@')
-	local, domain := addr[:at], strings.ToLower(addr[at+1:])
+	local, domain := address.LocalOf(addr), address.DomainOf(addr)
 	h := sha1.Sum([]byte(strings.ToLower(local)))
 	hu := zbase32(h[:]) + "?l=" + url.QueryEscape(local)
 	return [2]string{

@@ -1,7 +1,6 @@
-package delivery
+package addr
 
 import (
-	"errors"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -12,46 +11,47 @@ import (
 // parameters or commands into the session. Every address is checked here
 // and written in canonical form before it goes on the wire.
 
-// Address problems; the messages are fixed and never quote the address.
-var (
-	errAddrSyntax = errors.New("address is not a safe RFC 5321 mailbox")
-	errAddrLength = errors.New("address is too long")
-)
+// ErrUnsafe is Wire's error for an address that is not safe to write
+// between angle brackets; a too long one gives ErrTooLong. Both belong to
+// ErrSyntax and never quote the address.
+var ErrUnsafe = newSyntax("address is not a safe RFC 5321 mailbox")
 
 // maxAddrLen is RFC 5321 §4.5.3.1.3's path limit minus the angle brackets.
 const maxAddrLen = 254
 
-// wireAddr is an address checked and ready for MAIL or RCPT.
-type wireAddr struct {
-	s    string // canonical form, safe between < and >
-	utf8 bool   // contains non-ASCII (needs SMTPUTF8)
-}
-
-// parseAddr checks a mailbox (local@domain) and returns its canonical wire
+// Wire checks a mailbox (local@domain) that is about to be written between
+// the angle brackets of MAIL FROM or RCPT TO, and returns its canonical wire
 // form: no spaces, angle brackets or control characters anywhere, exactly
 // one '@' outside a quoted local part, a quoted local part only when it is
-// needed and with the minimum of escapes.
-func parseAddr(a string) (wireAddr, error) {
+// needed and with the minimum of escapes. nonASCII reports that the
+// transaction needs SMTPUTF8.
+//
+// Wire is the delivery side's check and is deliberately more lenient than
+// Parse: it refuses only what is unsafe to write, so that mail smtpd
+// accepted (or sealgate wrote itself) is not refused on its way out for a
+// reason of taste; the local part's case, the domain's case and routing
+// characters are kept as they are.
+func Wire(a string) (wire string, nonASCII bool, err error) {
 	if len(a) > maxAddrLen {
-		return wireAddr{}, errAddrLength
+		return "", false, ErrTooLong
 	}
 	if !utf8.ValidString(a) || strings.ContainsFunc(a, unsafeRune) {
-		return wireAddr{}, errAddrSyntax
+		return "", false, ErrUnsafe
 	}
 	for i := 0; i < len(a); i++ {
 		if c := a[i]; c <= ' ' || c == 0x7f || c == '<' || c == '>' {
-			return wireAddr{}, errAddrSyntax
+			return "", false, ErrUnsafe
 		}
 	}
 	local, domain, err := splitAddr(a)
 	if err != nil {
-		return wireAddr{}, err
+		return "", false, err
 	}
-	if !validDomain(domain) {
-		return wireAddr{}, errAddrSyntax
+	if !wireDomain(domain) {
+		return "", false, ErrUnsafe
 	}
 	w := quoteLocal(local) + "@" + domain
-	return wireAddr{s: w, utf8: !isASCII(w)}, nil
+	return w, !isASCII(w), nil
 }
 
 // splitAddr separates the local part (unquoted and unescaped) from the
@@ -60,18 +60,18 @@ func splitAddr(a string) (local, domain string, err error) {
 	if strings.HasPrefix(a, `"`) {
 		local, rest, ok := unquote(a)
 		if !ok || !strings.HasPrefix(rest, "@") {
-			return "", "", errAddrSyntax
+			return "", "", ErrUnsafe
 		}
 		return local, rest[1:], nil
 	}
 	at := strings.IndexByte(a, '@')
 	if at <= 0 {
-		return "", "", errAddrSyntax
+		return "", "", ErrUnsafe
 	}
 	local = a[:at]
 	for i := 0; i < len(local); i++ {
-		if !isAtext(local[i]) && local[i] != '.' {
-			return "", "", errAddrSyntax
+		if !isAtextByte(local[i]) && local[i] != '.' {
+			return "", "", ErrUnsafe
 		}
 	}
 	return local, a[at+1:], nil
@@ -98,40 +98,8 @@ func unquote(s string) (content, rest string, ok bool) {
 	return "", "", false
 }
 
-// quoteLocal writes a local part as a dot-atom when it is one, else as a
-// quoted-string escaping only '"' and '\'.
-func quoteLocal(local string) string {
-	if isDotAtom(local) {
-		return local
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(local); i++ {
-		if local[i] == '"' || local[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(local[i])
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// isDotAtom reports whether s is an RFC 5321 Dot-string (UTF-8 allowed, as
-// RFC 6531 extends atext).
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isAtext(s[i]) && s[i] != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-// isAtext reports whether c is RFC 5322 atext or part of a UTF-8 sequence.
-func isAtext(c byte) bool {
+// isAtextByte reports whether c is RFC 5322 atext or part of a UTF-8 sequence.
+func isAtextByte(c byte) bool {
 	switch {
 	case c >= 0x80:
 		return true
@@ -141,9 +109,9 @@ func isAtext(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
-// validDomain accepts a host name of letters, digits, '-' and '.' (and
+// wireDomain accepts a host name of letters, digits, '-' and '.' (and
 // UTF-8 for SMTPUTF8); address literals are not accepted for delivery.
-func validDomain(d string) bool {
+func wireDomain(d string) bool {
 	if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") ||
 		strings.HasPrefix(d, "-") || strings.Contains(d, "..") {
 		return false
@@ -165,11 +133,22 @@ func unsafeRune(r rune) bool {
 	return r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r))
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
+// DomainOf returns the domain of a mailbox in lower case: what follows its
+// last '@' (a quoted local part may hold an '@' of its own). It returns ""
+// when there is no '@' or nothing follows it.
+func DomainOf(a string) string {
+	at := strings.LastIndexByte(a, '@')
+	if at < 0 {
+		return ""
 	}
-	return true
+	return strings.ToLower(a[at+1:])
+}
+
+// LocalOf returns the local part of a mailbox as written: what precedes its
+// last '@', or all of a when it has none.
+func LocalOf(a string) string {
+	if at := strings.LastIndexByte(a, '@'); at >= 0 {
+		return a[:at]
+	}
+	return a
 }

@@ -1,11 +1,12 @@
-package delivery
+package addr
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
 
-func TestParseAddr(t *testing.T) {
+func TestWire(t *testing.T) {
 	t.Parallel()
 	ok := map[string]string{
 		"user@example.org":           "user@example.org",
@@ -21,12 +22,12 @@ func TestParseAddr(t *testing.T) {
 		"jöhn@exämple.org":           "jöhn@exämple.org",
 	}
 	for in, want := range ok {
-		w, err := parseAddr(in)
-		if err != nil || w.s != want {
-			t.Errorf("parseAddr(%q) = %q, %v; want %q", in, w.s, err, want)
+		w, nonASCII, err := Wire(in)
+		if err != nil || w != want {
+			t.Errorf("Wire(%q) = %q, %v; want %q", in, w, err, want)
 		}
-		if w.utf8 != !isASCII(want) {
-			t.Errorf("parseAddr(%q): utf8 = %v", in, w.utf8)
+		if nonASCII != !isASCII(want) {
+			t.Errorf("Wire(%q): nonASCII = %v", in, nonASCII)
 		}
 	}
 	bad := []string{
@@ -40,29 +41,47 @@ func TestParseAddr(t *testing.T) {
 		"a@b\u00a0c.org",
 	}
 	for _, in := range bad {
-		if w, err := parseAddr(in); err == nil {
-			t.Errorf("parseAddr(%q) = %q, want an error", in, w.s)
+		if w, _, err := Wire(in); err == nil || !errors.Is(err, ErrSyntax) {
+			t.Errorf("Wire(%q) = %q, %v; want an ErrSyntax error", in, w, err)
 		}
 	}
 }
 
-// FuzzParseAddr checks that whatever parseAddr accepts is safe to write
+// FuzzWire checks that whatever Wire accepts is safe to write
 // between angle brackets and stable when parsed again.
-func FuzzParseAddr(f *testing.F) {
+func FuzzWire(f *testing.F) {
 	for _, s := range []string{"user@example.org", `"a b"@x.org`, `"x\"y"@x.org`, "a..b@x.org", `"a\b"@x`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		w, err := parseAddr(in)
+		w, _, err := Wire(in)
 		if err != nil {
 			return
 		}
-		if strings.ContainsAny(w.s, " <>\r\n\t\x00") || strings.Count(strings.TrimLeft(w.s, `"`), "@") < 1 {
-			t.Fatalf("unsafe wire form %q from %q", w.s, in)
+		if strings.ContainsAny(w, " <>\r\n\t\x00") || strings.Count(strings.TrimLeft(w, `"`), "@") < 1 {
+			t.Fatalf("unsafe wire form %q from %q", w, in)
 		}
-		again, err := parseAddr(w.s)
-		if err != nil || again.s != w.s {
-			t.Fatalf("not stable: %q -> %q -> %q, %v", in, w.s, again.s, err)
+		again, _, err := Wire(w)
+		if err != nil || again != w {
+			t.Fatalf("not stable: %q -> %q -> %q, %v", in, w, again, err)
 		}
 	})
+}
+
+func TestDomainOfLocalOf(t *testing.T) {
+	cases := []struct{ in, local, domain string }{
+		{"Ann@Clinic.Example", "Ann", "clinic.example"},
+		{`"x@y"@Example.org`, `"x@y"`, "example.org"},
+		{"postmaster", "postmaster", ""},
+		{"user@", "user", ""},
+		{"", "", ""},
+	}
+	for _, c := range cases {
+		if got := DomainOf(c.in); got != c.domain {
+			t.Errorf("DomainOf(%q) = %q, want %q", c.in, got, c.domain)
+		}
+		if got := LocalOf(c.in); got != c.local {
+			t.Errorf("LocalOf(%q) = %q, want %q", c.in, got, c.local)
+		}
+	}
 }
