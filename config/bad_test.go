@@ -62,11 +62,9 @@ func wantedErrors(t *testing.T, data []byte) []string {
 	return wants
 }
 
-// checkConfig decodes and validates without touching the files named.
+// checkConfig decodes and validates in one pass without touching the
+// files named.
 func checkConfig(name string, data []byte) error {
-	c, err := Decode(name, data)
-	if err != nil {
-		return err
-	}
-	return c.Validate(Options{SkipFileChecks: true})
+	_, err := ParseWith(name, data, Options{SkipFileChecks: true})
+	return err
 }

@@ -5,11 +5,14 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sealgate/sealgate/internal/suggest"
 )
 
 // nodeUnmarshaler is implemented by config types with their own YAML shape.
@@ -121,7 +124,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		f, ok := fields[k.Value]
 		switch {
 		case !ok:
-			d.addf(p, "unknown key %q", k.Value)
+			d.addf(p, "unknown key %q%s", k.Value, didYouMean(k.Value, fields))
 		case seen[k.Value]:
 			d.addf(p, "duplicate key")
 		default:
@@ -129,6 +132,19 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		}
 		seen[k.Value] = true
 	}
+}
+
+// didYouMean suggests the known key nearest to an unknown one.
+func didYouMean(key string, fields map[string]reflect.StructField) string {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	slices.Sort(names) // ties go the same way every time
+	if best := suggest.Closest(key, names); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
 }
 
 // structFields maps yaml key names to the fields of t.

@@ -1,12 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,19 +36,69 @@ func Load(path string) (*Config, error) {
 // Parse decodes and validates a config whose text is data; name is used in
 // errors and its directory is the base of relative paths.
 func Parse(name string, data []byte) (*Config, error) {
-	c, err := Decode(name, data)
-	if err != nil {
-		return nil, err
+	return ParseWith(name, data, Options{})
+}
+
+// ParseWith is Parse with options. Every problem comes in one pass: the
+// values that decoded are validated even when others did not (a key that
+// failed to decode keeps its default and is not reported twice). Only a
+// YAML syntax error stops the reading early, as nothing after it can be
+// placed.
+func ParseWith(name string, data []byte, opts Options) (*Config, error) {
+	c, decodeErrs := decode(name, data)
+	if c == nil {
+		return nil, decodeErrs
 	}
-	if err := c.Validate(Options{}); err != nil {
-		return nil, err
+	err := c.Validate(opts)
+	var valErrs Errors
+	errors.As(err, &valErrs)
+	all := mergeErrors(c.src, decodeErrs, valErrs)
+	if all != nil {
+		return nil, all
 	}
 	return c, nil
 }
 
+// mergeErrors joins decoding and validation errors in line order,
+// dropping a validation error on a key whose value (or a part of it, or
+// the section holding it) could not be decoded.
+func mergeErrors(src *sourceInfo, decoded, validated Errors) error {
+	col := &collector{src: src, errs: slices.Clone(decoded)}
+	for _, v := range validated {
+		if !slices.ContainsFunc(decoded, func(d *Error) bool { return related(d.Key, v.Key) }) {
+			col.errs = append(col.errs, v)
+		}
+	}
+	return col.err()
+}
+
+// related reports whether key paths a and b are the same, or one holds
+// the other ("limits" and "limits.data_timeout", "listeners[1]" and
+// "listeners[1].address").
+func related(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	under := func(x, y string) bool {
+		return strings.HasPrefix(x, y) && (len(x) == len(y) || x[len(y)] == '.' || x[len(y)] == '[')
+	}
+	return under(a, b) || under(b, a)
+}
+
 // Decode reads a config's YAML over the defaults, checking its syntax, keys
 // and value types but not how the values fit together; call Validate next.
+// It returns a config or errors, never both.
 func Decode(name string, data []byte) (*Config, error) {
+	c, errs := decode(name, data)
+	if errs != nil {
+		return nil, errs
+	}
+	return c, nil
+}
+
+// decode is Decode that also returns what it could decode alongside the
+// errors; the config is nil only for a YAML syntax error.
+func decode(name string, data []byte) (*Config, Errors) {
 	dir := filepath.Dir(name)
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
@@ -55,20 +108,51 @@ func Decode(name string, data []byte) (*Config, error) {
 	d := &decoder{collector: &collector{src: c.src}, budget: maxValues}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		d.errs = append(d.errs, &Error{File: name, Line: yamlErrLine(err), Msg: err.Error(), Err: err})
-		return nil, d.errs
+		return nil, Errors{syntaxError(name, data, err)}
 	}
 	if len(root.Content) > 0 {
 		d.decode(root.Content[0], "", "", reflect.ValueOf(c).Elem())
-	}
-	if err := d.err(); err != nil {
-		return nil, err
+		if root.Content[0].Kind != yaml.MappingNode {
+			return nil, d.errs // nothing of the file was read: no more to say
+		}
 	}
 	c.derive()
+	if d.err() != nil {
+		return c, d.errs
+	}
 	return c, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// syntaxError places a YAML syntax error on the line where it becomes
+// evident. yaml.v3 reports the line where the enclosing block began (an
+// indentation slip on line 4 of a top-level mapping comes back as line 1),
+// so the first prefix of the file that fails with the same complaint is
+// looked for; the block's line is kept in the message.
+func syntaxError(name string, data []byte, err error) *Error {
+	blockLine := yamlErrLine(err)
+	what := yamlLineRE.ReplaceAllString(err.Error(), "")
+	what = strings.TrimPrefix(what, "yaml: ")
+	line := blockLine
+	lines := strings.SplitAfter(string(data), "\n")
+	for k := max(blockLine, 1); k <= len(lines) && k <= maxSyntaxScan; k++ {
+		var n yaml.Node
+		perr := yaml.Unmarshal([]byte(strings.Join(lines[:k], "")), &n)
+		if perr != nil && strings.HasSuffix(perr.Error(), ": "+what) {
+			line = k
+			break
+		}
+	}
+	msg := "YAML syntax: " + what
+	if blockLine > 0 && blockLine != line {
+		msg += fmt.Sprintf(" (in the block that starts on line %d)", blockLine)
+	}
+	return &Error{File: name, Line: line, Msg: msg, Err: err}
+}
+
+// maxSyntaxScan bounds the prefixes syntaxError parses.
+const maxSyntaxScan = 5000
 
 // yamlErrLine extracts the line number from a yaml.v3 syntax error.
 func yamlErrLine(err error) int {
