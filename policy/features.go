@@ -157,6 +157,9 @@ var features = func() []feature {
 		feature{"link_from_person_health", func(in *featureInput) float64 {
 			return b2f(in.sig.fromPerson) * in.health()
 		}},
+		feature{"link_individual_writes_health", func(in *featureInput) float64 {
+			return b2f(in.sig.individualToHealth()) * in.health()
+		}},
 		feature{"link_time_care", func(in *featureInput) float64 {
 			return lg(int(in.c[detect.CueTime])) * lg(int(in.c[detect.CueCare]))
 		}},

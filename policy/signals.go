@@ -32,6 +32,7 @@ type msgSignals struct {
 	fromPerson bool // the From display name is a person's name
 	fromRole   bool // the From mailbox is a role (noreply@, billing@)
 	fromHealth bool // the From display name or domain names a health-care organisation
+	fromOrg    bool // the From display name names an organisation
 	listMail   bool // List-Id, List-Unsubscribe or Precedence: bulk/list
 	nestedList bool // a forwarded or attached message is list mail (a newsletter passed on)
 	replyChain bool // the Subject says reply or forward (Re:, Fwd:, RV:, TR:)
@@ -58,6 +59,7 @@ func (s *scan) headerFacts(h mail.Header) {
 		m.fromRole = m.fromRole || roleAddress(a.Address)
 		m.fromHealth = m.fromHealth || healthOrg(a.Name+" "+fromDomain)
 		m.fromNamed = m.fromNamed || namedPerson(a.Name, a.Address)
+		m.fromOrg = m.fromOrg || (a.Name != "" && s.e.an.OrgName(a.Name))
 	}
 	roles := 0
 	for _, key := range []string{"To", "Cc"} {
@@ -79,6 +81,14 @@ func (s *scan) headerFacts(h mail.Header) {
 	}
 	m.toRole = m.toCount > 0 && roles == m.toCount
 	m.listMail = isListMail(h.Header)
+}
+
+// individualToHealth reports mail written by an individual into a health-care
+// organisation: the sender is neither a role mailbox nor a health-care or other
+// organisation, and writes to a health-care organisation at another domain (a patient
+// asking the clinic about a symptom from a personal address).
+func (m *msgSignals) individualToHealth() bool {
+	return !m.fromRole && !m.fromHealth && !m.fromOrg && m.toHealth && m.toOutside && !m.listMail
 }
 
 // isListMail reports a header of list or bulk mail: List-Id, List-Unsubscribe or

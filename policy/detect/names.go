@@ -99,8 +99,11 @@ func (s *scanner) classifyName(i, end int) {
 			s.hit(PatientName, i)
 		}
 	}
-	if s.healthNear(i, end) {
+	switch {
+	case s.healthNear(i, end):
 		s.hit(NameNearHealth, i)
+	case s.careNear(i, end):
+		s.hit(NameNearCare, i)
 	}
 }
 
@@ -134,6 +137,32 @@ func (s *scanner) healthNear(i, end int) bool {
 	}
 	for j, n := end, 0; j < len(s.toks) && n < nameWindow; j++ {
 		if health(j) {
+			return true
+		}
+		if s.toks[j].kind != tkPunct {
+			n++
+		}
+	}
+	return false
+}
+
+// careNear reports whether a procedure, a specialty or a care event ("20-week
+// anatomy ultrasound (Ann Lee)", "Ann Lee - crown prep", "cardiology follow-up for
+// Ann Lee") is within nameWindow words or numbers of the name in [i, end): weaker than
+// health information, since staff rosters and teaching also put names beside
+// procedures, so the scorer weighs it apart.
+func (s *scanner) careNear(i, end int) bool {
+	care := func(j int) bool { return s.cls[j]&(clProcedure|clSpecialty|clCareEvent) != 0 }
+	for j, n := i-1, 0; j >= 0 && n < nameWindow; j-- {
+		if care(j) {
+			return true
+		}
+		if s.toks[j].kind != tkPunct {
+			n++
+		}
+	}
+	for j, n := end, 0; j < len(s.toks) && n < nameWindow; j++ {
+		if care(j) {
 			return true
 		}
 		if s.toks[j].kind != tkPunct {

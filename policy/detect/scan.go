@@ -286,10 +286,9 @@ func (s *scanner) phrases(i int, ps []phrase, cl class, cue uint32) (class, uint
 // counted counts the health terms and markers of word token i, of class cl, and returns
 // its class.
 func (s *scanner) counted(i int, t *tok, cl class) class {
-	if cl&clVet != 0 && (cl&clHealth != 0 || t.flags&fUpper != 0) {
-		// "PET-CT", "PET scan": imaging, not an animal. (An upper-case word is never
-		// capitalised, and a capitalised one keeps its health class, so the Bag, which
-		// leaves out capitalised words without a class, is not affected.)
+	if cl&clVet != 0 && cl&clHealth != 0 {
+		// A word that is also a health term is read as health ("PET scan" is
+		// imaging; "pet" alone is no longer a veterinary word, "your pet" is).
 		cl &^= clVet
 	}
 	if cl&clCounted != 0 {

@@ -113,7 +113,9 @@ func TestDetectors(t *testing.T) {
 		{"your team treats asthma", PersonalHealth, 0},
 		{"grow your diabetes program", PersonalHealth, 0},
 		{"your appointment is Monday", PersonalCare, 1},
-		{"Clover's (rabbit) recheck", Veterinary, 1},
+		{"Clover's (rabbit) recheck with Dr. Sand, DVM", Veterinary, 1},
+		{"Your dog's vaccines are due", Veterinary, 1},
+		{"Wound vac change at 2 PM. Dog is friendly.", Veterinary, 0},
 		{"PET-CT recommended", Veterinary, 0},
 		{"Manage preferences", BulkMail, 1},
 	}
