@@ -66,10 +66,14 @@ type event struct {
 	Result  string    `json:"result,omitempty"`
 	Attempt int       `json:"attempt,omitempty"`
 	Code    int       `json:"code,omitempty"`
-	Remote2 string    `json:"remote_mta,omitempty"`
-	TLS     string    `json:"tls,omitempty"`
-	Cipher  string    `json:"tls_cipher,omitempty"`
-	Verify  *bool     `json:"tls_verified,omitempty"`
+	// Enhanced and RemoteText are the remote reply's enhanced status code
+	// and its text with addresses, quoted passages and numbers stripped.
+	Enhanced   string `json:"enhanced,omitempty"`
+	RemoteText string `json:"remote_text,omitempty"`
+	Remote2    string `json:"remote_mta,omitempty"`
+	TLS        string `json:"tls,omitempty"`
+	Cipher     string `json:"tls_cipher,omitempty"`
+	Verify     *bool  `json:"tls_verified,omitempty"`
 	// VerifyBy is how the peer was verified: pkix, dane, mta-sts.
 	VerifyBy string `json:"tls_verification,omitempty"`
 	// PortalID names a portal message in a portal operator action.
@@ -151,6 +155,6 @@ func (l *Log) Delivery(env *queue.Envelope, o mail.Outcome, attempt int) {
 	}
 	verified := o.Verified
 	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,
-		Code: o.Code, Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification, Cipher: o.TLSCipher,
+		Code: o.Code, Enhanced: o.Enhanced, RemoteText: mail.ReplyText(o.Err), Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification, Cipher: o.TLSCipher,
 		Method: o.Method, Reason: o.MethodReason, Encryption: o.Encryption})
 }

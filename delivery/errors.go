@@ -85,6 +85,15 @@ func causeText(err error) string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
+// RemoteReply returns the remote server's reply text, "" for an error made
+// locally. It is raw: mail.ReplyText makes it safe to keep.
+func (e *Error) RemoteReply() string {
+	if e.Code == 0 {
+		return ""
+	}
+	return e.Msg
+}
+
 // Temporary reports whether the failure may go away on a later attempt.
 func (e *Error) Temporary() bool { return !e.Permanent }
 

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // run makes one delivery attempt for an item, with panic recovery: a
@@ -170,18 +172,22 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 	result := "delivered"
 	switch {
 	case o.Err == nil:
-		r.Status, r.LastError = StatusDelivered, ""
+		r.Status, r.LastError, r.RemoteText = StatusDelivered, "", ""
 	case o.Permanent:
 		r.Status, r.LastError, result = StatusFailed, o.Err.Error(), "bounced"
+		r.RemoteText = mail.ReplyText(o.Err)
 	default:
 		r.LastError, result = o.Err.Error(), "deferred"
+		r.RemoteText = mail.ReplyText(o.Err)
 	}
 	q.m.deliveries.WithLabelValues(result, tlsLabel(o.TLSVersion)).Inc()
 	if q.cfg.Audit != nil {
 		q.cfg.Audit.Delivery(it.env, o, r.Attempts)
 	}
-	attrs := []slog.Attr{slog.String("queue_id", it.env.ID), slog.String("result", result),
-		slog.Int("attempt", r.Attempts), slog.String("remote", o.RemoteMTA), slog.String("tls", o.TLSVersion)}
+	// Recipients are told apart by their place in the envelope (1-based,
+	// "rcpt=2 rcpts=3"), never by address.
+	attrs := []slog.Attr{slog.String("queue_id", it.env.ID), slog.Int("rcpt", i+1), slog.Int("rcpts", len(it.cur.Rcpts)),
+		slog.String("result", result), slog.Int("attempt", r.Attempts), slog.String("remote", o.RemoteMTA), slog.String("tls", o.TLSVersion)}
 	if o.Code != 0 {
 		attrs = append(attrs, slog.Int("code", o.Code))
 	}
@@ -190,6 +196,9 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 	}
 	if o.Err != nil {
 		attrs = append(attrs, slog.String("reason", logReason(o.Err)))
+	}
+	if r.RemoteText != "" {
+		attrs = append(attrs, slog.String("remote_text", r.RemoteText))
 	}
 	q.log.LogAttrs(q.ctx, slog.LevelInfo, "delivery", attrs...)
 }

@@ -93,7 +93,7 @@ func diagnostic(r RcptState) string {
 	if r.Code == 0 {
 		return ""
 	}
-	return strings.TrimSpace(fmt.Sprintf("smtp; %d %s", r.Code, r.Enhanced))
+	return strings.TrimSpace(fmt.Sprintf("smtp; %d %s %s", r.Code, r.Enhanced, r.RemoteText))
 }
 
 // bounce builds the DSN and writes it to the spool; the caller schedules

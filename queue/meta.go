@@ -53,19 +53,22 @@ const (
 
 // RcptState is the mutable per-recipient part of a queued message.
 type RcptState struct {
-	Addr       string     `json:"addr"`
-	Status     RcptStatus `json:"status"`
-	Attempts   int        `json:"attempts"`
-	LastError  string     `json:"last_error,omitempty"` // remote reply or error class, never message content
-	Code       int        `json:"code,omitempty"`
-	Enhanced   string     `json:"enhanced,omitempty"`
-	RemoteMTA  string     `json:"remote_mta,omitempty"`
-	TLSVersion string     `json:"tls_version,omitempty"`
-	TLSCipher  string     `json:"tls_cipher,omitempty"`
-	TLSVerify  string     `json:"tls_verification,omitempty"` // dane, mta-sts, pinned, pkix, none or ""
-	Method     string     `json:"method,omitempty"`           // protection used: pgp, smime, tls, portal, none
-	DSNPassed  bool       `json:"dsn_passed,omitempty"`       // NOTIFY went on to a next hop that announced DSN
-	Updated    time.Time  `json:"updated,omitempty"`
+	Addr      string     `json:"addr"`
+	Status    RcptStatus `json:"status"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error,omitempty"` // remote reply or error class, never message content
+	Code      int        `json:"code,omitempty"`
+	Enhanced  string     `json:"enhanced,omitempty"`
+	// RemoteText is the remote reply's text with addresses, quoted
+	// passages and numbers stripped (mail.ReplyText).
+	RemoteText string    `json:"remote_text,omitempty"`
+	RemoteMTA  string    `json:"remote_mta,omitempty"`
+	TLSVersion string    `json:"tls_version,omitempty"`
+	TLSCipher  string    `json:"tls_cipher,omitempty"`
+	TLSVerify  string    `json:"tls_verification,omitempty"` // dane, mta-sts, pinned, pkix, none or ""
+	Method     string    `json:"method,omitempty"`           // protection used: pgp, smime, tls, portal, none
+	DSNPassed  bool      `json:"dsn_passed,omitempty"`       // NOTIFY went on to a next hop that announced DSN
+	Updated    time.Time `json:"updated,omitempty"`
 }
 
 // State is the mutable part of a queued message, rewritten after attempts.

@@ -16,10 +16,12 @@ import (
 )
 
 // Data reads the message, checks it and queues it. It answers 250 only
-// after the queue has the message on disk.
+// after the queue has the message on disk, and the 250 names the queue ID
+// (for DATA and BDAT alike), so a client's log can be matched to
+// sealgate's.
 func (s *session) Data(r io.Reader) error {
 	var queueID string
-	return s.guarded(&queueID, func() error {
+	err := s.guarded(&queueID, func() error {
 		if s.client == nil || len(s.rcpts) == 0 {
 			return errAuthRequired
 		}
@@ -34,6 +36,16 @@ func (s *session) Data(r io.Reader) error {
 		queueID = queue.NewID()
 		return s.accept(queueID, body)
 	})
+	if err == nil && queueID != "" {
+		return queuedReply(queueID)
+	}
+	return err
+}
+
+// queuedReply is the 250 for a message on disk. go-smtp sends a returned
+// *smtp.SMTPError as the reply, whatever its code.
+func queuedReply(queueID string) error {
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + queueID}
 }
 
 // readBody reads the whole message and enforces CRLF line endings. Any

@@ -178,9 +178,12 @@ func TestBDATAcceptedAndBareLFRefused(t *testing.T) {
 	r := relayHello(t, h)
 	body := hdr + "chunked\r\n"
 	r.send("BDAT " + itoa(len(body)) + " LAST\r\n" + body)
-	r.expect("250")
+	reply := r.expect("250")
 	if h.q.count() != 1 {
 		t.Fatalf("BDAT message not queued")
+	}
+	if want := "250 2.0.0 OK: queued as " + h.q.envs[0].ID; strings.TrimSpace(reply) != want {
+		t.Errorf("BDAT reply %q, want %q", reply, want)
 	}
 	r.send("MAIL FROM:<lab@clinic.example.org>\r\nRCPT TO:<dr@example.net>\r\n")
 	r.expect("250")
@@ -240,5 +243,23 @@ func TestBareLFInDataOverTLSRefused(t *testing.T) {
 	}
 	if h.q.count() != 0 {
 		t.Fatalf("%d messages with bare line endings queued over TLS", h.q.count())
+	}
+}
+
+// TestDataReplyNamesQueueID: the 250 to DATA names the queue ID the
+// message was stored under, so a client's log matches sealgate's.
+func TestDataReplyNamesQueueID(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	r := relayHello(t, h)
+	r.send("DATA\r\n")
+	r.expect("354")
+	r.send(hdr + "body\r\n.\r\n")
+	reply := strings.TrimSpace(r.expect("250"))
+	if h.q.count() != 1 {
+		t.Fatal("message not queued")
+	}
+	if id := h.q.envs[0].ID; id == "" || reply != "250 2.0.0 OK: queued as "+id {
+		t.Errorf("DATA reply %q, queue ID %q", reply, id)
 	}
 }

@@ -47,8 +47,9 @@ type env struct {
 
 type envOpts struct {
 	sink  smtpsink.Options
-	extra string // YAML appended to the config
-	retry string // retry schedule
+	extra string    // YAML appended to the config
+	retry string    // retry schedule
+	logs  io.Writer // the gateway's operational log; nil discards it
 }
 
 // freePort returns a loopback address whose port was free a moment ago.
@@ -127,7 +128,11 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	e.cfg = cfg
-	gw, err := startGateway(cfg, e.path, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	logs := o.logs
+	if logs == nil {
+		logs = io.Discard
+	}
+	gw, err := startGateway(cfg, e.path, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,99 @@
+package mail
+
+import (
+	"errors"
+	"strings"
+	"unicode"
+)
+
+// RemoteReplier is implemented by delivery errors that carry the text of
+// the remote server's reply.
+type RemoteReplier interface {
+	RemoteReply() string
+}
+
+// maxReplyText bounds the reply text kept for logs, audit records, `queue
+// show` and DSNs.
+const maxReplyText = 200
+
+// ReplyText returns the remote server's reply text carried by err, made
+// safe to keep where operators and senders read it: words that hold an
+// address (anything with '@', anything in angle brackets) become
+// "[address]", quoted passages (which some servers use to echo message
+// content) become "[quoted]", runs of three or more digits become
+// "[number]", control characters are dropped and the text is cut at 200
+// bytes. It returns "" when err carries no remote reply.
+func ReplyText(err error) string {
+	var rr RemoteReplier
+	if err == nil || !errors.As(err, &rr) {
+		return ""
+	}
+	return SanitizeReply(rr.RemoteReply())
+}
+
+// SanitizeReply strips addresses, quoted passages and numbers from a
+// remote reply text (see ReplyText).
+func SanitizeReply(text string) string {
+	text = dropQuoted(strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || !unicode.IsPrint(r) {
+			return ' '
+		}
+		return r
+	}, text))
+	words := strings.Fields(text)
+	for i, w := range words {
+		switch {
+		case strings.ContainsAny(w, "@<>"):
+			words[i] = "[address]"
+		case hasDigitRun(w, 3):
+			words[i] = "[number]"
+		}
+	}
+	out := strings.Join(words, " ")
+	if len(out) > maxReplyText {
+		out = strings.ToValidUTF8(out[:maxReplyText], "") + "…"
+	}
+	return out
+}
+
+// dropQuoted replaces text between matching quotes ("…", '…', `…`) with
+// "[quoted]"; an unmatched quote drops the rest of the text.
+func dropQuoted(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexAny(s, "\"'`")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		// An apostrophe inside a word ("don't") is not a quote.
+		if s[i] == '\'' && i > 0 && i+1 < len(s) && isLetter(s[i-1]) && isLetter(s[i+1]) {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
+		b.WriteString(s[:i])
+		j := strings.IndexByte(s[i+1:], s[i])
+		b.WriteString(" [quoted] ")
+		if j < 0 {
+			return b.String()
+		}
+		s = s[i+1+j+1:]
+	}
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func hasDigitRun(w string, n int) bool {
+	run := 0
+	for _, r := range w {
+		if r >= '0' && r <= '9' {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
