@@ -50,6 +50,29 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// StartOn runs a server on ip port 53 (UDP and TCP) until the test ends,
+// for programs that can only be pointed at a resolver through a
+// resolv.conf line (which has no port). Binding port 53 needs root or
+// CAP_NET_BIND_SERVICE.
+func StartOn(t testing.TB, ip string) *Server {
+	t.Helper()
+	addr := net.JoinHostPort(ip, "53")
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatalf("dnstest: listen: %v", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		_ = pc.Close()
+		t.Fatalf("dnstest: listen: %v", err)
+	}
+	s := &Server{Addr: addr, records: map[key][]dns.RR{},
+		names: map[string]bool{}, secure: map[string]bool{}, fail: map[string]bool{}}
+	serve(t, &dns.Server{PacketConn: pc, Handler: s})
+	serve(t, &dns.Server{Listener: ln, Handler: s})
+	return s
+}
+
 // listenPair binds UDP and TCP on one free loopback port. The TCP port of a
 // random free UDP port may be taken by another test or process, so a few
 // ports are tried.

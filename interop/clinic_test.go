@@ -1,0 +1,269 @@
+package interop
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// clinicCount is how many messages the clinic's users send through the
+// clinic's Postfix.
+const clinicCount = 10
+
+// outMsg is one message a client hands in.
+type outMsg struct {
+	from, to, id, envid string
+	utf8                bool
+	data                []byte // CRLF
+}
+
+// clinicMessages are the clinic users' messages: to Postfix's dest.test
+// (one recipient in three with a UTF-8 local part, so SMTPUTF8 with DSN)
+// and Exim's exim.test, each asking for success and failure notices.
+func clinicMessages() []outMsg {
+	var out []outMsg
+	for i := range clinicCount {
+		m := outMsg{from: "alice@clinic.test", id: fmt.Sprintf("clinic-%d@clinic.test", i), envid: fmt.Sprintf("clinic-%d", i)}
+		switch i % 3 {
+		case 0:
+			m.to = "bob@dest.test"
+		case 1:
+			m.to, m.utf8 = "renée@dest.test", true
+		case 2:
+			m.to = "dora@exim.test"
+		}
+		m.data = []byte(fmt.Sprintf("From: Alice <alice@clinic.test>\r\nTo: <%s>\r\nSubject: Staff rota, week %d\r\n"+
+			"Message-ID: <%s>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"+
+			"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"+
+			"The staff rota for week %d is on the noticeboard.\r\nThe café opens at 8.\r\n.leading dot\r\n", m.to, i, m.id, i))
+		out = append(out, m)
+	}
+	return out
+}
+
+// bounceTrigger is a message a workstation hands to the clinic's Postfix
+// with a sender the clinic may not use at sealgate (carol@dest.test):
+// sealgate refuses it at MAIL (550 5.7.1) on the cached connection, Postfix
+// sends RSET and goes on using the connection, and bounces the message with
+// MAIL FROM:<> through sealgate to carol@dest.test.
+var bounceTrigger = outMsg{from: "carol@dest.test", to: "bob@dest.test", id: "bounce-me@dest.test",
+	data: []byte("From: carol@dest.test\r\nTo: bob@dest.test\r\nSubject: Lunch on Friday\r\n" +
+		"Message-ID: <bounce-me@dest.test>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\nNoon at the fountain?\r\n")}
+
+// inject hands msgs to the clinic's Postfix in one SMTP session, as the
+// clinic's workstations would.
+func inject(t *testing.T, addr string, msgs []outMsg) {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("ws1.clinic.test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		mo := &smtp.MailOptions{UTF8: m.utf8}
+		ro := (*smtp.RcptOptions)(nil)
+		if m.envid != "" {
+			mo.Return, mo.EnvelopeID = smtp.DSNReturnHeaders, m.envid
+			ro = &smtp.RcptOptions{Notify: []smtp.DSNNotify{smtp.DSNNotifySuccess, smtp.DSNNotifyFailure}}
+		}
+		if err := c.Mail(m.from, mo); err != nil {
+			t.Fatalf("%s: MAIL: %v", m.id, err)
+		}
+		if err := c.Rcpt(m.to, ro); err != nil {
+			t.Fatalf("%s: RCPT: %v", m.id, err)
+		}
+		wr, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wr.Write(m.data)
+		if err := wr.Close(); err != nil {
+			t.Fatalf("%s: DATA: %v", m.id, err)
+		}
+	}
+	_ = c.Quit()
+}
+
+// byID indexes messages by Message-ID (without angle brackets).
+func byID(ms []mail) map[string][]mail {
+	out := map[string][]mail{}
+	for _, m := range ms {
+		id := strings.Trim(m.header("Message-ID"), "<>")
+		out[id] = append(out[id], m)
+	}
+	return out
+}
+
+// sameContent reports whether got carries sent unchanged: the same body
+// byte for byte and the sent header fields, in order, below the trace
+// fields the hops added.
+func sameContent(sent []byte, got mail) bool {
+	lf := bytes.ReplaceAll(sent, []byte("\r\n"), []byte("\n"))
+	sh, sb, _ := bytes.Cut(lf, []byte("\n\n"))
+	gh, gb, _ := bytes.Cut(got.data, []byte("\n\n"))
+	return bytes.Equal(sb, gb) && bytes.HasSuffix(gh, sh)
+}
+
+func (w *world) clinicPath(t *testing.T, r *results) {
+	msgs := clinicMessages()
+	// The refused message goes in the middle, so later deliveries reuse the
+	// connection after the refusal and RSET.
+	inject(t, w.clinicIP+":25", slices.Concat(msgs[:clinicCount/2], []outMsg{bounceTrigger}, msgs[clinicCount/2:]))
+	r.clinicSent = len(msgs)
+	wantDest, wantExim := 0, 0
+	for _, m := range msgs {
+		if strings.HasSuffix(m.to, "@exim.test") {
+			wantExim++
+		} else {
+			wantDest++
+		}
+	}
+	arrived := waitFor(60*time.Second, func() bool {
+		return len(w.mx.inbox(t)) >= wantDest+1 && len(w.ex.inbox(t)) >= wantExim &&
+			len(w.clinic.inbox(t)) >= len(msgs)
+	})
+	if !arrived {
+		t.Errorf("after 60 s: dest.test %d/%d, exim.test %d/%d, success notices %d/%d\nclinic log:\n%s\nsealgate log:\n%s",
+			len(w.mx.inbox(t)), wantDest+1, len(w.ex.inbox(t)), wantExim, len(w.clinic.inbox(t)), len(msgs),
+			tail(w.clinic.log(), 40), tail(w.gw.log(), 40))
+	}
+	dest, ex := byID(w.mx.inbox(t)), byID(w.ex.inbox(t))
+	eximTLS := w.ex.received()
+	for _, m := range msgs {
+		got := dest[m.id]
+		if strings.HasSuffix(m.to, "@exim.test") {
+			got = ex[m.id]
+		}
+		if len(got) == 0 {
+			t.Errorf("%s to %s: not delivered", m.id, m.to)
+			continue
+		}
+		r.clinicArrived++
+		if !sameContent(m.data, got[0]) {
+			t.Errorf("%s: content changed on the way:\n%s", m.id, got[0].data)
+			continue
+		}
+		r.clinicSame++
+		if w.provenTLS(got[0], m.id, eximTLS) {
+			r.clinicTLS++
+		} else {
+			t.Errorf("%s: no TLS in the receiver's log or trace header", m.id)
+		}
+	}
+	w.checkNotices(t, r, msgs)
+	w.checkBounce(t, r)
+	w.checkConnectionReuse(t, r)
+}
+
+var postfixTLSReceived = regexp.MustCompile(`\(using TLSv1\.[23] with cipher `)
+
+// provenTLS finds the TLS of the hop into the receiver: Postfix writes it
+// into its Received header (smtpd_tls_received_header) and Exim into the
+// arrival line of its main log (X=TLS…).
+func (w *world) provenTLS(m mail, id string, eximArrivals []string) bool {
+	if strings.Contains(m.path, "/exim/") {
+		for _, l := range eximArrivals {
+			if strings.Contains(l, "id="+id) && strings.Contains(l, " X=TLS1.") {
+				return true
+			}
+		}
+		return false
+	}
+	return postfixTLSReceived.MatchString(m.header("Received"))
+}
+
+// checkNotices: every message asked for NOTIFY=SUCCESS. The receiving MTA
+// announces DSN, so it sends the only success notice ("delivered"); the
+// clinic's Postfix and sealgate pass NOTIFY on and send none.
+func (w *world) checkNotices(t *testing.T, r *results, msgs []outMsg) {
+	per := map[string]int{}
+	for _, n := range w.clinic.inbox(t) {
+		body := string(n.data)
+		if !strings.Contains(body, "report-type=delivery-status") {
+			continue
+		}
+		r.notices++
+		if strings.Contains(body, "Reporting-MTA: dns; gw.clinic.test") || strings.Contains(body, "Reporting-MTA: dns; mx.clinic.test") {
+			r.noticesRelay++
+			t.Errorf("a success notice from a relay, not from the receiving MTA:\n%s", body)
+		}
+		for _, m := range msgs {
+			if regexp.MustCompile(`(?i)Original-Envelope-Id: ` + m.envid + `\n`).MatchString(body) {
+				per[m.envid]++
+				if !regexp.MustCompile(`(?i)Action: delivered`).MatchString(body) {
+					t.Errorf("%s: notice is not 'delivered':\n%s", m.envid, body)
+				}
+			}
+		}
+	}
+	for _, m := range msgs {
+		if per[m.envid] != 1 {
+			t.Errorf("%s: %d success notices, want exactly 1", m.envid, per[m.envid])
+		}
+	}
+}
+
+// checkBounce: the clinic's Postfix bounce (null sender) went through
+// sealgate to the original sender at dest.test.
+func (w *world) checkBounce(t *testing.T, r *results) {
+	for _, m := range w.mx.inbox(t) {
+		if m.header("Return-Path") != "<>" || m.header("X-Original-To") != "carol@dest.test" {
+			continue
+		}
+		r.bounces++
+		// The bounce returns the refused message; when sealgate's policy
+		// finds it may carry PHI it goes as a pickup-portal notice (still
+		// with the null sender), otherwise unchanged.
+		if !strings.Contains(string(m.data), "bounce-me@dest.test") && m.header("Subject") != "You have a secure message" {
+			t.Errorf("null-sender message to carol is neither the bounce nor a portal notice:\n%s", m.data)
+		}
+	}
+	if !strings.Contains(w.gw.log(), "550") {
+		t.Errorf("sealgate's log has no line for the refused sender")
+	}
+	if r.bounces != 1 {
+		t.Errorf("the clinic Postfix's own bounce arrived %d times, want 1\nsealgate log:\n%s", r.bounces, tail(w.gw.log(), 30))
+	}
+}
+
+// checkConnectionReuse: with connection caching and one connection at a
+// time, the clinic's Postfix sends several messages over one connection
+// to sealgate; its log says conn_use=N (N > 1) for each reused delivery.
+func (w *world) checkConnectionReuse(t *testing.T, r *results) {
+	re := regexp.MustCompile(`relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*conn_use=(\d+), .*status=sent`)
+	for _, l := range strings.Split(w.clinic.log(), "\n") {
+		if re.MatchString(l) {
+			r.reused++
+		}
+	}
+	if r.reused < 3 {
+		t.Errorf("deliveries over a reused connection to sealgate: %d, want at least 3\nclinic log:\n%s", r.reused, grep(w.clinic.log(), "smtp["))
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
