@@ -82,6 +82,9 @@ type event struct {
 	Operator string `json:"operator,omitempty"`
 	// Encryption is the content protection of a pgp or smime copy.
 	Encryption string `json:"encryption,omitempty"`
+	// Origin names what in sealgate wrote a message (queue.Envelope.Origin):
+	// a portal code or reply, a TLS report; absent for a client's mail.
+	Origin string `json:"origin,omitempty"`
 }
 
 func (l *Log) write(e event) { l.writeErr(e) }
@@ -127,7 +130,8 @@ func (l *Log) Operator(action, id, operator, result string) error {
 	return l.writeErr(e)
 }
 
-// Accepted records a message answered 250, with its policy decision.
+// Accepted records a message answered 250, with its policy decision, or a
+// message sealgate wrote itself entering the spool (with its origin).
 func (l *Log) Accepted(env *queue.Envelope) {
 	rcpts := make([]string, len(env.Rcpts))
 	for i, r := range env.Rcpts {
@@ -136,7 +140,7 @@ func (l *Log) Accepted(env *queue.Envelope) {
 	phi := env.Policy.PHI
 	l.write(event{Event: "accepted", QueueID: env.ID, Client: env.Client, Remote: env.ClientAddr,
 		From: &env.From, Rcpts: rcpts, PHI: &phi, Action: env.Policy.Action, Method: env.Policy.Method,
-		Rule: env.Policy.Rule, Finds: env.Policy.Reasons})
+		Rule: env.Policy.Rule, Finds: env.Policy.Reasons, Origin: env.Origin})
 }
 
 // Rejected records a refused message or command.
@@ -156,5 +160,5 @@ func (l *Log) Delivery(env *queue.Envelope, o mail.Outcome, attempt int) {
 	verified := o.Verified
 	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,
 		Code: o.Code, Enhanced: o.Enhanced, RemoteText: mail.ReplyText(o.Err), Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification, Cipher: o.TLSCipher,
-		Method: o.Method, Reason: o.MethodReason, Encryption: o.Encryption})
+		Method: o.Method, Reason: o.MethodReason, Encryption: o.Encryption, Origin: env.Origin})
 }

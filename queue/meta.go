@@ -39,6 +39,9 @@ type Envelope struct {
 	// Hold keeps the message out of delivery until an operator releases it
 	// (policy action "quarantine").
 	Hold bool `json:"hold,omitempty"`
+	// Origin names what in sealgate wrote the message (see Submit): ""
+	// for mail a client submitted over SMTP.
+	Origin string `json:"origin,omitempty"`
 }
 
 // RcptStatus is where one recipient stands.

@@ -40,8 +40,11 @@ type Config struct {
 	compactAfter time.Duration
 }
 
-// Auditor receives delivery events for the audit log. It must not block.
+// Auditor receives events for the audit log: a message sealgate wrote
+// itself entering the spool (Submit), and each delivery attempt. It must
+// not block.
 type Auditor interface {
+	Accepted(env *Envelope)
 	Delivery(env *Envelope, o Outcome, attempt int)
 }
 

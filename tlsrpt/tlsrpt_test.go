@@ -21,7 +21,6 @@ import (
 
 	"github.com/sealgate/sealgate/dnsclient"
 	"github.com/sealgate/sealgate/dnsclient/dnstest"
-	sgmail "github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
@@ -269,30 +268,5 @@ func TestSendDaily(t *testing.T) {
 	// other.test publishes no record and gets nothing.
 	if err != nil || n != 1 || posts != 1 {
 		t.Errorf("sent %d (%d posts): %v", n, posts, err)
-	}
-}
-
-type courier struct{ got []*sgmail.Delivery }
-
-func (c *courier) Deliver(_ context.Context, d *sgmail.Delivery) []sgmail.Outcome {
-	c.got = append(c.got, d)
-	return make([]sgmail.Outcome, len(d.Rcpts))
-}
-
-func TestCourierMailer(t *testing.T) {
-	t.Parallel()
-	c := &courier{}
-	err := tlsrpt.CourierMailer{Courier: c}.SendMail(context.Background(), "tlsrpt@clinic.test",
-		[]string{"a@Partner.test", "b@partner.test", "c@other.test"}, []byte("msg"))
-	if err != nil || len(c.got) != 2 {
-		t.Fatalf("%v, %d deliveries", err, len(c.got))
-	}
-	for _, d := range c.got {
-		if d.From != "tlsrpt@clinic.test" || (d.Domain == "partner.test") != (len(d.Rcpts) == 2) || string(d.Body) != "msg" {
-			t.Errorf("delivery %+v", d)
-		}
-	}
-	if err := (tlsrpt.CourierMailer{Courier: c}).SendMail(context.Background(), "x@y.test", []string{"nodomain"}, nil); err == nil {
-		t.Error("address without domain accepted")
 	}
 }

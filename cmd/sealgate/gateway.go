@@ -201,9 +201,6 @@ func (g *gateway) startQueue() error {
 		}
 		next = &dkim.Courier{Signer: signer, Next: courier}
 	}
-	if g.cfg.Delivery.TLS.Report.Enabled && verified.Reports != nil {
-		g.tlsReports = startTLSReporter(g.cfg, verified, next, g.log)
-	}
 	var pickup portalbox.Store
 	if g.portalStore != nil {
 		pickup = box.New(g.portalStore)
@@ -229,6 +226,9 @@ func (g *gateway) startQueue() error {
 		return err
 	}
 	g.queue = q
+	if g.cfg.Delivery.TLS.Report.Enabled && verified.Reports != nil {
+		g.tlsReports = startTLSReporter(g.cfg, verified, q, g.log)
+	}
 	g.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "sealgate_queue_oldest_age_seconds", Help: "Age of the oldest queued message."},
 		func() float64 { return q.Oldest().Seconds() }))
@@ -290,6 +290,9 @@ func (g *gateway) close(ctx context.Context) error {
 	if g.portal != nil {
 		errs = append(errs, g.portal.Close(ctx))
 	}
+	if g.tlsReports != nil {
+		g.tlsReports.close() // before the queue it submits to
+	}
 	if g.queue != nil {
 		errs = append(errs, g.queue.Close(ctx))
 	}
@@ -298,9 +301,6 @@ func (g *gateway) close(ctx context.Context) error {
 	}
 	if g.courier != nil {
 		errs = append(errs, g.courier.Close())
-	}
-	if g.tlsReports != nil {
-		g.tlsReports.close()
 	}
 	if g.verified != nil {
 		g.verified.Close()

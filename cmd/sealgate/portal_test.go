@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/config"
-	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
 )
@@ -85,31 +84,31 @@ func TestPortalCommands(t *testing.T) {
 	}
 }
 
-// fakeQueue records what the portal enqueues.
+// fakeQueue records what the portal submits.
 type fakeQueue struct {
-	mu   sync.Mutex
-	envs []*queue.Envelope
-	data [][]byte
+	mu  sync.Mutex
+	got []queue.Generated
 }
 
-func (f *fakeQueue) Enqueue(_ context.Context, env *queue.Envelope, body []byte) (string, error) {
+func (f *fakeQueue) Submit(_ context.Context, g queue.Generated) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.envs, f.data = append(f.envs, env), append(f.data, body)
+	f.got = append(f.got, g)
 	return "id", nil
 }
 
-func (f *fakeQueue) last() (*queue.Envelope, []byte) {
+func (f *fakeQueue) last() (*queue.Generated, []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.envs) == 0 {
+	if len(f.got) == 0 {
 		return nil, nil
 	}
-	return f.envs[len(f.envs)-1], f.data[len(f.data)-1]
+	g := f.got[len(f.got)-1]
+	return &g, g.Body
 }
 
-// TestPortalServesThroughQueue wires the portal as serve would: codes go
-// to the queue as ordinary mail, replies as PHI to encrypt.
+// TestPortalServesThroughQueue wires the portal as serve would: codes are
+// submitted as ordinary generated mail, replies as sensitive (PHI).
 func TestPortalServesThroughQueue(t *testing.T) {
 	t.Parallel()
 	cfg := config.Default(t.TempDir())
@@ -139,8 +138,8 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); env == nil && time.Now().Before(deadline); env, data = q.last() {
 		time.Sleep(10 * time.Millisecond) // the code is sent in the background
 	}
-	if env == nil || env.Policy.Action != "deliver" || env.Policy.PHI || env.Rcpts[0].Addr != "pat@home.example" {
-		t.Fatalf("code mail envelope %+v", env)
+	if env == nil || env.Origin != queue.OriginPortal || env.Sensitive || env.To[0] != "pat@home.example" {
+		t.Fatalf("code mail %+v", env)
 	}
 	code := regexp.MustCompile(`code is (\d{4}) (\d{4})`).FindSubmatch(data)
 	if code == nil {
@@ -153,8 +152,8 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	// A reply: multipart form.
 	_ = fetchReply(t, c, base, csrfOf(t, body), "Thanks")
 	env, _ = q.last()
-	if env.Policy.Action != "encrypt" || !env.Policy.PHI || env.TLS != mail.TLSVerify || env.Rcpts[0].Addr != "dr@clinic.example" {
-		t.Fatalf("reply envelope %+v", env)
+	if env.Origin != queue.OriginPortalReply || !env.Sensitive || env.To[0] != "dr@clinic.example" {
+		t.Fatalf("reply %+v", env)
 	}
 }
 

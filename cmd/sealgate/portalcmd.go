@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/config"
-	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal"
 	"github.com/sealgate/sealgate/portal/seal"
 	"github.com/sealgate/sealgate/portal/store"
@@ -198,36 +197,32 @@ func portalAudit(ctx context.Context, st *store.Store, id string, asJSON bool, i
 	return tw.Flush()
 }
 
-// portalEnqueuer is the part of the queue the portal sends through.
-type portalEnqueuer interface {
-	Enqueue(ctx context.Context, env *queue.Envelope, body []byte) (string, error)
+// submitter is the part of the queue that takes mail sealgate writes
+// itself (queue.Queue.Submit).
+type submitter interface {
+	Submit(ctx context.Context, g queue.Generated) (string, error)
 }
 
-// queueSender hands portal mail to the gateway's queue. Replies are marked
-// as PHI to encrypt, so they leave protected like the original message;
-// codes and receipts carry no PHI and are delivered normally (a code sent
-// to the portal would never reach its recipient).
-type queueSender struct{ q portalEnqueuer }
+// queueSender hands portal mail to the gateway's queue. Replies carry PHI
+// and leave protected like the original message; codes and receipts carry
+// none and are delivered normally (a code sent to the portal would never
+// reach its recipient).
+type queueSender struct{ q submitter }
 
-// Send enqueues m.
+// Send submits m.
 func (s queueSender) Send(ctx context.Context, m portal.Mail) error {
-	env := &queue.Envelope{From: m.From, Received: time.Now(), Client: "portal",
-		Policy: mail.PolicySummary{Action: "deliver", Rule: "portal"}}
-	for _, to := range m.To {
-		env.Rcpts = append(env.Rcpts, mail.Rcpt{Addr: to})
-	}
+	g := queue.Generated{Origin: queue.OriginPortal, From: m.From, To: m.To, Body: m.Data}
 	if m.Sensitive {
-		env.Policy = mail.PolicySummary{PHI: true, Action: "encrypt", Rule: "portal_reply"}
-		env.TLS = mail.TLSVerify
+		g.Origin, g.Sensitive = queue.OriginPortalReply, true
 	}
-	_, err := s.q.Enqueue(ctx, env, m.Data)
+	_, err := s.q.Submit(ctx, g)
 	return err
 }
 
 // startPortal serves the pickup site on portal.listen over the store st
 // (from openPortalStore). It returns nil when portal.listen is empty.
 func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, master *seal.Master,
-	q portalEnqueuer, log *slog.Logger, reg prometheus.Registerer, certs *certCache) (*portal.Server, error) {
+	q submitter, log *slog.Logger, reg prometheus.Registerer, certs *certCache) (*portal.Server, error) {
 	if cfg.Portal.Listen == "" {
 		return nil, nil
 	}

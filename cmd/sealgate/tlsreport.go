@@ -12,26 +12,29 @@ import (
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/delivery"
 	"github.com/sealgate/sealgate/mail"
+	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/safeio"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
 // tlsReporter sends yesterday's SMTP TLS reports (RFC 8460) once a day,
 // shortly after midnight UTC. The last day sent is kept in the data folder
-// so a restart does not send it twice.
+// so a restart does not send it twice. Reports by mail enter the spool like
+// any mail sealgate writes: a crash or a temporary failure of the
+// receiving server delays a report, it does not lose it.
 type tlsReporter struct {
-	cfg     *config.Config
-	v       *delivery.Verified
-	courier mail.Courier
-	log     *slog.Logger
-	stamp   string
-	cancel  context.CancelFunc
-	done    chan struct{}
+	cfg    *config.Config
+	v      *delivery.Verified
+	q      submitter
+	log    *slog.Logger
+	stamp  string
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-func startTLSReporter(cfg *config.Config, v *delivery.Verified, courier mail.Courier, log *slog.Logger) *tlsReporter {
+func startTLSReporter(cfg *config.Config, v *delivery.Verified, q submitter, log *slog.Logger) *tlsReporter {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &tlsReporter{cfg: cfg, v: v, courier: courier, log: log, cancel: cancel, done: make(chan struct{}),
+	r := &tlsReporter{cfg: cfg, v: v, q: q, log: log, cancel: cancel, done: make(chan struct{}),
 		stamp: filepath.Join(cfg.DataDir, "tlsrpt", "last-sent")}
 	go r.loop(ctx)
 	return r
@@ -62,7 +65,7 @@ func (r *tlsReporter) maybeSend(ctx context.Context, now time.Time) {
 		Store: r.v.Reports, Resolver: r.v.Resolver, Day: now.AddDate(0, 0, -1),
 		Organization: rep.Organization, Contact: rep.Contact, Submitter: r.cfg.Hostname,
 		From:   "noreply-tlsrpt@" + r.cfg.Hostname,
-		Mailer: tlsrpt.CourierMailer{Courier: r.courier},
+		Mailer: queueMailer{q: r.q},
 		HTTP:   &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}},
 	})
 	if err != nil {
@@ -77,4 +80,14 @@ func (r *tlsReporter) maybeSend(ctx context.Context, now time.Time) {
 func (r *tlsReporter) close() {
 	r.cancel()
 	<-r.done
+}
+
+// queueMailer hands TLS reports by mail to the queue, which protects, signs
+// (RFC 8460 §3 asks for DKIM), delivers and retries them.
+type queueMailer struct{ q submitter }
+
+// SendMail implements tlsrpt.Mailer.
+func (m queueMailer) SendMail(ctx context.Context, from string, to []string, msg []byte) error {
+	_, err := m.q.Submit(ctx, queue.Generated{Origin: queue.OriginTLSReport, From: from, To: to, Body: msg, TLS: mail.TLSMay})
+	return err
 }
