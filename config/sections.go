@@ -212,6 +212,18 @@ type Portal struct {
 	// TLS overrides the top-level tls for the portal.
 	TLS      CertFiles `yaml:"tls"`
 	Branding Branding  `yaml:"branding"`
+	// From is the sender of one-time codes, replies and read receipts;
+	// default portal@<hostname>. FromName is its display name; default
+	// branding.organization.
+	From     string `yaml:"from"`
+	FromName string `yaml:"from_name"`
+	// Language ("en" or "es") is used for pages when the browser asks for
+	// no language the portal has, and for notifications; default "en".
+	Language string `yaml:"language"`
+	// TimeZone (IANA, e.g. America/New_York) writes times in
+	// notifications and on pages when the browser has not told its own;
+	// default UTC.
+	TimeZone string `yaml:"time_zone"`
 }
 
 // Branding is shown on portal pages and notifications.
@@ -220,6 +232,10 @@ type Branding struct {
 	Logo         string `yaml:"logo" cfg:"path"` // PNG or SVG file
 	Color        string `yaml:"color"`           // "#RRGGBB"
 	Support      string `yaml:"support"`         // contact shown to recipients
+	// SupportPhone is linked with tel: and SupportEmail with mailto: on
+	// every page, in the code mail and in notifications.
+	SupportPhone string `yaml:"support_phone"`
+	SupportEmail string `yaml:"support_email"`
 }
 
 // TLSPolicyFor returns the configured TLS level for domain, falling back to

@@ -9,7 +9,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
+	_ "time/tzdata" // portal.time_zone is checked the same where the host has no zoneinfo
 
+	"github.com/sealgate/sealgate/addr"
+	"github.com/sealgate/sealgate/internal/i18n"
 	"github.com/sealgate/sealgate/internal/mimelimit"
 )
 
@@ -280,6 +284,36 @@ func (v *validator) portal() {
 	}
 	if p.Branding.Color != "" && !colorRE.MatchString(p.Branding.Color) {
 		v.addf("portal.branding.color", "want #RRGGBB, got %q", p.Branding.Color)
+	}
+	v.portalPeople()
+}
+
+// phoneRE is a phone number as people write it: digits, spaces, dashes,
+// dots, brackets and a leading +.
+var phoneRE, digitRE = regexp.MustCompile(`^\+?[0-9 ().\-/]{3,40}$`), regexp.MustCompile(`[0-9]`)
+
+// portalPeople checks what patients read: sender, language, time zone
+// and contact.
+func (v *validator) portalPeople() {
+	p := v.c.Portal
+	for _, f := range [][2]string{{"portal.from", p.From}, {"portal.branding.support_email", p.Branding.SupportEmail}} {
+		if _, err := addr.Parse(f[1], addr.Options{}); f[1] != "" && err != nil {
+			v.addf(f[0], "want an e-mail address such as help@example.org")
+		}
+	}
+	if p.FromName != "" {
+		v.headerText("portal.from_name", p.FromName)
+	}
+	if p.Language != "" && !i18n.Supported(p.Language) {
+		v.addf("portal.language", "want one of %s, got %q", strings.Join(i18n.Codes(), ", "), p.Language)
+	}
+	if p.TimeZone != "" {
+		if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "Local" {
+			v.addf("portal.time_zone", "want an IANA time zone such as America/New_York, got %q", p.TimeZone)
+		}
+	}
+	if ph := p.Branding.SupportPhone; ph != "" && (!phoneRE.MatchString(ph) || len(digitRE.FindAllString(ph, -1)) < 3) {
+		v.addf("portal.branding.support_phone", "want a phone number such as +1 (555) 010-0100")
 	}
 }
 

@@ -234,8 +234,13 @@ func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, maste
 	if err != nil {
 		return nil, err
 	}
+	zone, err := portalZone(cfg.Portal.TimeZone)
+	if err != nil {
+		return nil, err
+	}
 	srv, err := portal.New(portal.Options{
-		Store: st, Master: master, Sender: queueSender{q: q}, From: "portal@" + cfg.Hostname,
+		Store: st, Master: master, Sender: queueSender{q: q}, From: portalFrom(cfg),
+		FromName: cfg.Portal.FromName, Language: cfg.Portal.Language, TimeZone: zone,
 		Listen: cfg.Portal.Listen, TLS: tlsCfg, SessionIdle: cfg.Portal.SessionIdle,
 		CodeTTL: cfg.Portal.CodeTTL, MaxCodeAttempts: cfg.Portal.MaxCodeAttempts,
 		ReadReceipts: cfg.Portal.ReadReceipts, RequirePassword: cfg.Portal.RequirePassword,
@@ -265,7 +270,8 @@ func portalTLS(cfg *config.Config, certs *certCache) (*tls.Config, error) {
 }
 
 func portalBranding(b config.Branding) (portal.Branding, error) {
-	out := portal.Branding{Organization: b.Organization, Color: b.Color, Support: b.Support}
+	out := portal.Branding{Organization: b.Organization, Color: b.Color, Support: b.Support,
+		SupportPhone: b.SupportPhone, SupportEmail: b.SupportEmail}
 	if b.Logo == "" {
 		return out, nil
 	}
@@ -278,4 +284,25 @@ func portalBranding(b config.Branding) (portal.Branding, error) {
 		out.LogoType = "image/svg+xml"
 	}
 	return out, nil
+}
+
+// portalFrom is the sender of the portal's mail: portal.from, else
+// portal@<hostname>.
+func portalFrom(cfg *config.Config) string {
+	if cfg.Portal.From != "" {
+		return cfg.Portal.From
+	}
+	return "portal@" + cfg.Hostname
+}
+
+// portalZone loads portal.time_zone; "" is UTC.
+func portalZone(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("portal.time_zone: %w", err)
+	}
+	return loc, nil
 }

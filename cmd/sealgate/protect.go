@@ -80,10 +80,11 @@ func (b *protectBuilder) close() {
 
 func (b *protectBuilder) build() (encrypt.Config, error) {
 	e := b.cfg.Encrypt
-	ec := encrypt.Config{Order: e.Order, Subject: e.Subject, AcceptPKIX: e.TLSAcceptPKIX, Notice: encrypt.Notice{
-		Subject: e.PortalSubject, Organization: b.cfg.Portal.Branding.Organization,
-		BaseURL: b.cfg.Portal.BaseURL, TTL: b.cfg.Portal.MessageTTL, Hostname: b.cfg.Hostname,
-	}}
+	notice, err := b.notice()
+	if err != nil {
+		return encrypt.Config{}, err
+	}
+	ec := encrypt.Config{Order: e.Order, Subject: e.Subject, AcceptPKIX: e.TLSAcceptPKIX, Notice: notice}
 	if err := b.pgp(&ec); err != nil {
 		return ec, err
 	}
@@ -91,6 +92,27 @@ func (b *protectBuilder) build() (encrypt.Config, error) {
 		return ec, err
 	}
 	return ec, b.portal(&ec)
+}
+
+// notice shapes the portal notification from the portal's branding,
+// language and time zone.
+func (b *protectBuilder) notice() (encrypt.Notice, error) {
+	p := b.cfg.Portal
+	zone, err := portalZone(p.TimeZone)
+	if err != nil {
+		return encrypt.Notice{}, err
+	}
+	brand, err := portalBranding(p.Branding)
+	if err != nil {
+		return encrypt.Notice{}, err
+	}
+	return encrypt.Notice{
+		Subject: b.cfg.Encrypt.PortalSubject, Organization: p.Branding.Organization,
+		BaseURL: p.BaseURL, TTL: p.MessageTTL, Hostname: b.cfg.Hostname,
+		Language: p.Language, Location: zone, Color: p.Branding.Color,
+		SupportPhone: p.Branding.SupportPhone, SupportEmail: p.Branding.SupportEmail, Support: p.Branding.Support,
+		Logo: brand.Logo, LogoType: brand.LogoType,
+	}, nil
 }
 
 // pgp loads the keyring, WKD, the archive key and the signing key.
