@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
+	"strings"
 
 	"github.com/emersion/go-smtp"
 )
@@ -84,6 +85,10 @@ func causeText(err error) string {
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
+
+// Stage names where the delivery failed, for the failure metric's label:
+// the SMTP verb or Cmd constant, lower case.
+func (e *Error) Stage() string { return strings.ToLower(e.Command) }
 
 // RemoteReply returns the remote server's reply text, "" for an error made
 // locally. It is raw: mail.ReplyText makes it safe to keep.

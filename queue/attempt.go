@@ -181,6 +181,9 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 		r.RemoteText = mail.ReplyText(o.Err)
 	}
 	q.m.deliveries.WithLabelValues(result, tlsLabel(o.TLSVersion)).Inc()
+	if o.Err != nil {
+		q.m.failures.WithLabelValues(result, failureStage(o.Err)).Inc()
+	}
 	if q.cfg.Audit != nil {
 		q.cfg.Audit.Delivery(it.env, o, r.Attempts)
 	}

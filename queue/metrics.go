@@ -1,6 +1,10 @@
 package queue
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // metrics are the queue's Prometheus collectors. No label carries an
 // address or any message content.
@@ -15,6 +19,23 @@ type metrics struct {
 	// storageErrors counts failed spool file operations by op: create,
 	// write, sync, truncate, quarantine.
 	storageErrors *prometheus.CounterVec
+	// failures counts recipient failures by result (deferred, bounced)
+	// and stage (failureStages).
+	failures *prometheus.CounterVec
+}
+
+// failureStages are the stage label's values: where a delivery failed.
+var failureStages = map[string]bool{"dns": true, "connect": true, "tls": true, "check": true, "ehlo": true,
+	"starttls": true, "auth": true, "mail": true, "rcpt": true, "data": true, "bdat": true}
+
+// failureStage is the stage a delivery error reports (delivery.Error), or
+// "other"; never a value outside failureStages.
+func failureStage(err error) string {
+	var s interface{ Stage() string }
+	if errors.As(err, &s) && failureStages[s.Stage()] {
+		return s.Stage()
+	}
+	return "other"
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -39,9 +60,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "sealgate_queue_storage_errors_total",
 			Help: "Failed spool file operations (full, over quota, failing or read-only disk), by operation."},
 			[]string{"op"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sealgate_delivery_failures_total",
+			Help: "Recipient delivery failures by result (deferred, bounced) and stage (dns, connect, tls, check, ehlo, starttls, auth, mail, rcpt, data, bdat, other)."},
+			[]string{"result", "stage"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.size, m.enqueued, m.deliveries, m.latency, m.dsns, m.panics, m.quarantined, m.storageErrors)
+		reg.MustRegister(m.size, m.enqueued, m.deliveries, m.latency, m.dsns, m.panics, m.quarantined, m.storageErrors, m.failures)
 	}
 	return m
 }

@@ -98,6 +98,16 @@ func TestBounceReasonEverywhereWithoutAddressesOrContent(t *testing.T) {
 		t.Errorf("queue show lacks the deferral reason:\n%s", show)
 	}
 
+	// Failures counted by where they happened.
+	want := []string{`sealgate_delivery_failures_total{result="bounced",stage="rcpt"} 1`,
+		`sealgate_delivery_failures_total{result="deferred",stage="rcpt"} 1`}
+	metrics := waitMetricLines(t, e, want...)
+	for _, l := range want {
+		if !hasMetricLine(metrics, l) {
+			t.Errorf("metrics lack %s", l)
+		}
+	}
+
 	// The audit records.
 	var bounced, deferred map[string]any
 	for _, line := range strings.Split(readFile(t, e.cfg.Log.AuditFile), "\n") {

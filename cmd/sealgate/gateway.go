@@ -112,6 +112,7 @@ func (g *gateway) readiness() error {
 func (g *gateway) start() error {
 	if g.certs == nil {
 		g.certs = &certCache{}
+		g.reg.MustRegister(g.certs)
 	}
 	// The data folder and the spool in it are fsynced into their parents
 	// when first made: a power loss must not take the folder, and with it
@@ -334,7 +335,7 @@ func serverTLS(cfg *config.Config, certs *certCache) (*tls.Config, error) {
 	if certs == nil {
 		certs = &certCache{}
 	}
-	c, err := certs.config(cfg.TLS.Cert, cfg.TLS.Key)
+	c, err := certs.config("smtp", cfg.TLS.Cert, cfg.TLS.Key)
 	if err != nil {
 		return nil, fmt.Errorf("tls certificate: %w", err)
 	}

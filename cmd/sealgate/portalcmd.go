@@ -262,7 +262,7 @@ func portalTLS(cfg *config.Config, certs *certCache) (*tls.Config, error) {
 	if certs == nil {
 		certs = &certCache{}
 	}
-	c, err := certs.config(files.Cert, files.Key)
+	c, err := certs.config("portal", files.Cert, files.Key)
 	if err != nil {
 		return nil, fmt.Errorf("portal tls certificate: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/policy"
 )
@@ -16,14 +18,38 @@ import (
 // certCache holds the gateway's TLS certificates behind GetCertificate, so
 // a reload swaps them for new handshakes while sessions already open keep
 // theirs.
+//
+// It is also the collector of sealgate_tls_certificate_expiry_timestamp_seconds,
+// one series per certificate it serves, labelled by use (smtp, portal).
 type certCache struct {
 	mu    sync.Mutex
 	slots map[[2]string]*atomic.Pointer[tls.Certificate]
+	uses  map[[2]string]string
+}
+
+var certExpiryDesc = prometheus.NewDesc("sealgate_tls_certificate_expiry_timestamp_seconds",
+	"When a certificate the gateway serves expires (its NotAfter, Unix seconds), by use: smtp, portal.",
+	[]string{"use"}, nil)
+
+// Describe implements prometheus.Collector.
+func (c *certCache) Describe(ch chan<- *prometheus.Desc) { ch <- certExpiryDesc }
+
+// Collect implements prometheus.Collector: the expiry of each certificate
+// now served.
+func (c *certCache) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, slot := range c.slots {
+		if leaf := slot.Load().Leaf; leaf != nil {
+			ch <- prometheus.MustNewConstMetric(certExpiryDesc, prometheus.GaugeValue,
+				float64(leaf.NotAfter.Unix()), c.uses[k])
+		}
+	}
 }
 
 // config returns a server TLS config that serves the pair in certFile and
-// keyFile, as last loaded.
-func (c *certCache) config(certFile, keyFile string) (*tls.Config, error) {
+// keyFile, as last loaded; use labels it in the expiry metric.
+func (c *certCache) config(use, certFile, keyFile string) (*tls.Config, error) {
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, err
@@ -32,13 +58,14 @@ func (c *certCache) config(certFile, keyFile string) (*tls.Config, error) {
 	defer c.mu.Unlock()
 	if c.slots == nil {
 		c.slots = map[[2]string]*atomic.Pointer[tls.Certificate]{}
+		c.uses = map[[2]string]string{}
 	}
 	k := [2]string{certFile, keyFile}
 	slot := c.slots[k]
 	if slot == nil {
 		slot = new(atomic.Pointer[tls.Certificate])
 		slot.Store(&pair)
-		c.slots[k] = slot
+		c.slots[k], c.uses[k] = slot, use
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS12,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return slot.Load(), nil }}, nil

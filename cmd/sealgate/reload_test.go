@@ -2,7 +2,12 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,6 +58,9 @@ func TestReloadServesRenewedCertificateAndKeepsSessions(t *testing.T) {
 	if newSerial == oldSerial {
 		t.Fatalf("after reload the old certificate (serial %s) is still served", oldSerial)
 	}
+	if got, want := certExpiryMetric(t, e), certNotAfter(t, e.dir); got != want {
+		t.Errorf("expiry metric after reload %d, the served certificate's NotAfter %d", got, want)
+	}
 	if err := old.SendMail("news@news.example.org", []string{"pat@example.net"},
 		strings.NewReader(newsMessage("across-reload@news.example.org", "pat@example.net", "x"))); err != nil {
 		t.Fatalf("the session opened before the reload failed: %v", err)
@@ -88,4 +96,29 @@ func TestReloadServesRenewedCertificateAndKeepsSessions(t *testing.T) {
 	if !audits["ok"] {
 		t.Errorf("reloads not audited: %v", audits)
 	}
+}
+
+// certExpiryMetric scrapes the smtp certificate's expiry timestamp.
+func certExpiryMetric(t *testing.T, e *env) int64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^sealgate_tls_certificate_expiry_timestamp_seconds\{use="smtp"\} (\S+)$`).FindStringSubmatch(scrape(t, e))
+	if m == nil {
+		t.Fatal("no certificate expiry metric")
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(f)
+}
+
+// certNotAfter reads dir/cert.pem's expiry.
+func certNotAfter(t *testing.T, dir string) int64 {
+	t.Helper()
+	b, _ := pem.Decode(mustRead(t, filepath.Join(dir, "cert.pem")))
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.NotAfter.Unix()
 }
