@@ -124,3 +124,6 @@ func (c *Client) Content(id string) ([]byte, error) {
 // certificates. A refused configuration comes back as an error naming
 // file, line and key; the gateway keeps running on the old one.
 func (c *Client) Reload() error { return c.do("POST", "/reload", &struct{}{}) }
+
+// Ready asks whether the gateway takes mail; the error says why not.
+func (c *Client) Ready() error { return c.do("GET", "/readyz", &struct{}{}) }

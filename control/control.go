@@ -49,6 +49,9 @@ type Options struct {
 	// Reload re-reads configuration, keys and certificates; nil answers
 	// that reload is not available.
 	Reload func() error
+	// Ready says whether the gateway takes mail (nil) or why not, for
+	// `sealgate health`; nil means always ready.
+	Ready func() error
 }
 
 // Server serves the control API.
@@ -97,6 +100,7 @@ func (s *Server) routes() *http.ServeMux {
 		reply(w, map[string]int{"flushed": n}, nil)
 	})
 	mux.HandleFunc("POST /reload", s.reload)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	return mux
 }
 
@@ -146,6 +150,22 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, map[string]string{"reloaded": "ok"}, nil)
+}
+
+// readyz answers 200 when the gateway takes mail, 503 with the reason
+// otherwise (starting, shutting down, spool disk full or read-only).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	var err error
+	if s.opts.Ready != nil {
+		err = s.opts.Ready()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"error": "not ready: " + err.Error()})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]string{"ready": "ok"})
 }
 
 var errNotAudited = errors.New("the audit record could not be written")

@@ -118,6 +118,8 @@ func commandTable() []*command {
 			summary: "a portal message's access record", run: cmdPortal},
 		{path: []string{"config", "check"}, flags: cfg, summary: "check a config file: every problem, with file and line", run: cmdConfigCheck},
 		{path: []string{"reload"}, flags: cfg, summary: "make the running gateway re-read config, keys and certificates (as SIGHUP)", run: cmdReload},
+		{path: []string{"health"}, flags: cfg,
+			summary: "exit 0 if the running gateway takes mail, 1 with the reason if not (container health checks)", run: cmdHealth},
 		{path: []string{"passwd"}, summary: "read a password, print its hash for the config", run: cmdPasswd},
 		{path: []string{"dkim", "keygen"}, flags: []string{"domain", "selector", "algo", "dir"},
 			summary: "write a DKIM key and print the DNS record to publish", run: cmdDKIM},

@@ -139,3 +139,18 @@ func TestPasswdPrintsVerifiableHash(t *testing.T) {
 		t.Error("short password accepted")
 	}
 }
+
+// TestHealthCommand: `sealgate health` says ready while the gateway takes
+// mail and not ready, with the reason, once it stops taking it.
+func TestHealthCommand(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	if code, out, errs := runCLI("health", "--config", e.path); code != 0 || out != "ready\n" {
+		t.Fatalf("health of a running gateway: %d %q %q", code, out, errs)
+	}
+	e.gw.ready.Store(false)
+	if code, _, errs := runCLI("health", "--config", e.path); code != 1 || !strings.Contains(errs, "not ready") {
+		t.Fatalf("health of a gateway shutting down: %d %q", code, errs)
+	}
+	e.gw.ready.Store(true)
+}

@@ -264,7 +264,7 @@ func (g *gateway) startSMTP() error {
 
 func (g *gateway) startOps() error {
 	c, err := control.Listen(control.Options{Path: controlSocket(g.cfg), Queue: g.queue,
-		Audit: controlAudit{g.audit}, Reload: g.reload})
+		Audit: controlAudit{g.audit}, Reload: g.reload, Ready: g.readiness})
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}

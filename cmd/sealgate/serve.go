@@ -98,3 +98,23 @@ func cmdReload(inv *invocation, io stdio) int {
 	fmt.Fprintln(io.out, "reloaded")
 	return 0
 }
+
+// cmdHealth is `sealgate health`: it asks the running gateway over its
+// control socket whether it takes mail, for a container's HEALTHCHECK
+// (the image has no shell or HTTP client).
+func cmdHealth(inv *invocation, io stdio) int {
+	cfg, src, err := commandConfig(inv)
+	if err != nil {
+		fmt.Fprintln(io.err, err)
+		return 1
+	}
+	sock := controlSocket(cfg)
+	if _, err := os.Stat(sock); err != nil {
+		return io.fail("health: no running gateway: no control socket %s (config: %s)", sock, src)
+	}
+	if err := control.Dial(sock).Ready(); err != nil {
+		return io.fail("health: %v", err)
+	}
+	fmt.Fprintln(io.out, "ready")
+	return 0
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// dockerfile returns the final stage's instructions of the Dockerfile, as
+// keyword and argument text, continuation lines joined.
+func dockerfile(t *testing.T) [][2]string {
+	t.Helper()
+	text := strings.ReplaceAll(string(mustRead(t, "../../Dockerfile")), "\\\n", " ")
+	var out [][2]string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		kw, rest, _ := strings.Cut(line, " ")
+		if strings.EqualFold(kw, "FROM") {
+			out = nil // only the runtime stage counts
+		}
+		out = append(out, [2]string{strings.ToUpper(kw), strings.TrimSpace(rest)})
+	}
+	return out
+}
+
+// TestDockerfileImage: the runtime image creates its data folder owned by
+// the non-root user it runs as, checks its health with a command the
+// binary really has, exposes SMTP, submission, portal and metrics, and
+// finds its config without a flag.
+func TestDockerfileImage(t *testing.T) {
+	t.Parallel()
+	var user, health, cmd string
+	var exposed, copies, env []string
+	for _, in := range dockerfile(t) {
+		switch in[0] {
+		case "USER":
+			user = in[1]
+		case "HEALTHCHECK":
+			health = in[1]
+		case "EXPOSE":
+			exposed = append(exposed, strings.Fields(in[1])...)
+		case "COPY":
+			copies = append(copies, in[1])
+		case "ENV":
+			env = append(env, in[1])
+		case "CMD":
+			cmd = in[1]
+		}
+	}
+	if user != "65532:65532" {
+		t.Errorf("USER %q, want the distroless nonroot user 65532:65532", user)
+	}
+	if !slices.ContainsFunc(copies, func(c string) bool {
+		return strings.HasPrefix(c, "--from=build --chown=65532:65532 ") && strings.HasSuffix(c, " /var/lib/sealgate")
+	}) {
+		t.Errorf("no COPY makes /var/lib/sealgate owned by 65532: %q", copies)
+	}
+	for _, port := range []string{"2525", "2587", "8443", "9464"} {
+		if !slices.Contains(exposed, port) {
+			t.Errorf("port %s not exposed (EXPOSE %v)", port, exposed)
+		}
+	}
+	if !slices.Contains(env, "SEALGATE_CONFIG=/etc/sealgate/sealgate.yaml") {
+		t.Errorf("ENV %q does not point every command at the config", env)
+	}
+	_, hc, ok := strings.Cut(health, "CMD ")
+	if !ok {
+		t.Fatalf("no HEALTHCHECK CMD: %q", health)
+	}
+	for name, exec := range map[string]string{"HEALTHCHECK": hc, "CMD": cmd} {
+		var argv []string
+		if err := json.Unmarshal([]byte(exec), &argv); err != nil || len(argv) == 0 {
+			t.Fatalf("%s %q is not an exec-form JSON array: %v", name, exec, err)
+		}
+		if name == "HEALTHCHECK" {
+			argv = argv[1:] // the binary's path
+		}
+		inv, err := parseArgs(argv)
+		if err != nil {
+			t.Errorf("%s %q is not a sealgate command line: %v", name, exec, err)
+			continue
+		}
+		if want := map[string]string{"HEALTHCHECK": "health", "CMD": "serve"}[name]; inv.cmd.name() != want {
+			t.Errorf("%s runs %q, want %q", name, inv.cmd.name(), want)
+		}
+	}
+}
+
+// TestKubernetesExample: the example keeps client source addresses, does
+// not run two pods that would each keep their own SQLite portal, serves
+// the portal, and runs a sealgate command line that parses.
+func TestKubernetesExample(t *testing.T) {
+	t.Parallel()
+	raw := mustRead(t, "../../deploy/kubernetes/sealgate.yaml")
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	kinds := map[string]map[string]any{}
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		kinds[doc["kind"].(string)] = doc
+	}
+	sts, svc := kinds["StatefulSet"], kinds["Service"]
+	if sts == nil || svc == nil {
+		t.Fatalf("want a StatefulSet and a Service, got %v", kinds)
+	}
+	spec := sts["spec"].(map[string]any)
+	if spec["replicas"] != 1 {
+		t.Errorf("replicas %v: more than one pod means more than one SQLite portal", spec["replicas"])
+	}
+	if !strings.Contains(string(raw), "postgres://") || !strings.Contains(string(raw), "docs/operations.md") {
+		t.Error("the example does not say how to scale out (PostgreSQL portal store, docs/operations.md)")
+	}
+	if ops := string(mustRead(t, "../../docs/operations.md")); !strings.Contains(ops, "## Several nodes") {
+		t.Error(`docs/operations.md has no "Several nodes" section for the example to point to`)
+	}
+	svcSpec := svc["spec"].(map[string]any)
+	if svcSpec["externalTrafficPolicy"] != "Local" {
+		t.Errorf("Service externalTrafficPolicy %v: client source addresses are lost", svcSpec["externalTrafficPolicy"])
+	}
+	var svcPorts []string
+	for _, p := range svcSpec["ports"].([]any) {
+		svcPorts = append(svcPorts, p.(map[string]any)["targetPort"].(string))
+	}
+	container := spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	var ports []string
+	for _, p := range container["ports"].([]any) {
+		ports = append(ports, p.(map[string]any)["name"].(string))
+	}
+	for _, want := range []string{"smtp", "submission", "portal"} {
+		if !slices.Contains(ports, want) || !slices.Contains(svcPorts, want) {
+			t.Errorf("port %s: container %v, service %v", want, ports, svcPorts)
+		}
+	}
+	var args []string
+	for _, a := range container["args"].([]any) {
+		args = append(args, a.(string))
+	}
+	if inv, err := parseArgs(args); err != nil || inv.cmd.name() != "serve" {
+		t.Errorf("container args %q: %v", args, err)
+	}
+}
