@@ -21,7 +21,7 @@ func scanHL7(text []byte, out *Counts) {
 		}
 		switch string(line[:3]) {
 		case "PID":
-			if hl7Field(line, 5) != nil && bytes.ContainsAny(hl7Field(line, 5), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
+			if hl7Name(hl7Field(line, 5)) {
 				out[HL7Patient]++
 			}
 		case "OBX", "DG1", "AL1", "PRB", "RXE", "RXO", "RXA", "RXD", "PR1", "OBR":
@@ -46,4 +46,33 @@ func hl7Field(line []byte, n int) []byte {
 		return nil
 	}
 	return line
+}
+
+// hl7Name reports whether a PID-5 patient name field (family^given^middle^...) holds a
+// name: a component of two letters or more that is not a placeholder ("<FAMILY>",
+// "LAST", "TEST^PATIENT" in a specification or sample).
+func hl7Name(f []byte) bool {
+	if f == nil || bytes.ContainsAny(f, "<>{}[]") {
+		return false
+	}
+	named := false
+	for _, c := range bytes.Split(f, []byte("^")) {
+		letters := 0
+		for _, b := range c {
+			if b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= 0x80 {
+				letters++
+			}
+		}
+		if letters < 2 {
+			continue
+		}
+		switch string(bytes.ToLower(bytes.TrimSpace(c))) {
+		case "family", "given", "middle", "last", "first", "name", "lastname", "firstname",
+			"last name", "first name", "patient", "test", "testpatient", "sample", "dummy",
+			"xxx", "xxxx", "prefix", "suffix", "surname", "apellido", "nombre":
+			return false
+		}
+		named = true
+	}
+	return named
 }

@@ -19,9 +19,19 @@ func (s *scanner) names() {
 			continue
 		}
 		t := s.toks[i]
-		if t.kind == tkWord && t.flags&fUpper != 0 && s.cls[i]&clPatientLbl != 0 {
-			s.upperName(i)
-			continue
+		if t.kind == tkWord && s.cls[i]&clPatientLbl != 0 {
+			if a, b := s.upperRun(i); b-a >= 2 {
+				s.hit(PatientName, i) // "PATIENT: TOLLIVER, ANOUK"
+				next = b
+				continue
+			}
+		}
+		if t.kind == tkWord && s.cls[i]&clNameLbl != 0 && isNameLabel(s.word(i)) {
+			if a, b := s.upperRun(i); b-a >= 2 {
+				s.nearName(a, b) // "NAME: TOLLIVER, ANOUK", a table's name column
+				next = b
+				continue
+			}
 		}
 		if t.kind != tkWord || t.flags&fCap == 0 {
 			continue
@@ -288,14 +298,16 @@ func (s *scanner) healthAfter(i int) bool {
 	return false
 }
 
-// upperName handles forms and faxes in capitals: "PATIENT: DOE, JANE" or "PATIENT NAME
-// JANE DOE" - two or three upper-case words after an upper-case patient label.
-func (s *scanner) upperName(i int) {
+// upperRun finds a name in capitals after the label at i, as forms, faxes and table
+// exports write it: "PATIENT: DOE, JANE", "PATIENT NAME JANE DOE", "NAME: GUERRERO,
+// MATEO" - two to four upper-case words. It returns the name's tokens [start, end), an
+// empty range when there is none.
+func (s *scanner) upperRun(i int) (int, int) {
 	j := i + 1
 	for j < len(s.toks) && (s.toks[j].ch == ':' || (s.toks[j].kind == tkWord && s.cls[j]&clNameLbl != 0)) {
 		j++
 	}
-	n := 0
+	start, n := j, 0
 	for ; j < len(s.toks) && n < 4; j++ {
 		t := s.toks[j]
 		if t.kind == tkPunct && t.ch == ',' && n == 1 {
@@ -306,8 +318,29 @@ func (s *scanner) upperName(i int) {
 		}
 		n++
 	}
-	if n >= 2 {
-		s.hit(PatientName, i)
+	if n < 2 {
+		return start, start
+	}
+	return start, j
+}
+
+// isNameLabel reports whether a name label word introduces a person's full name
+// ("Name:", "Nombre:"), as opposed to "Re:" or "for".
+func isNameLabel(w []byte) bool {
+	switch string(w) {
+	case "name", "nombre", "nom":
+		return true
+	}
+	return false
+}
+
+// nearName counts the name in [i, end) as near health or care information.
+func (s *scanner) nearName(i, end int) {
+	switch {
+	case s.healthNear(i, end):
+		s.hit(NameNearHealth, i)
+	case s.careNear(i, end):
+		s.hit(NameNearCare, i)
 	}
 }
 

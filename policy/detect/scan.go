@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"github.com/sealgate/sealgate/policy/lexicon"
+
 	"context"
 	"math/bits"
 	"sync"
@@ -194,7 +196,7 @@ func (s *scanner) word(i int) []byte {
 const (
 	clPassCtx  = clCtxContact | clCtxDOB | clCtxMRN | clCtxMember
 	clPassPos  = clCareEvent | clMine | clPossessive
-	clPassAny  = clAnalyte | clPassCtx | clPassPos | clPatientLbl
+	clPassAny  = clAnalyte | clPassCtx | clPassPos | clPatientLbl | clNameLbl
 	fPassNames = fCap | fDigit
 )
 
@@ -239,6 +241,9 @@ func (s *scanner) classify() {
 		}
 		if cl == 0 && t.flags&fDigit == 0 && len(w) >= 6 {
 			cl = v.stemClass(w)
+			if cl != 0 && t.flags&fCap != 0 && lexicon.Name(string(w)) {
+				cl = 0 // a name that ends like a disease term: "Ifeoma", "Naoma"
+			}
 		}
 		if cue != 0 {
 			s.countCues(cue)
@@ -311,7 +316,7 @@ func (s *scanner) candidate(i int, flags uint8, cl class) {
 	if cl&clPassCtx != 0 {
 		s.ctxC = append(s.ctxC, int32(i))
 	}
-	if flags&fCap != 0 || (flags&fUpper != 0 && cl&clPatientLbl != 0) {
+	if flags&fCap != 0 || (flags&fUpper != 0 && cl&(clPatientLbl|clNameLbl) != 0) {
 		s.nameC = append(s.nameC, int32(i))
 	}
 	if cl&clPassPos != 0 {

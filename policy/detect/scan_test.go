@@ -116,6 +116,12 @@ func TestDetectors(t *testing.T) {
 		{"Clover's (rabbit) recheck with Dr. Sand, DVM", Veterinary, 1},
 		{"Your dog's vaccines are due", Veterinary, 1},
 		{"Wound vac change at 2 PM. Dog is friendly.", Veterinary, 0},
+		{"Employee: Ifeoma Alvarado-Cruz", Condition, 0},
+		{"Biopsy showed a carcinoma. Melanoma on the left arm.", Condition, 2},
+		{"4 bx blood glucose test strips", Condition, 0},
+		{"NAME: GUERRERO, MATEO ;\tCC: MVC, L femur deformity ;", NameNearHealth, 1},
+		{"Patient: TOLLIVER, ANOUK", PatientName, 1},
+		{"RE: FLU CLINIC HOURS", NameNearHealth, 0},
 		{"PET-CT recommended", Veterinary, 0},
 		{"Manage preferences", BulkMail, 1},
 	}
@@ -153,6 +159,12 @@ func TestHL7Segments(t *testing.T) {
 	c = scanText(t, "Fix: OBX-5 CWE parsing; ADT^A40 merge and PID-3 lookups", nil)
 	if c[HL7Patient] != 0 || c[HL7Clinical] != 0 {
 		t.Errorf("release notes counted as segments: %v", c)
+	}
+	for _, spec := range []string{"PID|1||<MRN>^^^<AUTH>^MR||<FAMILY>^<GIVEN>||<YYYYMMDD>|<SEX>",
+		"PID|1||12345^^^X^MR||LAST^FIRST^MIDDLE||19700101|F", "PID|1||1^^^X^MR||TEST^PATIENT||19700101|F"} {
+		if c := scanText(t, spec, nil); c[HL7Patient] != 0 {
+			t.Errorf("placeholder PID %q counted as a patient", spec)
+		}
 	}
 }
 
