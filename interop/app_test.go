@@ -24,6 +24,7 @@ const appCount = 10
 type results struct {
 	clinicSent, clinicArrived, clinicSame, clinicTLS int
 	notices, noticesRelay, bounces, reused           int
+	mxTLSSessions, eximTLSArrivals, softDeferred     int
 	appSent, appArrived, appTLS, attachmentsSame     int
 	dkimChecked, opendkimPass, dkimpyPass            int
 	duplicates                                       int
@@ -32,9 +33,11 @@ type results struct {
 func (r *results) String() string {
 	return fmt.Sprintf("clinic postfix %d sent, %d arrived (%d byte-identical, %d over TLS at the receiver); "+
 		"success notices %d (from relays %d); postfix bounces %d; reused-connection deliveries %d; "+
+		"TLS sessions at the Postfix MX %d, TLS arrivals at Exim %d; soft_bounce deferrals %d; "+
 		"nodemailer %d sent, %d arrived (%d over TLS, %d attachments identical); "+
 		"dkim %d checked: opendkim-testmsg %d pass, dkimpy %d pass; duplicates %d",
 		r.clinicSent, r.clinicArrived, r.clinicSame, r.clinicTLS, r.notices, r.noticesRelay, r.bounces, r.reused,
+		r.mxTLSSessions, r.eximTLSArrivals, r.softDeferred,
 		r.appSent, r.appArrived, r.appTLS, r.attachmentsSame, r.dkimChecked, r.opendkimPass, r.dkimpyPass, r.duplicates)
 }
 

@@ -3,6 +3,8 @@ package interop
 import (
 	"bytes"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -162,6 +164,43 @@ func (w *world) clinicPath(t *testing.T, r *results) {
 	w.checkNotices(t, r, msgs)
 	w.checkBounce(t, r)
 	w.checkConnectionReuse(t, r)
+	r.mxTLSSessions = strings.Count(w.mx.log(), "TLS connection established from")
+	for _, l := range eximTLS {
+		if strings.Contains(l, " X=TLS1.") {
+			r.eximTLSArrivals++
+		}
+	}
+	w.checkSoftBounce(t, r)
+}
+
+// checkSoftBounce tries the cut-over setting: with soft_bounce = yes the
+// clinic's Postfix keeps a message sealgate refuses (550 5.7.1) in its
+// queue as deferred (logged status=SOFTBOUNCE) instead of bouncing it to
+// the user.
+func (w *world) checkSoftBounce(t *testing.T, r *results) {
+	conf := filepath.Join(w.clinic.dir, "conf")
+	if out, err := exec.Command(w.tl.postconf, "-c", conf, "-e", "soft_bounce = yes").CombinedOutput(); err != nil {
+		t.Fatalf("postconf: %v\n%s", err, out)
+	}
+	if out, err := w.clinic.cmd("reload").CombinedOutput(); err != nil {
+		t.Fatalf("postfix reload: %v\n%s", err, out)
+	}
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(w.clinic.log(), "reload -- version") }) {
+		t.Fatal("postfix did not reload")
+	}
+	inject(t, w.clinicIP+":25", []outMsg{{from: "dave@dest.test", to: "bob@dest.test", id: "soft-1@dest.test",
+		data: []byte("From: dave@dest.test\r\nTo: bob@dest.test\r\nSubject: Parking\r\nMessage-ID: <soft-1@dest.test>\r\n" +
+			"Date: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\nThe car park is full.\r\n")}})
+	deferred := regexp.MustCompile(`to=<bob@dest\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*status=(deferred|SOFTBOUNCE) \(.*550 5\.7\.1`)
+	if !waitFor(30*time.Second, func() bool { return deferred.MatchString(w.clinic.log()) }) {
+		t.Errorf("with soft_bounce, the refused message was not deferred\nclinic log:\n%s", tail(w.clinic.log(), 20))
+		return
+	}
+	r.softDeferred++
+	_, after, _ := strings.Cut(w.clinic.log(), "reload -- version")
+	if strings.Contains(after, "status=bounced") {
+		t.Errorf("a message bounced with soft_bounce = yes")
+	}
 }
 
 var postfixTLSReceived = regexp.MustCompile(`\(using TLSv1\.[23] with cipher `)
