@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -99,7 +100,7 @@ func TestSecurityHeadersAndCookie(t *testing.T) {
 	h := newHarness(t, nil)
 	tok := h.put("m1", "pat@home.example", sampleContent())
 	req, _ := http.NewRequest("GET", h.ts.URL+"/p/"+tok, nil)
-	c := h.ts.Client()
+	c := *h.ts.Client() // a copy: the test server's client is shared
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
 	if err != nil {
@@ -126,12 +127,30 @@ func TestSecurityHeadersAndCookie(t *testing.T) {
 		t.Errorf("link answered %d -> %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	cookies := resp.Cookies()
-	if len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode ||
+	// Lax until the code is proven, so a link opened from webmail works.
+	if len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode ||
 		!strings.HasPrefix(cookies[0].Name, "__Host-") {
 		t.Fatalf("cookie %+v", cookies)
 	}
 	if strings.Contains(cookies[0].Value, tok) {
 		t.Fatal("cookie carries the link token")
+	}
+	// Strict from the code on.
+	b := h.browser()
+	p := b.start(tok)
+	form := url.Values{"csrf": {p.csrf()}, "code": {h.out.lastCode("pat@home.example")}}
+	req, _ = http.NewRequest("POST", h.ts.URL+"/code/verify", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	bc := *b.c
+	bc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = bc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies = resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("after the code: %d, cookie %+v", resp.StatusCode, cookies)
 	}
 }
 

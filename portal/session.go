@@ -172,10 +172,22 @@ func (ss *sessions) clear() {
 	ss.mu.Unlock()
 }
 
+// setCookie sends the session's cookie. Before the code is proven it is
+// SameSite=Lax: a patient who opens the link from webmail arrives from
+// another site, and the browser would not send a Strict cookie on the
+// redirect to /pickup, leaving them at "open the link from your email".
+// Lax still keeps it off another site's forms and embedded requests, and
+// every form also needs the CSRF token. From the code on (the ID is
+// rotated then) it is Strict, so no other site can even navigate a
+// signed-in patient to a page of the message.
 func setCookie(w http.ResponseWriter, s session) {
+	same := http.SameSiteStrictMode
+	if !s.codeOK {
+		same = http.SameSiteLaxMode
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: s.id, Path: "/",
-		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: true, HttpOnly: true, SameSite: same,
 	})
 }
 
