@@ -26,6 +26,7 @@ type results struct {
 	notices, noticesRelay, bounces, reused           int
 	mxTLSSessions, eximTLSArrivals, softDeferred     int
 	appSent, appArrived, appTLS, attachmentsSame     int
+	scriptSent, scriptArrived, scriptSame            int
 	dkimChecked, opendkimPass, dkimpyPass            int
 	duplicates                                       int
 }
@@ -35,10 +36,11 @@ func (r *results) String() string {
 		"success notices %d (from relays %d); postfix bounces %d; reused-connection deliveries %d; "+
 		"TLS sessions at the Postfix MX %d, TLS arrivals at Exim %d; soft_bounce deferrals %d; "+
 		"nodemailer %d sent, %d arrived (%d over TLS, %d attachments identical); "+
+		"smtplib %d sent, %d arrived (%d byte-identical); "+
 		"dkim %d checked: opendkim-testmsg %d pass, dkimpy %d pass; duplicates %d",
 		r.clinicSent, r.clinicArrived, r.clinicSame, r.clinicTLS, r.notices, r.noticesRelay, r.bounces, r.reused,
 		r.mxTLSSessions, r.eximTLSArrivals, r.softDeferred,
-		r.appSent, r.appArrived, r.appTLS, r.attachmentsSame, r.dkimChecked, r.opendkimPass, r.dkimpyPass, r.duplicates)
+		r.appSent, r.appArrived, r.appTLS, r.attachmentsSame, r.scriptSent, r.scriptArrived, r.scriptSame, r.dkimChecked, r.opendkimPass, r.dkimpyPass, r.duplicates)
 }
 
 // attachment is a file the application attaches.
@@ -217,8 +219,8 @@ func (w *world) checkDKIM(t *testing.T, r *results) {
 			t.Errorf("%s: dkimpy: %s", m.header("Message-ID"), out)
 		}
 	}
-	if r.dkimChecked < clinicCount+appCount {
-		t.Errorf("checked %d signed messages, want %d", r.dkimChecked, clinicCount+appCount)
+	if r.dkimChecked < clinicCount+appCount+scriptCount {
+		t.Errorf("checked %d signed messages, want %d", r.dkimChecked, clinicCount+appCount+scriptCount)
 	}
 }
 

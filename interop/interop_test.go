@@ -42,7 +42,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if t.Failed() && !inCI() {
+		if (t.Failed() && !inCI()) || os.Getenv("SEALGATE_INTEROP_KEEP") != "" {
 			t.Logf("interop: work folder kept: %s", dir)
 			return
 		}
@@ -139,7 +139,14 @@ func TestRealPeers(t *testing.T) {
 	r := &results{}
 	t.Run("clinic postfix relays through sealgate", func(t *testing.T) { w.clinicPath(t, r) })
 	t.Run("nodemailer application", func(t *testing.T) { w.nodemailerPath(t, r) })
+	t.Run("python smtplib application", func(t *testing.T) { w.smtplibPath(t, r) })
 	t.Run("dkim", func(t *testing.T) { w.checkDKIM(t, r) })
 	t.Run("no duplicates", func(t *testing.T) { w.checkDuplicates(t, r) })
+	r.mxTLSSessions = strings.Count(w.mx.log(), "TLS connection established from")
+	for _, l := range w.ex.received() {
+		if strings.Contains(l, " X=TLS1.") {
+			r.eximTLSArrivals++
+		}
+	}
 	t.Logf("interop counts: %s (%v)", r, time.Since(start).Round(time.Millisecond))
 }

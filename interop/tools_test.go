@@ -24,6 +24,7 @@ type tools struct {
 	postfix, postconf string
 	exim              string
 	node, nodemailer  string // node binary, nodemailer package folder
+	python            string
 	opendkim, dkimpy  string
 	unshare           string
 }
@@ -57,6 +58,7 @@ func findTools(t *testing.T) tools {
 	look("postconf", &tl.postconf, "/usr/sbin/postconf", "postconf")
 	look("exim (exim4-daemon-light)", &tl.exim, filepath.Join(toolsDir(), "exim/usr/sbin/exim4"), "/usr/sbin/exim4")
 	look("node", &tl.node, "node", "nodejs")
+	look("python3", &tl.python, "/usr/bin/python3", "python3")
 	look("opendkim-testmsg (opendkim-tools)", &tl.opendkim, "opendkim-testmsg", "/usr/sbin/opendkim-testmsg")
 	look("dkimverify (python3-dkim)", &tl.dkimpy, "dkimverify")
 	look("unshare (util-linux)", &tl.unshare, "unshare")
