@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net"
-	"os"
 	"sync"
 	"testing"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/sealgate/sealgate/dnsclient"
 	"github.com/sealgate/sealgate/dnsclient/dnstest"
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
@@ -59,15 +59,12 @@ func (w *world) mx(pref int, opts smtpsink.Options) (string, *smtpsink.Sink) {
 }
 
 // listenOrSkip listens on addr (a port-25 or 443 address, which needs
-// root), skipping the test outside CI when it cannot.
+// root), skipping the test outside CI when it cannot (testenv.Missing).
 func listenOrSkip(t *testing.T, addr string) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("cannot bind %s (%v): these tests need root", addr, err)
-		}
-		t.Fatal(err)
+		testenv.Missing(t, "cannot bind %s (%v): these tests need root", addr, err)
 	}
 	return ln
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-message"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/portal/box"
 )
 
@@ -49,7 +50,7 @@ func checkInnerEntity(t *testing.T, tool string, plain []byte) {
 // armored with `gpg --decrypt`.
 func gpgDecrypt(t *testing.T, secret, armored []byte) []byte {
 	t.Helper()
-	protTool(t, "gpg")
+	testenv.Tool(t, "gpg")
 	home, err := os.MkdirTemp("/tmp", "gpg") // short: the agent socket lives here
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +100,7 @@ func pgpDataPart(t *testing.T, msg []byte) []byte {
 
 func TestPGPMessageAtSinkDecryptsWithGPG(t *testing.T) {
 	t.Parallel()
-	protTool(t, "gpg")
+	testenv.Tool(t, "gpg")
 	e := newProtEnv(t, nil, nil)
 	e.send(t, "pgp@example.net")
 	msgs, err := e.good.Wait(1, 10*time.Second)
@@ -116,7 +117,7 @@ func TestPGPMessageAtSinkDecryptsWithGPG(t *testing.T) {
 
 func TestSMIMEMessageAtSinkDecryptsWithOpenSSL(t *testing.T) {
 	t.Parallel()
-	protTool(t, "openssl")
+	testenv.Tool(t, "openssl")
 	e := newProtEnv(t, nil, nil)
 	e.send(t, "smime@example.net")
 	msgs, err := e.good.Wait(1, 10*time.Second)

@@ -17,6 +17,7 @@ import (
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/delivery"
 	"github.com/sealgate/sealgate/dnsclient/dnstest"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/tlsrpt"
@@ -122,7 +123,7 @@ func TestTLSReportSurvivesTemporaryFailure(t *testing.T) {
 		stamp: filepath.Join(dir, "tlsrpt", "last-sent")}
 	r.maybeSend(context.Background(), day.Add(10*time.Hour))
 
-	waitUntil(t, "a failed attempt", func() bool { n, _ := c.state(); return n >= 1 })
+	testenv.WaitFor(t, 10*time.Second, "a failed attempt", func() bool { n, _ := c.state(); return n >= 1 })
 	if err := q.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestTLSReportSurvivesTemporaryFailure(t *testing.T) {
 	c.mu.Unlock()
 	q = openQ()
 	defer q.Close(context.Background())
-	waitUntil(t, "the report delivered after the restart", func() bool { _, got := c.state(); return len(got) == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the report delivered after the restart", func() bool { _, got := c.state(); return len(got) == 1 })
 
 	_, got := c.state()
 	d := got[0]
@@ -162,15 +163,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// waitUntil polls cond for up to ten seconds.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }

@@ -12,21 +12,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
-
-// requireTool skips the test when tool is missing, except in CI, where the
-// tool is installed and its absence is a failure.
-func requireTool(t testing.TB, tool string) string {
-	t.Helper()
-	path, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", tool, err)
-		}
-		t.Skipf("%s not installed; skipping interop test", tool)
-	}
-	return path
-}
 
 // newEntity makes an Ed25519/Curve25519 key for email, created at created.
 func newEntity(t testing.TB, email string, created time.Time, lifetime uint32) *openpgp.Entity {
@@ -88,7 +75,7 @@ type gpg struct {
 
 func newGPG(t testing.TB) *gpg {
 	t.Helper()
-	requireTool(t, "gpg")
+	testenv.Tool(t, "gpg")
 	home, err := os.MkdirTemp("/tmp", "gpg")
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"crypto/x509/pkix"
 	"slices"
 	"testing"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // gcmCert is a recipient certificate that announces AES-256-GCM.
@@ -37,7 +39,7 @@ func TestContentFor(t *testing.T) {
 // checks the GCM tag), verifies the signature inside, and refuses it once
 // a byte of the ciphertext is changed.
 func TestAuthEnvelopedDecryptsAndVerifiesWithOpenSSL(t *testing.T) {
-	requireTool(t, "openssl")
+	testenv.Tool(t, "openssl")
 	dir := t.TempDir()
 	rcpt := gcmCert(t)
 	org := issue(t, certSpec{email: "security@example-clinic.org", key: testKey(t, 3)})

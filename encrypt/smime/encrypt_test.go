@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-message"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/smallstep/pkcs7"
 )
 
@@ -117,7 +118,7 @@ func pdfOf(t *testing.T, m *message.Entity) []byte {
 }
 
 func TestEncryptDecryptsWithOpenSSL(t *testing.T) {
-	requireTool(t, "openssl")
+	testenv.Tool(t, "openssl")
 	dir := t.TempDir()
 	rcpt := issue(t, certSpec{email: "patient@example.net", key: testKey(t, 1)})
 	archive := issue(t, certSpec{email: "archive@example-clinic.org", key: testKey(t, 2)})
@@ -168,7 +169,7 @@ func cmsAlgorithms(printed []byte) []string {
 func isDES(alg string) bool { return strings.Contains(alg, "des") }
 
 func TestEncryptSignedVerifiesWithOpenSSL(t *testing.T) {
-	requireTool(t, "openssl")
+	testenv.Tool(t, "openssl")
 	dir := t.TempDir()
 	rcpt := issue(t, certSpec{email: "patient@example.net", key: testKey(t, 1)})
 	org := issue(t, certSpec{email: "security@example-clinic.org", key: testKey(t, 3)})

@@ -136,18 +136,6 @@ func keyPEM(t testing.TB, k *rsa.PrivateKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
-// requireTool skips the test when tool is missing, except in CI, where the
-// tool is installed and its absence is a failure.
-func requireTool(t testing.TB, tool string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", tool, err)
-		}
-		t.Skipf("%s not installed; skipping interop test", tool)
-	}
-}
-
 // writeTemp writes data to a new file in dir and returns its path.
 func writeTemp(t testing.TB, dir, name string, data []byte) string {
 	t.Helper()
