@@ -169,7 +169,7 @@ var features = func() []feature {
 		}},
 		feature{"broadcast_share", func(in *featureInput) float64 {
 			return lg(int(in.c[detect.CueBroadcast]+in.c[detect.CueTeaching]+in.c[detect.CueAggregate]+
-				in.c[detect.CueNews]+in.c[detect.CueTech]+in.c[detect.CueWorkforce])) -
+				in.c[detect.CueNews]+in.c[detect.CueTech]+in.c[detect.CueWorkforce]+in.c[detect.CueGeneric])) -
 				lg(int(in.c[detect.CueYou]+in.c[detect.CueMe]+in.c[detect.CueCare]+in.c[detect.CueBilling]))
 		}},
 	)

@@ -27,11 +27,45 @@ func (s *scanner) contextIDs() {
 		switch {
 		case cl&clCtxMember != 0 && s.idWithin(i+1, 6, 5):
 			s.hit(MemberID, i)
-		case cl&clCtxMRN != 0 && s.idWithin(i+1, 5, 4):
+		case cl&clCtxMRN != 0 && s.idWithin(i+1, 5, 4) && !s.tradeAccount(i):
 			s.hit(MRN, i)
 		}
 	}
 }
+
+// tradeAccount reports whether the label at i is a bare "account" among the words of
+// trade ("Order 0266 confirmed, Ship to: ..., Account: 0046922"): a customer account
+// with a supplier, not a patient's. A patient account keeps its label ("patient
+// account", "account" in a statement for care).
+func (s *scanner) tradeAccount(i int) bool {
+	switch string(s.word(i)) {
+	case "account", "acct":
+	default:
+		return false
+	}
+	if p := s.prevWord(i, 1); p >= 0 && s.cls[p]&clPatientLbl != 0 {
+		return false
+	}
+	for j := max(i-tradeWindow, 0); j < min(i+tradeWindow, len(s.toks)); j++ {
+		if s.toks[j].kind == tkWord && tradeWords[string(s.word(j))] {
+			return true
+		}
+	}
+	return false
+}
+
+// tradeWords are the words of a supply chain: an order, what is shipped and to whom.
+// Not "delivery", "invoice" or "customer", which statements for care and equipment
+// delivered to a patient use too.
+var tradeWords = map[string]bool{"order": true, "orders": true, "po": true, "shipment": true,
+	"shipping": true, "shipped": true, "ship": true, "tracking": true, "sku": true, "qty": true,
+	"quantity": true, "backorder": true, "backordered": true, "warehouse": true, "wholesale": true,
+	"distributor": true, "supplier": true, "procurement": true, "catalog": true, "cart": true,
+	"checkout": true, "pedido": true, "commande": true}
+
+// tradeWindow is how many tokens around an account label are searched for words of
+// trade.
+const tradeWindow = 24
 
 // dateWithin reports whether a date starts within n tokens from i, before a line break.
 // It returns the index after the date.

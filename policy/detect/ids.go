@@ -57,6 +57,7 @@ const (
 	CueAnimal      // animals and their care: pet, dog, feline, vaccine reminder for Max
 	CuePlaceholder // placeholders: lorem, xxx, placeholder, dummy, test patient
 	CueHealthCare  // the setting of health care: clinic, pharmacy, nurse, MD, patient, refill
+	CueGeneric     // a general audience: if you, anyone who, all patients, Dear Patient, valued member
 	NumIDs         // number of detectors; not a detector
 )
 
@@ -73,7 +74,7 @@ var idNames = [NumIDs]string{
 	CueTime: "cue_time", CueInstruct: "cue_instruct", CueBroadcast: "cue_broadcast", CueTeaching: "cue_teaching",
 	CueAggregate: "cue_aggregate", CueWorkforce: "cue_workforce", CueTech: "cue_tech", CueNews: "cue_news",
 	CueCommerce: "cue_commerce", CueSocial: "cue_social", CueAnimal: "cue_animal", CuePlaceholder: "cue_placeholder",
-	CueHealthCare: "cue_healthcare",
+	CueHealthCare: "cue_healthcare", CueGeneric: "cue_generic",
 }
 
 // FirstCue is the first cue group; IDs from it on are context, not findings.

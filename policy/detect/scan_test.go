@@ -122,6 +122,9 @@ func TestDetectors(t *testing.T) {
 		{"NAME: GUERRERO, MATEO ;\tCC: MVC, L femur deformity ;", NameNearHealth, 1},
 		{"Patient: TOLLIVER, ANOUK", PatientName, 1},
 		{"RE: FLU CLINIC HOURS", NameNearHealth, 0},
+		{"Order 02668868 confirmed\nShip to: Rookwood Internal Medicine, Receiving Dock\nAccount: 0046922", MRN, 0},
+		{"Statement for services on 3/2\nAccount: 0046922\nBalance due $40.00", MRN, 1},
+		{"Order 0266 shipped. Patient account: 0046922", MRN, 1},
 		{"PET-CT recommended", Veterinary, 0},
 		{"Manage preferences", BulkMail, 1},
 	}

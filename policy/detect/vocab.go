@@ -192,24 +192,12 @@ func loadVocab() (*vocab, error) {
 		{"specialties.txt", clSpecialty}, {"analytes.txt", clAnalyte}, {"notnames.txt", clNotName},
 		{"orgwords.txt", clOrg},
 	}
-	// Words of ICD-10-CM descriptions that are analytes ("glucose" of "abnormal
-	// glucose") name what is measured, not a condition: "blood glucose test strips"
-	// in a supply order is no diagnosis.
-	analytes := map[string]bool{}
-	if data, err := dataFS.ReadFile("data/analytes.txt"); err == nil {
-		eachLine(data, func(term string) { analytes[term] = true })
-	}
 	for _, f := range files {
 		data, err := dataFS.ReadFile("data/" + f.name)
 		if err != nil {
 			return nil, fmt.Errorf("vocabulary %s: %w", f.name, err)
 		}
-		eachLine(data, func(term string) {
-			if f.name == "icdterms.txt" && analytes[term] {
-				return
-			}
-			v.add(term, f.cl)
-		})
+		eachLine(data, func(term string) { v.add(term, f.cl) })
 	}
 	// The medical words and drug names of the lexicon (ICD-10-CM descriptions, WordNet)
 	// that the lists above do not know: the wording of mail the lists were not made from.

@@ -27,7 +27,9 @@ const minCodes = 3
 
 // generic lists words of ICD-10-CM descriptions that say nothing about health in a
 // message: the classification's own vocabulary, laterality and position, everyday
-// nouns and verbs, and body parts that ordinary mail names too.
+// nouns and verbs, and body parts that ordinary mail names too; and words that only look
+// medical ("center", "foster", "outer" hold a medical root), or name a substance that is
+// a medicine or an analyte rather than a condition ("insulin", "glucose").
 var generic = strings.Fields(`
 unspecified specified other classified elsewhere without initial subsequent sequela encounter
 encounters routine healing delayed nonunion malunion unknown involving following affecting
@@ -52,6 +54,10 @@ single recurrent episode episodes current present state states because years mon
 period periods degree degrees trimester trimesters pregnancy childbirth puerperium fetus
 newborn maternal infant child children adult adolescent elderly male female women men
 category note notes other class classes system systems organ organs tissue tissues
+center centers chemical chemicals chemistry environmental foster hemisphere mechanism
+mechanisms organism organisms outer scholastic spontaneous metabolism neuron neural systemic
+endemic epidemic psychological insulin steroid lipid fructose galactose lactose glucose
+glycine purine glycogen glycoprotein
 `)
 
 // Medical word-forming elements (Greek and Latin suffixes and roots). A word of the
