@@ -47,6 +47,17 @@ func loadAxe(t *testing.T) string {
 	return string(src)
 }
 
+// loadAxeOrNil is axe-core's source, or "" outside CI when it is not
+// installed (the caller then checks the rest).
+func loadAxeOrNil(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile(axeScript)
+	if err != nil && os.Getenv("CI") == "true" {
+		t.Fatalf("axe-core is not installed (%v); .ci/run must run portal/testdata/ci-setup.sh", err)
+	}
+	return string(src)
+}
+
 // axeViolation is one failed rule, with the first few elements.
 type axeViolation struct {
 	ID, Impact, Help string

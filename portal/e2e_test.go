@@ -3,12 +3,17 @@ package portal
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
+	netmail "net/mail"
 	"net/smtp"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +21,7 @@ import (
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal/box"
+	"github.com/sealgate/sealgate/portal/internal/cdp"
 )
 
 // sinkCourier stands in for delivery: it sends over SMTP to a sink.
@@ -59,7 +65,10 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 	t.Cleanup(func() { h.srv.Close(context.Background()) })
 	base := "https://" + h.srv.Addr().String()
 	c, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodPortal}, Portal: box.New(h.st),
-		Next: sinkCourier{addr: sink.Addr}, Notice: encrypt.Notice{BaseURL: base, Organization: "Example Clinic", Hostname: "mx.clinic.example"}})
+		Next: sinkCourier{addr: sink.Addr}, Notice: encrypt.Notice{BaseURL: base, Organization: "Example Clinic", Hostname: "mx.clinic.example",
+			SupportPhone: "+1 (555) 010-0100", SupportEmail: "help@clinic.example", Color: "#00695c",
+			Logo: []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><circle cx="24" cy="24" r="20" fill="#00695c"/></svg>`),
+			LogoType: "image/svg+xml"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +99,12 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 		t.Helper()
 		must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete'", path)))
 	}
-	must(b.Navigate(ctx, string(link)))
+	// The patient opens the notification (its HTML part, the logo given
+	// inline as a mail program would) and taps the button.
+	page := noticePage(t, msgs[0].Data)
+	must(b.Navigate(ctx, "data:text/html;charset=utf-8;base64,"+base64.StdEncoding.EncodeToString([]byte(page))))
+	checkNotice(t, ctx, b, shots)
+	must(b.Eval(ctx, `document.querySelector('a[href*="/m/"]').click()`, nil))
 	at("/pickup")
 	must(b.Eval(ctx, `document.querySelector('#send').click()`, nil))
 	at("/code/send")
@@ -125,5 +139,89 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 	must(err)
 	if msgs[2].Rcpts[0] != "dr.jones@clinic.example" || !bytes.Contains(msgs[2].Data, []byte("Thank you!")) {
 		t.Fatalf("reply: %v\n%s", msgs[2].Rcpts, msgs[2].Data)
+	}
+}
+
+// noticePage is the notification's HTML part, with the cid: logo made a
+// data: URI, as a mail program shows it.
+func noticePage(t *testing.T, data []byte) string {
+	t.Helper()
+	m, err := netmail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := map[string]string{}
+	var walk func(ctype string, body io.Reader, enc string)
+	walk = func(ctype string, body io.Reader, enc string) {
+		mt, params, err := mime.ParseMediaType(ctype)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(mt, "multipart/") {
+			mr := multipart.NewReader(body, params["boundary"])
+			for {
+				p, err := mr.NextRawPart()
+				if err != nil {
+					return
+				}
+				walk(p.Header.Get("Content-Type"), p, p.Header.Get("Content-Transfer-Encoding"))
+			}
+		}
+		switch enc {
+		case "quoted-printable":
+			body = quotedprintable.NewReader(body)
+		case "base64":
+			body = base64.NewDecoder(base64.StdEncoding, body)
+		}
+		b, _ := io.ReadAll(body)
+		parts[mt] = string(b)
+	}
+	walk(m.Header.Get("Content-Type"), m.Body, "")
+	page, logo := parts["text/html"], parts["image/svg+xml"]
+	if page == "" || logo == "" || parts["text/plain"] == "" {
+		t.Fatalf("notification parts: %v", parts)
+	}
+	return strings.Replace(page, "cid:logo@notice", "data:image/svg+xml;base64,"+base64.StdEncoding.EncodeToString([]byte(logo)), 1)
+}
+
+// checkNotice: the notification's HTML shows the logo, a tappable phone
+// and e-mail, passes axe-core's WCAG 2.2 A/AA rules at phone and desktop
+// size, and is kept as screenshots.
+func checkNotice(t *testing.T, ctx context.Context, b *cdp.Browser, shots string) {
+	t.Helper()
+	var got struct {
+		Logo       bool
+		Tel, Email string
+	}
+	err := b.Eval(ctx, `({Logo: document.querySelector('img').naturalWidth > 0,
+		Tel: document.querySelector('a[href^="tel:"]').getAttribute('href'),
+		Email: document.querySelector('a[href^="mailto:"]').getAttribute('href')})`, &got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Logo || got.Tel != "tel:+15550100100" || got.Email != "mailto:help@clinic.example" {
+		t.Errorf("notification shows %+v", got)
+	}
+	src := loadAxeOrNil(t)
+	for _, vp := range viewports {
+		if err := b.Call(ctx, "Emulation.setDeviceMetricsOverride", map[string]any{"width": vp.width, "height": vp.height,
+			"deviceScaleFactor": 1, "mobile": vp.mobile}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if src != "" {
+			vs, err := runAxe(ctx, b, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vs {
+				t.Errorf("notification (%s): WCAG violation %s [%s] %s at %v", vp.name, v.ID, v.Impact, v.Help, v.Nodes)
+			}
+		}
+		if err := b.Screenshot(ctx, filepath.Join(shots, "notification-"+vp.name+".png")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Call(ctx, "Emulation.clearDeviceMetricsOverride", nil, nil); err != nil {
+		t.Fatal(err)
 	}
 }
