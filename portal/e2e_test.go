@@ -67,7 +67,7 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 	c, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodPortal}, Portal: box.New(h.st),
 		Next: sinkCourier{addr: sink.Addr}, Notice: encrypt.Notice{BaseURL: base, Organization: "Example Clinic", Hostname: "mx.clinic.example",
 			SupportPhone: "+1 (555) 010-0100", SupportEmail: "help@clinic.example", Color: "#00695c",
-			Logo: []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><circle cx="24" cy="24" r="20" fill="#00695c"/></svg>`),
+			Logo:     []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><circle cx="24" cy="24" r="20" fill="#00695c"/></svg>`),
 			LogoType: "image/svg+xml"}})
 	if err != nil {
 		t.Fatal(err)
