@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -80,6 +81,19 @@ func TestPortalCommands(t *testing.T) {
 		_, out, _ := portalCLI(append([]string{"--config", path}, args...)...)
 		if strings.Contains(out, "SECRET") {
 			t.Fatalf("%v shows message content: %q", args, out)
+		}
+	}
+	// Revoke and purge are in the gateway's audit log with the local user.
+	acts := map[string]string{}
+	for _, ev := range auditEvents(t, filepath.Join(dir, "audit.log")) {
+		if op, _ := ev["operator"].(string); strings.HasPrefix(op, fmt.Sprintf("uid=%d", os.Getuid())) {
+			id, _ := ev["portal_id"].(string)
+			acts[ev["action"].(string)+" "+id] = ev["result"].(string)
+		}
+	}
+	for k, v := range map[string]string{"portal-revoke Q1.aa": "ok", "portal-revoke Q9.zz": "failed", "portal-purge ": "ok"} {
+		if acts[k] != v {
+			t.Errorf("audit: %q recorded %q, want %q (all: %v)", k, acts[k], v, acts)
 		}
 	}
 }
