@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,24 +12,6 @@ import (
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
 )
-
-// lockedBuffer is a log the gateway writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestBounceReasonEverywhereWithoutAddressesOrContent: the remote reply of
 // a refused recipient — code, enhanced code and its text with the address,
@@ -41,7 +21,7 @@ func (l *lockedBuffer) String() string {
 // recipient's log line has no code=0.
 func TestBounceReasonEverywhereWithoutAddressesOrContent(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &syncBuf{}
 	e := newEnv(t, envOpts{retry: "[1h]", logs: logs, sink: smtpsink.Options{RcptReply: func(rcpt string) *smtp.SMTPError {
 		switch {
 		case strings.HasPrefix(rcpt, "gone@"):

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,16 +15,10 @@ import (
 // It talks to the running gateway over its control socket; it never opens
 // the spool itself.
 func cmdQueue(inv *invocation, io stdio) int {
-	cfg, src, err := commandConfig(inv)
-	if err != nil {
-		fmt.Fprintln(io.err, err)
-		return 1
+	c, code := dialGateway(inv, io, "")
+	if c == nil {
+		return code
 	}
-	sock := controlSocket(cfg)
-	if _, err := os.Stat(sock); err != nil {
-		return io.fail("queue: no running gateway: no control socket %s (config: %s)", sock, src)
-	}
-	c := control.Dial(sock)
 	op := inv.cmd.path[1]
 	if err := queueOp(c, op, inv, io); err != nil {
 		return io.fail("queue %s: %v", op, err)

@@ -83,16 +83,11 @@ func newLogger(level, format string, io stdio) *slog.Logger {
 // configuration, keys and certificates, as on SIGHUP, and says whether it
 // took them.
 func cmdReload(inv *invocation, io stdio) int {
-	cfg, src, err := commandConfig(inv)
-	if err != nil {
-		fmt.Fprintf(io.err, "%v\nsealgate: reload not sent: the config has errors; the gateway keeps its previous configuration\n", err)
-		return 1
+	c, code := dialGateway(inv, io, "reload not sent: the config has errors; the gateway keeps its previous configuration")
+	if c == nil {
+		return code
 	}
-	sock := controlSocket(cfg)
-	if _, err := os.Stat(sock); err != nil {
-		return io.fail("reload: no running gateway: no control socket %s (config: %s)", sock, src)
-	}
-	if err := control.Dial(sock).Reload(); err != nil {
+	if err := c.Reload(); err != nil {
 		return io.fail("reload refused, the gateway keeps its previous configuration:\n%v", err)
 	}
 	fmt.Fprintln(io.out, "reloaded")
@@ -103,18 +98,33 @@ func cmdReload(inv *invocation, io stdio) int {
 // control socket whether it takes mail, for a container's HEALTHCHECK
 // (the image has no shell or HTTP client).
 func cmdHealth(inv *invocation, io stdio) int {
-	cfg, src, err := commandConfig(inv)
-	if err != nil {
-		fmt.Fprintln(io.err, err)
-		return 1
+	c, code := dialGateway(inv, io, "")
+	if c == nil {
+		return code
 	}
-	sock := controlSocket(cfg)
-	if _, err := os.Stat(sock); err != nil {
-		return io.fail("health: no running gateway: no control socket %s (config: %s)", sock, src)
-	}
-	if err := control.Dial(sock).Ready(); err != nil {
+	if err := c.Ready(); err != nil {
 		return io.fail("health: %v", err)
 	}
 	fmt.Fprintln(io.out, "ready")
 	return 0
+}
+
+// dialGateway finds the config of inv and the running gateway's control
+// socket in its data folder. It returns nil and the exit status when
+// either is missing, having said why (with badConfig, if given, after a
+// config's errors); it never creates the socket's folder.
+func dialGateway(inv *invocation, io stdio, badConfig string) (*control.Client, int) {
+	cfg, src, err := commandConfig(inv)
+	if err != nil {
+		fmt.Fprintln(io.err, err)
+		if badConfig != "" {
+			fmt.Fprintln(io.err, "sealgate: "+badConfig)
+		}
+		return nil, 1
+	}
+	sock := controlSocket(cfg)
+	if _, err := os.Stat(sock); err != nil {
+		return nil, io.fail("%s: no running gateway: no control socket %s (config: %s)", inv.cmd.name(), sock, src)
+	}
+	return control.Dial(sock), 0
 }
