@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -121,4 +122,35 @@ func certNotAfter(t *testing.T, dir string) int64 {
 		t.Fatal(err)
 	}
 	return c.NotAfter.Unix()
+}
+
+// TestReloadAppliesPolicyAndNamesWhatNeedsRestart: a quarantine rule added
+// to the file holds the next message after `sealgate reload`; a changed
+// limit, which a reload cannot apply, is named in the log.
+func TestReloadAppliesPolicyAndNamesWhatNeedsRestart(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuf{}
+	e := newEnv(t, envOpts{logs: logs})
+	text := string(mustRead(t, e.path)) +
+		"policy:\n  rules:\n    - {if: {sender: \"hold@news.example.org\"}, then: quarantine}\nlimits: {max_recipients: 7}\n"
+	os.WriteFile(e.path, []byte(text), 0o600)
+	if code, _, errs := runCLI("reload", "--config", e.path); code != 0 {
+		t.Fatalf("reload: %d %q", code, errs)
+	}
+	if !regexp.MustCompile(`msg="reloaded[^"]*".*restart_needed_for=limits`).MatchString(logs.String()) {
+		t.Errorf("the reload log line does not name limits as needing a restart:\n%s", logs.String())
+	}
+	msg := strings.Replace(newsMessage("after-reload@news.example.org", "pat@example.net", "x"), "news@news", "hold@news", 1)
+	if err := submit(t, e.smtpAt, e.ca, "hold@news.example.org", []string{"pat@example.net"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	var list string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, list, _ = runCLI("queue", "list", "--config", e.path); strings.Contains(list, "[held by policy]") {
+			break
+		}
+	}
+	if !strings.Contains(list, "[held by policy]") || e.sink.Count() != 0 {
+		t.Fatalf("the rule added by reload did not hold the message (sink %d):\n%s", e.sink.Count(), list)
+	}
 }
