@@ -5,14 +5,16 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/sealgate ./cmd/sealgate
-# The data folder, made here because the runtime image has no shell: it is
-# copied owned by the non-root user, and Docker copies it, owner included,
-# into a fresh named volume mounted on it, so the first start can write.
-RUN mkdir -p /out/data/sealgate && chmod 0700 /out/data/sealgate
+# The data folder, made here because the runtime image has no shell. Its
+# parent's contents are copied, so the folder itself (not only what is in
+# it) is owned by the non-root user, mode 0700; Docker copies it, owner
+# included, into a fresh named volume mounted on it, so the first start can
+# write.
+RUN mkdir -p /out/var-lib/sealgate && chmod 0700 /out/var-lib/sealgate
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/sealgate /usr/local/bin/sealgate
-COPY --from=build --chown=65532:65532 /out/data/sealgate /var/lib/sealgate
+COPY --from=build --chown=65532:65532 /out/var-lib/ /var/lib/
 # Every command (serve, queue, portal, reload, health) finds the config here
 # without --config: `docker exec CONTAINER sealgate queue list` just works.
 ENV SEALGATE_CONFIG=/etc/sealgate/sealgate.yaml

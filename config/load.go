@@ -136,9 +136,13 @@ func syntaxError(name string, data []byte, err error) *Error {
 	what = strings.TrimPrefix(what, "yaml: ")
 	line := blockLine
 	lines := strings.SplitAfter(string(data), "\n")
-	for k := max(blockLine, 1); k <= len(lines) && k <= maxSyntaxScan; k++ {
+	prefix := len(strings.Join(lines[:min(max(blockLine, 1)-1, len(lines))], ""))
+	budget := maxSyntaxScanBytes
+	for k := max(blockLine, 1); k <= len(lines) && budget > 0; k++ {
+		prefix += len(lines[k-1])
+		budget -= prefix
 		var n yaml.Node
-		perr := yaml.Unmarshal([]byte(strings.Join(lines[:k], "")), &n)
+		perr := yaml.Unmarshal(data[:prefix], &n)
 		if perr != nil && strings.HasSuffix(perr.Error(), ": "+what) {
 			line = k
 			break
@@ -151,8 +155,9 @@ func syntaxError(name string, data []byte, err error) *Error {
 	return &Error{File: name, Line: line, Msg: msg, Err: err}
 }
 
-// maxSyntaxScan bounds the prefixes syntaxError parses.
-const maxSyntaxScan = 5000
+// maxSyntaxScanBytes bounds the bytes syntaxError parses, over all the
+// prefixes it tries: a syntax error in a huge file keeps yaml's line.
+const maxSyntaxScanBytes = 64 << 20
 
 // yamlErrLine extracts the line number from a yaml.v3 syntax error.
 func yamlErrLine(err error) int {

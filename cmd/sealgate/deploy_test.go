@@ -59,10 +59,11 @@ func TestDockerfileImage(t *testing.T) {
 	if user != "65532:65532" {
 		t.Errorf("USER %q, want the distroless nonroot user 65532:65532", user)
 	}
-	if !slices.ContainsFunc(copies, func(c string) bool {
-		return strings.HasPrefix(c, "--from=build --chown=65532:65532 ") && strings.HasSuffix(c, " /var/lib/sealgate")
-	}) {
-		t.Errorf("no COPY makes /var/lib/sealgate owned by 65532: %q", copies)
+	// The folder itself must be copied (its parent's contents), so that it,
+	// not only what it holds, belongs to the user.
+	if !slices.Contains(copies, "--from=build --chown=65532:65532 /out/var-lib/ /var/lib/") ||
+		!strings.Contains(string(mustRead(t, "../../Dockerfile")), "RUN mkdir -p /out/var-lib/sealgate && chmod 0700 /out/var-lib/sealgate") {
+		t.Errorf("no COPY makes /var/lib/sealgate a folder owned by 65532, mode 0700: %q", copies)
 	}
 	for _, port := range []string{"2525", "2587", "8443", "9464"} {
 		if !slices.Contains(exposed, port) {
