@@ -98,7 +98,9 @@ func runAxe(ctx context.Context, b *cdp.Browser, src string) ([]axeViolation, er
 // does not scroll sideways on the phone, and keeps a screenshot of each
 // page at each size. The Spanish walk runs in a browser set to Spanish
 // and to Chicago time: its pages must really be Spanish and the message's
-// expiry must be in Chicago time.
+// expiry must be in Chicago time. Each walk also opens a made-up link (its
+// code page must offer the no-code help with the clinic's phone) and ends
+// by switching language on the page, which later pages keep.
 func TestBrowserAccessibility(t *testing.T) {
 	src := loadAxe(t)
 	for _, c := range []struct{ lang, accept, zone, until string }{
@@ -201,6 +203,17 @@ func walkPages(t *testing.T, axe, lang, accept, zone, until string) {
 	w.at("/no/such/page", tr("info.notfound.title"), "not-found")
 	w.must(w.b.Navigate(ctx, base+"/pickup"))
 	w.at("/pickup", tr("info.nosession.title"), "no-session")
+	// A made-up link: the same pages, and the code page says what to do
+	// when no code comes.
+	w.must(w.b.Navigate(ctx, base+"/m/"+strings.Repeat("A", len(tok))))
+	w.at("/pickup", tr("start.title"), "start-made-up-link")
+	w.eval(`document.querySelector('#send').click()`)
+	w.at("/code/send", tr("code.title"), "code-made-up-link")
+	var help string
+	w.must(w.b.Eval(ctx, `document.querySelector('#nocode-h').textContent + ' ' + document.querySelector('#nocode a.tel').href`, &help))
+	if want := tr("code.none.title", i18n.Get(lang).Minutes(noCodeMinutes)) + " tel:+15550100100"; help != want {
+		t.Errorf("no-code help reads %q, want %q", help, want)
+	}
 	w.must(w.b.Navigate(ctx, base+"/m/"+tok))
 	w.at("/pickup", tr("start.title"), "start")
 	var tz string
@@ -245,7 +258,17 @@ func walkPages(t *testing.T, axe, lang, accept, zone, until string) {
 	w.at("/message", tr("info.gone.title"), "gone")
 	w.eval(`document.querySelector('#logout').click()`)
 	w.at("/logout", tr("info.signedout.title"), "signed-out")
-	if w.n != 12 {
-		t.Errorf("checked %d pages, want 12", w.n)
+	if w.n != 14 {
+		t.Errorf("checked %d pages, want 14", w.n)
+	}
+	// Switch language on the page; the choice outlasts the browser's.
+	other := map[string]string{"en": "es", "es": "en"}[lang]
+	w.eval(`document.querySelector('#lang-` + other + `').click()`)
+	w.must(w.b.WaitFor(ctx, fmt.Sprintf("location.pathname === '/' && document.documentElement.lang === %q", other)))
+	w.must(w.b.Navigate(ctx, base+"/pickup"))
+	var h1 string
+	w.must(w.b.Eval(ctx, `document.documentElement.lang + ' ' + document.querySelector('h1').textContent`, &h1))
+	if want := other + " " + i18n.Get(other).T("info.nosession.title"); h1 != want {
+		t.Errorf("after switching: %q, want %q", h1, want)
 	}
 }
