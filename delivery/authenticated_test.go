@@ -94,6 +94,42 @@ func TestPHIOverTLSOnlyToAuthenticatedNextHop(t *testing.T) {
 	}
 }
 
+// Once a delivery has shown that the destination cannot authenticate its
+// next hop, the next PHI message for it goes to the portal without another
+// try at authenticated TLS, and the outcome says why.
+func TestKnownUnauthenticatedDestinationGoesStraightToPortal(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, false, false)
+	_, sink := w.mx(10, smtpsink.Options{TLS: sinkTLS(t, w, "self-signed", "mx1.partner.test")})
+	c := w.client(Config{})
+	courier := newProtecting(t, c, false)
+	first := courier.Deliver(context.Background(), phiDelivery("patient@partner.test"))
+	if first[0].Err != nil || first[0].Method != encrypt.MethodPortal ||
+		first[0].MethodReason != "authenticated TLS not available at the destination" {
+		t.Fatalf("first message: %+v", first[0])
+	}
+	if r := c.Reach("partner.test", mail.TLSAuthenticated); r != mail.ReachNo {
+		t.Fatalf("after the failed attempt: reach %v, want no", r)
+	}
+	tlsFailures := testutil.ToFloat64(c.metrics.connects.WithLabelValues(connectTLS))
+	second := courier.Deliver(context.Background(), phiDelivery("other@partner.test"))
+	if second[0].Err != nil || second[0].Method != encrypt.MethodPortal ||
+		second[0].MethodReason != "authenticated TLS known unavailable at the destination (last delivery)" {
+		t.Fatalf("second message: %+v", second[0])
+	}
+	if got := testutil.ToFloat64(c.metrics.connects.WithLabelValues(connectTLS)); got != tlsFailures {
+		t.Errorf("TLS failures went from %v to %v: the second message tried authenticated TLS again", tlsFailures, got)
+	}
+	for i, m := range sink.Messages() {
+		if bytes.Contains(m.Data, []byte(phiMarker)) {
+			t.Fatalf("message %d at the sink carries the PHI", i)
+		}
+	}
+	if n := len(sink.Messages()); n != 2 {
+		t.Fatalf("sink got %d messages, want the two portal notices", n)
+	}
+}
+
 // Mail without PHI still goes to the opportunistic receivers, and the
 // outcome says how little was verified.
 func TestOpportunisticTLSCarriesOrdinaryMail(t *testing.T) {
@@ -199,12 +235,13 @@ func TestTrustedHopMustBeConfigured(t *testing.T) {
 }
 
 // newProtecting is the protection layer in front of c, with the order
-// tls, portal and a portal store of its own.
+// tls, portal and a portal store of its own, and c's knowledge of
+// destinations, as serve wires them.
 func newProtecting(t *testing.T, c *Client, acceptPKIX bool) *encrypt.Courier {
 	t.Helper()
 	store := boxtest.Open(t, nil)
 	courier, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodTLS, encrypt.MethodPortal},
-		Portal: store, AcceptPKIX: acceptPKIX, Next: c,
+		Portal: store, AcceptPKIX: acceptPKIX, Next: c, Destinations: c,
 		Notice: encrypt.Notice{BaseURL: "https://portal.clinic.test/", Organization: "Clinic", Hostname: "gw.clinic.test"}})
 	if err != nil {
 		t.Fatal(err)

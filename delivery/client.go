@@ -168,6 +168,7 @@ type Client struct {
 	tlsCache  tls.ClientSessionCache
 	metrics   *metrics
 	pool      *pool
+	reach     *reachBook
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -191,6 +192,7 @@ func New(cfg Config) (*Client, error) {
 		defPolicy: fromLevel(cfg.DefaultTLS),
 		tlsCache:  tls.NewLRUClientSessionCache(256),
 		metrics:   newMetrics(),
+		reach:     newReachBook(time.Now),
 		done:      make(chan struct{}),
 	}
 	if err := c.parseHops(); err != nil {

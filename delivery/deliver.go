@@ -30,6 +30,7 @@ func (c *Client) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
 	env := prepare(d, out)
 	if len(env.pending) > 0 {
 		c.deliver(ctx, d, env, out)
+		c.reach.learn(d, out)
 	}
 	took := time.Since(start)
 	for i := range out {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-smtp"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Commands named in Error.Command, besides the SMTP verbs "MAIL", "RCPT",
@@ -108,6 +109,12 @@ func (e *Error) Temporary() bool { return !e.Permanent }
 // plaintext (PHI) use it to divert the message instead of retrying.
 func (e *Error) TLSFailure() bool {
 	return e.Command == CmdTLS || e.Command == "STARTTLS" || e.Enhanced == "5.7.30"
+}
+
+// Is makes a TLS failure match mail.ErrTLSUnavailable, so that the
+// protection layer recognises it without importing delivery.
+func (e *Error) Is(target error) bool {
+	return target == mail.ErrTLSUnavailable && e.TLSFailure()
 }
 
 // localError is an Error made by sealgate itself (no remote reply).

@@ -24,6 +24,7 @@ const (
 	reasonTLSFirst     = "authenticated TLS comes first in the order"
 	reasonPortalNoMeth = "no other method possible"
 	reasonTLSFailed    = "authenticated TLS not available at the destination"
+	reasonTLSKnownNot  = "authenticated TLS known unavailable at the destination (last delivery)"
 	reasonPGPFailed    = "OpenPGP encryption failed"
 	reasonSMIMEFailed  = "S/MIME encryption failed"
 	reasonNoMethod     = "no protection method possible"
@@ -57,12 +58,21 @@ func (c *Courier) orderFor(forced string) []string {
 // encryption.order.
 func forcedMethod(d *mail.Delivery) string { return d.Policy.Method }
 
-// choose returns the first method in order that is possible for addr and
-// not in tried; method "" when there is none. why, if set, explains the
-// move from an earlier method and becomes the reason.
-func (c *Courier) choose(ctx context.Context, order []string, addr string, tried map[string]bool, why string) choice {
+// choose returns the first method in order that is possible for addr (at
+// domain) and not in tried; method "" when there is none. why, if set,
+// explains the move from an earlier method and becomes the reason. The tls
+// method is passed over, with that as the reason, when the delivery side
+// knows that domain's last delivery could not have the TLS it requires.
+func (c *Courier) choose(ctx context.Context, order []string, addr, domain string, tried map[string]bool, why string) choice {
 	for _, m := range order {
 		if tried[m] {
+			continue
+		}
+		if m == MethodTLS && c.tlsKnownUnavailable(domain) {
+			if why == "" {
+				why = reasonTLSKnownNot
+			}
+			c.m.fallbacks.WithLabelValues(MethodTLS).Inc()
 			continue
 		}
 		ch, ok := c.possible(ctx, order, m, addr)
@@ -99,6 +109,13 @@ func (c *Courier) possible(ctx context.Context, order []string, m, addr string) 
 		return choice{method: MethodPortal, reason: reasonPortalNoMeth}, c.cfg.Portal != nil
 	}
 	return choice{}, false
+}
+
+// tlsKnownUnavailable reports whether the delivery side knows that domain
+// cannot take mail at the level the tls method requires.
+func (c *Courier) tlsKnownUnavailable(domain string) bool {
+	return c.cfg.Destinations != nil && domain != "" &&
+		c.cfg.Destinations.Reach(domain, c.tlsLevel()) == mail.ReachNo
 }
 
 // pgpKey looks in the keyring, then in WKD.

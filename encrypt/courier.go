@@ -91,6 +91,11 @@ type Config struct {
 	// unauthenticated DNS (encryption.tls_accept_pkix). Default false: the
 	// next hop must be authenticated end to end (mail.TLSAuthenticated).
 	AcceptPKIX bool
+	// Destinations, if set, is what the delivery side knows of each
+	// destination's transport security; the tls method is not chosen for
+	// a domain known unable to provide it, so the recipient goes to the
+	// next method at once, with that reason in the audit log.
+	Destinations mail.Destinations
 	// Portal receives messages for pickup; nil disables the portal method.
 	Portal portalbox.Store
 	// Subject is the neutral outer Subject of PGP and S/MIME messages.

@@ -90,8 +90,10 @@ func (f *fakeNext) sent() []sent {
 // tlsErr is a delivery error that says authenticated TLS could not be had.
 type tlsErr struct{}
 
-func (tlsErr) Error() string    { return "delivery: temporary failure at tls" }
-func (tlsErr) TLSFailure() bool { return true }
+func (tlsErr) Error() string { return "delivery: temporary failure at tls" }
+
+// Is makes it match mail.ErrTLSUnavailable, as delivery.Error does.
+func (tlsErr) Is(target error) bool { return target == mail.ErrTLSUnavailable }
 
 // noVerifyAt refuses authenticated TLS for the given recipients.
 func noVerifyAt(rcpts ...string) func(*mail.Delivery, string) mail.Outcome {

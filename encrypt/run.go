@@ -63,7 +63,7 @@ func (r *run) do() {
 func (r *run) round(pending []*rcptState) {
 	var tlsGroup []*rcptState
 	for _, p := range pending {
-		p.choice = r.c.choose(r.ctx, r.order, p.rcpt.Addr, p.tried, p.why)
+		p.choice = r.c.choose(r.ctx, r.order, p.rcpt.Addr, r.d.Domain, p.tried, p.why)
 		switch p.choice.method {
 		case "":
 			r.finish(p, mail.Outcome{Rcpt: p.rcpt.Addr, Err: errNoMethod, Enhanced: "4.7.5"})
@@ -180,9 +180,5 @@ func (r *run) sendTLS(ps []*rcptState) {
 	}
 }
 
-// tlsFailure reports whether err says the required TLS could not be had
-// (delivery.Error.TLSFailure, found without importing delivery).
-func tlsFailure(err error) bool {
-	var t interface{ TLSFailure() bool }
-	return errors.As(err, &t) && t.TLSFailure()
-}
+// tlsFailure reports whether err says the required TLS could not be had.
+func tlsFailure(err error) bool { return errors.Is(err, mail.ErrTLSUnavailable) }

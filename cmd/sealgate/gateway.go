@@ -206,7 +206,7 @@ func (g *gateway) startQueue() error {
 	if g.portalStore != nil {
 		pickup = box.New(g.portalStore)
 	}
-	next, g.protect, err = newProtector(g.cfg, g.log, g.reg, next, pickup)
+	next, g.protect, err = newProtector(g.cfg, g.log, g.reg, next, pickup, courier)
 	if err != nil {
 		return err
 	}

@@ -29,8 +29,10 @@ const keyReloadInterval = 30 * time.Second
 // holds: the key-folder watcher.
 //
 // store is where portal pickups go: the pickup site's store, which the
-// gateway opens; it must not be nil when the portal is a method.
-func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next mail.Courier, store portalbox.Store) (mail.Courier, *protectHandle, error) {
+// gateway opens; it must not be nil when the portal is a method. dest is
+// what delivery knows of each destination's TLS (nil: nothing).
+func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next mail.Courier, store portalbox.Store,
+	dest mail.Destinations) (mail.Courier, *protectHandle, error) {
 	smime.Init()
 	b := &protectBuilder{cfg: cfg, log: log, now: time.Now(), store: store}
 	ec, err := b.build()
@@ -38,7 +40,7 @@ func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registere
 		b.close()
 		return nil, nil, err
 	}
-	ec.Next, ec.Logger, ec.Registerer = next, log, reg
+	ec.Next, ec.Logger, ec.Registerer, ec.Destinations = next, log, reg, dest
 	c, err := encrypt.New(ec)
 	if err != nil {
 		b.close()
