@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sealgate/sealgate/mail"
@@ -87,11 +88,12 @@ type event struct {
 	Origin string `json:"origin,omitempty"`
 }
 
-func (l *Log) write(e event) { l.writeErr(e) }
+func (l *Log) write(e event) { l.writeErr(e, false) }
 
-// writeErr writes e and says whether it was written; a file is synced, so
-// a record that gates an action (showing content) is on disk first.
-func (l *Log) writeErr(e event) error {
+// writeErr writes e and says whether it was written. With sync, a file is
+// synced too, so a record that gates an action (showing content) is on
+// disk first; other events are not, to keep a flush off every message.
+func (l *Log) writeErr(e event, sync bool) error {
 	if l == nil || l.w == nil {
 		return errNoLog
 	}
@@ -106,8 +108,12 @@ func (l *Log) writeErr(e event) error {
 	if _, err := l.w.Write(b); err != nil {
 		return err
 	}
-	if f, ok := l.w.(*os.File); ok {
-		return f.Sync()
+	if f, ok := l.w.(*os.File); ok && sync {
+		// Standard error as the audit log (log.audit_file: "-") may be a
+		// pipe or terminal, which cannot be synced: written is all there is.
+		if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+			return err
+		}
 	}
 	return nil
 }
@@ -127,7 +133,7 @@ func (l *Log) Operator(action, id, operator, result string) error {
 	} else {
 		e.QueueID = id
 	}
-	return l.writeErr(e)
+	return l.writeErr(e, true)
 }
 
 // Accepted records a message answered 250, with its policy decision, or a

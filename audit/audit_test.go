@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
@@ -83,4 +84,28 @@ func TestOperatorRecordsWhoAndWhat(t *testing.T) {
 	if nilLog.Operator("delete", "x", "y", "ok") == nil {
 		t.Error("a missing audit log reports success")
 	}
+}
+
+// TestOperatorOnAPipe: an audit log on standard error that is a pipe (log.audit_file: "-")
+// cannot be synced; the operator record still counts as written.
+func TestOperatorOnAPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	l := &Log{w: w, now: time.Now}
+	done := make(chan []byte)
+	go func() {
+		b := make([]byte, 4096)
+		n, _ := r.Read(b)
+		done <- b[:n]
+	}()
+	if err := l.Operator("release", "abc", "uid=0(root) pid=1", "ok"); err != nil {
+		t.Fatalf("operator record on a pipe: %v", err)
+	}
+	if got := <-done; !strings.Contains(string(got), `"action":"release"`) {
+		t.Errorf("pipe got %q", got)
+	}
+	w.Close()
 }
