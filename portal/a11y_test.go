@@ -171,23 +171,9 @@ func (w *pageWalk) eval(js string) { w.t.Helper(); w.must(w.b.Eval(w.ctx, js, ni
 func walkPages(t *testing.T, axe, lang, accept, zone, until string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	h := newHarness(t, func(o *Options) {
-		clinic(o)
-		o.Listen, o.TLS = "127.0.0.1:0", tlsConfig(t)
-		o.RequirePassword, o.RequireTOTP = true, true
-		o.Branding.Logo = []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><circle cx="16" cy="16" r="14" fill="#fff"/></svg>`)
-		o.Branding.LogoType = "image/svg+xml"
-	})
-	if err := h.srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.srv.Close(context.Background()) })
+	h, w := newWalk(t, ctx, axe, lang, accept, zone)
 	base := "https://" + h.srv.Addr().String()
 	tok := h.put("m1", "pat@home.example", sampleContent())
-	w := &pageWalk{t: t, ctx: ctx, b: chromium(t, ctx), axe: axe, shots: artifacts(t), lang: lang}
-	w.must(w.b.Call(ctx, "Network.enable", nil, nil))
-	w.must(w.b.Call(ctx, "Network.setExtraHTTPHeaders", map[string]any{"headers": map[string]string{"Accept-Language": accept}}, nil))
-	w.must(w.b.Call(ctx, "Emulation.setTimezoneOverride", map[string]any{"timezoneId": zone}, nil))
 	tr := i18n.Get(lang).T
 
 	w.must(w.b.Navigate(ctx, base+"/"))
@@ -261,7 +247,34 @@ func walkPages(t *testing.T, axe, lang, accept, zone, until string) {
 	if w.n != 14 {
 		t.Errorf("checked %d pages, want 14", w.n)
 	}
-	// Switch language on the page; the choice outlasts the browser's.
+	w.switchLanguage(base)
+}
+
+// newWalk starts a portal for a clinic that asks for a password and an
+// authenticator, and a browser set to accept and zone.
+func newWalk(t *testing.T, ctx context.Context, axe, lang, accept, zone string) (*harness, *pageWalk) {
+	h := newHarness(t, func(o *Options) {
+		clinic(o)
+		o.Listen, o.TLS = "127.0.0.1:0", tlsConfig(t)
+		o.RequirePassword, o.RequireTOTP = true, true
+		o.Branding.Logo = []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><circle cx="16" cy="16" r="14" fill="#fff"/></svg>`)
+		o.Branding.LogoType = "image/svg+xml"
+	})
+	if err := h.srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.srv.Close(context.Background()) })
+	w := &pageWalk{t: t, ctx: ctx, b: chromium(t, ctx), axe: axe, shots: artifacts(t), lang: lang}
+	w.must(w.b.Call(ctx, "Network.enable", nil, nil))
+	w.must(w.b.Call(ctx, "Network.setExtraHTTPHeaders", map[string]any{"headers": map[string]string{"Accept-Language": accept}}, nil))
+	w.must(w.b.Call(ctx, "Emulation.setTimezoneOverride", map[string]any{"timezoneId": zone}, nil))
+	return h, w
+}
+
+// switchLanguage clicks the other language on the page; the choice then
+// outlasts the browser's.
+func (w *pageWalk) switchLanguage(base string) {
+	t, ctx, lang := w.t, w.ctx, w.lang
 	other := map[string]string{"en": "es", "es": "en"}[lang]
 	w.eval(`document.querySelector('#lang-` + other + `').click()`)
 	w.must(w.b.WaitFor(ctx, fmt.Sprintf("location.pathname === '/' && document.documentElement.lang === %q", other)))
