@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/binary"
 	"unicode"
 	"unicode/utf8"
 )
@@ -27,8 +28,8 @@ const (
 	gapLine
 )
 
-// tok is one token of a segment; s and e are byte offsets into the segment, h the FNV-1a
-// hash of its lower-cased bytes (words and numbers only).
+// tok is one token of a segment; s and e are byte offsets into the segment, h the
+// wordHash of its lower-cased bytes (words and numbers only).
 type tok struct {
 	s, e  int32
 	h     uint32
@@ -109,10 +110,35 @@ var lowerTable = func() (t [256]byte) {
 	return t
 }()
 
-const (
-	fnvOffset = 2166136261
-	fnvPrime  = 16777619
-)
+// fnvPrime mixes the hashes of two words into the hash of the pair (the Bag's word
+// pairs).
+const fnvPrime = 16777619
+
+// wordHash hashes the lower-cased word low[s:e], eight bytes at a time: a multiply and
+// a shift per eight bytes rather than a multiply per byte, which is what the scan's
+// speed rests on. low must have eight bytes of capacity past e; the bytes past the
+// word are masked off.
+func wordHash(low []byte, s, e int) uint32 {
+	low = low[:cap(low)]
+	n := e - s
+	h := uint64(n) * 0x9e3779b97f4a7c15
+	for off := 0; off < n; off += 8 {
+		x := binary.LittleEndian.Uint64(low[s+off : s+off+8])
+		if r := n - off; r < 8 {
+			x &= 1<<(8*r) - 1
+		}
+		h = (h ^ x) * 0xff51afd7ed558ccd
+		h ^= h >> 32
+	}
+	return uint32(h ^ h>>29)
+}
+
+// hashString is wordHash of a lower-cased word held in a string.
+func hashString(w string) uint32 {
+	b := make([]byte, len(w), len(w)+8)
+	copy(b, w)
+	return wordHash(b, 0, len(w))
+}
 
 // tokenize splits seg into tokens and writes the bytes of every token lower-cased (ASCII
 // letters only) at the same offsets in low; the bytes between tokens are left alone. It
@@ -177,15 +203,14 @@ func tokenizeASCII(seg, low []byte, toks []tok, n, i int, gap uint8) (int, int, 
 			return n, i, gap
 		}
 		start := i
-		var h uint32
 		var rest uint8
-		i, h, rest = asciiWord(seg, low, i)
+		i, rest = asciiWord(seg, low, i)
 		first := wordBits[c]
 		fk := wordKinds[first<<3|rest]
 		if fk == 0 || (i < len(seg) && seg[i] >= 0x80) {
 			return n, start, gap // inner capitals, or the word goes on with other letters
 		}
-		toks[n].set(start, i, h, uint8(fk>>8), uint8(fk), gap, 0)
+		toks[n].set(start, i, wordHash(low, start, i), uint8(fk>>8), uint8(fk), gap, 0)
 		n++
 		gap = gapNone
 	}
@@ -193,15 +218,13 @@ func tokenizeASCII(seg, low []byte, toks []tok, n, i int, gap uint8) (int, int, 
 }
 
 // asciiWord reads the ASCII letters, digits and inner apostrophes of a word from i on,
-// writing them lower-cased into low. It returns where the word ends, the FNV-1a hash of
-// its lower-cased bytes and the letter bits of its characters after the first.
+// writing them lower-cased into low. It returns where the word ends and the letter
+// bits of its characters after the first.
 //
 //go:noinline
-func asciiWord(seg, low []byte, i int) (int, uint32, uint8) {
+func asciiWord(seg, low []byte, i int) (int, uint8) {
 	low = low[:len(seg)]
-	c := lowerTable[seg[i]]
-	low[i] = c
-	h := (fnvOffset ^ uint32(c)) * fnvPrime
+	low[i] = lowerTable[seg[i]]
 	var rest uint8
 	for i++; i < len(seg); i++ {
 		c := seg[i]
@@ -212,11 +235,9 @@ func asciiWord(seg, low []byte, i int) (int, uint32, uint8) {
 			}
 		}
 		rest |= b
-		c = lowerTable[c]
-		low[i] = c
-		h = (h ^ uint32(c)) * fnvPrime
+		low[i] = lowerTable[c]
 	}
-	return i, h, rest
+	return i, rest
 }
 
 // slowToken reads the token or the space starting at i, which holds a byte of 0x80 or
@@ -244,31 +265,25 @@ func isCJKLead(c byte) bool { return c >= 0xE3 && c <= 0xE9 }
 // marks and apostrophes between letters. It writes the token lower-cased into low and
 // reports whether it holds a CJK lead byte.
 func scanWord(seg, low []byte, start int) (tok, bool) {
-	h := uint32(fnvOffset)
 	var first, rest uint8 // letter bits of the first character and of the others
 	cjk := false
 	i := start
 	if b := wordBits[seg[i]]; b != 0 {
 		first = b
-		c := lowerTable[seg[i]]
-		low[i] = c
-		h = (h ^ uint32(c)) * fnvPrime
+		low[i] = lowerTable[seg[i]]
 		i++
 	}
 	for i < len(seg) {
 		c := seg[i]
 		if b := wordBits[c]; b != 0 {
 			rest |= b
-			c = lowerTable[c]
-			low[i] = c
-			h = (h ^ uint32(c)) * fnvPrime
+			low[i] = lowerTable[c]
 			i++
 			continue
 		}
 		if c < 0x80 {
 			if c == '\'' && i > start && i+1 < len(seg) && isLetter(seg[i+1]) {
 				low[i] = c
-				h = (h ^ uint32(c)) * fnvPrime
 				i++
 				continue
 			}
@@ -288,10 +303,7 @@ func scanWord(seg, low []byte, start int) (tok, bool) {
 		} else {
 			rest |= b
 		}
-		for k := i; k < i+size; k++ {
-			low[k] = seg[k]
-			h = (h ^ uint32(seg[k])) * fnvPrime
-		}
+		copy(low[i:i+size], seg[i:i+size])
 		i += size
 	}
 	flags := wordFlags(seg[start:i], first, rest)
@@ -299,7 +311,7 @@ func scanWord(seg, low []byte, start int) (tok, bool) {
 	if flags&fAlpha == 0 {
 		kind = tkNum
 	}
-	return tok{s: int32(start), e: int32(i), h: h, kind: kind, flags: flags}, cjk
+	return tok{s: int32(start), e: int32(i), h: wordHash(low, start, i), kind: kind, flags: flags}, cjk
 }
 
 // wordFlags turns the letter bits of a word's first character and of the others into
