@@ -165,6 +165,38 @@ func (w *world) clinicPath(t *testing.T, r *results) {
 	w.checkBounce(t, r)
 	w.checkConnectionReuse(t, r)
 	w.checkSoftBounce(t, r)
+	w.checkWrongPassword(t, r)
+}
+
+// checkWrongPassword: a wrong SASL password on the clinic's side leaves a
+// line in sealgate's log (without the user name or password), and the
+// clinic's Postfix keeps the message (soft_bounce is still on).
+func (w *world) checkWrongPassword(t *testing.T, r *results) {
+	before := strings.Count(w.gw.log(), `msg="authentication failed"`)
+	relay := "[127.0.0.1]:" + w.gw.smtp[strings.LastIndexByte(w.gw.smtp, ':')+1:]
+	write(t, filepath.Join(w.clinic.dir, "sasl_passwd"), relay+" clinic:not-the-password\n")
+	if out, err := w.clinic.cmd("reload").CombinedOutput(); err != nil {
+		t.Fatalf("postfix reload: %v\n%s", err, out)
+	}
+	if !waitFor(20*time.Second, func() bool { return strings.Count(w.clinic.log(), "reload -- version") >= 2 }) {
+		t.Fatal("postfix did not reload")
+	}
+	inject(t, w.clinicIP+":25", []outMsg{{from: "alice@clinic.test", to: "bob@dest.test", id: "wrongpw@clinic.test",
+		data: []byte("From: alice@clinic.test\r\nTo: bob@dest.test\r\nSubject: Keys\r\nMessage-ID: <wrongpw@clinic.test>\r\n" +
+			"Date: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\nThe spare keys are at the desk.\r\n")}})
+	logged := waitFor(30*time.Second, func() bool {
+		return strings.Count(w.gw.log(), `msg="authentication failed"`) > before &&
+			strings.Contains(w.clinic.log(), "SASL authentication failed")
+	})
+	if !logged {
+		t.Errorf("wrong password: not in sealgate's log, or Postfix saw no failure\nsealgate:\n%s\nclinic:\n%s",
+			tail(w.gw.log(), 10), tail(w.clinic.log(), 10))
+		return
+	}
+	r.authFailLogged++
+	if strings.Contains(w.gw.log(), "not-the-password") {
+		t.Errorf("sealgate's log holds the password")
+	}
 }
 
 // checkSoftBounce tries the cut-over setting: with soft_bounce = yes the
