@@ -3,19 +3,21 @@ package config
 import (
 	"strings"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Policy actions and encryption methods.
 const (
-	ActionDeliver    = "deliver"
-	ActionEncrypt    = "encrypt"
-	ActionBlock      = "block"
-	ActionQuarantine = "quarantine"
+	ActionDeliver    = string(mail.ActionDeliver)
+	ActionEncrypt    = string(mail.ActionEncrypt)
+	ActionBlock      = string(mail.ActionBlock)
+	ActionQuarantine = string(mail.ActionQuarantine)
 
-	MethodPGP    = "pgp"
-	MethodSMIME  = "smime"
-	MethodTLS    = "tls"
-	MethodPortal = "portal"
+	MethodPGP    = string(mail.MethodPGP)
+	MethodSMIME  = string(mail.MethodSMIME)
+	MethodTLS    = string(mail.MethodTLS)
+	MethodPortal = string(mail.MethodPortal)
 
 	DefaultEncryptIfPHI = "encrypt_if_phi" // encrypt messages with PHI, deliver the rest
 	DefaultEncryptAll   = "encrypt_all"    // encrypt every message

@@ -120,7 +120,7 @@ func (b *reachBook) update(domain string, fn func(e *reachEntry, now time.Time))
 // reached is the transport-security level a successful session had.
 func reached(o mail.Outcome) mail.TLSLevel {
 	switch {
-	case o.Verified && (o.Verification == "dane" || o.Verification == "mta-sts" || o.Verification == "pinned"):
+	case o.Verified && mail.Verification(o.Verification).Authenticated():
 		return mail.TLSAuthenticated
 	case o.Verified:
 		return mail.TLSVerify

@@ -150,11 +150,11 @@ func (c *Client) tlsConfig(s *session, level mail.TLSLevel) *tls.Config {
 // sealgate_delivery_verification_total name them. Only MethodDANE,
 // MethodMTASTS and MethodPinned authenticate the next hop end to end.
 const (
-	MethodDANE   = "dane"    // TLSA match, DNSSEC-signed (RFC 7672)
-	MethodMTASTS = "mta-sts" // PKIX for an MX host an enforced MTA-STS policy lists (RFC 8461)
-	MethodPinned = "pinned"  // PKIX for a trusted route or smarthost named in the configuration
-	MethodPKIX   = "pkix"    // PKIX for a name that may come from unauthenticated DNS: opportunistic
-	MethodNone   = "none"    // plaintext, or a certificate that did not verify
+	MethodDANE   = string(mail.VerifiedDANE)
+	MethodMTASTS = string(mail.VerifiedMTASTS)
+	MethodPinned = string(mail.VerifiedPinned)
+	MethodPKIX   = string(mail.VerifiedPKIX)
+	MethodNone   = string(mail.VerifiedNone)
 )
 
 // verifyPeer is the one place a peer is judged: against the hop's usable

@@ -41,11 +41,11 @@ import (
 // Protection methods, as named in encryption.order, the metric label and
 // the log. MethodNone is for messages that need no protection.
 const (
-	MethodPGP    = "pgp"
-	MethodSMIME  = "smime"
-	MethodTLS    = "tls"
-	MethodPortal = "portal"
-	MethodNone   = "none"
+	MethodPGP    = string(mail.MethodPGP)
+	MethodSMIME  = string(mail.MethodSMIME)
+	MethodTLS    = string(mail.MethodTLS)
+	MethodPortal = string(mail.MethodPortal)
+	MethodNone   = string(mail.MethodNone)
 )
 
 // DefaultOrder is the order used when Config.Order is empty.
@@ -162,7 +162,7 @@ func (c *Courier) tlsLevel() mail.TLSLevel {
 // message with PHI, or one the policy wants encrypted, by requiring
 // verified TLS (smtpd raises Delivery.TLS to TLSVerify for them).
 func NeedsProtection(d *mail.Delivery) bool {
-	return d.Policy.PHI || d.Policy.Action == "encrypt" || d.Policy.Method != ""
+	return d.Policy.PHI || d.Policy.Action == string(mail.ActionEncrypt) || d.Policy.Method != ""
 }
 
 // Deliver implements mail.Courier.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/mimelimit"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Config is the policy section of sealgate's configuration.
@@ -98,10 +99,10 @@ type Action struct {
 
 // Actions in increasing order of protection.
 const (
-	ActionDeliver    = "deliver"
-	ActionEncrypt    = "encrypt"
-	ActionQuarantine = "quarantine"
-	ActionBlock      = "block"
+	ActionDeliver    = string(mail.ActionDeliver)
+	ActionEncrypt    = string(mail.ActionEncrypt)
+	ActionQuarantine = string(mail.ActionQuarantine)
+	ActionBlock      = string(mail.ActionBlock)
 )
 
 // Media settings (Config.Media).

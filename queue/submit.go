@@ -52,9 +52,9 @@ func (q *Queue) Submit(ctx context.Context, g Generated) (string, error) {
 		return "", errors.New("queue: generated mail without an origin")
 	}
 	env := &Envelope{From: g.From, Client: GeneratedClient, Origin: g.Origin, TLS: g.TLS,
-		Policy: mail.PolicySummary{Action: "deliver", Rule: g.Origin}}
+		Policy: mail.PolicySummary{Action: string(mail.ActionDeliver), Rule: g.Origin}}
 	if g.Sensitive {
-		env.Policy = mail.PolicySummary{PHI: true, Action: "encrypt", Rule: g.Origin}
+		env.Policy = mail.PolicySummary{PHI: true, Action: string(mail.ActionEncrypt), Rule: g.Origin}
 		env.TLS = max(env.TLS, mail.TLSVerify)
 	}
 	for _, to := range g.To {

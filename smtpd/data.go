@@ -102,11 +102,11 @@ func (s *session) accept(id string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	if v.Action == "block" {
+	if v.Action == string(mail.ActionBlock) {
 		return errPolicyBlock
 	}
 	env := s.envelope(id, v)
-	env.Hold = v.Action == "quarantine"
+	env.Hold = v.Action == string(mail.ActionQuarantine)
 	full := append(s.received(id), stripSubjectTag(body, v.SubjectTag)...)
 	if _, err := s.srv.cfg.Queue.Enqueue(s.ctx, env, full); err != nil {
 		if errors.Is(err, queue.ErrClosed) {
@@ -129,7 +129,7 @@ func (s *session) accept(id string, body []byte) error {
 
 func (s *session) verdict(body []byte) (Verdict, error) {
 	if s.srv.cfg.Policy == nil {
-		return Verdict{Action: "deliver"}, nil
+		return Verdict{Action: string(mail.ActionDeliver)}, nil
 	}
 	rcpts := make([]string, len(s.rcpts))
 	for i, r := range s.rcpts {
@@ -155,7 +155,7 @@ func (s *session) envelope(id string, v Verdict) *queue.Envelope {
 	if s.authClient != nil {
 		env.AuthUser = s.authClient.Username
 	}
-	if v.Action == "encrypt" || v.PHI || o.RequireTLS {
+	if v.Action == string(mail.ActionEncrypt) || v.PHI || o.RequireTLS {
 		// Until a message-level protection is chosen for it, PHI leaves
 		// only over TLS with a verified certificate, never in the clear; the
 		// tls method asks more (an authenticated hop, mail.TLSAuthenticated).
