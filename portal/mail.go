@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
@@ -55,15 +54,16 @@ func (s *Server) replyMail(m store.Meta, subject, text string, files []store.Att
 	}
 	h := s.headers(m.Sender, subject)
 	h = append(h, [2]string{"Reply-To", (&mail.Address{Address: m.Recipient}).String()})
-	body := fmt.Sprintf("Secure reply from %s through the %s portal (message %s):\r\n\r\n%s\r\n",
-		m.Recipient, s.opts.Branding.Organization, m.ID, crlf(text))
+	l := i18n.Get(s.opts.Language) // for the clinic: its configured language
+	body := l.T("mail.reply.intro", m.Recipient, s.opts.Branding.Organization, m.ID) + "\r\n\r\n" + crlf(text) + "\r\n"
 	return Mail{From: s.opts.From, To: []string{m.Sender}, Data: compose(h, body, files), Sensitive: true}
 }
 
 // receiptMail tells the sender their message was opened.
 func (s *Server) receiptMail(m store.Meta, at time.Time) Mail {
-	h := s.headers(m.Sender, "Read: secure message "+m.ID)
-	body := fmt.Sprintf("Your secure message %s was opened by its recipient on %s.\r\n", m.ID, i18n.Get(s.opts.Language).Time(at, s.opts.TimeZone))
+	l := i18n.Get(s.opts.Language)
+	h := s.headers(m.Sender, l.T("mail.receipt.subject", m.ID))
+	body := l.T("mail.receipt.body", m.ID, l.Time(at, s.opts.TimeZone)) + "\r\n"
 	return Mail{From: s.opts.From, To: []string{m.Sender}, Data: compose(h, body, nil)}
 }
 

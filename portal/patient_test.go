@@ -261,3 +261,23 @@ func decodeQP(t *testing.T, data []byte) string {
 		return string(b)
 	})
 }
+
+// TestClinicMailInConfiguredLanguage: the read receipt and the reply wrapper
+// go to the clinic in the configured language, whatever the patient reads.
+func TestClinicMailInConfiguredLanguage(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Language, o.ReadReceipts = "es", true })
+	tok := h.put("m1", "pat@home.example", sampleContent())
+	b := h.browser()
+	p := b.getLang("/m/"+tok, "en")
+	c := b.postLang("/code/send", "en", url.Values{"csrf": {p.csrf()}})
+	msg := b.postLang("/code/verify", "en", url.Values{"csrf": {c.csrf()}, "code": {h.out.lastCode("pat@home.example")}})
+	if !strings.Contains(msg.body, "<h1>Your secure message</h1>") {
+		t.Fatalf("the patient asked for English:\n%s", msg.body)
+	}
+	mails := h.out.all()
+	receipt := decodeQP(t, mails[len(mails)-1].Data)
+	if !strings.Contains(string(mails[len(mails)-1].Data), "Subject: =?utf-8?q?Le=C3=ADdo:_mensaje_seguro_m1?=") ||
+		!strings.Contains(receipt, "El destinatario abrió su mensaje seguro m1 el domingo 1 de marzo de 2026, a las 09:00 (UTC).") {
+		t.Errorf("receipt:\n%s", receipt)
+	}
+}
