@@ -19,7 +19,7 @@ import (
 	msgdkim "github.com/emersion/go-msgauth/dkim"
 
 	"github.com/sealgate/sealgate/addr"
-	"github.com/sealgate/sealgate/encrypt/mimeutil"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // ErrNoFrom is returned for a message without exactly one parseable From
@@ -93,7 +93,7 @@ func (s *Signer) Domains() []string {
 // unchanged. Bare LF line endings are turned into CRLF first, so the result
 // is what goes on the wire.
 func (s *Signer) Sign(msg []byte) ([]byte, error) {
-	msg = mimeutil.ToCRLF(msg)
+	msg = mailtext.ToCRLF(msg)
 	h, err := readHeader(msg)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-message/textproto"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // DefaultSubject is the neutral outer Subject used when none is configured.
@@ -59,7 +60,7 @@ func Protect(msg []byte, subject string) (*Protected, error) {
 	if err != nil {
 		return nil, err
 	}
-	head, body := splitMessage(ToCRLF(msg))
+	head, body := splitMessage(mailtext.ToCRLF(msg))
 	if hasBareCR(head) {
 		// Some readers end a line at a bare CR: a field hidden behind one
 		// could slip into the clear outer header.
@@ -203,28 +204,6 @@ func Boundary() (string, error) {
 		return "", fmt.Errorf("mimeutil: boundary: %w", err)
 	}
 	return "sealgate-" + hex.EncodeToString(r[:]), nil
-}
-
-// ToCRLF returns b with every bare LF turned into CRLF. It returns b itself
-// when there is nothing to change.
-func ToCRLF(b []byte) []byte {
-	bare := 0
-	for i, c := range b {
-		if c == '\n' && (i == 0 || b[i-1] != '\r') {
-			bare++
-		}
-	}
-	if bare == 0 {
-		return b
-	}
-	out := make([]byte, 0, len(b)+bare)
-	for i, c := range b {
-		if c == '\n' && (i == 0 || b[i-1] != '\r') {
-			out = append(out, '\r')
-		}
-		out = append(out, c)
-	}
-	return out
 }
 
 // WrapBase64 writes s (base64 text) to b in lines of 76 characters, each

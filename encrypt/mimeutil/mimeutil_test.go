@@ -129,17 +129,6 @@ func TestWrapBase64(t *testing.T) {
 	}
 }
 
-func TestToCRLF(t *testing.T) {
-	in := []byte("a\r\nb\nc")
-	if got := string(ToCRLF(in)); got != "a\r\nb\r\nc" {
-		t.Errorf("ToCRLF = %q", got)
-	}
-	same := []byte("a\r\n")
-	if &ToCRLF(same)[0] != &same[0] {
-		t.Error("ToCRLF copied an already-canonical slice")
-	}
-}
-
 func TestBoundaryUnique(t *testing.T) {
 	a, _ := Boundary()
 	b, err := Boundary()

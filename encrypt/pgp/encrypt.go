@@ -11,6 +11,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/sealgate/sealgate/encrypt/mimeutil"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // ErrNoRecipient is returned when an EncryptRequest names no recipient key.
@@ -117,7 +118,7 @@ func encryptArmored(plain []byte, to []*openpgp.Entity, signer *openpgp.Entity, 
 		return nil, fmt.Errorf("pgp: armor: %w", err)
 	}
 	out.WriteString("\n")
-	return mimeutil.ToCRLF(out.Bytes()), nil
+	return mailtext.ToCRLF(out.Bytes()), nil
 }
 
 // encryptedBody is the multipart/encrypted body: the version part and the
