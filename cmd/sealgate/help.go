@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -15,7 +16,7 @@ const configHelp = `Every command that reads a configuration finds it the same w
   4. /etc/sealgate/sealgate.yaml
   5. none: safe local defaults (loopback only, data folder ./sealgate-data)
 A file named by 1 or 2 must exist. With defaults, serve and check run; config check
-fails (there is no file to check); queue, reload and portal look for a gateway or
+fails (there is no file to check); queue, reload, health and portal look for a gateway or
 store in ./sealgate-data and never create one.
 `
 
@@ -62,7 +63,7 @@ func printCommandHelp(c *command, w io.Writer) {
 		}
 		tw.Flush()
 	}
-	if c.name() == "help" || containsString(c.flags, "config") {
+	if c.name() == "help" || slices.Contains(c.flags, "config") {
 		fmt.Fprint(w, "\n"+configHelp)
 	}
 }
@@ -84,15 +85,6 @@ func cmdHelp(inv *invocation, io stdio) int {
 	}
 	printHelp(target, io.out)
 	return 0
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // bashCompletion is the script `sealgate completion bash` prints; the
