@@ -54,6 +54,12 @@ func clinicMessages() []outMsg {
 // sealgate refuses it at MAIL (550 5.7.1) on the cached connection, Postfix
 // sends RSET and goes on using the connection, and bounces the message with
 // MAIL FROM:<> through sealgate to carol@dest.test.
+// relayedMsg goes to nodsn.test, whose MX does not announce DSN.
+var relayedMsg = outMsg{from: "alice@clinic.test", to: "eve@nodsn.test", id: "relayed-1@clinic.test", envid: "relayed-1",
+	data: []byte("From: Alice <alice@clinic.test>\r\nTo: <eve@nodsn.test>\r\nSubject: Staff rota, week 11\r\n" +
+		"Message-ID: <relayed-1@clinic.test>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\n" +
+		"The staff rota for week 11 is on the noticeboard.\r\nThe café opens at 8.\r\n")}
+
 var bounceTrigger = outMsg{from: "carol@dest.test", to: "bob@dest.test", id: "bounce-me@dest.test",
 	data: []byte("From: carol@dest.test\r\nTo: bob@dest.test\r\nSubject: Lunch on Friday\r\n" +
 		"Message-ID: <bounce-me@dest.test>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\nNoon at the fountain?\r\n")}
@@ -119,7 +125,7 @@ func (w *world) clinicPath(t *testing.T, r *results) {
 	msgs := clinicMessages()
 	// The refused message goes in the middle, so later deliveries reuse the
 	// connection after the refusal and RSET.
-	inject(t, w.clinicIP+":25", slices.Concat(msgs[:clinicCount/2], []outMsg{bounceTrigger}, msgs[clinicCount/2:]))
+	inject(t, w.clinicIP+":25", slices.Concat(msgs[:clinicCount/2], []outMsg{bounceTrigger}, msgs[clinicCount/2:], []outMsg{relayedMsg}))
 	r.clinicSent = len(msgs)
 	wantDest, wantExim := 0, 0
 	for _, m := range msgs {
@@ -130,12 +136,12 @@ func (w *world) clinicPath(t *testing.T, r *results) {
 		}
 	}
 	arrived := waitFor(60*time.Second, func() bool {
-		return len(w.mx.inbox(t)) >= wantDest+1 && len(w.ex.inbox(t)) >= wantExim &&
-			len(w.clinic.inbox(t)) >= len(msgs)
+		return len(w.mx.inbox(t)) >= wantDest+2 && len(w.ex.inbox(t)) >= wantExim &&
+			len(w.clinic.inbox(t)) >= len(msgs)+1
 	})
 	if !arrived {
 		t.Errorf("after 60 s: dest.test %d/%d, exim.test %d/%d, success notices %d/%d\nclinic log:\n%s\nsealgate log:\n%s",
-			len(w.mx.inbox(t)), wantDest+1, len(w.ex.inbox(t)), wantExim, len(w.clinic.inbox(t)), len(msgs),
+			len(w.mx.inbox(t)), wantDest+2, len(w.ex.inbox(t)), wantExim, len(w.clinic.inbox(t)), len(msgs)+1,
 			tail(w.clinic.log(), 40), tail(w.gw.log(), 40))
 	}
 	dest, ex := byID(w.mx.inbox(t)), byID(w.ex.inbox(t))
@@ -155,11 +161,15 @@ func (w *world) clinicPath(t *testing.T, r *results) {
 			continue
 		}
 		r.clinicSame++
+		checkReceived(t, m, got[0])
 		if w.provenTLS(got[0], m.id, eximTLS) {
 			r.clinicTLS++
 		} else {
 			t.Errorf("%s: no TLS in the receiver's log or trace header", m.id)
 		}
+	}
+	if got := dest[relayedMsg.id]; len(got) != 1 || !sameContent(relayedMsg.data, got[0]) {
+		t.Errorf("the message to a next hop without DSN arrived %d times or changed", len(got))
 	}
 	w.checkNotices(t, r, msgs)
 	w.checkBounce(t, r)
@@ -248,7 +258,9 @@ func (w *world) provenTLS(m mail, id string, eximArrivals []string) bool {
 
 // checkNotices: every message asked for NOTIFY=SUCCESS. The receiving MTA
 // announces DSN, so it sends the only success notice ("delivered"); the
-// clinic's Postfix and sealgate pass NOTIFY on and send none.
+// clinic's Postfix and sealgate pass NOTIFY on and send none. The one
+// message to nodsn.test, whose MX hides DSN, gets sealgate's "relayed"
+// notice instead, and only that.
 func (w *world) checkNotices(t *testing.T, r *results, msgs []outMsg) {
 	per := map[string]int{}
 	for _, n := range w.clinic.inbox(t) {
@@ -257,30 +269,66 @@ func (w *world) checkNotices(t *testing.T, r *results, msgs []outMsg) {
 			continue
 		}
 		r.notices++
-		if strings.Contains(body, "Reporting-MTA: dns; gw.clinic.test") || strings.Contains(body, "Reporting-MTA: dns; mx.clinic.test") {
+		fromRelay := strings.Contains(body, "Reporting-MTA: dns; gw.clinic.test") || strings.Contains(body, "Reporting-MTA: dns; mx.clinic.test")
+		if strings.Contains(body, "Original-Envelope-Id: "+relayedMsg.envid+"\n") {
+			per[relayedMsg.envid]++
+			if !strings.Contains(body, "Reporting-MTA: dns; gw.clinic.test") || !strings.Contains(body, "Action: relayed") {
+				t.Errorf("the notice for a next hop without DSN is not sealgate's 'relayed':\n%s", body)
+			} else {
+				r.relayedNotices++
+			}
+			continue
+		}
+		if fromRelay {
 			r.noticesRelay++
 			t.Errorf("a success notice from a relay, not from the receiving MTA:\n%s", body)
 		}
 		for _, m := range msgs {
 			if regexp.MustCompile(`(?i)Original-Envelope-Id: ` + m.envid + `\n`).MatchString(body) {
 				per[m.envid]++
-				if !regexp.MustCompile(`(?i)Action: delivered`).MatchString(body) {
-					t.Errorf("%s: notice is not 'delivered':\n%s", m.envid, body)
-				}
-				// ORCPT went from the clinic's Postfix through sealgate to
-				// the receiving MTA, UTF-8 included.
-				orcpt := regexp.MustCompile(`(?i)\nOriginal-Recipient: (rfc822|utf-8); ?` + regexp.QuoteMeta(m.to) + `\n`)
-				if !orcpt.MatchString(body) {
-					t.Errorf("%s: the notice lacks Original-Recipient %s:\n%s", m.envid, m.to, body)
-				}
+				w.checkNotice(t, m, body)
 			}
 		}
 	}
-	for _, m := range msgs {
+	for _, m := range append(msgs, relayedMsg) {
 		if per[m.envid] != 1 {
 			t.Errorf("%s: %d success notices, want exactly 1", m.envid, per[m.envid])
 		}
 	}
+}
+
+// checkNotice checks the receiving MTA's notice for m.
+func (w *world) checkNotice(t *testing.T, m outMsg, body string) {
+	if !regexp.MustCompile(`(?i)Action: delivered`).MatchString(body) {
+		t.Errorf("%s: notice is not 'delivered':\n%s", m.envid, body)
+	}
+	// ORCPT went from the clinic's Postfix through sealgate to the
+	// receiving MTA, UTF-8 included.
+	orcpt := regexp.MustCompile(`(?i)\nOriginal-Recipient: (rfc822|utf-8); ?` + regexp.QuoteMeta(m.to) + `\n`)
+	if !orcpt.MatchString(body) {
+		t.Errorf("%s: the notice lacks Original-Recipient %s:\n%s", m.envid, m.to, body)
+	}
+}
+
+// sealgateReceived is sealgate's trace field as RFC 5321 §4.4 and RFC 6531
+// §3.7.3 have it: the TLS comment before "by", the protocol ESMTPSA, or
+// UTF8SMTPSA for an SMTPUTF8 transaction, and the date after the ";".
+var sealgateReceived = regexp.MustCompile(`^from \S+ \(\S+\) \(using TLS1\.[23]\) by gw\.clinic\.test \(sealgate\) with (ESMTPSA|UTF8SMTPSA) id \w+; \w{3}, \d{2} \w{3} \d{4} [\d:]{8} [+-]\d{4}$`)
+
+// checkReceived checks sealgate's Received field in a delivered message.
+func checkReceived(t *testing.T, m outMsg, got mail) {
+	for _, v := range got.headers("Received") {
+		if !strings.Contains(v, "by gw.clinic.test") {
+			continue
+		}
+		sm := sealgateReceived.FindStringSubmatch(v)
+		want := map[bool]string{true: "UTF8SMTPSA", false: "ESMTPSA"}[m.utf8]
+		if sm == nil || sm[1] != want {
+			t.Errorf("%s: sealgate's Received field %q, want the RFC 5321 form with %s", m.id, v, want)
+		}
+		return
+	}
+	t.Errorf("%s: no Received field from sealgate", m.id)
 }
 
 // checkBounce: the clinic's Postfix bounce (null sender) went through

@@ -120,6 +120,27 @@ func (m mail) header(name string) string {
 	return val
 }
 
+// headers returns every value of a top-level header field, unfolded.
+func (m mail) headers(name string) []string {
+	head, _, _ := bytes.Cut(m.data, []byte("\n\n"))
+	var out []string
+	cur := -1
+	for _, line := range strings.Split(string(head), "\n") {
+		if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
+			if cur >= 0 {
+				out[cur] += " " + strings.TrimSpace(line)
+			}
+			continue
+		}
+		cur = -1
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, name) {
+			out = append(out, strings.TrimSpace(v))
+			cur = len(out) - 1
+		}
+	}
+	return out
+}
+
 // crlf is the message with CRLF line endings, as it travelled.
 func (m mail) crlf() []byte {
 	return bytes.ReplaceAll(m.data, []byte("\n"), []byte("\r\n"))

@@ -49,7 +49,7 @@ func newWorld(t *testing.T) *world {
 		os.RemoveAll(dir)
 	})
 	w := &world{tl: tl, dir: dir, ca: smtpsink.NewTestCA(t)}
-	dnsIP, mxIP, eximIP := dnstest.IPN(t, 0), dnstest.IPN(t, 1), dnstest.IPN(t, 2)
+	dnsIP, mxIP, eximIP, noDSNIP := dnstest.IPN(t, 0), dnstest.IPN(t, 1), dnstest.IPN(t, 2), dnstest.IPN(t, 4)
 	w.clinicIP = dnstest.IPN(t, 3)
 	w.dns = dnstest.StartOn(t, dnsIP)
 	w.resolv = filepath.Join(dir, "resolv.conf")
@@ -57,7 +57,8 @@ func newWorld(t *testing.T) *world {
 	w.dns.Add(t,
 		"dest.test. 300 IN MX 10 mx.dest.test.", "mx.dest.test. 300 IN A "+mxIP,
 		"exim.test. 300 IN MX 10 mx.exim.test.", "mx.exim.test. 300 IN A "+eximIP,
-		"clinic.test. 300 IN MX 10 mx.clinic.test.", "mx.clinic.test. 300 IN A "+w.clinicIP)
+		"clinic.test. 300 IN MX 10 mx.clinic.test.", "mx.clinic.test. 300 IN A "+w.clinicIP,
+		"nodsn.test. 300 IN MX 10 mx.nodsn.test.", "mx.nodsn.test. 300 IN A "+noDSNIP)
 
 	sg := w.sub(t, "sealgate")
 	bin := buildSealgate(t, sg)
@@ -68,7 +69,10 @@ func newWorld(t *testing.T) *world {
 
 	mxDir := w.sub(t, "postfix-mx")
 	w.certs(t, mxDir, "mx.dest.test", mxIP)
-	w.mx = startPostfix(t, tl, mxDir, "mx", mxIP+":25", "dest.test", fmt.Sprintf(`myhostname = mx.dest.test
+	// nodsn.test's MX is the same Postfix on another address, with the DSN
+	// extension hidden from EHLO: a next hop without DSN.
+	w.mx = startPostfix(t, tl, mxDir, "mx", []string{mxIP + ":25", noDSNIP + ":25 -o smtpd_discard_ehlo_keywords=dsn"},
+		"dest.test, nodsn.test", fmt.Sprintf(`myhostname = mx.dest.test
 transport_maps = inline:{ { clinic.test = smtp:[%s]:25 } }
 `, w.clinicIP))
 
@@ -81,7 +85,7 @@ transport_maps = inline:{ { clinic.test = smtp:[%s]:25 } }
 	write(t, filepath.Join(clDir, "ca.pem"), string(w.ca.CertPEM()))
 	relay := "[127.0.0.1]:" + w.gw.smtp[strings.LastIndexByte(w.gw.smtp, ':')+1:]
 	write(t, filepath.Join(clDir, "sasl_passwd"), relay+" clinic:"+clinicPass+"\n")
-	w.clinic = startPostfix(t, tl, clDir, "clinic", w.clinicIP+":25", "clinic.test", clinicRelay(clDir, relay))
+	w.clinic = startPostfix(t, tl, clDir, "clinic", []string{w.clinicIP + ":25"}, "clinic.test", clinicRelay(clDir, relay))
 	return w
 }
 

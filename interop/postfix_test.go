@@ -47,9 +47,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 `
 
 // startPostfix writes main.cf (common settings, then extra) and master.cf
-// (an smtpd on listen, then the services) and starts the instance. Every
-// recipient of domains is delivered to one Maildir, dir/mail/inbox.
-func startPostfix(t *testing.T, tl tools, dir, name, listen, domains, extra string) *postfix {
+// (an smtpd on each listen line — "address:port" and options — then the
+// services) and starts the instance. Every recipient of domains is
+// delivered to one Maildir, dir/mail/inbox.
+func startPostfix(t *testing.T, tl tools, dir, name string, listen []string, domains, extra string) *postfix {
 	t.Helper()
 	p := &postfix{name: name, dir: dir, bin: tl.postfix}
 	for _, d := range []string{"conf", "queue", "data", "mail"} {
@@ -91,16 +92,22 @@ delay_warning_time = 0
 queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
-`, dir, name, hostOf(listen), domains, uid, gid) + extra
+`, dir, name, hostOf(strings.Fields(listen[0])[0]), domains, uid, gid) + extra
 	write(t, filepath.Join(dir, "conf/main.cf"), main)
-	write(t, filepath.Join(dir, "conf/master.cf"),
-		listen+" inet n - n - - smtpd\n"+postfixServices)
+	var services strings.Builder
+	for _, l := range listen {
+		addr, opts, _ := strings.Cut(l, " ")
+		services.WriteString(addr + " inet n - n - - smtpd " + opts + "\n")
+	}
+	write(t, filepath.Join(dir, "conf/master.cf"), services.String()+postfixServices)
 	if out, err := p.cmd("start").CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
 		t.Fatalf("postfix %s start: %v\n%s\n%s", name, err, out, log)
 	}
 	t.Cleanup(p.stop)
-	waitListen(t, listen)
+	for _, l := range listen {
+		waitListen(t, strings.Fields(l)[0])
+	}
 	return p
 }
 
