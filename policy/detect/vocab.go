@@ -160,7 +160,6 @@ func (v *vocab) buildTable() {
 	}
 }
 
-
 type stem struct {
 	suffix string
 	min    int

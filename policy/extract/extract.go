@@ -178,11 +178,36 @@ func (x *extractor) dispatch(kind string, d Doc, name string, depth int) {
 
 // plain adds text that may hold delimited tables, with the tables read (see Tables).
 func (x *extractor) plain(name string, text []byte) {
+	text = x.pastedRecord(text)
 	if t := Tables(text, int(max(0, min(x.budget, 1<<30)))); t != nil {
 		x.budget -= int64(len(t) - len(text))
 		text = t
 	}
 	x.text(name, text)
+}
+
+// pastedRecord reads a FHIR resource pasted into a text part as JSON ("GET /Observation
+// returned this:" and the resource) as the json kind is read: its patient and clinical
+// entries counted, its values written as labelled text. The text before the resource
+// is kept as it is, and so is anything after it.
+func (x *extractor) pastedRecord(text []byte) []byte {
+	k := bytes.Index(text, []byte(`"resourceType"`))
+	if k < 0 {
+		return text
+	}
+	start := bytes.LastIndexByte(text[:k], '{')
+	if start < 0 {
+		return text
+	}
+	rec, sig, err := JSONRecord(text[start:], max(x.lim.MaxXMLDepth, 1), int(max(0, min(x.budget, 1<<30))))
+	if err != nil {
+		x.unreadable(ReasonLimit)
+	}
+	x.signals(sig)
+	out := make([]byte, 0, start+len(rec))
+	out = append(append(out, text[:start]...), rec...)
+	x.budget -= int64(max(len(out)-len(text), 0))
+	return out
 }
 
 // signals adds the structural findings of one document to the result.

@@ -58,6 +58,32 @@ func TestJSONRecordFHIR(t *testing.T) {
 	if sig.RecordPatient != 0 || sig.RecordClinical != 0 {
 		t.Errorf("CapabilityStatement gave record signals %+v", sig)
 	}
+	// A clinical resource names its patient in subject.display.
+	got, sig, _ = JSONRecord([]byte(`{"resourceType":"Observation","subject":{"reference":"Patient/g8","display":"Fiammetta Ingleby"},"valueQuantity":{"value":7.9,"unit":"ng/mL"}}`), 16, 1<<20)
+	if sig.RecordPatient != 1 || sig.RecordClinical != 1 || !strings.Contains(string(got), "Patient: Fiammetta Ingleby") {
+		t.Errorf("Observation with subject.display: %+v %q", sig, got)
+	}
+}
+
+// A FHIR resource pasted into a text part after a line of prose is read as the json
+// kind is, and the prose is kept.
+func TestPastedFHIRResource(t *testing.T) {
+	body := "GET /Observation returned this - why is interpretation H?\n\n" +
+		`{"resourceType": "Observation", "subject": {"reference": "Patient/g8", "display": "Fiammetta Ingleby"}, "code": {"text": "PSA, total"}}` +
+		"\nThanks\n"
+	res := Extract(context.Background(), Doc{MediaType: "text/plain", Data: []byte(body)}, Limits{MaxOutput: 1 << 20, MaxXMLDepth: 32})
+	var text strings.Builder
+	for _, p := range res.Texts {
+		text.Write(p.Body)
+	}
+	if res.Signals.RecordPatient != 1 || res.Signals.RecordClinical != 1 {
+		t.Errorf("signals %+v, want the Observation and its patient", res.Signals)
+	}
+	for _, want := range []string{"GET /Observation returned this", "Patient: Fiammetta Ingleby", "text: PSA, total", "Thanks"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("read %q, lacks %q", text.String(), want)
+		}
+	}
 }
 
 // A delimited list pasted into a message or a .txt attachment is read with its header

@@ -115,7 +115,7 @@ func JSONRecord(src []byte, maxDepth, maxOut int) ([]byte, Signals, error) {
 					return out.Bytes(), sig, nil
 				}
 				stack = append(stack, jsonLevel{object: v == '{', wantKey: v == '{', key: top.key,
-					underName: top.underName || top.key == "name"})
+					underName: top.underName || top.key == "name", field: top.key})
 			default:
 				top.closeResource(&out, &sig)
 				stack = stack[:len(stack)-1]
@@ -145,6 +145,8 @@ type jsonLevel struct {
 	rtype     string   // the object's "resourceType"
 	given     []string // a Patient's given names
 	family    []string // a Patient's family names (or the whole name as text)
+	field     string   // the key this object is the value of ("subject")
+	subject   string   // the display name of the patient a clinical resource is about
 }
 
 // noteResource notes a string value for the FHIR reading: the resourceType of the open
@@ -154,6 +156,10 @@ func noteResource(stack []jsonLevel, v string) {
 	switch {
 	case top.object && top.key == "resourceType":
 		top.rtype = v
+	case top.object && top.key == "display" && (top.field == "subject" || top.field == "patient") && len(stack) >= 2:
+		// "subject": {"reference": "Patient/123", "display": "Ann Lee"}: whom the
+		// resource holding this reference is about.
+		stack[len(stack)-2].subject = v
 	case top.underName && (top.key == "given" || top.key == "family" || top.key == "text"):
 		for k := len(stack) - 1; k >= 0; k-- {
 			if r := &stack[k]; r.object && !r.underName {
@@ -177,6 +183,10 @@ func (l *jsonLevel) closeResource(out *bytes.Buffer, sig *Signals) {
 		out.WriteString("\nPatient: " + strings.Join(append(l.given, l.family...), " ") + "\n")
 	case fhirClinical[l.rtype]:
 		sig.RecordClinical++
+		if l.subject != "" {
+			sig.RecordPatient++
+			out.WriteString("\nPatient: " + l.subject + "\n")
+		}
 	}
 }
 
