@@ -75,8 +75,9 @@ func writeFields(b *bytes.Buffer, fields []field) {
 	}
 }
 
-// humanPart is the fixed explanation for people. It names the recipients
-// and their status codes, never anything from the message itself.
+// humanPart is the fixed explanation for people. It names the recipients,
+// their status codes and what the receiving server said (its sanitised
+// diagnostic), never anything from the message itself.
 func humanPart(n notice) part {
 	var t strings.Builder
 	fmt.Fprintf(&t, "This is the mail system at %s.\r\n\r\n", n.mta)
@@ -97,6 +98,11 @@ func humanPart(n notice) part {
 		"the information it may hold. " + returnedNote(n.full) + "\r\n")
 	for _, r := range n.rcpts {
 		fmt.Fprintf(&t, "<%s>: %s (%s)\r\n", r.addr, r.action, r.status)
+		if _, said, ok := strings.Cut(r.diagnostic, ";"); ok && strings.TrimSpace(said) != "" {
+			// The remote reply as the queue kept it: addresses, quoted
+			// passages and numbers already stripped.
+			fmt.Fprintf(&t, "    the receiving server said: %s\r\n", strings.TrimSpace(said))
+		}
 	}
 	charset := "us-ascii"
 	if !isASCII(t.String()) {
