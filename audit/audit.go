@@ -156,13 +156,7 @@ func (l *Log) Rejected(client, remote, reason string) {
 
 // Delivery records one delivery attempt for one recipient.
 func (l *Log) Delivery(env *queue.Envelope, o mail.Outcome, attempt int) {
-	result := "delivered"
-	switch {
-	case o.Err != nil && o.Permanent:
-		result = "bounced"
-	case o.Err != nil:
-		result = "deferred"
-	}
+	result := string(o.Result())
 	verified := o.Verified
 	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,
 		Code: o.Code, Enhanced: o.Enhanced, RemoteText: mail.ReplyText(o.Err), Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification, Cipher: o.TLSCipher,

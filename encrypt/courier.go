@@ -182,17 +182,12 @@ func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome 
 // record logs one recipient's method, reason and result, and counts it
 // when the next hop accepted it. It never logs the address.
 func (c *Courier) record(qid string, ch choice, o mail.Outcome) {
-	result := "delivered"
-	switch {
-	case o.Err != nil && o.Permanent:
-		result = "bounced"
-	case o.Err != nil:
-		result = "deferred"
-	default:
+	result := o.Result()
+	if result == mail.ResultDelivered {
 		c.m.encrypted.WithLabelValues(ch.method).Inc()
 	}
 	attrs := []any{slog.String("queue_id", qid), slog.String("method", ch.method),
-		slog.String("reason", ch.reason), slog.String("result", result)}
+		slog.String("reason", ch.reason), slog.String("result", string(result))}
 	if o.Err != nil {
 		attrs = append(attrs, slog.String("error", o.Err.Error()))
 	}

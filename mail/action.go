@@ -50,3 +50,26 @@ const (
 func (v Verification) Authenticated() bool {
 	return v == VerifiedDANE || v == VerifiedMTASTS || v == VerifiedPinned
 }
+
+// Result is how one delivery attempt ended for one recipient, as the
+// queue's metrics, the encryptor's log and the audit log name it.
+type Result string
+
+// The results of an attempt.
+const (
+	ResultDelivered Result = "delivered" // the next hop took it
+	ResultBounced   Result = "bounced"   // a permanent failure: not retried
+	ResultDeferred  Result = "deferred"  // a temporary failure: tried again later
+)
+
+// Result classifies o: delivered without an error, bounced on a permanent
+// failure, deferred on any other.
+func (o Outcome) Result() Result {
+	switch {
+	case o.Err == nil:
+		return ResultDelivered
+	case o.Permanent:
+		return ResultBounced
+	}
+	return ResultDeferred
+}

@@ -1,6 +1,9 @@
 package mail
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // Only DANE, MTA-STS and a pinned hop authenticate the next hop end to end.
 func TestVerificationAuthenticated(t *testing.T) {
@@ -25,5 +28,22 @@ func TestWords(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("word %d = %q, want %q", i, got[i], want[i])
 		}
+	}
+}
+
+func TestOutcomeResult(t *testing.T) {
+	fail := errors.New("451")
+	cases := map[Result]Outcome{
+		ResultDelivered: {},
+		ResultBounced:   {Err: fail, Permanent: true},
+		ResultDeferred:  {Err: fail},
+	}
+	for want, o := range cases {
+		if got := o.Result(); got != want {
+			t.Errorf("%+v: %q, want %q", o, got, want)
+		}
+	}
+	if (Outcome{Permanent: true}).Result() != ResultDelivered {
+		t.Error("Permanent without an error is not a bounce")
 	}
 }

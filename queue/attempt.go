@@ -169,15 +169,15 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 	r.Code, r.Enhanced, r.RemoteMTA, r.TLSVersion = o.Code, o.Enhanced, o.RemoteMTA, o.TLSVersion
 	r.Method, r.TLSCipher, r.TLSVerify = o.Method, o.TLSCipher, o.Verification
 	r.DSNPassed = o.Err == nil && o.DSNPassed
-	result := "delivered"
-	switch {
-	case o.Err == nil:
+	result := string(o.Result())
+	switch o.Result() {
+	case mail.ResultDelivered:
 		r.Status, r.LastError, r.RemoteText = StatusDelivered, "", ""
-	case o.Permanent:
-		r.Status, r.LastError, result = StatusFailed, o.Err.Error(), "bounced"
+	case mail.ResultBounced:
+		r.Status, r.LastError = StatusFailed, o.Err.Error()
 		r.RemoteText = mail.ReplyText(o.Err)
 	default:
-		r.LastError, result = o.Err.Error(), "deferred"
+		r.LastError = o.Err.Error()
 		r.RemoteText = mail.ReplyText(o.Err)
 	}
 	q.m.deliveries.WithLabelValues(result, tlsLabel(o.TLSVersion)).Inc()
