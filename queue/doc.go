@@ -77,8 +77,10 @@
 // permanent failure bounces the recipient; a temporary one is retried on
 // the configured schedule (see Backoff) until the message is older than
 // MaxAge, when it bounces with 4.4.7. When every recipient is delivered or
-// failed, a DSN (RFC 3464) is queued for the failed ones, and the
-// delivered ones that asked for NOTIFY=SUCCESS, unless NOTIFY=NEVER, the
-// sender is null or the message is itself a DSN; the DSN is recorded as
-// queued durably before the message is removed.
+// failed, a DSN (RFC 3464) is queued for the failed ones, and for the
+// delivered ones that asked for NOTIFY=SUCCESS and whose next hop did not
+// announce DSN ("relayed": a next hop that announced DSN received NOTIFY
+// and sends the success notice itself, so the sender gets one, not two);
+// none when NOTIFY=NEVER, the sender is null or the message is itself a
+// DSN. The DSN is recorded as queued durably before the message is removed.
 package queue
