@@ -277,16 +277,17 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 		}()
 	}
 
-	// 1. Mail fills the disk down to the floor: 452 4.3.1 from then on.
-	if !waitCount(st.full.Load, 20, 15*time.Second) {
-		t.Fatalf("no 452 4.3.1 after 15 s: %d accepted, %d refused as full", st.ok.Load(), st.full.Load())
+	// 1. Mail fills the disk down to the floor: 452 4.3.1 from then on. The
+	// wait is generous: on a loaded machine the senders fill 24 MB slowly.
+	if !waitCount(st.full.Load, 20, 90*time.Second) {
+		t.Fatalf("no 452 4.3.1 after 90 s: %d accepted, %d refused as full", st.ok.Load(), st.full.Load())
 	}
 	filledAt := st.ok.Load()
 	// 2. Another writer takes the rest of the disk, to the last block.
 	filler := fillDisk(t, data)
 	full := st.full.Load()
-	if !waitCount(st.full.Load, full+20, 5*time.Second) {
-		t.Fatalf("no 452 4.3.1 on the completely full disk after 5 s")
+	if !waitCount(st.full.Load, full+20, 30*time.Second) {
+		t.Fatalf("no 452 4.3.1 on the completely full disk after 30 s")
 	}
 	// 3. SIGKILL, and a restart on the full disk, under load.
 	listen.Store(&none)
@@ -297,7 +298,7 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 	start()
 	t.Logf("restarted on the full disk in %v", time.Since(restartAt).Round(time.Millisecond))
 	full = st.full.Load()
-	if !waitCount(st.full.Load, full+20, 5*time.Second) {
+	if !waitCount(st.full.Load, full+20, 30*time.Second) {
 		t.Fatalf("no 452 4.3.1 after the restart on the full disk")
 	}
 	stopSenders()
@@ -315,7 +316,7 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 	}
 	var missing []string
 	var got map[string]int
-	deadline := time.Now().Add(25 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		got = messageIDs(sink.Messages())
 		missing = missing[:0]
