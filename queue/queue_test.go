@@ -637,3 +637,39 @@ func spoolFiles(t *testing.T, dir string) map[string]int64 {
 	}
 	return out
 }
+
+// A recipient that asked for NOTIFY=SUCCESS gets a success notice from
+// sealgate ("relayed") only when the next hop did not take NOTIFY on: a
+// next hop that announced DSN sends its own, and a second one would be a
+// duplicate (RFC 3461 §4.2, §6.2).
+func TestSuccessNoticeOnlyWhereNotifyStopped(t *testing.T) {
+	t.Parallel()
+	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+		out := all(d, nil, false)
+		for i, r := range d.Rcpts {
+			out[i].DSNPassed = r.Addr == "dsn@example.net"
+		}
+		return out
+	}}
+	q := startQueue(t, t.TempDir(), c, nil)
+	e := env("dsn@example.net", "nodsn@example.net", "quiet@example.net")
+	e.Rcpts[0].Notify = []string{"SUCCESS", "FAILURE"}
+	e.Rcpts[1].Notify = []string{"SUCCESS"}
+	if _, err := q.Enqueue(context.Background(), e, testMsg()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the notice", func() bool { return len(c.delivered()) == 2 && len(q.List()) == 0 })
+	notice := c.delivered()[1]
+	if notice.From != "" || len(notice.Rcpts) != 1 || notice.Rcpts[0].Addr != "lab@clinic.example.org" {
+		t.Fatalf("notice envelope: from %q to %v", notice.From, notice.Rcpts)
+	}
+	body := string(notice.Body)
+	if !strings.Contains(body, "Final-Recipient: rfc822; nodsn@example.net") || !strings.Contains(body, "Action: relayed") {
+		t.Errorf("notice lacks the relayed recipient:\n%s", body)
+	}
+	for _, other := range []string{"Final-Recipient: rfc822; dsn@example.net", "Final-Recipient: rfc822; quiet@example.net", "Action: delivered"} {
+		if strings.Contains(body, other) {
+			t.Errorf("notice has %q:\n%s", other, body)
+		}
+	}
+}
