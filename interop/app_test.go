@@ -25,7 +25,8 @@ type results struct {
 	clinicSent, clinicArrived, clinicSame, clinicTLS int
 	notices, noticesRelay, bounces, reused           int
 	mxTLSSessions, eximTLSArrivals, softDeferred     int
-	authFailLogged, relayedNotices                   int
+	authFailLogged, relayedNotices, failureNotices   int
+	deliveredNotices                                 int
 	appSent, appArrived, appTLS, attachmentsSame     int
 	scriptSent, scriptArrived, scriptSame            int
 	dkimChecked, opendkimPass, dkimpyPass            int
@@ -34,13 +35,13 @@ type results struct {
 
 func (r *results) String() string {
 	return fmt.Sprintf("clinic postfix %d sent, %d arrived (%d byte-identical, %d over TLS at the receiver); "+
-		"success notices %d (from relays %d), sealgate 'relayed' notices for a next hop without DSN %d; postfix bounces %d; reused-connection deliveries %d; "+
+		"notices at the clinic %d: 'delivered' from the receiving MTA %d, unexpected from a relay %d, sealgate 'relayed' (next hop without DSN) %d, sealgate 'failed' %d; postfix bounces %d; reused-connection deliveries %d; "+
 		"TLS sessions at the Postfix MX %d, TLS arrivals at Exim %d; soft_bounce deferrals %d; "+
 		"wrong SASL password logged %d; "+
 		"nodemailer %d sent, %d arrived (%d over TLS, %d attachments identical); "+
 		"smtplib %d sent, %d arrived (%d byte-identical); "+
 		"dkim %d checked: opendkim-testmsg %d pass, dkimpy %d pass; duplicates %d",
-		r.clinicSent, r.clinicArrived, r.clinicSame, r.clinicTLS, r.notices, r.noticesRelay, r.relayedNotices, r.bounces, r.reused,
+		r.clinicSent, r.clinicArrived, r.clinicSame, r.clinicTLS, r.notices, r.deliveredNotices, r.noticesRelay, r.relayedNotices, r.failureNotices, r.bounces, r.reused,
 		r.mxTLSSessions, r.eximTLSArrivals, r.softDeferred, r.authFailLogged,
 		r.appSent, r.appArrived, r.appTLS, r.attachmentsSame, r.scriptSent, r.scriptArrived, r.scriptSame, r.dkimChecked, r.opendkimPass, r.dkimpyPass, r.duplicates)
 }

@@ -60,6 +60,13 @@ var relayedMsg = outMsg{from: "alice@clinic.test", to: "eve@nodsn.test", id: "re
 		"Message-ID: <relayed-1@clinic.test>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\n" +
 		"The staff rota for week 11 is on the noticeboard.\r\nThe café opens at 8.\r\n")}
 
+// failedMsg goes to a recipient Exim refuses (550 5.1.1) after sealgate
+// accepted it: sealgate's own failure notice goes back to the clinic.
+var failedMsg = outMsg{from: "alice@clinic.test", to: "nobody@exim.test", id: "failed-1@clinic.test", envid: "failed-1",
+	data: []byte("From: Alice <alice@clinic.test>\r\nTo: <nobody@exim.test>\r\nSubject: Staff rota, week 12\r\n" +
+		"Message-ID: <failed-1@clinic.test>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\n" +
+		"The staff rota for week 12 is on the noticeboard.\r\nThe café opens at 8.\r\n")}
+
 var bounceTrigger = outMsg{from: "carol@dest.test", to: "bob@dest.test", id: "bounce-me@dest.test",
 	data: []byte("From: carol@dest.test\r\nTo: bob@dest.test\r\nSubject: Lunch on Friday\r\n" +
 		"Message-ID: <bounce-me@dest.test>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\nNoon at the fountain?\r\n")}
@@ -125,7 +132,7 @@ func (w *world) clinicPath(t *testing.T, r *results) {
 	msgs := clinicMessages()
 	// The refused message goes in the middle, so later deliveries reuse the
 	// connection after the refusal and RSET.
-	inject(t, w.clinicIP+":25", slices.Concat(msgs[:clinicCount/2], []outMsg{bounceTrigger}, msgs[clinicCount/2:], []outMsg{relayedMsg}))
+	inject(t, w.clinicIP+":25", slices.Concat(msgs[:clinicCount/2], []outMsg{bounceTrigger}, msgs[clinicCount/2:], []outMsg{relayedMsg, failedMsg}))
 	r.clinicSent = len(msgs)
 	wantDest, wantExim := 0, 0
 	for _, m := range msgs {
@@ -137,11 +144,11 @@ func (w *world) clinicPath(t *testing.T, r *results) {
 	}
 	arrived := waitFor(60*time.Second, func() bool {
 		return len(w.mx.inbox(t)) >= wantDest+2 && len(w.ex.inbox(t)) >= wantExim &&
-			len(w.clinic.inbox(t)) >= len(msgs)+1
+			len(w.clinic.inbox(t)) >= len(msgs)+2
 	})
 	if !arrived {
 		t.Errorf("after 60 s: dest.test %d/%d, exim.test %d/%d, success notices %d/%d\nclinic log:\n%s\nsealgate log:\n%s",
-			len(w.mx.inbox(t)), wantDest+2, len(w.ex.inbox(t)), wantExim, len(w.clinic.inbox(t)), len(msgs)+1,
+			len(w.mx.inbox(t)), wantDest+2, len(w.ex.inbox(t)), wantExim, len(w.clinic.inbox(t)), len(msgs)+2,
 			tail(w.clinic.log(), 40), tail(w.gw.log(), 40))
 	}
 	dest, ex := byID(w.mx.inbox(t)), byID(w.ex.inbox(t))
@@ -260,7 +267,8 @@ func (w *world) provenTLS(m mail, id string, eximArrivals []string) bool {
 // announces DSN, so it sends the only success notice ("delivered"); the
 // clinic's Postfix and sealgate pass NOTIFY on and send none. The one
 // message to nodsn.test, whose MX hides DSN, gets sealgate's "relayed"
-// notice instead, and only that.
+// notice instead, and only that; the one to a recipient Exim refuses gets
+// sealgate's failure notice.
 func (w *world) checkNotices(t *testing.T, r *results, msgs []outMsg) {
 	per := map[string]int{}
 	for _, n := range w.clinic.inbox(t) {
@@ -279,6 +287,16 @@ func (w *world) checkNotices(t *testing.T, r *results, msgs []outMsg) {
 			}
 			continue
 		}
+		if strings.Contains(body, "Original-Envelope-Id: "+failedMsg.envid+"\n") {
+			per[failedMsg.envid]++
+			if !strings.Contains(body, "Reporting-MTA: dns; gw.clinic.test") || !strings.Contains(body, "Action: failed") ||
+				!strings.Contains(body, "Status: 5.1.1") || !strings.Contains(body, "Final-Recipient: rfc822; nobody@exim.test") {
+				t.Errorf("sealgate's failure notice for a refused recipient:\n%s", body)
+			} else {
+				r.failureNotices++
+			}
+			continue
+		}
 		if fromRelay {
 			r.noticesRelay++
 			t.Errorf("a success notice from a relay, not from the receiving MTA:\n%s", body)
@@ -286,11 +304,12 @@ func (w *world) checkNotices(t *testing.T, r *results, msgs []outMsg) {
 		for _, m := range msgs {
 			if regexp.MustCompile(`(?i)Original-Envelope-Id: ` + m.envid + `\n`).MatchString(body) {
 				per[m.envid]++
+				r.deliveredNotices++
 				w.checkNotice(t, m, body)
 			}
 		}
 	}
-	for _, m := range append(msgs, relayedMsg) {
+	for _, m := range append(msgs, relayedMsg, failedMsg) {
 		if per[m.envid] != 1 {
 			t.Errorf("%s: %d success notices, want exactly 1", m.envid, per[m.envid])
 		}

@@ -20,6 +20,7 @@ type exim struct {
 }
 
 // startExim writes the configuration and starts the daemon on ip:25.
+// It refuses nobody@exim.test with 550 5.1.1.
 // Success notices it owes to clinic.test go back to the clinic's MTA at
 // clinicIP.
 func startExim(t *testing.T, tl tools, dir, ip, clinicIP string) *exim {
@@ -52,6 +53,8 @@ host_lookup =
 rfc1413_hosts =
 begin acl
 acl_rcpt:
+  deny local_parts = nobody
+       message = 5.1.1 no such user
   accept domains = +local_domains
   deny message = relay not permitted
 begin routers
