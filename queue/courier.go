@@ -4,7 +4,7 @@ import "github.com/sealgate/sealgate/mail"
 
 // The queue speaks the mail vocabulary. These aliases let the queue's own
 // code use the short names; packages outside the queue use package mail
-// directly (see docs/architecture.md).
+// directly (see docs/architecture.md), and so does new code in the queue.
 type (
 	// Courier is mail.Courier.
 	Courier = mail.Courier
@@ -18,13 +18,4 @@ type (
 	Outcome = mail.Outcome
 	// PolicySummary is mail.PolicySummary.
 	PolicySummary = mail.PolicySummary
-)
-
-// Transport-security levels: see mail.TLSNone and the others.
-const (
-	TLSNone          = mail.TLSNone
-	TLSMay           = mail.TLSMay
-	TLSEncrypt       = mail.TLSEncrypt
-	TLSVerify        = mail.TLSVerify
-	TLSAuthenticated = mail.TLSAuthenticated
 )
