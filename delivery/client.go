@@ -66,6 +66,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sealgate/sealgate/internal/periodic"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -170,8 +171,7 @@ type Client struct {
 	pool      *pool
 	reach     *reachBook
 
-	stop      context.CancelFunc
-	done      chan struct{}
+	janitor   *periodic.Loop
 	closeOnce sync.Once
 }
 
@@ -193,7 +193,6 @@ func New(cfg Config) (*Client, error) {
 		tlsCache:  tls.NewLRUClientSessionCache(256),
 		metrics:   newMetrics(),
 		reach:     newReachBook(time.Now),
-		done:      make(chan struct{}),
 	}
 	if err := c.parseHops(); err != nil {
 		return nil, err
@@ -206,9 +205,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.pool = newPool(poolLimits{perDest: cfg.MaxConnsPerDest, total: cfg.MaxConns, idleTimeout: cfg.IdleTimeout}, c.metrics)
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stop = cancel
-	go c.janitor(ctx)
+	c.janitor = periodic.Start(context.Background(), max(cfg.IdleTimeout/2, 10*time.Millisecond), false,
+		func(context.Context, time.Time) { c.pool.expire(false) })
 	return c, nil
 }
 
@@ -310,28 +308,12 @@ func (c *Client) pinHops() error {
 // sameHop compares host (case-insensitively) and port.
 func sameHop(a, b hop) bool { return strings.EqualFold(a.host, b.host) && a.port == b.port }
 
-// janitor closes connections that stayed idle longer than IdleTimeout.
-func (c *Client) janitor(ctx context.Context) {
-	defer close(c.done)
-	t := time.NewTicker(max(c.cfg.IdleTimeout/2, 10*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			c.pool.expire(false)
-		}
-	}
-}
-
 // Close stops the janitor and closes idle connections; connections in use
 // are closed when their delivery ends. Deliveries after Close fail
 // temporarily.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		c.stop()
-		<-c.done
+		c.janitor.Stop()
 		c.pool.close()
 	})
 	return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/periodic"
 )
 
 // Reloader is a key source that can follow changes of its folder
@@ -15,8 +17,7 @@ type Reloader interface {
 // Watcher reloads key sources whose folders changed, every interval, until
 // Close.
 type Watcher struct {
-	cancel context.CancelFunc
-	done   chan struct{}
+	loop *periodic.Loop
 }
 
 // Watch starts a Watcher over srcs. A failed reload keeps the previous keys
@@ -25,24 +26,8 @@ func Watch(interval time.Duration, log *slog.Logger, srcs ...Reloader) *Watcher 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &Watcher{cancel: cancel, done: make(chan struct{})}
-	go w.loop(ctx, interval, log, srcs)
-	return w
-}
-
-func (w *Watcher) loop(ctx context.Context, interval time.Duration, log *slog.Logger, srcs []Reloader) {
-	defer close(w.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			ReloadAll(now, log, srcs...)
-		}
-	}
+	return &Watcher{loop: periodic.Start(context.Background(), interval, false,
+		func(_ context.Context, now time.Time) { ReloadAll(now, log, srcs...) })}
 }
 
 // ReloadAll reloads every source whose folder changed (what a SIGHUP or
@@ -56,7 +41,4 @@ func ReloadAll(now time.Time, log *slog.Logger, srcs ...Reloader) {
 }
 
 // Close stops the Watcher and waits for it.
-func (w *Watcher) Close() {
-	w.cancel()
-	<-w.done
-}
+func (w *Watcher) Close() { w.loop.Stop() }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sealgate/sealgate/internal/periodic"
 )
 
 // Resolver is the DNS the cache uses (dnsclient.Resolver and net.Resolver
@@ -64,8 +65,7 @@ type Cache struct {
 	checked map[string]time.Time // when the record was last looked at
 	failed  map[string]failure   // recent failed fetches
 
-	stop context.CancelFunc
-	done chan struct{}
+	refresher *periodic.Loop
 }
 
 // NewCache checks cfg, creates Dir and loads the policies found there.
@@ -103,32 +103,15 @@ func NewCache(cfg Config) (*Cache, error) {
 
 // Start runs the refresher until ctx ends or Close is called.
 func (c *Cache) Start(ctx context.Context) {
-	ctx, c.stop = context.WithCancel(ctx)
-	c.done = make(chan struct{})
-	go c.refresher(ctx)
+	c.refresher = periodic.Start(ctx, c.cfg.RefreshInterval, false, func(ctx context.Context, _ time.Time) { c.Refresh(ctx) })
 }
 
 // Close stops the refresher and waits for it.
 func (c *Cache) Close() error {
-	if c.stop != nil {
-		c.stop()
-		<-c.done
+	if c.refresher != nil {
+		c.refresher.Stop()
 	}
 	return nil
-}
-
-func (c *Cache) refresher(ctx context.Context) {
-	defer close(c.done)
-	t := time.NewTicker(c.cfg.RefreshInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			c.Refresh(ctx)
-		}
-	}
 }
 
 // Refresh revisits every cached domain: a changed id or a policy that

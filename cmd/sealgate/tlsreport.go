@@ -11,6 +11,7 @@ import (
 
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/delivery"
+	"github.com/sealgate/sealgate/internal/periodic"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/safeio"
@@ -23,35 +24,19 @@ import (
 // any mail sealgate writes: a crash or a temporary failure of the
 // receiving server delays a report, it does not lose it.
 type tlsReporter struct {
-	cfg    *config.Config
-	v      *delivery.Verified
-	q      submitter
-	log    *slog.Logger
-	stamp  string
-	cancel context.CancelFunc
-	done   chan struct{}
+	cfg   *config.Config
+	v     *delivery.Verified
+	q     submitter
+	log   *slog.Logger
+	stamp string
+	loop  *periodic.Loop
 }
 
 func startTLSReporter(cfg *config.Config, v *delivery.Verified, q submitter, log *slog.Logger) *tlsReporter {
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &tlsReporter{cfg: cfg, v: v, q: q, log: log, cancel: cancel, done: make(chan struct{}),
-		stamp: filepath.Join(cfg.DataDir, "tlsrpt", "last-sent")}
-	go r.loop(ctx)
+	r := &tlsReporter{cfg: cfg, v: v, q: q, log: log, stamp: filepath.Join(cfg.DataDir, "tlsrpt", "last-sent")}
+	r.loop = periodic.Start(context.Background(), time.Hour, true,
+		func(ctx context.Context, _ time.Time) { r.maybeSend(ctx, time.Now().UTC()) })
 	return r
-}
-
-func (r *tlsReporter) loop(ctx context.Context) {
-	defer close(r.done)
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		r.maybeSend(ctx, time.Now().UTC())
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }
 
 // maybeSend sends the report of the day before now unless it went out.
@@ -77,10 +62,7 @@ func (r *tlsReporter) maybeSend(ctx context.Context, now time.Time) {
 	safeio.WriteFile(r.stamp, []byte(day), 0o600)
 }
 
-func (r *tlsReporter) close() {
-	r.cancel()
-	<-r.done
-}
+func (r *tlsReporter) close() { r.loop.Stop() }
 
 // queueMailer hands TLS reports by mail to the queue, which protects, signs
 // (RFC 8460 §3 asks for DKIM), delivers and retries them.

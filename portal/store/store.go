@@ -21,6 +21,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
 
+	"github.com/sealgate/sealgate/internal/periodic"
 	"github.com/sealgate/sealgate/portal/seal"
 )
 
@@ -59,8 +60,7 @@ type Store struct {
 	blobs blobStore
 
 	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	purger *periodic.Loop
 }
 
 // Open connects to the backend and creates the schema if needed.
@@ -141,32 +141,21 @@ func (s *Store) connectSQLite(ctx context.Context) error {
 func (s *Store) Start(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cancel != nil {
+	if s.purger != nil {
 		return
 	}
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.done = make(chan struct{})
-	go s.purgeLoop(ctx)
+	s.purger = periodic.Start(ctx, s.opts.PurgeEvery, true, func(ctx context.Context, _ time.Time) { s.purgeOnce(ctx) })
 }
 
-func (s *Store) purgeLoop(ctx context.Context) {
-	defer close(s.done)
-	t := time.NewTicker(s.opts.PurgeEvery)
-	defer t.Stop()
-	for {
-		if n, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
-			s.opts.Log.Warn("portal purge failed", slog.String("error", err.Error()))
-		} else if n > 0 {
-			s.opts.Log.Info("portal messages expired", slog.Int("count", n))
-		}
-		if _, err := s.SweepLimits(ctx); err != nil && ctx.Err() == nil {
-			s.opts.Log.Warn("portal rate-limit sweep failed", slog.String("error_type", "store"))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// purgeOnce removes expired messages and sweeps the rate-limit windows.
+func (s *Store) purgeOnce(ctx context.Context) {
+	if n, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
+		s.opts.Log.Warn("portal purge failed", slog.String("error", err.Error()))
+	} else if n > 0 {
+		s.opts.Log.Info("portal messages expired", slog.Int("count", n))
+	}
+	if _, err := s.SweepLimits(ctx); err != nil && ctx.Err() == nil {
+		s.opts.Log.Warn("portal rate-limit sweep failed", slog.String("error_type", "store"))
 	}
 }
 
@@ -174,12 +163,12 @@ func (s *Store) purgeLoop(ctx context.Context) {
 // the database.
 func (s *Store) Close(ctx context.Context) error {
 	s.mu.Lock()
-	cancel, done := s.cancel, s.done
+	purger := s.purger
 	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if purger != nil {
+		purger.Cancel()
 		select {
-		case <-done:
+		case <-purger.Done():
 		case <-ctx.Done():
 		}
 	}
