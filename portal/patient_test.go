@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -279,5 +280,29 @@ func TestClinicMailInConfiguredLanguage(t *testing.T) {
 	if !strings.Contains(string(mails[len(mails)-1].Data), "Subject: =?utf-8?q?Le=C3=ADdo:_mensaje_seguro_m1?=") ||
 		!strings.Contains(receipt, "El destinatario abrió su mensaje seguro m1 el domingo 1 de marzo de 2026, a las 09:00 (UTC).") {
 		t.Errorf("receipt:\n%s", receipt)
+	}
+}
+
+// TestZoneKeptInSharedSessions: the browser's zone, told on one node, is
+// used by another node reading the same stored session.
+func TestZoneKeptInSharedSessions(t *testing.T) {
+	h := newHarnessOn(t, "sqlite", func(o *Options) { o.SharedSessions = true })
+	opts := h.opts
+	opts.Registerer = nil
+	node2, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts2 := httptest.NewTLSServer(node2.Handler())
+	defer ts2.Close()
+	tok := h.put("m1", "pat@home.example", sampleContent())
+	b := h.browser()
+	p := b.get("/m/" + tok)
+	c := b.post("/code/send", url.Values{"csrf": {p.csrf()}, "tz": {"America/Chicago"}})
+	b.post("/code/verify", url.Values{"csrf": {c.csrf()}, "code": {h.out.lastCode("pat@home.example")}})
+	b.base = ts2.URL
+	m := b.get("/message")
+	if !strings.Contains(m.body, `<dd id="until">Wednesday 4 March 2026 at 03:00 (CST, America/Chicago)</dd>`) {
+		t.Fatalf("node 2 shows:\n%s", m.body)
 	}
 }
