@@ -238,3 +238,19 @@ func (w *world) checkDuplicates(t *testing.T, r *results) {
 		}
 	}
 }
+
+// checkLog: sealgate's operational log names the refusals (the clinic's
+// forged sender, the wrong password) but holds no address and nothing of
+// any message's content.
+func (w *world) checkLog(t *testing.T) {
+	log := w.gw.log()
+	if !strings.Contains(log, "msg=rejected") || !strings.Contains(log, "reason=sender_denied code=550 client=clinic-mta") {
+		t.Errorf("no line for the refused sender in sealgate's log:\n%s", tail(log, 20))
+	}
+	for _, leak := range []string{"@", "Staff rota", "noticeboard", "Facilities notice", "car park", "Nightly backup",
+		"Lunch on Friday", "fountain", "rota.csv", "Fire drill"} {
+		if strings.Contains(log, leak) {
+			t.Errorf("sealgate's log holds %q", leak)
+		}
+	}
+}

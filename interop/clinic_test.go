@@ -365,9 +365,7 @@ func (w *world) checkBounce(t *testing.T, r *results) {
 			t.Errorf("null-sender message to carol is neither the bounce nor a portal notice:\n%s", m.data)
 		}
 	}
-	if !strings.Contains(w.gw.log(), "550") {
-		t.Errorf("sealgate's log has no line for the refused sender")
-	}
+
 	if r.bounces != 1 {
 		t.Errorf("the clinic Postfix's own bounce arrived %d times, want 1\nsealgate log:\n%s", r.bounces, tail(w.gw.log(), 30))
 	}

@@ -146,6 +146,7 @@ func TestRealPeers(t *testing.T) {
 	t.Run("python smtplib application", func(t *testing.T) { w.smtplibPath(t, r) })
 	t.Run("dkim", func(t *testing.T) { w.checkDKIM(t, r) })
 	t.Run("no duplicates", func(t *testing.T) { w.checkDuplicates(t, r) })
+	t.Run("sealgate log", w.checkLog)
 	r.mxTLSSessions = strings.Count(w.mx.log(), "TLS connection established from")
 	for _, l := range w.ex.received() {
 		if strings.Contains(l, " X=TLS1.") {
