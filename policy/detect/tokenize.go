@@ -119,18 +119,30 @@ const fnvPrime = 16777619
 // speed rests on. low must have eight bytes of capacity past e; the bytes past the
 // word are masked off.
 func wordHash(low []byte, s, e int) uint32 {
-	low = low[:cap(low)]
 	n := e - s
-	h := uint64(n) * 0x9e3779b97f4a7c15
-	for off := 0; off < n; off += 8 {
-		x := binary.LittleEndian.Uint64(low[s+off : s+off+8])
-		if r := n - off; r < 8 {
-			x &= 1<<(8*r) - 1
+	x := binary.LittleEndian.Uint64(low[s : s+8])
+	if n < 8 {
+		x &= 1<<(8*uint(n)) - 1
+	}
+	h := (uint64(n)*0x9e3779b97f4a7c15 ^ x) * 0xff51afd7ed558ccd
+	h ^= h >> 32
+	if n > 8 {
+		h = wordHashTail(low, s+8, e, h)
+	}
+	return uint32(h ^ h>>29)
+}
+
+// wordHashTail goes on with wordHash past a word's first eight bytes.
+func wordHashTail(low []byte, s, e int, h uint64) uint64 {
+	for ; s < e; s += 8 {
+		x := binary.LittleEndian.Uint64(low[s : s+8])
+		if r := e - s; r < 8 {
+			x &= 1<<(8*uint(r)) - 1
 		}
 		h = (h ^ x) * 0xff51afd7ed558ccd
 		h ^= h >> 32
 	}
-	return uint32(h ^ h>>29)
+	return h
 }
 
 // hashString is wordHash of a lower-cased word held in a string.
