@@ -16,16 +16,16 @@ import (
 )
 
 // identify names the client of this session: by AUTH, by client
-// certificate fingerprint, or by network, as the listener allows. Nobody
-// is trusted by default.
+// certificate fingerprint (on every listener, once TLS is up: a relaying
+// MTA on an auth: none listener presents one instead of logging in), or by
+// network where the listener does not require AUTH. Nobody is trusted by
+// default.
 func (s *session) identify() (*Client, error) {
 	if s.authClient != nil {
 		return s.authClient, nil
 	}
-	if s.lst.Auth != "none" {
-		if c := s.byCertificate(); c != nil {
-			return c, nil
-		}
+	if c := s.byCertificate(); c != nil {
+		return c, nil
 	}
 	if s.lst.Auth != "required" {
 		for i := range s.srv.cfg.Clients {

@@ -1,8 +1,11 @@
 package smtpd
 
 import (
+	"crypto/tls"
 	"strings"
 	"testing"
+
+	"github.com/sealgate/sealgate/internal/smtpsink"
 )
 
 // A relaying MTA keeps its connection to sealgate open and sends several
@@ -89,5 +92,38 @@ func TestConnectionReuseWithRSET(t *testing.T) {
 	}
 	if h.q.envs[0].Rcpts[0].ORCPT != "rfc822;old@example.net" {
 		t.Errorf("message 1 lost its ORCPT: %+v", h.q.envs[0].Rcpts[0])
+	}
+}
+
+// A relaying MTA that presents a client certificate is identified by its
+// fingerprint on a listener without AUTH (auth: none, the MTA-to-MTA port)
+// as on the others; without the certificate it is refused. Found with a
+// real Postfix (smtp_tls_cert_file) in the interop suite: the certificate
+// was only looked at where AUTH was offered.
+func TestClientCertificateOnAuthNoneListener(t *testing.T) {
+	t.Parallel()
+	ca := smtpsink.NewTestCA(t)
+	cert := ca.Leaf(t, "mx.lab.example.org")
+	h := newHarness(t, func(c *Config) {
+		c.TLS = smtpsink.ServerTLS(ca.Leaf(t, "gw.example.org", "127.0.0.1"))
+		c.Listeners = append(c.Listeners, Listener{Name: "mta", Address: "127.0.0.1:0", TLS: "starttls", Auth: "none"})
+		c.Clients = append(c.Clients, Client{Name: "lab", CertFingerprints: []string{fingerprint(cert)},
+			AllowedSenders: []string{"*@lab.example.org"}})
+	})
+	mta := h.srv.Addrs()[3].String()
+	cfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "gw.example.org", Certificates: []tls.Certificate{cert}}
+	c := dialSubmitNoAuth(t, mta, cfg)
+	if err := send(c, "results@lab.example.org", "dr@example.net", message("results@lab.example.org", "dr@example.net", "x")); err != nil {
+		t.Fatalf("certificate client on an auth: none listener: %v", err)
+	}
+	if h.q.count() != 1 || h.q.envs[0].Client != "lab" {
+		t.Fatalf("queued %d, want 1 from lab", h.q.count())
+	}
+	// The same listener without a certificate (and not from a listed
+	// network: the harness's network client is 127.0.0.0/8, so use a
+	// sender only the certificate client may use).
+	c2 := dialSubmitNoAuth(t, mta, &tls.Config{RootCAs: ca.Pool(), ServerName: "gw.example.org"})
+	if err := c2.Mail("results@lab.example.org", nil); smtpCode(err) != 550 {
+		t.Fatalf("without the certificate: %v, want 550 (the network client may not use lab's senders)", err)
 	}
 }
