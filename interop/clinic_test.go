@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -183,6 +184,38 @@ func (w *world) clinicPath(t *testing.T, r *results) {
 	w.checkConnectionReuse(t, r)
 	w.checkSoftBounce(t, r)
 	w.checkWrongPassword(t, r)
+	w.checkCertIdentity(t, r)
+}
+
+// checkCertIdentity switches the clinic's Postfix from SASL to its client
+// certificate, on sealgate's relay listener (auth: none, clients known by
+// certificate fingerprint): the message the wrong password held back is
+// delivered, under the certificate's client name.
+func (w *world) checkCertIdentity(t *testing.T, r *results) {
+	conf := filepath.Join(w.clinic.dir, "conf")
+	relay := "[127.0.0.1]:" + w.gw.relay[strings.LastIndexByte(w.gw.relay, ':')+1:]
+	args := []string{"-c", conf, "-e", "relayhost = " + relay, "smtp_sasl_auth_enable = no",
+		"smtp_tls_cert_file = " + filepath.Join(w.clinic.dir, "client-cert.pem"),
+		"smtp_tls_key_file = " + filepath.Join(w.clinic.dir, "client-key.pem"),
+		"smtp_connection_cache_destinations = " + relay}
+	if out, err := exec.Command(w.tl.postconf, args...).CombinedOutput(); err != nil {
+		t.Fatalf("postconf: %v\n%s", err, out)
+	}
+	if out, err := w.clinic.cmd("reload").CombinedOutput(); err != nil {
+		t.Fatalf("postfix reload: %v\n%s", err, out)
+	}
+	audit := filepath.Join(w.gw.dir, "audit.log")
+	ok := waitFor(30*time.Second, func() bool {
+		b, _ := os.ReadFile(audit)
+		return len(byID(w.mx.inbox(t))["wrongpw@clinic.test"]) == 1 &&
+			strings.Contains(string(b), `"client":"clinic-mta-cert"`)
+	})
+	if !ok {
+		t.Errorf("with its client certificate, the clinic's Postfix did not get the held message through\nclinic:\n%s\nsealgate:\n%s",
+			tail(w.clinic.log(), 15), tail(w.gw.log(), 10))
+		return
+	}
+	r.certRelayed++
 }
 
 // checkWrongPassword: a wrong SASL password on the clinic's side leaves a

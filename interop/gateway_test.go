@@ -23,7 +23,8 @@ const (
 // gateway is a sealgate serve process.
 type gateway struct {
 	bin, dir string
-	smtp     string // the submission listener's address
+	smtp     string // the submission listener's address (AUTH required)
+	relay    string // the relay listener's address (clients identified by certificate)
 	cmd      *exec.Cmd
 }
 
@@ -55,8 +56,10 @@ func dkimKey(t *testing.T, bin, dir string) (keyPath, txt string) {
 }
 
 // startGateway writes sealgate's configuration and starts it. dnsAddr is
-// the loopback resolver every MX lookup goes to.
-func startGateway(t *testing.T, bin, dir, dnsAddr, dkimPath string) *gateway {
+// the loopback resolver every MX lookup goes to; clinicCert is the SHA-256
+// fingerprint (hex) of the certificate the clinic's Postfix can present
+// instead of a password.
+func startGateway(t *testing.T, bin, dir, dnsAddr, dkimPath, clinicCert string) *gateway {
 	t.Helper()
 	hash, err := passwd.Hash([]byte(clinicPass))
 	if err != nil {
@@ -70,11 +73,13 @@ func startGateway(t *testing.T, bin, dir, dnsAddr, dkimPath string) *gateway {
 data_dir: %[1]s/data
 listeners:
   - {name: submission, address: "127.0.0.1:0", tls: starttls, auth: required}
+  - {name: relay, address: "127.0.0.1:0", tls: starttls, auth: none}
 tls: {cert: %[1]s/cert.pem, key: %[1]s/key.pem}
 clients:
   # The clinic's Postfix: its users, the bounces it sends (null sender,
   # header From MAILER-DAEMON@ its myhostname).
   - {name: clinic-mta, username: clinic, password_hash: "%[2]s", allowed_senders: ["*@clinic.test", "*@mx.clinic.test", "<>"]}
+  - {name: clinic-mta-cert, cert_fingerprints: ["%[6]s"], allowed_senders: ["*@clinic.test", "*@*.clinic.test", "<>"]}
   - {name: app, username: app, password_hash: "%[3]s", allowed_senders: ["*@clinic.test"]}
 delivery:
   tls: {ca_file: %[1]s/ca.pem, policy: {default: encrypt}}
@@ -85,7 +90,7 @@ dkim:
 metrics: {listen: "127.0.0.1:0"}
 log: {audit_file: %[1]s/audit.log}
 portal: {base_url: "https://localhost:8443"}
-`, dir, hash, appHash, dnsAddr, dkimPath)
+`, dir, hash, appHash, dnsAddr, dkimPath, clinicCert)
 	path := filepath.Join(dir, "sealgate.yaml")
 	write(t, path, cfg)
 	g := &gateway{bin: bin, dir: dir}
@@ -123,29 +128,35 @@ func (g *gateway) start(t *testing.T, cfg string) {
 		}
 		logf.Close()
 	})
-	addr := make(chan string, 1)
+	// serve prints one line per listener; the relay listener's comes last.
+	addrs := make(chan [2]string, 2)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			line := sc.Text()
-			if a, ok := strings.CutPrefix(line, "sealgate: SMTP submission on "); ok {
-				select {
-				case addr <- strings.Fields(a)[0]:
-				default:
+			for _, name := range []string{"submission", "relay"} {
+				if a, ok := strings.CutPrefix(sc.Text(), "sealgate: SMTP "+name+" on "); ok {
+					addrs <- [2]string{name, strings.Fields(a)[0]}
 				}
 			}
 		}
-		close(addr)
+		close(addrs)
 	}()
-	select {
-	case a, ok := <-addr:
-		if ok {
-			g.smtp = a
-			return
+	timeout := time.After(30 * time.Second)
+	for g.smtp == "" || g.relay == "" {
+		select {
+		case a, ok := <-addrs:
+			if !ok {
+				t.Fatalf("sealgate did not start:\n%s", g.log())
+			}
+			if a[0] == "submission" {
+				g.smtp = a[1]
+			} else {
+				g.relay = a[1]
+			}
+		case <-timeout:
+			t.Fatalf("sealgate did not start:\n%s", g.log())
 		}
-	case <-time.After(30 * time.Second):
 	}
-	t.Fatalf("sealgate did not start:\n%s", g.log())
 }
 
 // log is sealgate's operational log so far.

@@ -85,12 +85,22 @@ func waitFor(limit time.Duration, cond func() bool) bool {
 // readable by the peers' unprivileged users (test keys only).
 func writeCert(t *testing.T, dir string, c tls.Certificate) {
 	t.Helper()
+	writeCertAs(t, dir, "", c)
+}
+
+// writeCertAs writes c as PREFIXcert.pem and PREFIXkey.pem ("client-"…).
+func writeCertAs(t *testing.T, dir, name string, c tls.Certificate) {
+	t.Helper()
+	prefix := ""
+	if name != "" {
+		prefix = name + "-"
+	}
 	kder, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(dir, "cert.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})))
-	write(t, filepath.Join(dir, "key.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})))
+	write(t, filepath.Join(dir, prefix+"cert.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})))
+	write(t, filepath.Join(dir, prefix+"key.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})))
 }
 
 // mail is one delivered message file.

@@ -1,7 +1,9 @@
 package interop
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,7 +67,11 @@ func newWorld(t *testing.T) *world {
 	keyPath, txt := dkimKey(t, bin, sg)
 	w.dns.Add(t, txt)
 	w.certs(t, sg, "gw.clinic.test", "127.0.0.1")
-	w.gw = startGateway(t, bin, sg, w.dns.Addr, keyPath)
+	clDir := w.sub(t, "postfix-clinic")
+	clientCert := w.ca.Leaf(t, "mx.clinic.test")
+	writeCertAs(t, clDir, "client", clientCert)
+	fp := sha256.Sum256(clientCert.Certificate[0])
+	w.gw = startGateway(t, bin, sg, w.dns.Addr, keyPath, hex.EncodeToString(fp[:]))
 
 	mxDir := w.sub(t, "postfix-mx")
 	w.certs(t, mxDir, "mx.dest.test", mxIP)
@@ -80,7 +86,6 @@ transport_maps = inline:{ { clinic.test = smtp:[%s]:25 } }
 	w.certs(t, exDir, "mx.exim.test", eximIP)
 	w.ex = startExim(t, tl, exDir, eximIP, w.clinicIP)
 
-	clDir := w.sub(t, "postfix-clinic")
 	w.certs(t, clDir, "mx.clinic.test", w.clinicIP)
 	write(t, filepath.Join(clDir, "ca.pem"), string(w.ca.CertPEM()))
 	relay := "[127.0.0.1]:" + w.gw.smtp[strings.LastIndexByte(w.gw.smtp, ':')+1:]
