@@ -9,7 +9,7 @@ func (s *scanner) labs() {
 			if s.hasClassBefore(i, 4, clAggregate) {
 				continue // "average A1c fell from 8.9% to 7.6%": a population figure
 			}
-			if j, ok := s.valueAfter(i+1, 5); ok && s.unitOrRange(j, 6) {
+			if j, ok := s.valueAfter(i+1, 5); ok && s.unitOrRange(j, 6) || s.qualitative(i) {
 				s.hit(LabResult, i)
 				s.mark[i] |= mkHealth
 			}
@@ -22,6 +22,25 @@ func (s *scanner) labs() {
 			}
 		}
 	}
+}
+
+// qualitative reports whether the analyte at i is named with a result in words: "low
+// iron", "elevated A1c", "potasio bajo" - a finding about a person, as a value is.
+func (s *scanner) qualitative(i int) bool {
+	if p := s.prevWord(i, 2); p >= 0 {
+		switch string(s.word(p)) {
+		case "low", "high", "elevated", "raised", "decreased", "reduced", "abnormal", "borderline",
+			"critical", "bajo", "baja", "alto", "alta", "elevado", "elevada":
+			return true
+		}
+	}
+	if n := i + 1; n < len(s.toks) && s.toks[n].kind == tkWord && s.toks[n].gap != gapLine {
+		switch string(s.word(n)) {
+		case "bajo", "baja", "alto", "alta", "elevado", "elevada":
+			return true
+		}
+	}
+	return false
 }
 
 // valueAfter finds a number within n tokens from i, before a line break, and returns the
