@@ -49,7 +49,7 @@ func TestBashCompletion(t *testing.T) {
 		words []string
 		want  string
 	}{
-		{[]string{"sealgate", ""}, "check completion config dkim health help passwd portal queue reload serve"},
+		{[]string{"sealgate", ""}, "check completion config dkim dns health help passwd portal queue reload serve"},
 		{[]string{"sealgate", "q"}, "queue"},
 		{[]string{"sealgate", "queue", ""}, "delete flush list release retry show"},
 		{[]string{"sealgate", "queue", "re"}, "release retry"},
@@ -59,6 +59,7 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"sealgate", "serve", "--config", "gat"}, "gateway.yaml"},
 		{[]string{"sealgate", "completion", ""}, "bash"},
 		{[]string{"sealgate", "dkim", "keygen", "--domain", ""}, ""},
+		{[]string{"sealgate", "dns", "check", "--"}, "--config --domain --help --ip --json"},
 	} {
 		got := complete(t, script, dir, tc.words...)
 		slices.Sort(got)
