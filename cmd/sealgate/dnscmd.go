@@ -146,4 +146,3 @@ func printFindings(w io.Writer, domain string, ips []netip.Addr, findings []send
 		}
 	}
 }
-
