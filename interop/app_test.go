@@ -27,6 +27,7 @@ type results struct {
 	mxTLSSessions, eximTLSArrivals, softDeferred     int
 	authFailLogged, relayedNotices, failureNotices   int
 	deliveredNotices, certRelayed                    int
+	eximSent, eximArrived, eximSame, eximTLSAuth     int
 	appSent, appArrived, appTLS, attachmentsSame     int
 	scriptSent, scriptArrived, scriptSame            int
 	dkimChecked, opendkimPass, dkimpyPass            int
@@ -38,12 +39,13 @@ func (r *results) String() string {
 		"notices at the clinic %d: 'delivered' from the receiving MTA %d, unexpected from a relay %d, sealgate 'relayed' (next hop without DSN) %d, sealgate 'failed' %d; postfix bounces %d; reused-connection deliveries %d; "+
 		"TLS sessions at the Postfix MX %d, TLS arrivals at Exim %d; soft_bounce deferrals %d; "+
 		"wrong SASL password logged %d; relayed under a client certificate %d; "+
+		"exim relaying %d sent, %d arrived (%d byte-identical, %d with verified TLS and AUTH in Exim's log); "+
 		"nodemailer %d sent, %d arrived (%d over TLS, %d attachments identical); "+
 		"smtplib %d sent, %d arrived (%d byte-identical); "+
 		"dkim %d checked: opendkim-testmsg %d pass, dkimpy %d pass; duplicates %d",
 		r.clinicSent, r.clinicArrived, r.clinicSame, r.clinicTLS, r.notices, r.deliveredNotices, r.noticesRelay, r.relayedNotices, r.failureNotices, r.bounces, r.reused,
 		r.mxTLSSessions, r.eximTLSArrivals, r.softDeferred, r.authFailLogged, r.certRelayed,
-		r.appSent, r.appArrived, r.appTLS, r.attachmentsSame, r.scriptSent, r.scriptArrived, r.scriptSame, r.dkimChecked, r.opendkimPass, r.dkimpyPass, r.duplicates)
+		r.eximSent, r.eximArrived, r.eximSame, r.eximTLSAuth, r.appSent, r.appArrived, r.appTLS, r.attachmentsSame, r.scriptSent, r.scriptArrived, r.scriptSame, r.dkimChecked, r.opendkimPass, r.dkimpyPass, r.duplicates)
 }
 
 // attachment is a file the application attaches.

@@ -182,9 +182,14 @@ func (w *world) clinicPath(t *testing.T, r *results) {
 	w.checkNotices(t, r, msgs)
 	w.checkBounce(t, r)
 	w.checkConnectionReuse(t, r)
-	w.checkSoftBounce(t, r)
-	w.checkWrongPassword(t, r)
-	w.checkCertIdentity(t, r)
+	for _, step := range []struct {
+		name string
+		fn   func(*testing.T, *results)
+	}{{"soft_bounce", w.checkSoftBounce}, {"wrong password", w.checkWrongPassword}, {"client certificate", w.checkCertIdentity}} {
+		start := time.Now()
+		step.fn(t, r)
+		t.Logf("%s: %v", step.name, time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // checkCertIdentity switches the clinic's Postfix from SASL to its client

@@ -15,15 +15,18 @@ import (
 // under dir. Started by root with -C it binds its port, then runs its
 // deliveries as Debian-exim.
 type exim struct {
-	dir string
-	cmd *exec.Cmd
+	dir  string
+	addr string // ip:25
+	cmd  *exec.Cmd
 }
 
 // startExim writes the configuration and starts the daemon on ip:25.
-// It refuses nobody@exim.test with 550 5.1.1.
 // Success notices it owes to clinic.test go back to the clinic's MTA at
-// clinicIP.
-func startExim(t *testing.T, tl tools, dir, ip, clinicIP string) *exim {
+// clinicIP. It refuses nobody@exim.test with 550 5.1.1. It is also an MTA
+// that relays to sealgate: mail from loopback for dest.test goes to
+// sealgate's submission port (relayPort) as a smarthost, with TLS verified
+// against ca.pem and AUTH PLAIN only after TLS.
+func startExim(t *testing.T, tl tools, dir, ip, clinicIP, relayPort string) *exim {
 	t.Helper()
 	for _, d := range []string{"spool", "log", "mail"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -56,8 +59,15 @@ acl_rcpt:
   deny local_parts = nobody
        message = 5.1.1 no such user
   accept domains = +local_domains
+  accept domains = dest.test
+         hosts = 127.0.0.0/8
   deny message = relay not permitted
 begin routers
+sealgate:
+  driver = manualroute
+  domains = dest.test
+  route_list = * 127.0.0.1
+  transport = sealgate_smtp
 clinic:
   driver = manualroute
   domains = clinic.test
@@ -68,6 +78,14 @@ local:
   domains = +local_domains
   transport = maildir
 begin transports
+sealgate_smtp:
+  driver = smtp
+  port = %[5]s
+  hosts_require_tls = *
+  hosts_require_auth = *
+  tls_verify_certificates = %[2]s/ca.pem
+  tls_verify_hosts = *
+  tls_verify_cert_hostnames = :
 remote_smtp:
   driver = smtp
   port = 25
@@ -80,10 +98,16 @@ maildir:
   group = Debian-exim
 begin retry
 * * F,1h,1s
-`, tl.exim, dir, ip, clinicIP)
+begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  client_condition = ${if def:tls_out_cipher}
+  client_send = ^exim-mta^%[6]s
+`, tl.exim, dir, ip, clinicIP, relayPort, eximPass)
 	path := filepath.Join(dir, "exim.conf")
 	write(t, path, conf)
-	e := &exim{dir: dir}
+	e := &exim{dir: dir, addr: ip + ":25"}
 	e.cmd = exec.Command(tl.exim, "-C", path, "-bdf", "-q2s")
 	out, _ := os.Create(filepath.Join(dir, "stderr.log"))
 	e.cmd.Stdout, e.cmd.Stderr = out, out

@@ -18,6 +18,7 @@ import (
 const (
 	clinicPass = "clinic relay password 2026"
 	appPass    = "application password 2026"
+	eximPass   = "exim relay password 2026"
 )
 
 // gateway is a sealgate serve process.
@@ -69,6 +70,10 @@ func startGateway(t *testing.T, bin, dir, dnsAddr, dkimPath, clinicCert string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	eximHash, err := passwd.Hash([]byte(eximPass))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := fmt.Sprintf(`hostname: gw.clinic.test
 data_dir: %[1]s/data
 listeners:
@@ -81,6 +86,7 @@ clients:
   - {name: clinic-mta, username: clinic, password_hash: "%[2]s", allowed_senders: ["*@clinic.test", "*@mx.clinic.test", "<>"]}
   - {name: clinic-mta-cert, cert_fingerprints: ["%[6]s"], allowed_senders: ["*@clinic.test", "*@*.clinic.test", "<>"]}
   - {name: app, username: app, password_hash: "%[3]s", allowed_senders: ["*@clinic.test"]}
+  - {name: exim-mta, username: exim-mta, password_hash: "%[7]s", allowed_senders: ["*@exim.test"]}
 delivery:
   tls: {ca_file: %[1]s/ca.pem, policy: {default: encrypt}}
   dns: {servers: ["%[4]s"]}
@@ -90,7 +96,7 @@ dkim:
 metrics: {listen: "127.0.0.1:0"}
 log: {audit_file: %[1]s/audit.log}
 portal: {base_url: "https://localhost:8443"}
-`, dir, hash, appHash, dnsAddr, dkimPath, clinicCert)
+`, dir, hash, appHash, dnsAddr, dkimPath, clinicCert, eximHash)
 	path := filepath.Join(dir, "sealgate.yaml")
 	write(t, path, cfg)
 	g := &gateway{bin: bin, dir: dir}

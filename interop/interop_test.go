@@ -84,7 +84,7 @@ transport_maps = inline:{ { clinic.test = smtp:[%s]:25 } }
 
 	exDir := w.sub(t, "exim")
 	w.certs(t, exDir, "mx.exim.test", eximIP)
-	w.ex = startExim(t, tl, exDir, eximIP, w.clinicIP)
+	w.ex = startExim(t, tl, exDir, eximIP, w.clinicIP, w.gw.smtp[strings.LastIndexByte(w.gw.smtp, ':')+1:])
 
 	w.certs(t, clDir, "mx.clinic.test", w.clinicIP)
 	write(t, filepath.Join(clDir, "ca.pem"), string(w.ca.CertPEM()))
@@ -147,6 +147,7 @@ func TestRealPeers(t *testing.T) {
 	t.Logf("interop: topology up in %v", time.Since(start).Round(time.Millisecond))
 	r := &results{}
 	t.Run("clinic postfix relays through sealgate", func(t *testing.T) { w.clinicPath(t, r) })
+	t.Run("exim relays through sealgate", func(t *testing.T) { w.eximPath(t, r) })
 	t.Run("nodemailer application", func(t *testing.T) { w.nodemailerPath(t, r) })
 	t.Run("python smtplib application", func(t *testing.T) { w.smtplibPath(t, r) })
 	t.Run("dkim", func(t *testing.T) { w.checkDKIM(t, r) })
