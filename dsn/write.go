@@ -2,9 +2,10 @@ package dsn
 
 import (
 	"bytes"
-	"crypto/rand"
 	"fmt"
 	"strings"
+
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // field is one header field whose value is already safe (no CR or LF).
@@ -23,7 +24,7 @@ const dateFormat = "Mon, 02 Jan 2006 15:04:05 -0700"
 // the returned original.
 func newBoundary(original []byte) (string, error) {
 	for range 3 {
-		b := "=_sealgate_" + rand.Text()
+		b := mailtext.Boundary()
 		if !bytes.Contains(original, []byte(b)) {
 			return b, nil
 		}

@@ -2,9 +2,7 @@ package encrypt
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/internal/i18n"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // Notice shapes the portal notification. It must carry no PHI: its texts
@@ -111,10 +110,7 @@ func (n Notice) build(req noticeRequest) ([]byte, error) {
 	if org == "" {
 		org = addr.DomainOf(from)
 	}
-	id, err := messageID(n.Hostname)
-	if err != nil {
-		return nil, err
-	}
+	id := mailtext.MessageID(n.Hostname)
 	c := n.content(org, req)
 	html, err := n.html(c)
 	if err != nil {
@@ -128,7 +124,7 @@ func (n Notice) build(req noticeRequest) ([]byte, error) {
 	b.WriteString("Message-ID: " + id + "\r\n")
 	b.WriteString("Content-Language: " + n.Language + "\r\n")
 	b.WriteString("MIME-Version: 1.0\r\n")
-	alt := boundary("alt")
+	alt := mailtext.Boundary()
 	b.WriteString("Content-Type: multipart/alternative;\r\n boundary=\"" + alt + "\"\r\n\r\n")
 	b.WriteString("--" + alt + "\r\n")
 	if err := writeQP(&b, "text/plain", c.plain()); err != nil {
@@ -224,7 +220,7 @@ func (n Notice) html(c noticeContent) (string, error) {
 
 // writeRelated writes the HTML part with the logo it shows.
 func (n Notice) writeRelated(b *bytes.Buffer, html string) error {
-	rel := boundary("rel")
+	rel := mailtext.Boundary()
 	b.WriteString("Content-Type: multipart/related;\r\n boundary=\"" + rel + "\"\r\n\r\n")
 	b.WriteString("--" + rel + "\r\n")
 	if err := writeQP(b, "text/html", html); err != nil {
@@ -266,19 +262,4 @@ func telURI(phone string) string {
 		}
 	}
 	return b.String()
-}
-
-func boundary(kind string) string {
-	var r [12]byte
-	rand.Read(r[:])
-	return "sealgate-" + kind + "-" + hex.EncodeToString(r[:])
-}
-
-// messageID returns a fresh Message-ID at host.
-func messageID(host string) (string, error) {
-	var r [16]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		return "", fmt.Errorf("encrypt: message id: %w", err)
-	}
-	return "<" + hex.EncodeToString(r[:]) + "@" + host + ">", nil
 }

@@ -3,6 +3,11 @@
 // leaf: it imports no other package of sealgate.
 package mailtext
 
+import (
+	"crypto/rand"
+	"encoding/hex"
+)
+
 // ToCRLF returns b with every bare LF turned into CRLF (a CR already
 // before an LF is kept, a lone CR is left alone). It returns b itself when
 // there is nothing to change.
@@ -24,4 +29,23 @@ func ToCRLF(b []byte) []byte {
 		out = append(out, c)
 	}
 	return out
+}
+
+// MessageID returns a fresh Message-ID for a message sealgate writes at
+// host: 128 random bits in hex, in angle brackets (RFC 5322 §3.6.4).
+func MessageID(host string) string {
+	return "<" + randomHex(16) + "@" + host + ">"
+}
+
+// Boundary returns a fresh MIME multipart boundary (RFC 2046 §5.1.1): a
+// fixed prefix and 128 random bits in hex, 41 characters in all, so it
+// cannot occur in a body sealgate did not write with it.
+func Boundary() string {
+	return "sealgate-" + randomHex(16)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // crypto/rand never fails; it aborts the program instead
+	return hex.EncodeToString(b)
 }

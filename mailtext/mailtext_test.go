@@ -1,6 +1,9 @@
 package mailtext
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 func TestToCRLF(t *testing.T) {
 	in := []byte("a\r\nb\nc")
@@ -16,5 +19,17 @@ func TestToCRLF(t *testing.T) {
 func TestToCRLFLeavesLoneCR(t *testing.T) {
 	if got := string(ToCRLF([]byte("\na\rb\n"))); got != "\r\na\rb\r\n" {
 		t.Errorf("ToCRLF = %q", got)
+	}
+}
+
+func TestMessageIDAndBoundary(t *testing.T) {
+	id := MessageID("gw.example.org")
+	if !regexp.MustCompile(`^<[0-9a-f]{32}@gw\.example\.org>$`).MatchString(id) || id == MessageID("gw.example.org") {
+		t.Errorf("MessageID = %q (or not fresh)", id)
+	}
+	b := Boundary()
+	// RFC 2046 bchars, at most 70 characters.
+	if !regexp.MustCompile(`^[0-9A-Za-z'()+_,\-./:=? ]{1,70}$`).MatchString(b) || b == Boundary() {
+		t.Errorf("Boundary = %q (or not fresh)", b)
 	}
 }

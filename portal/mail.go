@@ -5,14 +5,15 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
 	"strings"
 	"time"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/internal/i18n"
+	"github.com/sealgate/sealgate/mailtext"
 	"github.com/sealgate/sealgate/portal/store"
 )
 
@@ -68,15 +69,12 @@ func (s *Server) receiptMail(m store.Meta, at time.Time) Mail {
 }
 
 func (s *Server) headers(to, subject string) [][2]string {
-	id := make([]byte, 12)
-	rand.Read(id)
-	domain := s.opts.From[strings.LastIndexByte(s.opts.From, '@')+1:]
 	return [][2]string{
 		{"From", (&mail.Address{Name: cmp.Or(s.opts.FromName, s.opts.Branding.Organization), Address: s.opts.From}).String()},
 		{"To", (&mail.Address{Address: to}).String()},
 		{"Subject", mime.QEncoding.Encode("utf-8", oneLine(subject))},
 		{"Date", s.opts.Now().Format(time.RFC1123Z)},
-		{"Message-ID", "<portal." + hex.EncodeToString(id) + "@" + domain + ">"},
+		{"Message-ID", mailtext.MessageID(addr.DomainOf(s.opts.From))},
 		{"MIME-Version", "1.0"},
 		{"Auto-Submitted", "auto-generated"},
 	}
@@ -92,7 +90,7 @@ func compose(h [][2]string, text string, files []store.Attachment) []byte {
 		writeText(&b, text)
 		return b.Bytes()
 	}
-	boundary := "sealgate-" + hex.EncodeToString(randomBytes(12))
+	boundary := mailtext.Boundary()
 	b.WriteString("Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n\r\n")
 	b.WriteString("--" + boundary + "\r\n")
 	writeText(&b, text)

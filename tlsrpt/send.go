@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // TXTResolver looks up TXT records (dnsclient.Resolver, net.Resolver).
@@ -160,7 +162,7 @@ func sendMail(ctx context.Context, req SendRequest, u *url.URL, body []byte) err
 // Message is the report e-mail for to.
 func Message(req SendRequest, to string, gz []byte) []byte {
 	r := req.Report
-	boundary := randomHex(12)
+	boundary := mailtext.Boundary()
 	name := fmt.Sprintf("%s!%s!%d!%d!%s.json.gz", req.Submitter, req.Domain,
 		r.DateRange.Start.Unix(), r.DateRange.End.Unix(), randomHex(4)) // RFC 8460 §5.1
 	var b strings.Builder
@@ -168,7 +170,7 @@ func Message(req SendRequest, to string, gz []byte) []byte {
 	hdr("From", "<"+req.From+">")
 	hdr("To", "<"+to+">")
 	hdr("Date", time.Now().UTC().Format(time.RFC1123Z))
-	hdr("Message-ID", "<"+randomHex(16)+"@"+req.Submitter+">")
+	hdr("Message-ID", mailtext.MessageID(req.Submitter))
 	hdr("Subject", "Report Domain: "+req.Domain+" Submitter: "+req.Submitter+" Report-ID: <"+r.ReportID+">")
 	hdr("TLS-Report-Domain", req.Domain)
 	hdr("TLS-Report-Submitter", req.Submitter)

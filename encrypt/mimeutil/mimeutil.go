@@ -9,10 +9,7 @@ package mimeutil
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"mime"
 	"strings"
 
@@ -197,14 +194,8 @@ func (p *Protected) Message(content []string, body []byte) []byte {
 	return b.Bytes()
 }
 
-// Boundary returns a fresh random MIME boundary.
-func Boundary() (string, error) {
-	var r [18]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		return "", fmt.Errorf("mimeutil: boundary: %w", err)
-	}
-	return "sealgate-" + hex.EncodeToString(r[:]), nil
-}
+// Boundary returns a fresh random MIME boundary (mailtext.Boundary).
+func Boundary() (string, error) { return mailtext.Boundary(), nil }
 
 // WrapBase64 writes s (base64 text) to b in lines of 76 characters, each
 // ended by CRLF (RFC 2045 §6.8).
