@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/mail"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // envelope is a Delivery's addresses after checking.
@@ -85,10 +85,8 @@ func prepare(d *mail.Delivery, out []mail.Outcome) *envelope {
 
 // header returns the header section of a message.
 func header(body []byte) []byte {
-	if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
-		return body[:i]
-	}
-	return body
+	head, _, _ := mailtext.SplitHeader(body)
+	return head
 }
 
 func isASCIIBytes(b []byte) bool {

@@ -133,10 +133,8 @@ func (s *Signer) keyFor(domain string) (signingKey, bool) {
 
 // readHeader parses the header of a CRLF message.
 func readHeader(msg []byte) (textproto.Header, error) {
-	head := msg
-	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
-		head = msg[:i+4]
-	} else {
+	head, _, ok := mailtext.SplitHeader(msg)
+	if !ok {
 		head = append(append([]byte(nil), msg...), "\r\n\r\n"...)
 	}
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))

@@ -4,6 +4,7 @@
 package mailtext
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 )
@@ -48,4 +49,19 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // crypto/rand never fails; it aborts the program instead
 	return hex.EncodeToString(b)
+}
+
+// SplitHeader splits a CRLF message at the empty line that ends its header
+// section (RFC 5322 §2.1). head keeps that empty line: it is "\r\n" for a
+// message with no header fields, and otherwise ends with "\r\n\r\n". When
+// the message has no empty line, all of it is header: head is msg, body is
+// nil and ok is false.
+func SplitHeader(msg []byte) (head, body []byte, ok bool) {
+	if bytes.HasPrefix(msg, []byte("\r\n")) {
+		return msg[:2], msg[2:], true
+	}
+	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
+		return msg[:i+4], msg[i+4:], true
+	}
+	return msg, nil, false
 }

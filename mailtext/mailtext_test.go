@@ -33,3 +33,22 @@ func TestMessageIDAndBoundary(t *testing.T) {
 		t.Errorf("Boundary = %q (or not fresh)", b)
 	}
 }
+
+func TestSplitHeader(t *testing.T) {
+	cases := []struct {
+		in, head, body string
+		ok             bool
+	}{
+		{"Subject: a\r\n\r\nbody\r\n\r\nmore", "Subject: a\r\n\r\n", "body\r\n\r\nmore", true},
+		{"\r\nbody\r\n\r\nmore", "\r\n", "body\r\n\r\nmore", true},
+		{"Subject: a\r\n\r\n", "Subject: a\r\n\r\n", "", true},
+		{"Subject: a\r\nTo: b\r\n", "Subject: a\r\nTo: b\r\n", "", false},
+		{"", "", "", false},
+	}
+	for _, c := range cases {
+		head, body, ok := SplitHeader([]byte(c.in))
+		if string(head) != c.head || string(body) != c.body || ok != c.ok {
+			t.Errorf("SplitHeader(%q) = %q, %q, %v; want %q, %q, %v", c.in, head, body, ok, c.head, c.body, c.ok)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/sealgate/sealgate/addr"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // maxHops is the most Received headers a message may carry before it is
@@ -60,13 +61,8 @@ func (s *session) checkHeaders(body []byte) error {
 // headerLen is the length of the header including the empty line that
 // ends it; a message without that empty line is all header.
 func headerLen(body []byte) int {
-	if bytes.HasPrefix(body, []byte("\r\n")) {
-		return 2
-	}
-	if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
-		return i + 4
-	}
-	return len(body)
+	head, _, _ := mailtext.SplitHeader(body)
+	return len(head)
 }
 
 // addressParser reads address lists whatever the charset of their

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bytes"
 
+	"github.com/sealgate/sealgate/mailtext"
 	"github.com/sealgate/sealgate/policy"
 )
 
@@ -14,11 +15,11 @@ func stripSubjectTag(msg []byte, tag string) []byte {
 	if tag == "" {
 		return msg
 	}
-	end := bytes.Index(msg, []byte("\r\n\r\n"))
-	if end < 0 {
+	head, _, ok := mailtext.SplitHeader(msg)
+	if !ok {
 		return msg
 	}
-	start, stop := findHeader(msg[:end+2], "subject")
+	start, stop := findHeader(head[:len(head)-2], "subject")
 	if start < 0 {
 		return msg
 	}

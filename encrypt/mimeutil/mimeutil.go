@@ -112,11 +112,8 @@ func sortFields(h textproto.Header, inner *bytes.Buffer) ([][]byte, error) {
 // splitMessage splits a CRLF message at its first empty line. head keeps
 // the empty line that ends it (one is added when the message has no body).
 func splitMessage(msg []byte) (head, body []byte) {
-	if bytes.HasPrefix(msg, []byte("\r\n")) {
-		return msg[:2], msg[2:]
-	}
-	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
-		return msg[:i+4], msg[i+4:]
+	if head, body, ok := mailtext.SplitHeader(msg); ok {
+		return head, body
 	}
 	head = append([]byte(nil), msg...)
 	if !bytes.HasSuffix(head, []byte("\r\n")) {
