@@ -27,7 +27,7 @@ type Options struct {
 	Trace func(id ID, start, end int)
 }
 
-// Bag counts words and word pairs by hash bucket (wordHash of the lower-case word). Words
+// Bag counts words and word pairs by hash bucket (FNV-1a of the lower-case word). Words
 // with digits and capitalised words that are not vocabulary (names, mostly) are left
 // out. Only touched buckets are kept track of, so a Bag is cheap to reset and to read.
 type Bag struct {
@@ -103,7 +103,7 @@ type scanner struct {
 
 	bagged []uint32 // the segment's hashes for Options.Bag, in order
 
-	// Bit h%64 is set for the word hash h of every word of Options.Recipients and
+	// Bit h%64 is set for the FNV-1a hash h of every word of Options.Recipients and
 	// Options.Senders, so that most words are known not to be there without a map lookup.
 	rcptBits, sendBits uint64
 	base               int // offset of the current segment in the scanned text
@@ -134,11 +134,11 @@ func (a *Analyzer) Scan(ctx context.Context, text []byte, opt *Options, out *Cou
 	return nil
 }
 
-// nameBits returns the bits of the word hashes modulo 64 of the words of m.
+// nameBits returns the bits of the FNV-1a hashes modulo 64 of the words of m.
 func nameBits(m map[string]bool) uint64 {
 	var b uint64
 	for w := range m {
-		b |= 1 << (hashString(w) & 63)
+		b |= 1 << (fnv32([]byte(w)) & 63)
 	}
 	return b
 }

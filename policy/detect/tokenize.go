@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"encoding/binary"
 	"unicode"
 	"unicode/utf8"
 )
@@ -28,8 +27,8 @@ const (
 	gapLine
 )
 
-// tok is one token of a segment; s and e are byte offsets into the segment, h the
-// wordHash of its lower-cased bytes (words and numbers only).
+// tok is one token of a segment; s and e are byte offsets into the segment, h the FNV-1a
+// hash of its lower-cased bytes (words and numbers only).
 type tok struct {
 	s, e  int32
 	h     uint32
@@ -110,47 +109,10 @@ var lowerTable = func() (t [256]byte) {
 	return t
 }()
 
-// fnvPrime mixes the hashes of two words into the hash of the pair (the Bag's word
-// pairs).
-const fnvPrime = 16777619
-
-// wordHash hashes the lower-cased word low[s:e], eight bytes at a time: a multiply and
-// a shift per eight bytes rather than a multiply per byte, which is what the scan's
-// speed rests on. low must have eight bytes of capacity past e; the bytes past the
-// word are masked off.
-func wordHash(low []byte, s, e int) uint32 {
-	n := e - s
-	x := binary.LittleEndian.Uint64(low[s : s+8])
-	if n < 8 {
-		x &= 1<<(8*uint(n)) - 1
-	}
-	h := (uint64(n)*0x9e3779b97f4a7c15 ^ x) * 0xff51afd7ed558ccd
-	h ^= h >> 32
-	if n > 8 {
-		h = wordHashTail(low, s+8, e, h)
-	}
-	return uint32(h ^ h>>29)
-}
-
-// wordHashTail goes on with wordHash past a word's first eight bytes.
-func wordHashTail(low []byte, s, e int, h uint64) uint64 {
-	for ; s < e; s += 8 {
-		x := binary.LittleEndian.Uint64(low[s : s+8])
-		if r := e - s; r < 8 {
-			x &= 1<<(8*uint(r)) - 1
-		}
-		h = (h ^ x) * 0xff51afd7ed558ccd
-		h ^= h >> 32
-	}
-	return h
-}
-
-// hashString is wordHash of a lower-cased word held in a string.
-func hashString(w string) uint32 {
-	b := make([]byte, len(w), len(w)+8)
-	copy(b, w)
-	return wordHash(b, 0, len(w))
-}
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
 
 // tokenize splits seg into tokens and writes the bytes of every token lower-cased (ASCII
 // letters only) at the same offsets in low; the bytes between tokens are left alone. It
@@ -215,14 +177,15 @@ func tokenizeASCII(seg, low []byte, toks []tok, n, i int, gap uint8) (int, int, 
 			return n, i, gap
 		}
 		start := i
+		var h uint32
 		var rest uint8
-		i, rest = asciiWord(seg, low, i)
+		i, h, rest = asciiWord(seg, low, i)
 		first := wordBits[c]
 		fk := wordKinds[first<<3|rest]
 		if fk == 0 || (i < len(seg) && seg[i] >= 0x80) {
 			return n, start, gap // inner capitals, or the word goes on with other letters
 		}
-		toks[n].set(start, i, wordHash(low, start, i), uint8(fk>>8), uint8(fk), gap, 0)
+		toks[n].set(start, i, h, uint8(fk>>8), uint8(fk), gap, 0)
 		n++
 		gap = gapNone
 	}
@@ -230,13 +193,15 @@ func tokenizeASCII(seg, low []byte, toks []tok, n, i int, gap uint8) (int, int, 
 }
 
 // asciiWord reads the ASCII letters, digits and inner apostrophes of a word from i on,
-// writing them lower-cased into low. It returns where the word ends and the letter
-// bits of its characters after the first.
+// writing them lower-cased into low. It returns where the word ends, the FNV-1a hash of
+// its lower-cased bytes and the letter bits of its characters after the first.
 //
 //go:noinline
-func asciiWord(seg, low []byte, i int) (int, uint8) {
+func asciiWord(seg, low []byte, i int) (int, uint32, uint8) {
 	low = low[:len(seg)]
-	low[i] = lowerTable[seg[i]]
+	c := lowerTable[seg[i]]
+	low[i] = c
+	h := (fnvOffset ^ uint32(c)) * fnvPrime
 	var rest uint8
 	for i++; i < len(seg); i++ {
 		c := seg[i]
@@ -247,9 +212,11 @@ func asciiWord(seg, low []byte, i int) (int, uint8) {
 			}
 		}
 		rest |= b
-		low[i] = lowerTable[c]
+		c = lowerTable[c]
+		low[i] = c
+		h = (h ^ uint32(c)) * fnvPrime
 	}
-	return i, rest
+	return i, h, rest
 }
 
 // slowToken reads the token or the space starting at i, which holds a byte of 0x80 or
@@ -277,25 +244,31 @@ func isCJKLead(c byte) bool { return c >= 0xE3 && c <= 0xE9 }
 // marks and apostrophes between letters. It writes the token lower-cased into low and
 // reports whether it holds a CJK lead byte.
 func scanWord(seg, low []byte, start int) (tok, bool) {
+	h := uint32(fnvOffset)
 	var first, rest uint8 // letter bits of the first character and of the others
 	cjk := false
 	i := start
 	if b := wordBits[seg[i]]; b != 0 {
 		first = b
-		low[i] = lowerTable[seg[i]]
+		c := lowerTable[seg[i]]
+		low[i] = c
+		h = (h ^ uint32(c)) * fnvPrime
 		i++
 	}
 	for i < len(seg) {
 		c := seg[i]
 		if b := wordBits[c]; b != 0 {
 			rest |= b
-			low[i] = lowerTable[c]
+			c = lowerTable[c]
+			low[i] = c
+			h = (h ^ uint32(c)) * fnvPrime
 			i++
 			continue
 		}
 		if c < 0x80 {
 			if c == '\'' && i > start && i+1 < len(seg) && isLetter(seg[i+1]) {
 				low[i] = c
+				h = (h ^ uint32(c)) * fnvPrime
 				i++
 				continue
 			}
@@ -315,7 +288,10 @@ func scanWord(seg, low []byte, start int) (tok, bool) {
 		} else {
 			rest |= b
 		}
-		copy(low[i:i+size], seg[i:i+size])
+		for k := i; k < i+size; k++ {
+			low[k] = seg[k]
+			h = (h ^ uint32(seg[k])) * fnvPrime
+		}
 		i += size
 	}
 	flags := wordFlags(seg[start:i], first, rest)
@@ -323,7 +299,7 @@ func scanWord(seg, low []byte, start int) (tok, bool) {
 	if flags&fAlpha == 0 {
 		kind = tkNum
 	}
-	return tok{s: int32(start), e: int32(i), h: wordHash(low, start, i), kind: kind, flags: flags}, cjk
+	return tok{s: int32(start), e: int32(i), h: h, kind: kind, flags: flags}, cjk
 }
 
 // wordFlags turns the letter bits of a word's first character and of the others into

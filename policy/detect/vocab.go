@@ -93,7 +93,7 @@ type lexeme struct {
 }
 
 // lookup returns what the vocabulary knows of a lower-case word, or nil. h is the
-// word's wordHash and w8 its first eight bytes as prefix8 returns them.
+// word's FNV-1a hash and w8 its first eight bytes as prefix8 returns them.
 func (v *vocab) lookup(w []byte, w8 uint64, h uint32) *lexeme {
 	for i := h & v.mask; v.table[i].w != 0; i = (i + 1) & v.mask {
 		if sl := v.table[i]; sl.h == h {
@@ -151,13 +151,22 @@ func (v *vocab) buildTable() {
 		if e := v.words[k]; e != nil {
 			v.lex[x].entry = *e
 		}
-		h := hashString(k)
+		h := fnv32(b)
 		i := h & v.mask
 		for v.table[i].w != 0 {
 			i = (i + 1) & v.mask
 		}
 		v.table[i] = slot{h: h, w: uint32(x + 1)}
 	}
+}
+
+// fnv32 is the 32-bit FNV-1a hash.
+func fnv32(b []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
 }
 
 type stem struct {
