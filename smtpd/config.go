@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -53,14 +54,13 @@ var DefaultLimits = Limits{
 	SessionLifetime: 30 * time.Minute, MaxConns: 1000, MaxConnsPerIP: 50, MaxAuthFailures: 3,
 }
 
-// Verdict is what the policy decided about a message.
+// Verdict is what the policy decided about a message: the summary that
+// travels with it unchanged into the spool and the audit log (PHI, action,
+// forced method, rule, "detector×count" reasons, never values), and the
+// Subject tag smtpd removes before queueing.
 type Verdict struct {
-	PHI        bool
-	Action     string // deliver, encrypt, block, quarantine
-	Method     string // forced protection method, if any
-	Rule       string
-	Reasons    []string // "detector×count", never values
-	SubjectTag string   // tag to remove from the Subject
+	mail.PolicySummary
+	SubjectTag string
 }
 
 // PolicyInput is the context the policy sees besides the message.

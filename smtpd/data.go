@@ -129,7 +129,7 @@ func (s *session) accept(id string, body []byte) error {
 
 func (s *session) verdict(body []byte) (Verdict, error) {
 	if s.srv.cfg.Policy == nil {
-		return Verdict{Action: string(mail.ActionDeliver)}, nil
+		return Verdict{PolicySummary: mail.PolicySummary{Action: string(mail.ActionDeliver)}}, nil
 	}
 	rcpts := make([]string, len(s.rcpts))
 	for i, r := range s.rcpts {
@@ -150,7 +150,7 @@ func (s *session) envelope(id string, v Verdict) *queue.Envelope {
 		Client: s.client.Name, ClientAddr: s.remote.String(),
 		SMTPUTF8: o.UTF8, EightBit: o.Body == smtp.Body8BitMIME, RequireTLS: o.RequireTLS,
 		Ret: string(o.Return), EnvID: o.EnvelopeID,
-		Policy: mail.PolicySummary{PHI: v.PHI, Action: v.Action, Method: v.Method, Rule: v.Rule, Reasons: v.Reasons},
+		Policy: v.PolicySummary,
 	}
 	if s.authClient != nil {
 		env.AuthUser = s.authClient.Username

@@ -216,7 +216,9 @@ func TestRecipientSyntaxRefused(t *testing.T) {
 
 func TestEncryptVerdictRequiresVerifiedTLS(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.Policy = fixedVerdict{Verdict{PHI: true, Action: "encrypt"}} })
+	h := newHarness(t, func(c *Config) {
+		c.Policy = fixedVerdict{Verdict{PolicySummary: mail.PolicySummary{PHI: true, Action: "encrypt"}}}
+	})
 	c := h.submit(t)
 	if err := send(c, "news@news.example.org", "x@example.net", message("news@news.example.org", "x@example.net", "hi")); err != nil {
 		t.Fatal(err)
@@ -228,7 +230,9 @@ func TestEncryptVerdictRequiresVerifiedTLS(t *testing.T) {
 
 func TestPolicyBlock(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.Policy = fixedVerdict{Verdict{PHI: true, Action: "block"}} })
+	h := newHarness(t, func(c *Config) {
+		c.Policy = fixedVerdict{Verdict{PolicySummary: mail.PolicySummary{PHI: true, Action: "block"}}}
+	})
 	c := h.submit(t)
 	err := send(c, "news@news.example.org", "x@example.net", message("news@news.example.org", "x@example.net", "hi"))
 	if smtpCode(err) != 550 || h.q.count() != 0 {
@@ -248,7 +252,9 @@ func TestSessionLifetime(t *testing.T) {
 
 func TestPolicyQuarantineHoldsMessage(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.Policy = fixedVerdict{Verdict{PHI: true, Action: "quarantine"}} })
+	h := newHarness(t, func(c *Config) {
+		c.Policy = fixedVerdict{Verdict{PolicySummary: mail.PolicySummary{PHI: true, Action: "quarantine"}}}
+	})
 	c := h.submit(t)
 	if err := send(c, "news@news.example.org", "x@example.net", message("news@news.example.org", "x@example.net", "hi")); err != nil {
 		t.Fatalf("quarantined message refused: %v", err)

@@ -36,16 +36,12 @@ func newPolicy(cfg *config.Config) (*policy.Engine, error) {
 // policyChecker adapts the engine to what smtpd asks of a policy.
 type policyChecker struct{ h *policyHolder }
 
-// Check runs the engine and keeps only what smtpd needs: detector names
-// and counts, never values.
+// Check runs the engine and keeps only what smtpd needs: the verdict's
+// summary (detector names and counts, never values) and the Subject tag.
 func (p policyChecker) Check(ctx context.Context, msg []byte, in smtpd.PolicyInput) (smtpd.Verdict, error) {
 	v, err := p.h.p.Load().Check(ctx, msg, policy.Input{Sender: in.Sender, Client: in.Client, Recipients: in.Recipients})
 	if err != nil {
 		return smtpd.Verdict{}, err
 	}
-	out := smtpd.Verdict{PHI: v.PHI, Action: v.Action, Method: v.Method, Rule: v.Rule, SubjectTag: v.SubjectTag}
-	for _, r := range v.Reasons {
-		out.Reasons = append(out.Reasons, fmt.Sprintf("%s×%d", r.Detector, r.Count))
-	}
-	return out, nil
+	return smtpd.Verdict{PolicySummary: v.Summary(), SubjectTag: v.SubjectTag}, nil
 }
