@@ -86,6 +86,8 @@ type event struct {
 	// Origin names what in sealgate wrote a message (queue.Envelope.Origin):
 	// a portal code or reply, a TLS report; absent for a client's mail.
 	Origin string `json:"origin,omitempty"`
+	// Domain is the sending domain of a suppression-list change.
+	Domain string `json:"domain,omitempty"`
 }
 
 func (l *Log) write(e event) { l.writeErr(e, false) }
@@ -134,6 +136,16 @@ func (l *Log) Operator(action, id, operator, result string) error {
 		e.QueueID = id
 	}
 	return l.writeErr(e, true)
+}
+
+// Suppression records a change of a sending domain's suppression list:
+// action is add, remove or import (by an operator, who is named) or
+// unsubscribe (by the recipient, one-click; remote is the client's
+// address). The record is synced: a change that cannot be audited is
+// reported as failed by the caller.
+func (l *Log) Suppression(action, domain, address, reason, who, remote string) error {
+	return l.writeErr(event{Event: "suppression", Action: action, Domain: domain, Rcpt: address,
+		Reason: reason, Operator: who, Remote: remote, Result: "ok"}, true)
 }
 
 // Accepted records a message answered 250, with its policy decision, or a

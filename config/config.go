@@ -101,7 +101,21 @@ type Client struct {
 	// client use the null reverse-path MAIL FROM:<> (a relaying MTA's own
 	// bounces). "*" allows the null sender too; no other pattern does.
 	AllowedSenders []string `yaml:"allowed_senders"`
+	// Kind is KindTransactional (the default when empty: reminders,
+	// results; never suppressed) or KindMarketing (campaigns: recipients
+	// on the sending domain's suppression list are refused at RCPT, and
+	// messages get one-click unsubscribe headers).
+	Kind string `yaml:"kind"`
 }
+
+// Client kinds.
+const (
+	KindTransactional = "transactional"
+	KindMarketing     = "marketing"
+)
+
+// Marketing reports whether the client sends campaigns (kind: marketing).
+func (c Client) Marketing() bool { return c.Kind == KindMarketing }
 
 // NullSender in allowed_senders allows the null reverse-path, MAIL FROM:<>
 // (RFC 5321 §4.5.5), and matches no header From.

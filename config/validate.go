@@ -181,6 +181,9 @@ func (v *validator) clients() {
 			}
 		}
 		v.senders(p+".allowed_senders", cl.AllowedSenders)
+		if cl.Kind != "" {
+			v.oneOf(p+".kind", cl.Kind, KindTransactional, KindMarketing)
+		}
 	}
 }
 

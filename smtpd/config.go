@@ -30,6 +30,17 @@ type Client struct {
 	Networks         []netip.Prefix
 	CertFingerprints []string // SHA-256 of the DER certificate, lower-case hex
 	AllowedSenders   []string // globs: "*", "*@example.org", "user@example.org"
+	// Marketing clients send campaigns: their recipients are checked
+	// against the suppression list of the envelope sender's domain.
+	// Transactional clients (false) are never checked.
+	Marketing bool
+}
+
+// SuppressionList says whether marketing mail from a sending domain must
+// not go to an address. An error is answered with a temporary failure:
+// a list that cannot be read clears nobody.
+type SuppressionList interface {
+	Suppressed(ctx context.Context, domain, address string) (bool, error)
 }
 
 // Limits bound what one client may do.
@@ -106,6 +117,10 @@ type Config struct {
 	Policy    Checker // nil: every message is delivered
 	Queue     Enqueuer
 	Audit     Auditor
+	// Suppressions is checked at RCPT for marketing clients; nil refuses
+	// every recipient of a marketing client (temporarily), since nothing
+	// could say who opted out.
+	Suppressions SuppressionList
 	// VerifyPassword checks a password against a configured hash.
 	VerifyPassword func(hash string, password []byte) (bool, error)
 	Logger         *slog.Logger

@@ -48,6 +48,9 @@ var (
 	errAborted        = rej("aborted", 421, 4, 4, 2, "Connection closing")
 	errShutdown       = rej("shutdown", 421, 4, 3, 2, "Service shutting down, try again later")
 	errNoStorage      = rej("insufficient_storage", 452, 4, 3, 1, "Insufficient system storage")
+	errSuppressed     = rej("suppressed", 550, 5, 7, 1,
+		"Recipient unsubscribed, bounced or complained: on this sender's suppression list (marketing mail only)")
+	errSuppressionDown = rej("suppression_unavailable", 451, 4, 3, 0, "Suppression list unavailable, try again later")
 )
 
 // errAuthNeedsTLS answers AUTH before TLS (RFC 4954 §6). It is returned to

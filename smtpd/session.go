@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -210,6 +211,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		if err != nil {
 			return addrError(err)
 		}
+		if err := s.checkSuppressed(a.String()); err != nil {
+			return err
+		}
 		r := mail.Rcpt{Addr: a.String()}
 		if opts != nil {
 			for _, n := range opts.Notify {
@@ -224,6 +228,31 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.rcpts = append(s.rcpts, r)
 		return nil
 	})
+}
+
+// checkSuppressed refuses a marketing client's recipient who is on the
+// suppression list of the envelope sender's domain. Transactional clients
+// are never checked; the null sender has no domain and is not a campaign.
+func (s *session) checkSuppressed(rcpt string) error {
+	if !s.client.Marketing {
+		return nil
+	}
+	_, domain, ok := strings.Cut(s.from, "@")
+	if !ok {
+		return nil
+	}
+	if s.srv.cfg.Suppressions == nil {
+		return errSuppressionDown
+	}
+	hit, err := s.srv.cfg.Suppressions.Suppressed(s.ctx, domain, rcpt)
+	if err != nil {
+		s.log.Warn("suppression list unavailable", slog.String("error", err.Error()))
+		return errSuppressionDown
+	}
+	if hit {
+		return errSuppressed
+	}
+	return nil
 }
 
 // sourceRoute reports whether the MAIL or RCPT being handled carried a

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -173,9 +174,10 @@ func (a controlAudit) Operator(action, id string, who control.Peer, result strin
 }
 
 // openPortalStore opens the pickup store when messages can be left for
-// pickup or this node serves the portal.
+// pickup, this node serves the portal, or a marketing client's recipients
+// are checked against the suppression list kept in it.
 func (g *gateway) openPortalStore() error {
-	if !usesPortal(g.cfg) && g.cfg.Portal.Listen == "" {
+	if !usesPortal(g.cfg) && g.cfg.Portal.Listen == "" && !hasMarketing(g.cfg) {
 		return nil
 	}
 	st, master, err := openPortalStore(context.Background(), g.cfg)
@@ -185,6 +187,11 @@ func (g *gateway) openPortalStore() error {
 	g.portalStore, g.portalMaster = st, master
 	st.Start(context.Background())
 	return nil
+}
+
+// hasMarketing reports whether some client sends campaigns.
+func hasMarketing(cfg *config.Config) bool {
+	return slices.ContainsFunc(cfg.Clients, config.Client.Marketing)
 }
 
 func (g *gateway) startQueue() error {
@@ -247,10 +254,14 @@ func (g *gateway) startSMTP() error {
 	}
 	g.policy = &policyHolder{}
 	g.policy.p.Store(engine)
+	var suppressions smtpd.SuppressionList
+	if g.portalStore != nil {
+		suppressions = g.portalStore
+	}
 	s, err := smtpd.New(smtpd.Config{
 		Hostname: g.cfg.Hostname, Listeners: listeners(g.cfg), TLS: tlsCfg, Clients: clients(g.cfg),
 		Limits: limits(g.cfg), Policy: policyChecker{g.policy}, Queue: g.queue, Audit: g.audit, VerifyPassword: passwd.Verify,
-		Logger: g.log, Registerer: g.reg,
+		Logger: g.log, Registerer: g.reg, Suppressions: suppressions,
 	})
 	if err != nil {
 		return err

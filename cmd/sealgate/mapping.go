@@ -17,7 +17,8 @@ func clients(cfg *config.Config) []smtpd.Client {
 	out := make([]smtpd.Client, len(cfg.Clients))
 	for i, c := range cfg.Clients {
 		out[i] = smtpd.Client{Name: c.Name, Username: c.Username, PasswordHash: c.PasswordHash,
-			Networks: c.Networks, CertFingerprints: c.CertFingerprints, AllowedSenders: c.AllowedSenders}
+			Networks: c.Networks, CertFingerprints: c.CertFingerprints, AllowedSenders: c.AllowedSenders,
+			Marketing: c.Marketing()}
 	}
 	return out
 }

@@ -86,6 +86,12 @@ func (d dialect) schema() []string {
 			reset_at BIGINT NOT NULL,
 			count BIGINT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS portal_limits_reset ON portal_limits (reset_at)`,
+		`CREATE TABLE IF NOT EXISTS suppressions (
+			domain TEXT NOT NULL,
+			address TEXT NOT NULL,
+			reason TEXT NOT NULL,
+			at BIGINT NOT NULL,
+			PRIMARY KEY (domain, address))`,
 		`CREATE TABLE IF NOT EXISTS portal_schema (version INTEGER NOT NULL)`,
 	}
 }

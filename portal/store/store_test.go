@@ -111,6 +111,7 @@ func TestStore(t *testing.T) {
 		"CodeLockout":        testCodeLockout,
 		"ParallelGuesses":    testParallelGuesses,
 		"BadID":              testBadID,
+		"Suppressions":       testSuppressions,
 	}
 	for bname, backend := range backends {
 		t.Run(bname, func(t *testing.T) {
