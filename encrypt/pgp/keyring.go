@@ -26,7 +26,8 @@ type Keyring struct {
 	dir string
 	log *slog.Logger
 
-	idx *keydir.Index[*openpgp.Entity]
+	// Reload, ReloadIfChanged and Len are the Folder's.
+	*keydir.Folder[*openpgp.Entity]
 }
 
 // LoadKeyring reads every regular file in dir (hidden files excepted) as
@@ -39,40 +40,13 @@ func LoadKeyring(dir string, now time.Time, log *slog.Logger) (*Keyring, error) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	k := &Keyring{dir: dir, log: log}
-	k.idx = keydir.NewIndex(dir, k.loadFile, entityAddrs)
+	k.Folder = &keydir.Folder[*openpgp.Entity]{Index: keydir.NewIndex(dir, k.loadFile, entityAddrs),
+		Name: "pgp: keyring", Loaded: "pgp keyring loaded", Unit: "keys", Log: log}
 	if err := k.Reload(now); err != nil {
 		return nil, err
 	}
 	return k, nil
 }
-
-// Reload reads the folder again and replaces the index, for SIGHUP or a
-// change of the folder. On error the previous index stays in use.
-func (k *Keyring) Reload(now time.Time) error {
-	files, n, err := k.idx.Reload(now)
-	if err != nil {
-		return fmt.Errorf("pgp: keyring: %w", err)
-	}
-	k.log.Info("pgp keyring loaded", slog.String("dir", k.dir), slog.Int("files", files), slog.Int("keys", n))
-	return nil
-}
-
-// ReloadIfChanged reloads when a file of the folder was added, removed or
-// rewritten since the last load, and reports whether it did. Call it
-// periodically to follow changes without a SIGHUP.
-func (k *Keyring) ReloadIfChanged(now time.Time) (bool, error) {
-	changed, err := k.idx.Changed()
-	if err != nil {
-		return false, fmt.Errorf("pgp: keyring: %w", err)
-	}
-	if !changed {
-		return false, nil
-	}
-	return true, k.Reload(now)
-}
-
-// Len returns how many usable keys the keyring holds.
-func (k *Keyring) Len() int { return k.idx.Len() }
 
 // Lookup returns the key for addr that can encrypt at now, preferring the
 // most recently created. The domain is compared case-insensitively, the
@@ -82,7 +56,7 @@ func (k *Keyring) Lookup(addr string, now time.Time) (*openpgp.Entity, bool) {
 	if !ok {
 		return nil, false
 	}
-	cands := k.idx.Candidates(norm)
+	cands := k.Candidates(norm)
 	return pickEntity(cands, norm, now)
 }
 

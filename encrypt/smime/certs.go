@@ -31,7 +31,8 @@ type CertStore struct {
 	dir string
 	log *slog.Logger
 
-	idx *keydir.Index[*x509.Certificate]
+	// Reload, ReloadIfChanged and Len are the Folder's.
+	*keydir.Folder[*x509.Certificate]
 }
 
 // LoadCertStore reads every regular, non-hidden file in dir as PEM
@@ -43,40 +44,14 @@ func LoadCertStore(dir string, now time.Time, log *slog.Logger) (*CertStore, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &CertStore{dir: dir, log: log}
-	s.idx = keydir.NewIndex(dir, s.loadFile, func(c *x509.Certificate, _ time.Time) []string { return certAddrs(c) })
+	s.Folder = &keydir.Folder[*x509.Certificate]{
+		Index: keydir.NewIndex(dir, s.loadFile, func(c *x509.Certificate, _ time.Time) []string { return certAddrs(c) }),
+		Name:  "smime: certificates", Loaded: "smime certificates loaded", Unit: "certificates", Log: log}
 	if err := s.Reload(now); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
-
-// Reload reads the folder again and replaces the index, for SIGHUP or a
-// change of the folder. On error the previous index stays in use.
-func (s *CertStore) Reload(now time.Time) error {
-	files, n, err := s.idx.Reload(now)
-	if err != nil {
-		return fmt.Errorf("smime: certificates: %w", err)
-	}
-	s.log.Info("smime certificates loaded", slog.String("dir", s.dir), slog.Int("files", files), slog.Int("certificates", n))
-	return nil
-}
-
-// ReloadIfChanged reloads when a file of the folder was added, removed or
-// rewritten since the last load, and reports whether it did. Call it
-// periodically to follow changes without a SIGHUP.
-func (s *CertStore) ReloadIfChanged(now time.Time) (bool, error) {
-	changed, err := s.idx.Changed()
-	if err != nil {
-		return false, fmt.Errorf("smime: certificates: %w", err)
-	}
-	if !changed {
-		return false, nil
-	}
-	return true, s.Reload(now)
-}
-
-// Len returns how many usable certificates the store holds.
-func (s *CertStore) Len() int { return s.idx.Len() }
 
 // Lookup returns the certificate for addr that is usable at now, preferring
 // the one that stays valid longest. The domain is compared
@@ -86,7 +61,7 @@ func (s *CertStore) Lookup(addr string, now time.Time) (*x509.Certificate, bool)
 	if !ok {
 		return nil, false
 	}
-	cands := s.idx.Candidates(norm)
+	cands := s.Candidates(norm)
 	var best *x509.Certificate
 	for _, c := range cands {
 		if Usable(c, now) != nil {
