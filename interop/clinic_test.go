@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -412,15 +413,30 @@ func (w *world) checkBounce(t *testing.T, r *results) {
 // checkConnectionReuse: with connection caching and one connection at a
 // time, the clinic's Postfix sends several messages over one connection
 // to sealgate; its log says conn_use=N (N > 1) for each reused delivery.
+// The message sealgate refuses (550 5.7.1 at MAIL) is followed by RSET and
+// more messages on the same connection: conn_use goes on counting.
 func (w *world) checkConnectionReuse(t *testing.T, r *results) {
-	re := regexp.MustCompile(`relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*conn_use=(\d+), .*status=sent`)
+	re := regexp.MustCompile(`relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, conn_use=(\d+), .*status=(sent|bounced)`)
+	refusedAt, afterRefusal := 0, 0
 	for _, l := range strings.Split(w.clinic.log(), "\n") {
-		if re.MatchString(l) {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		switch {
+		case m[2] == "bounced" && strings.Contains(l, "550 5.7.1"):
+			refusedAt = n
+		case m[2] == "sent":
 			r.reused++
+			if refusedAt > 0 && n > refusedAt {
+				afterRefusal++
+			}
 		}
 	}
-	if r.reused < 3 {
-		t.Errorf("deliveries over a reused connection to sealgate: %d, want at least 3\nclinic log:\n%s", r.reused, grep(w.clinic.log(), "smtp["))
+	if r.reused < 3 || refusedAt == 0 || afterRefusal == 0 {
+		t.Errorf("deliveries over a reused connection to sealgate: %d (want at least 3); refusal at conn_use=%d, "+
+			"reused after it: %d\nclinic log:\n%s", r.reused, refusedAt, afterRefusal, grep(w.clinic.log(), "smtp["))
 	}
 }
 
