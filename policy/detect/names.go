@@ -397,13 +397,22 @@ func firstPersonVerb(w []byte) bool {
 	return false
 }
 
-// institutionAfter reports whether the health word at j names a programme or a service
-// rather than a condition of the reader: "your diabetes program", "your oncology unit".
+// institutionAfter reports whether the health word at j names a programme, a service or
+// a job rather than a condition of the reader: "your diabetes program", "your oncology
+// unit", "your cardiac ICU experience".
 func (s *scanner) institutionAfter(j int) bool {
-	for k := j + 1; k < len(s.toks) && k <= j+2; k++ {
-		if s.toks[k].kind == tkWord {
-			return s.cls[k]&clInstitution != 0
+	for k := j + 1; k < len(s.toks) && k <= j+4; k++ {
+		switch {
+		case s.toks[k].kind != tkWord:
+			if s.toks[k].gap == gapLine || s.toks[k].ch != '-' {
+				return false
+			}
+		case s.cls[k]&clInstitution != 0:
+			return true
+		case s.cls[k]&(clHealth|clAnalyte) == 0:
+			return false // "your diabetes is": the health word is the noun
 		}
+		// a health word of the same compound: "your cardiac ICU experience"
 	}
 	return false
 }

@@ -120,6 +120,8 @@ func TestDetectors(t *testing.T) {
 		{"Biopsy showed a carcinoma. Melanoma on the left arm.", Condition, 2},
 		{"4 bx blood glucose test strips", Condition, 0},
 		{"He called again about the low iron.", LabResult, 1},
+		{"Your cardiac ICU experience stood out.", PersonalHealth, 0},
+		{"Your cardiac rhythm was irregular.", PersonalHealth, 1},
 		{"Her potassium was elevated on Monday.", LabResult, 0},
 		{"Elevated A1c again; potasio bajo.", LabResult, 2},
 		{"We now offer iron and potassium panels.", LabResult, 0},
