@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/mail"
-	"github.com/sealgate/sealgate/queue"
 )
 
 // Log is an audit log. The zero value and nil discard events.
@@ -83,7 +82,7 @@ type event struct {
 	Operator string `json:"operator,omitempty"`
 	// Encryption is the content protection of a pgp or smime copy.
 	Encryption string `json:"encryption,omitempty"`
-	// Origin names what in sealgate wrote a message (queue.Envelope.Origin):
+	// Origin names what in sealgate wrote a message (mail.Envelope.Origin):
 	// a portal code or reply, a TLS report; absent for a client's mail.
 	Origin string `json:"origin,omitempty"`
 	// Domain is the sending domain of a suppression-list change.
@@ -150,7 +149,7 @@ func (l *Log) Suppression(action, domain, address, reason, who, remote string) e
 
 // Accepted records a message answered 250, with its policy decision, or a
 // message sealgate wrote itself entering the spool (with its origin).
-func (l *Log) Accepted(env *queue.Envelope) {
+func (l *Log) Accepted(env *mail.Envelope) {
 	rcpts := make([]string, len(env.Rcpts))
 	for i, r := range env.Rcpts {
 		rcpts[i] = r.Addr
@@ -167,7 +166,7 @@ func (l *Log) Rejected(client, remote, reason string) {
 }
 
 // Delivery records one delivery attempt for one recipient.
-func (l *Log) Delivery(env *queue.Envelope, o mail.Outcome, attempt int) {
+func (l *Log) Delivery(env *mail.Envelope, o mail.Outcome, attempt int) {
 	result := string(o.Result())
 	verified := o.Verified
 	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,

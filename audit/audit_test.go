@@ -11,14 +11,13 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/mail"
-	"github.com/sealgate/sealgate/queue"
 )
 
 func TestEventsAreJSONLinesWithoutContent(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	l := New(&buf)
-	env := &queue.Envelope{ID: "abc", From: "lab@clinic.example.org", Client: "ehr",
+	env := &mail.Envelope{ID: "abc", From: "lab@clinic.example.org", Client: "ehr",
 		Rcpts:  []mail.Rcpt{{Addr: "pat@example.net"}},
 		Policy: mail.PolicySummary{PHI: true, Action: "encrypt", Reasons: []string{"us_ssn×1"}}}
 	l.Accepted(env)

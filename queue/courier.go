@@ -18,4 +18,6 @@ type (
 	Outcome = mail.Outcome
 	// PolicySummary is mail.PolicySummary.
 	PolicySummary = mail.PolicySummary
+	// Envelope is mail.Envelope, the spool's envelope record.
+	Envelope = mail.Envelope
 )

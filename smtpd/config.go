@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/mail"
-	"github.com/sealgate/sealgate/queue"
 )
 
 // Listener is one address sealgate accepts mail on.
@@ -89,7 +88,7 @@ type Checker interface {
 // Enqueuer is the queue as smtpd sees it: Enqueue returns only once the
 // message is durable.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, env *queue.Envelope, body []byte) (string, error)
+	Enqueue(ctx context.Context, env *mail.Envelope, body []byte) (string, error)
 }
 
 // SpaceChecker is implemented by a queue that keeps a free-space reserve
@@ -103,7 +102,7 @@ type SpaceChecker interface {
 
 // Auditor records accepted and rejected messages for the audit log.
 type Auditor interface {
-	Accepted(env *queue.Envelope)
+	Accepted(env *mail.Envelope)
 	Rejected(client, remote, reason string)
 }
 

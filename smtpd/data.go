@@ -143,9 +143,9 @@ func (s *session) verdict(body []byte) (Verdict, error) {
 	return v, nil
 }
 
-func (s *session) envelope(id string, v Verdict) *queue.Envelope {
+func (s *session) envelope(id string, v Verdict) *mail.Envelope {
 	o := s.mailOpts
-	env := &queue.Envelope{
+	env := &mail.Envelope{
 		ID: id, From: s.from, Rcpts: s.rcpts, Received: time.Now(),
 		Client: s.client.Name, ClientAddr: s.remote.String(),
 		SMTPUTF8: o.UTF8, EightBit: o.Body == smtp.Body8BitMIME, RequireTLS: o.RequireTLS,

@@ -17,14 +17,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/passwd"
-	"github.com/sealgate/sealgate/queue"
 )
 
 // recQueue records what smtpd hands to the queue.
 type recQueue struct {
 	mu     sync.Mutex
-	envs   []*queue.Envelope
+	envs   []*mail.Envelope
 	bodies [][]byte
 	err    error
 	space  error // CheckSpace's answer
@@ -36,7 +36,7 @@ func (q *recQueue) CheckSpace(size int64) error {
 	return q.space
 }
 
-func (q *recQueue) Enqueue(_ context.Context, env *queue.Envelope, body []byte) (string, error) {
+func (q *recQueue) Enqueue(_ context.Context, env *mail.Envelope, body []byte) (string, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {

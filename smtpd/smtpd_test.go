@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sealgate/sealgate/mail"
-	"github.com/sealgate/sealgate/queue"
 )
 
 func TestAuthenticatedSubmissionQueued(t *testing.T) {
@@ -280,7 +279,7 @@ type recAudit struct {
 	reasons []string
 }
 
-func (a *recAudit) Accepted(*queue.Envelope) {}
+func (a *recAudit) Accepted(*mail.Envelope) {}
 func (a *recAudit) Rejected(client, remote, reason string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
