@@ -135,6 +135,7 @@ func (c *Config) derive() {
 	}
 	inData(&c.Queue.KeyFile, "keys", "spool.key")
 	inData(&c.Portal.MasterKeyFile, "keys", "portal.key")
+	inData(&c.Portal.UnsubscribeKeyFile, "keys", "unsubscribe.key")
 	inData(&c.Log.AuditFile, "audit.log")
 	for i := range c.Listeners {
 		l := &c.Listeners[i]

@@ -96,7 +96,7 @@ func fullWant(dir string) *Config {
 		DKIM: []DKIMKey{{Domain: "example-clinic.org", Selector: "s2026", Key: "/k/dkim.pem"}},
 		Portal: Portal{
 			Listen: "0.0.0.0:8443", BaseURL: "https://secure.example-clinic.org/pickup",
-			Store: "postgres://sealgate@db/sealgate", MasterKeyFile: "/k/portal.key",
+			Store: "postgres://sealgate@db/sealgate", MasterKeyFile: "/k/portal.key", UnsubscribeKeyFile: "/srv/sealgate/keys/unsubscribe.key",
 			MessageTTL: 14 * day, SessionIdle: 10 * time.Minute, CodeTTL: 5 * time.Minute, MaxCodeAttempts: 3,
 			RequirePassword: true, RequireTOTP: true, ReadReceipts: true,
 			TLS:      CertFiles{Cert: "/k/portal.crt", Key: "/k/portal.key.pem"},
@@ -128,18 +128,19 @@ portal: {base_url: "http://localhost:8080"}
 		t.Fatalf("validate:\n%v", err)
 	}
 	checks := map[string][2]any{
-		"key_file":       {c.Queue.KeyFile, "/data/keys/spool.key"},
-		"spool":          {c.SpoolDir(), "/data/spool"},
-		"portal key":     {c.Portal.MasterKeyFile, "/data/keys/portal.key"},
-		"audit":          {c.Log.AuditFile, "/data/audit.log"},
-		"max_age":        {c.Delivery.Retry.MaxAge, 120 * time.Hour},
-		"size":           {c.Limits.MaxMessageSize, int64(25_000_000)},
-		"tls policy":     {c.Delivery.TLS.TLSPolicyFor("Example.ORG."), TLSPolicyMay},
-		"generate":       {c.TLS.Generate, false},
-		"unreadable":     {c.Policy.Unreadable, ActionEncrypt},
-		"scan":           {c.Policy.Scan, defaultScan()},
-		"metrics listen": {c.Metrics.Listen, DefaultMetricsAddress},
-		"min_free":       {c.Queue.MinFree, int64(64 << 20)},
+		"key_file":        {c.Queue.KeyFile, "/data/keys/spool.key"},
+		"spool":           {c.SpoolDir(), "/data/spool"},
+		"portal key":      {c.Portal.MasterKeyFile, "/data/keys/portal.key"},
+		"unsubscribe key": {c.Portal.UnsubscribeKeyFile, "/data/keys/unsubscribe.key"},
+		"audit":           {c.Log.AuditFile, "/data/audit.log"},
+		"max_age":         {c.Delivery.Retry.MaxAge, 120 * time.Hour},
+		"size":            {c.Limits.MaxMessageSize, int64(25_000_000)},
+		"tls policy":      {c.Delivery.TLS.TLSPolicyFor("Example.ORG."), TLSPolicyMay},
+		"generate":        {c.TLS.Generate, false},
+		"unreadable":      {c.Policy.Unreadable, ActionEncrypt},
+		"scan":            {c.Policy.Scan, defaultScan()},
+		"metrics listen":  {c.Metrics.Listen, DefaultMetricsAddress},
+		"min_free":        {c.Queue.MinFree, int64(64 << 20)},
 	}
 	for name, gw := range checks {
 		if !reflect.DeepEqual(gw[0], gw[1]) {

@@ -203,14 +203,22 @@ type Portal struct {
 	// Store is "sqlite" (embedded, in data_dir) or a postgres:// URL.
 	Store string `yaml:"store"`
 	// MasterKeyFile wraps the per-message keys; outside the portal store.
-	MasterKeyFile   string        `yaml:"master_key_file" cfg:"path"`
-	MessageTTL      time.Duration `yaml:"message_ttl"`
-	SessionIdle     time.Duration `yaml:"session_idle"`
-	CodeTTL         time.Duration `yaml:"code_ttl"`
-	MaxCodeAttempts int           `yaml:"max_code_attempts"`
-	RequirePassword bool          `yaml:"require_password"`
-	RequireTOTP     bool          `yaml:"require_totp"`
-	ReadReceipts    bool          `yaml:"read_receipts"`
+	MasterKeyFile string `yaml:"master_key_file" cfg:"path"`
+	// UnsubscribeKeyFile authenticates the one-click unsubscribe links of
+	// marketing mail (created 0600 if absent; nodes sharing a portal share
+	// it); default <data_dir>/keys/unsubscribe.key.
+	UnsubscribeKeyFile string `yaml:"unsubscribe_key_file" cfg:"path"`
+	// UnsubscribeMailto, when set, is offered in List-Unsubscribe next to
+	// the HTTPS link, with the link's token in the subject; sealgate does
+	// not read that mailbox itself.
+	UnsubscribeMailto string        `yaml:"unsubscribe_mailto"`
+	MessageTTL        time.Duration `yaml:"message_ttl"`
+	SessionIdle       time.Duration `yaml:"session_idle"`
+	CodeTTL           time.Duration `yaml:"code_ttl"`
+	MaxCodeAttempts   int           `yaml:"max_code_attempts"`
+	RequirePassword   bool          `yaml:"require_password"`
+	RequireTOTP       bool          `yaml:"require_totp"`
+	ReadReceipts      bool          `yaml:"read_receipts"`
 	// TLS overrides the top-level tls for the portal.
 	TLS      CertFiles `yaml:"tls"`
 	Branding Branding  `yaml:"branding"`

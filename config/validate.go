@@ -26,6 +26,7 @@ func (c *Config) Validate(opts Options) error {
 	v.general()
 	v.listeners()
 	v.clients()
+	v.unsubscribeMailto()
 	v.policy()
 	v.encryption()
 	v.delivery()
@@ -181,8 +182,18 @@ func (v *validator) clients() {
 			}
 		}
 		v.senders(p+".allowed_senders", cl.AllowedSenders)
-		if cl.Kind != "" {
-			v.oneOf(p+".kind", cl.Kind, KindTransactional, KindMarketing)
+		if cl.Kind != "" && v.oneOf(p+".kind", cl.Kind, KindTransactional, KindMarketing) &&
+			cl.Marketing() && v.c.Portal.BaseURL == "" {
+			v.addf(p+".kind", "marketing mail needs portal.base_url for its one-click unsubscribe links")
+		}
+	}
+}
+
+// unsubscribeMailto checks portal.unsubscribe_mailto, a plain address.
+func (v *validator) unsubscribeMailto() {
+	if m := v.c.Portal.UnsubscribeMailto; m != "" {
+		if _, err := addr.Parse(m, addr.Options{}); err != nil {
+			v.addf("portal.unsubscribe_mailto", "%q is not a mail address", m)
 		}
 	}
 }

@@ -35,6 +35,7 @@ var ErrMalformed = errors.New("dkim: malformed message header")
 var signedKeys = []string{
 	"From", "To", "Cc", "Subject", "Date", "Message-ID", "Reply-To", "MIME-Version",
 	"Content-Type", "Content-Transfer-Encoding", "In-Reply-To", "References",
+	"List-Unsubscribe", "List-Unsubscribe-Post", // RFC 8058 §4: must be signed
 }
 
 // KeyConfig names one signing key.
@@ -170,6 +171,13 @@ func headerKeys(h textproto.Header) []string {
 	var keys []string
 	for _, k := range signedKeys {
 		for i := h.FieldsByKey(k).Len(); i > 0; i-- {
+			keys = append(keys, k)
+		}
+	}
+	// Oversign the unsubscribe fields too when present, so that nobody can
+	// add a second List-Unsubscribe pointing elsewhere.
+	for _, k := range []string{"List-Unsubscribe", "List-Unsubscribe-Post"} {
+		if h.Has(k) {
 			keys = append(keys, k)
 		}
 	}

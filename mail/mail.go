@@ -29,6 +29,9 @@ type Delivery struct {
 	From string
 	// Domain is the recipients' domain (ASCII/A-label form, lower case).
 	Domain string
+	// Client is the configured client that submitted the message; "" for
+	// mail sealgate wrote itself.
+	Client string
 	Rcpts  []Rcpt
 	// Body is the complete message as it goes on the wire: CRLF line
 	// endings, no dot-stuffing.

@@ -33,7 +33,7 @@ var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 func loadPages(b Branding, lang func(*http.Request) *i18n.Lang) (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}, brand: b, lang: lang}
-	for _, name := range []string{"start", "code", "message", "info", "password", "totp"} {
+	for _, name := range []string{"start", "code", "message", "info", "password", "totp", "unsubscribe"} {
 		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("portal: templates: %w", err)
@@ -78,6 +78,7 @@ type view struct {
 	Back          string // info page link
 	Message       *messageView
 	Factor        factorView // password and TOTP pages
+	Unsubscribe   *unsubscribeView
 }
 
 // factorView is what the password and TOTP pages show.

@@ -129,10 +129,13 @@ type Options struct {
 	SharedSessions bool
 	// OnEvent, when set, also receives every audit event the portal records
 	// (for the gateway's audit log).
-	OnEvent    func(store.Event)
-	Registerer prometheus.Registerer // nil: metrics are not registered
-	Log        *slog.Logger
-	Now        func() time.Time
+	OnEvent func(store.Event)
+	// Unsubscribe, when set, serves the one-click unsubscribe links of
+	// marketing mail at /u/{token}.
+	Unsubscribe Unsubscriber
+	Registerer  prometheus.Registerer // nil: metrics are not registered
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Server is the pickup site.

@@ -26,6 +26,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /attachment/{n}", s.download)
 	mux.HandleFunc("POST /reply", s.reply)
 	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /u/{token}", s.unsubscribePage) // List-Unsubscribe of marketing mail
+	mux.HandleFunc("POST /u/{token}", s.unsubscribe)
 	mux.HandleFunc("GET /static/{name}", s.pages.static)
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("/", s.notFound)

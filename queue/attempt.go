@@ -138,7 +138,7 @@ func domainOf(addr string) string {
 func (q *Queue) deliverGroup(it *item, idx []int) {
 	env := it.env
 	d := &Delivery{
-		QueueID: env.ID, From: env.From, Domain: domainOf(env.Rcpts[idx[0]].Addr),
+		QueueID: env.ID, From: env.From, Domain: domainOf(env.Rcpts[idx[0]].Addr), Client: env.Client,
 		Body: it.body, SMTPUTF8: env.SMTPUTF8, EightBit: env.EightBit,
 		RequireTLS: env.RequireTLS, Ret: env.Ret, EnvID: env.EnvID, TLS: env.TLS,
 		Policy: env.Policy,

@@ -77,6 +77,11 @@ metrics: {listen: "127.0.0.1:0"}
 
 // send submits msg over STARTTLS as user and returns the reply error.
 func (e *campaignEnv) send(user, from, to, msg string) error {
+	return e.sendTo(user, from, []string{to}, msg)
+}
+
+// sendTo submits msg to several recipients.
+func (e *campaignEnv) sendTo(user, from string, to []string, msg string) error {
 	c, err := smtp.DialStartTLS(e.smtpAt, &tls.Config{RootCAs: e.ca.Pool(), ServerName: "gw.example.org"})
 	if err != nil {
 		return err
@@ -85,7 +90,7 @@ func (e *campaignEnv) send(user, from, to, msg string) error {
 	if err := c.Auth(sasl.NewPlainClient("", user, e2ePassword)); err != nil {
 		return err
 	}
-	return c.SendMail(from, []string{to}, strings.NewReader(msg))
+	return c.SendMail(from, to, strings.NewReader(msg))
 }
 
 // campaignMessage is a plain newsletter without PHI.

@@ -34,6 +34,7 @@ import (
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/safeio"
 	"github.com/sealgate/sealgate/smtpd"
+	"github.com/sealgate/sealgate/unsubscribe"
 )
 
 // gateway is one running sealgate: the components wired together, in the
@@ -131,7 +132,11 @@ func (g *gateway) start() error {
 		return err
 	}
 	if g.portalStore != nil {
-		srv, err := startPortal(context.Background(), g.cfg, g.portalStore, g.portalMaster, g.queue, g.log, g.reg, g.certs)
+		unsub, err := g.unsubscriber()
+		if err != nil {
+			return err
+		}
+		srv, err := startPortal(context.Background(), g.cfg, g.portalStore, g.portalMaster, g.queue, g.log, g.reg, g.certs, unsub)
 		if err != nil {
 			return fmt.Errorf("portal: %w", err)
 		}
@@ -208,6 +213,14 @@ func (g *gateway) startQueue() error {
 			return err
 		}
 		next = &dkim.Courier{Signer: signer, Next: courier}
+	}
+	if hasMarketing(g.cfg) {
+		tokens, err := unsubscribeTokens(g.cfg)
+		if err != nil {
+			return err
+		}
+		next = &unsubscribe.Courier{Tokens: tokens, BaseURL: g.cfg.Portal.BaseURL, Mailto: g.cfg.Portal.UnsubscribeMailto,
+			Marketing: func(client string) bool { return marketingClient(g.cfg, client) }, Next: next}
 	}
 	var pickup portalbox.Store
 	if g.portalStore != nil {

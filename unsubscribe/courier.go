@@ -1,0 +1,41 @@
+package unsubscribe
+
+import (
+	"context"
+	"strings"
+
+	"github.com/sealgate/sealgate/mail"
+)
+
+// Courier adds the one-click unsubscribe fields to marketing mail, one
+// copy per recipient (each carries its own token), and hands each copy to
+// Next — the DKIM signer, so the signature covers the fields. Other mail,
+// and bounces (null sender), pass unchanged.
+type Courier struct {
+	Tokens  *Tokens
+	BaseURL string // the portal's, e.g. https://secure.example.org
+	// Mailto, when set, is offered as a second way to unsubscribe; the
+	// token is in the subject.
+	Mailto string
+	// Marketing says whether the named client sends campaigns.
+	Marketing func(client string) bool
+	Next      mail.Courier
+}
+
+// Deliver implements mail.Courier.
+func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
+	at := strings.LastIndexByte(d.From, '@')
+	if at < 0 || !c.Marketing(d.Client) {
+		return c.Next.Deliver(ctx, d)
+	}
+	domain := strings.ToLower(d.From[at+1:])
+	var out []mail.Outcome
+	for _, r := range d.Rcpts {
+		token := c.Tokens.Make(domain, r.Addr)
+		one := *d
+		one.Rcpts = []mail.Rcpt{r}
+		one.Body = AddHeaders(d.Body, Link(c.BaseURL, token), c.Mailto, token)
+		out = append(out, c.Next.Deliver(ctx, &one)...)
+	}
+	return out
+}
