@@ -69,7 +69,7 @@ func TestDANETA(t *testing.T) {
 			w := newWorld(t, true, true)
 			host, sink := w.mx(10, smtpsink.Options{TLS: smtpsink.ServerTLS(w.chainWithCA(leafName))})
 			w.tlsa(host, 2, 0, 2, dane.Record(w.caCert(), dane.SelectorCert, dane.MatchSHA512))
-			c := newTestClient(t, Config{Resolver: w.res, DANE: true}) // PKIX roots do not know the CA
+			c := newTestClient(t, Config{Resolver: w.res, DANE: true, Port: w.port}) // PKIX roots do not know the CA
 			out := deliver(t, c, newDelivery("b@partner.test"))
 			if ok := leafName == "mx1.partner.test"; (out[0].Err == nil) != ok || sink.Count() != map[bool]int{true: 1}[ok] {
 				t.Errorf("err %v, sink %d", out[0].Err, sink.Count())
@@ -125,7 +125,7 @@ func TestDANELookupFailureSkipsHost(t *testing.T) {
 	w := newWorld(t, true, true)
 	bad, badSink := w.mx(10, smtpsink.Options{TLS: smtpsink.ServerTLS(w.ca.Leaf(t, "mx1.partner.test"))})
 	_, goodSink := w.mx(20, smtpsink.Options{TLS: smtpsink.ServerTLS(w.ca.Leaf(t, "mx2.partner.test"))})
-	w.dns.Fail("_25._tcp." + bad)
+	w.dns.Fail("_" + w.port + "._tcp." + bad)
 	c := w.client(Config{DANE: true})
 	wantOK(t, deliver(t, c, newDelivery("b@partner.test")))
 	if badSink.Count() != 0 || goodSink.Count() != 1 {
@@ -239,7 +239,7 @@ func TestNewVerifiedWiring(t *testing.T) {
 	}
 	v.Start(context.Background())
 	t.Cleanup(func() { _ = v.Close() })
-	cfg := Config{}
+	cfg := Config{Port: w.port}
 	v.Apply(&cfg)
 	if !cfg.DANE || cfg.MTASTS == nil || cfg.TLSReports == nil {
 		t.Fatalf("config %+v", cfg)

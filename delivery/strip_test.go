@@ -62,9 +62,10 @@ func TestSTARTTLSStripped(t *testing.T) {
 			w := newWorld(t, false, false)
 			host := "mx1.partner.test"
 			ip := mxIP(t, 1)
-			sink := smtpsink.Start(t, smtpsink.Options{Addr: net.JoinHostPort(mxIP(t, 2), "25"),
+			port := w.mxPort(ip)
+			sink := smtpsink.Start(t, smtpsink.Options{Addr: net.JoinHostPort(mxIP(t, 2), port),
 				TLS: smtpsink.ServerTLS(w.ca.Leaf(t, host))})
-			stripper(t, net.JoinHostPort(ip, "25"), sink.Addr)
+			stripper(t, net.JoinHostPort(ip, port), sink.Addr)
 			w.dns.Add(t, "partner.test. 60 IN MX 10 "+host+".", host+". 60 IN A "+ip)
 			cfg := Config{}
 			if mode != "none" {

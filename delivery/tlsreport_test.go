@@ -26,7 +26,7 @@ func TestTLSReportFromSessions(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			w := newWorld(t, false, false)
 			w.mx(10, smtpsink.Options{TLS: sinkTLS(t, w, kind, "mx1.partner.test")})
-			cl := newTestClient(t, Config{MTASTS: w.stsPolicy("testing", "*.partner.test"),
+			cl := newTestClient(t, Config{MTASTS: w.stsPolicy("testing", "*.partner.test"), Port: w.port,
 				Resolver: w.res, RootCAs: w.ca.Pool(), TLSReports: store, Registerer: prometheus.NewRegistry()})
 			wantOK(t, deliver(t, cl, newDelivery("a@partner.test")))
 			if kind == "good" {
@@ -35,7 +35,10 @@ func TestTLSReportFromSessions(t *testing.T) {
 		})
 	}
 	if c == nil {
-		t.FailNow()
+		if t.Failed() {
+			t.FailNow()
+		}
+		t.Skip("the sessions were skipped (MTA-STS policy host on port 443 needs root)")
 	}
 
 	rep, err := store.Report(tlsrpt.ReportRequest{Domain: "partner.test", Day: time.Now(),

@@ -17,15 +17,18 @@ import (
 )
 
 // world is partner.test as the Internet would show it: a DNS server (its
-// zone secure or not), MX hosts with SMTP sinks on port 25 of their own
-// loopback addresses, and a CA the client trusts.
+// zone secure or not), MX hosts with SMTP sinks on their own loopback
+// addresses, and a CA the client trusts. The MX hosts listen on one port
+// chosen free for the world (the client is told, as Config.Port), so the
+// tests need no root; TLSA records are published for that port.
 type world struct {
-	t   *testing.T
-	dns *dnstest.Server
-	ca  *smtpsink.TestCA
-	res *dnsclient.Resolver
-	rec *recorder
-	n   int
+	t    *testing.T
+	dns  *dnstest.Server
+	ca   *smtpsink.TestCA
+	res  *dnsclient.Resolver
+	rec  *recorder
+	n    int
+	port string // the MX hosts' SMTP port, chosen at the first mx
 }
 
 // newWorld serves partner.test; secure marks the zone signed, trustAD
@@ -52,14 +55,26 @@ func (w *world) mx(pref int, opts smtpsink.Options) (string, *smtpsink.Sink) {
 	w.n++
 	host := "mx" + itoa(w.n) + ".partner.test"
 	ip := mxIP(w.t, w.n)
-	opts.Addr = net.JoinHostPort(ip, "25")
+	opts.Addr = net.JoinHostPort(ip, w.mxPort(ip))
 	_ = listenOrSkip(w.t, opts.Addr).Close()
 	w.dns.Add(w.t, "partner.test. 60 IN MX "+itoa(pref)+" "+host+".", host+". 60 IN A "+ip)
 	return host, smtpsink.Start(w.t, opts)
 }
 
-// listenOrSkip listens on addr (a port-25 or 443 address, which needs
-// root), skipping the test outside CI when it cannot (testenv.Missing).
+// mxPort is the world's MX port: the first call takes a free port on ip,
+// later ones use the same port on their own addresses.
+func (w *world) mxPort(ip string) string {
+	w.t.Helper()
+	if w.port == "" {
+		ln := listenOrSkip(w.t, net.JoinHostPort(ip, "0"))
+		_, w.port, _ = net.SplitHostPort(ln.Addr().String())
+		_ = ln.Close()
+	}
+	return w.port
+}
+
+// listenOrSkip listens on addr, skipping the test outside CI when it
+// cannot (testenv.Missing): port 443 for an MTA-STS policy host needs root.
 func listenOrSkip(t *testing.T, addr string) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
@@ -72,12 +87,15 @@ func listenOrSkip(t *testing.T, addr string) net.Listener {
 // tlsa publishes a TLSA record for host's port 25.
 func (w *world) tlsa(host string, usage, sel, mt int, data string) {
 	w.t.Helper()
-	w.dns.Add(w.t, "_25._tcp."+host+". 60 IN TLSA "+itoa(usage)+" "+itoa(sel)+" "+itoa(mt)+" "+data)
+	w.dns.Add(w.t, "_"+w.mxPort(mxIP(w.t, 1))+"._tcp."+host+". 60 IN TLSA "+itoa(usage)+" "+itoa(sel)+" "+itoa(mt)+" "+data)
 }
 
 // client is a delivery client using the world's DNS and CA.
 func (w *world) client(cfg Config) *Client {
 	cfg.Resolver, cfg.RootCAs, cfg.TLSReports = w.res, w.ca.Pool(), w.rec
+	if cfg.Port == "" && w.port != "" {
+		cfg.Port = w.port
+	}
 	return newTestClient(w.t, cfg)
 }
 

@@ -9,9 +9,10 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"testing"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // Host is a running policy host.
@@ -29,10 +30,8 @@ func Start(t testing.TB, ip string, cert tls.Certificate, policy string) *Host {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "443"))
 	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("ststest: cannot bind %s:443 (%v); needs root", ip, err)
-		}
-		t.Fatalf("ststest: listen: %v", err)
+		testenv.Missing(t, "ststest: cannot bind %s:443 (%v); needs root", ip, err)
+		return nil
 	}
 	h := &Host{policy: policy, ctype: "text/plain"}
 	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
