@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-message"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // scripted is a Courier whose answers the test decides.
@@ -93,12 +94,7 @@ func env(rcpts ...string) *Envelope {
 // waitFor polls cond for up to five seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testenv.WaitFor(t, 5*time.Second, what, cond)
 }
 
 func TestSpoolFilesAreEncryptedAndBound(t *testing.T) {
