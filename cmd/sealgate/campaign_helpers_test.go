@@ -30,8 +30,16 @@ type campaignEnv struct {
 
 func newCampaignEnv(t *testing.T, extra string) *campaignEnv {
 	t.Helper()
+	return newCampaignEnvSink(t, extra, smtpsink.Options{})
+}
+
+// newCampaignEnvSink is newCampaignEnv with a sink that behaves as sink
+// says (its TLS is filled in).
+func newCampaignEnvSink(t *testing.T, extra string, sink smtpsink.Options) *campaignEnv {
+	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), ca: smtpsink.NewTestCA(t)}
-	e.sink = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1"))})
+	sink.TLS = smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1"))
+	e.sink = smtpsink.Start(t, sink)
 	e2eHashOnce.Do(func() { e2eHash, _ = passwd.Hash([]byte(e2ePassword)) })
 	writePair(t, e.dir, e.ca.Leaf(t, "gw.example.org", "127.0.0.1", "localhost"))
 	os.WriteFile(filepath.Join(e.dir, "ca.pem"), e.ca.CertPEM(), 0o600)
@@ -44,7 +52,7 @@ clients:
   - {name: news, kind: marketing, username: news, password_hash: "%[2]s", allowed_senders: ["*@clinic.example.org"]}
   - {name: ehr, username: ehr, password_hash: "%[2]s", allowed_senders: ["*@clinic.example.org"]}
 delivery:
-  routes: {"example.net": "%[3]s"}
+  routes: {"example.net": "%[3]s", "clinic.example.org": "%[3]s"}
   tls: {ca_file: %[1]s/ca.pem, policy: {default: verify}, trusted_hops: ["%[3]s"]}
   retry: {schedule: [200ms], max_age: 1h}
 log: {audit_file: %[1]s/audit.log}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/audit"
+	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/control"
 	"github.com/sealgate/sealgate/delivery"
@@ -234,11 +235,16 @@ func (g *gateway) startQueue() error {
 	if err != nil {
 		return err
 	}
+	bounces, err := bounce.NewMetrics(g.reg)
+	if err != nil {
+		return err
+	}
 	q, err := queue.New(queue.Config{
 		Dir: g.cfg.SpoolDir(), Key: key, Courier: next, Hostname: g.cfg.Hostname,
 		Schedule: g.cfg.Delivery.Retry.Schedule, MaxAge: g.cfg.Delivery.Retry.MaxAge,
 		Workers: max(g.cfg.Delivery.MaxConnections, 1), MinFree: g.cfg.Queue.MinFree,
-		Logger: g.log, Registerer: g.reg, Audit: g.audit,
+		Logger: g.log, Registerer: g.reg,
+		Audit: bounceObserver{Log: g.audit, metrics: bounces, cfg: g.cfg, st: g.portalStore, log: g.log},
 	})
 	if err != nil {
 		return err
