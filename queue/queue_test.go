@@ -227,9 +227,14 @@ func TestNoDSNForNullSenderOrNotifyNever(t *testing.T) {
 	e2.Rcpts[0].Notify = []string{"NEVER"}
 	q.Enqueue(context.Background(), e2, testMsg())
 	waitFor(t, "bounces", func() bool { return len(q.List()) == 0 })
-	time.Sleep(50 * time.Millisecond)
+	// Close waits for any attempt still running (and a DSN it would
+	// queue), so the counts below are final.
+	q.Close(context.Background())
 	if n := len(c.delivered()); n != 2 {
 		t.Fatalf("%d deliveries, want 2 (no DSN)", n)
+	}
+	if n := len(q.List()); n != 0 {
+		t.Fatalf("%d messages queued after the bounces, want none (no DSN)", n)
 	}
 }
 
@@ -503,11 +508,17 @@ func TestHeldMessageWaitsForRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	if n := len(c.delivered()); n != 0 {
-		t.Fatalf("held message delivered %d times", n)
+	// A message queued after the held one is delivered; by then the
+	// scheduler has passed the held one by. Close waits for deliveries in
+	// flight, so the count is final.
+	if _, err := q1.Enqueue(context.Background(), env("other@example.net"), testMsg()); err != nil {
+		t.Fatal(err)
 	}
+	waitFor(t, "the message behind the held one", func() bool { return len(c.delivered()) == 1 })
 	q1.Close(context.Background())
+	if got := c.delivered(); len(got) != 1 || got[0].QueueID == id {
+		t.Fatalf("held message delivered: %d deliveries, first %s (held %s)", len(got), got[0].QueueID, id)
+	}
 	// Still held after a restart, until released.
 	q2 := startQueue(t, dir, c, nil)
 	if info, err := q2.Show(id); err != nil || !info.Held {
@@ -516,7 +527,10 @@ func TestHeldMessageWaitsForRelease(t *testing.T) {
 	if err := q2.Retry(id); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "release", func() bool { return len(c.delivered()) == 1 && len(q2.List()) == 0 })
+	waitFor(t, "release", func() bool { return len(c.delivered()) == 2 && len(q2.List()) == 0 })
+	if got := c.delivered(); got[1].QueueID != id {
+		t.Fatalf("released delivery is %s, want %s", got[1].QueueID, id)
+	}
 }
 
 func TestWritesAfterCloseAreRefused(t *testing.T) {
