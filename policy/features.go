@@ -38,7 +38,7 @@ func b2f(b bool) float64 {
 // Groups of detectors the features combine.
 var (
 	idIdentifiers = []detect.ID{detect.SSN, detect.MBI, detect.MRN, detect.MemberID, detect.DOB, detect.Card,
-		detect.Contact, detect.PatientName, detect.HL7Patient, detect.RecordPatient}
+		detect.Contact, detect.PatientName, detect.HL7Patient, detect.RecordPatient, detect.AgeSex}
 	idVocab    = []detect.ID{detect.Condition, detect.Drug, detect.Procedure, detect.Specialty}
 	idClinical = []detect.ID{detect.LabResult, detect.ICD10, detect.HL7Clinical, detect.RecordClinical, detect.Dose}
 	idSpecific = []detect.ID{detect.Condition, detect.Drug, detect.LabResult, detect.ICD10, detect.HL7Clinical,

@@ -18,6 +18,7 @@ const (
 	RecordPatient            // C-CDA recordTarget or FHIR Patient resource naming its patient
 	NameNearHealth           // a person's name in the same passage as health information
 	NameNearCare             // a person's name in the same passage as a procedure, specialty or care event only
+	AgeSex                   // clinical shorthand for one person's age and sex: "71M", "34F", "6yo"
 	Addressed                // the message greets or names its recipient
 	Condition                // condition, diagnosis or symptom vocabulary
 	Drug                     // medicine names and generic-name stems
@@ -64,7 +65,7 @@ const (
 var idNames = [NumIDs]string{
 	SSN: "us_ssn", MBI: "medicare_mbi", MRN: "mrn", MemberID: "member_id", DOB: "dob",
 	Card: "credit_card", Contact: "personal_contact", PatientName: "patient_name", HL7Patient: "hl7_patient",
-	RecordPatient: "record_patient", NameNearHealth: "name_near_health", NameNearCare: "name_near_care",
+	RecordPatient: "record_patient", NameNearHealth: "name_near_health", NameNearCare: "name_near_care", AgeSex: "age_sex",
 	Addressed: "addressed_recipient",
 	Condition: "condition", Drug: "drug", Procedure: "procedure", Specialty: "specialty",
 	LabResult: "lab_result", Dose: "dose", ICD10: "icd10_cm", NDC: "ndc", NPI: "npi",
@@ -95,7 +96,7 @@ func cueID(name string) (ID, bool) {
 
 var idConfidence = [NumIDs]float64{
 	SSN: 0.9, MBI: 0.95, Contact: 0.6, MRN: 0.8, MemberID: 0.8, DOB: 0.9, Card: 0.9, PatientName: 0.85,
-	HL7Patient: 0.95, RecordPatient: 0.95, NameNearHealth: 0.6, NameNearCare: 0.4, Addressed: 0.5,
+	HL7Patient: 0.95, RecordPatient: 0.95, NameNearHealth: 0.6, NameNearCare: 0.4, AgeSex: 0.5, Addressed: 0.5,
 	Condition: 0.7, Drug: 0.7, Procedure: 0.6, Specialty: 0.5, LabResult: 0.85, Dose: 0.5,
 	ICD10: 0.8, NDC: 0.8, NPI: 0.9, DEA: 0.9, HL7Clinical: 0.9, RecordClinical: 0.9,
 	PersonalHealth: 0.6, PersonalCare: 0.4, WriterHealth: 0.5, Veterinary: 0.5, BulkMail: 0.5,

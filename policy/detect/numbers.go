@@ -144,8 +144,47 @@ func (s *scanner) alnumCode(i int) {
 	case len(w) == 9 && ValidDEA(string(w)):
 		s.hit(DEA, i)
 		s.mark[i] |= mkUsed
-	case len(w) == 3:
+	case len(w) == 3 && !ageSex(w):
 		s.icdCode(i)
+	case ageSex(w):
+		s.ageSexAt(i)
+	}
+}
+
+// ageSex reports whether a lower-cased word is clinical shorthand for a person's age
+// and sex or age alone: "71m", "34f", "6yo".
+func ageSex(w []byte) bool {
+	n := 0
+	for n < len(w) && n < 3 && w[n] >= '0' && w[n] <= '9' {
+		n++
+	}
+	if n == 0 || w[0] == '0' {
+		return false
+	}
+	switch string(w[n:]) {
+	case "m", "f", "yo", "yom", "yof":
+		age := 0
+		for _, c := range w[:n] {
+			age = age*10 + int(c-'0')
+		}
+		return age <= 110
+	}
+	return false
+}
+
+// ageSexAt counts the age and sex at i, and the capitalised word before it as a
+// patient's name when it reads as one ("Hollis 71M", "GUERRERO 34M" in a sign-out or a
+// board export).
+func (s *scanner) ageSexAt(i int) {
+	s.hit(AgeSex, i)
+	s.mark[i] |= mkUsed
+	p := s.prevWord(i, 2)
+	if p < 0 || s.toks[i].gap == gapLine || (p == i-2 && s.toks[i-1].ch != ',') {
+		return // "AGE/SEX: 34M": a label, not a name
+	}
+	t := s.toks[p]
+	if t.flags&(fCap|fUpper) != 0 && t.e-t.s >= 2 && s.cls[p] == 0 && nameShaped(s.word(p), true) {
+		s.hit(PatientName, p)
 	}
 }
 
