@@ -130,30 +130,12 @@ func (s *scanner) greeting(i int) {
 }
 
 // healthNear reports whether specific health information - a condition, a medicine, a
-// lab result or a diagnosis code, not a procedure or specialty alone - is within
-// nameWindow words or numbers of the name in [i, end). Punctuation does not count, so a
-// phone number or a date between the name and the condition does not push it away.
+// lab result or a diagnosis code, not a procedure or specialty alone - is near the name
+// in [i, end) (see near).
 func (s *scanner) healthNear(i, end int) bool {
-	health := func(j int) bool {
+	return s.near(i, end, func(j int) bool {
 		return s.cls[j]&(clCondition|clDrug) != 0 || s.mark[j]&mkHealth != 0
-	}
-	for j, n := i-1, 0; j >= 0 && n < nameWindow; j-- {
-		if health(j) {
-			return true
-		}
-		if s.toks[j].kind != tkPunct {
-			n++
-		}
-	}
-	for j, n := end, 0; j < len(s.toks) && n < nameWindow; j++ {
-		if health(j) {
-			return true
-		}
-		if s.toks[j].kind != tkPunct {
-			n++
-		}
-	}
-	return false
+	})
 }
 
 // careNear reports whether a procedure, a specialty or a care event ("20-week
@@ -162,9 +144,15 @@ func (s *scanner) healthNear(i, end int) bool {
 // health information, since staff rosters and teaching also put names beside
 // procedures, so the scorer weighs it apart.
 func (s *scanner) careNear(i, end int) bool {
-	care := func(j int) bool { return s.cls[j]&(clProcedure|clSpecialty|clCareEvent) != 0 }
+	return s.near(i, end, func(j int) bool { return s.cls[j]&(clProcedure|clSpecialty|clCareEvent) != 0 })
+}
+
+// near reports whether a token for which is holds lies within nameWindow words or
+// numbers before i or from end on. Punctuation does not count, so a phone number or a
+// date between the name and the term does not push it away.
+func (s *scanner) near(i, end int, is func(int) bool) bool {
 	for j, n := i-1, 0; j >= 0 && n < nameWindow; j-- {
-		if care(j) {
+		if is(j) {
 			return true
 		}
 		if s.toks[j].kind != tkPunct {
@@ -172,7 +160,7 @@ func (s *scanner) careNear(i, end int) bool {
 		}
 	}
 	for j, n := end, 0; j < len(s.toks) && n < nameWindow; j++ {
-		if care(j) {
+		if is(j) {
 			return true
 		}
 		if s.toks[j].kind != tkPunct {
