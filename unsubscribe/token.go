@@ -53,7 +53,9 @@ func (t *Tokens) Open(token string) (domain, address string, err error) {
 		return "", "", ErrBadToken
 	}
 	domain, address, ok = strings.Cut(string(payload), "\n")
-	if !ok || domain == "" || !strings.Contains(address, "@") {
+	// Only the canonical form is accepted: the base64 decoder skips line
+	// breaks, so without this one link would have many spellings.
+	if !ok || domain == "" || !strings.Contains(address, "@") || t.Make(domain, address) != token {
 		return "", "", ErrBadToken
 	}
 	return domain, address, nil
