@@ -4,50 +4,24 @@
 // detector names — and never a subject, a body or a matched value.
 //
 // The audit log is a compliance record kept apart from the operational
-// log; it holds addresses, so it is written 0600.
+// log; it holds addresses, so it is written 0600. It is tamper-evident:
+// every record carries the SHA-256 hash of the one before it and a
+// sequence number, and a checkpoint signed with the gateway's Ed25519
+// audit key is written every CheckpointEvery records, every
+// CheckpointInterval while records wait, and on Close. Verify checks a
+// log (or a rotated series of logs) and names the first broken record.
 package audit
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"os"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sealgate/sealgate/mail"
 )
 
-// Log is an audit log. The zero value and nil discard events.
-type Log struct {
-	mu  sync.Mutex
-	w   io.Writer
-	c   io.Closer
-	now func() time.Time
-}
-
-// Open appends to the file at path, creating it 0600.
-func Open(path string) (*Log, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	return &Log{w: f, c: f, now: time.Now}, nil
-}
-
-// New writes to w (for tests and stdout).
-func New(w io.Writer) *Log { return &Log{w: w, now: time.Now} }
-
-// Close closes the file.
-func (l *Log) Close() error {
-	if l == nil || l.c == nil {
-		return nil
-	}
-	return l.c.Close()
-}
-
+// event is one audit record. Seq and Prev are written by the chain
+// (chain.go) in front of these fields.
 type event struct {
 	Time    time.Time `json:"time"`
 	Event   string    `json:"event"`
@@ -87,36 +61,10 @@ type event struct {
 	Origin string `json:"origin,omitempty"`
 	// Domain is the sending domain of a suppression-list change.
 	Domain string `json:"domain,omitempty"`
-}
-
-func (l *Log) write(e event) { l.writeErr(e, false) }
-
-// writeErr writes e and says whether it was written. With sync, a file is
-// synced too, so a record that gates an action (showing content) is on
-// disk first; other events are not, to keep a flush off every message.
-func (l *Log) writeErr(e event, sync bool) error {
-	if l == nil || l.w == nil {
-		return errNoLog
-	}
-	e.Time = l.now().UTC()
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, err := l.w.Write(b); err != nil {
-		return err
-	}
-	if f, ok := l.w.(*os.File); ok && sync {
-		// Standard error as the audit log (log.audit_file: "-") may be a
-		// pipe or terminal, which cannot be synced: written is all there is.
-		if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-			return err
-		}
-	}
-	return nil
+	// Key and Sig are a checkpoint's signing key (hex Ed25519 public key)
+	// and its signature (checkpointMessage).
+	Key string `json:"key,omitempty"`
+	Sig string `json:"sig,omitempty"`
 }
 
 var errNoLog = errors.New("audit: no log")

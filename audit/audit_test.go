@@ -42,7 +42,7 @@ func TestEventsAreJSONLinesWithoutContent(t *testing.T) {
 func TestOpenCreates0600(t *testing.T) {
 	t.Parallel()
 	p := filepath.Join(t.TempDir(), "audit.log")
-	l, err := Open(p)
+	l, err := Open(p, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

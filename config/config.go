@@ -159,6 +159,9 @@ type Log struct {
 	Format string `yaml:"format"` // text, json
 	// AuditFile receives the audit log; "-" means standard error.
 	AuditFile string `yaml:"audit_file" cfg:"path"`
+	// AuditKeyFile holds the Ed25519 key (a 32-byte seed, created 0600 if
+	// absent) that signs the audit log's checkpoints.
+	AuditKeyFile string `yaml:"audit_key_file" cfg:"path"`
 }
 
 // DKIMKey signs outgoing mail from Domain.

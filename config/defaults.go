@@ -137,6 +137,7 @@ func (c *Config) derive() {
 	inData(&c.Portal.MasterKeyFile, "keys", "portal.key")
 	inData(&c.Portal.UnsubscribeKeyFile, "keys", "unsubscribe.key")
 	inData(&c.Log.AuditFile, "audit.log")
+	inData(&c.Log.AuditKeyFile, "keys", "audit.key")
 	for i := range c.Listeners {
 		l := &c.Listeners[i]
 		l.TLS = cmp.Or(l.TLS, TLSStartTLS)

@@ -107,7 +107,7 @@ func fullWant(dir string) *Config {
 		Limits: Limits{MaxMessageSize: 10 << 20, MaxRecipients: 50, MaxLineLength: 2048,
 			CommandTimeout: 2 * time.Minute, DataTimeout: 5 * time.Minute, SessionLifetime: 30 * time.Minute,
 			MaxConnections: 200, MaxConnectionsPerClient: 5, ConnectionsPerClientPerMin: 30, MessagesPerClientPerMinute: 0, MaxAuthFailures: 2},
-		Log: Log{Level: "debug", Format: "json", AuditFile: "-"},
+		Log: Log{Level: "debug", Format: "json", AuditFile: "-", AuditKeyFile: "/k/audit.key"},
 	}
 }
 

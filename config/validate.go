@@ -89,6 +89,9 @@ func (v *validator) general() {
 	if within(c.Queue.KeyFile, c.SpoolDir()) {
 		v.addf("queue.key_file", "must not be inside the spool (%s): the key must live apart from what it protects", c.SpoolDir())
 	}
+	if within(c.Log.AuditKeyFile, c.SpoolDir()) || c.Log.AuditKeyFile == c.Log.AuditFile {
+		v.addf("log.audit_key_file", "must be a file of its own, outside the spool and apart from the audit log it signs")
+	}
 	if c.Metrics.Listen != "" {
 		v.address("metrics.listen", c.Metrics.Listen)
 	}

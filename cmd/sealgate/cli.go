@@ -32,6 +32,7 @@ var flagTable = []flagSpec{
 	{"algo", "ALGO", "rsa (2048), rsa3072, rsa4096 or ed25519"},
 	{"dir", "DIR", "folder for the key file"},
 	{"reason", "R", "why an address is suppressed: hard_bounce, unsubscribe, complaint or manual (default)"},
+	{"public-key", "HEX", "the audit key to check checkpoints with (from `sealgate audit key`), instead of the configured key file"},
 	{"help", "", "show help for this command"},
 }
 
@@ -122,6 +123,10 @@ func commandTable() []*command {
 		{path: []string{"reload"}, flags: cfg, summary: "make the running gateway re-read config, keys and certificates (as SIGHUP)", run: cmdReload},
 		{path: []string{"health"}, flags: cfg,
 			summary: "exit 0 if the running gateway takes mail, 1 with the reason if not (container health checks)", run: cmdHealth},
+		{path: []string{"audit", "verify"}, args: "[FILE...]", maxArgs: 1000, flags: []string{"config", "public-key", "json"},
+			summary: "check the audit log's hash chain and signed checkpoints (rotated files oldest first); names the first broken record", run: cmdAuditVerify},
+		{path: []string{"audit", "key"}, flags: cfg,
+			summary: "print the public key that verifies the audit log's checkpoints (give it to the auditor)", run: cmdAuditKey},
 		{path: []string{"passwd"}, summary: "read a password, print its hash for the config", run: cmdPasswd},
 		{path: []string{"dkim", "keygen"}, flags: []string{"domain", "selector", "algo", "dir"},
 			summary: "write a DKIM key and print the DNS record to publish", run: cmdDKIM},

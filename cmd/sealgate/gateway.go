@@ -159,15 +159,21 @@ func (g *gateway) openAudit() error {
 }
 
 // openAuditLog opens the configured audit log (log.audit_file, default
-// audit.log in the data folder; "-" is standard error).
+// audit.log in the data folder; "-" is standard error), with its
+// checkpoint key (log.audit_key_file, created on first use).
 func openAuditLog(cfg *config.Config) (*audit.Log, error) {
+	key, err := audit.LoadOrCreateKey(cfg.Log.AuditKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	o := audit.Options{Key: key}
 	switch p := cfg.Log.AuditFile; p {
 	case "-":
-		return audit.New(os.Stderr), nil
+		return audit.NewWith(os.Stderr, o), nil
 	case "":
-		return audit.Open(filepath.Join(cfg.DataDir, "audit.log"))
+		return audit.Open(filepath.Join(cfg.DataDir, "audit.log"), o)
 	default:
-		return audit.Open(p)
+		return audit.Open(p, o)
 	}
 }
 

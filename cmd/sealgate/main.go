@@ -12,6 +12,8 @@
 //	sealgate portal list|revoke|purge|audit
 //	sealgate config check                every problem in a config file
 //	sealgate reload                      re-read config, keys and certificates
+//	sealgate audit verify [FILE...]      check the audit log's hash chain
+//	sealgate audit key                   the audit log's public key
 //	sealgate passwd                      print a password hash for the config
 //	sealgate dkim keygen                 make a DKIM key
 //	sealgate completion bash             shell completion

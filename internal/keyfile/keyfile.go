@@ -45,6 +45,12 @@ func LoadOrCreate(path string, size int) ([]byte, error) {
 	return loadOrCreate(safeio.OS(), path, size)
 }
 
+// Load returns the size-byte key held in the file at path, with the same
+// checks as LoadOrCreate, and never creates the file.
+func Load(path string, size int) ([]byte, error) {
+	return load(path, size)
+}
+
 // loadOrCreate is LoadOrCreate with the file-system seam of safeio.
 func loadOrCreate(fsys safeio.FS, path string, size int) ([]byte, error) {
 	if size <= 0 {
