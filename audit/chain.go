@@ -54,6 +54,7 @@ type Log struct {
 	path string   // the file's path; "" for a stream
 	f    *os.File // the open file when path != ""
 	size int64    // f's size after our last append
+	torn bool     // the file ends in a line cut short: end it first
 	seq  uint64   // last record's sequence number (0: none yet)
 	prev [sha256.Size]byte
 
@@ -123,13 +124,20 @@ func (l *Log) Close() error {
 	if l == nil {
 		return nil
 	}
-	if l.stop != nil {
-		close(l.stop)
-		<-l.done
+	l.mu.Lock()
+	stop, done, c := l.stop, l.done, l.c
+	l.stop, l.c = nil, nil
+	l.mu.Unlock()
+	if stop == nil && c == nil {
+		return nil // closed already, or nothing to close
+	}
+	if stop != nil {
+		close(stop)
+		<-done
 	}
 	err := l.Seal()
-	if l.c != nil {
-		err = errors.Join(err, l.c.Close())
+	if c != nil {
+		err = errors.Join(err, c.Close())
 	}
 	return err
 }
@@ -219,6 +227,11 @@ func (l *Log) writeErr(e event, sync bool) error {
 func (l *Log) appendRecord(body []byte) error {
 	seq := l.seq + 1
 	line := make([]byte, 0, len(body)+100)
+	start := 0
+	if l.torn {
+		line = append(line, '\n')
+		start = 1
+	}
 	line = append(line, `{"seq":`...)
 	line = strconv.AppendUint(line, seq, 10)
 	line = append(line, `,"prev":"`...)
@@ -233,8 +246,9 @@ func (l *Log) appendRecord(body []byte) error {
 	if err != nil {
 		return err
 	}
+	l.torn = false
 	l.seq = seq
-	l.prev = sha256.Sum256(line[:len(line)-1])
+	l.prev = sha256.Sum256(line[start : len(line)-1])
 	if l.unsigned == 0 {
 		l.oldest = l.now()
 	}
@@ -321,7 +335,7 @@ func (l *Log) follow() error {
 		l.size = 0
 		return nil
 	}
-	if err := l.fromTail(l.f, cur.Size()); err != nil {
+	if err := l.fromTail(cur.Size()); err != nil {
 		return err
 	}
 	l.size = cur.Size()
@@ -348,18 +362,15 @@ func (l *Log) reopen() error {
 }
 
 // fromTail sets the chain state from the last complete line of the file.
-// A last line without its newline (a write cut short) is ended, so the
-// next record starts on a line of its own; Verify reports the cut line.
-func (l *Log) fromTail(f *os.File, size int64) error {
+// A last line without its newline (a write cut short) is ended by the next
+// append, so the next record starts on a line of its own (on a full disk
+// that waits until the disk has room); Verify reports the cut line.
+func (l *Log) fromTail(size int64) error {
 	last, torn, err := lastLine(l.path, size)
 	if err != nil {
 		return err
 	}
-	if torn {
-		if _, err := f.Write([]byte{'\n'}); err != nil {
-			return err
-		}
-	}
+	l.torn = torn
 	if last == nil {
 		return nil
 	}

@@ -259,7 +259,20 @@ func TestTornTailIsEnded(t *testing.T) {
 	f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 	f.WriteString(`{"seq":4,"prev":"00`)
 	f.Close()
-	writeLog(t, p, key, 1)
+	l, err := Open(p, Options{Key: key, CheckpointInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); !bytes.HasSuffix(b, []byte(`"00`)) {
+		t.Fatalf("open changed a torn log before there was a record to write: %q", b[len(b)-8:])
+	}
+	l.Rejected("c", "127.0.0.1", "after the crash")
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil { // a second Close does nothing
+		t.Fatal(err)
+	}
 	lines := readLines(t, p)
 	if len(lines) != 6 || !bytes.HasSuffix([]byte(lines[3]), []byte("\"00\n")) {
 		t.Fatalf("lines %q", lines)
