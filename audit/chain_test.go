@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 func testKey(t *testing.T) ed25519.PrivateKey {
@@ -35,7 +35,7 @@ func writeLog(t *testing.T, path string, key ed25519.PrivateKey, n int) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		l.Accepted(&queue.Envelope{ID: fmt.Sprintf("q%d", i), From: "lab@clinic.example.org"})
+		l.Accepted(&mail.Envelope{ID: fmt.Sprintf("q%d", i), From: "lab@clinic.example.org"})
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
