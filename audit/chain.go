@@ -93,7 +93,7 @@ func Open(path string, o Options) (*Log, error) {
 			iv = DefaultCheckpointInterval
 		}
 		l.stop, l.done = make(chan struct{}), make(chan struct{})
-		go l.sealEvery(iv)
+		go l.sealEvery(iv, l.stop, l.done)
 	}
 	return l, nil
 }
@@ -162,13 +162,13 @@ func (l *Log) Seal() error {
 	return l.checkpoint()
 }
 
-func (l *Log) sealEvery(iv time.Duration) {
-	defer close(l.done)
+func (l *Log) sealEvery(iv time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(iv)
 	defer t.Stop()
 	for {
 		select {
-		case <-l.stop:
+		case <-stop:
 			return
 		case <-t.C:
 			l.Seal() // an error shows at the next record's write

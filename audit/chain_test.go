@@ -284,3 +284,42 @@ func TestTornTailIsEnded(t *testing.T) {
 }
 
 var testOld = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// TestTimerSealsAndCloseStopsIt: with the checkpoint timer on, an idle
+// log gets its checkpoint without Close, and Close returns (the timer
+// goroutine stops) however soon after Open it comes.
+func TestTimerSealsAndCloseStopsIt(t *testing.T) {
+	t.Parallel()
+	key := testKey(t)
+	p := filepath.Join(t.TempDir(), "audit.log")
+	for i := range 50 {
+		l, err := Open(p, Options{Key: key, CheckpointInterval: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			l.Rejected("c", "127.0.0.1", "x")
+			for end := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+				if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(`"event":"checkpoint"`)) {
+					break
+				}
+				if time.Now().After(end) {
+					t.Fatal("no checkpoint from the timer within 10 s")
+				}
+			}
+		}
+		done := make(chan error)
+		go func() { done <- l.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close did not return")
+		}
+	}
+	if rep, err := Verify([]string{p}, pubOf(key)); err != nil || rep.Broken != nil || rep.Unsigned != 0 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+}
