@@ -109,12 +109,7 @@ func (s *scanner) classifyName(i, end int) {
 			s.hit(PatientName, i)
 		}
 	}
-	switch {
-	case s.healthNear(i, end):
-		s.hit(NameNearHealth, i)
-	case s.careNear(i, end):
-		s.hit(NameNearCare, i)
-	}
+	s.nearName(i, end)
 }
 
 // greeting handles "Hi Wren," and "Dear Ms Tolliver": a capitalised word after a
@@ -129,45 +124,50 @@ func (s *scanner) greeting(i int) {
 	}
 }
 
-// healthNear reports whether specific health information - a condition, a medicine, a
-// lab result or a diagnosis code, not a procedure or specialty alone - is near the name
-// in [i, end) (see near).
-func (s *scanner) healthNear(i, end int) bool {
-	return s.near(i, end, func(j int) bool {
-		return s.cls[j]&(clCondition|clDrug) != 0 || s.mark[j]&mkHealth != 0
-	})
-}
+// Kinds of information near a name, weakest first.
+const (
+	nearNone   = iota
+	nearCare   // a procedure, a specialty or a care event
+	nearHealth // a condition, a medicine, a lab result or a diagnosis code
+)
 
-// careNear reports whether a procedure, a specialty or a care event ("20-week
-// anatomy ultrasound (Ann Lee)", "Ann Lee - crown prep", "cardiology follow-up for
-// Ann Lee") is within nameWindow words or numbers of the name in [i, end): weaker than
-// health information, since staff rosters and teaching also put names beside
-// procedures, so the scorer weighs it apart.
-func (s *scanner) careNear(i, end int) bool {
-	return s.near(i, end, func(j int) bool { return s.cls[j]&(clProcedure|clSpecialty|clCareEvent) != 0 })
-}
-
-// near reports whether a token for which is holds lies within nameWindow words or
-// numbers before i or from end on. Punctuation does not count, so a phone number or a
-// date between the name and the term does not push it away.
-func (s *scanner) near(i, end int, is func(int) bool) bool {
+// nearInfo returns the strongest kind of information within nameWindow words or numbers
+// of the name in [i, end): specific health information (a condition, a medicine, a lab
+// result or a diagnosis code), else a procedure, a specialty or a care event ("20-week
+// anatomy ultrasound (Ann Lee)", "Ann Lee - crown prep"), which staff rosters and
+// teaching also put beside names, so the scorer weighs it apart. Punctuation does not
+// count, so a phone number or a date between the name and the term does not push it
+// away. One walk serves both kinds: names are many in a patient list.
+func (s *scanner) nearInfo(i, end int) int {
+	found := nearNone
 	for j, n := i-1, 0; j >= 0 && n < nameWindow; j-- {
-		if is(j) {
-			return true
+		if found = max(found, s.infoAt(j)); found == nearHealth {
+			return found
 		}
 		if s.toks[j].kind != tkPunct {
 			n++
 		}
 	}
 	for j, n := end, 0; j < len(s.toks) && n < nameWindow; j++ {
-		if is(j) {
-			return true
+		if found = max(found, s.infoAt(j)); found == nearHealth {
+			return found
 		}
 		if s.toks[j].kind != tkPunct {
 			n++
 		}
 	}
-	return false
+	return found
+}
+
+// infoAt is the kind of information token j holds (see nearInfo).
+func (s *scanner) infoAt(j int) int {
+	switch {
+	case s.cls[j]&(clCondition|clDrug) != 0 || s.mark[j]&mkHealth != 0:
+		return nearHealth
+	case s.cls[j]&(clProcedure|clSpecialty|clCareEvent) != 0:
+		return nearCare
+	}
+	return nearNone
 }
 
 // notPatientAfter reports whether the words after a name say what a professional does
@@ -324,10 +324,10 @@ func isNameLabel(w []byte) bool {
 
 // nearName counts the name in [i, end) as near health or care information.
 func (s *scanner) nearName(i, end int) {
-	switch {
-	case s.healthNear(i, end):
+	switch s.nearInfo(i, end) {
+	case nearHealth:
 		s.hit(NameNearHealth, i)
-	case s.careNear(i, end):
+	case nearCare:
 		s.hit(NameNearCare, i)
 	}
 }
