@@ -86,6 +86,7 @@ func (v *validator) addressOverlaps() {
 	}
 	add("metrics.listen", v.c.Metrics.Listen)
 	add("portal.listen", v.c.Portal.Listen)
+	add("api.listen", v.c.API.Listen)
 	for i, e := range all {
 		for _, prev := range all[:i] {
 			if e.overlaps(prev) {

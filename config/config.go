@@ -51,6 +51,7 @@ type Config struct {
 	Queue     Queue       `yaml:"queue"`
 	Limits    Limits      `yaml:"limits"`
 	Log       Log         `yaml:"log"`
+	API       API         `yaml:"api"`
 	src       *sourceInfo // where each key came from; nil for Default
 }
 

@@ -138,6 +138,9 @@ func (c *Config) derive() {
 	inData(&c.Portal.UnsubscribeKeyFile, "keys", "unsubscribe.key")
 	inData(&c.Log.AuditFile, "audit.log")
 	inData(&c.Log.AuditKeyFile, "keys", "audit.key")
+	if c.API.MaxRequestSize == 0 {
+		c.API.MaxRequestSize = c.Limits.MaxMessageSize/3*4 + 64<<10
+	}
 	for i := range c.Listeners {
 		l := &c.Listeners[i]
 		l.TLS = cmp.Or(l.TLS, TLSStartTLS)

@@ -32,6 +32,8 @@ func (v *validator) files() {
 	v.caFile("delivery.tls.ca_file", c.Delivery.TLS.CAFile)
 	v.readable("delivery.smarthost_auth.password_file", c.Delivery.SmarthostAuth.PasswordFile)
 	v.readable("portal.branding.logo", c.Portal.Branding.Logo)
+	v.certPair("api.tls", TLSFiles{Cert: c.API.TLS.Cert, Key: c.API.TLS.Key})
+
 	if fi, err := os.Stat(c.DataDir); err == nil && !fi.IsDir() {
 		v.addf("data_dir", "%s is not a directory", c.DataDir)
 	}

@@ -108,6 +108,7 @@ func fullWant(dir string) *Config {
 			CommandTimeout: 2 * time.Minute, DataTimeout: 5 * time.Minute, SessionLifetime: 30 * time.Minute,
 			MaxConnections: 200, MaxConnectionsPerClient: 5, ConnectionsPerClientPerMin: 30, MessagesPerClientPerMinute: 0, MaxAuthFailures: 2},
 		Log: Log{Level: "debug", Format: "json", AuditFile: "-", AuditKeyFile: "/k/audit.key"},
+		API: API{Listen: "0.0.0.0:8025", TLS: CertFiles{Cert: "/k/api.crt", Key: "/k/api.key"}, MaxRequestSize: 40_000_000},
 	}
 }
 

@@ -275,3 +275,26 @@ func (c *Config) PortalTLS() TLSFiles {
 	}
 	return c.TLS
 }
+
+// API configures the HTTP send API (POST /v1/messages, GET
+// /v1/messages/{id}) on a listener of its own. Its keys are made with
+// `sealgate apikey new --client NAME` and belong to a configured client.
+type API struct {
+	// Listen is host:port; "" (the default) disables the API.
+	Listen string `yaml:"listen"`
+	// TLS is the API's certificate; default the gateway's tls.
+	TLS CertFiles `yaml:"tls"`
+	// MaxRequestSize bounds a request body (JSON with base64 attachments
+	// is a third larger than the message). Default: 4/3 of
+	// limits.max_message_size plus 64 KiB.
+	MaxRequestSize int64 `yaml:"max_request_size" cfg:"size"`
+}
+
+// APITLS returns the API's certificate files: API.TLS if set, else the
+// gateway's.
+func (c *Config) APITLS() TLSFiles {
+	if a := c.API.TLS; a.Cert != "" {
+		return TLSFiles{Cert: a.Cert, Key: a.Key}
+	}
+	return c.TLS
+}

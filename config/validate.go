@@ -32,6 +32,7 @@ func (c *Config) Validate(opts Options) error {
 	v.delivery()
 	v.dkim()
 	v.portal()
+	v.api()
 	v.addressOverlaps()
 	if !opts.SkipFileChecks {
 		v.files()

@@ -328,3 +328,20 @@ func (v *validator) baseURL(s string) {
 		v.addf("portal.base_url", "must be https (http only for a loopback host)")
 	}
 }
+
+// api checks the HTTP send API's listener and limits.
+func (v *validator) api() {
+	a := v.c.API
+	v.pair("api.tls.cert", a.TLS.Cert, "api.tls.key", a.TLS.Key)
+	if a.Listen == "" {
+		return
+	}
+	v.address("api.listen", a.Listen)
+	if v.c.APITLS().Cert == "" {
+		v.addf("api.listen", "the API serves HTTPS only: set tls.cert/tls.key or api.tls")
+	}
+	if len(v.c.Clients) == 0 {
+		v.addf("api.listen", "no clients are configured: every API key belongs to a client")
+	}
+	v.atLeast("api.max_request_size", a.MaxRequestSize, 1024)
+}

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -98,62 +99,85 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 
 // accept runs the policy, adds the Received header and queues.
 func (s *session) accept(id string, body []byte) error {
-	v, err := s.verdict(body)
+	a := admission{id: id, channel: s.lst.Name, client: s.client, from: s.from, rcpts: s.rcpts,
+		remote: s.remote.String(), opts: s.mailOpts, received: s.received, log: s.log}
+	if s.authClient != nil {
+		a.authUser = s.authClient.Username
+	}
+	return s.srv.admit(s.ctx, a, body)
+}
+
+// admission is one message on its way into the queue, however it came:
+// an SMTP transaction or a Submission. Both take the same road from here.
+type admission struct {
+	id       string
+	channel  string // the listener's name, or "api": the accepted metric's label
+	client   *Client
+	from     string
+	rcpts    []mail.Rcpt
+	remote   string
+	authUser string
+	opts     smtp.MailOptions
+	received func(id string) []byte // the Received field, ending in CRLF
+	log      *slog.Logger
+}
+
+// admit runs the policy, adds the Received header and queues; it returns
+// only once the message is durable (or refused).
+func (srv *Server) admit(ctx context.Context, a admission, body []byte) error {
+	v, err := srv.verdict(ctx, a, body)
 	if err != nil {
 		return err
 	}
 	if v.Action == string(mail.ActionBlock) {
 		return errPolicyBlock
 	}
-	env := s.envelope(id, v)
+	env := a.envelope(v)
 	env.Hold = v.Action == string(mail.ActionQuarantine)
-	full := append(s.received(id), stripSubjectTag(body, v.SubjectTag)...)
-	if _, err := s.srv.cfg.Queue.Enqueue(s.ctx, env, full); err != nil {
+	full := append(a.received(a.id), stripSubjectTag(body, v.SubjectTag)...)
+	if _, err := srv.cfg.Queue.Enqueue(ctx, env, full); err != nil {
 		if errors.Is(err, queue.ErrClosed) {
 			return errShutdown
 		}
-		s.log.Error("enqueue failed", slog.String("queue_id", id), slog.String("error", err.Error()))
+		a.log.Error("enqueue failed", slog.String("queue_id", a.id), slog.String("error", err.Error()))
 		if queue.IsInsufficientStorage(err) {
 			return errNoStorage
 		}
 		return err
 	}
-	s.srv.m.accepted.WithLabelValues(s.lst.Name).Inc()
-	if s.srv.cfg.Audit != nil {
-		s.srv.cfg.Audit.Accepted(env)
+	srv.m.accepted.WithLabelValues(a.channel).Inc()
+	if srv.cfg.Audit != nil {
+		srv.cfg.Audit.Accepted(env)
 	}
-	s.log.Info("accepted", slog.String("queue_id", id), slog.String("client", s.client.Name),
-		slog.Int("rcpts", len(s.rcpts)), slog.Int("size", len(full)), slog.String("action", v.Action))
+	a.log.Info("accepted", slog.String("queue_id", a.id), slog.String("client", a.client.Name),
+		slog.Int("rcpts", len(a.rcpts)), slog.Int("size", len(full)), slog.String("action", v.Action))
 	return nil
 }
 
-func (s *session) verdict(body []byte) (Verdict, error) {
-	if s.srv.cfg.Policy == nil {
+func (srv *Server) verdict(ctx context.Context, a admission, body []byte) (Verdict, error) {
+	if srv.cfg.Policy == nil {
 		return Verdict{PolicySummary: mail.PolicySummary{Action: string(mail.ActionDeliver)}}, nil
 	}
-	rcpts := make([]string, len(s.rcpts))
-	for i, r := range s.rcpts {
+	rcpts := make([]string, len(a.rcpts))
+	for i, r := range a.rcpts {
 		rcpts[i] = r.Addr
 	}
-	v, err := s.srv.cfg.Policy.Check(s.ctx, body, PolicyInput{Sender: s.from, Client: s.client.Name, Recipients: rcpts})
+	v, err := srv.cfg.Policy.Check(ctx, body, PolicyInput{Sender: a.from, Client: a.client.Name, Recipients: rcpts})
 	if err != nil {
 		return Verdict{}, fmt.Errorf("policy: %w", err)
 	}
-	s.srv.m.verdicts.WithLabelValues(v.Action, fmt.Sprint(v.PHI)).Inc()
+	srv.m.verdicts.WithLabelValues(v.Action, fmt.Sprint(v.PHI)).Inc()
 	return v, nil
 }
 
-func (s *session) envelope(id string, v Verdict) *mail.Envelope {
-	o := s.mailOpts
+func (a *admission) envelope(v Verdict) *mail.Envelope {
+	o := a.opts
 	env := &mail.Envelope{
-		ID: id, From: s.from, Rcpts: s.rcpts, Received: time.Now(),
-		Client: s.client.Name, ClientAddr: s.remote.String(),
+		ID: a.id, From: a.from, Rcpts: a.rcpts, Received: time.Now(),
+		Client: a.client.Name, ClientAddr: a.remote, AuthUser: a.authUser,
 		SMTPUTF8: o.UTF8, EightBit: o.Body == smtp.Body8BitMIME, RequireTLS: o.RequireTLS,
 		Ret: string(o.Return), EnvID: o.EnvelopeID,
 		Policy: v.PolicySummary,
-	}
-	if s.authClient != nil {
-		env.AuthUser = s.authClient.Username
 	}
 	if v.Action == string(mail.ActionEncrypt) || v.PHI || o.RequireTLS {
 		// Until a message-level protection is chosen for it, PHI leaves

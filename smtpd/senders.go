@@ -31,7 +31,10 @@ var senderFields = []string{"From", "Sender", "Resent-From", "Resent-Sender"}
 // checks every address of every From, Sender, Resent-From and
 // Resent-Sender against the client's allowed senders, and refuses looping
 // mail and a header over maxHeaderBytes.
-func (s *session) checkHeaders(body []byte) error {
+func (s *session) checkHeaders(body []byte) error { return checkHeaders(s.client, body) }
+
+// checkHeaders is the header check of a message from client c.
+func checkHeaders(c *Client, body []byte) error {
 	if headerLen(body) > maxHeaderBytes {
 		return errHeaderTooBig
 	}
@@ -50,7 +53,7 @@ func (s *session) checkHeaders(body []byte) error {
 	}
 	for _, field := range senderFields {
 		for _, v := range h.Values(field) {
-			if err := s.checkSenderField(v); err != nil {
+			if err := checkSenderField(c, v); err != nil {
 				return err
 			}
 		}
@@ -75,14 +78,14 @@ var addressParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
 // checkSenderField checks one From, Sender, Resent-From or Resent-Sender
 // value: it must hold at least one address, and every address must be
 // allowed for the client.
-func (s *session) checkSenderField(v string) error {
+func checkSenderField(c *Client, v string) error {
 	list, err := addressParser.ParseList(v)
 	if err != nil || len(list) == 0 {
 		return errHeaderFrom
 	}
 	for _, m := range list {
 		a, err := addr.Parse(m.Address, addr.Options{SMTPUTF8: true, AllowQuoted: true})
-		if err != nil || !senderAllowed(s.client, a) {
+		if err != nil || !senderAllowed(c, a) {
 			return errHeaderFrom
 		}
 	}

@@ -234,19 +234,25 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 // suppression list of the envelope sender's domain. Transactional clients
 // are never checked; the null sender has no domain and is not a campaign.
 func (s *session) checkSuppressed(rcpt string) error {
-	if !s.client.Marketing {
+	return s.srv.checkSuppressed(s.ctx, s.client, s.from, rcpt, s.log)
+}
+
+// checkSuppressed is the suppression check of a message from client c
+// with envelope sender from.
+func (srv *Server) checkSuppressed(ctx context.Context, c *Client, from, rcpt string, log *slog.Logger) error {
+	if !c.Marketing {
 		return nil
 	}
-	_, domain, ok := strings.Cut(s.from, "@")
+	_, domain, ok := strings.Cut(from, "@")
 	if !ok {
 		return nil
 	}
-	if s.srv.cfg.Suppressions == nil {
+	if srv.cfg.Suppressions == nil {
 		return errSuppressionDown
 	}
-	hit, err := s.srv.cfg.Suppressions.Suppressed(s.ctx, domain, rcpt)
+	hit, err := srv.cfg.Suppressions.Suppressed(ctx, domain, rcpt)
 	if err != nil {
-		s.log.Warn("suppression list unavailable", slog.String("error", err.Error()))
+		log.Warn("suppression list unavailable", slog.String("error", err.Error()))
 		return errSuppressionDown
 	}
 	if hit {

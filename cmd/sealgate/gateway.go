@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealgate/sealgate/api"
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/config"
@@ -53,6 +54,11 @@ type gateway struct {
 	smtpd      *smtpd.Server
 	metrics    *metrics.Server
 	control    *control.Server
+	// The HTTP send API (api.listen): its store, the tracker that records
+	// delivery results for it, and its listener.
+	apiStore   *api.Store
+	apiTracker *api.Tracker
+	api        *api.Server
 	// ready is what /readyz reports.
 	ready atomic.Bool
 	// protect is the protection layer's lifecycle (key folders, store).
@@ -129,6 +135,9 @@ func (g *gateway) start() error {
 	if err := g.openPortalStore(); err != nil {
 		return err
 	}
+	if err := g.openAPIStore(); err != nil {
+		return fmt.Errorf("api store: %w", err)
+	}
 	if err := g.startQueue(); err != nil {
 		return err
 	}
@@ -144,6 +153,9 @@ func (g *gateway) start() error {
 		g.portal = srv
 	}
 	if err := g.startSMTP(); err != nil {
+		return err
+	}
+	if err := g.startAPI(); err != nil {
 		return err
 	}
 	return g.startOps()
@@ -250,7 +262,8 @@ func (g *gateway) startQueue() error {
 		Schedule: g.cfg.Delivery.Retry.Schedule, MaxAge: g.cfg.Delivery.Retry.MaxAge,
 		Workers: max(g.cfg.Delivery.MaxConnections, 1), MinFree: g.cfg.Queue.MinFree,
 		Logger: g.log, Registerer: g.reg,
-		Audit: bounceObserver{Log: g.audit, metrics: bounces, cfg: g.cfg, st: g.portalStore, log: g.log},
+		Audit: queueEvents{bounceObserver: bounceObserver{Log: g.audit, metrics: bounces, cfg: g.cfg, st: g.portalStore, log: g.log},
+			tracker: g.apiTracker},
 	})
 	if err != nil {
 		return err
@@ -321,6 +334,9 @@ func (g *gateway) startOps() error {
 func (g *gateway) close(ctx context.Context) error {
 	g.ready.Store(false)
 	var errs []error
+	if g.api != nil {
+		errs = append(errs, g.api.Close(ctx))
+	}
 	if g.smtpd != nil {
 		errs = append(errs, g.smtpd.Close(ctx))
 	}
@@ -332,6 +348,12 @@ func (g *gateway) close(ctx context.Context) error {
 	}
 	if g.queue != nil {
 		errs = append(errs, g.queue.Close(ctx))
+	}
+	if g.apiTracker != nil {
+		g.apiTracker.Close() // after the queue that reports to it
+	}
+	if g.apiStore != nil {
+		errs = append(errs, g.apiStore.Close())
 	}
 	if g.protect != nil {
 		g.protect.Close()

@@ -14,6 +14,7 @@
 //	sealgate reload                      re-read config, keys and certificates
 //	sealgate audit verify [FILE...]      check the audit log's hash chain
 //	sealgate audit key                   the audit log's public key
+//	sealgate apikey new|list|revoke      keys of the HTTP API
 //	sealgate passwd                      print a password hash for the config
 //	sealgate dkim keygen                 make a DKIM key
 //	sealgate completion bash             shell completion

@@ -61,6 +61,9 @@ func announce(g *gateway, src configSource, io stdio) {
 	if g.portal != nil {
 		fmt.Fprintf(io.out, "sealgate: pickup portal on https://%s (links use %s)\n", g.portal.Addr(), g.cfg.Portal.BaseURL)
 	}
+	if g.api != nil {
+		fmt.Fprintf(io.out, "sealgate: HTTP API on https://%s/v1/messages\n", g.api.Addr())
+	}
 	if g.metrics != nil {
 		fmt.Fprintf(io.out, "sealgate: metrics on http://%s/metrics\n", g.metrics.Addr())
 	}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sealgate/sealgate/api"
+	"github.com/sealgate/sealgate/config"
+)
+
+// cmdAPIKey is `sealgate apikey new --client NAME | list | revoke ID`. Keys
+// live in the API's store (<data_dir>/api/api.db) as SHA-256 hashes; new
+// prints the key once. The running gateway reads the store on every
+// request, so a new or revoked key counts at once.
+func cmdAPIKey(inv *invocation, io stdio) int {
+	cfg, src, err := commandConfig(inv)
+	if err != nil {
+		fmt.Fprintln(io.err, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	op := inv.cmd.path[1]
+	if op != "new" {
+		if _, err := os.Stat(apiStoreDir(cfg)); err != nil {
+			return io.fail("apikey: no API store in %s (config: %s): make a key with `sealgate apikey new --client NAME`", apiStoreDir(cfg), src)
+		}
+	}
+	st, err := api.OpenStore(ctx, apiStoreDir(cfg))
+	if err != nil {
+		return io.fail("apikey: %v", err)
+	}
+	defer st.Close()
+	switch op {
+	case "new":
+		return apikeyNew(ctx, st, cfg, src, inv.flag("client"), io)
+	case "list":
+		return apikeyList(ctx, st, inv.on("json"), io)
+	}
+	if err := st.Revoke(ctx, inv.args[0]); err != nil {
+		return io.fail("apikey revoke: %v", err)
+	}
+	fmt.Fprintf(io.out, "%s: revoked\n", inv.args[0])
+	return 0
+}
+
+func apikeyNew(ctx context.Context, st *api.Store, cfg *config.Config, src configSource, client string, io stdio) int {
+	if client == "" {
+		return io.fail("apikey new: --client NAME is required: the key belongs to a configured client")
+	}
+	if !slices.ContainsFunc(cfg.Clients, func(c config.Client) bool { return c.Name == client }) {
+		return io.fail("apikey new: no client %q in %s", client, src)
+	}
+	id, key, err := st.NewKey(ctx, client)
+	if err != nil {
+		return io.fail("apikey new: %v", err)
+	}
+	fmt.Fprintf(io.err, "key %s for client %s; it is shown only now, sealgate keeps only its hash:\n", id, client)
+	fmt.Fprintln(io.out, key)
+	return 0
+}
+
+func apikeyList(ctx context.Context, st *api.Store, asJSON bool, io stdio) int {
+	keys, err := st.Keys(ctx)
+	if err != nil {
+		return io.fail("apikey list: %v", err)
+	}
+	if asJSON {
+		json.NewEncoder(io.out).Encode(keys)
+		return 0
+	}
+	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCLIENT\tCREATED\tSTATE")
+	for _, k := range keys {
+		state := "live"
+		if k.Revoked {
+			state = "revoked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Client, k.Created.Format(time.RFC3339), state)
+	}
+	tw.Flush()
+	return 0
+}
