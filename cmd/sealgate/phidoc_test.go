@@ -33,6 +33,9 @@ var conditionalFiles = map[string][2]string{
 	"tlsrpt/*.jsonl":               {"../../tlsrpt", `".jsonl"`},
 	"tlsrpt/last-sent":             {".", `"tlsrpt", "last-sent"`},
 	"audit.log":                    {".", `"audit.log"`},
+	"api/api.db":                   {"../../api", `"api.db"`},
+	"api/api.db-wal":               {"../../api", `journal_mode(WAL)`},
+	"api/api.db-shm":               {"../../api", `journal_mode(WAL)`},
 }
 
 // sourceHas reports whether a non-test Go file in dir contains literal.
