@@ -70,7 +70,7 @@ const (
 
 // Finding is the result of one check.
 type Finding struct {
-	Check   string   `json:"check"` // SPF, DKIM, DMARC, MTA-STS, TLS-RPT
+	Check   string   `json:"check"` // SPF, DKIM, DMARC, MTA-STS, TLS-RPT, rDNS
 	Status  Status   `json:"status"`
 	Found   []string `json:"found,omitempty"`   // the records as published
 	Explain []string `json:"explain"`           // what was found and why it matters
@@ -81,7 +81,7 @@ type Finding struct {
 func (f Finding) Failed() bool { return f.Status != OK && f.Status != Warn }
 
 // Check runs every check for req.Domain, in the order SPF, DKIM, DMARC,
-// MTA-STS, TLS-RPT.
+// MTA-STS, TLS-RPT, and the reverse DNS of the gateway's addresses.
 func Check(ctx context.Context, r Resolver, req Request) []Finding {
 	req.Domain = normal(req.Domain)
 	return []Finding{
@@ -90,6 +90,7 @@ func Check(ctx context.Context, r Resolver, req Request) []Finding {
 		checkDMARC(ctx, r, req),
 		checkMTASTS(ctx, r, req),
 		checkTLSRPT(ctx, r, req),
+		checkRDNS(ctx, r, req),
 	}
 }
 

@@ -227,3 +227,15 @@ func TestMTASTS(t *testing.T) {
 	newCache()
 	expect(t, f.find(t, "MTA-STS"), senderdns.Wrong, "cannot be used")
 }
+
+// TestRDNS: a missing PTR, a PTR whose name does not resolve back, and
+// forward-confirmed reverse DNS.
+func TestRDNS(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	expect(t, f.find(t, "rDNS"), senderdns.Missing, "192.0.2.10 has no PTR record")
+	f.dns.Add(t, "10.2.0.192.in-addr.arpa. IN PTR gw.clinic.test.")
+	expect(t, f.find(t, "rDNS"), senderdns.Wrong, "does not resolve back", "gw.clinic.test. IN A 192.0.2.10")
+	f.dns.Add(t, "gw.clinic.test. IN A 192.0.2.10")
+	expect(t, f.find(t, "rDNS"), senderdns.OK, "reverse name gw.clinic.test resolves back to it")
+}

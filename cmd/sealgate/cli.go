@@ -136,7 +136,7 @@ func commandTable() []*command {
 		{path: []string{"dkim", "keygen"}, flags: []string{"domain", "selector", "algo", "dir"},
 			summary: "write a DKIM key and print the DNS record to publish", run: cmdDKIM},
 		{path: []string{"dns", "check"}, flags: []string{"config", "domain", "ip", "json"},
-			summary: "explain a sending domain's SPF, DKIM, DMARC, MTA-STS and TLS-RPT and print the records to publish", run: cmdDNSCheck},
+			summary: "explain a sending domain's SPF, DKIM, DMARC, MTA-STS, TLS-RPT and the gateway's reverse DNS, and print the records to publish", run: cmdDNSCheck},
 		{path: []string{"suppress", "list"}, flags: []string{"config", "domain", "json"},
 			summary: "the suppression list (of one sending domain with --domain)", run: cmdSuppress},
 		{path: []string{"suppress", "add"}, args: "ADDRESS", minArgs: 1, maxArgs: 1, flags: []string{"config", "domain", "reason"},

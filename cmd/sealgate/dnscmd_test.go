@@ -18,7 +18,8 @@ import (
 // TestDNSCheckCommand runs `sealgate dns check` against a loopback DNS
 // server: first with nothing published (every check missing, exit 1, the
 // records to publish printed), then with exactly the records it printed
-// plus an MTA-STS policy host, after which every check passes.
+// plus an MTA-STS policy host and a PTR record, after which every check
+// passes.
 func TestDNSCheckCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -50,7 +51,7 @@ dkim:
 		t.Fatalf("exit %d with nothing published, want 1\n%s%s", code, out, errOut)
 	}
 	for _, want := range []string{"gateway addresses: 192.0.2.10", "SPF      MISSING", "DKIM     MISSING", "DMARC    MISSING",
-		"MTA-STS  MISSING", "TLS-RPT  MISSING", `publish: clinic.test. IN TXT "v=spf1 ip4:192.0.2.10 -all"`} {
+		"MTA-STS  MISSING", "TLS-RPT  MISSING", "rDNS     MISSING", `publish: clinic.test. IN TXT "v=spf1 ip4:192.0.2.10 -all"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -65,6 +66,7 @@ dkim:
 	ststest.Start(t, ip, ca.Leaf(t, "mta-sts.clinic.test"), "version: STSv1\nmode: enforce\nmx: mx1.clinic.test\nmax_age: 86400\n")
 	srv.Add(t, "mta-sts.clinic.test. IN A "+ip)
 	srv.Set(t, `_dmarc.clinic.test. IN TXT "v=DMARC1; p=reject; rua=mailto:d@clinic.test"`)
+	srv.Add(t, "10.2.0.192.in-addr.arpa. IN PTR gw.clinic.test.")
 
 	code, out, errOut = runCLI("dns", "check", "--config", cfgPath, "--domain", "clinic.test", "--json")
 	var findings []senderdns.Finding
@@ -76,7 +78,7 @@ dkim:
 			t.Errorf("%s: %s %v", f.Check, f.Status, f.Explain)
 		}
 	}
-	if code != 0 || len(findings) != 5 {
+	if code != 0 || len(findings) != 6 {
 		t.Fatalf("exit %d, %d findings after publishing", code, len(findings))
 	}
 
