@@ -17,10 +17,10 @@ import (
 )
 
 // cmdDNSCheck is `sealgate dns check --domain D [--ip A,B]`: it looks up
-// the sending domain's SPF, DKIM, DMARC, MTA-STS, TLS-RPT and the gateway's
-// reverse DNS with the
-// configured resolver (delivery.dns), explains each and prints the records
-// to publish. Exit 0 when nothing needs action, 1 otherwise.
+// the sending domain's SPF, DKIM, DMARC, MTA-STS and TLS-RPT and the
+// gateway's reverse DNS with the configured resolver (delivery.dns),
+// explains each and prints the records to publish. Exit 0 when nothing
+// needs action, 1 otherwise.
 func cmdDNSCheck(inv *invocation, io stdio) int {
 	domain := strings.TrimSpace(inv.flag("domain"))
 	if domain == "" {
