@@ -43,8 +43,17 @@ func (s *Server) switchLang(next http.Handler) http.Handler {
 			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: code, Path: "/", MaxAge: int(langTTL.Seconds()),
 				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		}
-		http.Redirect(w, r, r.URL.EscapedPath(), http.StatusSeeOther)
+		http.Redirect(w, r, samePath(r.URL.EscapedPath()), http.StatusSeeOther)
 	})
+}
+
+// samePath is p when it is a path on this site, else "/": "//evil.example/x" or
+// "/\evil.example" would send the browser to another host.
+func samePath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.Contains(p, "\\") {
+		return "/"
+	}
+	return p
 }
 
 // here is the page a language switch reloads: the page itself when it

@@ -306,3 +306,38 @@ func TestZoneKeptInSharedSessions(t *testing.T) {
 		t.Fatalf("node 2 shows:\n%s", m.body)
 	}
 }
+
+// TestLanguageSwitchStaysOnSite: the language switch reloads a page of this
+// site only; a path that a browser would read as another host
+// ("//evil.example/x") is sent to the start page instead, so the portal's own
+// address cannot be used to lead a patient to a look-alike that asks for
+// their code.
+func TestLanguageSwitchStaysOnSite(t *testing.T) {
+	for in, want := range map[string]string{"//evil.example/x": "/", "/\\evil.example": "/", "/pickup": "/pickup",
+		"evil.example": "/", "/%2F%2Fevil.example": "/%2F%2Fevil.example"} {
+		if got := samePath(in); got != want {
+			t.Errorf("samePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	h := newHarness(t, clinic)
+	c := *h.ts.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, path := range []string{"//evil.example/x", "/%2F%2Fevil.example", "/\\evil.example", "/pickup"} {
+		req, err := http.NewRequest(http.MethodGet, h.ts.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.Opaque, req.URL.RawQuery = path, "lang=es" // sent as written, not cleaned
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		res.Body.Close()
+		loc := res.Header.Get("Location")
+		u, err := url.Parse(loc)
+		if res.StatusCode != http.StatusSeeOther || err != nil || u.Host != "" || u.Scheme != "" ||
+			strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
+			t.Errorf("GET %s?lang=es: %d Location %q, want a 303 to a path of this site", path, res.StatusCode, loc)
+		}
+	}
+}
