@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // RemoteReplier is implemented by delivery errors that carry the text of
@@ -56,12 +57,13 @@ func SanitizeReply(text string) string {
 	return out
 }
 
-// dropQuoted replaces text between matching quotes ("…", '…', `…`) with
-// "[quoted]"; an unmatched quote drops the rest of the text.
+// dropQuoted replaces text between matching quotes ("…", '…', `…`, and the
+// typographic “…”, ‘…’, «…») with "[quoted]"; an unmatched quote drops the
+// rest of the text.
 func dropQuoted(s string) string {
 	var b strings.Builder
 	for {
-		i := strings.IndexAny(s, "\"'`")
+		i := strings.IndexAny(s, "\"'`“‘«")
 		if i < 0 {
 			b.WriteString(s)
 			return b.String()
@@ -72,14 +74,29 @@ func dropQuoted(s string) string {
 			s = s[i+1:]
 			continue
 		}
+		open, size := utf8.DecodeRuneInString(s[i:])
 		b.WriteString(s[:i])
-		j := strings.IndexByte(s[i+1:], s[i])
 		b.WriteString(" [quoted] ")
+		j := strings.IndexRune(s[i+size:], closingQuote(open))
 		if j < 0 {
 			return b.String()
 		}
-		s = s[i+1+j+1:]
+		_, csize := utf8.DecodeRuneInString(s[i+size+j:])
+		s = s[i+size+j+csize:]
 	}
+}
+
+// closingQuote is the quote that ends a passage opened by open.
+func closingQuote(open rune) rune {
+	switch open {
+	case '“':
+		return '”'
+	case '‘':
+		return '’'
+	case '«':
+		return '»'
+	}
+	return open
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

@@ -19,6 +19,8 @@ func TestReplyTextStripsAddressesContentAndNumbers(t *testing.T) {
 		{`Message content rejected: "SSN 123-45-6789 for Jane"`, "Message content rejected: [quoted]"},
 		{"Mailbox full, don't retry before 2026", "Mailbox full, don't retry before [number]"},
 		{"Blocked: 'Jane Doe diabetes", "Blocked: [quoted]"},
+		{"Subject “Your HIV test results, Jane Roe” matched a content rule", "Subject [quoted] matched a content rule"},
+		{"Refused ‘biopsy for Ana’ and «cita de Ana» here", "Refused [quoted] and [quoted] here"},
 		{"try again\r\nlater\x00", "try again later"},
 		{"MRN 00123456 unknown", "MRN [number] unknown"},
 		{"", ""},

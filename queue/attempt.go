@@ -200,9 +200,9 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 	if o.Err != nil {
 		attrs = append(attrs, slog.String("reason", logReason(o.Err)))
 	}
-	if r.RemoteText != "" {
-		attrs = append(attrs, slog.String("remote_text", r.RemoteText))
-	}
+	// The remote reply's text stays out of the log: stripped of addresses,
+	// quotes and numbers it may still name a person (a server that echoes
+	// the Subject). The audit record, `queue show` and the DSN carry it.
 	q.log.LogAttrs(q.ctx, slog.LevelInfo, "delivery", attrs...)
 }
 

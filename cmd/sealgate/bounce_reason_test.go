@@ -122,7 +122,7 @@ func TestBounceReasonEverywhereWithoutAddressesOrContent(t *testing.T) {
 		t.Errorf("delivered line: %s", l)
 	}
 	if l := got["rcpt=2"]; !strings.Contains(l, "result=bounced") || !strings.Contains(l, "code=550") ||
-		!strings.Contains(l, "enhanced=5.1.1") || !strings.Contains(l, `remote_text="User [address] unknown, MRN [number] [quoted]"`) {
+		!strings.Contains(l, "enhanced=5.1.1") || strings.Contains(l, "remote_text") || strings.Contains(l, "unknown") {
 		t.Errorf("bounced line: %s", l)
 	}
 	if l := got["rcpt=3"]; !strings.Contains(l, "result=deferred") || !strings.Contains(l, "enhanced=4.2.2") {
