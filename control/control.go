@@ -95,6 +95,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /queue/{id}/release", s.action("release", q.Release))
 	mux.HandleFunc("DELETE /queue/{id}", s.action("delete", q.Delete))
 	mux.HandleFunc("POST /queue/flush", func(w http.ResponseWriter, r *http.Request) {
+		if !s.requested(w, r, "flush", "") {
+			return
+		}
 		n := q.Flush()
 		s.opts.Audit.Operator("flush", "", peerOf(r), "ok")
 		reply(w, map[string]int{"flushed": n}, nil)
@@ -104,10 +107,25 @@ func (s *Server) routes() *http.ServeMux {
 	return mux
 }
 
-// action runs an operation on one message and audits it with its result.
+// requested records that an operator asked for an action before it is
+// carried out; when the record cannot be written the action is refused
+// (503) and false returned: nothing an operator does goes unrecorded.
+func (s *Server) requested(w http.ResponseWriter, r *http.Request, name, id string) bool {
+	if err := s.opts.Audit.Operator(name, id, peerOf(r), "requested"); err != nil {
+		reply(w, nil, errNotAudited)
+		return false
+	}
+	return true
+}
+
+// action runs an operation on one message, recorded in the audit log
+// before (refused if that fails) and with its result after.
 func (s *Server) action(name string, op func(id string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
+		if !s.requested(w, r, name, id) {
+			return
+		}
 		err := op(id)
 		s.opts.Audit.Operator(name, id, peerOf(r), resultOf(err))
 		reply(w, map[string]string{"id": id, "done": name}, err)
@@ -138,6 +156,9 @@ func (s *Server) content(w http.ResponseWriter, r *http.Request) {
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Reload == nil {
 		reply(w, nil, errors.New("reload is not available"))
+		return
+	}
+	if !s.requested(w, r, "reload", "") {
 		return
 	}
 	err := s.opts.Reload()
