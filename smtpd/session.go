@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -243,8 +242,8 @@ func (srv *Server) checkSuppressed(ctx context.Context, c *Client, from, rcpt st
 	if !c.Marketing {
 		return nil
 	}
-	_, domain, ok := strings.Cut(from, "@")
-	if !ok {
+	domain := addr.DomainOf(from) // the last '@', as the unsubscribe link and bounces read it
+	if domain == "" {
 		return nil
 	}
 	if srv.cfg.Suppressions == nil {
