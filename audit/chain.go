@@ -244,6 +244,15 @@ func (l *Log) appendRecord(body []byte) error {
 		l.size += int64(n)
 	}
 	if err != nil {
+		// What reached the file: part of this record (the file now ends in
+		// a line cut short, which the next record must end first), or only
+		// the newline that ended an earlier torn line.
+		switch {
+		case n > start:
+			l.torn = true
+		case n == start && start == 1:
+			l.torn = false
+		}
 		return err
 	}
 	l.torn = false

@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -321,5 +323,56 @@ func TestTimerSealsAndCloseStopsIt(t *testing.T) {
 	}
 	if rep, err := Verify([]string{p}, pubOf(key)); err != nil || rep.Broken != nil || rep.Unsigned != 0 {
 		t.Fatalf("%+v %v", rep, err)
+	}
+}
+
+// halfWriter writes half of the first line it is given and fails, as a
+// disk that fills mid-record does; later writes go through.
+type halfWriter struct {
+	w    io.Writer
+	done bool
+}
+
+func (h *halfWriter) Write(b []byte) (int, error) {
+	if h.done {
+		return h.w.Write(b)
+	}
+	h.done = true
+	n, _ := h.w.Write(b[:len(b)/2])
+	return n, errors.New("no space left on device")
+}
+
+// TestRecordAfterAPartialWriteStartsItsOwnLine: a record cut short by a
+// failed write leaves the file ending mid-line; the next record ends that
+// line first, so it is whole and readable (the cut one is named broken).
+func TestRecordAfterAPartialWriteStartsItsOwnLine(t *testing.T) {
+	t.Parallel()
+	key := testKey(t)
+	p := filepath.Join(t.TempDir(), "audit.log")
+	l, err := Open(p, Options{Key: key, CheckpointInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Accepted(&mail.Envelope{ID: "q1", From: "lab@clinic.example.org"})
+	l.w = &halfWriter{w: l.w}
+	if err := l.Operator("release", "q2", "uid=0(root)", "requested"); err == nil {
+		t.Fatal("a failed write was not reported")
+	}
+	if err := l.Operator("release", "q3", "uid=0(root)", "requested"); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	lines := readLines(t, p)
+	if len(lines) < 3 {
+		t.Fatalf("lines %q", lines)
+	}
+	var rec struct {
+		QueueID string `json:"queue_id"`
+	}
+	if err := json.Unmarshal([]byte(lines[2]), &rec); err != nil || rec.QueueID != "q3" {
+		t.Fatalf("the record after the cut one is not a line of its own: %q (%v)", lines[2], err)
+	}
+	if rep, _ := Verify([]string{p}, pubOf(key)); rep.Broken == nil || rep.Broken.Line != 2 {
+		t.Errorf("the cut record is not named: %+v", rep.Broken)
 	}
 }

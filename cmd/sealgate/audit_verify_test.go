@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -94,6 +95,28 @@ func TestAuditVerifyBinary(t *testing.T) {
 		l[len(l)-1] = l[len(l)-1][:20]
 		return l
 	}, fmt.Sprintf("truncated.log:%d", len(lines))+": BROKEN: the last line is cut short")
+
+	// The current file alone continues the rotated one: checked from where
+	// it starts only with --partial.
+	if code, out, errOut := run(logPath); code != 1 || !strings.Contains(errOut, "NOT VERIFIED") {
+		t.Errorf("a file that continues one not given: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run("--partial", logPath); code != 0 {
+		t.Errorf("the same with --partial: exit %d\n%s%s", code, out, errOut)
+	}
+	// Logs written without the key: every line stripped of its chain, and a
+	// made-up chain with no checkpoint, are refused even with --partial.
+	forge := func(name string, body string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o600)
+		if code, out, errOut := run("--partial", p); code != 1 || !strings.Contains(errOut, "no signed checkpoint") {
+			t.Errorf("%s: exit %d, want 1 and no signed checkpoint\n%s%s", name, code, out, errOut)
+		}
+	}
+	unchained := regexp.MustCompile(`"(seq|prev)":("[^"]*"|[0-9]+),?`)
+	forge("unchained.log", unchained.ReplaceAllString(strings.Join(fileLines(t, logPath), ""), ""))
+	forge("madeup.log", `{"seq":900,"prev":"`+strings.Repeat("5a", 32)+`","event":"accepted","queue_id":"X"}`+"\n")
 
 	// Another key: verify with the wrong public key fails at the first checkpoint.
 	other := strings.Repeat("ab", 32)

@@ -13,8 +13,9 @@ import (
 // log's hash chain and checkpoint signatures — the configured log when no
 // FILE is named; a rotated series oldest first — and names the first
 // broken record. The key is the gateway's (log.audit_key_file) or the one
-// given with --public-key; verify never creates one. Exit 0: intact, 1:
-// broken or not checkable.
+// given with --public-key; verify never creates one. Exit 0: intact and
+// signed, 1: broken, unsigned, or (without --partial) not checked from
+// its start.
 func cmdAuditVerify(inv *invocation, io stdio) int {
 	files := inv.args
 	pub, err := auditPublicKey(inv, len(files) == 0, &files)
@@ -33,7 +34,31 @@ func cmdAuditVerify(inv *invocation, io stdio) int {
 	if rep.Broken != nil {
 		return 1
 	}
+	if why := unproven(rep, inv.on("partial")); why != "" {
+		fmt.Fprintf(io.err, "audit verify: NOT VERIFIED: %s\n", why)
+		return 1
+	}
 	return 0
+}
+
+// unproven says why an unbroken chain still proves nothing, "" when it
+// does. A chain anyone can compute: only a checkpoint signed by the
+// gateway's key ties it to the gateway, so a log with records and no
+// checkpoint could have been written without the key; a log that starts in
+// the middle (seq above 1) or with lines from before the chain can only be
+// vouched for from where the chain is checked, which --partial accepts.
+func unproven(rep audit.Report, partial bool) string {
+	switch {
+	case rep.Records+rep.Unchained > 0 && rep.Checkpoints == 0:
+		return "no signed checkpoint: the chain could have been written without the gateway's key"
+	case partial:
+		return ""
+	case rep.FirstSeq > 1:
+		return fmt.Sprintf("the log starts at seq %d: name the earlier files oldest first, or accept it with --partial", rep.FirstSeq)
+	case rep.Unchained > 0:
+		return fmt.Sprintf("%d lines before the chain are not protected: accept them with --partial", rep.Unchained)
+	}
+	return ""
 }
 
 func printAuditReport(rep audit.Report, io stdio) {

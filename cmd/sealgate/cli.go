@@ -33,6 +33,7 @@ var flagTable = []flagSpec{
 	{"dir", "DIR", "folder for the key file"},
 	{"reason", "R", "why an address is suppressed: hard_bounce, unsubscribe, complaint or manual (default)"},
 	{"public-key", "HEX", "the audit key to check checkpoints with (from `sealgate audit key`), instead of the configured key file"},
+	{"partial", "", "audit verify: accept a log that continues a file not given, or begins with lines from before the chain"},
 	{"help", "", "show help for this command"},
 }
 
@@ -123,7 +124,7 @@ func commandTable() []*command {
 		{path: []string{"reload"}, flags: cfg, summary: "make the running gateway re-read config, keys and certificates (as SIGHUP)", run: cmdReload},
 		{path: []string{"health"}, flags: cfg,
 			summary: "exit 0 if the running gateway takes mail, 1 with the reason if not (container health checks)", run: cmdHealth},
-		{path: []string{"audit", "verify"}, args: "[FILE...]", maxArgs: 1000, flags: []string{"config", "public-key", "json"},
+		{path: []string{"audit", "verify"}, args: "[FILE...]", maxArgs: 1000, flags: []string{"config", "public-key", "json", "partial"},
 			summary: "check the audit log's hash chain and signed checkpoints (rotated files oldest first); names the first broken record", run: cmdAuditVerify},
 		{path: []string{"audit", "key"}, flags: cfg,
 			summary: "print the public key that verifies the audit log's checkpoints (give it to the auditor)", run: cmdAuditKey},
