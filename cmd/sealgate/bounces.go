@@ -30,7 +30,7 @@ type bounceObserver struct {
 func (b bounceObserver) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
 	b.Log.Delivery(env, o, attempt)
 	class := bounce.Classify(o)
-	b.metrics.Count(class)
+	defer b.metrics.Count(class) // after the suppression, so the count says it is done
 	at := strings.LastIndexByte(env.From, '@')
 	if class != bounce.Hard || b.st == nil || at < 0 || !marketingClient(b.cfg, env.Client) {
 		return

@@ -89,20 +89,33 @@ func suppressChange(ctx context.Context, st *store.Store, cfg *config.Config, ac
 	if action == "add" && !slices.Contains(store.Reasons, e.Reason) {
 		return fmt.Errorf("--reason %q is not one of %s", e.Reason, strings.Join(store.Reasons, ", "))
 	}
-	var err error
 	if action == "add" {
-		err = st.Suppress(ctx, e)
+		// Adding protects: it is done even if the record then fails, and the
+		// failure is reported.
+		if err := st.Suppress(ctx, e); err != nil {
+			return err
+		}
+		if err := auditSuppression(cfg, action, e); err != nil {
+			return fmt.Errorf("done, but the audit log could not be written: %w", err)
+		}
 	} else {
-		var found bool
-		if found, err = st.Unsuppress(ctx, e.Domain, e.Address); err == nil && !found {
+		// Removing lets campaign mail reach the address again: it is
+		// recorded first, and not done when it cannot be.
+		if on, err := st.Suppressed(ctx, e.Domain, e.Address); err != nil {
+			return err
+		} else if !on {
 			return fmt.Errorf("%s is not on the list of %s", e.Address, e.Domain)
 		}
-	}
-	if err != nil {
-		return err
-	}
-	if err := auditSuppression(cfg, action, e); err != nil {
-		return fmt.Errorf("done, but the audit log could not be written: %w", err)
+		if err := auditSuppression(cfg, action, e); err != nil {
+			return fmt.Errorf("not removed: the audit log could not be written: %w", err)
+		}
+		found, err := st.Unsuppress(ctx, e.Domain, e.Address)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%s is not on the list of %s", e.Address, e.Domain)
+		}
 	}
 	fmt.Fprintf(io.out, "%s: %sed for %s\n", e.Address, strings.TrimSuffix(action, "e"), e.Domain)
 	return nil
