@@ -51,8 +51,10 @@ var (
 	errSuppressed     = rej("suppressed", 550, 5, 7, 1,
 		"Recipient unsubscribed, bounced or complained: on this sender's suppression list (marketing mail only)")
 	errSuppressionDown = rej("suppression_unavailable", 451, 4, 3, 0, "Suppression list unavailable, try again later")
-	errNoRecipients    = rej("no_recipients", 554, 5, 5, 1, "No valid recipients")
-	errTooManyRcpts    = rej("too_many_recipients", 452, 4, 5, 3, "Too many recipients")
+	errMarketingNull   = rej("marketing_null_sender", 550, 5, 7, 1,
+		"Marketing mail needs a sender address: its suppression list is the sender domain's")
+	errNoRecipients = rej("no_recipients", 554, 5, 5, 1, "No valid recipients")
+	errTooManyRcpts = rej("too_many_recipients", 452, 4, 5, 3, "Too many recipients")
 )
 
 // errAuthNeedsTLS answers AUTH before TLS (RFC 4954 §6). It is returned to

@@ -230,8 +230,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 }
 
 // checkSuppressed refuses a marketing client's recipient who is on the
-// suppression list of the envelope sender's domain. Transactional clients
-// are never checked; the null sender has no domain and is not a campaign.
+// suppression list of the envelope sender's domain, and every recipient of
+// a marketing client's null-sender mail (it has no list to honour).
+// Transactional clients are never checked.
 func (s *session) checkSuppressed(rcpt string) error {
 	return s.srv.checkSuppressed(s.ctx, s.client, s.from, rcpt, s.log)
 }
@@ -244,7 +245,9 @@ func (srv *Server) checkSuppressed(ctx context.Context, c *Client, from, rcpt st
 	}
 	domain := addr.DomainOf(from) // the last '@', as the unsubscribe link and bounces read it
 	if domain == "" {
-		return nil
+		// The null sender has no suppression list to honour: a campaign
+		// sent as <> would reach every unsubscribed address.
+		return errMarketingNull
 	}
 	if srv.cfg.Suppressions == nil {
 		return errSuppressionDown

@@ -36,6 +36,7 @@ func TestSuppressionRCPT(t *testing.T) {
 	list := &listOf{entries: map[string]bool{"news.example.org pat@example.net": true}}
 	h := newHarness(t, func(c *Config) {
 		c.Clients[0].Marketing = true
+		c.Clients[0].AllowedSenders = append(c.Clients[0].AllowedSenders, "<>")
 		c.Suppressions = list
 	})
 	c := h.submit(t)
@@ -43,6 +44,13 @@ func TestSuppressionRCPT(t *testing.T) {
 	var se *smtp.SMTPError
 	if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != (smtp.EnhancedCode{5, 7, 1}) || !strings.Contains(se.Message, "suppression list") {
 		t.Fatalf("suppressed: %v", err)
+	}
+	c.Reset()
+	// Marketing mail as the null sender has no list to honour: refused,
+	// even when the client may use <>.
+	err = send(c, "", "sam@example.net", message("a@news.example.org", "sam@example.net", "hi"))
+	if !errors.As(err, &se) || se.Code != 550 || !strings.Contains(se.Message, "sender address") {
+		t.Fatalf("marketing mail from <>: %v", err)
 	}
 	c.Reset()
 	if err := send(c, "a@news.example.org", "sam@example.net", message("a@news.example.org", "sam@example.net", "hi")); err != nil {
