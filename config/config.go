@@ -52,6 +52,7 @@ type Config struct {
 	Limits    Limits      `yaml:"limits"`
 	Log       Log         `yaml:"log"`
 	API       API         `yaml:"api"`
+	Webhooks  []Webhook   `yaml:"webhooks"`
 	src       *sourceInfo // where each key came from; nil for Default
 }
 

@@ -33,6 +33,10 @@ func (v *validator) files() {
 	v.readable("delivery.smarthost_auth.password_file", c.Delivery.SmarthostAuth.PasswordFile)
 	v.readable("portal.branding.logo", c.Portal.Branding.Logo)
 	v.certPair("api.tls", TLSFiles{Cert: c.API.TLS.Cert, Key: c.API.TLS.Key})
+	for i, w := range c.Webhooks {
+		v.readable(fmt.Sprintf("webhooks[%d].secret_file", i), w.SecretFile)
+		v.caFile(fmt.Sprintf("webhooks[%d].ca_file", i), w.CAFile)
+	}
 
 	if fi, err := os.Stat(c.DataDir); err == nil && !fi.IsDir() {
 		v.addf("data_dir", "%s is not a directory", c.DataDir)

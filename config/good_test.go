@@ -109,6 +109,8 @@ func fullWant(dir string) *Config {
 			MaxConnections: 200, MaxConnectionsPerClient: 5, ConnectionsPerClientPerMin: 30, MessagesPerClientPerMinute: 0, MaxAuthFailures: 2},
 		Log: Log{Level: "debug", Format: "json", AuditFile: "-", AuditKeyFile: "/k/audit.key"},
 		API: API{Listen: "0.0.0.0:8025", TLS: CertFiles{Cert: "/k/api.crt", Key: "/k/api.key"}, MaxRequestSize: 40_000_000},
+		Webhooks: []Webhook{{URL: "https://crm.example/hooks/sealgate", SecretFile: "/k/webhook.secret", CAFile: "/k/crm-ca.pem",
+			Events: []string{"delivered", "bounced"}}},
 	}
 }
 

@@ -298,3 +298,17 @@ func (c *Config) APITLS() TLSFiles {
 	}
 	return c.TLS
 }
+
+// Webhook events, the allowed values of webhooks[].events.
+var WebhookEvents = []string{"accepted", "delivered", "deferred", "bounced"}
+
+// Webhook is one receiver of delivery events, POSTed as JSON with an
+// HMAC-SHA256 signature made with the secret in SecretFile.
+type Webhook struct {
+	URL        string   `yaml:"url"`
+	SecretFile string   `yaml:"secret_file" cfg:"path"`
+	Events     []string `yaml:"events"`
+	// CAFile, if set, is the only CA trusted for URL's certificate (a
+	// receiver with a private CA); default: the system's roots.
+	CAFile string `yaml:"ca_file" cfg:"path"`
+}

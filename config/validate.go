@@ -33,6 +33,7 @@ func (c *Config) Validate(opts Options) error {
 	v.dkim()
 	v.portal()
 	v.api()
+	v.webhooks()
 	v.addressOverlaps()
 	if !opts.SkipFileChecks {
 		v.files()

@@ -345,3 +345,38 @@ func (v *validator) api() {
 	}
 	v.atLeast("api.max_request_size", a.MaxRequestSize, 1024)
 }
+
+// webhooks checks each receiver: an https URL (http only on loopback), a
+// secret file and known events.
+func (v *validator) webhooks() {
+	for i, w := range v.c.Webhooks {
+		p := fmt.Sprintf("webhooks[%d]", i)
+		u, err := url.Parse(w.URL)
+		switch {
+		case w.URL == "":
+			v.addf(p+".url", "must be set")
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			v.addf(p+".url", "want an https:// URL, got %q", w.URL)
+		case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+			v.addf(p+".url", "must be https: events name recipients (http is allowed only to a loopback address)")
+		}
+		if w.SecretFile == "" {
+			v.addf(p+".secret_file", "must be set: every event is signed")
+		}
+		if len(w.Events) == 0 {
+			v.addf(p+".events", "must name at least one of %s", strings.Join(WebhookEvents, ", "))
+		}
+		for j, e := range w.Events {
+			v.oneOf(fmt.Sprintf("%s.events[%d]", p, j), e, WebhookEvents...)
+		}
+	}
+}
+
+// loopbackHost reports whether host is a loopback IP or "localhost".
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}

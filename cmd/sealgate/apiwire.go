@@ -8,6 +8,7 @@ import (
 	"github.com/sealgate/sealgate/api"
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/webhook"
 )
 
 // apiStoreDir is where the API's store lives: <data_dir>/api/api.db.
@@ -57,14 +58,17 @@ func (g *gateway) startAPI() error {
 }
 
 // queueEvents is what the queue reports to: the audit log and the
-// suppression list (bounceObserver), and the API's status of its messages.
+// suppression list (bounceObserver), the API's status of its messages, and
+// the webhooks.
 type queueEvents struct {
 	bounceObserver
 	tracker *api.Tracker
+	hooks   *webhook.Outbox
 }
 
 // Delivery implements queue.Auditor.
 func (e queueEvents) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
 	e.bounceObserver.Delivery(env, o, attempt)
 	e.tracker.Delivery(env.ID, o.Rcpt, string(o.Result()), attempt, o.Code, o.Enhanced)
+	e.hooks.Add(deliveryEvent(env, o, attempt))
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/sealgate/sealgate/safeio"
 	"github.com/sealgate/sealgate/smtpd"
 	"github.com/sealgate/sealgate/unsubscribe"
+	"github.com/sealgate/sealgate/webhook"
 )
 
 // gateway is one running sealgate: the components wired together, in the
@@ -59,6 +60,8 @@ type gateway struct {
 	apiStore   *api.Store
 	apiTracker *api.Tracker
 	api        *api.Server
+	// hooks is the webhooks' durable outbox (webhooks:), nil without any.
+	hooks *webhook.Outbox
 	// ready is what /readyz reports.
 	ready atomic.Bool
 	// protect is the protection layer's lifecycle (key folders, store).
@@ -137,6 +140,9 @@ func (g *gateway) start() error {
 	}
 	if err := g.openAPIStore(); err != nil {
 		return fmt.Errorf("api store: %w", err)
+	}
+	if err := g.openWebhooks(); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
 	}
 	if err := g.startQueue(); err != nil {
 		return err
@@ -263,7 +269,7 @@ func (g *gateway) startQueue() error {
 		Workers: max(g.cfg.Delivery.MaxConnections, 1), MinFree: g.cfg.Queue.MinFree,
 		Logger: g.log, Registerer: g.reg,
 		Audit: queueEvents{bounceObserver: bounceObserver{Log: g.audit, metrics: bounces, cfg: g.cfg, st: g.portalStore, log: g.log},
-			tracker: g.apiTracker},
+			tracker: g.apiTracker, hooks: g.hooks},
 	})
 	if err != nil {
 		return err
@@ -298,7 +304,7 @@ func (g *gateway) startSMTP() error {
 	}
 	s, err := smtpd.New(smtpd.Config{
 		Hostname: g.cfg.Hostname, Listeners: listeners(g.cfg), TLS: tlsCfg, Clients: clients(g.cfg),
-		Limits: limits(g.cfg), Policy: policyChecker{g.policy}, Queue: g.queue, Audit: g.audit, VerifyPassword: passwd.Verify,
+		Limits: limits(g.cfg), Policy: policyChecker{g.policy}, Queue: g.queue, Audit: acceptEvents{g.audit, g.hooks}, VerifyPassword: passwd.Verify,
 		Logger: g.log, Registerer: g.reg, Suppressions: suppressions,
 	})
 	if err != nil {
@@ -354,6 +360,9 @@ func (g *gateway) close(ctx context.Context) error {
 	}
 	if g.apiStore != nil {
 		errs = append(errs, g.apiStore.Close())
+	}
+	if g.hooks != nil {
+		errs = append(errs, g.hooks.Close()) // after the queue that reports to it
 	}
 	if g.protect != nil {
 		g.protect.Close()

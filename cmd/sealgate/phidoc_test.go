@@ -36,6 +36,9 @@ var conditionalFiles = map[string][2]string{
 	"api/api.db":                   {"../../api", `"api.db"`},
 	"api/api.db-wal":               {"../../api", `journal_mode(WAL)`},
 	"api/api.db-shm":               {"../../api", `journal_mode(WAL)`},
+	"webhooks/outbox.db":           {"../../webhook", `"outbox.db"`},
+	"webhooks/outbox.db-wal":       {"../../webhook", `journal_mode(WAL)`},
+	"webhooks/outbox.db-shm":       {"../../webhook", `journal_mode(WAL)`},
 }
 
 // sourceHas reports whether a non-test Go file in dir contains literal.

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/webhook"
+)
+
+// hookReceiver is a loopback HTTPS webhook receiver with a certificate
+// from a test CA; it verifies every signature and can refuse (503).
+type hookReceiver struct {
+	url    string
+	secret []byte
+	refuse atomic.Bool
+	tried  atomic.Int32
+	mu     sync.Mutex
+	bodies [][]byte
+	bad    int
+}
+
+func startHookReceiver(t *testing.T, ca *smtpsink.TestCA, secret string) *hookReceiver {
+	t.Helper()
+	r := &hookReceiver{secret: []byte(secret)}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", smtpsink.ServerTLS(ca.Leaf(t, "127.0.0.1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.tried.Add(1)
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !webhook.Verify(r.secret, body, req.Header.Get("X-Sealgate-Signature")) || req.Header.Get("X-Sealgate-Timestamp") == "" {
+			r.bad++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.refuse.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		r.bodies = append(r.bodies, body)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	r.url = "https://" + ln.Addr().(*net.TCPAddr).String() + "/hooks/sealgate"
+	return r
+}
+
+func (r *hookReceiver) received() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.bodies...)
+}
+
+// TestWebhookSurvivesKill9 runs the built gateway with a webhook whose
+// receiver refuses at first: the accepted and delivered events wait in
+// the outbox; the gateway is killed with SIGKILL; started again with the
+// receiver taking events, it sends both, signed, with the message's queue
+// ID and no content.
+func TestWebhookSurvivesKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the built binary; skipped with -short")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	ca := smtpsink.NewTestCA(t)
+	recv := startHookReceiver(t, ca, "receiver-secret-0123456789")
+	recv.refuse.Store(true)
+	dir := t.TempDir()
+	cfg := crashConfig(t, dir, "127.0.0.1:0", sink.Addr)
+	os.WriteFile(filepath.Join(dir, "hook.secret"), append(recv.secret, '\n'), 0o600)
+	os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
+	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, "webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [accepted, delivered]}\n", recv.url, dir, dir)
+	f.Close()
+
+	proc, listen := startProcess(t, bin, cfg)
+	c, err := smtp.Dial(listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: SECRET-SUBJECT\r\nMessage-ID: <hook-1@clinic.example.org>\r\n\r\nSECRET-BODY\r\n"
+	if err := c.Mail("lab@clinic.example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("dr@example.net", nil); err != nil {
+		t.Fatal(err)
+	}
+	wc, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(wc, msg)
+	if err := wc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+	if _, err := sink.Wait(1, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Both events have been offered (and refused): they are in the outbox.
+	for end := time.Now().Add(30 * time.Second); recv.tried.Load() < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the receiver was tried %d times, want 2", recv.tried.Load())
+		}
+	}
+	proc.Process.Kill()
+	proc.Wait()
+	if n := len(recv.received()); n != 0 {
+		t.Fatalf("a refusing receiver took %d events", n)
+	}
+
+	recv.refuse.Store(false)
+	proc, _ = startProcess(t, bin, cfg)
+	defer func() { proc.Process.Kill(); proc.Wait() }()
+	var bodies [][]byte
+	for end := time.Now().Add(60 * time.Second); len(bodies) < 2; time.Sleep(50 * time.Millisecond) {
+		if bodies = recv.received(); time.Now().After(end) {
+			t.Fatalf("after the restart the receiver has %d events, want 2", len(bodies))
+		}
+	}
+	idRE := regexp.MustCompile(`"queue_id":"([0-9a-f]+)"`)
+	kinds := map[string]bool{}
+	var ids []string
+	for _, b := range bodies {
+		var e webhook.Event
+		if err := json.Unmarshal(b, &e); err != nil {
+			t.Fatal(err)
+		}
+		kinds[e.Event] = true
+		ids = append(ids, idRE.FindStringSubmatch(string(b))[1])
+		if e.Recipient != "dr@example.net" || e.Client != "ehr" || e.ID == "" || e.Time.IsZero() {
+			t.Errorf("event %s", b)
+		}
+		if strings.Contains(string(b), "SECRET") || strings.Contains(string(b), "lab@clinic") {
+			t.Errorf("the event carries content or the sender: %s", b)
+		}
+	}
+	if !kinds["accepted"] || !kinds["delivered"] || ids[0] != ids[1] || recv.bad != 0 {
+		t.Errorf("events %v for %v, %d with a bad signature", kinds, ids, recv.bad)
+	}
+	if sink.Count() != 1 {
+		t.Errorf("the message was delivered %d times", sink.Count())
+	}
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sealgate/sealgate/audit"
+	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/webhook"
+)
+
+// webhookDir is the outbox's folder: <data_dir>/webhooks/outbox.db.
+func webhookDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "webhooks") }
+
+// openWebhooks opens the durable outbox of the configured webhooks and
+// starts sending what it holds; before the queue, which reports to it.
+func (g *gateway) openWebhooks() error {
+	if len(g.cfg.Webhooks) == 0 {
+		return nil
+	}
+	var rcv []webhook.Receiver
+	for i, w := range g.cfg.Webhooks {
+		secret, err := webhook.ReadSecret(w.SecretFile)
+		if err != nil {
+			return fmt.Errorf("webhooks[%d].secret_file: %w", i, err)
+		}
+		r := webhook.Receiver{URL: w.URL, Secret: secret, Events: w.Events}
+		if w.CAFile != "" {
+			pem, err := os.ReadFile(w.CAFile)
+			if err != nil {
+				return fmt.Errorf("webhooks[%d].ca_file: %w", i, err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("webhooks[%d].ca_file %s: no certificates", i, w.CAFile)
+			}
+			r.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		rcv = append(rcv, r)
+	}
+	ob, err := webhook.Open(webhook.Options{Dir: webhookDir(g.cfg), Receivers: rcv, Logger: g.log})
+	if err != nil {
+		return err
+	}
+	g.hooks = ob
+	return nil
+}
+
+// deliveryEvent is the webhook event of one delivery attempt.
+func deliveryEvent(env *queue.Envelope, o queue.Outcome, attempt int) webhook.Event {
+	return webhook.Event{Event: string(o.Result()), QueueID: env.ID, Client: env.Client, Recipient: o.Rcpt,
+		Attempt: attempt, Code: o.Code, EnhancedCode: o.Enhanced}
+}
+
+// acceptEvents is what smtpd reports to: the audit log, and an accepted
+// webhook event per recipient.
+type acceptEvents struct {
+	*audit.Log
+	hooks *webhook.Outbox
+}
+
+// Accepted implements smtpd.Auditor.
+func (a acceptEvents) Accepted(env *queue.Envelope) {
+	a.Log.Accepted(env)
+	if a.hooks == nil {
+		return
+	}
+	for _, r := range env.Rcpts {
+		a.hooks.Add(webhook.Event{Event: "accepted", QueueID: env.ID, Client: env.Client, Recipient: r.Addr})
+	}
+}
