@@ -141,6 +141,10 @@ type Config struct {
 	// (default 5m); DataTimeout bounds sending the message and the final
 	// reply (default 10m). RFC 5321 §4.5.3.2.
 	IdleTimeout, ConnectTimeout, CommandTimeout, DataTimeout time.Duration
+	// Shaping, when non-nil, paces deliveries per destination provider
+	// and backs off when a provider throttles (see Shaping). nil: no
+	// shaping, and no shaping lock on the delivery path.
+	Shaping *Shaping
 	// Registerer, when non-nil, gets the package's metrics.
 	Registerer prometheus.Registerer
 	// Logger gets operational messages (hosts, never addresses); nil
@@ -170,6 +174,7 @@ type Client struct {
 	metrics   *metrics
 	pool      *pool
 	reach     *reachBook
+	shaper    *shaper // nil without Config.Shaping
 
 	janitor   *periodic.Loop
 	closeOnce sync.Once
@@ -204,9 +209,22 @@ func New(cfg Config) (*Client, error) {
 	if err := c.metrics.register(cfg.Registerer); err != nil {
 		return nil, err
 	}
+	if cfg.Shaping != nil {
+		c.shaper = newShaper(*cfg.Shaping)
+		if cfg.Registerer != nil {
+			if err := cfg.Registerer.Register(c.shaper.gauge); err != nil {
+				return nil, fmt.Errorf("delivery: register metrics: %w", err)
+			}
+		}
+	}
 	c.pool = newPool(poolLimits{perDest: cfg.MaxConnsPerDest, total: cfg.MaxConns, idleTimeout: cfg.IdleTimeout}, c.metrics)
 	c.janitor = periodic.Start(context.Background(), max(cfg.IdleTimeout/2, 10*time.Millisecond), false,
-		func(context.Context, time.Time) { c.pool.expire(false) })
+		func(_ context.Context, now time.Time) {
+			c.pool.expire(false)
+			if c.shaper != nil {
+				c.shaper.tick(now)
+			}
+		})
 	return c, nil
 }
 

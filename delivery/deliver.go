@@ -110,6 +110,15 @@ func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, o
 		failAll(out, env.pending, err)
 		return
 	}
+	var prov *provider
+	if c.shaper != nil && len(hops) > 0 {
+		var e *Error
+		if prov, e = c.shaper.acquire(ctx, providerOf(hops[0].host), !c.marketing(d)); e != nil {
+			failAll(out, env.pending, e)
+			return
+		}
+	}
+	closedAfter := 0
 	for attempt := 0; ; attempt++ {
 		s, err := c.session(ctx, hops, attempt > 0)
 		if err != nil {
@@ -117,14 +126,47 @@ func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, o
 				err = requireTLSError(err.Host, err)
 			}
 			failAll(out, env.pending, err)
-			return
+			break
 		}
 		res := c.transact(ctx, s, txn{d: d, env: env, out: out})
-		c.finish(s, res.reusable)
+		if res.stale {
+			closedAfter = s.sent
+		}
+		c.finishShaped(s, res.reusable, prov)
 		if !res.stale || attempt > 0 {
-			return
+			break
 		}
 	}
+	if prov != nil {
+		c.shaper.release(prov, throttled(out), closedAfter)
+	}
+}
+
+// marketing reports whether d comes from a client that sends campaigns.
+func (c *Client) marketing(d *mail.Delivery) bool {
+	return c.shaper.cfg.Marketing != nil && d.Client != "" && c.shaper.cfg.Marketing(d.Client)
+}
+
+// throttled reports whether a recipient's reply said the sender goes too
+// fast.
+func throttled(out []mail.Outcome) bool {
+	for _, o := range out {
+		if o.Err != nil && throttleReply(o.Code, o.Enhanced) {
+			return true
+		}
+	}
+	return false
+}
+
+// finishShaped is finish, closing the session politely once it carried
+// its provider's messages per connection.
+func (c *Client) finishShaped(s *session, reusable bool, prov *provider) {
+	if reusable && prov != nil && s.sent >= c.shaper.messagesPerConn(prov) {
+		s.quit()
+		c.pool.release(s.dst)
+		return
+	}
+	c.finish(s, reusable)
 }
 
 // session returns a ready session to the first hop that gives one: an idle

@@ -27,6 +27,7 @@ type session struct {
 	method     string // how: MethodDANE, MethodMTASTS, MethodPinned, MethodPKIX; "" if not
 	verifyErr  error  // why the peer was not authenticated, if it was not
 	reused     bool   // taken from the idle pool
+	sent       int    // messages the server accepted on this connection
 	idleSince  time.Time
 }
 

@@ -101,6 +101,7 @@ func (c *Client) data(s *session, t txn, accepted []int) txnResult {
 		c.failOn(s, t.out, accepted, replyError(err, "DATA", s.hop.host))
 		return txnResult{reusable: alive(err)}
 	}
+	s.sent++
 	for _, i := range accepted {
 		c.succeedOn(s, &t.out[i])
 		t.out[i].DSNPassed = dsnPassed(s, t.d.Rcpts[i])

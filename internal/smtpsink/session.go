@@ -13,6 +13,7 @@ type session struct {
 	sink   *Sink
 	conn   *smtp.Conn
 	authed bool
+	sent   int // messages accepted on this connection
 
 	from     string
 	mailOpts *smtp.MailOptions
@@ -24,6 +25,12 @@ var errAuthRequired = &smtp.SMTPError{
 	Code:         530,
 	EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 	Message:      "Authentication required",
+}
+
+var errConnLimit = &smtp.SMTPError{
+	Code:         421,
+	EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+	Message:      "Too many messages on this connection",
 }
 
 // AuthMechanisms implements smtp.AuthSession.
@@ -53,6 +60,12 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 
 // Mail implements smtp.Session.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if n := s.sink.opts.MaxPerConn; n > 0 && s.sent >= n {
+		// Like a provider that drops senders after N messages: the
+		// connection is closed without a reply.
+		_ = s.conn.Close()
+		return errConnLimit
+	}
 	if s.sink.opts.AuthUser != "" && !s.authed {
 		return errAuthRequired
 	}
@@ -95,6 +108,7 @@ func (s *session) Data(r io.Reader) error {
 		}
 	}
 	s.sink.record(m)
+	s.sent++
 	return nil
 }
 

@@ -48,6 +48,10 @@ type Options struct {
 	// ImplicitTLS makes the sink speak TLS from the first byte (port 465
 	// style) with the TLS config instead of offering STARTTLS.
 	ImplicitTLS bool
+	// MaxPerConn, when positive, makes the sink close a connection
+	// (without a reply) at the next MAIL once that many messages were
+	// accepted on it, as providers that limit messages per connection do.
+	MaxPerConn int
 }
 
 // Message is one message the sink accepted (or was asked about in DataReply).
