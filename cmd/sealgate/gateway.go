@@ -152,7 +152,7 @@ func (g *gateway) start() error {
 		if err != nil {
 			return err
 		}
-		srv, err := startPortal(context.Background(), g.cfg, g.portalStore, g.portalMaster, g.queue, g.log, g.reg, g.certs, unsub)
+		srv, err := startPortal(context.Background(), g.cfg, g.portalStore, g.portalMaster, g.queue, g.log, g.reg, g.certs, unsub, g.portalEvent)
 		if err != nil {
 			return fmt.Errorf("portal: %w", err)
 		}

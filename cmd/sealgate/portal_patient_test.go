@@ -38,7 +38,7 @@ func TestPortalPatientSettings(t *testing.T) {
 	}
 	defer st.Close(ctx)
 	q := &fakeQueue{}
-	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil, nil, nil)
+	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	}
 	defer st.Close(ctx)
 	q := &fakeQueue{}
-	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil, nil, nil)
+	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil, nil, nil, nil)
 	if err != nil || srv == nil {
 		t.Fatalf("start: %v", err)
 	}

@@ -223,7 +223,8 @@ func (s queueSender) Send(ctx context.Context, m portal.Mail) error {
 // (from openPortalStore). It returns nil when portal.listen is empty.
 // unsub, when not nil, serves the one-click unsubscribe links.
 func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, master *seal.Master,
-	q submitter, log *slog.Logger, reg prometheus.Registerer, certs *certCache, unsub portal.Unsubscriber) (*portal.Server, error) {
+	q submitter, log *slog.Logger, reg prometheus.Registerer, certs *certCache, unsub portal.Unsubscriber,
+	onEvent func(store.Event)) (*portal.Server, error) {
 	if cfg.Portal.Listen == "" {
 		return nil, nil
 	}
@@ -247,7 +248,7 @@ func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, maste
 		ReadReceipts: cfg.Portal.ReadReceipts, RequirePassword: cfg.Portal.RequirePassword,
 		RequireTOTP: cfg.Portal.RequireTOTP, Branding: brand, Registerer: reg, Log: log,
 		// With PostgreSQL, several nodes serve the portal: share sessions.
-		SharedSessions: cfg.Portal.Store != "sqlite", Unsubscribe: unsub,
+		SharedSessions: cfg.Portal.Store != "sqlite", Unsubscribe: unsub, OnEvent: onEvent,
 	})
 	if err != nil {
 		return nil, err

@@ -43,6 +43,7 @@ type protEnv struct {
 	pgpKey *openpgp.Entity
 	cert   *x509.Certificate
 	key    *rsa.PrivateKey
+	extra  string // YAML appended to the config
 }
 
 // syncBuf is a log sink that tests can read while the gateway writes.
@@ -68,7 +69,17 @@ func (s *syncBuf) String() string {
 // smime@example.net; extra files go into those folders first.
 func newProtEnv(t *testing.T, extraKeys, extraCerts map[string][]byte) *protEnv {
 	t.Helper()
+	return newProtEnvYAML(t, extraKeys, extraCerts, nil)
+}
+
+// newProtEnvYAML is newProtEnv with YAML that extra, given the env's
+// folder and CA, returns appended to the config.
+func newProtEnvYAML(t *testing.T, extraKeys, extraCerts map[string][]byte, extra func(dir string, ca *smtpsink.TestCA) string) *protEnv {
+	t.Helper()
 	e := &protEnv{dir: t.TempDir(), ca: smtpsink.NewTestCA(t), logs: &syncBuf{}}
+	if extra != nil {
+		e.extra = extra(e.dir, e.ca)
+	}
 	e.good = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1"))})
 	e.bad = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(t, "localhost", "127.0.0.1"))})
 	e.plain = smtpsink.Start(t, smtpsink.Options{})
@@ -141,7 +152,7 @@ portal:
   base_url: "https://portal.example.org"
   listen: "127.0.0.1:0"
   branding: {organization: "Example Clinic"}
-`, e.dir, e2eHash, e.good.Addr, e.bad.Addr, e.plain.Addr)
+`, e.dir, e2eHash, e.good.Addr, e.bad.Addr, e.plain.Addr) + e.extra
 	path := filepath.Join(e.dir, "sealgate.yaml")
 	protWrite(t, e.dir, "sealgate.yaml", []byte(yaml))
 	return path

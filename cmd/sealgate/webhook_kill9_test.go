@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -159,5 +160,55 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 	}
 	if sink.Count() != 1 {
 		t.Errorf("the message was delivered %d times", sink.Count())
+	}
+}
+
+// TestPortalWebhooks: a PHI message left in the portal, opened and
+// answered there, gives the receiver portal_opened and portal_replied
+// events for its queue ID and recipient, signed, with no content.
+func TestPortalWebhooks(t *testing.T) {
+	t.Parallel()
+	var recv *hookReceiver
+	e := newProtEnvYAML(t, nil, nil, func(dir string, ca *smtpsink.TestCA) string {
+		recv = startHookReceiver(t, ca, "portal-hook-secret-0123")
+		os.WriteFile(filepath.Join(dir, "hook.secret"), recv.secret, 0o600)
+		os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
+		return fmt.Sprintf("webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [portal_opened, portal_replied]}\n", recv.url, dir, dir)
+	})
+	token := e.portalNotice(t, "nobody@bad.example")
+	c := newPortalClient(t, e)
+	_, page := c.get("/m/" + token)
+	if status, p := c.post("/code/send", page, url.Values{}); status != http.StatusOK {
+		t.Fatalf("send code: %d", status)
+	} else {
+		page = p
+	}
+	code := waitCode(t, e.bad)
+	status, page := c.post("/code/verify", page, url.Values{"code": {code}})
+	if status != http.StatusOK {
+		t.Fatalf("verify: %d", status)
+	}
+	replyThrough(t, c, page)
+	var bodies [][]byte
+	for end := time.Now().Add(30 * time.Second); len(bodies) < 2; time.Sleep(20 * time.Millisecond) {
+		if bodies = recv.received(); time.Now().After(end) {
+			t.Fatalf("the receiver has %d events, want 2", len(bodies))
+		}
+	}
+	kinds := map[string]string{}
+	for _, b := range bodies {
+		var ev webhook.Event
+		json.Unmarshal(b, &ev)
+		kinds[ev.Event] = ev.QueueID
+		if ev.Recipient != "nobody@bad.example" || ev.QueueID == "" || strings.Contains(ev.QueueID, ".") {
+			t.Errorf("event %s", b)
+		}
+		checkNoPHI(t, "webhook event", b)
+	}
+	if kinds["portal_opened"] == "" || kinds["portal_opened"] != kinds["portal_replied"] || recv.bad != 0 {
+		t.Errorf("events %v, %d with a bad signature", kinds, recv.bad)
+	}
+	if !strings.Contains(e.logs.String(), "queue_id="+kinds["portal_opened"]) {
+		t.Errorf("queue ID %q in the events is not a queue ID of the gateway's log", kinds["portal_opened"])
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/webhook"
 )
@@ -72,4 +74,26 @@ func (a acceptEvents) Accepted(env *queue.Envelope) {
 	for _, r := range env.Rcpts {
 		a.hooks.Add(webhook.Event{Event: "accepted", QueueID: env.ID, Client: env.Client, Recipient: r.Addr})
 	}
+}
+
+// portalEvent turns the portal's record of a view or a reply into a
+// portal_opened or portal_replied webhook event. The portal's message ID
+// is the queue ID and a hash of the recipient (portal/box.MessageID).
+func (g *gateway) portalEvent(e store.Event) {
+	if g.hooks == nil {
+		return
+	}
+	if ev, ok := portalWebhookEvent(e); ok {
+		g.hooks.Add(ev)
+	}
+}
+
+// portalWebhookEvent is the webhook event of a portal audit event, if any.
+func portalWebhookEvent(e store.Event) (webhook.Event, bool) {
+	kind, ok := map[string]string{store.EventView: "portal_opened", store.EventReply: "portal_replied"}[e.Kind]
+	i := strings.LastIndexByte(e.MessageID, '.')
+	if !ok || i <= 0 {
+		return webhook.Event{}, false
+	}
+	return webhook.Event{Event: kind, QueueID: e.MessageID[:i], Recipient: e.Actor, Time: e.At.UTC()}, true
 }
