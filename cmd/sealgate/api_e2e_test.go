@@ -117,7 +117,7 @@ func TestAPISendsThroughTheQueue(t *testing.T) {
 			t.Errorf("delivered message lacks %q:\n%s", want, data)
 		}
 	}
-	if strings.Contains(strings.ToLower(data), "bcc") || strings.Contains(data, "archive@example.net") {
+	if strings.Contains(strings.ToLower(data), "\r\nbcc:") || strings.Contains(data, "archive@example.net") {
 		t.Errorf("the Bcc recipient shows in the message:\n%s", data)
 	}
 	if strings.Join(m.Rcpts, ",") != "pat@example.net,archive@example.net" || m.From != "news@news.example.org" {
