@@ -120,6 +120,8 @@ func TestDetectors(t *testing.T) {
 		{"Biopsy showed a carcinoma. Melanoma on the left arm.", Condition, 2},
 		{"4 bx blood glucose test strips", Condition, 0},
 		{"He called again about the low iron.", LabResult, 1},
+		{"Mensaje de voz de (509) 555-0188: se le acabó el inhalador", Contact, 1},
+		{"Mensaje de voz de (509) 555-0188: se le acabó el inhalador", Procedure, 1},
 		{"Bed 12 Hollis 71M POD2 CABG, chest tube out", AgeSex, 1},
 		{"Bed 12 Hollis 71M POD2 CABG, chest tube out", PatientName, 1},
 		{"AGE/SEX: 34M ; CC: chest pain", PatientName, 0},
