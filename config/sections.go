@@ -300,7 +300,7 @@ func (c *Config) APITLS() TLSFiles {
 }
 
 // Webhook events, the allowed values of webhooks[].events.
-var WebhookEvents = []string{"accepted", "delivered", "deferred", "bounced", "portal_opened", "portal_replied"}
+var WebhookEvents = []string{"accepted", "delivered", "deferred", "bounced", "suppressed", "portal_opened", "portal_replied"}
 
 // Webhook is one receiver of delivery events, POSTed as JSON with an
 // HMAC-SHA256 signature made with the secret in SecretFile.

@@ -42,7 +42,7 @@ type Event struct {
 	ID           string    `json:"id"`    // unique per event, for the receiver to drop repeats
 	Event        string    `json:"event"` // accepted, delivered, deferred, bounced
 	Time         time.Time `json:"time"`
-	QueueID      string    `json:"queue_id"`
+	QueueID      string    `json:"queue_id,omitempty"` // absent for suppressed: the message was not taken
 	Client       string    `json:"client,omitempty"`
 	Recipient    string    `json:"recipient"`
 	Attempt      int       `json:"attempt,omitempty"`

@@ -301,6 +301,9 @@ func (g *gateway) startSMTP() error {
 	var suppressions smtpd.SuppressionList
 	if g.portalStore != nil {
 		suppressions = g.portalStore
+		if g.hooks != nil {
+			suppressions = suppressionHooks{SuppressionList: g.portalStore, hooks: g.hooks}
+		}
 	}
 	s, err := smtpd.New(smtpd.Config{
 		Hostname: g.cfg.Hostname, Listeners: listeners(g.cfg), TLS: tlsCfg, Clients: clients(g.cfg),

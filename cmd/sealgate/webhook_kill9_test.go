@@ -212,3 +212,50 @@ func TestPortalWebhooks(t *testing.T) {
 		t.Errorf("queue ID %q in the events is not a queue ID of the gateway's log", kinds["portal_opened"])
 	}
 }
+
+// TestSuppressedWebhook: a marketing client's recipient refused by the
+// suppression list gives the receiver a suppressed event, signed, naming
+// the recipient and no message; a recipient not on the list gives none.
+func TestSuppressedWebhook(t *testing.T) {
+	t.Parallel()
+	ca := smtpsink.NewTestCA(t)
+	recv := startHookReceiver(t, ca, "suppressed-hook-secret")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hook.secret"), recv.secret, 0o600)
+	os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
+	e := newCampaignEnv(t, fmt.Sprintf("webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [suppressed, delivered]}\n", recv.url, dir, dir))
+	if code, out, errOut := runCLI("suppress", "add", "pat@example.net", "--domain", "clinic.example.org", "--config", e.path); code != 0 {
+		t.Fatalf("suppress add: %d %s %s", code, out, errOut)
+	}
+	if err := e.send("news", "news@clinic.example.org", "pat@example.net", campaignMessage("s1@clinic", "pat@example.net")); !isSuppressedReply(err) {
+		t.Fatalf("suppressed RCPT: %v", err)
+	}
+	// A message to a recipient not on the list: its delivered event comes
+	// after the suppressed one, and nothing else is sent.
+	if err := e.send("news", "news@clinic.example.org", "sam@example.net", campaignMessage("s2@clinic", "sam@example.net")); err != nil {
+		t.Fatal(err)
+	}
+	var bodies [][]byte
+	for end := time.Now().Add(30 * time.Second); len(bodies) < 2; time.Sleep(20 * time.Millisecond) {
+		if bodies = recv.received(); time.Now().After(end) {
+			t.Fatalf("the receiver has %d events, want 2", len(bodies))
+		}
+	}
+	var sup, del webhook.Event
+	for _, b := range bodies {
+		var ev webhook.Event
+		json.Unmarshal(b, &ev)
+		switch ev.Event {
+		case "suppressed":
+			sup = ev
+			if strings.Contains(string(b), "queue_id") {
+				t.Errorf("a suppressed event names a queue ID: %s", b)
+			}
+		case "delivered":
+			del = ev
+		}
+	}
+	if sup.Recipient != "pat@example.net" || del.Recipient != "sam@example.net" || len(recv.received()) != 2 || recv.bad != 0 {
+		t.Errorf("events %s", bodies)
+	}
+}

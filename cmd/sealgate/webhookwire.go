@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/smtpd"
 	"github.com/sealgate/sealgate/webhook"
 )
 
@@ -96,4 +98,20 @@ func portalWebhookEvent(e store.Event) (webhook.Event, bool) {
 		return webhook.Event{}, false
 	}
 	return webhook.Event{Event: kind, QueueID: e.MessageID[:i], Recipient: e.Actor, Time: e.At.UTC()}, true
+}
+
+// suppressionHooks is the suppression list as smtpd checks it, with a
+// suppressed webhook event for every recipient it refuses.
+type suppressionHooks struct {
+	smtpd.SuppressionList
+	hooks *webhook.Outbox
+}
+
+// Suppressed implements smtpd.SuppressionList.
+func (s suppressionHooks) Suppressed(ctx context.Context, domain, address string) (bool, error) {
+	hit, err := s.SuppressionList.Suppressed(ctx, domain, address)
+	if hit && err == nil {
+		s.hooks.Add(webhook.Event{Event: "suppressed", Recipient: address})
+	}
+	return hit, err
 }
