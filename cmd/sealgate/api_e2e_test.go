@@ -24,7 +24,7 @@ type apiEnv struct {
 
 func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
-	e := newEnv(t, envOpts{extra: "api: {listen: \"127.0.0.1:0\", max_request_size: 200KiB}\n"})
+	e := newEnv(t, envOpts{extra: "api: {listen: \"127.0.0.1:0\", max_request_size: 200KiB}\nlimits: {max_message_size: 100KiB}\n"})
 	if e.gw.api == nil {
 		t.Fatal("api.listen set, but no API server")
 	}
@@ -202,6 +202,11 @@ func TestAPIRefusals(t *testing.T) {
 		{"oversized", 413, "too_large", func() (int, map[string]any, http.Header) {
 			m := good()
 			m["text"] = strings.Repeat("x", 300<<10)
+			return a.post(t, m)
+		}},
+		{"message over limits.max_message_size", 413, "too_large", func() (int, map[string]any, http.Header) {
+			m := good()
+			m["text"] = strings.Repeat("y", 150<<10) // within the request limit, not the message limit
 			return a.post(t, m)
 		}},
 		{"malformed JSON", 400, "invalid_request", func() (int, map[string]any, http.Header) {
