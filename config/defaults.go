@@ -48,6 +48,8 @@ func base() *Config {
 			Retry:                        Retry{Schedule: slices.Clone(queue.DefaultSchedule), MaxAge: queue.DefaultMaxAge},
 			MaxConnectionsPerDestination: 10,
 			MaxConnections:               200,
+			Shaping: Shaping{ShapingLimits: ShapingLimits{Connections: 10, MessagesPerConnection: 100},
+				Hold: time.Minute, RecoverStep: time.Minute, MaxWait: 30 * time.Second},
 		},
 		Portal: Portal{
 			Store: "sqlite", MessageTTL: 30 * 24 * time.Hour, SessionIdle: 15 * time.Minute,

@@ -92,6 +92,9 @@ func fullWant(dir string) *Config {
 			Retry:                        Retry{Schedule: []time.Duration{30 * time.Second, 5 * time.Minute, time.Hour}, MaxAge: 36 * time.Hour},
 			MaxConnectionsPerDestination: 4,
 			MaxConnections:               50,
+			Shaping: Shaping{Enabled: true, ShapingLimits: ShapingLimits{Connections: 10, MessagesPerConnection: 100, PerMinute: 1200},
+				Hold: 2 * time.Minute, RecoverStep: time.Minute, MaxWait: 30 * time.Second,
+				Providers: map[string]ShapingLimits{"google.com": {Connections: 4, PerMinute: 300}}},
 		},
 		DKIM: []DKIMKey{{Domain: "example-clinic.org", Selector: "s2026", Key: "/k/dkim.pem"}},
 		Portal: Portal{

@@ -149,6 +149,38 @@ type Delivery struct {
 	// destination host; MaxConnections bounds all outgoing connections.
 	MaxConnectionsPerDestination int `yaml:"max_connections_per_destination"`
 	MaxConnections               int `yaml:"max_connections"`
+	// Shaping paces delivery per destination provider.
+	Shaping Shaping `yaml:"shaping"`
+}
+
+// Shaping configures traffic shaping per destination provider: the
+// domains whose MX hosts share a registrable domain (google.com,
+// outlook.com, ...) share one budget. Off unless Enabled.
+type Shaping struct {
+	Enabled bool `yaml:"enabled"`
+	// ShapingLimits are every provider's budget unless Providers has one.
+	ShapingLimits `yaml:",inline"`
+	// Hold is how long a provider that throttled gets no new mail;
+	// RecoverStep the interval of each step back to its full rate;
+	// MaxWait the longest a message waits for its provider's budget
+	// before it is deferred to the queue's next retry.
+	Hold        time.Duration `yaml:"hold"`
+	RecoverStep time.Duration `yaml:"recover_step"`
+	MaxWait     time.Duration `yaml:"max_wait"`
+	// Providers overrides the limits per provider (registrable domain of
+	// the MX hosts, e.g. "google.com"); unset fields take the defaults.
+	Providers map[string]ShapingLimits `yaml:"providers"`
+}
+
+// ShapingLimits are one provider's budget.
+type ShapingLimits struct {
+	// Connections caps concurrent deliveries to the provider.
+	Connections int `yaml:"connections"`
+	// MessagesPerConnection closes a connection after that many messages.
+	MessagesPerConnection int `yaml:"messages_per_connection"`
+	// PerMinute caps new deliveries per minute; 0 = no cap until the
+	// provider throttles.
+	PerMinute int `yaml:"per_minute"`
 }
 
 // SmarthostAuth is the smarthost login. The password is read from a file so

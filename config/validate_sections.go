@@ -166,6 +166,36 @@ func (v *validator) delivery() {
 	v.retry(d.Retry)
 	v.atLeast("delivery.max_connections_per_destination", int64(d.MaxConnectionsPerDestination), 1)
 	v.atLeast("delivery.max_connections", int64(d.MaxConnections), int64(d.MaxConnectionsPerDestination))
+	v.shaping(d.Shaping)
+}
+
+// shaping checks delivery.shaping: positive limits and durations, and
+// providers named by a domain.
+func (v *validator) shaping(s Shaping) {
+	const p = "delivery.shaping"
+	v.shapingLimits(p, s.ShapingLimits, false)
+	v.atLeast(p+".hold", int64(s.Hold), 1)
+	v.atLeast(p+".recover_step", int64(s.RecoverStep), 1)
+	v.atLeast(p+".max_wait", int64(s.MaxWait), 1)
+	for name, l := range s.Providers {
+		pp := p + ".providers[" + name + "]"
+		if !validDomain(name) || name != strings.ToLower(name) {
+			v.addf(pp, "%q is not a lower-case domain (the registrable domain of the provider's MX hosts)", name)
+		}
+		v.shapingLimits(pp, l, true)
+	}
+}
+
+// shapingLimits checks one budget; in a provider override, 0 means the
+// default.
+func (v *validator) shapingLimits(p string, l ShapingLimits, override bool) {
+	min := int64(1)
+	if override {
+		min = 0
+	}
+	v.atLeast(p+".connections", int64(l.Connections), min)
+	v.atLeast(p+".messages_per_connection", int64(l.MessagesPerConnection), min)
+	v.atLeast(p+".per_minute", int64(l.PerMinute), 0)
 }
 
 // nextHop checks a host:port destination.

@@ -412,6 +412,31 @@ func serverTLS(cfg *config.Config, certs *certCache) (*tls.Config, error) {
 	return c, nil
 }
 
+// shaping maps delivery.shaping onto the delivery client; nil when it is
+// off, so unshaped delivery takes no shaping lock.
+func shaping(cfg *config.Config) *delivery.Shaping {
+	s := cfg.Delivery.Shaping
+	if !s.Enabled {
+		return nil
+	}
+	limits := func(l config.ShapingLimits) delivery.ProviderLimits {
+		return delivery.ProviderLimits{Connections: l.Connections, MessagesPerConnection: l.MessagesPerConnection, PerMinute: l.PerMinute}
+	}
+	marketing := map[string]bool{}
+	for _, c := range cfg.Clients {
+		if c.Marketing() {
+			marketing[c.Name] = true
+		}
+	}
+	ds := &delivery.Shaping{Limits: limits(s.ShapingLimits), Hold: s.Hold, RecoverStep: s.RecoverStep, MaxWait: s.MaxWait,
+		Providers: make(map[string]delivery.ProviderLimits, len(s.Providers)),
+		Marketing: func(client string) bool { return marketing[client] }}
+	for name, l := range s.Providers {
+		ds.Providers[name] = limits(l)
+	}
+	return ds
+}
+
 func newCourier(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*delivery.Client, *delivery.Verified, error) {
 	d := cfg.Delivery
 	roots, err := rootCAs(d.TLS.CAFile)
@@ -427,7 +452,7 @@ func newCourier(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer)
 	dc := delivery.Config{
 		Hostname: cfg.Hostname, Routes: d.Routes, Smarthost: d.Smarthost, RootCAs: roots,
 		TLSPolicyNames: d.TLS.Policy, TrustedHops: d.TLS.TrustedHops, MaxConnsPerDest: d.MaxConnectionsPerDestination,
-		MaxConns: d.MaxConnections, Registerer: reg, Logger: log,
+		MaxConns: d.MaxConnections, Shaping: shaping(cfg), Registerer: reg, Logger: log,
 	}
 	if d.SmarthostAuth.Username != "" {
 		pw, err := os.ReadFile(d.SmarthostAuth.PasswordFile)
