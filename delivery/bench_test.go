@@ -11,11 +11,22 @@ import (
 // BenchmarkDeliverPooled measures the hot path: routed deliveries over
 // pooled connections, several at once.
 func BenchmarkDeliverPooled(b *testing.B) {
-	for _, level := range []mail.TLSLevel{mail.TLSNone, mail.TLSMay} {
-		b.Run(map[mail.TLSLevel]string{mail.TLSNone: "plain", mail.TLSMay: "starttls"}[level], func(b *testing.B) {
+	for _, run := range []struct {
+		name   string
+		level  mail.TLSLevel
+		shaped *Shaping
+	}{
+		{"plain", mail.TLSNone, nil},
+		{"starttls", mail.TLSMay, nil},
+		// shaping on, with limits the run never reaches: the cost of the
+		// per-provider bookkeeping itself
+		{"plain-shaped", mail.TLSNone, &Shaping{Limits: ProviderLimits{Connections: 8, MessagesPerConnection: 1 << 30}}},
+	} {
+		level := run.level
+		b.Run(run.name, func(b *testing.B) {
 			sink := smtpsink.Start(b, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(b, "127.0.0.1"))})
 			c, err := New(Config{Hostname: "gw.test", Routes: map[string]string{"partner.test": sink.Addr},
-				TLSPolicy: map[string]mail.TLSLevel{"partner.test": level}, MaxConnsPerDest: 8})
+				TLSPolicy: map[string]mail.TLSLevel{"partner.test": level}, MaxConnsPerDest: 8, Shaping: run.shaped})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -111,9 +111,10 @@ func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, o
 		return
 	}
 	var prov *provider
+	perConn := 0 // messages per connection, when shaped
 	if c.shaper != nil && len(hops) > 0 {
 		var e *Error
-		if prov, e = c.shaper.acquire(ctx, providerOf(hops[0].host), !c.marketing(d)); e != nil {
+		if prov, perConn, e = c.shaper.acquire(ctx, providerOf(hops[0].host), !c.marketing(d)); e != nil {
 			failAll(out, env.pending, e)
 			return
 		}
@@ -132,7 +133,7 @@ func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, o
 		if res.stale {
 			closedAfter = s.sent
 		}
-		c.finishShaped(s, res.reusable, prov)
+		c.finishShaped(s, res.reusable, perConn)
 		if !res.stale || attempt > 0 {
 			break
 		}
@@ -159,9 +160,9 @@ func throttled(out []mail.Outcome) bool {
 }
 
 // finishShaped is finish, closing the session politely once it carried
-// its provider's messages per connection.
-func (c *Client) finishShaped(s *session, reusable bool, prov *provider) {
-	if reusable && prov != nil && s.sent >= c.shaper.messagesPerConn(prov) {
+// perConn messages (0: no limit, delivery is not shaped).
+func (c *Client) finishShaped(s *session, reusable bool, perConn int) {
+	if reusable && perConn > 0 && s.sent >= perConn {
 		s.quit()
 		c.pool.release(s.dst)
 		return

@@ -70,6 +70,7 @@ type shaper struct {
 	mu       sync.Mutex
 	provs    map[string]*provider
 	labelled int
+	waiters  int           // deliveries waiting on wake
 	wake     chan struct{} // closed and replaced when a budget frees up
 }
 
@@ -138,8 +139,9 @@ func (s *shaper) get(name string) *provider {
 }
 
 // acquire waits for a delivery slot of the provider, transactional mail
-// (urgent) first. It fails temporarily when the wait would pass MaxWait.
-func (s *shaper) acquire(ctx context.Context, name string, urgent bool) (*provider, *Error) {
+// (urgent) first, and returns it with the provider's messages per
+// connection. It fails temporarily when the wait would pass MaxWait.
+func (s *shaper) acquire(ctx context.Context, name string, urgent bool) (*provider, int, *Error) {
 	deadline := s.now().Add(s.cfg.MaxWait)
 	queued := false // counted in p.urgent, until acquire returns
 	for {
@@ -149,23 +151,27 @@ func (s *shaper) acquire(ctx context.Context, name string, urgent bool) (*provid
 		s.recover(p, now)
 		if queued {
 			p.urgent--
+			s.waiters--
 		}
 		wait, ok := p.try(now, urgent)
 		if ok {
 			if queued {
 				s.signal()
 			}
+			perConn := p.perConn
 			s.mu.Unlock()
-			return p, nil
+			return p, perConn, nil
 		}
 		if now.Add(wait).After(deadline) || ctx.Err() != nil {
 			s.signal()
 			s.mu.Unlock()
-			return nil, localError(false, "4.4.5", CmdConnect, "", "delivery deferred: destination provider throttled", errThrottled)
+			return nil, 0, localError(false, "4.4.5", CmdConnect, "", "delivery deferred: destination provider throttled", errThrottled)
 		}
-		if queued = urgent; queued {
+		queued = urgent
+		if queued {
 			p.urgent++
 		}
+		s.waiters++
 		wake := s.wake
 		s.mu.Unlock()
 		t := time.NewTimer(wait)
@@ -175,6 +181,11 @@ func (s *shaper) acquire(ctx context.Context, name string, urgent bool) (*provid
 		case <-ctx.Done():
 		}
 		t.Stop()
+		if !queued {
+			s.mu.Lock()
+			s.waiters--
+			s.mu.Unlock()
+		}
 	}
 }
 
@@ -308,16 +319,11 @@ func (s *shaper) recover(p *provider, now time.Time) {
 
 // signal wakes every waiter; s.mu is held.
 func (s *shaper) signal() {
+	if s.waiters == 0 {
+		return
+	}
 	close(s.wake)
 	s.wake = make(chan struct{})
-}
-
-// messagesPerConn is the provider's current limit of messages on one
-// connection.
-func (s *shaper) messagesPerConn(p *provider) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return p.perConn
 }
 
 // throttleReply reports whether a reply says the sender goes too fast:
