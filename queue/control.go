@@ -73,10 +73,10 @@ func (q *Queue) Retry(id string) error {
 			return err
 		}
 		it.st = st
-		heap.Push(&q.due, it)
+		heap.Push(q.heapOf(it), it)
 	case it.index >= 0:
 		it.st.NextAttempt = time.Now()
-		heap.Fix(&q.due, it.index)
+		heap.Fix(q.heapOf(it), it.index)
 	}
 	q.poke()
 	return nil
@@ -125,11 +125,14 @@ func (q *Queue) HeldContent(id string) ([]byte, error) {
 func (q *Queue) Flush() int {
 	q.mu.Lock()
 	now := time.Now()
-	for _, it := range q.due {
-		it.st.NextAttempt = now
+	n := 0
+	for _, h := range []*itemHeap{&q.due, &q.bulk} {
+		for _, it := range *h {
+			it.st.NextAttempt = now
+		}
+		heap.Init(h)
+		n += h.Len()
 	}
-	heap.Init(&q.due)
-	n := len(q.due)
 	q.mu.Unlock()
 	q.poke()
 	return n
@@ -147,7 +150,7 @@ func (q *Queue) Delete(id string) error {
 	if ok {
 		it.deleted = true
 		if it.index >= 0 {
-			heap.Remove(&q.due, it.index)
+			heap.Remove(q.heapOf(it), it.index)
 		}
 		if !it.running {
 			delete(q.items, id)

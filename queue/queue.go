@@ -24,6 +24,11 @@ type Config struct {
 	MaxAge   time.Duration
 	// Workers is the number of messages delivered at the same time.
 	Workers int
+	// Bulk, when non-nil, reports whether a client (Envelope.Client)
+	// sends campaigns. Its due messages go to workers only when no other
+	// message is due, so a campaign never queues an appointment reminder
+	// behind it. nil: one order for all mail.
+	Bulk func(client string) bool
 	// MinFree is the free space, in bytes, the spool's file system keeps
 	// for state records and DSNs: below it, new mail is refused with
 	// ErrInsufficientStorage (smtpd answers 452 4.3.1) while deliveries,
@@ -66,6 +71,7 @@ type Queue struct {
 	mu     sync.Mutex
 	items  map[string]*item
 	due    itemHeap
+	bulk   itemHeap // due campaign mail (Config.Bulk), served after due
 	closed bool
 	// gate lets spool writers from outside the delivery goroutines
 	// (Enqueue, operators) finish before the spool closes.
@@ -316,7 +322,7 @@ func (q *Queue) add(it *item) {
 	q.mu.Lock()
 	q.items[it.env.ID] = it
 	if !it.st.Held {
-		heap.Push(&q.due, it)
+		heap.Push(q.heapOf(it), it)
 	}
 	q.m.size.Set(float64(len(q.items)))
 	q.mu.Unlock()

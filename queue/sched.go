@@ -6,24 +6,26 @@ import (
 )
 
 // loop is the scheduler: it waits for the earliest due message and hands
-// it to a delivery goroutine, at most Workers at a time.
+// it to a delivery goroutine, at most Workers at a time. It takes the
+// worker slot before it chooses the message, so the choice is made when a
+// worker is free, among everything due by then.
 func (q *Queue) loop() {
 	defer close(q.loopDone)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		it, wait, closed := q.next()
-		if closed {
+		if !q.acquire() {
 			return
 		}
+		it, wait, closed := q.next()
 		if it != nil {
-			if !q.acquire() {
-				q.requeue(it)
-				return
-			}
 			q.inflight.Add(1)
 			go q.run(it)
 			continue
+		}
+		<-q.sem
+		if closed {
+			return
 		}
 		timer.Reset(wait)
 		select {
@@ -48,15 +50,11 @@ func (q *Queue) next() (*item, time.Duration, bool) {
 	if q.closed {
 		return nil, 0, true
 	}
-	if q.due.Len() == 0 {
-		return nil, time.Hour, false
-	}
-	it := q.due[0]
-	wait := time.Until(it.st.NextAttempt)
-	if wait > 0 {
+	h, wait := q.firstDue()
+	if h == nil {
 		return nil, wait, false
 	}
-	heap.Pop(&q.due)
+	it := heap.Pop(h).(*item)
 	it.running = true
 	it.cur = it.st.clone()
 	return it, 0, false
@@ -71,16 +69,6 @@ func (q *Queue) acquire() bool {
 	}
 }
 
-// requeue puts an item that was popped but not run back on the heap.
-func (q *Queue) requeue(it *item) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	it.running = false
-	if !it.deleted {
-		heap.Push(&q.due, it)
-	}
-}
-
 // reschedule puts an item back after an attempt, or forgets it when done.
 func (q *Queue) reschedule(it *item, done bool) {
 	q.mu.Lock()
@@ -89,9 +77,35 @@ func (q *Queue) reschedule(it *item, done bool) {
 	if done || it.deleted {
 		delete(q.items, it.env.ID)
 	} else {
-		heap.Push(&q.due, it)
+		heap.Push(q.heapOf(it), it)
 	}
 	q.m.size.Set(float64(len(q.items)))
 	q.mu.Unlock()
 	q.poke()
+}
+
+// heapOf is the heap an item waits in: bulk for campaign mail, due for
+// the rest. A client's kind is fixed, so an item stays in one heap.
+func (q *Queue) heapOf(it *item) *itemHeap {
+	if q.cfg.Bulk != nil && it.env.Client != "" && q.cfg.Bulk(it.env.Client) {
+		return &q.bulk
+	}
+	return &q.due
+}
+
+// firstDue returns the heap whose first item is due, other mail before
+// campaign mail, or how long until one is; q.mu is held.
+func (q *Queue) firstDue() (*itemHeap, time.Duration) {
+	wait := time.Hour
+	for _, h := range []*itemHeap{&q.due, &q.bulk} {
+		if h.Len() == 0 {
+			continue
+		}
+		w := time.Until((*h)[0].st.NextAttempt)
+		if w <= 0 {
+			return h, 0
+		}
+		wait = min(wait, w)
+	}
+	return nil, wait
 }

@@ -267,7 +267,7 @@ func (g *gateway) startQueue() error {
 		Dir: g.cfg.SpoolDir(), Key: key, Courier: next, Hostname: g.cfg.Hostname,
 		Schedule: g.cfg.Delivery.Retry.Schedule, MaxAge: g.cfg.Delivery.Retry.MaxAge,
 		Workers: max(g.cfg.Delivery.MaxConnections, 1), MinFree: g.cfg.Queue.MinFree,
-		Logger: g.log, Registerer: g.reg,
+		Bulk: marketingSet(g.cfg), Logger: g.log, Registerer: g.reg,
 		Audit: queueEvents{bounceObserver: bounceObserver{Log: g.audit, metrics: bounces, cfg: g.cfg, st: g.portalStore, log: g.log},
 			tracker: g.apiTracker, hooks: g.hooks},
 	})
@@ -412,6 +412,18 @@ func serverTLS(cfg *config.Config, certs *certCache) (*tls.Config, error) {
 	return c, nil
 }
 
+// marketingSet reports whether a client is of kind marketing, from a set
+// made once (the check runs for every message the queue schedules).
+func marketingSet(cfg *config.Config) func(client string) bool {
+	set := map[string]bool{}
+	for _, c := range cfg.Clients {
+		if c.Marketing() {
+			set[c.Name] = true
+		}
+	}
+	return func(client string) bool { return set[client] }
+}
+
 // shaping maps delivery.shaping onto the delivery client; nil when it is
 // off, so unshaped delivery takes no shaping lock.
 func shaping(cfg *config.Config) *delivery.Shaping {
@@ -422,15 +434,8 @@ func shaping(cfg *config.Config) *delivery.Shaping {
 	limits := func(l config.ShapingLimits) delivery.ProviderLimits {
 		return delivery.ProviderLimits{Connections: l.Connections, MessagesPerConnection: l.MessagesPerConnection, PerMinute: l.PerMinute}
 	}
-	marketing := map[string]bool{}
-	for _, c := range cfg.Clients {
-		if c.Marketing() {
-			marketing[c.Name] = true
-		}
-	}
 	ds := &delivery.Shaping{Limits: limits(s.ShapingLimits), Hold: s.Hold, RecoverStep: s.RecoverStep, MaxWait: s.MaxWait,
-		Providers: make(map[string]delivery.ProviderLimits, len(s.Providers)),
-		Marketing: func(client string) bool { return marketing[client] }}
+		Providers: make(map[string]delivery.ProviderLimits, len(s.Providers)), Marketing: marketingSet(cfg)}
 	for name, l := range s.Providers {
 		ds.Providers[name] = limits(l)
 	}
