@@ -130,7 +130,7 @@ func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, o
 			break
 		}
 		res := c.transact(ctx, s, txn{d: d, env: env, out: out})
-		if res.stale {
+		if res.stale && prov != nil && time.Since(s.idleSince) < c.shaper.quickClose {
 			closedAfter = s.sent
 		}
 		c.finishShaped(s, res.reusable, perConn)

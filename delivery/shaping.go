@@ -65,6 +65,10 @@ const maxThrottleLabels = 100
 type shaper struct {
 	cfg   Shaping
 	now   func() time.Time
+	// quickClose: a pooled connection found closed after idling less
+	// than this was cut by a per-connection limit; after longer, it is
+	// taken for the server's idle timeout and teaches nothing.
+	quickClose time.Duration
 	gauge *prometheus.GaugeVec
 
 	mu       sync.Mutex
@@ -101,7 +105,7 @@ func newShaper(cfg Shaping) *shaper {
 	setDefaultDur(&cfg.Hold, time.Minute)
 	setDefaultDur(&cfg.RecoverStep, time.Minute)
 	setDefaultDur(&cfg.MaxWait, 30*time.Second)
-	return &shaper{cfg: cfg, now: time.Now, provs: make(map[string]*provider), wake: make(chan struct{}),
+	return &shaper{cfg: cfg, now: time.Now, quickClose: 5 * time.Second, provs: make(map[string]*provider), wake: make(chan struct{}),
 		gauge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sealgate_delivery_provider_throttled",
 			Help: "1 while sealgate holds back or paces a destination provider (registrable domain of its MX hosts) that throttled.",

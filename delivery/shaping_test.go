@@ -314,3 +314,35 @@ func TestShapingTransactionalFirst(t *testing.T) {
 		t.Fatalf("test set-up: %d campaign messages already delivered before the transactional ones", before)
 	}
 }
+
+// A pooled connection that the server dropped after it idled (its idle
+// timeout) is not taken for a per-connection limit.
+func TestShapingIgnoresIdleTimeoutClose(t *testing.T) {
+	sink, addr := sinkOn(t, smtpsink.Options{})
+	_, port, _ := net.SplitHostPort(addr)
+	reg := prometheus.NewRegistry()
+	c := newTestClient(t, Config{
+		Resolver:   &fakeResolver{hosts: map[string][]string{"mx.idle-provider.test": {"127.0.0.1"}}},
+		Routes:     map[string]string{"p.test": "mx.idle-provider.test:" + port},
+		Registerer: reg, Shaping: &Shaping{},
+	})
+	c.shaper.quickClose = time.Nanosecond // any idle time is "long" here
+	for i := range 2 {
+		d := jobsFor("p.test", "", 1)[0].d
+		d.Rcpts[0].Addr = fmt.Sprintf("r%d@p.test", i)
+		wantOK(t, deliver(t, c, d))
+	}
+	sink.CloseConns()
+	d := jobsFor("p.test", "", 1)[0].d
+	wantOK(t, deliver(t, c, d))
+	if sink.Count() != 3 || sink.Conns() != 2 {
+		t.Fatalf("got %d messages on %d connections, want 3 on 2 (the dropped one replaced)", sink.Count(), sink.Conns())
+	}
+	c.shaper.mu.Lock()
+	p := c.shaper.provs["idle-provider.test"]
+	perConn, throttled := p.perConn, p.throttled
+	c.shaper.mu.Unlock()
+	if perConn != 100 || throttled || throttleGauge(t, reg, "idle-provider.test") != 0 {
+		t.Errorf("idle close taken for a throttle: messages per connection %d, throttled %v", perConn, throttled)
+	}
+}
