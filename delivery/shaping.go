@@ -63,13 +63,13 @@ const maxThrottleLabels = 100
 // shaper holds the budgets of the providers. It exists only when shaping
 // is configured, so unshaped delivery takes no lock of its own.
 type shaper struct {
-	cfg   Shaping
-	now   func() time.Time
+	cfg Shaping
+	now func() time.Time
 	// quickClose: a pooled connection found closed after idling less
 	// than this was cut by a per-connection limit; after longer, it is
 	// taken for the server's idle timeout and teaches nothing.
 	quickClose time.Duration
-	gauge *prometheus.GaugeVec
+	gauge      *prometheus.GaugeVec
 
 	mu       sync.Mutex
 	provs    map[string]*provider
