@@ -108,7 +108,8 @@ func replyBody(csrf, text, filename, ctype string, file []byte) (string, string)
 
 // portalHeaders are the only header fields portal mail has.
 var portalHeaders = map[string]bool{"From": true, "To": true, "Subject": true, "Date": true, "Message-Id": true,
-	"Mime-Version": true, "Auto-Submitted": true, "Reply-To": true, "Content-Type": true, "Content-Transfer-Encoding": true}
+	"Mime-Version": true, "Auto-Submitted": true, "Reply-To": true, "Content-Type": true, "Content-Transfer-Encoding": true,
+	"Content-Language": true}
 
 func checkPortalMail(t *testing.T, m Mail) {
 	e, err := message.Read(bytes.NewReader(m.Data))
