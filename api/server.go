@@ -98,25 +98,24 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Close stops taking requests and waits for those in flight.
 func (s *Server) Close(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
+// only serves h for requests with method, and answers 405 with hint
+// otherwise.
+func only(method, hint string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			writeError(w, &requestError{405, "method_not_allowed", hint})
+			return
+		}
+		h(w, r)
+	}
+}
+
 // Handler is the API's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/messages", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST")
-			writeError(w, &requestError{405, "method_not_allowed", "use POST to send a message"})
-			return
-		}
-		s.send(w, r)
-	})
-	mux.HandleFunc("/v1/messages/{id}", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", "GET")
-			writeError(w, &requestError{405, "method_not_allowed", "use GET to read a message's status"})
-			return
-		}
-		s.status(w, r)
-	})
+	mux.HandleFunc("/v1/messages", only(http.MethodPost, "use POST to send a message", s.send))
+	mux.HandleFunc("/v1/messages/{id}", only(http.MethodGet, "use GET to read a message's status", s.status))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &requestError{404, "not_found", "no such endpoint; see docs/api.yaml"})
 	})

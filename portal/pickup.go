@@ -85,13 +85,20 @@ func (s *Server) form(w http.ResponseWriter, r *http.Request) (session, bool) {
 	return sess, true
 }
 
-func (s *Server) pickup(w http.ResponseWriter, r *http.Request) {
+// beforeCode is the session of a page that comes before the code is
+// proven; a session past it is sent on (advance) and false returned.
+func (s *Server) beforeCode(w http.ResponseWriter, r *http.Request) (session, bool) {
 	sess, ok := s.session(w, r)
-	if !ok {
-		return
-	}
-	if sess.codeOK {
+	if ok && sess.codeOK {
 		s.advance(w, r, sess)
+		return sess, false
+	}
+	return sess, ok
+}
+
+func (s *Server) pickup(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.beforeCode(w, r)
+	if !ok {
 		return
 	}
 	v := view{Title: s.lang(r).T("start.title"), CSRF: sess.csrf, CodeMinutes: s.codeMinutes(), Script: true}
@@ -108,12 +115,8 @@ func (s *Server) codeView(r *http.Request, sess session) view {
 // codePage shows the code page again without sending a code (after a
 // language switch).
 func (s *Server) codePage(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.session(w, r)
+	sess, ok := s.beforeCode(w, r)
 	if !ok {
-		return
-	}
-	if sess.codeOK {
-		s.advance(w, r, sess)
 		return
 	}
 	s.pages.render(w, r, http.StatusOK, "code", s.codeView(r, sess))
