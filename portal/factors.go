@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/sealgate/sealgate/passwd"
-	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/portal/totp"
+	"github.com/sealgate/sealgate/store"
 )
 
 // minPassword is the shortest password a recipient may set (NIST SP

@@ -18,8 +18,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/sealgate/sealgate/portal/internal/pgtest"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/internal/pgtest"
+	"github.com/sealgate/sealgate/store"
 )
 
 // browserFrom is a visitor whose connections come from the loopback

@@ -16,7 +16,7 @@ import (
 	"github.com/emersion/go-message"
 
 	"github.com/sealgate/sealgate/portal/seal"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // panicLog records whether the site logged a recovered panic.

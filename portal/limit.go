@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // rate is one limit on what a client may ask of the portal: at most

@@ -14,7 +14,7 @@ import (
 	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/internal/i18n"
 	"github.com/sealgate/sealgate/mailtext"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // codeMail is the one-time code email in lang, with the clinic's contact.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/i18n"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // openLink starts a session for a live link token and redirects to

@@ -39,7 +39,7 @@ import (
 
 	"github.com/sealgate/sealgate/internal/i18n"
 	"github.com/sealgate/sealgate/portal/seal"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // Sender sends a complete RFC 5322 message. The gateway passes its queue,

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/sealgate/sealgate/portal/sanitize"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // messageView is a message as the page shows it.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // sharedSessions keep sessions in the portal store, sealed, so any node

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/internal/pgtest"
+	"github.com/sealgate/sealgate/internal/pgtest"
 )
 
 // TestSharedSessionsAcrossNodes: with sessions in the store, a visitor

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/i18n"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/unsubscribe"
 )
 

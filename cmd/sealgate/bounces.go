@@ -9,8 +9,8 @@ import (
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/config"
-	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/store"
 )
 
 // bounceObserver sits between the queue and the audit log: it passes

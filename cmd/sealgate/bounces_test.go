@@ -10,7 +10,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // TestHardBounceSuppresses: the receiver answers 550 5.1.1 for unknown

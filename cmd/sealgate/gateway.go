@@ -32,10 +32,10 @@ import (
 	"github.com/sealgate/sealgate/portal"
 	"github.com/sealgate/sealgate/portal/box"
 	"github.com/sealgate/sealgate/portal/seal"
-	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/safeio"
 	"github.com/sealgate/sealgate/smtpd"
+	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/unsubscribe"
 	"github.com/sealgate/sealgate/webhook"
 )

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/config"
-	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/store"
 )
 
 func portalCLI(args ...string) (int, string, string) {

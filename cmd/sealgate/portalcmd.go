@@ -19,8 +19,8 @@ import (
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/portal"
 	"github.com/sealgate/sealgate/portal/seal"
-	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/store"
 )
 
 // cmdPortal is `sealgate portal list|revoke ID|purge|audit ID`. It opens

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // TestSuppressionAtRCPT: once an address is on the list of

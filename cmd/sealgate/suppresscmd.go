@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/config"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // csvHeader is the first line of `suppress export` and what `suppress

@@ -9,7 +9,7 @@ import (
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/internal/keyfile"
 	"github.com/sealgate/sealgate/portal"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/unsubscribe"
 )
 

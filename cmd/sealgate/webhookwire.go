@@ -11,9 +11,9 @@ import (
 
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/config"
-	"github.com/sealgate/sealgate/portal/store"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/smtpd"
+	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/webhook"
 )
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/encrypt/portalbox"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // Store is a portalbox.Store backed by a portal store. It does not own the

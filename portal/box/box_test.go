@@ -10,7 +10,7 @@ import (
 
 	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/portal/seal"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 const message = "From: Dr Jones <dr.jones@clinic.example>\r\n" +

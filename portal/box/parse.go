@@ -12,7 +12,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/sealgate/sealgate/internal/mimelimit"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // maxParts bounds the parts read from one message: the same bound as the policy's, so

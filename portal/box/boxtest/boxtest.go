@@ -11,7 +11,7 @@ import (
 
 	"github.com/sealgate/sealgate/portal/box"
 	"github.com/sealgate/sealgate/portal/seal"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // Box is a pickup store for one test: Store is what the encryptor is given,

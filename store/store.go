@@ -1,6 +1,13 @@
-// Package store keeps the portal's messages: metadata in SQLite (embedded,
-// the default) or PostgreSQL (several gateway nodes), each message's content
-// sealed with its own key (package seal). The link token is kept only as a
+// Package store is sealgate's shared store: SQLite (embedded, the
+// default) for one node or PostgreSQL for several. Its schema is a list of
+// versioned migrations recorded in schema_migrations, applied by Open or
+// Migrate and safe when several nodes start at once; ReadStatus reports it
+// without changing anything.
+//
+// It keeps the portal's messages (metadata in the database; each message's
+// content sealed with its own key, package portal/seal), the portal's
+// sessions, recipients and rate-limit counters, and the suppression list.
+// The link token is kept only as a
 // SHA-256 hash and one-time codes only as keyed hashes. Revocation and
 // expiry destroy the wrapped key and the sealed bytes; the metadata row and
 // the audit trail stay.
@@ -11,6 +18,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -63,7 +71,9 @@ type Store struct {
 	purger *periodic.Loop
 }
 
-// Open connects to the backend and creates the schema if needed.
+// Open connects to the backend and applies the migrations it lacks (see
+// Migrate), then serves the portal, suppression and rate-limit calls.
+// Options.Master is required.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Master == nil {
 		return nil, errors.New("portal store: no master key")
@@ -80,61 +90,82 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{opts: opts}
-	if err := s.connect(ctx); err != nil {
+	db, d, err := connect(ctx, opts, false)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
+	done, err := migrate(ctx, db, d, opts.Now())
+	if err != nil {
+		db.Close()
 		return nil, err
+	}
+	for _, m := range done {
+		opts.Log.Info("store migration applied", slog.Int("version", m.Version), slog.String("name", m.Name), slog.Bool("adopted", m.Adopted))
+	}
+	s := &Store{opts: opts, db: db, d: d, blobs: sqlBlobs{db: db, d: d}}
+	if d.name == sqlite.name {
+		s.blobs = fileBlobs{dir: filepath.Join(opts.Dir, "messages")}
 	}
 	return s, nil
 }
 
-func (s *Store) connect(ctx context.Context) error {
-	b := s.opts.Backend
+// connect opens the backend opts names. Unless readOnly, it makes the
+// SQLite folder and file; readOnly opens an existing SQLite file only
+// (ErrNoStore when there is none) and never writes to it.
+func connect(ctx context.Context, opts Options, readOnly bool) (*sql.DB, dialect, error) {
+	b := opts.Backend
 	if b == "sqlite" || b == "" {
-		return s.connectSQLite(ctx)
+		return connectSQLite(ctx, opts.Dir, readOnly)
 	}
 	if !strings.HasPrefix(b, "postgres://") && !strings.HasPrefix(b, "postgresql://") {
-		return fmt.Errorf("portal store: unknown backend (want sqlite or a postgres:// URL)")
+		return nil, dialect{}, errors.New("store: unknown backend (want sqlite or a postgres:// URL)")
 	}
 	db, err := sql.Open("pgx", b)
 	if err != nil {
-		return fmt.Errorf("portal store: postgres: %w", err)
+		return nil, dialect{}, fmt.Errorf("store: postgres: %w", err)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return fmt.Errorf("portal store: postgres: %w", err)
+		return nil, dialect{}, fmt.Errorf("store: postgres: %w", err)
 	}
 	db.SetMaxOpenConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s.db, s.d, s.blobs = db, postgres, sqlBlobs{db: db, d: postgres}
-	return nil
+	return db, postgres, nil
 }
 
-func (s *Store) connectSQLite(ctx context.Context) error {
-	if s.opts.Dir == "" {
-		return errors.New("portal store: sqlite needs a data folder")
+// sqliteFile is the database file of the SQLite backend in its folder.
+const sqliteFile = "portal.db"
+
+func connectSQLite(ctx context.Context, dir string, readOnly bool) (*sql.DB, dialect, error) {
+	if dir == "" {
+		return nil, dialect{}, errors.New("store: sqlite needs a data folder")
 	}
-	files := filepath.Join(s.opts.Dir, "messages")
-	if err := os.MkdirAll(files, 0o700); err != nil {
-		return fmt.Errorf("portal store: %w", err)
+	path := filepath.Join(dir, sqliteFile)
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)"
+	if readOnly {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, dialect{}, ErrNoStore
+		}
+		dsn += "&mode=ro"
+	} else {
+		if err := os.MkdirAll(filepath.Join(dir, "messages"), 0o700); err != nil {
+			return nil, dialect{}, fmt.Errorf("store: %w", err)
+		}
+		dsn += "&_pragma=journal_mode(WAL)&_pragma=secure_delete(on)&_txlock=immediate"
 	}
-	dsn := "file:" + filepath.Join(s.opts.Dir, "portal.db") +
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=secure_delete(on)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return fmt.Errorf("portal store: sqlite: %w", err)
+		return nil, dialect{}, fmt.Errorf("store: sqlite: %w", err)
 	}
 	db.SetMaxOpenConns(1) // one writer; the portal is not a hot path
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return fmt.Errorf("portal store: sqlite: %w", err)
+		return nil, dialect{}, fmt.Errorf("store: sqlite: %w", err)
 	}
-	os.Chmod(filepath.Join(s.opts.Dir, "portal.db"), 0o600)
-	s.db, s.d, s.blobs = db, sqlite, fileBlobs{dir: files}
-	return nil
+	if !readOnly {
+		os.Chmod(path, 0o600)
+	}
+	return db, sqlite, nil
 }
 
 // Start runs the expiry loop until ctx ends or Close is called.

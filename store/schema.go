@@ -1,8 +1,6 @@
 package store
 
 import (
-	"context"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -39,8 +37,11 @@ func (d dialect) rebind(q string) string {
 	return b.String()
 }
 
-// schema is version 1. Times are Unix milliseconds; 0 means "not set".
-func (d dialect) schema() []string {
+// portalSchema is migration 1: the portal, its rate-limit counters and the
+// suppression list, as the old portal_schema version 1 made them (every
+// statement is IF NOT EXISTS, so a database made by that scheme is adopted
+// as it is). Times are Unix milliseconds; 0 means "not set".
+func portalSchema(d dialect) []string {
 	return []string{
 		`CREATE TABLE IF NOT EXISTS portal_messages (
 			id TEXT PRIMARY KEY,
@@ -92,24 +93,5 @@ func (d dialect) schema() []string {
 			reason TEXT NOT NULL,
 			at BIGINT NOT NULL,
 			PRIMARY KEY (domain, address))`,
-		`CREATE TABLE IF NOT EXISTS portal_schema (version INTEGER NOT NULL)`,
 	}
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	for _, q := range s.d.schema() {
-		if _, err := s.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("portal store: schema: %w", err)
-		}
-	}
-	var n int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM portal_schema`).Scan(&n); err != nil {
-		return fmt.Errorf("portal store: schema: %w", err)
-	}
-	if n == 0 {
-		if _, err := s.exec(ctx, `INSERT INTO portal_schema (version) VALUES (1)`); err != nil {
-			return fmt.Errorf("portal store: schema: %w", err)
-		}
-	}
-	return nil
 }

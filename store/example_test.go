@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/portal/seal"
-	"github.com/sealgate/sealgate/portal/store"
+	"github.com/sealgate/sealgate/store"
 )
 
 // A message is stored sealed, found by its link token, read, revoked and

@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealgate/sealgate/internal/pgtest"
+)
+
+// targets name an empty store location per backend: a new SQLite folder
+// or a new PostgreSQL database on one throwaway server.
+var targets = map[string]func(t *testing.T) func(t *testing.T) Options{
+	"sqlite": func(*testing.T) func(t *testing.T) Options {
+		return func(t *testing.T) Options {
+			return Options{Backend: "sqlite", Dir: filepath.Join(t.TempDir(), "portal")}
+		}
+	},
+	"postgres": func(t *testing.T) func(t *testing.T) Options {
+		server := pgtest.Server(t)
+		return func(t *testing.T) Options { return Options{Backend: pgtest.NewDB(t, server)} }
+	},
+}
+
+// TestMigrations runs the migration suite against SQLite and PostgreSQL.
+func TestMigrations(t *testing.T) {
+	tests := map[string]func(*testing.T, Options){
+		"Fresh":           testMigrateFresh,
+		"StatusReadOnly":  testStatusReadOnly,
+		"AdoptOldScheme":  testAdoptOldScheme,
+		"Concurrent":      testConcurrentMigrators,
+		"FailedRollsBack": testFailedMigrationRollsBack,
+	}
+	for bname, target := range targets {
+		t.Run(bname, func(t *testing.T) {
+			next := target(t)
+			for name, fn := range tests {
+				t.Run(name, func(t *testing.T) { fn(t, next(t)) })
+			}
+		})
+	}
+}
+
+func testMigrateFresh(t *testing.T, o Options) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC)
+	o.Now = func() time.Time { return at }
+	done, err := Migrate(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(done) != len(migrations) || done[0].Version != 1 || done[0].Name != "portal" || done[0].Adopted {
+		t.Fatalf("a fresh store applied %+v, want every migration from 1 (portal), none adopted", done)
+	}
+	again, err := Migrate(ctx, o)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("a second migrate applied %+v (%v), want nothing", again, err)
+	}
+	st, err := ReadStatus(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := migrations[len(migrations)-1].version
+	if st.Version != last || len(st.Pending) != 0 || len(st.Applied) != len(migrations) || st.Legacy {
+		t.Fatalf("status %+v, want version %d, nothing pending", st, last)
+	}
+	if !st.Applied[0].Applied.Equal(at) {
+		t.Errorf("migration 1 recorded at %v, want %v", st.Applied[0].Applied, at)
+	}
+	want := "postgres"
+	if o.Dir != "" {
+		want = "sqlite"
+	}
+	if st.Backend != want {
+		t.Errorf("status names the backend %q, want %q", st.Backend, want)
+	}
+}
+
+// testStatusReadOnly: status on a missing store says so and creates
+// nothing; on an existing one it reports the pending steps and applies none.
+func testStatusReadOnly(t *testing.T, o Options) {
+	ctx := context.Background()
+	if _, err := ReadStatus(ctx, o); !errors.Is(err, ErrNoStore) {
+		t.Fatalf("status of a store that does not exist: %v, want ErrNoStore", err)
+	}
+	if o.Dir != "" {
+		if _, err := os.Stat(o.Dir); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("status created the SQLite folder %s (%v)", o.Dir, err)
+		}
+	} else {
+		db := rawDB(t, o)
+		if ok, err := tableExists(ctx, db, postgres, "schema_migrations"); ok || err != nil {
+			t.Fatalf("status created schema_migrations on PostgreSQL (%v)", err)
+		}
+	}
+	if _, err := Migrate(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, o)
+	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadStatus(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Pending) != 1 || st.Pending[0].Version != 1 {
+		t.Fatalf("status pending %+v, want migration 1", st.Pending)
+	}
+	if st2, _ := ReadStatus(ctx, o); len(st2.Pending) != 1 {
+		t.Fatalf("status applied a migration: pending now %+v", st2.Pending)
+	}
+}
+
+// oldScheme makes a database the way sealgate did before versioned
+// migrations: the portal tables and portal_schema holding version 1.
+func oldScheme(t *testing.T, db *sql.DB, d dialect) {
+	for _, q := range append(portalSchema(d), `CREATE TABLE IF NOT EXISTS portal_schema (version INTEGER NOT NULL)`,
+		`INSERT INTO portal_schema (version) VALUES (1)`,
+		`INSERT INTO suppressions (domain, address, reason, at) VALUES ('clinic.example', 'gone@home.example', 'unsubscribe', 1)`) {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func testAdoptOldScheme(t *testing.T, o Options) {
+	ctx := context.Background()
+	db := rawDB(t, o)
+	d := sqlite
+	if o.Dir == "" {
+		d = postgres
+	}
+	oldScheme(t, db, d)
+	st, err := ReadStatus(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Legacy || st.Version != 0 || len(st.Pending) != len(migrations) {
+		t.Fatalf("status of an old-scheme store %+v, want legacy, version 0, all pending", st)
+	}
+	done, err := Migrate(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(done) == 0 || done[0].Version != 1 || !done[0].Adopted {
+		t.Fatalf("migrate on an old-scheme store: %+v, want migration 1 adopted", done)
+	}
+	var reason string
+	if err := db.QueryRow(d.rebind(`SELECT reason FROM suppressions WHERE address = ?`), "gone@home.example").Scan(&reason); err != nil || reason != "unsubscribe" {
+		t.Fatalf("the old store's suppression after adoption: %q, %v", reason, err)
+	}
+	if st, err = ReadStatus(ctx, o); err != nil || st.Legacy || len(st.Pending) != 0 {
+		t.Fatalf("status after adoption %+v (%v), want nothing pending", st, err)
+	}
+}
+
+// testConcurrentMigrators: several nodes start at once on one empty
+// store; every migration is applied exactly once and none fails.
+func testConcurrentMigrators(t *testing.T, o Options) {
+	const nodes = 4
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	results := make([][]Migration, nodes)
+	errs := make([]error, nodes)
+	for i := range nodes {
+		wg.Go(func() {
+			<-start
+			results[i], errs[i] = Migrate(context.Background(), o)
+		})
+	}
+	close(start)
+	wg.Wait()
+	applied := map[int]int{}
+	for i := range nodes {
+		if errs[i] != nil {
+			t.Fatalf("migrator %d: %v", i, errs[i])
+		}
+		for _, m := range results[i] {
+			applied[m.Version]++
+		}
+	}
+	for _, m := range migrations {
+		if applied[m.version] != 1 {
+			t.Errorf("migration %d applied %d times by %d concurrent migrators, want once", m.version, applied[m.version], nodes)
+		}
+	}
+	var rows int
+	if err := rawDB(t, o).QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil || rows != len(migrations) {
+		t.Fatalf("schema_migrations holds %d rows (%v), want %d", rows, err, len(migrations))
+	}
+}
+
+// testFailedMigrationRollsBack: a migration that fails half-way leaves
+// neither its first table nor its record behind.
+func testFailedMigrationRollsBack(t *testing.T, o Options) {
+	saved := migrations
+	t.Cleanup(func() { migrations = saved })
+	next := saved[len(saved)-1].version + 1
+	migrations = append(saved[:len(saved):len(saved)], migration{next, "broken", func(dialect) []string {
+		return []string{`CREATE TABLE half_done (x INTEGER)`, `THIS IS NOT SQL`}
+	}})
+	if _, err := Migrate(context.Background(), o); err == nil {
+		t.Fatal("a broken migration did not fail")
+	}
+	db := rawDB(t, o)
+	d := sqlite
+	if o.Dir == "" {
+		d = postgres
+	}
+	if ok, err := tableExists(context.Background(), db, d, "half_done"); ok || err != nil {
+		t.Fatalf("the failed migration's first table stayed (%v)", err)
+	}
+	st, err := ReadStatus(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != next-1 || len(st.Pending) != 1 || st.Pending[0].Name != "broken" {
+		t.Fatalf("after a failed migration: %+v, want version %d and the broken one pending", st, next-1)
+	}
+}
+
+// rawDB opens the store's database for inspection, closed at the end of t.
+func rawDB(t *testing.T, o Options) *sql.DB {
+	db, _, err := connect(context.Background(), o, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
