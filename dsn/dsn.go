@@ -21,7 +21,6 @@
 package dsn
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -109,16 +108,9 @@ func Build(r Report) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	boundary, err := newBoundary(n.original)
+	msg, err := compose(n)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dsn: %w", err)
 	}
-	var b bytes.Buffer
-	writeOuterHeader(&b, n, boundary)
-	b.WriteString("This is a MIME-encapsulated delivery status notification.\r\n")
-	writePart(&b, boundary, humanPart(n))
-	writePart(&b, boundary, statusPart(n))
-	writePart(&b, boundary, originalPart(n))
-	fmt.Fprintf(&b, "\r\n--%s--\r\n", boundary)
-	return b.Bytes(), nil
+	return msg, nil
 }

@@ -4,35 +4,21 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sealgate/sealgate/mailtext"
 )
 
 // field is one header field whose value is already safe (no CR or LF).
-type field struct{ name, value string }
-
-// part is one body part of the report.
-type part struct {
-	header []field
-	body   []byte
-}
+type field = mailtext.Field
 
 // dateFormat is the RFC 5322 §3.3 date-time.
-const dateFormat = "Mon, 02 Jan 2006 15:04:05 -0700"
+const dateFormat = time.RFC1123Z
 
-// newBoundary returns a random multipart boundary that does not occur in
-// the returned original.
-func newBoundary(original []byte) (string, error) {
-	for range 3 {
-		b := mailtext.Boundary()
-		if !bytes.Contains(original, []byte(b)) {
-			return b, nil
-		}
-	}
-	return "", fmt.Errorf("dsn: no usable MIME boundary")
-}
-
-func writeOuterHeader(b *bytes.Buffer, n notice, boundary string) {
+// compose writes the notification: the outer header, a multipart/report
+// with the three parts, through the composer every message sealgate
+// writes itself shares.
+func compose(n notice) ([]byte, error) {
 	subject := "Undelivered mail"
 	switch {
 	case n.delay:
@@ -40,46 +26,20 @@ func writeOuterHeader(b *bytes.Buffer, n notice, boundary string) {
 	case n.success():
 		subject = "Delivery report"
 	}
-	writeFields(b, []field{
-		{"From", "Mail Delivery System <" + n.from + ">"},
-		{"To", "<" + n.to + ">"},
-		{"Subject", subject},
-		{"Date", n.date.Format(dateFormat)},
-		{"Message-ID", "<" + n.messageID + ">"},
-		{"Auto-Submitted", "auto-replied"},
-		{"MIME-Version", "1.0"},
-		{"Content-Type", `multipart/report; report-type=delivery-status; boundary="` + boundary + `"`},
+	return mailtext.Compose(mailtext.Message{
+		From: "Mail Delivery System <" + n.from + ">", To: "<" + n.to + ">", Subject: subject,
+		Date: n.date, MessageID: "<" + n.messageID + ">",
+		Fields: []field{{Name: "Auto-Submitted", Value: "auto-replied"}},
+		Body: mailtext.Part{Type: "multipart/report; report-type=delivery-status",
+			Preamble: "This is a MIME-encapsulated delivery status notification.\r\n",
+			Parts:    []mailtext.Part{humanPart(n), statusPart(n), originalPart(n)}},
 	})
-	b.WriteString("\r\n")
-}
-
-func writePart(b *bytes.Buffer, boundary string, p part) {
-	fmt.Fprintf(b, "\r\n--%s\r\n", boundary)
-	writeFields(b, p.header)
-	b.WriteString("\r\n")
-	b.Write(p.body)
-}
-
-// writeFields writes header fields, folding long values at spaces
-// (RFC 5322 §2.2.3). Values never contain CR or LF.
-func writeFields(b *bytes.Buffer, fields []field) {
-	for _, f := range fields {
-		line := f.name + ":"
-		for _, w := range strings.Split(f.value, " ") {
-			if len(line) > len(f.name)+1 && len(line)+1+len(w) > 78 {
-				b.WriteString(line + "\r\n")
-				line = ""
-			}
-			line += " " + w
-		}
-		b.WriteString(line + "\r\n")
-	}
 }
 
 // humanPart is the fixed explanation for people. It names the recipients,
 // their status codes and what the receiving server said (its sanitised
 // diagnostic), never anything from the message itself.
-func humanPart(n notice) part {
+func humanPart(n notice) mailtext.Part {
 	var t strings.Builder
 	fmt.Fprintf(&t, "This is the mail system at %s.\r\n\r\n", n.mta)
 	if n.delay {
@@ -109,10 +69,7 @@ func humanPart(n notice) part {
 	if !isASCII(t.String()) {
 		charset = "utf-8"
 	}
-	return part{header: []field{
-		{"Content-Type", "text/plain; charset=" + charset},
-		{"Content-Transfer-Encoding", transferEncoding([]byte(t.String()))},
-	}, body: []byte(t.String())}
+	return mailtext.Part{Type: "text/plain; charset=" + charset, Body: []byte(t.String())}
 }
 
 func returnedNote(full bool) string {
@@ -124,51 +81,48 @@ func returnedNote(full bool) string {
 
 // statusPart is the message/delivery-status part (RFC 3464 §2.1), or
 // message/global-delivery-status (RFC 6533) when an address is non-ASCII.
-func statusPart(n notice) part {
+func statusPart(n notice) mailtext.Part {
 	var b bytes.Buffer
-	per := []field{{"Reporting-MTA", "dns; " + n.mta}}
+	per := []field{{Name: "Reporting-MTA", Value: "dns; " + n.mta}}
 	if n.envID != "" {
-		per = append(per, field{"Original-Envelope-Id", n.envID})
+		per = append(per, field{Name: "Original-Envelope-Id", Value: n.envID})
 	}
 	if n.queueID != "" {
-		per = append(per, field{"X-Sealgate-Queue-ID", n.queueID})
+		per = append(per, field{Name: "X-Sealgate-Queue-ID", Value: n.queueID})
 	}
 	if !n.arrival.IsZero() {
-		per = append(per, field{"Arrival-Date", n.arrival.Format(dateFormat)})
+		per = append(per, field{Name: "Arrival-Date", Value: n.arrival.Format(dateFormat)})
 	}
-	writeFields(&b, per)
+	mailtext.WriteFields(&b, per)
 	for _, r := range n.rcpts {
 		b.WriteString("\r\n")
-		writeFields(&b, recipientFields(r))
+		mailtext.WriteFields(&b, recipientFields(r))
 	}
 	ctype := "message/delivery-status"
 	if !isASCII(b.String()) {
 		ctype = "message/global-delivery-status"
 	}
-	return part{header: []field{
-		{"Content-Type", ctype},
-		{"Content-Transfer-Encoding", transferEncoding(b.Bytes())},
-	}, body: b.Bytes()}
+	return mailtext.Part{Type: ctype, Body: b.Bytes()}
 }
 
 // recipientFields are the per-recipient fields of RFC 3464 §2.3.
 func recipientFields(r rcpt) []field {
 	var fs []field
 	if r.orcpt != "" {
-		fs = append(fs, field{"Original-Recipient", r.orcpt})
+		fs = append(fs, field{Name: "Original-Recipient", Value: r.orcpt})
 	}
 	fs = append(fs,
-		field{"Final-Recipient", addrType(r.addr) + "; " + r.addr},
-		field{"Action", r.action},
-		field{"Status", r.status})
+		field{Name: "Final-Recipient", Value: addrType(r.addr) + "; " + r.addr},
+		field{Name: "Action", Value: r.action},
+		field{Name: "Status", Value: r.status})
 	if r.remoteMTA != "" {
-		fs = append(fs, field{"Remote-MTA", "dns; " + r.remoteMTA})
+		fs = append(fs, field{Name: "Remote-MTA", Value: "dns; " + r.remoteMTA})
 	}
 	if r.diagnostic != "" {
-		fs = append(fs, field{"Diagnostic-Code", r.diagnostic})
+		fs = append(fs, field{Name: "Diagnostic-Code", Value: r.diagnostic})
 	}
 	if !r.last.IsZero() {
-		fs = append(fs, field{"Last-Attempt-Date", r.last.Format(dateFormat)})
+		fs = append(fs, field{Name: "Last-Attempt-Date", Value: r.last.Format(dateFormat)})
 	}
 	return fs
 }
@@ -184,7 +138,7 @@ func addrType(a string) string {
 // originalPart returns the original: its header section as
 // text/rfc822-headers, or all of it as message/rfc822 (FULL); the RFC 6533
 // global types when its header section has non-ASCII characters.
-func originalPart(n notice) part {
+func originalPart(n notice) mailtext.Part {
 	ctype := "text/rfc822-headers"
 	switch {
 	case n.full && n.utf8Hdr:
@@ -194,11 +148,8 @@ func originalPart(n notice) part {
 	case n.utf8Hdr:
 		ctype = "message/global-headers"
 	}
-	return part{header: []field{
-		{"Content-Type", ctype},
-		{"Content-Description", returnedDescription(n.full)},
-		{"Content-Transfer-Encoding", transferEncoding(n.original)},
-	}, body: n.original}
+	return mailtext.Part{Type: ctype, Body: n.original,
+		Fields: []field{{Name: "Content-Description", Value: returnedDescription(n.full)}}}
 }
 
 func returnedDescription(full bool) string {
@@ -219,12 +170,4 @@ func (n notice) success() bool {
 		}
 	}
 	return len(n.rcpts) > 0
-}
-
-// transferEncoding is 7bit for ASCII text and 8bit otherwise.
-func transferEncoding(p []byte) string {
-	if isASCII(string(p)) {
-		return "7bit"
-	}
-	return "8bit"
 }

@@ -1,14 +1,9 @@
 package encrypt
 
 import (
-	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
-	"mime"
-	"mime/quotedprintable"
-	"net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -110,37 +105,33 @@ func (n Notice) build(req noticeRequest) ([]byte, error) {
 	if org == "" {
 		org = addr.DomainOf(from)
 	}
-	id := mailtext.MessageID(n.Hostname)
 	c := n.content(org, req)
 	html, err := n.html(c)
 	if err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	b.WriteString("From: " + (&mail.Address{Name: org, Address: from}).String() + "\r\n")
-	b.WriteString("To: <" + req.To + ">\r\n")
-	b.WriteString("Subject: " + mime.QEncoding.Encode("utf-8", n.Subject) + "\r\n")
-	b.WriteString("Date: " + req.Now.Format(time.RFC1123Z) + "\r\n")
-	b.WriteString("Message-ID: " + id + "\r\n")
-	b.WriteString("Content-Language: " + n.Language + "\r\n")
-	b.WriteString("MIME-Version: 1.0\r\n")
-	alt := mailtext.Boundary()
-	b.WriteString("Content-Type: multipart/alternative;\r\n boundary=\"" + alt + "\"\r\n\r\n")
-	b.WriteString("--" + alt + "\r\n")
-	if err := writeQP(&b, "text/plain", c.plain()); err != nil {
-		return nil, err
+	htmlPart := qpText("text/html", html)
+	if n.Logo != nil {
+		htmlPart = mailtext.Part{Type: "multipart/related", Parts: []mailtext.Part{htmlPart,
+			{Type: n.LogoType, Encoding: mailtext.Base64, Body: n.Logo, Fields: []mailtext.Field{
+				{Name: "Content-ID", Value: "<logo@notice>"}, {Name: "Content-Disposition", Value: `inline; filename="logo"`}}}}}
 	}
-	b.WriteString("--" + alt + "\r\n")
-	if n.Logo == nil {
-		err = writeQP(&b, "text/html", html)
-	} else {
-		err = n.writeRelated(&b, html)
-	}
+	msg, err := mailtext.Compose(mailtext.Message{
+		From: mailtext.Address(org, from), To: mailtext.Address("", req.To), Subject: n.Subject,
+		Date: req.Now, Host: n.Hostname,
+		Fields: []mailtext.Field{{Name: "Content-Language", Value: n.Language}},
+		Body: mailtext.Part{Type: "multipart/alternative",
+			Parts: []mailtext.Part{qpText("text/plain", c.plain()), htmlPart}},
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encrypt: notification: %w", err)
 	}
-	b.WriteString("--" + alt + "--\r\n")
-	return b.Bytes(), nil
+	return msg, nil
+}
+
+// qpText is a quoted-printable UTF-8 text part.
+func qpText(ctype, text string) mailtext.Part {
+	return mailtext.Part{Type: ctype + "; charset=utf-8", Encoding: mailtext.QuotedPrintable, Body: []byte(text)}
 }
 
 // noticeContent is what both parts say.
@@ -216,41 +207,6 @@ func (n Notice) html(c noticeContent) (string, error) {
 		return "", fmt.Errorf("encrypt: notification: %w", err)
 	}
 	return strings.ReplaceAll(b.String(), "\n", "\r\n"), nil
-}
-
-// writeRelated writes the HTML part with the logo it shows.
-func (n Notice) writeRelated(b *bytes.Buffer, html string) error {
-	rel := mailtext.Boundary()
-	b.WriteString("Content-Type: multipart/related;\r\n boundary=\"" + rel + "\"\r\n\r\n")
-	b.WriteString("--" + rel + "\r\n")
-	if err := writeQP(b, "text/html", html); err != nil {
-		return err
-	}
-	b.WriteString("--" + rel + "\r\n")
-	b.WriteString("Content-Type: " + n.LogoType + "\r\nContent-ID: <logo@notice>\r\n")
-	b.WriteString("Content-Disposition: inline; filename=\"logo\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-	enc := base64.StdEncoding.EncodeToString(n.Logo)
-	for len(enc) > 76 {
-		b.WriteString(enc[:76] + "\r\n")
-		enc = enc[76:]
-	}
-	b.WriteString(enc + "\r\n")
-	b.WriteString("--" + rel + "--\r\n")
-	return nil
-}
-
-// writeQP writes one quoted-printable UTF-8 part with its headers.
-func writeQP(b *bytes.Buffer, ctype, text string) error {
-	b.WriteString("Content-Type: " + ctype + "; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-	w := quotedprintable.NewWriter(b)
-	if _, err := w.Write([]byte(text)); err != nil {
-		return fmt.Errorf("encrypt: notification: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("encrypt: notification: %w", err)
-	}
-	b.WriteString("\r\n")
-	return nil
 }
 
 // telURI keeps what a tel: link dials: a leading + and the digits.

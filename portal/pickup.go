@@ -210,8 +210,12 @@ func (s *Server) issueCode(ctx context.Context, id, ip string, lang *i18n.Lang) 
 		return
 	}
 	m, err := s.opts.Store.Get(ctx, id)
+	var cm Mail
 	if err == nil {
-		err = s.opts.Sender.Send(ctx, s.codeMail(m.Recipient, code, lang))
+		cm, err = s.codeMail(m.Recipient, code, lang)
+	}
+	if err == nil {
+		err = s.opts.Sender.Send(ctx, cm)
 	}
 	if err != nil {
 		s.metrics.fail(failSend)

@@ -76,7 +76,8 @@ func (s *Server) showMessage(w http.ResponseWriter, r *http.Request) {
 	s.metrics.views.Inc()
 	s.opts.Store.CountView(r.Context(), m.ID)
 	if m.Views == 0 && s.opts.ReadReceipts {
-		s.send(r, s.receiptMail(m, s.opts.Now()))
+		receipt, err := s.receiptMail(m, s.opts.Now())
+		s.send(r, receipt, err)
 	}
 }
 

@@ -47,7 +47,8 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		s.pages.info(w, r, http.StatusBadRequest, "info.empty", &sess)
 		return
 	}
-	if !s.send(r, s.replyMail(m, c.Subject, text, files)) {
+	reply, err := s.replyMail(m, c.Subject, text, files)
+	if !s.send(r, reply, err) {
 		s.pages.info(w, r, http.StatusServiceUnavailable, "info.sendfail", &sess)
 		return
 	}
@@ -79,9 +80,13 @@ func replyFiles(r *http.Request) ([]store.Attachment, error) {
 	return out, nil
 }
 
-// send hands mail to the gateway and reports success.
-func (s *Server) send(r *http.Request, m Mail) bool {
-	if err := s.opts.Sender.Send(r.Context(), m); err != nil {
+// send hands m to the gateway, unless writing it failed (err), and
+// reports success.
+func (s *Server) send(r *http.Request, m Mail, err error) bool {
+	if err == nil {
+		err = s.opts.Sender.Send(r.Context(), m)
+	}
+	if err != nil {
 		s.metrics.fail(failSend)
 		// The error text may echo an address; only its type is logged.
 		s.opts.Log.Warn("portal: handing mail to the gateway failed", slog.String("error_type", fmt.Sprintf("%T", err)))

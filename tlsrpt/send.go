@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -154,39 +153,35 @@ func sendMail(ctx context.Context, req SendRequest, u *url.URL, body []byte) err
 	}
 	to := strings.SplitN(u.Opaque, "?", 2)[0]
 	if to, err := url.PathUnescape(to); err == nil && to != "" {
-		return req.Mailer.SendMail(ctx, req.From, []string{to}, Message(req, to, body))
+		msg, err := Message(req, to, body)
+		if err != nil {
+			return fmt.Errorf("tlsrpt: report mail: %w", err)
+		}
+		return req.Mailer.SendMail(ctx, req.From, []string{to}, msg)
 	}
 	return errors.New("tlsrpt: bad mailto rua")
 }
 
-// Message is the report e-mail for to.
-func Message(req SendRequest, to string, gz []byte) []byte {
+// Message is the report e-mail for to: a multipart/report of report-type
+// tlsrpt (RFC 8460 §5.3) with the gzipped JSON attached under the file
+// name of §5.1.
+func Message(req SendRequest, to string, gz []byte) ([]byte, error) {
 	r := req.Report
-	boundary := mailtext.Boundary()
 	name := fmt.Sprintf("%s!%s!%d!%d!%s.json.gz", req.Submitter, req.Domain,
-		r.DateRange.Start.Unix(), r.DateRange.End.Unix(), randomHex(4)) // RFC 8460 §5.1
-	var b strings.Builder
-	hdr := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	hdr("From", "<"+req.From+">")
-	hdr("To", "<"+to+">")
-	hdr("Date", time.Now().UTC().Format(time.RFC1123Z))
-	hdr("Message-ID", mailtext.MessageID(req.Submitter))
-	hdr("Subject", "Report Domain: "+req.Domain+" Submitter: "+req.Submitter+" Report-ID: <"+r.ReportID+">")
-	hdr("TLS-Report-Domain", req.Domain)
-	hdr("TLS-Report-Submitter", req.Submitter)
-	hdr("MIME-Version", "1.0")
-	hdr("Content-Type", `multipart/report; report-type="tlsrpt"; boundary="`+boundary+`"`)
-	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n")
-	b.WriteString("This is an aggregate TLS report from " + req.Submitter + " (RFC 8460).\r\n")
-	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: application/tlsrpt+gzip\r\n")
-	b.WriteString("Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"" + name + "\"\r\n\r\n")
-	enc := base64.StdEncoding.EncodeToString(gz)
-	for len(enc) > 76 {
-		b.WriteString(enc[:76] + "\r\n")
-		enc = enc[76:]
-	}
-	b.WriteString(enc + "\r\n--" + boundary + "--\r\n")
-	return []byte(b.String())
+		r.DateRange.Start.Unix(), r.DateRange.End.Unix(), randomHex(4))
+	return mailtext.Compose(mailtext.Message{
+		From: mailtext.Address("", req.From), To: mailtext.Address("", to),
+		Subject: "Report Domain: " + req.Domain + " Submitter: " + req.Submitter + " Report-ID: <" + r.ReportID + ">",
+		Date:    time.Now().UTC(), Host: req.Submitter,
+		Fields: []mailtext.Field{{Name: "TLS-Report-Domain", Value: req.Domain},
+			{Name: "TLS-Report-Submitter", Value: req.Submitter}},
+		Body: mailtext.Part{Type: `multipart/report; report-type="tlsrpt"`, Parts: []mailtext.Part{
+			{Type: "text/plain; charset=us-ascii",
+				Body: []byte("This is an aggregate TLS report from " + req.Submitter + " (RFC 8460).\r\n")},
+			{Type: "application/tlsrpt+gzip", Encoding: mailtext.Base64, Body: gz,
+				Fields: []mailtext.Field{{Name: "Content-Disposition", Value: `attachment; filename="` + name + `"`}}},
+		}},
+	})
 }
 
 func randomHex(n int) string {
