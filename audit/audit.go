@@ -61,6 +61,10 @@ type event struct {
 	Origin string `json:"origin,omitempty"`
 	// Domain is the sending domain of a suppression-list change.
 	Domain string `json:"domain,omitempty"`
+	// Consent is the basis of a copy sent unencrypted by the recipient's
+	// consent (method consent), or the consent a consent record is about:
+	// its ID, time and channel.
+	Consent *mail.ConsentBasis `json:"consent,omitempty"`
 	// Key and Sig are a checkpoint's signing key (hex Ed25519 public key)
 	// and its signature (checkpointMessage).
 	Key string `json:"key,omitempty"`
@@ -95,6 +99,14 @@ func (l *Log) Suppression(action, domain, address, reason, who, remote string) e
 		Reason: reason, Operator: who, Remote: remote, Result: "ok"}, true)
 }
 
+// Consent records a change of the consent register: action is add or
+// revoke, address the patient's, who the operator. The record is synced:
+// a consent that cannot be audited is not added (the caller refuses).
+func (l *Log) Consent(action, address string, basis mail.ConsentBasis, who string) error {
+	return l.writeErr(event{Event: "consent", Action: action, Rcpt: address, Consent: &basis,
+		Operator: who, Result: "ok"}, true)
+}
+
 // Accepted records a message answered 250, with its policy decision, or a
 // message sealgate wrote itself entering the spool (with its origin).
 func (l *Log) Accepted(env *mail.Envelope) {
@@ -119,5 +131,5 @@ func (l *Log) Delivery(env *mail.Envelope, o mail.Outcome, attempt int) {
 	verified := o.Verified
 	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,
 		Code: o.Code, Enhanced: o.Enhanced, RemoteText: mail.ReplyText(o.Err), Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification, Cipher: o.TLSCipher,
-		Method: o.Method, Reason: o.MethodReason, Encryption: o.Encryption, Origin: env.Origin})
+		Method: o.Method, Reason: o.MethodReason, Encryption: o.Encryption, Consent: o.Consent, Origin: env.Origin})
 }

@@ -79,7 +79,10 @@ func (c *Courier) choose(ctx context.Context, order []string, addr, domain strin
 		if !ok {
 			continue
 		}
-		if why != "" {
+		switch {
+		case why != "" && ch.method == MethodConsent:
+			ch.reason = reasonConsent + "; " + why
+		case why != "":
 			ch.reason = why
 		}
 		return ch
@@ -107,6 +110,8 @@ func (c *Courier) possible(ctx context.Context, order []string, m, addr string) 
 		return choice{method: MethodTLS, reason: reason}, true
 	case MethodPortal:
 		return choice{method: MethodPortal, reason: reasonPortalNoMeth}, c.cfg.Portal != nil
+	case MethodConsent:
+		return choice{method: MethodConsent, reason: reasonConsent}, true
 	}
 	return choice{}, false
 }

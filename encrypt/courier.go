@@ -17,8 +17,13 @@
 //   - portal: the message is sealed into the portal store and the recipient
 //     gets a notification without PHI, with a link to pick it up.
 //
-// PHI never falls back to plaintext: when no method is possible the
-// recipient is deferred. Messages that need no protection pass unchanged.
+// A recipient who consented to unencrypted mail after being warned
+// (Config.Consents, read at every attempt) gets the message unchanged over
+// the best TLS the destination offers (MethodConsent) in the portal's
+// place; the outcome names the consent.
+//
+// Otherwise PHI never falls back to plaintext: when no method is possible
+// the recipient is deferred. Messages that need no protection pass unchanged.
 package encrypt
 
 import (
@@ -98,6 +103,12 @@ type Config struct {
 	Destinations mail.Destinations
 	// Portal receives messages for pickup; nil disables the portal method.
 	Portal portalbox.Store
+	// Consents, if set, is the register of patients' consents to
+	// unencrypted mail, read per recipient at every attempt: a recipient
+	// with a consent in force gets the message unchanged (MethodConsent)
+	// where the portal would come, and a revocation applies from the next
+	// attempt on. Nil, or a register that cannot be read, changes nothing.
+	Consents Consents
 	// Subject is the neutral outer Subject of PGP and S/MIME messages.
 	Subject string
 	// Notice shapes the portal notification.

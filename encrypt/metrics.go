@@ -10,29 +10,43 @@ import (
 // metrics are the encryption layer's collectors.
 type metrics struct {
 	// encrypted counts recipients handed to the next hop, by method:
-	// pgp, smime, tls, portal or none (no protection needed).
+	// pgp, smime, tls, portal, consent or none (no protection needed).
 	encrypted *prometheus.CounterVec
 	// fallbacks counts recipients moved on from a method in the same
 	// attempt, by the method that failed: pgp, smime or tls.
 	fallbacks *prometheus.CounterVec
+	// consentErrors counts recipients protected as without consent because
+	// the consent register could not be read.
+	consentErrors prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		encrypted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sealgate_encrypted_total",
-			Help: "Recipients accepted by the next hop, by protection method (pgp, smime, tls, portal, none).",
+			Help: "Recipients accepted by the next hop, by protection method (pgp, smime, tls, portal, consent, none).",
 		}, []string{"method"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sealgate_encrypt_fallbacks_total",
 			Help: "Recipients moved to the next protection method during an attempt, by the method that failed.",
 		}, []string{"from"}),
 	}
-	for _, l := range []string{MethodPGP, MethodSMIME, MethodTLS, MethodPortal, MethodNone} {
+	for _, l := range []string{MethodPGP, MethodSMIME, MethodTLS, MethodPortal, MethodConsent, MethodNone} {
 		m.encrypted.WithLabelValues(l)
 	}
+	m.consentErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sealgate_consent_lookup_errors_total",
+		Help: "Recipients protected as without consent because the consent register could not be read.",
+	})
 	if reg == nil {
 		return m, nil
+	}
+	if err := reg.Register(m.consentErrors); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, fmt.Errorf("encrypt: metrics: %w", err)
+		}
+		m.consentErrors = are.ExistingCollector.(prometheus.Counter)
 	}
 	var err error
 	if m.encrypted, err = register(reg, m.encrypted); err != nil {

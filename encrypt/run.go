@@ -24,18 +24,23 @@ type run struct {
 
 // rcptState is one recipient's progress.
 type rcptState struct {
-	rcpt   mail.Rcpt
-	tried  map[string]bool // methods that failed in this attempt
-	why    string          // reason for the move from the last failed method
-	choice choice
-	done   bool
-	out    mail.Outcome
+	rcpt    mail.Rcpt
+	order   []string           // the run's order, or this recipient's own with a consent
+	consent *mail.ConsentBasis // the consent in force, if any
+	note    string             // added to the final reason (consent register unreadable)
+	tried   map[string]bool    // methods that failed in this attempt
+	why     string             // reason for the move from the last failed method
+	choice  choice
+	done    bool
+	out     mail.Outcome
 }
 
 func newRun(ctx context.Context, c *Courier, d *mail.Delivery) *run {
 	r := &run{ctx: ctx, c: c, d: d, order: c.orderFor(forcedMethod(d))}
 	for _, rc := range d.Rcpts {
-		r.rcpts = append(r.rcpts, &rcptState{rcpt: rc, tried: map[string]bool{}})
+		p := &rcptState{rcpt: rc, order: r.order, tried: map[string]bool{}}
+		r.consentFor(p)
+		r.rcpts = append(r.rcpts, p)
 	}
 	return r
 }
@@ -43,9 +48,11 @@ func newRun(ctx context.Context, c *Courier, d *mail.Delivery) *run {
 // do chooses and sends in rounds: a recipient whose method fails in a way
 // that allows moving on (verified TLS refused, encryption error) is chosen
 // for again with that method excluded. Each round excludes at least one
-// method per pending recipient, so there are at most len(order)+1 rounds.
+// method per pending recipient, so there are at most len(order)+1 rounds
+// (a recipient's own order with a consent is no longer than the run's
+// plus one).
 func (r *run) do() {
-	for round := 0; round <= len(r.order); round++ {
+	for round := 0; round <= len(r.order)+1; round++ {
 		pending := r.pending()
 		if len(pending) == 0 {
 			return
@@ -61,18 +68,23 @@ func (r *run) do() {
 // delivery for all verified-TLS recipients, one per encrypted or portal
 // recipient.
 func (r *run) round(pending []*rcptState) {
-	var tlsGroup []*rcptState
+	var tlsGroup, consentGroup []*rcptState
 	for _, p := range pending {
-		p.choice = r.c.choose(r.ctx, r.order, p.rcpt.Addr, r.d.Domain, p.tried, p.why)
+		p.choice = r.c.choose(r.ctx, p.order, p.rcpt.Addr, r.d.Domain, p.tried, p.why)
 		switch p.choice.method {
 		case "":
 			r.finish(p, mail.Outcome{Rcpt: p.rcpt.Addr, Err: errNoMethod, Enhanced: "4.7.5"})
 		case MethodTLS:
 			tlsGroup = append(tlsGroup, p)
+		case MethodConsent:
+			consentGroup = append(consentGroup, p)
 		}
 	}
 	if len(tlsGroup) > 0 {
 		r.sendTLS(tlsGroup)
+	}
+	if len(consentGroup) > 0 {
+		r.sendConsent(consentGroup)
 	}
 	for _, p := range pending {
 		switch {
@@ -99,6 +111,12 @@ func (r *run) pending() []*rcptState {
 func (r *run) finish(p *rcptState, o mail.Outcome) {
 	o.Rcpt = p.rcpt.Addr
 	o.Method, o.MethodReason, o.Encryption = p.choice.method, p.choice.reason, p.choice.encryption
+	if p.choice.method == MethodConsent {
+		o.Consent = p.consent
+	}
+	if p.note != "" {
+		o.MethodReason += "; " + p.note
+	}
 	p.out, p.done = o, true
 	r.c.record(r.d.QueueID, p.choice, o)
 }

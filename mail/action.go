@@ -30,6 +30,12 @@ const (
 	MethodTLS    Method = "tls"    // the message as it is, over authenticated TLS
 	MethodPortal Method = "portal" // left for pickup, the recipient notified
 	MethodNone   Method = "none"   // the message needed no protection
+	// MethodConsent: the message as it is, over the best TLS the
+	// destination offers, because the recipient consented to unencrypted
+	// mail after being warned (Outcome.Consent names the consent). It is
+	// never configured: the protection layer uses it in the portal's place
+	// for a recipient with a consent in force.
+	MethodConsent Method = "consent"
 )
 
 // Verification is how a delivery's next hop was verified

@@ -76,6 +76,15 @@ const (
 	TLSAuthenticated
 )
 
+// ConsentBasis names a recipient's consent to unencrypted mail: the
+// register's ID, when the patient consented and through which channel
+// (portal, paper, phone, ...). It holds no warning text and no address.
+type ConsentBasis struct {
+	ID      string    `json:"id"`
+	At      time.Time `json:"time"`
+	Channel string    `json:"channel"`
+}
+
 // Outcome is the result of a Delivery for one recipient.
 type Outcome struct {
 	Rcpt string
@@ -111,6 +120,9 @@ type Outcome struct {
 	// (S/MIME EnvelopedData), with "+signed" when signed inside; "" for
 	// other methods.
 	Encryption string
+	// Consent is the recorded consent a MethodConsent copy left
+	// unencrypted under; nil for every other method.
+	Consent *ConsentBasis
 	// DSNPassed says the next hop announced DSN and took the recipient
 	// with its NOTIFY (and ORCPT, RET, ENVID) parameters: notifications
 	// from here on are the next hop's to send (RFC 3461 §4.2, §6.2), so

@@ -21,6 +21,7 @@ type migration struct {
 // without gaps.
 var migrations = []migration{
 	{1, "portal", portalSchema},
+	{2, "consents", consentSchema},
 }
 
 // Migration is one schema step as Migrate and ReadStatus report it.

@@ -95,3 +95,22 @@ func portalSchema(d dialect) []string {
 			PRIMARY KEY (domain, address))`,
 	}
 }
+
+// consentSchema is migration 2: the register of patients' consents to
+// unencrypted mail. Rows are never deleted: revoked ones stay as the
+// record of what applied when. At most one consent per address is in
+// force (revoked = 0).
+func consentSchema(dialect) []string {
+	return []string{
+		`CREATE TABLE consents (
+			id TEXT PRIMARY KEY,
+			address TEXT NOT NULL,
+			warning TEXT NOT NULL,
+			channel TEXT NOT NULL,
+			at BIGINT NOT NULL,
+			recorded_by TEXT NOT NULL,
+			revoked BIGINT NOT NULL DEFAULT 0,
+			revoked_by TEXT NOT NULL DEFAULT '')`,
+		`CREATE UNIQUE INDEX consents_in_force ON consents (address) WHERE revoked = 0`,
+	}
+}

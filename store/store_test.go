@@ -112,6 +112,7 @@ func TestStore(t *testing.T) {
 		"ParallelGuesses":    testParallelGuesses,
 		"BadID":              testBadID,
 		"Suppressions":       testSuppressions,
+		"Consents":           testConsents,
 	}
 	for bname, backend := range backends {
 		t.Run(bname, func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"github.com/sealgate/sealgate/control"
 	"github.com/sealgate/sealgate/delivery"
 	"github.com/sealgate/sealgate/dkim"
+	"github.com/sealgate/sealgate/encrypt"
 	"github.com/sealgate/sealgate/encrypt/portalbox"
 	"github.com/sealgate/sealgate/internal/certgen"
 	"github.com/sealgate/sealgate/mail"
@@ -204,10 +205,12 @@ func (a controlAudit) Operator(action, id string, who control.Peer, result strin
 }
 
 // openPortalStore opens the pickup store when messages can be left for
-// pickup, this node serves the portal, or a marketing client's recipients
-// are checked against the suppression list kept in it.
+// pickup, this node serves the portal, a marketing client's recipients
+// are checked against the suppression list kept in it, or the store
+// already exists (an operator recorded consents or suppressions in it):
+// the consent register is read from it at every delivery.
 func (g *gateway) openPortalStore() error {
-	if !usesPortal(g.cfg) && g.cfg.Portal.Listen == "" && !hasMarketing(g.cfg) {
+	if !usesPortal(g.cfg) && g.cfg.Portal.Listen == "" && !hasMarketing(g.cfg) && portalStoreExists(g.cfg) != nil {
 		return nil
 	}
 	st, master, err := openPortalStore(context.Background(), g.cfg)
@@ -248,10 +251,11 @@ func (g *gateway) startQueue() error {
 			Marketing: func(client string) bool { return marketingClient(g.cfg, client) }, Next: next}
 	}
 	var pickup portalbox.Store
+	var consents encrypt.Consents
 	if g.portalStore != nil {
-		pickup = box.New(g.portalStore)
+		pickup, consents = box.New(g.portalStore), consentRegister{g.portalStore}
 	}
-	next, g.protect, err = newProtector(g.cfg, g.log, g.reg, next, pickup, courier)
+	next, g.protect, err = newProtector(g.cfg, g.log, g.reg, next, pickup, courier, consents)
 	if err != nil {
 		return err
 	}

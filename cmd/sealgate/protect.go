@@ -30,9 +30,10 @@ const keyReloadInterval = 30 * time.Second
 //
 // store is where portal pickups go: the pickup site's store, which the
 // gateway opens; it must not be nil when the portal is a method. dest is
-// what delivery knows of each destination's TLS (nil: nothing).
+// what delivery knows of each destination's TLS (nil: nothing). consents is
+// the register of patients' consents to unencrypted mail (nil: none).
 func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next mail.Courier, store portalbox.Store,
-	dest mail.Destinations) (mail.Courier, *protectHandle, error) {
+	dest mail.Destinations, consents encrypt.Consents) (mail.Courier, *protectHandle, error) {
 	smime.Init()
 	b := &protectBuilder{cfg: cfg, log: log, now: time.Now(), store: store}
 	ec, err := b.build()
@@ -40,7 +41,7 @@ func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registere
 		b.close()
 		return nil, nil, err
 	}
-	ec.Next, ec.Logger, ec.Registerer, ec.Destinations = next, log, reg, dest
+	ec.Next, ec.Logger, ec.Registerer, ec.Destinations, ec.Consents = next, log, reg, dest, consents
 	c, err := encrypt.New(ec)
 	if err != nil {
 		b.close()

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func testConsents(t *testing.T, e env) {
+	ctx := context.Background()
+	if _, ok, err := e.s.ActiveConsent(ctx, "pat@home.test"); ok || err != nil {
+		t.Fatalf("before any consent: %v %v", ok, err)
+	}
+	for _, bad := range []Consent{
+		{Address: "no-at", Warning: "w", Channel: "paper", RecordedBy: "uid=0"},
+		{Address: "pat@home.test", Warning: " ", Channel: "paper", RecordedBy: "uid=0"},
+		{Address: "pat@home.test", Warning: "w", Channel: "pigeon", RecordedBy: "uid=0"},
+		{Address: "pat@home.test", Warning: "w", Channel: "paper"},
+	} {
+		if _, err := e.s.AddConsent(ctx, bad); !errors.Is(err, ErrBadConsent) {
+			t.Errorf("AddConsent(%+v) = %v, want ErrBadConsent", bad, err)
+		}
+	}
+	c, err := e.s.AddConsent(ctx, Consent{Address: " Pat@Home.TEST", Warning: "warning-v2", Channel: "paper", RecordedBy: "uid=0(root)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID == "" || c.Address != "pat@home.test" || !c.At.Equal(e.clk.now()) {
+		t.Fatalf("added: %+v", c)
+	}
+	if _, err := e.s.AddConsent(ctx, Consent{Address: "pat@home.test", Warning: "w", Channel: "phone", RecordedBy: "uid=0"}); !errors.Is(err, ErrConsentExists) {
+		t.Fatalf("second consent in force: %v, want ErrConsentExists", err)
+	}
+	got, ok, err := e.s.ActiveConsent(ctx, "PAT@home.test")
+	if err != nil || !ok || got != c {
+		t.Fatalf("ActiveConsent = %+v %v %v, want %+v", got, ok, err, c)
+	}
+	if _, ok, _ := e.s.ActiveConsent(ctx, "sam@home.test"); ok {
+		t.Fatal("a consent applied to another address")
+	}
+
+	e.clk.add(time.Hour)
+	r, err := e.s.RevokeConsent(ctx, "pat@home.test", "uid=1000(clerk)")
+	if err != nil || r.ID != c.ID || !r.Revoked.Equal(e.clk.now()) || r.RevokedBy != "uid=1000(clerk)" {
+		t.Fatalf("revoke: %+v %v", r, err)
+	}
+	if _, ok, err := e.s.ActiveConsent(ctx, "pat@home.test"); ok || err != nil {
+		t.Fatalf("after revoke: %v %v", ok, err)
+	}
+	if _, err := e.s.RevokeConsent(ctx, "pat@home.test", "uid=0"); !errors.Is(err, ErrNoConsent) {
+		t.Fatalf("second revoke: %v, want ErrNoConsent", err)
+	}
+	// A new consent after a revoked one; the register keeps both.
+	c2, err := e.s.AddConsent(ctx, Consent{Address: "pat@home.test", Warning: "Plain e-mail can be read on its way.", Channel: "portal", RecordedBy: "uid=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inForce, err := e.s.Consents(ctx, "", false)
+	if err != nil || len(inForce) != 1 || inForce[0].ID != c2.ID {
+		t.Fatalf("in force: %+v %v", inForce, err)
+	}
+	all, err := e.s.Consents(ctx, "Pat@home.test", true)
+	if err != nil || len(all) != 2 || all[0].ID != c.ID || all[0].Revoked.IsZero() || all[1].ID != c2.ID || !all[1].Revoked.IsZero() {
+		t.Fatalf("all: %+v %v", all, err)
+	}
+	if other, err := e.s.Consents(ctx, "sam@home.test", true); err != nil || len(other) != 0 {
+		t.Fatalf("another address: %+v %v", other, err)
+	}
+}
+
+// TestConsentUnreadable: a register that cannot be read is an error, never
+// "no consent" silently turned into "consent" or the reverse.
+func TestConsentUnreadable(t *testing.T) {
+	e := openSQLite(t)
+	e.s.db.Close()
+	if _, ok, err := e.s.ActiveConsent(context.Background(), "pat@home.test"); err == nil || ok {
+		t.Fatalf("closed store: %v %v, want an error", ok, err)
+	}
+}
