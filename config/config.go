@@ -38,7 +38,10 @@ type Config struct {
 	// in Received and Message-ID headers.
 	Hostname string `yaml:"hostname"`
 	// DataDir holds the spool, keys, portal store and caches.
-	DataDir   string      `yaml:"data_dir" cfg:"path"`
+	DataDir string `yaml:"data_dir" cfg:"path"`
+	// Store is the shared store (portal, suppression list, rate limits):
+	// sqlite or a postgres:// URL, with pool limits.
+	Store     Store       `yaml:"store"`
 	Listeners []Listener  `yaml:"listeners"`
 	TLS       TLSFiles    `yaml:"tls"`
 	Clients   []Client    `yaml:"clients"`

@@ -52,7 +52,7 @@ func base() *Config {
 				Hold: time.Minute, RecoverStep: time.Minute, MaxWait: 30 * time.Second},
 		},
 		Portal: Portal{
-			Store: "sqlite", MessageTTL: 30 * 24 * time.Hour, SessionIdle: 15 * time.Minute,
+			MessageTTL: 30 * 24 * time.Hour, SessionIdle: 15 * time.Minute,
 			CodeTTL: 10 * time.Minute, MaxCodeAttempts: 5,
 		},
 		Metrics: Metrics{Listen: DefaultMetricsAddress},

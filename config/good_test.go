@@ -43,6 +43,8 @@ func fullWant(dir string) *Config {
 	return &Config{
 		Hostname: "mx-out.example-clinic.org",
 		DataDir:  "/srv/sealgate",
+		Store: Store{URL: "postgres://sealgate@db/sealgate?sslmode=verify-full&sslrootcert=/k/db-ca.pem", MaxOpenConns: 30, MaxIdleConns: 10,
+			ConnMaxLifetime: time.Hour, ConnMaxIdleTime: 2 * time.Minute},
 		Listeners: []Listener{
 			{Name: "submission", Address: "0.0.0.0:587", TLS: TLSStartTLS, Auth: AuthRequired},
 			{Name: "relay", Address: ":25", TLS: TLSStartTLS, Auth: AuthNone},
@@ -99,7 +101,7 @@ func fullWant(dir string) *Config {
 		DKIM: []DKIMKey{{Domain: "example-clinic.org", Selector: "s2026", Key: "/k/dkim.pem"}},
 		Portal: Portal{
 			Listen: "0.0.0.0:8443", BaseURL: "https://secure.example-clinic.org/pickup",
-			Store: "postgres://sealgate@db/sealgate", MasterKeyFile: "/k/portal.key", UnsubscribeKeyFile: "/srv/sealgate/keys/unsubscribe.key",
+			Store: "postgres://sealgate@db/sealgate?sslmode=verify-full&sslrootcert=/k/db-ca.pem", MasterKeyFile: "/k/portal.key", UnsubscribeKeyFile: "/srv/sealgate/keys/unsubscribe.key",
 			MessageTTL: 14 * day, SessionIdle: 10 * time.Minute, CodeTTL: 5 * time.Minute, MaxCodeAttempts: 3,
 			RequirePassword: true, RequireTOTP: true, ReadReceipts: true,
 			TLS:      CertFiles{Cert: "/k/portal.crt", Key: "/k/portal.key.pem"},

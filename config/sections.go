@@ -232,7 +232,8 @@ type Retry struct {
 type Portal struct {
 	Listen  string `yaml:"listen"`   // host:port; "" disables serving here
 	BaseURL string `yaml:"base_url"` // links in notifications
-	// Store is "sqlite" (embedded, in data_dir) or a postgres:// URL.
+	// Store is the old name of the top-level store (its URL), still
+	// accepted; when both are set they must agree.
 	Store string `yaml:"store"`
 	// MasterKeyFile wraps the per-message keys; outside the portal store.
 	MasterKeyFile string `yaml:"master_key_file" cfg:"path"`

@@ -31,6 +31,7 @@ func (c *Config) Validate(opts Options) error {
 	v.encryption()
 	v.delivery()
 	v.dkim()
+	v.store()
 	v.portal()
 	v.api()
 	v.webhooks()

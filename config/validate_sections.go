@@ -292,14 +292,11 @@ func (v *validator) dkim() {
 
 var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
-// portal checks the pickup site's URL, store and timeouts.
+// portal checks the pickup site's URL and timeouts (its store: store).
 func (v *validator) portal() {
 	p := v.c.Portal
 	if p.BaseURL != "" {
 		v.baseURL(p.BaseURL)
-	}
-	if p.Store != "sqlite" && !strings.HasPrefix(p.Store, "postgres://") && !strings.HasPrefix(p.Store, "postgresql://") {
-		v.addf("portal.store", "want sqlite or a postgres:// URL")
 	}
 	v.atLeast("portal.message_ttl", int64(p.MessageTTL), 1)
 	v.atLeast("portal.session_idle", int64(p.SessionIdle), 1)

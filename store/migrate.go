@@ -9,8 +9,10 @@ import (
 )
 
 // migration is one versioned step of the store's schema. A released
-// migration is never changed: a new table or column is a new migration
-// with the next version, appended to migrations.
+// migration is never changed: a new table, column or index is a new
+// migration with the next version, appended to migrations. Migrations only
+// add, so a node still on the older release keeps working while the
+// others are upgraded (docs/operations.md, "Shared store").
 type migration struct {
 	version int
 	name    string
@@ -22,6 +24,15 @@ type migration struct {
 var migrations = []migration{
 	{1, "portal", portalSchema},
 	{2, "consents", consentSchema},
+}
+
+// Known lists the migrations this sealgate knows, oldest first.
+func Known() []Migration {
+	out := make([]Migration, len(migrations))
+	for i, m := range migrations {
+		out[i] = Migration{Version: m.version, Name: m.name}
+	}
+	return out
 }
 
 // Migration is one schema step as Migrate and ReadStatus report it.

@@ -14,6 +14,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -47,6 +48,11 @@ type Options struct {
 	// Dir is the data folder of the SQLite backend: it holds portal.db and
 	// messages/, the sealed files.
 	Dir string
+	// MaxOpenConns, MaxIdleConns, ConnMaxLifetime and ConnMaxIdleTime are
+	// the PostgreSQL pool limits (database/sql's); zero takes the defaults
+	// 20, 5, 30 minutes and 5 minutes. SQLite always has one connection.
+	MaxOpenConns, MaxIdleConns       int
+	ConnMaxLifetime, ConnMaxIdleTime time.Duration
 	// Master wraps the per-message keys.
 	Master *seal.Master
 	// TTL is how long a message stays when Item.Expires is zero.
@@ -128,8 +134,10 @@ func connect(ctx context.Context, opts Options, readOnly bool) (*sql.DB, dialect
 		db.Close()
 		return nil, dialect{}, fmt.Errorf("store: postgres: %w", err)
 	}
-	db.SetMaxOpenConns(20)
-	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetMaxOpenConns(cmp.Or(opts.MaxOpenConns, 20))
+	db.SetMaxIdleConns(cmp.Or(opts.MaxIdleConns, 5))
+	db.SetConnMaxLifetime(cmp.Or(opts.ConnMaxLifetime, 30*time.Minute))
+	db.SetConnMaxIdleTime(cmp.Or(opts.ConnMaxIdleTime, 5*time.Minute))
 	return db, postgres, nil
 }
 

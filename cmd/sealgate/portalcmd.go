@@ -57,7 +57,7 @@ func portalStoreExists(cfg *config.Config) error {
 	if _, err := os.Stat(cfg.Portal.MasterKeyFile); err != nil {
 		return fmt.Errorf("no portal key at %s: no portal was ever run with this config", cfg.Portal.MasterKeyFile)
 	}
-	if b := cfg.Portal.Store; b == "sqlite" || b == "" {
+	if !cfg.SharedStore() {
 		db := filepath.Join(cfg.DataDir, "portal", "portal.db")
 		if _, err := os.Stat(db); err != nil {
 			return fmt.Errorf("no portal store at %s", db)
@@ -74,10 +74,9 @@ func openPortalStore(ctx context.Context, cfg *config.Config) (*store.Store, *se
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(ctx, store.Options{
-		Backend: cfg.Portal.Store, Dir: filepath.Join(cfg.DataDir, "portal"),
-		Master: master, TTL: cfg.Portal.MessageTTL,
-	})
+	opts := storeOptions(cfg)
+	opts.Master, opts.TTL = master, cfg.Portal.MessageTTL
+	st, err := store.Open(ctx, opts)
 	return st, master, err
 }
 
@@ -248,7 +247,7 @@ func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, maste
 		ReadReceipts: cfg.Portal.ReadReceipts, RequirePassword: cfg.Portal.RequirePassword,
 		RequireTOTP: cfg.Portal.RequireTOTP, Branding: brand, Registerer: reg, Log: log,
 		// With PostgreSQL, several nodes serve the portal: share sessions.
-		SharedSessions: cfg.Portal.Store != "sqlite", Unsubscribe: unsub, OnEvent: onEvent,
+		SharedSessions: cfg.SharedStore(), Unsubscribe: unsub, OnEvent: onEvent,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,71 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// storeConfig is a small valid config with the given store lines.
+func storeConfig(lines string) []byte {
+	return []byte(`hostname: mx.example.org
+data_dir: /var/lib/sealgate
+tls: {cert: /c.pem, key: /k.pem}
+listeners: [{name: s, address: "0.0.0.0:587", tls: starttls, auth: required}]
+clients: [{name: app, networks: 10.0.0.0/8, allowed_senders: "*"}]
+` + lines)
+}
+
+// TestStoreAlias: store and its old name portal.store name one store;
+// either alone works, both agreeing work, both disagreeing is an error.
+func TestStoreAlias(t *testing.T) {
+	t.Parallel()
+	const pg = "postgres://sealgate@/sealgate?host=/run/postgresql"
+	for _, tc := range []struct {
+		name, lines, want string
+		shared            bool
+	}{
+		{"neither", "portal: {base_url: \"https://p.example.org\"}\n", "sqlite", false},
+		{"store", "store: " + pg + "\nportal: {base_url: \"https://p.example.org\"}\n", pg, true},
+		{"mapping", "store: {url: \"" + pg + "\", max_open_conns: 3}\nportal: {base_url: \"https://p.example.org\"}\n", pg, true},
+		{"alias", "portal: {base_url: \"https://p.example.org\", store: \"" + pg + "\"}\n", pg, true},
+		{"both agree", "store: " + pg + "\nportal: {base_url: \"https://p.example.org\", store: \"" + pg + "\"}\n", pg, true},
+		{"loopback without TLS", "store: postgres://sealgate@127.0.0.1:5432/sealgate\nportal: {base_url: \"https://p.example.org\"}\n", "postgres://sealgate@127.0.0.1:5432/sealgate", true},
+		{"remote verified", "store: \"postgres://db.example.org/s?sslmode=verify-full&sslrootcert=/ca.pem\"\nportal: {base_url: \"https://p.example.org\"}\n", "postgres://db.example.org/s?sslmode=verify-full&sslrootcert=/ca.pem", true},
+	} {
+		c, err := ParseWith("s.yaml", storeConfig(tc.lines), Options{SkipFileChecks: true})
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if c.StoreURL() != tc.want || c.SharedStore() != tc.shared {
+			t.Errorf("%s: store %q (shared %v), want %q (%v)", tc.name, c.StoreURL(), c.SharedStore(), tc.want, tc.shared)
+		}
+	}
+	if Default("").StoreURL() != "sqlite" {
+		t.Errorf("the no-config store is %q, want sqlite", Default("").StoreURL())
+	}
+}
+
+// TestStoreErrorsHidePassword: a store URL may carry a password; no
+// error message repeats it.
+func TestStoreErrorsHidePassword(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"postgres://sealgate:s3cr3t-pw@db.example.org/sealgate",
+		"postgres://sealgate:s3cr3t-pw@db.example.org/sealgate?sslmode=bogus",
+		"postgres://sealgate:s3cr3t-pw@db.example.org/%zz",
+		"mysql://sealgate:s3cr3t-pw@db.example.org/sealgate",
+	} {
+		_, err := ParseWith("s.yaml", storeConfig("store: \""+u+"\"\nportal: {base_url: \"https://p.example.org\"}\n"), Options{SkipFileChecks: true})
+		if err == nil {
+			t.Errorf("%s: accepted", u)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("the error repeats the password: %v", err)
+		}
+		if !strings.Contains(err.Error(), "s.yaml:6: store:") {
+			t.Errorf("the error does not name file:line and key: %v", err)
+		}
+	}
+}
