@@ -6,9 +6,13 @@
 //	X-Sealgate-Signature: sha256=<hex HMAC-SHA256(secret, body)>
 //	X-Sealgate-Timestamp: <Unix seconds when this attempt was sent>
 //
-// Events wait in a durable outbox (SQLite, <data_dir>/webhooks/outbox.db,
-// synchronous=FULL) until the receiver answers 2xx: a crash or a restart
-// loses none, and a receiver that is down gets them later, retried with
+// An event is written to a durable outbox (SQLite,
+// <data_dir>/webhooks/outbox.db, synchronous=FULL) before Add returns, so
+// it is on disk at the point it is raised: a crash, a kill -9 or a restart
+// loses none. Concurrent Adds share one transaction (group commit), and a
+// writer that falls behind slows its callers down rather than dropping
+// anything. Events stay until the receiver answers 2xx; a receiver that is
+// down gets them later, retried with
 // exponential back-off (1 s doubling to 10 minutes) for up to MaxAge. An
 // event carries no PHI: queue ID, recipient address, event, time, attempt
 // and reply codes — never a subject, a body or a remote server's text.
@@ -32,6 +36,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
@@ -110,10 +115,13 @@ type Options struct {
 
 // Outbox keeps events until their receivers have them.
 type Outbox struct {
-	o      Options
-	db     *sql.DB
-	log    *slog.Logger
-	in     chan Event
+	o   Options
+	db  *sql.DB
+	log *slog.Logger
+	// in carries Adds to the writer; closed (under mu) by Close.
+	in     chan addition
+	mu     sync.RWMutex
+	closed bool
 	poke   chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
@@ -148,7 +156,7 @@ func Open(o Options) (*Outbox, error) {
 		return nil, fmt.Errorf("webhook outbox: %w", err)
 	}
 	os.Chmod(path, 0o600)
-	b := &Outbox{o: o, db: db, log: o.Logger, in: make(chan Event, 4096), poke: make(chan struct{}, 1),
+	b := &Outbox{o: o, db: db, log: o.Logger, in: make(chan addition, maxBatch), poke: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), sender: make(chan struct{})}
 	for _, r := range o.Receivers {
 		b.client = append(b.client, &http.Client{Timeout: 15 * time.Second,
@@ -167,27 +175,59 @@ func cmpOr(d, def time.Duration) time.Duration {
 	return def
 }
 
-// Add queues an event for every receiver that asked for its kind. It
-// never blocks: the event is written to the outbox by one goroutine, a
-// batch per transaction (within milliseconds); an event that finds the
-// buffer full is logged and dropped.
-func (b *Outbox) Add(e Event) {
-	if b == nil || !b.wanted(e.Event) {
-		return
+// ErrClosed is what Add returns after Close.
+var ErrClosed = errors.New("webhook outbox: closed")
+
+// maxBatch bounds the Adds one outbox transaction takes.
+const maxBatch = 256
+
+// addition is one Add waiting for its events to be committed.
+type addition struct {
+	events []Event
+	done   chan error
+}
+
+// Add writes events to the outbox, each for every receiver that asked for
+// its kind, and returns once they are committed to disk together (or could
+// not be: the error says why, and it is logged here too). It blocks while
+// the writer is busy — back-pressure, never a drop. Concurrent calls are
+// committed together, one fsync for the lot.
+func (b *Outbox) Add(events ...Event) error {
+	if b == nil {
+		return nil
 	}
-	if e.ID == "" {
-		var id [12]byte
-		rand.Read(id[:])
-		e.ID = hex.EncodeToString(id[:])
+	var want []Event
+	for _, e := range events {
+		if !b.wanted(e.Event) {
+			continue
+		}
+		if e.ID == "" {
+			var id [12]byte
+			rand.Read(id[:])
+			e.ID = hex.EncodeToString(id[:])
+		}
+		if e.Time.IsZero() {
+			e.Time = time.Now().UTC()
+		}
+		want = append(want, e)
 	}
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
+	if len(want) == 0 {
+		return nil
 	}
-	select {
-	case b.in <- e:
-	default:
-		b.log.Error("webhook event dropped: outbox buffer full", slog.String("queue_id", e.QueueID), slog.String("event", e.Event))
+	a := addition{events: want, done: make(chan error, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return ErrClosed
 	}
+	b.in <- a
+	b.mu.RUnlock()
+	err := <-a.done
+	if err != nil {
+		b.log.Error("webhook events not recorded", slog.String("queue_id", want[0].QueueID), slog.String("event", want[0].Event),
+			slog.Int("events", len(want)), slog.String("error", err.Error()))
+	}
+	return err
 }
 
 func (b *Outbox) wanted(kind string) bool {
@@ -199,70 +239,94 @@ func (b *Outbox) wanted(kind string) bool {
 	return false
 }
 
-// Close writes the buffered events, stops sending and closes the outbox;
-// what was not sent stays for the next start.
+// Close waits for the Adds under way, stops sending and closes the
+// outbox; what was not sent stays for the next start. Add after Close
+// returns ErrClosed; a second Close does nothing.
 func (b *Outbox) Close() error {
 	if b == nil {
 		return nil
 	}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
 	close(b.in)
+	b.mu.Unlock()
 	<-b.done
 	close(b.stop)
 	<-b.sender
 	return b.db.Close()
 }
 
-// write moves events from the buffer into the outbox.
+// write commits the waiting Adds, as many as are there (up to maxBatch)
+// in one transaction, and answers each.
 func (b *Outbox) write() {
 	defer close(b.done)
-	for e := range b.in {
-		batch := []Event{e}
+	for a := range b.in {
+		batch := []addition{a}
 	more:
-		for len(batch) < 256 {
+		for len(batch) < maxBatch {
 			select {
-			case e, ok := <-b.in:
+			case a, ok := <-b.in:
 				if !ok {
 					break more
 				}
-				batch = append(batch, e)
+				batch = append(batch, a)
 			default:
 				break more
 			}
 		}
-		if err := b.insert(batch); err != nil {
-			b.log.Error("webhook events not written to the outbox", slog.Int("events", len(batch)), slog.String("error", err.Error()))
-			continue
+		err := b.insert(batch)
+		if err != nil {
+			err = fmt.Errorf("webhook outbox: %w", err)
 		}
-		select {
-		case b.poke <- struct{}{}:
-		default:
+		for _, a := range batch {
+			a.done <- err
+		}
+		if err == nil {
+			select {
+			case b.poke <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
 
-func (b *Outbox) insert(batch []Event) error {
+func (b *Outbox) insert(batch []addition) error {
 	tx, err := b.db.Begin()
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	now := time.Now()
-	for _, e := range batch {
-		body, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		for i, r := range b.o.Receivers {
-			if !slices.Contains(r.Events, e.Event) {
-				continue
-			}
-			if _, err := tx.Exec(`INSERT INTO outbox (receiver, url, body, next_at, created) VALUES (?, ?, ?, ?, ?)`,
-				i, r.URL, body, now.UnixMilli(), now.Unix()); err != nil {
+	for _, a := range batch {
+		for _, e := range a.events {
+			if err := b.insertOne(tx, e, now); err != nil {
 				return err
 			}
 		}
 	}
 	return tx.Commit()
+}
+
+// insertOne adds e for every receiver that asked for its kind.
+func (b *Outbox) insertOne(tx *sql.Tx, e Event, now time.Time) error {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	for i, r := range b.o.Receivers {
+		if !slices.Contains(r.Events, e.Event) {
+			continue
+		}
+		if _, err := tx.Exec(`INSERT INTO outbox (receiver, url, body, next_at, created) VALUES (?, ?, ?, ?, ?)`,
+			i, r.URL, body, now.UnixMilli(), now.Unix()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Pending is how many deliveries wait in the outbox.

@@ -28,7 +28,7 @@ type receiver struct {
 	tries  atomic.Int32
 }
 
-func newReceiver(t *testing.T, secret string) *receiver {
+func newReceiver(t testing.TB, secret string) *receiver {
 	r := &receiver{secret: []byte(secret)}
 	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.tries.Add(1)

@@ -70,6 +70,106 @@ func (r *hookReceiver) received() [][]byte {
 	return append([][]byte(nil), r.bodies...)
 }
 
+// relayPlain submits msg over SMTP without TLS (the relay listener of
+// crashConfig) and fails t unless it is answered 250.
+func relayPlain(t *testing.T, addr, from string, to []string, msg string) {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SendMail(from, to, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hookedGateway builds the binary and writes the config of a gateway that
+// delivers example.net to a sink and sends accepted and delivered events
+// to a loopback HTTPS receiver, which refuses them until told otherwise.
+func hookedGateway(t *testing.T) (bin, cfg string, sink *smtpsink.Sink, recv *hookReceiver) {
+	t.Helper()
+	bin = buildBinary(t)
+	sink = smtpsink.Start(t, smtpsink.Options{})
+	ca := smtpsink.NewTestCA(t)
+	recv = startHookReceiver(t, ca, "receiver-secret-0123456789")
+	recv.refuse.Store(true)
+	dir := t.TempDir()
+	cfg = crashConfig(t, dir, "127.0.0.1:0", sink.Addr)
+	os.WriteFile(filepath.Join(dir, "hook.secret"), append(recv.secret, '\n'), 0o600)
+	os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
+	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, "webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [accepted, delivered]}\n", recv.url, dir, dir)
+	f.Close()
+	return bin, cfg, sink, recv
+}
+
+// TestWebhookEventsSurviveKill9RightAfterDelivery: five messages to two
+// recipients each; the gateway is killed with SIGKILL the moment the sink
+// has the last of them, without waiting for any event to be offered.
+// Started again with the receiver taking events, it sends an accepted and
+// a delivered event for every recipient of every message (a message the
+// crash caught before its outcome was recorded is delivered again, with
+// its event then): none is lost.
+func TestWebhookEventsSurviveKill9RightAfterDelivery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the built binary; skipped with -short")
+	}
+	t.Parallel()
+	bin, cfg, sink, recv := hookedGateway(t)
+	proc, listen := startProcess(t, bin, cfg)
+	const messages = 5
+	rcpts := []string{"dr@example.net", "nurse@example.net"}
+	for i := range messages {
+		msg := fmt.Sprintf("From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: note %d\r\nMessage-ID: <k9-%d@clinic.example.org>\r\n\r\nbody\r\n", i, i)
+		relayPlain(t, listen, "lab@clinic.example.org", rcpts, msg)
+	}
+	if _, err := sink.Wait(messages, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	proc.Process.Kill()
+	proc.Wait()
+
+	recv.refuse.Store(false)
+	proc, _ = startProcess(t, bin, cfg)
+	defer func() { proc.Process.Kill(); proc.Wait() }()
+	got := func() (accepted, delivered map[string]bool) {
+		accepted, delivered = map[string]bool{}, map[string]bool{}
+		for _, b := range recv.received() {
+			var e webhook.Event
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatal(err)
+			}
+			key := e.QueueID + " " + e.Recipient
+			switch e.Event {
+			case "accepted":
+				accepted[key] = true
+			case "delivered":
+				delivered[key] = true
+			}
+		}
+		return accepted, delivered
+	}
+	want := messages * len(rcpts)
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		accepted, delivered := got()
+		if len(accepted) == want && len(delivered) == want {
+			for k := range accepted {
+				if !delivered[k] {
+					t.Fatalf("accepted %s has no delivered event", k)
+				}
+			}
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("after the restart: %d accepted and %d delivered events, want %d each", len(accepted), len(delivered), want)
+		}
+	}
+	if recv.bad != 0 {
+		t.Errorf("%d events with a bad signature", recv.bad)
+	}
+}
+
 // TestWebhookSurvivesKill9 runs the built gateway with a webhook whose
 // receiver refuses at first: the accepted and delivered events wait in
 // the outbox; the gateway is killed with SIGKILL; started again with the
@@ -80,40 +180,10 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 		t.Skip("runs the built binary; skipped with -short")
 	}
 	t.Parallel()
-	bin := buildBinary(t)
-	sink := smtpsink.Start(t, smtpsink.Options{})
-	ca := smtpsink.NewTestCA(t)
-	recv := startHookReceiver(t, ca, "receiver-secret-0123456789")
-	recv.refuse.Store(true)
-	dir := t.TempDir()
-	cfg := crashConfig(t, dir, "127.0.0.1:0", sink.Addr)
-	os.WriteFile(filepath.Join(dir, "hook.secret"), append(recv.secret, '\n'), 0o600)
-	os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
-	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
-	fmt.Fprintf(f, "webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [accepted, delivered]}\n", recv.url, dir, dir)
-	f.Close()
-
+	bin, cfg, sink, recv := hookedGateway(t)
 	proc, listen := startProcess(t, bin, cfg)
-	c, err := smtp.Dial(listen)
-	if err != nil {
-		t.Fatal(err)
-	}
 	msg := "From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: SECRET-SUBJECT\r\nMessage-ID: <hook-1@clinic.example.org>\r\n\r\nSECRET-BODY\r\n"
-	if err := c.Mail("lab@clinic.example.org", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Rcpt("dr@example.net", nil); err != nil {
-		t.Fatal(err)
-	}
-	wc, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(wc, msg)
-	if err := wc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c.Quit()
+	relayPlain(t, listen, "lab@clinic.example.org", []string{"dr@example.net"}, msg)
 	if _, err := sink.Wait(1, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -73,9 +73,13 @@ func (a acceptEvents) Accepted(env *queue.Envelope) {
 	if a.hooks == nil {
 		return
 	}
-	for _, r := range env.Rcpts {
-		a.hooks.Add(webhook.Event{Event: "accepted", QueueID: env.ID, Client: env.Client, Recipient: r.Addr})
+	events := make([]webhook.Event, len(env.Rcpts))
+	for i, r := range env.Rcpts {
+		events[i] = webhook.Event{Event: "accepted", QueueID: env.ID, Client: env.Client, Recipient: r.Addr}
 	}
+	// Committed to the outbox before the client's 250 (one transaction for
+	// every recipient); a failure is logged by the outbox.
+	a.hooks.Add(events...)
 }
 
 // portalEvent turns the portal's record of a view or a reply into a
