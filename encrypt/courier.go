@@ -14,8 +14,9 @@
 //     opportunistic and not enough, unless Config.AcceptPKIX says so. If
 //     the destination cannot offer it, the recipient moves to the next
 //     method in the same attempt instead of waiting.
-//   - portal: the message is sealed into the portal store and the recipient
-//     gets a notification without PHI, with a link to pick it up.
+//   - portal: the message is sealed into the portal store and a notification
+//     without PHI, with a link to pick it up, enters the spool for the
+//     recipient (Config.Notices).
 //
 // A recipient who consented to unencrypted mail after being warned
 // (Config.Consents, read at every attempt) gets the message unchanged over
@@ -113,6 +114,9 @@ type Config struct {
 	Subject string
 	// Notice shapes the portal notification.
 	Notice Notice
+	// Notices takes each portal notification into the spool (the queue,
+	// through the wiring); required with Portal.
+	Notices mail.Submitter
 	// Next delivers what this courier produces.
 	Next mail.Courier
 	// Logger gets one line per recipient: queue ID, method, reason, result.
@@ -146,6 +150,9 @@ func New(cfg Config) (*Courier, error) {
 	}
 	if slices.Contains(cfg.Order, MethodPortal) && cfg.Portal != nil && cfg.Notice.BaseURL == "" {
 		return nil, errors.New("encrypt: the portal method needs a base URL for its links")
+	}
+	if cfg.Portal != nil && cfg.Notices == nil {
+		return nil, errors.New("encrypt: the portal method needs a spool for its notifications")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

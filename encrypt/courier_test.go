@@ -111,13 +111,18 @@ func checkSMIMECopy(t *testing.T, f *fixture, got []sent) {
 var linkRE = regexp.MustCompile(`https://portal\.example\.org/m/([A-Za-z0-9_-]{43})`)
 
 // checkPortal: a refused verified-TLS attempt, then one notification
-// without PHI whose link finds the original in the store.
+// without PHI in the spool whose link finds the original in the store.
 func checkPortal(t *testing.T, f *fixture, got []sent) {
 	t.Helper()
-	if len(got) != 2 || got[0].TLS != mail.TLSAuthenticated {
-		t.Fatalf("portal recipient got %d deliveries, want the TLS attempt and the notification", len(got))
+	if len(got) != 1 || got[0].TLS != mail.TLSAuthenticated {
+		t.Fatalf("portal recipient got %d deliveries, want the TLS attempt only", len(got))
 	}
-	n := got[1].Body
+	ns := f.spool.notices()
+	if len(ns) != 1 || ns[0].Origin != mail.OriginPortalNotice || ns[0].From != "lab@clinic.example.org" ||
+		len(ns[0].To) != 1 || ns[0].To[0] != "nothing@example.net" || ns[0].Sensitive || ns[0].TLS != mail.TLSNone {
+		t.Fatalf("spooled notifications %+v; want one portal_notice to nothing@example.net", ns)
+	}
+	n := ns[0].Body
 	checkNoPHI(t, "notification", n)
 	for _, w := range []string{"Subject: You have a secure message", "From: \"Example Clinic\" <lab@clinic.example.org>", "To: <nothing@example.net>"} {
 		if !bytes.Contains(n, []byte(w)) {
@@ -180,11 +185,10 @@ func TestTLSFailureWithoutPortalNeverSendsPlain(t *testing.T) {
 func TestOrderIsRespected(t *testing.T) {
 	f := newFixture(t, []string{MethodSMIME, MethodPortal, MethodPGP}, nil, nil)
 	f.c.Deliver(context.Background(), delivery("pgp@example.net", "smime@example.net"))
-	got := f.next.sent()
-	if len(got) != 2 {
-		t.Fatalf("next got %d deliveries, want 2", len(got))
+	if got := f.next.sent(); len(got) != 1 || len(got[0].Rcpts) != 1 || got[0].Rcpts[0] != "smime@example.net" {
+		t.Fatalf("next got %+v, want the S/MIME copy only", got)
 	}
-	if !bytes.Contains(got[0].Body, []byte("/m/")) || bytes.Contains(got[0].Body, []byte("BEGIN PGP")) {
+	if ns := f.spool.notices(); len(ns) != 1 || ns[0].To[0] != "pgp@example.net" || !bytes.Contains(ns[0].Body, []byte("/m/")) {
 		t.Error("pgp@ should go to the portal: portal comes before pgp in this order")
 	}
 	if f.count(MethodSMIME) != 1 || f.count(MethodPortal) != 1 || f.count(MethodPGP) != 0 {
@@ -192,30 +196,37 @@ func TestOrderIsRespected(t *testing.T) {
 	}
 }
 
-func TestNotificationBounceRemovesPortalItem(t *testing.T) {
+// A notification the spool refuses leaves no item behind (nobody would
+// hold its link) and defers the recipient: the hand-off is tried again.
+func TestNotificationNotSpooledRemovesPortalItem(t *testing.T) {
 	f := newFixture(t, []string{MethodPortal}, nil, nil)
-	f.next.reply = func(*mail.Delivery, string) mail.Outcome {
-		return mail.Outcome{Err: errors.New("550 no such user"), Permanent: true}
-	}
-	out := f.c.Deliver(context.Background(), delivery("gone@example.net"))
-	if !out[0].Permanent {
-		t.Fatalf("outcome %+v, want the permanent failure passed on", out[0])
+	f.spool.err = errors.New("queue: closed")
+	out := f.c.Deliver(context.Background(), delivery("pat@example.net"))
+	if !errors.Is(out[0].Err, errPortal) || out[0].Permanent {
+		t.Fatalf("outcome %+v, want a temporary portal failure", out[0])
 	}
 	if f.store.Len() != 0 {
-		t.Errorf("portal store keeps %d items for a bounced recipient", f.store.Len())
+		t.Errorf("portal store keeps %d items for a notification never spooled", f.store.Len())
+	}
+	if n := len(f.next.sent()); n != 0 {
+		t.Errorf("next got %d deliveries; the notification only goes through the spool", n)
 	}
 }
 
+// A hand-off done again (a crash after the notification was spooled but
+// before the outcome was recorded) leaves one item: only the latest link
+// works.
 func TestRetriedPortalHandOffLeavesOneItem(t *testing.T) {
 	f := newFixture(t, []string{MethodPortal}, nil, nil)
-	f.next.reply = func(*mail.Delivery, string) mail.Outcome { return mail.Outcome{Err: errors.New("451 later")} }
-	f.c.Deliver(context.Background(), delivery("pat@example.net"))
-	f.next.reply = nil
-	f.c.Deliver(context.Background(), delivery("pat@example.net"))
+	for range 2 {
+		if out := f.c.Deliver(context.Background(), delivery("pat@example.net")); out[0].Err != nil {
+			t.Fatal(out[0].Err)
+		}
+	}
 	if f.store.Len() != 1 {
 		t.Fatalf("store holds %d items, want 1", f.store.Len())
 	}
-	got := f.next.sent()
+	got := f.spool.notices()
 	first, second := linkRE.FindSubmatch(got[0].Body), linkRE.FindSubmatch(got[1].Body)
 	if _, err := f.store.Get(context.Background(), string(first[1])); !errors.Is(err, portalbox.ErrNotFound) {
 		t.Errorf("first link still works: %v", err)
@@ -233,8 +244,11 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		t.Error("missing next courier accepted")
 	}
 	f := newFixture(t, nil, nil, nil)
-	if _, err := New(Config{Next: &fakeNext{}, Portal: f.store}); err == nil {
+	if _, err := New(Config{Next: &fakeNext{}, Portal: f.store, Notices: f.spool}); err == nil {
 		t.Error("portal without base URL accepted")
+	}
+	if _, err := New(Config{Next: &fakeNext{}, Portal: f.store, Notice: Notice{BaseURL: "https://p.example.org"}}); err == nil {
+		t.Error("portal without a spool for its notifications accepted")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -79,6 +80,30 @@ func (f *fakeNext) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
 	f.got = append(f.got, s)
 	f.mu.Unlock()
 	return out
+}
+
+// fakeSpool stands for the queue's Submit: it keeps the portal
+// notifications it is given, or refuses them all with err.
+type fakeSpool struct {
+	mu  sync.Mutex
+	got []mail.Generated
+	err error
+}
+
+func (s *fakeSpool) Submit(_ context.Context, g mail.Generated) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return "", s.err
+	}
+	s.got = append(s.got, g)
+	return fmt.Sprintf("N%d", len(s.got)), nil
+}
+
+func (s *fakeSpool) notices() []mail.Generated {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]mail.Generated(nil), s.got...)
 }
 
 func (f *fakeNext) sent() []sent {
@@ -174,6 +199,7 @@ func writeFile(t testing.TB, dir, name string, data []byte) {
 type fixture struct {
 	c       *Courier
 	next    *fakeNext
+	spool   *fakeSpool
 	reg     *prometheus.Registry
 	store   *boxtest.Box
 	pgpKey  *openpgp.Entity
@@ -188,7 +214,7 @@ type fixture struct {
 func newFixture(t testing.TB, order []string, extraKeys, extraCerts map[string][]byte) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &fixture{next: &fakeNext{}, reg: prometheus.NewRegistry(), logs: &bytes.Buffer{},
+	f := &fixture{next: &fakeNext{}, spool: &fakeSpool{}, reg: prometheus.NewRegistry(), logs: &bytes.Buffer{},
 		keyDir: filepath.Join(dir, "pgp"), certDir: filepath.Join(dir, "smime")}
 	os.Mkdir(f.keyDir, 0o700)
 	os.Mkdir(f.certDir, 0o700)
@@ -213,8 +239,8 @@ func newFixture(t testing.TB, order []string, extraKeys, extraCerts map[string][
 	}
 	f.store = boxtest.Open(t, func() time.Time { return t0 })
 	f.c, err = New(Config{Order: order, Keyring: kr, Certs: cs, Portal: f.store, Subject: "Encrypted message",
-		Notice: Notice{BaseURL: "https://portal.example.org/", Organization: "Example Clinic", Hostname: "gw.example.org"},
-		Next:   f.next, Logger: log, Registerer: f.reg, Now: func() time.Time { return t0 }})
+		Notice:  Notice{BaseURL: "https://portal.example.org/", Organization: "Example Clinic", Hostname: "gw.example.org"},
+		Notices: f.spool, Next: f.next, Logger: log, Registerer: f.reg, Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}

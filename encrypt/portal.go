@@ -13,9 +13,12 @@ import (
 // logged, not carried (it may name files).
 var errPortal = errors.New("encrypt: portal hand-off failed")
 
-// sendPortal seals the message into the portal store and sends p the
-// notification. A retried hand-off replaces the earlier item (same queue
-// ID and recipient), so at most one link per recipient is live.
+// sendPortal seals the message into the portal store and puts p's
+// notification into the spool (Config.Notices): from there it leaves like
+// any mail sealgate writes itself, retried and audited on its own, and a
+// crash cannot lose it. p is done once the notification is spooled. A
+// retried hand-off replaces the earlier item (same queue ID and
+// recipient), so at most one link per recipient is live.
 func (r *run) sendPortal(p *rcptState) {
 	c := r.c
 	now := c.cfg.Now()
@@ -27,21 +30,19 @@ func (r *run) sendPortal(p *rcptState) {
 		return
 	}
 	msg, err := c.cfg.Notice.build(noticeRequest{From: r.d.From, To: p.rcpt.Addr, Token: token, Expires: it.Expires, Now: now})
+	if err == nil {
+		_, err = c.cfg.Notices.Submit(r.ctx, mail.Generated{Origin: mail.OriginPortalNotice, From: r.d.From,
+			To: []string{p.rcpt.Addr}, Body: msg, TLS: r.protectedLevel(), RequireTLS: r.d.RequireTLS})
+	}
 	if err != nil {
+		// Nobody will be told of this link: the item goes again.
+		if derr := c.cfg.Portal.Delete(r.ctx, token); derr != nil {
+			c.cfg.Logger.Warn("portal item not removed after a failed notification", slog.String("queue_id", r.d.QueueID), slog.String("error", derr.Error()))
+		}
 		r.portalFailed(p, "notification", err)
 		return
 	}
-	ps := []*rcptState{p}
-	sd := r.sub(ps, msg, r.protectedLevel())
-	sd.EightBit = false // the notification is 7-bit
-	o := r.send(ps, sd)[0]
-	if o.Err != nil && o.Permanent {
-		// The recipient bounces: nobody will be told of the link.
-		if err := c.cfg.Portal.Delete(r.ctx, token); err != nil {
-			c.cfg.Logger.Warn("portal item not removed after a bounce", slog.String("queue_id", r.d.QueueID), slog.String("error", err.Error()))
-		}
-	}
-	r.finish(p, o)
+	r.finish(p, mail.Outcome{})
 }
 
 // portalFailed defers p after a failed hand-off.

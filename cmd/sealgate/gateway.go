@@ -255,7 +255,10 @@ func (g *gateway) startQueue() error {
 	if g.portalStore != nil {
 		pickup, consents = box.New(g.portalStore), consentRegister{g.portalStore}
 	}
-	next, g.protect, err = newProtector(g.cfg, g.log, g.reg, next, pickup, courier, consents)
+	// The encryptor is the queue's courier, so it is built first; its
+	// portal notifications reach the queue once the queue is open.
+	spool := &lateSubmitter{}
+	next, g.protect, err = newProtector(g.cfg, g.log, g.reg, next, pickup, spool, courier, consents)
 	if err != nil {
 		return err
 	}
@@ -278,6 +281,7 @@ func (g *gateway) startQueue() error {
 	if err != nil {
 		return err
 	}
+	spool.q.Store(q)
 	if err := q.Start(context.Background()); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/sealgate/sealgate/encrypt"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal/box"
+	"github.com/sealgate/sealgate/queue"
 )
 
 // recordCourier stands in for delivery: it keeps what would leave.
@@ -62,9 +63,9 @@ func TestEncryptorToPortalPickup(t *testing.T) {
 	}
 	defer srv.Close(ctx)
 	base := "https://" + srv.Addr().String()
-	rec := &recordCourier{}
-	c, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodPortal}, Portal: box.New(st), Next: rec,
-		Notice: encrypt.Notice{BaseURL: base, Organization: "Example Clinic", Hostname: "mx.clinic.example"}})
+	notices := &fakeQueue{}
+	c, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodPortal}, Portal: box.New(st), Next: &recordCourier{},
+		Notices: notices, Notice: encrypt.Notice{BaseURL: base, Organization: "Example Clinic", Hostname: "mx.clinic.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,11 @@ func TestEncryptorToPortalPickup(t *testing.T) {
 	if len(out) != 1 || out[0].Err != nil {
 		t.Fatalf("hand-off: %+v", out)
 	}
-	notice := string(rec.ds[0].Body)
+	g, body := notices.last()
+	if g == nil || g.Origin != queue.OriginPortalNotice {
+		t.Fatalf("spooled notification %+v", g)
+	}
+	notice := string(body)
 	if strings.Contains(notice, "biopsy") || strings.Contains(notice, "Biopsy") {
 		t.Fatal("the notification carries the message")
 	}

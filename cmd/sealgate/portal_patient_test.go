@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"html"
@@ -49,8 +50,9 @@ func TestPortalPatientSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recordCourier{}
-	c, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodPortal}, Portal: box.New(st), Next: rec, Notice: notice})
+	notices := &fakeQueue{}
+	c, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodPortal}, Portal: box.New(st), Next: &recordCourier{},
+		Notices: notices, Notice: notice})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestPortalPatientSettings(t *testing.T) {
 	}
 	// The whole notification read as quoted-printable: both parts decode,
 	// the boundaries and headers pass through.
-	decoded, _ := io.ReadAll(quotedprintable.NewReader(strings.NewReader(string(rec.ds[0].Body))))
+	decoded, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(notices.got[0].Body)))
 	n := html.UnescapeString(string(decoded))
 	for _, want := range []string{"Ha recibido un mensaje seguro", "(CST, America/Chicago)", `href="tel:+15550100100"`,
 		"mailto:ayuda@clinica.example", "Teléfono: +1 (555) 010-0100"} {

@@ -11,12 +11,14 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal"
 	"github.com/sealgate/sealgate/portal/seal"
 	"github.com/sealgate/sealgate/queue"
@@ -306,4 +308,18 @@ func portalZone(name string) (*time.Location, error) {
 		return nil, fmt.Errorf("portal.time_zone: %w", err)
 	}
 	return loc, nil
+}
+
+// lateSubmitter is the queue's Submit for a part built before the queue:
+// the encryptor, which is the queue's courier, writes portal
+// notifications into it. It refuses until the queue is open.
+type lateSubmitter struct{ q atomic.Pointer[queue.Queue] }
+
+// Submit implements mail.Submitter.
+func (l *lateSubmitter) Submit(ctx context.Context, g mail.Generated) (string, error) {
+	q := l.q.Load()
+	if q == nil {
+		return "", errors.New("sealgate: the spool is not open yet")
+	}
+	return q.Submit(ctx, g)
 }

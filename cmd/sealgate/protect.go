@@ -29,13 +29,14 @@ const keyReloadInterval = 30 * time.Second
 // holds: the key-folder watcher.
 //
 // store is where portal pickups go: the pickup site's store, which the
-// gateway opens; it must not be nil when the portal is a method. dest is
+// gateway opens; it must not be nil when the portal is a method, and
+// notices, the spool that takes their notifications, neither. dest is
 // what delivery knows of each destination's TLS (nil: nothing). consents is
 // the register of patients' consents to unencrypted mail (nil: none).
 func newProtector(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, next mail.Courier, store portalbox.Store,
-	dest mail.Destinations, consents encrypt.Consents) (mail.Courier, *protectHandle, error) {
+	notices mail.Submitter, dest mail.Destinations, consents encrypt.Consents) (mail.Courier, *protectHandle, error) {
 	smime.Init()
-	b := &protectBuilder{cfg: cfg, log: log, now: time.Now(), store: store}
+	b := &protectBuilder{cfg: cfg, log: log, now: time.Now(), store: store, notices: notices}
 	ec, err := b.build()
 	if err != nil {
 		b.close()
@@ -73,6 +74,7 @@ type protectBuilder struct {
 	reload  []encrypt.Reloader
 	closers []func()
 	store   portalbox.Store
+	notices mail.Submitter
 }
 
 func (b *protectBuilder) close() {
@@ -217,10 +219,10 @@ func (b *protectBuilder) portal(ec *encrypt.Config) error {
 	if !usesPortal(b.cfg) {
 		return nil
 	}
-	if b.store == nil {
+	if b.store == nil || b.notices == nil {
 		return errors.New("encryption: the portal is a protection method but no pickup store is open")
 	}
-	ec.Portal = b.store
+	ec.Portal, ec.Notices = b.store, b.notices
 	return nil
 }
 

@@ -53,13 +53,13 @@ func TestProtectorRefusesMissingKeyFolder(t *testing.T) {
 	dir := t.TempDir()
 	cfg := protectConfig(t, dir)
 	cfg.Encrypt.PGP.Keyring = filepath.Join(dir, "nope")
-	_, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil, nil, nil)
+	_, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil, nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "encryption.pgp.keyring") {
 		t.Fatalf("err = %v, want one naming encryption.pgp.keyring", err)
 	}
 	cfg = protectConfig(t, dir)
 	cfg.Encrypt.PGP.ArchiveKey = protWrite(t, dir, "archive.asc", []byte("garbage"))
-	if _, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil, nil, nil); err == nil ||
+	if _, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil, nil, nil, nil); err == nil ||
 		!strings.Contains(err.Error(), "encryption.pgp.archive_key") {
 		t.Fatalf("err = %v, want one naming encryption.pgp.archive_key", err)
 	}
@@ -69,7 +69,7 @@ func TestProtectorWithoutPortalOpensNoStore(t *testing.T) {
 	dir := t.TempDir()
 	cfg := protectConfig(t, dir)
 	cfg.Encrypt.Order = []string{"pgp", "tls"}
-	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil, nil, nil)
+	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestProtectorWithoutPortalOpensNoStore(t *testing.T) {
 // layer is not built: a message meant for pickup would have nowhere to go.
 func TestProtectorRefusesPortalWithoutStore(t *testing.T) {
 	cfg := protectConfig(t, t.TempDir())
-	_, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil, nil, nil)
+	_, _, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, &recorder{}, nil, nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "no pickup store") {
 		t.Fatalf("err = %v, want one saying no pickup store is open", err)
 	}
@@ -104,7 +104,7 @@ func TestProtectorArchiveAndSigningKeys(t *testing.T) {
 	cfg.Encrypt.PGP.ArchiveKey = protWrite(t, dir, "archive.asc", protArmor(t, archive, false))
 	cfg.Encrypt.PGP.SignKey = protWrite(t, dir, "sign.asc", protArmor(t, signer, true))
 	next := &recorder{}
-	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, boxtest.Open(t, nil), nil, nil)
+	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, boxtest.Open(t, nil), &lateSubmitter{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestProtectorSMIMESigner(t *testing.T) {
 	cfg.Encrypt.SMIME.SignCert = protWrite(t, dir, "org.pem", pemOf(protCert(t, "lab@clinic.example.org", protCertExpiry())))
 	cfg.Encrypt.SMIME.SignKey = protWrite(t, dir, "org.key", pemKey(t, &protEnv{key: protRSAKey(t)}))
 	next := &recorder{}
-	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, boxtest.Open(t, nil), nil, nil)
+	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, boxtest.Open(t, nil), &lateSubmitter{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestProtectorReloadPicksUpNewKey(t *testing.T) {
 	cfg := protectConfig(t, dir)
 	cfg.Encrypt.Order = []string{"pgp", "tls"}
 	next := &recorder{}
-	c, h, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, nil, nil, nil)
+	c, h, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
