@@ -17,9 +17,9 @@ import (
 
 // auditRecord is the part of an audit line the consent tests read.
 type auditRecord struct {
-	Event, Action, Rcpt, Method, Reason, Result, Operator string
-	TLS                                                   string `json:"tls"`
-	Consent                                               *struct {
+	Event, Action, Rcpt, Method, Reason, Result, Operator, Origin string
+	TLS                                                           string `json:"tls"`
+	Consent                                                       *struct {
 		ID      string    `json:"id"`
 		Time    time.Time `json:"time"`
 		Channel string    `json:"channel"`
@@ -42,11 +42,12 @@ func auditRecords(t *testing.T, path string) []auditRecord {
 	return out
 }
 
-// deliveredTo returns the delivered audit records of rcpt, oldest first.
+// deliveredTo returns the delivered audit records of rcpt for mail a
+// client submitted (not a portal notice sealgate wrote), oldest first.
 func deliveredTo(t *testing.T, e *protEnv, rcpt string) []auditRecord {
 	var out []auditRecord
 	for _, r := range auditRecords(t, filepath.Join(e.dir, "audit.log")) {
-		if r.Event == "delivery" && r.Rcpt == rcpt && r.Result == "delivered" {
+		if r.Event == "delivery" && r.Rcpt == rcpt && r.Result == "delivered" && r.Origin == "" {
 			out = append(out, r)
 		}
 	}
@@ -98,6 +99,15 @@ func TestConsentEndToEnd(t *testing.T) {
 	}
 	if s := deliveredTo(t, e, "sam@bad.example"); len(s) != 1 || s[0].Method != "portal" || s[0].Consent != nil {
 		t.Fatalf("audit of the other recipient: %+v", s)
+	}
+	notices := 0
+	for _, r := range auditRecords(t, filepath.Join(e.dir, "audit.log")) {
+		if r.Event == "delivery" && r.Rcpt == "sam@bad.example" && r.Origin == "portal_notice" && r.Result == "delivered" {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Fatalf("audited %d deliveries of sam@'s portal notice, want 1", notices)
 	}
 
 	if code, out, errOut := runCLI("consent", "revoke", "pat@bad.example", "--config", cfgPath); code != 0 {
