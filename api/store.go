@@ -9,66 +9,30 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	"github.com/sealgate/sealgate/store"
 )
 
-// Store keeps what the API must remember across restarts, in SQLite
-// (<data_dir>/api.db, mode 0600): API keys (only their SHA-256), the
+// Store keeps what the API must remember across restarts, in the shared
+// store (package store: SQLite in the data folder, or the PostgreSQL that
+// several nodes share): API keys (only their SHA-256), the
 // Idempotency-Key of each accepted request, and each API message's
-// per-recipient status. The CLI (`sealgate apikey`) and the running
-// gateway share it; a new key works at once, without a reload.
+// per-recipient status. The CLI (`sealgate apikey`) and every running
+// gateway share it; a new or revoked key counts at once, on every node.
+// The tables are the store's migration 3 ("api").
 type Store struct {
-	db *sql.DB
+	db *store.DB
 }
 
 // keyPrefix starts every API key, so a leaked one is recognisable in a
 // secret scanner's rules.
 const keyPrefix = "sgk_"
 
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS api_keys (
-		id TEXT PRIMARY KEY, client TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
-		created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)`,
-	`CREATE TABLE IF NOT EXISTS api_idempotency (
-		client TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
-		queue_id TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,
-		PRIMARY KEY (client, key))`,
-	`CREATE TABLE IF NOT EXISTS api_recipients (
-		queue_id TEXT NOT NULL, client TEXT NOT NULL, rcpt TEXT NOT NULL, seq INTEGER NOT NULL,
-		status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, code INTEGER NOT NULL DEFAULT 0,
-		enhanced TEXT NOT NULL DEFAULT '', submitted INTEGER NOT NULL, updated INTEGER NOT NULL,
-		PRIMARY KEY (queue_id, seq))`,
-}
-
-// OpenStore opens (creating if need be) the store in dir.
-func OpenStore(ctx context.Context, dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("api store: %w", err)
-	}
-	path := filepath.Join(dir, "api.db")
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("api store: %w", err)
-	}
-	db.SetMaxOpenConns(1)
-	for _, q := range schema {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("api store: %w", err)
-		}
-	}
-	os.Chmod(path, 0o600)
-	return &Store{db: db}, nil
-}
-
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// NewStore keeps the API's state in db, which the caller opened (and
+// closes).
+func NewStore(db *store.DB) *Store { return &Store{db: db} }
 
 func hashKey(key string) string {
 	h := sha256.Sum256([]byte(key))
@@ -86,7 +50,7 @@ func (s *Store) NewKey(ctx context.Context, client string) (id, key string, err 
 	rand.Read(idb[:])
 	id = hex.EncodeToString(idb[:])
 	key = keyPrefix + id + "_" + base64.RawURLEncoding.EncodeToString(b[:])
-	_, err = s.db.ExecContext(ctx, `INSERT INTO api_keys (id, client, hash, created) VALUES (?, ?, ?, ?)`,
+	_, err = s.db.Exec(ctx, `INSERT INTO api_keys (id, client, hash, created) VALUES (?, ?, ?, ?)`,
 		id, client, hashKey(key), time.Now().Unix())
 	return id, key, err
 }
@@ -96,7 +60,7 @@ func (s *Store) Client(ctx context.Context, key string) (client, id string, err 
 	if !strings.HasPrefix(key, keyPrefix) {
 		return "", "", ErrUnknownKey
 	}
-	err = s.db.QueryRowContext(ctx, `SELECT client, id FROM api_keys WHERE hash = ? AND revoked = 0`,
+	err = s.db.QueryRow(ctx, `SELECT client, id FROM api_keys WHERE hash = ? AND revoked = 0`,
 		hashKey(key)).Scan(&client, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", ErrUnknownKey
@@ -117,7 +81,7 @@ type KeyInfo struct {
 
 // Keys lists the stored keys.
 func (s *Store) Keys(ctx context.Context) ([]KeyInfo, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, client, created, revoked FROM api_keys ORDER BY created, id`)
+	rows, err := s.db.Query(ctx, `SELECT id, client, created, revoked FROM api_keys ORDER BY created, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +101,7 @@ func (s *Store) Keys(ctx context.Context) ([]KeyInfo, error) {
 
 // Revoke makes a key unusable.
 func (s *Store) Revoke(ctx context.Context, id string) error {
-	r, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked = 1 WHERE id = ?`, id)
+	r, err := s.db.Exec(ctx, `UPDATE api_keys SET revoked = 1 WHERE id = ?`, id)
 	if err != nil {
 		return err
 	}
@@ -155,56 +119,48 @@ type idem struct {
 }
 
 // reserve records key for client with the queue ID the request will get,
-// unless the key is stored already: then it returns what is stored.
+// unless the key is stored already: then it returns what is stored. The
+// insert that does nothing on a conflict makes two nodes racing with one
+// key agree on the first.
 func (s *Store) reserve(ctx context.Context, client, key, bodyHash, queueID string) (idem, bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	r, err := s.db.Exec(ctx, `INSERT INTO api_idempotency (client, key, body_hash, queue_id, created) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (client, key) DO NOTHING`, client, key, bodyHash, queueID, time.Now().Unix())
 	if err != nil {
 		return idem{}, false, err
 	}
-	defer tx.Rollback()
+	if n, err := r.RowsAffected(); err != nil || n == 1 {
+		return idem{BodyHash: bodyHash, QueueID: queueID}, false, err
+	}
 	var got idem
-	err = tx.QueryRowContext(ctx, `SELECT body_hash, queue_id, done FROM api_idempotency WHERE client = ? AND key = ?`,
+	err = s.db.QueryRow(ctx, `SELECT body_hash, queue_id, done FROM api_idempotency WHERE client = ? AND key = ?`,
 		client, key).Scan(&got.BodyHash, &got.QueueID, &got.Done)
-	if err == nil {
-		return got, true, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return idem{}, false, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO api_idempotency (client, key, body_hash, queue_id, created) VALUES (?, ?, ?, ?, ?)`,
-		client, key, bodyHash, queueID, time.Now().Unix()); err != nil {
-		return idem{}, false, err
-	}
-	return idem{BodyHash: bodyHash, QueueID: queueID}, false, tx.Commit()
+	return got, err == nil, err
 }
 
 // accepted marks an Idempotency-Key's message queued and records its
 // recipients as queued, in one transaction.
 func (s *Store) accepted(ctx context.Context, client, key, queueID string, rcpts []string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	now := time.Now().Unix()
-	if key != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE api_idempotency SET done = 1 WHERE client = ? AND key = ?`, client, key); err != nil {
-			return err
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		if key != "" {
+			if _, err := tx.Exec(ctx, `UPDATE api_idempotency SET done = 1 WHERE client = ? AND key = ?`, client, key); err != nil {
+				return err
+			}
 		}
-	}
-	for i, r := range rcpts {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO api_recipients (queue_id, client, rcpt, seq, status, submitted, updated) VALUES (?, ?, ?, ?, 'queued', ?, ?)`,
-			queueID, client, r, i, now, now); err != nil {
-			return err
+		for i, r := range rcpts {
+			if _, err := tx.Exec(ctx, `INSERT INTO api_recipients (queue_id, client, rcpt, seq, status, submitted, updated) VALUES (?, ?, ?, ?, 'queued', ?, ?)
+				ON CONFLICT (queue_id, seq) DO NOTHING`, queueID, client, r, i, now, now); err != nil {
+				return err
+			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
 
 // forget drops a reservation whose message was refused, so the client
 // may try again with the same key once it has fixed the request.
 func (s *Store) forget(ctx context.Context, client, key string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM api_idempotency WHERE client = ? AND key = ? AND done = 0`, client, key)
+	_, err := s.db.Exec(ctx, `DELETE FROM api_idempotency WHERE client = ? AND key = ? AND done = 0`, client, key)
 	return err
 }
 
@@ -220,7 +176,7 @@ type RecipientStatus struct {
 
 // status returns the recipients of an API message of client, or nil.
 func (s *Store) status(ctx context.Context, client, queueID string) ([]RecipientStatus, time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT rcpt, status, attempts, code, enhanced, submitted, updated
+	rows, err := s.db.Query(ctx, `SELECT rcpt, status, attempts, code, enhanced, submitted, updated
 		FROM api_recipients WHERE queue_id = ? AND client = ? ORDER BY seq`, queueID, client)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -244,27 +200,24 @@ func (s *Store) status(ctx context.Context, client, queueID string) ([]Recipient
 // messages, in one transaction; other messages have no rows and are not
 // touched. A final state (delivered, bounced) is not changed again.
 func (s *Store) update(ctx context.Context, batch []update) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, u := range batch {
-		if _, err := tx.ExecContext(ctx, `UPDATE api_recipients SET status = ?, attempts = ?, code = ?, enhanced = ?, updated = ?
-			WHERE queue_id = ? AND rcpt = ? AND status != 'delivered' AND status != 'bounced'`,
-			u.status, u.attempts, u.code, u.enhanced, u.at.Unix(), u.queueID, u.rcpt); err != nil {
-			return err
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, u := range batch {
+			if _, err := tx.Exec(ctx, `UPDATE api_recipients SET status = ?, attempts = ?, code = ?, enhanced = ?, updated = ?
+				WHERE queue_id = ? AND rcpt = ? AND status != 'delivered' AND status != 'bounced'`,
+				u.status, u.attempts, u.code, u.enhanced, u.at.Unix(), u.queueID, u.rcpt); err != nil {
+				return err
+			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
 
 // Purge drops idempotency keys and recipient states older than age.
 func (s *Store) Purge(ctx context.Context, age time.Duration) error {
 	cut := time.Now().Add(-age).Unix()
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM api_idempotency WHERE created < ?`, cut); err != nil {
+	if _, err := s.db.Exec(ctx, `DELETE FROM api_idempotency WHERE created < ?`, cut); err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, `DELETE FROM api_recipients WHERE updated < ?`, cut)
+	_, err := s.db.Exec(ctx, `DELETE FROM api_recipients WHERE updated < ?`, cut)
 	return err
 }

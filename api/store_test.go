@@ -3,20 +3,48 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/pgtest"
+	"github.com/sealgate/sealgate/store"
 )
 
-func TestKeysAreStoredAsHashes(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := OpenStore(ctx, dir)
+// backends open an API store on a fresh SQLite folder or PostgreSQL
+// database of the shared store.
+var backends = map[string]func(t *testing.T) *Store{
+	"sqlite": func(t *testing.T) *Store {
+		return openOn(t, store.Options{Backend: "sqlite", Dir: t.TempDir()})
+	},
+	"postgres": func(t *testing.T) *Store { return openOn(t, store.Options{Backend: pgtest.URL(t)}) },
+}
+
+func openOn(t *testing.T, o store.Options) *Store {
+	db, err := store.OpenDB(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { db.Close() })
+	return NewStore(db)
+}
+
+// TestStore runs the API store's tests on both backends.
+func TestStore(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			t.Run("KeysAreStoredAsHashes", func(t *testing.T) { testKeysAreStoredAsHashes(t, open(t)) })
+			t.Run("IdempotencyAndStatus", func(t *testing.T) { testIdempotencyAndStatus(t, open(t)) })
+			t.Run("RacingReserve", func(t *testing.T) { testRacingReserve(t, open(t)) })
+		})
+	}
+}
+
+func testKeysAreStoredAsHashes(t *testing.T, st *Store) {
+	ctx := context.Background()
 	id, key, err := st.NewKey(ctx, "ehr")
 	if err != nil || !strings.HasPrefix(key, "sgk_"+id+"_") || len(key) < 40 {
 		t.Fatalf("new key %q %q %v", id, key, err)
@@ -26,7 +54,7 @@ func TestKeysAreStoredAsHashes(t *testing.T) {
 	}
 	var n int
 	secret := key[strings.LastIndexByte(key, '_')+1:]
-	if err := st.db.QueryRow(`SELECT count(*) FROM api_keys WHERE instr(id || client || hash, ?) > 0`, secret).Scan(&n); err != nil || n != 0 {
+	if err := st.db.QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE id || client || hash LIKE ?`, "%"+secret+"%").Scan(&n); err != nil || n != 0 {
 		t.Error("the key itself is in the store")
 	}
 	for _, bad := range []string{key + "x", "sgk_" + id + "_", "", strings.TrimPrefix(key, "sgk_")} {
@@ -48,14 +76,8 @@ func TestKeysAreStoredAsHashes(t *testing.T) {
 // TestIdempotencyAndStatus: a reserved key returns what it reserved, a
 // refused request's reservation is forgotten, states move to a final one
 // and stay there, and Purge drops what is older than its age.
-func TestIdempotencyAndStatus(t *testing.T) {
-	t.Parallel()
+func testIdempotencyAndStatus(t *testing.T, st *Store) {
 	ctx := context.Background()
-	st, err := OpenStore(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	got, found, err := st.reserve(ctx, "ehr", "k1", "h1", "Q1")
 	if err != nil || found || got.QueueID != "Q1" {
 		t.Fatalf("first reserve: %+v %v %v", got, found, err)
@@ -94,13 +116,51 @@ func TestIdempotencyAndStatus(t *testing.T) {
 	if rs, _, _ := st.status(ctx, "ehr", "Q4"); len(rs) != 2 {
 		t.Error("purge dropped fresh states")
 	}
-	st.db.Exec(`UPDATE api_recipients SET updated = updated - 7200`)
-	st.db.Exec(`UPDATE api_idempotency SET created = created - 7200`)
+	st.db.Exec(ctx, `UPDATE api_recipients SET updated = updated - 7200`)
+	st.db.Exec(ctx, `UPDATE api_idempotency SET created = created - 7200`)
 	st.Purge(ctx, time.Hour)
 	if rs, _, _ := st.status(ctx, "ehr", "Q4"); len(rs) != 0 {
 		t.Error("purge kept old states")
 	}
 	if _, found, _ := st.reserve(ctx, "ehr", "k1", "h1", "Q6"); found {
 		t.Error("purge kept an old idempotency key")
+	}
+}
+
+// testRacingReserve: requests with one Idempotency-Key reach several
+// nodes at once; exactly one reserves it and every other gets its queue ID.
+func testRacingReserve(t *testing.T, st *Store) {
+	const n = 8
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	got := make([]idem, n)
+	found := make([]bool, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			got[i], found[i], errs[i] = st.reserve(context.Background(), "ehr", "race", "h", fmt.Sprintf("Q%d", i))
+		})
+	}
+	close(start)
+	wg.Wait()
+	winners := 0
+	var winner string
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("reserve %d: %v", i, errs[i])
+		}
+		if !found[i] {
+			winners++
+			winner = got[i].QueueID
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d requests reserved the key, want 1", winners)
+	}
+	for i := range n {
+		if got[i].QueueID != winner {
+			t.Errorf("request %d got queue ID %s, want the winner's %s", i, got[i].QueueID, winner)
+		}
 	}
 }

@@ -24,6 +24,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "portal", portalSchema},
 	{2, "consents", consentSchema},
+	{3, "api", apiSchema},
 }
 
 // Known lists the migrations this sealgate knows, oldest first.

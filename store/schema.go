@@ -114,3 +114,26 @@ func consentSchema(dialect) []string {
 		`CREATE UNIQUE INDEX consents_in_force ON consents (address) WHERE revoked = 0`,
 	}
 }
+
+// apiSchema is migration 3: the HTTP API's keys (SHA-256 only), each
+// client's Idempotency-Keys and the per-recipient state of API messages
+// (package api), which lived in <data_dir>/api/api.db before. Times are
+// Unix seconds.
+func apiSchema(d dialect) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS api_keys (
+			id TEXT PRIMARY KEY, client TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+			created BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)`,
+		`CREATE TABLE IF NOT EXISTS api_idempotency (
+			client TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
+			queue_id TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, created BIGINT NOT NULL,
+			PRIMARY KEY (client, key))`,
+		`CREATE INDEX IF NOT EXISTS api_idempotency_created ON api_idempotency (created)`,
+		`CREATE TABLE IF NOT EXISTS api_recipients (
+			queue_id TEXT NOT NULL, client TEXT NOT NULL, rcpt TEXT NOT NULL, seq INTEGER NOT NULL,
+			status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, code INTEGER NOT NULL DEFAULT 0,
+			enhanced TEXT NOT NULL DEFAULT '', submitted BIGINT NOT NULL, updated BIGINT NOT NULL,
+			PRIMARY KEY (queue_id, seq))`,
+		`CREATE INDEX IF NOT EXISTS api_recipients_updated ON api_recipients (updated)`,
+	}
+}

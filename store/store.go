@@ -105,9 +105,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	for _, m := range done {
-		opts.Log.Info("store migration applied", slog.Int("version", m.Version), slog.String("name", m.Name), slog.Bool("adopted", m.Adopted))
-	}
+	logApplied(opts.Log, done)
 	s := &Store{opts: opts, db: db, d: d, blobs: sqlBlobs{db: db, d: d}}
 	if d.name == sqlite.name {
 		s.blobs = fileBlobs{dir: filepath.Join(opts.Dir, "messages")}
@@ -215,6 +213,10 @@ func (s *Store) Close(ctx context.Context) error {
 }
 
 func (s *Store) now() time.Time { return s.opts.Now() }
+
+// DB returns the store's database for packages with tables of their own
+// in it (the API's keys); Close closes it.
+func (s *Store) DB() *DB { return &DB{db: s.db, d: s.d} }
 
 // exec runs a statement written with ? placeholders.
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

@@ -3,20 +3,23 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/sealgate/sealgate/api"
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/store"
 )
 
 // cmdAPIKey is `sealgate apikey new --client NAME | list | revoke ID`. Keys
-// live in the API's store (<data_dir>/api/api.db) as SHA-256 hashes; new
-// prints the key once. The running gateway reads the store on every
-// request, so a new or revoked key counts at once.
+// live in the shared store (store:) as SHA-256 hashes; new prints the key
+// once. Every running gateway reads the store on every request, so a new
+// or revoked key counts at once.
 func cmdAPIKey(inv *invocation, io stdio) int {
 	cfg, src, err := commandConfig(inv)
 	if err != nil {
@@ -26,16 +29,19 @@ func cmdAPIKey(inv *invocation, io stdio) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	op := inv.cmd.path[1]
-	if op != "new" {
-		if _, err := os.Stat(apiStoreDir(cfg)); err != nil {
-			return io.fail("apikey: no API store in %s (config: %s): make a key with `sealgate apikey new --client NAME`", apiStoreDir(cfg), src)
-		}
+	legacy := filepath.Join(cfg.DataDir, api.LegacyFile)
+	if _, err := store.ReadStatus(ctx, storeOptions(cfg)); op != "new" && errors.Is(err, store.ErrNoStore) && !fileExists(legacy) {
+		return io.fail("apikey: no store at %s (config: %s): make a key with `sealgate apikey new --client NAME`", storePlace(cfg), src)
 	}
-	st, err := api.OpenStore(ctx, apiStoreDir(cfg))
+	db, err := store.OpenDB(ctx, storeOptions(cfg))
 	if err != nil {
 		return io.fail("apikey: %v", err)
 	}
-	defer st.Close()
+	defer db.Close()
+	st := api.NewStore(db)
+	if err := importAPIFile(ctx, st, cfg, nil); err != nil {
+		return io.fail("apikey: %v", err)
+	}
 	switch op {
 	case "new":
 		return apikeyNew(ctx, st, cfg, src, inv.flag("client"), io)
@@ -47,6 +53,11 @@ func cmdAPIKey(inv *invocation, io stdio) int {
 	}
 	fmt.Fprintf(io.out, "%s: revoked\n", inv.args[0])
 	return 0
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func apikeyNew(ctx context.Context, st *api.Store, cfg *config.Config, src configSource, client string, io stdio) int {

@@ -3,31 +3,63 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/sealgate/sealgate/api"
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/webhook"
 )
 
-// apiStoreDir is where the API's store lives: <data_dir>/api/api.db.
-func apiStoreDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "api") }
-
-// openAPIStore opens the API's store and its status tracker when the API
-// is configured; the queue reports delivery results to the tracker, so
-// this comes before the queue starts.
+// openAPIStore opens the API's state in the shared store, with its status
+// tracker, when the API is configured; an api.db left by an older release
+// is moved into the store first. The queue reports delivery results to
+// the tracker, so this comes before the queue starts.
 func (g *gateway) openAPIStore() error {
 	if g.cfg.API.Listen == "" {
 		return nil
 	}
-	st, err := api.OpenStore(context.Background(), apiStoreDir(g.cfg))
+	db, err := g.sharedDB()
 	if err != nil {
+		return err
+	}
+	st := api.NewStore(db)
+	if err := importAPIFile(context.Background(), st, g.cfg, g.log); err != nil {
 		return err
 	}
 	g.apiStore = st
 	g.apiTracker = st.StartTracker(g.log)
 	return nil
+}
+
+// importAPIFile moves <data_dir>/api/api.db, the API's own file before
+// the shared store, into it (once; the file is removed after).
+func importAPIFile(ctx context.Context, st *api.Store, cfg *config.Config, log *slog.Logger) error {
+	n, err := st.ImportFile(ctx, filepath.Join(cfg.DataDir, api.LegacyFile))
+	if n > 0 && log != nil {
+		log.Info("api: moved the old api.db into the shared store", slog.Int("rows", n))
+	}
+	return err
+}
+
+// sharedDB is the shared store's database: the portal store's when that
+// is open, else one of the gateway's own (closed on stop).
+func (g *gateway) sharedDB() (*store.DB, error) {
+	if g.portalStore != nil {
+		return g.portalStore.DB(), nil
+	}
+	if g.storeDB == nil {
+		opts := storeOptions(g.cfg)
+		opts.Log = g.log
+		db, err := store.OpenDB(context.Background(), opts)
+		if err != nil {
+			return nil, err
+		}
+		g.storeDB = db
+	}
+	return g.storeDB, nil
 }
 
 // startAPI serves the HTTP send API on api.listen, over TLS with api.tls

@@ -61,6 +61,9 @@ type gateway struct {
 	apiStore   *api.Store
 	apiTracker *api.Tracker
 	api        *api.Server
+	// storeDB is the shared store's database when the portal store is
+	// not open (sharedDB); nil otherwise.
+	storeDB *store.DB
 	// hooks is the webhooks' durable outbox (webhooks:), nil without any.
 	hooks *webhook.Outbox
 	// ready is what /readyz reports.
@@ -369,9 +372,6 @@ func (g *gateway) close(ctx context.Context) error {
 	if g.apiTracker != nil {
 		g.apiTracker.Close() // after the queue that reports to it
 	}
-	if g.apiStore != nil {
-		errs = append(errs, g.apiStore.Close())
-	}
 	if g.hooks != nil {
 		errs = append(errs, g.hooks.Close()) // after the queue that reports to it
 	}
@@ -392,6 +392,9 @@ func (g *gateway) close(ctx context.Context) error {
 	}
 	if g.portalStore != nil {
 		errs = append(errs, g.portalStore.Close(context.Background()))
+	}
+	if g.storeDB != nil {
+		errs = append(errs, g.storeDB.Close())
 	}
 	errs = append(errs, g.audit.Close())
 	return errors.Join(errs...)
