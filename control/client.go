@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Client talks to a running gateway's control socket.
@@ -78,14 +78,14 @@ func statusError(resp *http.Response) error {
 }
 
 // List returns every queued message.
-func (c *Client) List() ([]queue.Info, error) {
-	var out []queue.Info
+func (c *Client) List() ([]mail.Info, error) {
+	var out []mail.Info
 	return out, c.do("GET", "/queue", &out)
 }
 
 // Show returns one message.
-func (c *Client) Show(id string) (queue.Info, error) {
-	var out queue.Info
+func (c *Client) Show(id string) (mail.Info, error) {
+	var out mail.Info
 	return out, c.do("GET", "/queue/"+id, &out)
 }
 

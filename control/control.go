@@ -19,13 +19,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Queue is what the control socket operates on.
 type Queue interface {
-	List() []queue.Info
-	Show(id string) (queue.Info, error)
+	List() []mail.Info
+	Show(id string) (mail.Info, error)
 	Retry(id string) error
 	Release(id string) error
 	HeldContent(id string) ([]byte, error)
@@ -195,9 +195,9 @@ func resultOf(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.Is(err, queue.ErrNotFound):
+	case errors.Is(err, mail.ErrNoSuchMessage):
 		return "no such message"
-	case errors.Is(err, queue.ErrNotHeld):
+	case errors.Is(err, mail.ErrNotHeld):
 		return "not held"
 	}
 	return "failed"
@@ -206,10 +206,10 @@ func resultOf(err error) string {
 func reply(w http.ResponseWriter, v any, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
-	case errors.Is(err, queue.ErrNotFound):
+	case errors.Is(err, mail.ErrNoSuchMessage):
 		w.WriteHeader(http.StatusNotFound)
 		v = map[string]string{"error": "no such message"}
-	case errors.Is(err, queue.ErrNotHeld):
+	case errors.Is(err, mail.ErrNotHeld):
 		w.WriteHeader(http.StatusConflict)
 		v = map[string]string{"error": "not held by policy"}
 	case errors.Is(err, errNotAudited):

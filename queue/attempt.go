@@ -81,7 +81,7 @@ func (q *Queue) attempt(it *item) (bool, error) {
 		}
 	}
 	q.expire(it, time.Now())
-	if it.cur.pending() {
+	if it.cur.Pending() {
 		it.body = nil // keep memory small while waiting
 		if err := q.saveState(it, false); err != nil {
 			q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))

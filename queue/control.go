@@ -2,24 +2,14 @@ package queue
 
 import (
 	"container/heap"
-	"errors"
 	"slices"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
-// Info describes a queued message for operators: envelope and state,
-// never the body.
-type Info struct {
-	ID       string        `json:"id"`
-	From     string        `json:"from"`
-	Received time.Time     `json:"received"`
-	Client   string        `json:"client"`
-	Size     int           `json:"size,omitempty"`
-	Policy   PolicySummary `json:"policy"`
-	Held     bool          `json:"held"`
-	State    State         `json:"state"`
-	Running  bool          `json:"running"`
-}
+// Info describes a queued message for operators (mail.Info).
+type Info = mail.Info
 
 func (it *item) info() Info {
 	st := *it.st
@@ -67,7 +57,7 @@ func (q *Queue) Retry(id string) error {
 	}
 	switch {
 	case it.st.Held && !it.running:
-		st := it.st.clone()
+		st := it.st.Clone()
 		st.Held, st.NextAttempt = false, time.Now()
 		if err := q.sp.writeState(id, st, true); err != nil {
 			return err
@@ -84,7 +74,7 @@ func (q *Queue) Retry(id string) error {
 
 // ErrNotHeld is returned by Release and HeldContent for a message that is
 // not held by policy.
-var ErrNotHeld = errors.New("not held by policy")
+var ErrNotHeld = mail.ErrNotHeld
 
 // Release lets a message held by policy (a quarantine rule) be delivered.
 // Unlike Retry it refuses a message that is not held, so an operator who

@@ -5,53 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // metaVersion is the version of the envelope and state JSON documents.
 const metaVersion = 1
 
-// RcptStatus is where one recipient stands.
-type RcptStatus string
+// The recipient and message states the spool records, as the vocabulary
+// names them.
+type (
+	RcptStatus = mail.RcptStatus
+	RcptState  = mail.RcptState
+	State      = mail.State
+)
 
 // Recipient states. Delivered and Failed are terminal.
 const (
-	StatusPending   RcptStatus = "pending"
-	StatusDelivered RcptStatus = "delivered"
-	StatusFailed    RcptStatus = "failed"
+	StatusPending   = mail.StatusPending
+	StatusDelivered = mail.StatusDelivered
+	StatusFailed    = mail.StatusFailed
 )
-
-// RcptState is the mutable per-recipient part of a queued message.
-type RcptState struct {
-	Addr      string     `json:"addr"`
-	Status    RcptStatus `json:"status"`
-	Attempts  int        `json:"attempts"`
-	LastError string     `json:"last_error,omitempty"` // remote reply or error class, never message content
-	Code      int        `json:"code,omitempty"`
-	Enhanced  string     `json:"enhanced,omitempty"`
-	// RemoteText is the remote reply's text with addresses, quoted
-	// passages and numbers stripped (mail.ReplyText).
-	RemoteText string    `json:"remote_text,omitempty"`
-	RemoteMTA  string    `json:"remote_mta,omitempty"`
-	TLSVersion string    `json:"tls_version,omitempty"`
-	TLSCipher  string    `json:"tls_cipher,omitempty"`
-	TLSVerify  string    `json:"tls_verification,omitempty"` // dane, mta-sts, pinned, pkix, none or ""
-	Method     string    `json:"method,omitempty"`           // protection used: pgp, smime, tls, portal, none
-	DSNPassed  bool      `json:"dsn_passed,omitempty"`       // NOTIFY went on to a next hop that announced DSN
-	Updated    time.Time `json:"updated,omitempty"`
-}
-
-// State is the mutable part of a queued message, rewritten after attempts.
-type State struct {
-	Version     int         `json:"v"`
-	Attempts    int         `json:"attempts"`
-	NextAttempt time.Time   `json:"next_attempt"`
-	Rcpts       []RcptState `json:"rcpts"`
-	// DSNDone is set, durably, once the bounce for failed recipients has
-	// been queued, so it is sent once even across a crash.
-	DSNDone bool `json:"dsn_done,omitempty"`
-	// Held messages wait for `sealgate queue retry ID` and are not delivered.
-	Held bool `json:"held,omitempty"`
-}
 
 func newState(env *Envelope, now time.Time) *State {
 	st := &State{Version: metaVersion, NextAttempt: now, Held: env.Hold}
@@ -59,22 +33,6 @@ func newState(env *Envelope, now time.Time) *State {
 		st.Rcpts = append(st.Rcpts, RcptState{Addr: r.Addr, Status: StatusPending})
 	}
 	return st
-}
-
-func (s *State) clone() *State {
-	c := *s
-	c.Rcpts = append([]RcptState(nil), s.Rcpts...)
-	return &c
-}
-
-// pending reports whether any recipient still waits for delivery.
-func (s *State) pending() bool {
-	for _, r := range s.Rcpts {
-		if r.Status == StatusPending {
-			return true
-		}
-	}
-	return false
 }
 
 // isDamaged reports whether err means a spool record itself is bad: it

@@ -3,7 +3,6 @@ package queue
 import (
 	"container/heap"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Config is what a Queue needs. Dir and Key are required.
@@ -54,10 +54,10 @@ type Auditor interface {
 }
 
 // ErrClosed is returned by Enqueue once the queue is shutting down.
-var ErrClosed = errors.New("queue closed")
+var ErrClosed = mail.ErrQueueClosed
 
 // ErrNotFound is returned by control operations for an unknown ID.
-var ErrNotFound = errors.New("no such message")
+var ErrNotFound = mail.ErrNoSuchMessage
 
 // Queue is the durable outbound queue: a spool on disk and a scheduler
 // that hands due messages to the Courier.
@@ -137,17 +137,8 @@ func New(cfg Config) (*Queue, error) {
 	}, nil
 }
 
-// NewID returns a fresh queue ID: 12 hex digits of time then 12 random.
-func NewID() string {
-	var b [12]byte
-	ms := uint64(time.Now().UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
-	}
-	rand.Read(b[6:])
-	return hex.EncodeToString(b[:])
-}
+// NewID returns a fresh queue ID (mail.NewID).
+func NewID() string { return mail.NewID() }
 
 func validID(id string) bool {
 	if len(id) != 24 {

@@ -56,7 +56,7 @@ func (q *Queue) next() (*item, time.Duration, bool) {
 	}
 	it := heap.Pop(h).(*item)
 	it.running = true
-	it.cur = it.st.clone()
+	it.cur = it.st.Clone()
 	return it, 0, false
 }
 

@@ -6,31 +6,19 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // ErrInsufficientStorage is matched (errors.Is) by every error the queue
 // returns because the spool's file system is full, over quota, failing or
-// read-only, and by the refusal of new mail below Config.MinFree. smtpd
-// answers it with 452 4.3.1; the sender retries later.
-var ErrInsufficientStorage = errors.New("insufficient system storage")
+// read-only, and by the refusal of new mail below Config.MinFree
+// (mail.ErrInsufficientStorage).
+var ErrInsufficientStorage = mail.ErrInsufficientStorage
 
 // IsInsufficientStorage reports whether err comes from a file system that
-// cannot take more data: ErrInsufficientStorage, or ENOSPC, EDQUOT, EIO,
-// EROFS or EFBIG anywhere in its chain.
-func IsInsufficientStorage(err error) bool {
-	if errors.Is(err, ErrInsufficientStorage) {
-		return true
-	}
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return false
-	}
-	switch errno {
-	case syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EROFS, syscall.EFBIG:
-		return true
-	}
-	return false
-}
+// cannot take more data (mail.IsInsufficientStorage).
+func IsInsufficientStorage(err error) bool { return mail.IsInsufficientStorage(err) }
 
 // storageError is a failed file operation of the spool writer. It
 // matches ErrInsufficientStorage when its cause is a storage condition.

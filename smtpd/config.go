@@ -92,10 +92,10 @@ type Enqueuer interface {
 }
 
 // SpaceChecker is implemented by a queue that keeps a free-space reserve
-// (queue.Queue does). When the Enqueuer is one, MAIL asks it whether a
+// (the queue does). When the Enqueuer is one, MAIL asks it whether a
 // message of the declared SIZE (0 when none) still fits, so a client
 // learns before it sends the data; an error matching
-// queue.ErrInsufficientStorage is answered 452 4.3.1.
+// mail.ErrInsufficientStorage is answered 452 4.3.1.
 type SpaceChecker interface {
 	CheckSpace(size int64) error
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/mail"
-	"github.com/sealgate/sealgate/queue"
 )
 
 // Data reads the message, checks it and queues it. It answers 250 only
@@ -34,7 +33,7 @@ func (s *session) Data(r io.Reader) error {
 		if err := s.checkHeaders(body); err != nil {
 			return err
 		}
-		queueID = queue.NewID()
+		queueID = mail.NewID()
 		return s.accept(queueID, body)
 	})
 	if err == nil && queueID != "" {
@@ -136,11 +135,11 @@ func (srv *Server) admit(ctx context.Context, a admission, body []byte) error {
 	env.Hold = v.Action == string(mail.ActionQuarantine)
 	full := append(a.received(a.id), stripSubjectTag(body, v.SubjectTag)...)
 	if _, err := srv.cfg.Queue.Enqueue(ctx, env, full); err != nil {
-		if errors.Is(err, queue.ErrClosed) {
+		if errors.Is(err, mail.ErrQueueClosed) {
 			return errShutdown
 		}
 		a.log.Error("enqueue failed", slog.String("queue_id", a.id), slog.String("error", err.Error()))
-		if queue.IsInsufficientStorage(err) {
+		if mail.IsInsufficientStorage(err) {
 			return errNoStorage
 		}
 		return err

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/emersion/go-smtp"
+	"github.com/sealgate/sealgate/mail"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/emersion/go-smtp"
 )
 
 // rejection is a refusal with fixed text and a metric reason. Replies to
@@ -78,7 +78,7 @@ func (s *Server) toReply(err error, queueID string) *smtp.SMTPError {
 	if errors.As(err, &se) && se == smtp.ErrAuthFailed {
 		return se
 	}
-	if queue.IsInsufficientStorage(err) {
+	if mail.IsInsufficientStorage(err) {
 		// A full, failing or read-only spool disk, or new mail refused
 		// below queue.min_free: the client tries again later (RFC 3463).
 		return s.toReply(errNoStorage, queueID)

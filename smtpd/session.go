@@ -16,7 +16,6 @@ import (
 
 	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/mail"
-	"github.com/sealgate/sealgate/queue"
 )
 
 // session is one SMTP connection. go-smtp calls its methods from the
@@ -57,7 +56,7 @@ func (s *Server) newSession(c *smtp.Conn, l *Listener) (smtp.Session, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sess := &session{srv: s, lst: l, conn: c, guard: g, ctx: ctx, cancel: cancel,
-		remote: remoteIP(g.Conn), log: s.log.With(slog.String("conn", queue.NewID()[12:]), slog.String("listener", l.Name))}
+		remote: remoteIP(g.Conn), log: s.log.With(slog.String("conn", mail.NewID()[12:]), slog.String("listener", l.Name))}
 	return sess, nil
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/mail"
-	"github.com/sealgate/sealgate/queue"
 )
 
 // Submission is a message handed to sealgate other than over SMTP (the
@@ -43,7 +42,7 @@ type Submission struct {
 func (srv *Server) Submit(ctx context.Context, sub Submission) (string, error) {
 	id := sub.ID
 	if id == "" {
-		id = queue.NewID()
+		id = mail.NewID()
 	}
 	c := srv.clientNamed(sub.Client)
 	log := srv.log.With(slog.String("listener", "api"))
