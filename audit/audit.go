@@ -107,6 +107,16 @@ func (l *Log) Consent(action, address string, basis mail.ConsentBasis, who strin
 		Operator: who, Result: "ok"}, true)
 }
 
+// Report records a delivery report (kind dsn) or a complaint (kind arf)
+// that came back for one recipient of a message sent earlier: its class
+// (hard, soft, policy, tls, other; complaint for a complaint) and status
+// code, never the report's text. The record is synced before the report
+// is answered 250.
+func (l *Log) Report(kind, queueID, domain, rcpt, class, enhanced string, code int) error {
+	return l.writeErr(event{Event: "report", Action: kind, QueueID: queueID, Domain: domain, Rcpt: rcpt,
+		Reason: class, Enhanced: enhanced, Code: code, Result: "ok"}, true)
+}
+
 // Accepted records a message answered 250, with its policy decision, or a
 // message sealgate wrote itself entering the spool (with its origin).
 func (l *Log) Accepted(env *mail.Envelope) {

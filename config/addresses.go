@@ -87,6 +87,9 @@ func (v *validator) addressOverlaps() {
 	add("metrics.listen", v.c.Metrics.Listen)
 	add("portal.listen", v.c.Portal.Listen)
 	add("api.listen", v.c.API.Listen)
+	if v.c.Bounces.Enabled() {
+		add("bounces.listen", v.c.Bounces.Listen)
+	}
 	for i, e := range all {
 		for _, prev := range all[:i] {
 			if e.overlaps(prev) {

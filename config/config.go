@@ -56,6 +56,7 @@ type Config struct {
 	Log       Log         `yaml:"log"`
 	API       API         `yaml:"api"`
 	Webhooks  []Webhook   `yaml:"webhooks"`
+	Bounces   Bounces     `yaml:"bounces"`
 	src       *sourceInfo // where each key came from; nil for Default
 }
 

@@ -55,6 +55,8 @@ func base() *Config {
 			MessageTTL: 30 * 24 * time.Hour, SessionIdle: 15 * time.Minute,
 			CodeTTL: 10 * time.Minute, MaxCodeAttempts: 5,
 		},
+		Bounces: Bounces{LocalPart: "bounces", Listen: DefaultBouncesAddress, Retention: 30 * 24 * time.Hour,
+			MaxMessageSize: 10 * 1000 * 1000},
 		Metrics: Metrics{Listen: DefaultMetricsAddress},
 		Queue:   Queue{ShutdownTimeout: 30 * time.Second, MinFree: DefaultMinFree},
 		Limits:  defaultLimits(),
@@ -138,6 +140,7 @@ func (c *Config) derive() {
 	inData(&c.Queue.KeyFile, "keys", "spool.key")
 	inData(&c.Portal.MasterKeyFile, "keys", "portal.key")
 	inData(&c.Portal.UnsubscribeKeyFile, "keys", "unsubscribe.key")
+	inData(&c.Bounces.KeyFile, "keys", "bounces.key")
 	inData(&c.Log.AuditFile, "audit.log")
 	inData(&c.Log.AuditKeyFile, "keys", "audit.key")
 	if c.API.MaxRequestSize == 0 {

@@ -116,6 +116,8 @@ func fullWant(dir string) *Config {
 		API: API{Listen: "0.0.0.0:8025", TLS: CertFiles{Cert: "/k/api.crt", Key: "/k/api.key"}, MaxRequestSize: 40_000_000},
 		Webhooks: []Webhook{{URL: "https://crm.example/hooks/sealgate", SecretFile: "/k/webhook.secret", CAFile: "/k/crm-ca.pem",
 			Events: []string{"delivered", "bounced"}}},
+		Bounces: Bounces{Domain: "bounce.example-clinic.org", LocalPart: "rp", Listen: "0.0.0.0:2526",
+			FeedbackAddress: "fbl@bounce.example-clinic.org", KeyFile: "/k/bounces.key", Retention: 14 * day, MaxMessageSize: 2_000_000},
 	}
 }
 

@@ -333,7 +333,7 @@ func (c *Config) APITLS() TLSFiles {
 }
 
 // Webhook events, the allowed values of webhooks[].events.
-var WebhookEvents = []string{"accepted", "delivered", "deferred", "bounced", "suppressed", "portal_opened", "portal_replied"}
+var WebhookEvents = []string{"accepted", "delivered", "deferred", "bounced", "complained", "suppressed", "portal_opened", "portal_replied"}
 
 // Webhook is one receiver of delivery events, POSTed as JSON with an
 // HMAC-SHA256 signature made with the secret in SecretFile.
@@ -345,3 +345,35 @@ type Webhook struct {
 	// receiver with a private CA); default: the system's roots.
 	CAFile string `yaml:"ca_file" cfg:"path"`
 }
+
+// DefaultBouncesAddress is where the bounce listener listens by default.
+const DefaultBouncesAddress = "127.0.0.1:2526"
+
+// Bounces configures VERP return paths for marketing mail and the
+// listener that takes the asynchronous bounces (RFC 3464) and complaints
+// (ARF, RFC 5965) that come back to them.
+type Bounces struct {
+	// Domain is the bounce domain, e.g. bounce.example-clinic.org (a
+	// subdomain of the sending domain, for DMARC alignment); "" (the
+	// default) turns VERP and the listener off.
+	Domain string `yaml:"domain"`
+	// LocalPart is the fixed part of bounce addresses: LocalPart+TOKEN@Domain.
+	LocalPart string `yaml:"local_part"`
+	// Listen is the bounce listener's host:port (the bounce domain's MX
+	// must reach it on port 25).
+	Listen string `yaml:"listen"`
+	// FeedbackAddress, when set, also takes complaint reports from the
+	// mailbox providers' feedback loops.
+	FeedbackAddress string `yaml:"feedback_address"`
+	// KeyFile authenticates the tokens (32 bytes, created 0600; nodes
+	// share it); default <data_dir>/keys/bounces.key.
+	KeyFile string `yaml:"key_file" cfg:"path"`
+	// Retention is how long a bounce address is honoured after its mail
+	// left.
+	Retention time.Duration `yaml:"retention"`
+	// MaxMessageSize bounds a report.
+	MaxMessageSize int64 `yaml:"max_message_size" cfg:"size"`
+}
+
+// Enabled reports whether marketing mail gets bounce addresses.
+func (b Bounces) Enabled() bool { return b.Domain != "" }

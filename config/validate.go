@@ -35,6 +35,7 @@ func (c *Config) Validate(opts Options) error {
 	v.portal()
 	v.api()
 	v.webhooks()
+	v.bounces()
 	v.addressOverlaps()
 	if !opts.SkipFileChecks {
 		v.files()

@@ -407,3 +407,33 @@ func loopbackHost(host string) bool {
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
 }
+
+// bouncesLocalRE is the fixed part of a bounce address: letters, digits,
+// dots, dashes and underscores, no "+" (it separates the token).
+var bouncesLocalRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+
+// bounces checks the VERP domain, the listener and the feedback address.
+func (v *validator) bounces() {
+	b := v.c.Bounces
+	if !b.Enabled() {
+		return
+	}
+	if !validDomain(b.Domain) || !strings.Contains(b.Domain, ".") {
+		v.addf("bounces.domain", "%q is not a valid domain name", b.Domain)
+	}
+	if len(b.LocalPart) > 20 || !bouncesLocalRE.MatchString(b.LocalPart) {
+		v.addf("bounces.local_part", "want up to 20 letters, digits, dots, dashes or underscores (no +), got %q", b.LocalPart)
+	}
+	if loopback, ok := v.address("bounces.listen", b.Listen); ok && !loopback && v.c.TLS.Cert == "" {
+		v.addf("bounces.listen", "a listener beyond loopback offers STARTTLS: set tls.cert/tls.key")
+	}
+	if f := b.FeedbackAddress; f != "" {
+		if _, err := addr.Parse(f, addr.Options{}); err != nil {
+			v.addf("bounces.feedback_address", "%q is not a mail address", f)
+		}
+	}
+	if b.Retention < 24*time.Hour {
+		v.addf("bounces.retention", "must be at least 1d: bounces come back for days")
+	}
+	v.atLeast("bounces.max_message_size", b.MaxMessageSize, 64<<10)
+}

@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// ParseDuration reads a duration as the configuration does ("90s", "2d",
+// "1d12h"); the command line uses it for --since.
+func ParseDuration(s string) (time.Duration, error) { return parseDuration(s) }
+
 // parseDuration reads a Go duration, optionally preceded by whole days
 // ("2d", "1d12h").
 func parseDuration(s string) (time.Duration, error) {

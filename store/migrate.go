@@ -25,6 +25,7 @@ var migrations = []migration{
 	{1, "portal", portalSchema},
 	{2, "consents", consentSchema},
 	{3, "api", apiSchema},
+	{4, "bounces", bounceSchema},
 }
 
 // Known lists the migrations this sealgate knows, oldest first.

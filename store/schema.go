@@ -137,3 +137,25 @@ func apiSchema(d dialect) []string {
 		`CREATE INDEX IF NOT EXISTS api_recipients_updated ON api_recipients (updated)`,
 	}
 }
+
+// bounceSchema is migration 4: what the VERP bounce addresses of
+// marketing mail refer to (package verp), and the per-sending-domain
+// delivery counts in hourly buckets (package stats).
+func bounceSchema(d dialect) []string {
+	return []string{
+		`CREATE TABLE bounce_recipients (
+			ref TEXT PRIMARY KEY,
+			queue_id TEXT NOT NULL,
+			domain TEXT NOT NULL,
+			address TEXT NOT NULL,
+			client TEXT NOT NULL,
+			at BIGINT NOT NULL)`,
+		`CREATE INDEX bounce_recipients_at ON bounce_recipients (at)`,
+		`CREATE TABLE delivery_stats (
+			domain TEXT NOT NULL,
+			hour BIGINT NOT NULL,
+			counter TEXT NOT NULL,
+			n BIGINT NOT NULL,
+			PRIMARY KEY (domain, hour, counter))`,
+	}
+}

@@ -113,6 +113,8 @@ func TestStore(t *testing.T) {
 		"BadID":              testBadID,
 		"Suppressions":       testSuppressions,
 		"Consents":           testConsents,
+		"BounceRecipients":   testBounceRecipients,
+		"Stats":              testStats,
 	}
 	for bname, backend := range backends {
 		t.Run(bname, func(t *testing.T) {

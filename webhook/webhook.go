@@ -45,7 +45,7 @@ import (
 // Event is one webhook payload.
 type Event struct {
 	ID           string    `json:"id"`    // unique per event, for the receiver to drop repeats
-	Event        string    `json:"event"` // accepted, delivered, deferred, bounced
+	Event        string    `json:"event"` // accepted, delivered, deferred, bounced, complained, suppressed, ...
 	Time         time.Time `json:"time"`
 	QueueID      string    `json:"queue_id,omitempty"` // absent for suppressed: the message was not taken
 	Client       string    `json:"client,omitempty"`
@@ -53,6 +53,9 @@ type Event struct {
 	Attempt      int       `json:"attempt,omitempty"`
 	Code         int       `json:"code,omitempty"`
 	EnhancedCode string    `json:"enhanced_code,omitempty"`
+	// Async marks a bounce or complaint that came back after the message
+	// had left (a DSN or an ARF report to the bounce address).
+	Async bool `json:"async,omitempty"`
 }
 
 // Receiver is one configured webhook.

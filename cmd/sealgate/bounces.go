@@ -9,7 +9,9 @@ import (
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -24,6 +26,7 @@ type bounceObserver struct {
 	cfg     *config.Config
 	st      *store.Store // nil when no store is open: nothing is suppressed
 	log     *slog.Logger
+	stats   *stats.Recorder // nil without a store
 }
 
 // Delivery implements queue.Auditor.
@@ -31,6 +34,7 @@ func (b bounceObserver) Delivery(env *queue.Envelope, o queue.Outcome, attempt i
 	b.Log.Delivery(env, o, attempt)
 	class := bounce.Classify(o)
 	defer b.metrics.Count(class) // after the suppression, so the count says it is done
+	b.count(env, o, class)
 	at := strings.LastIndexByte(env.From, '@')
 	if class != bounce.Hard || b.st == nil || at < 0 || !marketingClient(b.cfg, env.Client) {
 		return
@@ -45,4 +49,31 @@ func (b bounceObserver) Delivery(env *queue.Envelope, o queue.Outcome, attempt i
 	if err != nil {
 		b.log.Warn("hard bounce not put on the suppression list", slog.String("queue_id", env.ID), slog.String("error", err.Error()))
 	}
+}
+
+// count adds one attempt's result to the sending domain's statistics:
+// client mail only, not what sealgate wrote itself.
+func (b bounceObserver) count(env *queue.Envelope, o queue.Outcome, class bounce.Class) {
+	if env.Origin != "" || env.DSN {
+		return
+	}
+	d := senderDomain(env.From)
+	switch o.Result() {
+	case mail.ResultDelivered:
+		b.stats.Add(d, stats.Delivered, 1)
+	case mail.ResultDeferred:
+		b.stats.Add(d, stats.Deferred, 1)
+	default:
+		b.stats.Add(d, stats.Bounced(string(class)), 1)
+	}
+}
+
+// senderDomain is the lower-case domain of an envelope sender, "" for the
+// null sender.
+func senderDomain(from string) string {
+	at := strings.LastIndexByte(from, '@')
+	if at < 0 {
+		return ""
+	}
+	return strings.ToLower(from[at+1:])
 }

@@ -38,6 +38,7 @@ var flagTable = []flagSpec{
 	{"warning", "REF", "consent add: the versioned warning text the patient was shown (a reference, e.g. warning-v3)"},
 	{"warning-file", "FILE", "consent add: a file holding the warning text the patient was shown"},
 	{"all", "", "consent list: revoked consents too"},
+	{"since", "DURATION", "stats: the period to report, back from now (24h, 7d; counted by the hour). Default: 24h"},
 	{"help", "", "show help for this command"},
 }
 
@@ -163,6 +164,8 @@ func commandTable() []*command {
 			summary: "the shared store's backend, schema version and pending migrations (read-only; creates nothing)", run: cmdStore},
 		{path: []string{"store", "migrate"}, flags: cfg,
 			summary: "apply the shared store's pending migrations and print what was done (serve does it on start too)", run: cmdStore},
+		{path: []string{"stats"}, flags: []string{"config", "since", "json"},
+			summary: "per sending domain: sent, delivered, deferred, bounced by class, complaints, unsubscribes, suppressed, and the rates (providers' limits marked)", run: cmdStats},
 		{path: []string{"completion"}, args: "bash", minArgs: 1, maxArgs: 1,
 			summary: "print the shell completion script (source <(sealgate completion bash))", run: cmdCompletion},
 		{path: []string{"help"}, args: "[COMMAND...]", maxArgs: 3, summary: "help on a command, or on the config file lookup (help config)", run: cmdHelp},

@@ -26,7 +26,9 @@ import (
 	"github.com/sealgate/sealgate/dkim"
 	"github.com/sealgate/sealgate/encrypt"
 	"github.com/sealgate/sealgate/encrypt/portalbox"
+	"github.com/sealgate/sealgate/feedback"
 	"github.com/sealgate/sealgate/internal/certgen"
+	"github.com/sealgate/sealgate/internal/periodic"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/metrics"
 	"github.com/sealgate/sealgate/passwd"
@@ -36,8 +38,10 @@ import (
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/safeio"
 	"github.com/sealgate/sealgate/smtpd"
+	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/unsubscribe"
+	"github.com/sealgate/sealgate/verp"
 	"github.com/sealgate/sealgate/webhook"
 )
 
@@ -75,6 +79,14 @@ type gateway struct {
 	portalStore  *store.Store
 	portalMaster *seal.Master
 	portal       *portal.Server
+	// VERP return paths of marketing mail (bounces.domain), the listener
+	// of what comes back to them and its clean-up loop; nil when off.
+	verp    *verp.Addresses
+	bounces *feedback.Server
+	forget  *periodic.Loop
+	// stats counts deliveries per sending domain into the store; nil
+	// without a store.
+	stats *stats.Recorder
 	// cfgPath is the file cfg was read from, "" for defaults: reload
 	// reads it again.
 	cfgPath string
@@ -162,6 +174,9 @@ func (g *gateway) start() error {
 		}
 		g.portal = srv
 	}
+	if err := g.startBounces(); err != nil {
+		return err
+	}
 	if err := g.startSMTP(); err != nil {
 		return err
 	}
@@ -213,7 +228,7 @@ func (a controlAudit) Operator(action, id string, who control.Peer, result strin
 // already exists (an operator recorded consents or suppressions in it):
 // the consent register is read from it at every delivery.
 func (g *gateway) openPortalStore() error {
-	if !usesPortal(g.cfg) && g.cfg.Portal.Listen == "" && !hasMarketing(g.cfg) && portalStoreExists(g.cfg) != nil {
+	if !usesPortal(g.cfg) && g.cfg.Portal.Listen == "" && !hasMarketing(g.cfg) && !g.cfg.Bounces.Enabled() && portalStoreExists(g.cfg) != nil {
 		return nil
 	}
 	st, master, err := openPortalStore(context.Background(), g.cfg)
@@ -222,6 +237,7 @@ func (g *gateway) openPortalStore() error {
 	}
 	g.portalStore, g.portalMaster = st, master
 	st.Start(context.Background())
+	g.stats = stats.NewRecorder(st, g.log)
 	return nil
 }
 
@@ -244,6 +260,11 @@ func (g *gateway) startQueue() error {
 			return err
 		}
 		next = &dkim.Courier{Signer: signer, Next: courier}
+	}
+	if g.cfg.Bounces.Enabled() {
+		if next, err = g.verpCourier(next); err != nil {
+			return err
+		}
 	}
 	if hasMarketing(g.cfg) {
 		tokens, err := unsubscribeTokens(g.cfg)
@@ -278,7 +299,7 @@ func (g *gateway) startQueue() error {
 		Schedule: g.cfg.Delivery.Retry.Schedule, MaxAge: g.cfg.Delivery.Retry.MaxAge,
 		Workers: max(g.cfg.Delivery.MaxConnections, 1), MinFree: g.cfg.Queue.MinFree,
 		Bulk: marketingSet(g.cfg), Logger: g.log, Registerer: g.reg,
-		Audit: queueEvents{bounceObserver: bounceObserver{Log: g.audit, metrics: bounces, cfg: g.cfg, st: g.portalStore, log: g.log},
+		Audit: queueEvents{bounceObserver: bounceObserver{Log: g.audit, metrics: bounces, cfg: g.cfg, st: g.portalStore, log: g.log, stats: g.stats},
 			tracker: g.apiTracker, hooks: g.hooks},
 	})
 	if err != nil {
@@ -311,14 +332,11 @@ func (g *gateway) startSMTP() error {
 	g.policy.p.Store(engine)
 	var suppressions smtpd.SuppressionList
 	if g.portalStore != nil {
-		suppressions = g.portalStore
-		if g.hooks != nil {
-			suppressions = suppressionHooks{SuppressionList: g.portalStore, hooks: g.hooks}
-		}
+		suppressions = suppressionHooks{SuppressionList: g.portalStore, hooks: g.hooks, stats: g.stats}
 	}
 	s, err := smtpd.New(smtpd.Config{
 		Hostname: g.cfg.Hostname, Listeners: listeners(g.cfg), TLS: tlsCfg, Clients: clients(g.cfg),
-		Limits: limits(g.cfg), Policy: policyChecker{g.policy}, Queue: g.queue, Audit: acceptEvents{g.audit, g.hooks}, VerifyPassword: passwd.Verify,
+		Limits: limits(g.cfg), Policy: policyChecker{g.policy}, Queue: g.queue, Audit: acceptEvents{g.audit, g.hooks, g.stats}, VerifyPassword: passwd.Verify,
 		Logger: g.log, Registerer: g.reg, Suppressions: suppressions,
 	})
 	if err != nil {
@@ -363,6 +381,12 @@ func (g *gateway) close(ctx context.Context) error {
 	if g.portal != nil {
 		errs = append(errs, g.portal.Close(ctx))
 	}
+	if g.bounces != nil {
+		errs = append(errs, g.bounces.Close(ctx))
+	}
+	if g.forget != nil {
+		g.forget.Stop()
+	}
 	if g.tlsReports != nil {
 		g.tlsReports.close() // before the queue it submits to
 	}
@@ -389,6 +413,9 @@ func (g *gateway) close(ctx context.Context) error {
 	}
 	if g.metrics != nil {
 		errs = append(errs, g.metrics.Close(context.Background()))
+	}
+	if g.stats != nil {
+		errs = append(errs, g.stats.Close(ctx)) // after everything that counts
 	}
 	if g.portalStore != nil {
 		errs = append(errs, g.portalStore.Close(context.Background()))

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/internal/keyfile"
 	"github.com/sealgate/sealgate/portal"
+	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/unsubscribe"
 )
@@ -35,6 +37,7 @@ type unsubscriber struct {
 	tokens *unsubscribe.Tokens
 	st     *store.Store
 	audit  *audit.Log
+	stats  *stats.Recorder
 }
 
 // unsubscriber serves unsubscribe links when a marketing client may send
@@ -44,7 +47,7 @@ func (g *gateway) unsubscriber() (portal.Unsubscriber, error) {
 	if err != nil {
 		return nil, err
 	}
-	return unsubscriber{tokens: tokens, st: g.portalStore, audit: g.audit}, nil
+	return unsubscriber{tokens: tokens, st: g.portalStore, audit: g.audit, stats: g.stats}, nil
 }
 
 // Open implements portal.Unsubscriber.
@@ -56,5 +59,9 @@ func (u unsubscriber) Unsubscribe(ctx context.Context, domain, address, remote s
 	if err != nil {
 		return err
 	}
-	return u.audit.Suppression("unsubscribe", domain, address, store.ReasonUnsubscribe, "recipient", remote)
+	if err := u.audit.Suppression("unsubscribe", domain, address, store.ReasonUnsubscribe, "recipient", remote); err != nil {
+		return err
+	}
+	u.stats.Add(strings.ToLower(domain), stats.Unsubscribes, 1)
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/smtpd"
+	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/webhook"
 )
@@ -65,11 +66,15 @@ func deliveryEvent(env *queue.Envelope, o queue.Outcome, attempt int) webhook.Ev
 type acceptEvents struct {
 	*audit.Log
 	hooks *webhook.Outbox
+	stats *stats.Recorder
 }
 
 // Accepted implements smtpd.Auditor.
 func (a acceptEvents) Accepted(env *queue.Envelope) {
 	a.Log.Accepted(env)
+	if env.Origin == "" {
+		a.stats.Add(senderDomain(env.From), stats.Sent, int64(len(env.Rcpts)))
+	}
 	if a.hooks == nil {
 		return
 	}
@@ -105,17 +110,22 @@ func portalWebhookEvent(e store.Event) (webhook.Event, bool) {
 }
 
 // suppressionHooks is the suppression list as smtpd checks it, with a
-// suppressed webhook event for every recipient it refuses.
+// suppressed webhook event (when there are webhooks) and a count for every
+// recipient it refuses.
 type suppressionHooks struct {
 	smtpd.SuppressionList
-	hooks *webhook.Outbox
+	hooks *webhook.Outbox // nil without webhooks
+	stats *stats.Recorder
 }
 
 // Suppressed implements smtpd.SuppressionList.
 func (s suppressionHooks) Suppressed(ctx context.Context, domain, address string) (bool, error) {
 	hit, err := s.SuppressionList.Suppressed(ctx, domain, address)
 	if hit && err == nil {
-		s.hooks.Add(webhook.Event{Event: "suppressed", Recipient: address})
+		s.stats.Add(strings.ToLower(domain), stats.Suppressed, 1)
+		if s.hooks != nil {
+			s.hooks.Add(webhook.Event{Event: "suppressed", Recipient: address})
+		}
 	}
 	return hit, err
 }

@@ -1,0 +1,221 @@
+// Package feedback receives what comes back after mail has left: delivery
+// status notifications (RFC 3464) and complaint reports (ARF, RFC 5965)
+// sent to the gateway's bounce addresses. It parses them with limits and
+// keeps only what it needs — actions, status codes, the feedback type, and
+// the return path and unsubscribe link of the quoted original message —
+// never a remote text, a subject or a body.
+package feedback
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/sealgate/sealgate/bounce"
+)
+
+// Kind is what sort of report a message is.
+type Kind string
+
+// Kinds of report.
+const (
+	KindDSN   Kind = "dsn"   // multipart/report; report-type=delivery-status
+	KindARF   Kind = "arf"   // multipart/report; report-type=feedback-report
+	KindOther Kind = "other" // anything else: an autoreply, a bounce in prose
+)
+
+// Limits on what a report may hold.
+const (
+	maxParts      = 16  // parts of the multipart/report looked at
+	maxRecipients = 100 // per-recipient blocks of a DSN
+)
+
+// ErrMalformed is returned for a report that cannot be read.
+var ErrMalformed = errors.New("feedback: malformed report")
+
+// RecipientStatus is one per-recipient block of a DSN (RFC 3464 §2.3).
+type RecipientStatus struct {
+	Action string // failed, delayed, delivered, relayed, expanded (lower case)
+	Status string // enhanced status code, e.g. 5.1.1
+	Code   int    // the SMTP reply code of an smtp Diagnostic-Code, 0 if none
+}
+
+// Report is what was read from one message.
+type Report struct {
+	Kind       Kind
+	Recipients []RecipientStatus // KindDSN
+	// FeedbackType is the ARF Feedback-Type (abuse, fraud, ...), lower case.
+	FeedbackType string
+	// ReturnPath and ListUnsubscribe are the fields of the original
+	// message's header quoted in the report (an ARF report's third part),
+	// which carry sealgate's tokens.
+	ReturnPath      string
+	ListUnsubscribe string
+}
+
+// Parse reads a report. A message that is not a multipart/report is
+// KindOther, not an error; a multipart/report that cannot be read is
+// ErrMalformed.
+func Parse(r io.Reader) (*Report, error) {
+	e, err := message.Read(r)
+	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+		return nil, ErrMalformed
+	}
+	mt, params, err := e.Header.ContentType()
+	if err != nil || mt != "multipart/report" {
+		return &Report{Kind: KindOther}, nil
+	}
+	rep := &Report{Kind: KindOther}
+	switch strings.ToLower(params["report-type"]) {
+	case "delivery-status":
+		rep.Kind = KindDSN
+	case "feedback-report":
+		rep.Kind = KindARF
+	default:
+		return rep, nil
+	}
+	mr := e.MultipartReader()
+	if mr == nil {
+		return nil, ErrMalformed
+	}
+	for i := 0; i < maxParts; i++ {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+			return nil, ErrMalformed
+		}
+		if err := rep.part(p); err != nil {
+			return nil, err
+		}
+	}
+	if rep.Kind == KindDSN && len(rep.Recipients) == 0 || rep.Kind == KindARF && rep.FeedbackType == "" {
+		return nil, ErrMalformed
+	}
+	return rep, nil
+}
+
+// part reads one part of a report.
+func (rep *Report) part(p *message.Entity) error {
+	mt, _, _ := p.Header.ContentType()
+	switch {
+	case mt == "message/delivery-status" || mt == "message/global-delivery-status":
+		return rep.deliveryStatus(p.Body)
+	case mt == "message/feedback-report":
+		h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(p.Body, 64<<10)))
+		if err != nil {
+			return ErrMalformed
+		}
+		rep.FeedbackType = strings.ToLower(strings.TrimSpace(h.Get("Feedback-Type")))
+	case mt == "message/rfc822" || mt == "text/rfc822-headers" || mt == "message/rfc822-headers" || mt == "message/global":
+		// The original message or its header; a truncated one still has
+		// the fields wanted, so an error here is not fatal.
+		h, _ := textproto.ReadHeader(bufio.NewReader(io.LimitReader(p.Body, 256<<10)))
+		rep.ReturnPath, rep.ListUnsubscribe = h.Get("Return-Path"), h.Get("List-Unsubscribe")
+	}
+	return nil
+}
+
+// deliveryStatus reads the per-message block and the per-recipient blocks
+// of a message/delivery-status body (RFC 3464 §2.1).
+func (rep *Report) deliveryStatus(body io.Reader) error {
+	br := bufio.NewReader(io.LimitReader(body, 256<<10))
+	if _, err := textproto.ReadHeader(br); err != nil {
+		return ErrMalformed // the per-message fields
+	}
+	for len(rep.Recipients) < maxRecipients {
+		h, err := textproto.ReadHeader(br)
+		if err != nil && h.Len() == 0 {
+			break
+		}
+		if h.Len() == 0 {
+			if _, err := br.Peek(1); err != nil {
+				break
+			}
+			continue // a stray blank line between blocks
+		}
+		rep.Recipients = append(rep.Recipients, RecipientStatus{
+			Action: strings.ToLower(strings.TrimSpace(h.Get("Action"))),
+			Status: statusCode(h.Get("Status")),
+			Code:   diagnosticCode(h.Get("Diagnostic-Code")),
+		})
+	}
+	return nil
+}
+
+// statusCode keeps the leading "c.s.d" of a Status field, "" if it has none.
+func statusCode(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), " ")
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	for _, p := range parts {
+		if n, err := strconv.Atoi(p); err != nil || n < 0 || len(p) > 3 {
+			return ""
+		}
+	}
+	return s
+}
+
+// diagnosticCode is the reply code of "smtp; 550 ...", 0 otherwise.
+func diagnosticCode(s string) int {
+	kind, rest, ok := strings.Cut(s, ";")
+	if !ok || !strings.EqualFold(strings.TrimSpace(kind), "smtp") {
+		return 0
+	}
+	rest = strings.TrimSpace(rest)
+	if len(rest) < 3 {
+		return 0
+	}
+	n, err := strconv.Atoi(rest[:3])
+	if err != nil || n < 200 || n > 599 {
+		return 0
+	}
+	return n
+}
+
+// Outcome is what a DSN says about the recipient a bounce address names:
+// the block that matters (the first failed one, else the first delayed,
+// else the first), its class and its status code. A report that is not a
+// DSN, or a block that says delivered, relayed or expanded, is bounce.None.
+func (rep *Report) Outcome() (bounce.Class, RecipientStatus) {
+	if rep.Kind != KindDSN || len(rep.Recipients) == 0 {
+		return bounce.None, RecipientStatus{}
+	}
+	pick := rep.Recipients[0]
+	for _, want := range []string{"failed", "delayed"} {
+		if i := indexAction(rep.Recipients, want); i >= 0 {
+			pick = rep.Recipients[i]
+			break
+		}
+	}
+	switch pick.Action {
+	case "failed":
+		if c := bounce.ByEnhanced(pick.Status, true); c != "" {
+			return c, pick
+		}
+		if pick.Code != 0 {
+			return bounce.ByCode(pick.Code, true), pick
+		}
+		return bounce.Other, pick
+	case "delayed":
+		return bounce.Soft, pick
+	}
+	return bounce.None, pick
+}
+
+func indexAction(rs []RecipientStatus, action string) int {
+	for i, r := range rs {
+		if r.Action == action {
+			return i
+		}
+	}
+	return -1
+}

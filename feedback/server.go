@@ -1,0 +1,245 @@
+package feedback
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Target is what one accepted recipient address stands for: the reference
+// of a bounce address, or the feedback-loop address (Feedback).
+type Target struct {
+	Ref      string
+	Feedback bool
+}
+
+// Handler decides on recipients and acts on reports.
+type Handler interface {
+	// Recipient resolves a RCPT address: ok false refuses it (550 5.1.1);
+	// an error is temporary (451), the sender tries again later.
+	Recipient(ctx context.Context, address string) (t Target, ok bool, err error)
+	// Report acts on the report one message carried for its recipients.
+	// It returns only when what it did is durable; an error is answered
+	// 451 and the sender tries again later.
+	Report(ctx context.Context, targets []Target, rep *Report) error
+}
+
+// Config configures a Server.
+type Config struct {
+	Addr     string // host:port
+	Hostname string
+	// TLS, when set, is offered with STARTTLS.
+	TLS      *tls.Config
+	MaxBytes int64 // per message; default 10 MB
+	MaxConns int   // at once; default 100
+	Handler  Handler
+	Logger   *slog.Logger
+	// Registerer takes the metrics; nil: not registered.
+	Registerer prometheus.Registerer
+}
+
+// Timeouts of a session.
+const (
+	commandTimeout  = time.Minute
+	sessionLifetime = 10 * time.Minute
+	maxRcpts        = 10
+)
+
+// Replies; fixed texts, never a Go error's.
+var (
+	errNoSuchAddress = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such bounce address: this server takes only delivery reports for its own mail"}
+	errTempFail      = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Report not recorded, try again later"}
+	errMalformed     = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Malformed delivery or feedback report"}
+	errTooBig        = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Report too big"}
+	errNoRcpt        = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "No valid recipients"}
+	errAborted       = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Data not read, closing connection"}
+)
+
+// Server is a running report listener.
+type Server struct {
+	cfg     Config
+	srv     *smtp.Server
+	ln      net.Listener
+	msgs    *prometheus.CounterVec
+	refused prometheus.Counter
+	done    chan struct{}
+}
+
+// Listen starts the listener.
+func Listen(cfg Config) (*Server, error) {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 10_000_000
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 100
+	}
+	s := &Server{cfg: cfg, done: make(chan struct{}),
+		msgs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sealgate_feedback_messages_total",
+			Help: "Messages received on the bounce listener, by result: dsn, arf, other (an autoreply or a bounce in prose: not acted on), malformed, too_big, error (451)."},
+			[]string{"result"}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{Name: "sealgate_feedback_refused_recipients_total",
+			Help: "RCPT addresses the bounce listener refused: not a bounce address with a valid token, nor the feedback address."}),
+	}
+	for _, r := range []string{"dsn", "arf", "other", "malformed", "too_big", "error"} {
+		s.msgs.WithLabelValues(r)
+	}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(s.msgs); err != nil {
+			return nil, err
+		}
+		if err := cfg.Registerer.Register(s.refused); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	s.ln = &limitListener{Listener: ln, sem: make(chan struct{}, cfg.MaxConns)}
+	srv := smtp.NewServer(s)
+	srv.Domain = cfg.Hostname
+	srv.ReadTimeout, srv.WriteTimeout = commandTimeout, commandTimeout
+	srv.MaxMessageBytes, srv.MaxRecipients, srv.MaxLineLength = cfg.MaxBytes, maxRcpts, 2000
+	srv.TLSConfig = cfg.TLS
+	srv.ErrorLog = slogErrors{cfg.Logger}
+	s.srv = srv
+	go func() {
+		defer close(s.done)
+		srv.Serve(s.ln)
+	}()
+	return s, nil
+}
+
+// Addr is the address the listener is bound to.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops listening and ends the sessions, waiting until ctx ends for
+// reports being recorded.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		err = nil
+	}
+	if err != nil {
+		s.srv.Close()
+	}
+	<-s.done
+	return err
+}
+
+// NewSession implements smtp.Backend.
+func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), sessionLifetime)
+	stop := context.AfterFunc(ctx, func() { c.Conn().Close() })
+	return &session{s: s, conn: c, ctx: ctx, cancel: func() { stop(); cancel() }}, nil
+}
+
+type session struct {
+	s       *Server
+	conn    *smtp.Conn
+	ctx     context.Context
+	cancel  func()
+	targets []Target
+}
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error { return nil }
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	t, ok, err := ss.s.cfg.Handler.Recipient(ss.ctx, to)
+	switch {
+	case err != nil:
+		ss.s.cfg.Logger.Warn("bounce address not checked", slog.String("error", err.Error()))
+		return errTempFail
+	case !ok:
+		ss.s.refused.Inc()
+		return errNoSuchAddress
+	}
+	ss.targets = append(ss.targets, t)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	if len(ss.targets) == 0 {
+		return errNoRcpt
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r); err != nil {
+		if errors.Is(err, smtp.ErrDataTooLarge) {
+			ss.s.msgs.WithLabelValues("too_big").Inc()
+			return errTooBig
+		}
+		// The rest of a broken stream is never read as commands.
+		ss.conn.Conn().Close()
+		return errAborted
+	}
+	rep, err := Parse(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		ss.s.msgs.WithLabelValues("malformed").Inc()
+		return errMalformed
+	}
+	if err := ss.s.cfg.Handler.Report(ss.ctx, ss.targets, rep); err != nil {
+		ss.s.msgs.WithLabelValues("error").Inc()
+		ss.s.cfg.Logger.Warn("report not recorded", slog.String("kind", string(rep.Kind)), slog.String("error", err.Error()))
+		return errTempFail
+	}
+	ss.s.msgs.WithLabelValues(string(rep.Kind)).Inc()
+	return nil
+}
+
+func (ss *session) Reset() { ss.targets = nil }
+
+func (ss *session) Logout() error {
+	ss.cancel()
+	return nil
+}
+
+// limitListener closes connections beyond the limit at once.
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.sem <- struct{}{}:
+			return &releaseConn{Conn: c, release: func() { <-l.sem }}, nil
+		default:
+			c.Write([]byte("421 4.7.0 Too many connections\r\n"))
+			c.Close()
+		}
+	}
+}
+
+type releaseConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *releaseConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
+}
+
+// slogErrors sends go-smtp's own error log (accept and connection errors,
+// never message content) to the operational log.
+type slogErrors struct{ l *slog.Logger }
+
+func (e slogErrors) Printf(format string, v ...any) {
+	e.l.Debug("bounce listener", slog.String("detail", format))
+}
+func (e slogErrors) Println(v ...any) { e.l.Debug("bounce listener") }
