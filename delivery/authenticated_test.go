@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/encrypt"
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/mail"
@@ -241,12 +242,29 @@ func newProtecting(t *testing.T, c *Client, acceptPKIX bool) *encrypt.Courier {
 	t.Helper()
 	store := boxtest.Open(t, nil)
 	courier, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodTLS, encrypt.MethodPortal},
-		Portal: store, AcceptPKIX: acceptPKIX, Next: c, Destinations: c,
+		Portal: store, Notices: spoolNow{c}, AcceptPKIX: acceptPKIX, Next: c, Destinations: c,
 		Notice: encrypt.Notice{BaseURL: "https://portal.clinic.test/", Organization: "Clinic", Hostname: "gw.clinic.test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return courier
+}
+
+// spoolNow stands for the queue's Submit: it delivers a portal notice at
+// once, through c, as the queue's first attempt would.
+type spoolNow struct{ c *Client }
+
+func (s spoolNow) Submit(ctx context.Context, g mail.Generated) (string, error) {
+	d := &mail.Delivery{QueueID: "N1", From: g.From, Domain: addr.DomainOf(g.To[0]), Body: g.Body, TLS: g.TLS, RequireTLS: g.RequireTLS}
+	for _, to := range g.To {
+		d.Rcpts = append(d.Rcpts, mail.Rcpt{Addr: to})
+	}
+	for _, o := range s.c.Deliver(ctx, d) {
+		if o.Err != nil {
+			return "", o.Err
+		}
+	}
+	return d.QueueID, nil
 }
 
 // phiDelivery is a PHI message as smtpd queues it.

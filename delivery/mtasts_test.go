@@ -11,15 +11,15 @@ import (
 	"github.com/sealgate/sealgate/tlsrpt"
 )
 
-// stsPolicy publishes partner.test's MTA-STS policy over HTTPS on port 443
-// of the test's own address and returns a cache that reads it.
+// stsPolicy publishes partner.test's MTA-STS policy over HTTPS on a free
+// port of the test's own address and returns a cache that reads it there.
 func (w *world) stsPolicy(mode, mx string) *mtasts.Cache {
 	w.t.Helper()
 	ip := mxIP(w.t, 200)
 	w.dns.Add(w.t, "mta-sts.partner.test. 60 IN A "+ip, `_mta-sts.partner.test. 60 IN TXT "v=STSv1; id=1"`)
-	ststest.Start(w.t, ip, w.ca.Leaf(w.t, "mta-sts.partner.test"),
+	host := ststest.Start(w.t, ip, w.ca.Leaf(w.t, "mta-sts.partner.test"),
 		"version: STSv1\nmode: "+mode+"\nmx: "+mx+"\nmax_age: 86400\n")
-	c, err := mtasts.NewCache(mtasts.Config{Dir: w.t.TempDir(), Resolver: w.res, RootCAs: w.ca.Pool()})
+	c, err := mtasts.NewCache(mtasts.Config{Dir: w.t.TempDir(), Resolver: w.res, RootCAs: w.ca.Pool(), Port: host.Port()})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -136,8 +136,8 @@ func TestMTASTSFetchFailureReported(t *testing.T) {
 	_, sink := w.mx(10, smtpsink.Options{})
 	ip := mxIP(t, 200)
 	w.dns.Add(t, "mta-sts.partner.test. 60 IN A "+ip, `_mta-sts.partner.test. 60 IN TXT "v=STSv1; id=1"`)
-	ststest.Start(t, ip, smtpsink.SelfSigned(t, "mta-sts.partner.test"), "version: STSv1\nmode: enforce\nmx: x.test\nmax_age: 60\n")
-	cache, err := mtasts.NewCache(mtasts.Config{Resolver: w.res, RootCAs: w.ca.Pool()})
+	host := ststest.Start(t, ip, smtpsink.SelfSigned(t, "mta-sts.partner.test"), "version: STSv1\nmode: enforce\nmx: x.test\nmax_age: 60\n")
+	cache, err := mtasts.NewCache(mtasts.Config{Resolver: w.res, RootCAs: w.ca.Pool(), Port: host.Port()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,9 @@ type Config struct {
 	// looks at the _mta-sts record again (a changed id means a new
 	// policy); default 5m; negative: at every Get.
 	RecheckInterval time.Duration
+	// Port is the HTTPS port of policy hosts; "" is 443, as RFC 8461 §3.3
+	// fixes it. Only tests set another, for a policy host on a free port.
+	Port string
 	// Registerer, when non-nil, gets the cache's gauge.
 	Registerer prometheus.Registerer
 	// Logger gets domain-free operational messages; nil discards them.

@@ -47,7 +47,11 @@ func newCacheRecheck(t *testing.T, e env, dir string, recheck time.Duration) *mt
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := mtasts.NewCache(mtasts.Config{Dir: dir, Resolver: res, RootCAs: e.ca.Pool(), RecheckInterval: recheck})
+	port := "" // no policy host: nothing to fetch from
+	if e.host != nil {
+		port = e.host.Port()
+	}
+	c, err := mtasts.NewCache(mtasts.Config{Dir: dir, Resolver: res, RootCAs: e.ca.Pool(), RecheckInterval: recheck, Port: port})
 	if err != nil {
 		t.Fatal(err)
 	}

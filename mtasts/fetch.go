@@ -26,7 +26,8 @@ var (
 )
 
 // newHTTPClient makes the client for policy fetches: connections go to the
-// addresses our resolver gives for the host, on port 443, with PKIX
+// addresses our resolver gives for the host, on port 443 (Config.Port in
+// tests), with PKIX
 // verification against roots; redirects are not followed (RFC 8461 §3.3).
 func (c *Cache) newHTTPClient() *http.Client {
 	tr := &http.Transport{
@@ -48,6 +49,9 @@ func (c *Cache) dial(ctx context.Context, network, addr string) (net.Conn, error
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
+	}
+	if c.cfg.Port != "" {
+		port = c.cfg.Port
 	}
 	ips, err := c.cfg.Resolver.LookupHost(ctx, host)
 	if err != nil {

@@ -40,6 +40,14 @@ func (c sinkCourier) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome
 	return out
 }
 
+// sinkSpool stands for the gateway's spool: a portal notice submitted to
+// it is sent to the sink at once, as the queue's first attempt would.
+type sinkSpool struct{ addr string }
+
+func (s sinkSpool) Submit(_ context.Context, g mail.Generated) (string, error) {
+	return "N1", smtp.SendMail(s.addr, nil, g.From, g.To, g.Body)
+}
+
 const labMessage = "From: Dr Jones <dr.jones@clinic.example>\r\nTo: pat@home.example\r\nSubject: Your lab results\r\n" +
 	"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
 	"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Your HbA1c is <b>5.4%</b>.</p><img src=\"https://tracker.example/x.gif\">\r\n" +
@@ -65,7 +73,7 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 	t.Cleanup(func() { h.srv.Close(context.Background()) })
 	base := "https://" + h.srv.Addr().String()
 	c, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodPortal}, Portal: box.New(h.st),
-		Next: sinkCourier{addr: sink.Addr}, Notice: encrypt.Notice{BaseURL: base, Organization: "Example Clinic", Hostname: "mx.clinic.example",
+		Next: sinkCourier{addr: sink.Addr}, Notices: sinkSpool{addr: sink.Addr}, Notice: encrypt.Notice{BaseURL: base, Organization: "Example Clinic", Hostname: "mx.clinic.example",
 			SupportPhone: "+1 (555) 010-0100", SupportEmail: "help@clinic.example", Color: "#00695c",
 			Logo:     []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><circle cx="24" cy="24" r="20" fill="#00695c"/></svg>`),
 			LogoType: "image/svg+xml"}})

@@ -208,7 +208,7 @@ func TestMTASTS(t *testing.T) {
 	f.dns.Add(t, "mta-sts.clinic.test. IN A "+ip)
 	f.dns.Set(t, `_mta-sts.clinic.test. IN TXT "v=STSv1; id=1"`)
 	newCache := func() {
-		c, err := mtasts.NewCache(mtasts.Config{Resolver: f.res, RootCAs: ca.Pool(), RecheckInterval: -1})
+		c, err := mtasts.NewCache(mtasts.Config{Resolver: f.res, RootCAs: ca.Pool(), RecheckInterval: -1, Port: host.Port()})
 		if err != nil {
 			t.Fatal(err)
 		}

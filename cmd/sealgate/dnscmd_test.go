@@ -63,7 +63,7 @@ dkim:
 		}
 	}
 	ip := dnstest.IP(t)
-	ststest.Start(t, ip, ca.Leaf(t, "mta-sts.clinic.test"), "version: STSv1\nmode: enforce\nmx: mx1.clinic.test\nmax_age: 86400\n")
+	ststest.StartPort(t, ip, "443", ca.Leaf(t, "mta-sts.clinic.test"), "version: STSv1\nmode: enforce\nmx: mx1.clinic.test\nmax_age: 86400\n")
 	srv.Add(t, "mta-sts.clinic.test. IN A "+ip)
 	srv.Set(t, `_dmarc.clinic.test. IN TXT "v=DMARC1; p=reject; rua=mailto:d@clinic.test"`)
 	srv.Add(t, "10.2.0.192.in-addr.arpa. IN PTR gw.clinic.test.")

@@ -17,23 +17,34 @@ import (
 
 // Host is a running policy host.
 type Host struct {
+	port   string
 	mu     sync.Mutex
 	policy string
 	ctype  string
 	hits   int
 }
 
-// Start serves https://<ip>:443/.well-known/mta-sts.txt with cert until the
-// test ends. When port 443 on ip cannot be bound (not root), the test is
-// skipped outside CI and fails in CI.
+// Start serves https://<ip>:<port>/.well-known/mta-sts.txt with cert until
+// the test ends, on a free port of ip (Port): the fetching side is told
+// that port (mtasts.Config.Port), so no privileged port is needed.
 func Start(t testing.TB, ip string, cert tls.Certificate, policy string) *Host {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "443"))
+	return StartPort(t, ip, "0", cert, policy)
+}
+
+// StartPort is Start on the given port: "443" for a fetcher that cannot
+// be told another port (a whole gateway run as a command). When the port
+// cannot be bound (443 without root), the test is skipped outside CI and
+// fails in CI.
+func StartPort(t testing.TB, ip, port string, cert tls.Certificate, policy string) *Host {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, port))
 	if err != nil {
-		testenv.Missing(t, "ststest: cannot bind %s:443 (%v); needs root", ip, err)
+		testenv.Missing(t, "ststest: cannot bind %s:%s (%v)", ip, port, err)
 		return nil
 	}
-	h := &Host{policy: policy, ctype: "text/plain"}
+	_, bound, _ := net.SplitHostPort(ln.Addr().String())
+	h := &Host{port: bound, policy: policy, ctype: "text/plain"}
 	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
 		ErrorLog: log.New(io.Discard, "", 0)}
 	done := make(chan struct{})
@@ -61,6 +72,9 @@ func (h *Host) SetPolicy(policy, contentType string) {
 		h.ctype = contentType
 	}
 }
+
+// Port is the port the host listens on.
+func (h *Host) Port() string { return h.port }
 
 // Hits is the number of policy requests served.
 func (h *Host) Hits() int {
