@@ -6,7 +6,7 @@ import "bytes"
 // segments (observations, diagnoses, allergies, orders of medicine, problems). Segments
 // start a line (CR or LF), a three-character segment ID followed by '|'.
 func scanHL7(text []byte, out *Counts) {
-	if len(text) < 4 || (bytes.Index(text, []byte("PID|")) < 0 && bytes.Index(text, []byte("OBX|")) < 0 && bytes.Index(text, []byte("DG1|")) < 0) {
+	if len(text) < 4 || bytes.IndexByte(text, '|') < 0 || (bytes.Index(text, []byte("PID|")) < 0 && bytes.Index(text, []byte("OBX|")) < 0 && bytes.Index(text, []byte("DG1|")) < 0) {
 		return
 	}
 	for len(text) > 0 {

@@ -4,7 +4,9 @@ import (
 	"github.com/sealgate/sealgate/policy/lexicon"
 
 	"context"
+	"encoding/binary"
 	"math/bits"
+	"slices"
 	"sync"
 )
 
@@ -38,21 +40,6 @@ type Bag struct {
 // NewBag returns an empty bag of size buckets (a power of two).
 func NewBag(size int) *Bag { return &Bag{Counts: make([]float32, size)} }
 
-// addAll counts each hash of hs, in order.
-func (b *Bag) addAll(hs []uint32) {
-	counts, touched := b.Counts, b.Touched
-	mask := uint32(len(counts) - 1)
-	for _, h := range hs {
-		k := h & mask
-		c := counts[k]
-		if c == 0 {
-			touched = append(touched, k)
-		}
-		counts[k] = c + 1
-	}
-	b.Touched = touched
-}
-
 // Reset empties the bag.
 func (b *Bag) Reset() {
 	for _, k := range b.Touched {
@@ -79,6 +66,7 @@ const maxSegment = 8 << 10
 const (
 	mkHealth uint8 = 1 << iota // lab result, ICD code or other health evidence starts here
 	mkUsed                     // the token is part of an identifier already counted
+	mkCue                      // the word is in a cue group
 )
 
 // scanner is the per-call scratch state of an Analyzer.
@@ -87,6 +75,7 @@ type scanner struct {
 	opt  *Options
 	out  *Counts
 	seg  []byte
+	buf  *segBuf // backs low, toks, cls and mark
 	low  []byte
 	toks []tok
 	cls  []class
@@ -100,8 +89,6 @@ type scanner struct {
 	ctxC  []int32 // contextIDs: context words of identifiers
 	nameC []int32 // names: capitalised words, upper-case patient labels
 	posC  []int32 // possessive: care events, "my" and "your" words
-
-	bagged []uint32 // the segment's hashes for Options.Bag, in order
 
 	// Bit h%64 is set for the FNV-1a hash h of every word of Options.Recipients and
 	// Options.Senders, so that most words are known not to be there without a map lookup.
@@ -160,20 +147,27 @@ func segmentLen(text []byte) int {
 	return maxSegment
 }
 
+// segBuf holds a segment's tokens and what the passes know of them, in arrays of fixed
+// size so that the hot loops index them from one pointer, with constant bounds.
+type segBuf struct {
+	toks [maxSegment]tok
+	cls  [maxSegment]class
+	lex  [maxSegment]int32 // the lexeme of a word token, or -1 (set by lookupAll)
+	mark [maxSegment]uint8
+	low  [maxSegment + 16]byte // 16 to spare for the 8-byte loads of lookupAll
+}
+
 func (s *scanner) segment(seg []byte) {
 	s.seg = seg
-	if cap(s.low) < len(seg)+8 {
-		s.low = make([]byte, len(seg), maxSegment+8) // 8 to spare for prefix8
+	if s.buf == nil {
+		s.buf = new(segBuf)
 	}
-	s.low = s.low[:len(seg)]
+	b := s.buf
+	s.low = b.low[:len(seg)]
 	var cjk bool
-	s.toks, cjk = tokenize(seg, s.low, s.toks)
+	s.toks, cjk = tokenize(seg, s.low, b.toks[:])
 	n := len(s.toks)
-	if cap(s.cls) < n {
-		s.cls = make([]class, n, n+n/2)
-		s.mark = make([]uint8, n, n+n/2)
-	}
-	s.cls, s.mark = s.cls[:n], s.mark[:n]
+	s.cls, s.mark = b.cls[:n], b.mark[:n]
 	clear(s.mark)
 	s.classify()
 	if cjk {
@@ -201,85 +195,204 @@ const (
 )
 
 // classify looks every word up in the vocabulary, counts health terms and markers, sets
-// s.cls and collects each later pass's candidate tokens.
+// s.cls and collects each later pass's candidate tokens; then it counts the segment's
+// words in Options.Bag.
+//
+// It goes over the tokens in passes: every word's own vocabulary entry (lookupAll, a
+// loop without calls), the few words that need more (slowWord), the candidates, the bag.
 func (s *scanner) classify() {
-	s.numC, s.labC, s.ctxC, s.nameC, s.posC = s.numC[:0], s.labC[:0], s.ctxC[:0], s.nameC[:0], s.posC[:0]
-	bag := s.opt.Bag
-	bagged := s.bagged[:0]
-	prev := uint32(0) // hash of the word before, when it is counted in the bag; else 0
-	cls := s.cls[:len(s.toks)]
-	for i := range s.toks {
-		t := &s.toks[i]
+	s.lookupAll()
+	cls := s.cls
+	for i := range cls {
+		if cls[i]&clSlow != 0 {
+			s.slowWord(i)
+		}
+	}
+	s.candidates()
+	if s.opt.Bag != nil {
+		s.bagWords(s.opt.Bag)
+	}
+}
+
+// clSlow marks, between lookupAll and slowWord, a word that needs more than its own
+// vocabulary entry; it is never left on a token.
+const clSlow class = 1 << 63
+
+// prefixMask[n] keeps the first n bytes (all eight from n = 8 on) of a little-endian
+// number.
+var prefixMask = [9]uint64{0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff,
+	0xffffffffffff, 0xffffffffffffff, 0xffffffffffffffff}
+
+// lookupAll sets the class of every token to what the vocabulary says of its word
+// alone, with clSlow on the words that need more, and their lexeme indexes (-1 for none).
+func (s *scanner) lookupAll() {
+	b := s.buf
+	tbl := (*[tableSize]slot)(s.v.table)
+	hot := (*[maxWords]hotLex)(s.v.hot)
+	lex, stemAt := s.v.lex, &s.v.stemAt
+	n := min(len(s.toks), maxSegment)
+	for i := 0; i < n; i++ {
+		t := &b.toks[i]
 		if t.kind != tkWord {
-			cls[i] = 0
-			prev = 0
-			if t.kind == tkNum {
-				s.numC = append(s.numC, int32(i))
-				s.labC = append(s.labC, int32(i))
-			}
+			b.cls[i] = 0
 			continue
 		}
-		// The word's vocabulary entry: s.v.lookup, written out, as the compiler does
-		// not inline it.
-		w := s.low[t.s:t.e]
+		ws, wn := int(t.s), int(t.e-t.s)
+		w8 := binary.LittleEndian.Uint64(b.low[ws:]) & prefixMask[min(wn, 8)]
 		var cl class
-		var cue uint32
-		v, w8 := s.v, prefix8(s.low[t.s:], len(w))
-		for k := t.h & v.mask; v.table[k].w != 0; k = (k + 1) & v.mask {
-			if sl := v.table[k]; sl.h == t.h {
-				if e := &v.lex[sl.w-1]; e.k8 == w8 && sameTail(e.key, w) {
-					cl, cue = e.cl, e.cue
-					if e.notName && t.flags&(fCap|fUpper) != 0 {
-						cl |= clNotName
+		x := int32(-1)
+	probe:
+		for k := t.h & (tableSize - 1); tbl[k].w != 0; k = (k + 1) & (tableSize - 1) {
+			sl := tbl[k]
+			if sl.h != t.h {
+				continue
+			}
+			e := &hot[sl.w-1]
+			if e.k8 != w8 || int(e.n) != wn {
+				continue
+			}
+			if wn > 8 {
+				if e.k16 != binary.LittleEndian.Uint64(b.low[ws+8:])&prefixMask[min(wn-8, 8)] {
+					continue
+				}
+				for j, key := 16, lex[sl.w-1].key; j < wn; j++ {
+					if key[j] != b.low[ws+j] {
+						continue probe
 					}
-					if len(e.phrases) != 0 {
-						cl, cue = s.phrases(i, e.phrases, cl, cue)
-					}
-					break
 				}
 			}
+			x, cl = int32(sl.w-1), e.cl
+			if e.bits&lxNotName != 0 && t.flags&(fCap|fUpper) != 0 {
+				cl |= clNotName
+			}
+			if e.bits&lxSlow != 0 {
+				cl |= clSlow
+			}
+			break
 		}
-		if cl == 0 && t.flags&fDigit == 0 && len(w) >= 6 {
-			cl = v.stemClass(w)
-			if cl != 0 && t.flags&fCap != 0 && lexicon.Name(string(w)) {
-				cl = 0 // a name that ends like a disease term: "Ifeoma", "Naoma"
+		if cl == 0 && t.flags&fDigit == 0 && wn >= 6 {
+			if k := suffixIndex(b.low[ws+wn-2 : ws+wn]); stemAt[k/64]&(1<<(k%64)) != 0 {
+				cl = clSlow // its ending may tell
 			}
 		}
-		if cue != 0 {
-			s.countCues(cue)
+		b.cls[i] = cl
+		b.lex[i] = x
+	}
+}
+
+// slowWord finishes the class of word token i: the phrases that start with it, its
+// ending, its cue groups and the counts of its health terms and markers.
+func (s *scanner) slowWord(i int) {
+	b := s.buf
+	t := &b.toks[i]
+	cl := b.cls[i] &^ clSlow
+	var cue uint32
+	if x := b.lex[i]; x >= 0 {
+		e := &s.v.lex[x]
+		cue = e.cue
+		if len(e.phrases) != 0 {
+			cl, cue = s.phrases(i, e.phrases, cl, cue)
 		}
-		if cl != 0 {
-			cl = s.counted(i, t, cl)
+	}
+	if cl == 0 && t.flags&fDigit == 0 && t.e-t.s >= 6 {
+		w := s.word(i)
+		cl = s.v.stemClass(w)
+		if cl != 0 && t.flags&fCap != 0 && lexicon.Name(string(w)) {
+			cl = 0 // a name that ends like a disease term: "Ifeoma", "Naoma"
 		}
-		cls[i] = cl
-		if cl&clPassAny != 0 || t.flags&fPassNames != 0 {
-			s.candidate(i, t.flags, cl)
+	}
+	if cue != 0 {
+		s.countCues(cue)
+		b.mark[i] |= mkCue
+	}
+	if cl&clCounted != 0 {
+		cl = s.counted(i, cl)
+	}
+	b.cls[i] = cl
+}
+
+// candidates collects, in order, the tokens each pass after classify looks at.
+func (s *scanner) candidates() {
+	s.numC, s.labC, s.ctxC, s.nameC, s.posC = s.numC[:0], s.labC[:0], s.ctxC[:0], s.nameC[:0], s.posC[:0]
+	toks, cls := s.toks, s.cls[:len(s.toks)]
+	for i := range toks {
+		t := &toks[i]
+		if t.kind != tkPunct && (cls[i]&clPassAny != 0 || t.flags&fPassNames != 0) {
+			s.candidate(i, t.kind, t.flags, cls[i])
 		}
-		if bag == nil {
-			continue
-		}
-		// Words with digits, one-letter words and capitalised words that are not
-		// vocabulary (names, mostly) are left out and break pairs.
-		if t.flags&fDigit != 0 || t.e-t.s < 2 || (t.flags&fCap != 0 && cl|class(cue) == 0) {
+	}
+}
+
+// candidate adds word or number token i to the candidates of the passes it can matter to.
+func (s *scanner) candidate(i int, kind, flags uint8, cl class) {
+	if flags&fDigit != 0 {
+		s.numC = append(s.numC, int32(i))
+	}
+	if cl&clAnalyte != 0 || kind == tkNum {
+		s.labC = append(s.labC, int32(i))
+	}
+	if cl&clPassCtx != 0 {
+		s.ctxC = append(s.ctxC, int32(i))
+	}
+	if flags&fCap != 0 || (flags&fUpper != 0 && cl&(clPatientLbl|clNameLbl) != 0) {
+		s.nameC = append(s.nameC, int32(i))
+	}
+	if cl&clPassPos != 0 {
+		s.posC = append(s.posC, int32(i))
+	}
+}
+
+// bagWords counts the segment's words and adjacent word pairs in bag. Words with digits,
+// one-letter words and capitalised words that are not vocabulary (names, mostly) are left
+// out and break pairs.
+func (s *scanner) bagWords(bag *Bag) {
+	counts := bag.Counts
+	mask := uint32(len(counts) - 1)
+	n := len(s.toks)
+	touched := slices.Grow(bag.Touched, 2*n)
+	nt := len(touched)
+	touched = touched[:nt+2*n]
+	toks, cls, mark := s.toks[:n], s.cls[:n], s.mark[:n]
+	prev := uint32(0) // hash of the word before, when it is counted; else 0
+	for i := range toks {
+		t := &toks[i]
+		if t.kind != tkWord || t.flags&fDigit != 0 || t.e-t.s < 2 ||
+			(t.flags&fCap != 0 && cls[i] == 0 && mark[i]&mkCue == 0) {
 			prev = 0
 			continue
 		}
-		bagged = append(bagged, t.h)
+		k := t.h & mask
+		if c := counts[k]; c == 0 {
+			touched[nt] = k
+			nt++
+		}
+		counts[k]++
 		if prev != 0 {
-			bagged = append(bagged, prev*fnvPrime^t.h)
+			k = (prev*fnvPrime ^ t.h) & mask
+			if c := counts[k]; c == 0 {
+				touched[nt] = k
+				nt++
+			}
+			counts[k]++
 		}
 		prev = t.h
 	}
-	if bag != nil {
-		bag.addAll(bagged)
-	}
-	s.bagged = bagged
+	bag.Touched = touched[:nt]
 }
 
 // phrases adds to a word's class and cue groups those of the phrases that start with it
 // at token i.
 func (s *scanner) phrases(i int, ps []phrase, cl class, cue uint32) (class, uint32) {
+	// The token a phrase's second word would be (past joining punctuation): when it is a
+	// word or number whose hash differs from that word's, the phrase cannot match.
+	j := i + 1
+	for j < len(s.toks) && s.toks[j].kind == tkPunct && isJoiner(s.toks[j].ch) {
+		j++
+	}
 	for _, p := range ps {
+		if p.h1 != 0 && (j >= len(s.toks) || (s.toks[j].kind != tkPunct && s.toks[j].h != p.h1)) {
+			continue
+		}
 		if s.matchPhrase(i, p.rest) {
 			cl |= p.cl
 			cue |= p.cue
@@ -290,7 +403,7 @@ func (s *scanner) phrases(i int, ps []phrase, cl class, cue uint32) (class, uint
 
 // counted counts the health terms and markers of word token i, of class cl, and returns
 // its class.
-func (s *scanner) counted(i int, t *tok, cl class) class {
+func (s *scanner) counted(i int, cl class) class {
 	if cl&clVet != 0 && cl&clHealth != 0 {
 		// A word that is also a health term is read as health ("PET scan" is
 		// imaging; "pet" alone is no longer a veterinary word, "your pet" is).
@@ -304,25 +417,6 @@ func (s *scanner) counted(i int, t *tok, cl class) class {
 
 // clCounted are the classes countClass counts.
 const clCounted = clHealth | clAnalyte | clVet | clBulk
-
-// candidate adds word token i to the candidates of the passes it can matter to.
-func (s *scanner) candidate(i int, flags uint8, cl class) {
-	if flags&fDigit != 0 {
-		s.numC = append(s.numC, int32(i))
-	}
-	if cl&clAnalyte != 0 {
-		s.labC = append(s.labC, int32(i))
-	}
-	if cl&clPassCtx != 0 {
-		s.ctxC = append(s.ctxC, int32(i))
-	}
-	if flags&fCap != 0 || (flags&fUpper != 0 && cl&(clPatientLbl|clNameLbl) != 0) {
-		s.nameC = append(s.nameC, int32(i))
-	}
-	if cl&clPassPos != 0 {
-		s.posC = append(s.posC, int32(i))
-	}
-}
 
 // countCues counts one word's cue groups.
 func (s *scanner) countCues(cue uint32) {

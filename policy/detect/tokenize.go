@@ -118,19 +118,22 @@ const (
 // letters only) at the same offsets in low; the bytes between tokens are left alone. It
 // also reports whether seg holds a UTF-8 lead byte of the CJK blocks (0xE3-0xE9).
 //
-// ASCII text goes through tokenizeASCII and asciiWord, small loops whose state stays in
-// registers; each token that holds other bytes is read by slowToken.
+// ASCII text goes through tokenizeASCII, a small loop whose state stays in registers;
+// each token that holds other bytes is read by slowToken.
+//
+// seg is at most maxSegment bytes long (segmentLen), so it has at most maxSegment tokens.
 func tokenize(seg []byte, low []byte, toks []tok) ([]tok, bool) {
-	if cap(toks) < len(seg) {
-		toks = make([]tok, len(seg), max(len(seg), maxSegment))
+	if cap(toks) < maxSegment {
+		toks = make([]tok, maxSegment)
 	}
+	arr := (*[maxSegment]tok)(toks[:maxSegment])
 	toks = toks[:len(seg)] // a token is at least one byte long
 	low = low[:len(seg)]
 	cjk := false
 	gap := gapLine
 	n, i := 0, 0
 	for {
-		n, i, gap = tokenizeASCII(seg, low, toks, n, i, gap)
+		n, i, gap = tokenizeASCII(seg, low, arr, n, i, gap)
 		if i >= len(seg) {
 			return toks[:n], cjk
 		}
@@ -153,7 +156,7 @@ func tokenize(seg []byte, low []byte, toks []tok) ([]tok, bool) {
 // tokenizeASCII reads tokens made of ASCII bytes into toks[n:] from seg[i:], and stops at
 // the end of seg or at a token that holds a byte of 0x80 or more, returning the number of
 // tokens, where it stopped and the gap before that point.
-func tokenizeASCII(seg, low []byte, toks []tok, n, i int, gap uint8) (int, int, uint8) {
+func tokenizeASCII(seg, low []byte, toks *[maxSegment]tok, n, i int, gap uint8) (int, int, uint8) {
 	low = low[:len(seg)]
 	for i < len(seg) {
 		c := seg[i]
@@ -176,47 +179,35 @@ func tokenizeASCII(seg, low []byte, toks []tok, n, i int, gap uint8) (int, int, 
 		case ccHigh:
 			return n, i, gap
 		}
-		start := i
-		var h uint32
-		var rest uint8
-		i, h, rest = asciiWord(seg, low, i)
-		first := wordBits[c]
-		fk := wordKinds[first<<3|rest]
-		if fk == 0 || (i < len(seg) && seg[i] >= 0x80) {
-			return n, start, gap // inner capitals, or the word goes on with other letters
+		// The word's letters, digits and inner apostrophes, written lower-cased into
+		// low (c|0x20 is the lower case of each of them) and hashed. Its start and
+		// the gap before it go into its token first, to keep registers for the loop.
+		toks[n].s, toks[n].gap, toks[n].ch = int32(i), gap, 0
+		lc := c | 0x20
+		low[i] = lc
+		h := (fnvOffset ^ uint32(lc)) * fnvPrime
+		bits := wordBits[c] << 3 // the first character's letter bits, then the others'
+		for i++; i < len(seg); i++ {
+			c := seg[i]
+			b := wordBits[c]
+			if b == 0 && (c != '\'' || i+1 >= len(seg) || !isLetter(seg[i+1])) {
+				break
+			}
+			bits |= b
+			c |= 0x20
+			low[i] = c
+			h = (h ^ uint32(c)) * fnvPrime
 		}
-		toks[n].set(start, i, h, uint8(fk>>8), uint8(fk), gap, 0)
+		t := &toks[n]
+		fk := wordKinds[bits&63]
+		if fk == 0 || (i < len(seg) && seg[i] >= 0x80) {
+			return n, int(t.s), t.gap // inner capitals, or the word goes on with other letters
+		}
+		t.e, t.h, t.kind, t.flags = int32(i), h, uint8(fk>>8), uint8(fk)
 		n++
 		gap = gapNone
 	}
 	return n, i, gap
-}
-
-// asciiWord reads the ASCII letters, digits and inner apostrophes of a word from i on,
-// writing them lower-cased into low. It returns where the word ends, the FNV-1a hash of
-// its lower-cased bytes and the letter bits of its characters after the first.
-//
-//go:noinline
-func asciiWord(seg, low []byte, i int) (int, uint32, uint8) {
-	low = low[:len(seg)]
-	c := lowerTable[seg[i]]
-	low[i] = c
-	h := (fnvOffset ^ uint32(c)) * fnvPrime
-	var rest uint8
-	for i++; i < len(seg); i++ {
-		c := seg[i]
-		b := wordBits[c]
-		if b == 0 {
-			if c != '\'' || i+1 >= len(seg) || !isLetter(seg[i+1]) {
-				break
-			}
-		}
-		rest |= b
-		c = lowerTable[c]
-		low[i] = c
-		h = (h ^ uint32(c)) * fnvPrime
-	}
-	return i, h, rest
 }
 
 // slowToken reads the token or the space starting at i, which holds a byte of 0x80 or

@@ -60,6 +60,7 @@ const clHealth = clCondition | clDrug | clProcedure | clSpecialty
 // phrase is a multi-word vocabulary entry, stored under its first word.
 type phrase struct {
 	rest []string
+	h1   uint32 // FNV-1a hash of rest[0], or 0 when rest[0] is a joiner (isJoiner)
 	cl   class
 	cue  uint32 // cue groups, bit i for FirstCue+i
 }
@@ -77,37 +78,52 @@ type vocab struct {
 	org     map[string]bool // organisation and place words, a subset of notName
 	table   []slot          // words and notName words by hash, for lookup
 	lex     []lexeme        // what the slots point to
+	hot     []hotLex        // by the same index as lex: what the scanner reads of every word
 	mask    uint32
-	stems   [1024][]stem    // by the last two bytes of the suffix (suffixIndex)
-	notStem map[string]bool // ordinary words that end like a disease or drug term
-	zh      []zhTerm        // Chinese terms, found as substrings
+	stems   [1024][]stem      // by the last two bytes of the suffix (suffixIndex)
+	stemAt  [1024 / 64]uint64 // bit suffixIndex set when stems has suffixes there
+	notStem map[string]bool   // ordinary words that end like a disease or drug term
+	zh      []zhTerm          // Chinese terms, found as substrings
 }
 
 // lexeme is what the scanner knows of one vocabulary word: its entry in words (if any)
 // and whether it is in notName.
 type lexeme struct {
 	key     string
-	k8      uint64 // the first eight bytes of key, little-endian, zero-padded
 	notName bool
 	entry   // zero when the word is only in notName
 }
 
-// lookup returns what the vocabulary knows of a lower-case word, or nil. h is the
-// word's FNV-1a hash and w8 its first eight bytes as prefix8 returns them.
-func (v *vocab) lookup(w []byte, w8 uint64, h uint32) *lexeme {
-	for i := h & v.mask; v.table[i].w != 0; i = (i + 1) & v.mask {
-		if sl := v.table[i]; sl.h == h {
-			if e := &v.lex[sl.w-1]; e.k8 == w8 && sameTail(e.key, w) {
-				return e
-			}
-		}
-	}
-	return nil
+// hotLex is the part of a lexeme that the scanner reads for every word it finds: the
+// word's bytes in two little-endian numbers (the rest of a longer word is compared with
+// lexeme.key), its class and what else it needs.
+type hotLex struct {
+	k8, k16 uint64 // bytes 0-7 and 8-15 of the word, zero-padded
+	cl      class
+	n       uint8 // the word's length (vocabulary words are at most 64 bytes)
+	bits    uint8 // lxNotName, lxSlow
 }
 
-// sameTail reports whether key and w, whose first eight bytes are the same, are equal.
-func sameTail(key string, w []byte) bool {
-	return len(key) == len(w) && (len(w) <= 8 || key[8:] == string(w[8:]))
+// hotLex bits.
+const (
+	lxNotName uint8 = 1 << iota // the word is in notName: capitalised, it is no name
+	lxSlow                      // the word starts phrases, is in a cue group or is counted
+)
+
+// newHotLex returns the hot part of lexeme e.
+func newHotLex(e *lexeme) hotLex {
+	b := append([]byte(e.key), make([]byte, 16)...)
+	h := hotLex{k8: prefix8(b, len(e.key)), cl: e.cl, n: uint8(len(e.key))}
+	if len(e.key) > 8 {
+		h.k16 = prefix8(b[8:], len(e.key)-8)
+	}
+	if e.notName {
+		h.bits |= lxNotName
+	}
+	if len(e.phrases) != 0 || e.cue != 0 || e.cl&clCounted != 0 {
+		h.bits |= lxSlow
+	}
+	return h
 }
 
 // prefix8 returns the first eight bytes of b[:n] (at most n of them) as a little-endian
@@ -126,9 +142,15 @@ type slot struct {
 	h, w uint32
 }
 
-// buildTable fills the open-addressing table from the word maps, at most a quarter full.
-// The words are taken in sorted order so that the table is the same on every load.
-func (v *vocab) buildTable() {
+// Sizes of the vocabulary's lookup table and the most words it holds (half full at most).
+const (
+	tableSize = 1 << 15
+	maxWords  = tableSize / 2
+)
+
+// buildTable fills the open-addressing table from the word maps. The words are taken in
+// sorted order so that the table is the same on every load.
+func (v *vocab) buildTable() error {
 	keys := make([]string, 0, len(v.words)+len(v.notName))
 	for k := range v.words {
 		keys = append(keys, k)
@@ -139,18 +161,23 @@ func (v *vocab) buildTable() {
 		}
 	}
 	slices.Sort(keys)
-	n := 1
-	for n < 4*len(keys) {
-		n <<= 1
+	if len(keys) > maxWords {
+		return fmt.Errorf("vocabulary: %d words, the lookup table holds %d", len(keys), maxWords)
 	}
+	n := tableSize
 	v.table, v.mask = make([]slot, n), uint32(n-1)
 	v.lex = make([]lexeme, len(keys))
+	v.hot = make([]hotLex, maxWords)
 	for x, k := range keys {
+		if len(k) > 255 {
+			return fmt.Errorf("vocabulary: word of %d bytes", len(k))
+		}
 		b := []byte(k)
-		v.lex[x] = lexeme{key: k, k8: prefix8(append(b, make([]byte, 8)...), len(b)), notName: v.notName[k]}
+		v.lex[x] = lexeme{key: k, notName: v.notName[k]}
 		if e := v.words[k]; e != nil {
 			v.lex[x].entry = *e
 		}
+		v.hot[x] = newHotLex(&v.lex[x])
 		h := fnv32(b)
 		i := h & v.mask
 		for v.table[i].w != 0 {
@@ -158,6 +185,7 @@ func (v *vocab) buildTable() {
 		}
 		v.table[i] = slot{h: h, w: uint32(x + 1)}
 	}
+	return nil
 }
 
 // fnv32 is the 32-bit FNV-1a hash.
@@ -226,7 +254,9 @@ func loadVocab() (*vocab, error) {
 		return nil, err
 	}
 	v.zh = zh
-	v.buildTable()
+	if err := v.buildTable(); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -311,7 +341,11 @@ func (v *vocab) addEntry(term string, cl class, cue uint32) {
 		e.cue |= cue
 		return
 	}
-	e.phrases = append(e.phrases, phrase{rest: words[1:], cl: cl, cue: cue})
+	p := phrase{rest: words[1:], cl: cl, cue: cue}
+	if len(p.rest[0]) != 1 || !isJoiner(p.rest[0][0]) {
+		p.h1 = fnv32([]byte(p.rest[0]))
+	}
+	e.phrases = append(e.phrases, p)
 }
 
 func (v *vocab) loadStems() error {
@@ -335,6 +369,7 @@ func (v *vocab) loadStems() error {
 		}
 		k := suffixIndex(suffix)
 		v.stems[k] = append(v.stems[k], s)
+		v.stemAt[k/64] |= 1 << (k % 64)
 	})
 	if bad != "" {
 		return fmt.Errorf("vocabulary stems.txt: suffix %q is shorter than two bytes", bad)

@@ -14,6 +14,9 @@ import (
 // as they are. The result is at most maxOut bytes longer than text; a nil result means
 // the text has no table.
 func Tables(text []byte, maxOut int) []byte {
+	if bytes.IndexByte(text, '|') < 0 && bytes.IndexByte(text, '\t') < 0 && bytes.IndexByte(text, ';') < 0 {
+		return nil // no separator, no table (most prose): not worth splitting into lines
+	}
 	lines := bytes.SplitAfter(text, []byte("\n"))
 	var out []byte
 	done := 0 // lines before done are written to out (when out is not nil)
