@@ -59,8 +59,8 @@ func dkimKey(t *testing.T, bin, dir string) (keyPath, txt string) {
 // startGateway writes sealgate's configuration and starts it. dnsAddr is
 // the loopback resolver every MX lookup goes to; clinicCert is the SHA-256
 // fingerprint (hex) of the certificate the clinic's Postfix can present
-// instead of a password.
-func startGateway(t *testing.T, bin, dir, dnsAddr, dkimPath, clinicCert string) *gateway {
+// instead of a password; bounceAt is where the bounce listener listens.
+func startGateway(t *testing.T, bin, dir, dnsAddr, dkimPath, clinicCert, bounceAt string) *gateway {
 	t.Helper()
 	hash, err := passwd.Hash([]byte(clinicPass))
 	if err != nil {
@@ -87,6 +87,8 @@ clients:
   - {name: clinic-mta-cert, cert_fingerprints: ["%[6]s"], allowed_senders: ["*@clinic.test", "*@*.clinic.test", "<>"]}
   - {name: app, username: app, password_hash: "%[3]s", allowed_senders: ["*@clinic.test"]}
   - {name: exim-mta, username: exim-mta, password_hash: "%[7]s", allowed_senders: ["*@exim.test"]}
+  # A campaign tool: its mail leaves with a bounce address per recipient.
+  - {name: news, kind: marketing, username: news, password_hash: "%[3]s", allowed_senders: ["*@clinic.test"]}
 delivery:
   tls: {ca_file: %[1]s/ca.pem, policy: {default: encrypt}}
   dns: {servers: ["%[4]s"]}
@@ -96,7 +98,8 @@ dkim:
 metrics: {listen: "127.0.0.1:0"}
 log: {audit_file: %[1]s/audit.log}
 portal: {base_url: "https://localhost:8443"}
-`, dir, hash, appHash, dnsAddr, dkimPath, clinicCert, eximHash)
+bounces: {domain: bounce.clinic.test, listen: "%[8]s"}
+`, dir, hash, appHash, dnsAddr, dkimPath, clinicCert, eximHash, bounceAt)
 	path := filepath.Join(dir, "sealgate.yaml")
 	write(t, path, cfg)
 	g := &gateway{bin: bin, dir: dir}

@@ -29,6 +29,9 @@ type world struct {
 	mx       *postfix // dest.test's MX
 	ex       *exim    // exim.test's MX
 	clinicIP string
+	// bounceIP is where sealgate's bounce listener takes the DSNs of
+	// bounce.clinic.test on port 25.
+	bounceIP string
 }
 
 // Loopback addresses and ports each peer binds (dnstest.IPN derives them
@@ -52,7 +55,7 @@ func newWorld(t *testing.T) *world {
 	})
 	w := &world{tl: tl, dir: dir, ca: smtpsink.NewTestCA(t)}
 	dnsIP, mxIP, eximIP, noDSNIP := dnstest.IPN(t, 0), dnstest.IPN(t, 1), dnstest.IPN(t, 2), dnstest.IPN(t, 4)
-	w.clinicIP = dnstest.IPN(t, 3)
+	w.clinicIP, w.bounceIP = dnstest.IPN(t, 3), dnstest.IPN(t, 5)
 	w.dns = dnstest.StartOn(t, dnsIP)
 	w.resolv = filepath.Join(dir, "resolv.conf")
 	write(t, w.resolv, "nameserver "+dnsIP+"\noptions timeout:2 attempts:2\n")
@@ -60,7 +63,8 @@ func newWorld(t *testing.T) *world {
 		"dest.test. 300 IN MX 10 mx.dest.test.", "mx.dest.test. 300 IN A "+mxIP,
 		"exim.test. 300 IN MX 10 mx.exim.test.", "mx.exim.test. 300 IN A "+eximIP,
 		"clinic.test. 300 IN MX 10 mx.clinic.test.", "mx.clinic.test. 300 IN A "+w.clinicIP,
-		"nodsn.test. 300 IN MX 10 mx.nodsn.test.", "mx.nodsn.test. 300 IN A "+noDSNIP)
+		"nodsn.test. 300 IN MX 10 mx.nodsn.test.", "mx.nodsn.test. 300 IN A "+noDSNIP,
+		"gone.test. 300 IN MX 10 mx.dest.test.")
 
 	sg := w.sub(t, "sealgate")
 	bin := buildSealgate(t, sg)
@@ -71,16 +75,24 @@ func newWorld(t *testing.T) *world {
 	clientCert := w.ca.Leaf(t, "mx.clinic.test")
 	writeCertAs(t, clDir, "client", clientCert)
 	fp := sha256.Sum256(clientCert.Certificate[0])
-	w.gw = startGateway(t, bin, sg, w.dns.Addr, keyPath, hex.EncodeToString(fp[:]))
+	w.gw = startGateway(t, bin, sg, w.dns.Addr, keyPath, hex.EncodeToString(fp[:]), w.bounceIP+":25")
 
 	mxDir := w.sub(t, "postfix-mx")
 	w.certs(t, mxDir, "mx.dest.test", mxIP)
 	// nodsn.test's MX is the same Postfix on another address, with the DSN
-	// extension hidden from EHLO: a next hop without DSN.
+	// extension hidden from EHLO: a next hop without DSN. gone.test is a
+	// domain it takes mail for and then cannot deliver (no such mailbox):
+	// the asynchronous bounce goes back to the envelope sender, which for
+	// campaign mail is a bounce address of bounce.clinic.test, routed (as
+	// clinic.test is: this Postfix does not use the loopback DNS) to
+	// sealgate's bounce listener.
 	w.mx = startPostfix(t, tl, mxDir, "mx", []string{mxIP + ":25", noDSNIP + ":25 -o smtpd_discard_ehlo_keywords=dsn"},
 		"dest.test, nodsn.test", fmt.Sprintf(`myhostname = mx.dest.test
-transport_maps = inline:{ { clinic.test = smtp:[%s]:25 } }
-`, w.clinicIP))
+relay_domains = gone.test
+# take gone.test's recipients at RCPT; the error transport bounces them later
+smtpd_reject_unlisted_recipient = no
+transport_maps = inline:{ { clinic.test = smtp:[%s]:25 }, { gone.test = error:5.1.1 mailbox unknown }, { bounce.clinic.test = smtp:[%s]:25 } }
+`, w.clinicIP, w.bounceIP))
 
 	exDir := w.sub(t, "exim")
 	w.certs(t, exDir, "mx.exim.test", eximIP)
@@ -152,6 +164,7 @@ func TestRealPeers(t *testing.T) {
 	t.Run("python smtplib application", func(t *testing.T) { w.smtplibPath(t, r) })
 	t.Run("dkim", func(t *testing.T) { w.checkDKIM(t, r) })
 	t.Run("no duplicates", func(t *testing.T) { w.checkDuplicates(t, r) })
+	t.Run("asynchronous bounce from postfix", w.asyncBounce)
 	t.Run("sealgate log", w.checkLog)
 	r.mxTLSSessions = strings.Count(w.mx.log(), "TLS connection established from")
 	for _, l := range w.ex.received() {
