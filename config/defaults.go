@@ -49,7 +49,7 @@ func base() *Config {
 			MaxConnectionsPerDestination: 10,
 			MaxConnections:               200,
 			Shaping: Shaping{ShapingLimits: ShapingLimits{Connections: 10, MessagesPerConnection: 100},
-				Hold: time.Minute, RecoverStep: time.Minute, MaxWait: 30 * time.Second},
+				Hold: time.Minute, RecoverStep: time.Minute, MaxWait: 2 * time.Second},
 		},
 		Portal: Portal{
 			MessageTTL: 30 * 24 * time.Hour, SessionIdle: 15 * time.Minute,

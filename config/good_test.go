@@ -95,8 +95,8 @@ func fullWant(dir string) *Config {
 			MaxConnectionsPerDestination: 4,
 			MaxConnections:               50,
 			Shaping: Shaping{Enabled: true, ShapingLimits: ShapingLimits{Connections: 10, MessagesPerConnection: 100, PerMinute: 1200},
-				Hold: 2 * time.Minute, RecoverStep: time.Minute, MaxWait: 30 * time.Second,
-				Providers: map[string]ShapingLimits{"google.com": {Connections: 4, PerMinute: 300}}},
+				Hold: 2 * time.Minute, RecoverStep: time.Minute, MaxWait: 2 * time.Second,
+				Providers: map[string]ShapingLimits{"google.com": {Connections: 4, PerMinute: 300, PerHour: 9000}}},
 		},
 		DKIM: []DKIMKey{{Domain: "example-clinic.org", Selector: "s2026", Key: "/k/dkim.pem"}},
 		Portal: Portal{

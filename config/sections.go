@@ -162,13 +162,16 @@ type Shaping struct {
 	ShapingLimits `yaml:",inline"`
 	// Hold is how long a provider that throttled gets no new mail;
 	// RecoverStep the interval of each step back to its full rate;
-	// MaxWait the longest a message waits for its provider's budget
-	// before it is deferred to the queue's next retry.
+	// MaxWait the longest a message waits in place for its provider's
+	// budget before it is paced: put back in the queue until the start
+	// the shaper booked for it (no delivery attempt counted).
 	Hold        time.Duration `yaml:"hold"`
 	RecoverStep time.Duration `yaml:"recover_step"`
 	MaxWait     time.Duration `yaml:"max_wait"`
 	// Providers overrides the limits per provider (registrable domain of
-	// the MX hosts, e.g. "google.com"); unset fields take the defaults.
+	// the MX hosts, e.g. "google.com"); unset fields take the built-in
+	// budget of google.com, yahoodns.net and outlook.com
+	// (delivery.BuiltinProviders), then the defaults.
 	Providers map[string]ShapingLimits `yaml:"providers"`
 }
 
@@ -181,6 +184,8 @@ type ShapingLimits struct {
 	// PerMinute caps new deliveries per minute; 0 = no cap until the
 	// provider throttles.
 	PerMinute int `yaml:"per_minute"`
+	// PerHour caps new deliveries per hour; 0 = no hourly cap.
+	PerHour int `yaml:"per_hour"`
 }
 
 // SmarthostAuth is the smarthost login. The password is read from a file so

@@ -196,6 +196,7 @@ func (v *validator) shapingLimits(p string, l ShapingLimits, override bool) {
 	v.atLeast(p+".connections", int64(l.Connections), min)
 	v.atLeast(p+".messages_per_connection", int64(l.MessagesPerConnection), min)
 	v.atLeast(p+".per_minute", int64(l.PerMinute), 0)
+	v.atLeast(p+".per_hour", int64(l.PerHour), 0)
 }
 
 // nextHop checks a host:port destination.

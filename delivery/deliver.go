@@ -112,10 +112,14 @@ func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, o
 	}
 	var prov *provider
 	perConn := 0 // messages per connection, when shaped
+	urgent := c.shaper != nil && !c.marketing(d)
 	if c.shaper != nil && len(hops) > 0 {
-		var e *Error
-		if prov, perConn, e = c.shaper.acquire(ctx, providerOf(hops[0].host), !c.marketing(d)); e != nil {
-			failAll(out, env.pending, e)
+		var held *paced
+		if prov, perConn, held = c.shaper.acquire(ctx, providerOf(hops[0].host), urgent); held != nil {
+			failAll(out, env.pending, held.err)
+			for _, i := range env.pending {
+				out[i].Paced = held.at
+			}
 			return
 		}
 	}
@@ -139,7 +143,7 @@ func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, o
 		}
 	}
 	if prov != nil {
-		c.shaper.release(prov, throttled(out), closedAfter)
+		c.shaper.release(prov, urgent, throttled(out), closedAfter)
 	}
 }
 

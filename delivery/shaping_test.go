@@ -12,6 +12,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sealgate/sealgate/dnsclient"
+	"github.com/sealgate/sealgate/dnsclient/dnstest"
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/mail"
 )
@@ -102,10 +104,13 @@ func windowLimit(n int, window time.Duration, refused *atomic.Int64) func(*smtps
 type job struct {
 	d        *mail.Delivery
 	attempts int
+	paced    int       // times the shaper held it
+	notUntil time.Time // the start the shaper booked for it
 }
 
 // runQueue delivers jobs with workers, putting deferred ones back, as the
-// queue does; bounded in attempts and time.
+// queue does: a paced one not before the time the shaper booked for it,
+// and without counting an attempt; bounded in attempts and time.
 func runQueue(t *testing.T, c *Client, jobs []*job, workers int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -126,12 +131,23 @@ func runQueue(t *testing.T, c *Client, jobs []*job, workers int) {
 				case <-time.After(20 * time.Millisecond):
 					continue
 				}
-				j.attempts++
+				if wait := time.Until(j.notUntil); wait > 0 {
+					ch <- j // not due yet: another job's turn
+					time.Sleep(min(wait, 5*time.Millisecond))
+					continue
+				}
 				out := c.Deliver(ctx, j.d)
 				if out[0].Err == nil {
 					left.Add(-1)
 					continue
 				}
+				if !out[0].Paced.IsZero() {
+					j.paced++
+					j.notUntil = out[0].Paced
+					ch <- j
+					continue
+				}
+				j.attempts++
 				if out[0].Permanent || j.attempts >= 400 {
 					t.Errorf("%s: gave up after %d attempts: %v", j.d.Rcpts[0].Addr, j.attempts, out[0].Err)
 					left.Add(-1)
@@ -166,10 +182,55 @@ func sinkOn(t *testing.T, opts smtpsink.Options) (*smtpsink.Sink, string) {
 	return s, host + ":" + port
 }
 
+// providers is a loopback DNS server publishing the MX hosts of the test's
+// providers, each an SMTP sink on its own loopback address, all on one
+// port (the client's Port).
+type providers struct {
+	t    *testing.T
+	dns  *dnstest.Server
+	res  *dnsclient.Resolver
+	port string
+	n    int
+}
+
+func newProviders(t *testing.T) *providers {
+	w := &providers{t: t, dns: dnstest.Start(t)}
+	res, err := dnsclient.New(dnsclient.Config{Servers: []string{w.dns.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.res = res
+	return w
+}
+
+// add starts a sink for a provider and publishes it as the MX host of
+// each domain: domains[i] → mxHosts[i] (several names, one sink).
+func (w *providers) add(opts smtpsink.Options, domains map[string]string) *smtpsink.Sink {
+	w.t.Helper()
+	w.n++
+	ip := dnstest.IPN(w.t, w.n)
+	if w.port == "" {
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		_, w.port, _ = net.SplitHostPort(ln.Addr().String())
+		_ = ln.Close()
+	}
+	opts.Addr = net.JoinHostPort(ip, w.port)
+	for domain, mx := range domains {
+		w.dns.Add(w.t, domain+". 60 IN MX 10 "+mx+".", mx+". 60 IN A "+ip)
+	}
+	return smtpsink.Start(w.t, opts)
+}
+
 func TestShapingHonoursAndRecoversFromThrottling(t *testing.T) {
 	var refusedA atomic.Int64
-	a, addrA := sinkOn(t, smtpsink.Options{DataReply: windowLimit(5, 400*time.Millisecond, &refusedA)})
-	b, addrB := sinkOn(t, smtpsink.Options{MaxPerConn: 3})
+	w := newProviders(t)
+	// two customer domains hosted at provider A share its budget
+	a := w.add(smtpsink.Options{DataReply: windowLimit(5, 400*time.Millisecond, &refusedA)},
+		map[string]string{"a1.test": "mx1.provider-a.test", "a2.test": "mx2.provider-a.test"})
+	b := w.add(smtpsink.Options{MaxPerConn: 3}, map[string]string{"b.test": "mx.provider-b.test"})
 	reg := prometheus.NewRegistry()
 	var sawAThrottled, sawBThrottled atomic.Bool
 	var cWhileAThrottled atomic.Int64
@@ -183,28 +244,17 @@ func TestShapingHonoursAndRecoversFromThrottling(t *testing.T) {
 		}
 		return nil
 	}
-	cs, addrC := sinkOn(t, smtpsink.Options{DataReply: cDataReply})
-	_, portA, _ := net.SplitHostPort(addrA)
-	_, portB, _ := net.SplitHostPort(addrB)
-	_, portC, _ := net.SplitHostPort(addrC)
-	res := &fakeResolver{hosts: map[string][]string{
-		"mx1.provider-a.test": {"127.0.0.1"}, "mx2.provider-a.test": {"127.0.0.1"},
-		"mx.provider-b.test": {"127.0.0.1"}, "mx.provider-c.test": {"127.0.0.1"},
-	}}
+	cs := w.add(smtpsink.Options{DataReply: cDataReply}, map[string]string{"c.test": "mx.provider-c.test"})
 	c := newTestClient(t, Config{
-		Resolver: res, Registerer: reg, IdleTimeout: 200 * time.Millisecond,
-		Routes: map[string]string{
-			// two customer domains hosted at provider A share its budget
-			"a1.test": "mx1.provider-a.test:" + portA, "a2.test": "mx2.provider-a.test:" + portA,
-			"b.test": "mx.provider-b.test:" + portB, "c.test": "mx.provider-c.test:" + portC,
-		},
-		Shaping: &Shaping{Hold: 300 * time.Millisecond, RecoverStep: 100 * time.Millisecond, MaxWait: 5 * time.Second},
+		Resolver: w.res, Port: w.port, Registerer: reg, IdleTimeout: 200 * time.Millisecond,
+		Shaping: &Shaping{Hold: 300 * time.Millisecond, RecoverStep: 100 * time.Millisecond, MaxWait: 5 * time.Second,
+			Marketing: func(client string) bool { return client == "campaign" }},
 	})
 	var jobs []*job
-	jobs = append(jobs, jobsFor("a1.test", "", 20)...)
-	jobs = append(jobs, jobsFor("a2.test", "", 20)...)
-	jobs = append(jobs, jobsFor("b.test", "", 20)...)
-	jobs = append(jobs, jobsFor("c.test", "", 60)...)
+	jobs = append(jobs, jobsFor("a1.test", "campaign", 20)...)
+	jobs = append(jobs, jobsFor("a2.test", "campaign", 20)...)
+	jobs = append(jobs, jobsFor("b.test", "campaign", 20)...)
+	jobs = append(jobs, jobsFor("c.test", "campaign", 60)...)
 	runQueue(t, c, jobs, 8)
 
 	if a.Count() != 40 || b.Count() != 20 || cs.Count() != 60 {
@@ -243,7 +293,7 @@ func TestShapingHonoursAndRecoversFromThrottling(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // bounded: the last message only gets older
 	}
 	connsB := b.Conns()
-	for i, d := range []*mail.Delivery{jobsFor("a2.test", "", 1)[0].d, jobsFor("b.test", "", 1)[0].d} {
+	for i, d := range []*mail.Delivery{jobsFor("a2.test", "campaign", 1)[0].d, jobsFor("b.test", "campaign", 1)[0].d} {
 		d.Rcpts[0].Addr = fmt.Sprintf("after%d@%s", i, d.Domain)
 		wantOK(t, deliver(t, c, d))
 	}
@@ -344,5 +394,169 @@ func TestShapingIgnoresIdleTimeoutClose(t *testing.T) {
 	c.shaper.mu.Unlock()
 	if perConn != 100 || throttled || throttleGauge(t, reg, "idle-provider.test") != 0 {
 		t.Errorf("idle close taken for a throttle: messages per connection %d, throttled %v", perConn, throttled)
+	}
+}
+
+// campaignClient is a client whose "campaign" client sends marketing mail,
+// to one provider (mx.paced-provider.test) on a loopback sink.
+func campaignClient(t *testing.T, s Shaping, opts smtpsink.Options) (*Client, *smtpsink.Sink) {
+	sink, addr := sinkOn(t, opts)
+	_, port, _ := net.SplitHostPort(addr)
+	s.Marketing = func(client string) bool { return client == "campaign" }
+	c := newTestClient(t, Config{
+		Resolver: &fakeResolver{hosts: map[string][]string{"mx.paced-provider.test": {"127.0.0.1"}}},
+		Routes:   map[string]string{"p.test": "mx.paced-provider.test:" + port},
+		Shaping:  &s,
+	})
+	return c, sink
+}
+
+// one is a message from client to rcpt@p.test.
+func one(client, rcpt string) *mail.Delivery {
+	d := jobsFor("p.test", client, 1)[0].d
+	d.Rcpts[0].Addr = rcpt + "@p.test"
+	return d
+}
+
+// A campaign's spent budget and a provider's throttle hold pace marketing
+// mail, not transactional mail: the reminders go at once.
+func TestShapingTransactionalNotHeldByCampaignBudget(t *testing.T) {
+	throttleMe := func(m *smtpsink.Message) *smtp.SMTPError {
+		if strings.HasPrefix(m.Rcpts[0], "throttle") {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 650}, Message: "rate limited"}
+		}
+		return nil
+	}
+	c, sink := campaignClient(t, Shaping{Limits: ProviderLimits{Connections: 3, PerMinute: 1}, Hold: time.Hour},
+		smtpsink.Options{DataReply: throttleMe})
+	wantOK(t, deliver(t, c, one("campaign", "m0")))
+	start := time.Now()
+	out := deliver(t, c, one("campaign", "m1"))
+	if out[0].Err == nil || out[0].Paced.IsZero() {
+		t.Fatalf("second campaign message within the minute: err %v, paced %v; want it paced", out[0].Err, out[0].Paced)
+	}
+	if d := out[0].Paced.Sub(start); d < 50*time.Second {
+		t.Errorf("campaign message booked %v ahead, want about a minute (one a minute)", d)
+	}
+	for i := range 5 {
+		wantOK(t, deliver(t, c, one("ehr", fmt.Sprintf("t%d", i))))
+	}
+	// A transactional message the provider throttles starts a hold of an
+	// hour: the campaign is paced past it, reminders still go.
+	if out := deliver(t, c, one("ehr", "throttle")); out[0].Err == nil || !out[0].Paced.IsZero() {
+		t.Fatalf("throttled reminder: err %v, paced %v; want a real deferral", out[0].Err, out[0].Paced)
+	}
+	out = deliver(t, c, one("campaign", "m2"))
+	if out[0].Paced.Before(start.Add(59 * time.Minute)) {
+		t.Errorf("campaign message during the hold paced until %v, want past the hour's hold", out[0].Paced)
+	}
+	wantOK(t, deliver(t, c, one("ehr", "t5")))
+	if got := rcptsOf(sink); got != "m0@p.test,t0@p.test,t1@p.test,t2@p.test,t3@p.test,t4@p.test,t5@p.test" {
+		t.Errorf("received %s", got)
+	}
+}
+
+// While a throttle hold lasts, transactional mail goes one message at a
+// time; marketing mail leaves one connection to it.
+func TestShapingHoldLetsOneReminderAtATime(t *testing.T) {
+	now := time.Now()
+	p := &provider{lim: ProviderLimits{Connections: 3}, holdUntil: now.Add(time.Minute)}
+	if _, ok := p.try(now, true); !ok {
+		t.Fatal("first reminder held by the hold")
+	}
+	if _, ok := p.try(now, true); ok {
+		t.Error("second reminder started while the first is under way during the hold")
+	}
+	if _, ok := p.try(now, false); ok {
+		t.Error("campaign message started during the hold")
+	}
+	q := &provider{lim: ProviderLimits{Connections: 3}}
+	for range 2 {
+		if _, ok := q.try(now, false); !ok {
+			t.Fatal("campaign message refused a free connection")
+		}
+	}
+	if _, ok := q.try(now, false); ok {
+		t.Error("campaign took the last connection")
+	}
+	if _, ok := q.try(now, true); !ok {
+		t.Error("reminder found no connection")
+	}
+}
+
+// Deliveries held together are booked one pace apart, so they come back
+// one by one; per_hour alone sets the pace.
+func TestShapingBooksPacedStarts(t *testing.T) {
+	c, _ := campaignClient(t, Shaping{Limits: ProviderLimits{PerHour: 120}}, smtpsink.Options{})
+	if got := c.shaper.limits("paced-provider.test").rate(); got != 2 {
+		t.Fatalf("pace from per_hour 120 = %v a minute, want 2", got)
+	}
+	start := time.Now()
+	wantOK(t, deliver(t, c, one("campaign", "m0")))
+	var booked []time.Time
+	for i := range 4 {
+		out := deliver(t, c, one("campaign", fmt.Sprintf("m%d", i+1)))
+		if out[0].Paced.IsZero() {
+			t.Fatalf("message %d not paced: %v", i+1, out[0].Err)
+		}
+		booked = append(booked, out[0].Paced)
+	}
+	if booked[0].Before(start.Add(29 * time.Second)) {
+		t.Errorf("first booked start %v after the last, want 30s", booked[0].Sub(start))
+	}
+	for i := 1; i < len(booked); i++ {
+		if d := booked[i].Sub(booked[i-1]); d < 30*time.Second || d > 31*time.Second {
+			t.Errorf("booked starts %d and %d are %v apart, want 30s", i, i+1, d)
+		}
+	}
+}
+
+func TestShapingBuiltinProviders(t *testing.T) {
+	for host, want := range map[string]string{
+		"aspmx.l.google.com":                     "google.com",
+		"mta6.am0.yahoodns.net":                  "yahoodns.net",
+		"mx-aol.mail.gm0.yahoodns.net":           "yahoodns.net",
+		"hotmail-com.olc.protection.outlook.com": "outlook.com",
+		"clinic-org.mail.protection.outlook.com": "outlook.com",
+	} {
+		got := providerOf(host)
+		if got != want {
+			t.Errorf("providerOf(%q) = %q, want %q", host, got, want)
+		}
+		if _, ok := BuiltinProviders[got]; !ok {
+			t.Errorf("no built-in budget for %s (%s)", got, host)
+		}
+	}
+	s := newShaper(Shaping{Limits: ProviderLimits{Connections: 4, PerMinute: 30},
+		Providers: map[string]ProviderLimits{"google.com": {PerMinute: 50}}})
+	if got, want := s.limits("yahoodns.net"), BuiltinProviders["yahoodns.net"]; got != want {
+		t.Errorf("yahoodns.net budget %+v, want the built-in %+v", got, want)
+	}
+	g, b := s.limits("google.com"), BuiltinProviders["google.com"]
+	if g.PerMinute != 50 || g.PerHour != b.PerHour || g.Connections != b.Connections {
+		t.Errorf("google.com budget %+v: want per_minute overridden to 50, the rest built in (%+v)", g, b)
+	}
+	if got := s.limits("hospital.test"); got != (ProviderLimits{Connections: 4, MessagesPerConnection: 100, PerMinute: 30}) {
+		t.Errorf("an unknown provider's budget %+v, want the defaults", got)
+	}
+}
+
+// A domain hosted at Google (its MX aspmx.l.google.com, published by a
+// DNS server on loopback and pointing at a loopback sink) gets Google's
+// built-in budget through the MX rollup.
+func TestShapingBuiltinBudgetByMX(t *testing.T) {
+	w := newProviders(t)
+	sink := w.add(smtpsink.Options{}, map[string]string{"clinic-workspace.test": "aspmx.l.google.com"})
+	c := newTestClient(t, Config{Resolver: w.res, Port: w.port, Shaping: &Shaping{}})
+	d := jobsFor("clinic-workspace.test", "", 1)[0].d
+	wantOK(t, deliver(t, c, d))
+	if sink.Count() != 1 {
+		t.Fatalf("sink received %d messages", sink.Count())
+	}
+	c.shaper.mu.Lock()
+	p := c.shaper.provs["google.com"]
+	c.shaper.mu.Unlock()
+	if p == nil || p.lim != BuiltinProviders["google.com"] {
+		t.Fatalf("delivery via aspmx.l.google.com not under google.com's built-in budget: %+v", p)
 	}
 }

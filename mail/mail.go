@@ -129,6 +129,11 @@ type Outcome struct {
 	// sealgate sends no success DSN of its own for this recipient.
 	DSNPassed bool
 	Duration  time.Duration
+	// Paced, when set, says the recipient was not tried at all: the
+	// gateway's own traffic shaping held it until then (Err is a
+	// temporary failure for those that do not know). The queue retries it
+	// at that time and counts no delivery attempt.
+	Paced time.Time
 }
 
 // PolicySummary records the policy verdict: detector names and counts only,

@@ -68,11 +68,12 @@ func (q *Queue) attempt(it *item) (bool, error) {
 		it.body = body
 	}
 	now := time.Now()
-	q.recordAttempt(it, now)
+	wrote := q.recordAttempt(it, now)
 	groups := q.groups(it)
+	var held pacing
 	for i, group := range groups {
-		q.deliverGroup(it, group)
-		if i < len(groups)-1 {
+		q.deliverGroup(it, group, &held)
+		if i < len(groups)-1 && held.tried {
 			// Written before the next domain is tried, so a crash while
 			// it is does not deliver this one's recipients again.
 			if err := q.saveState(it, false); err != nil {
@@ -80,9 +81,13 @@ func (q *Queue) attempt(it *item) (bool, error) {
 			}
 		}
 	}
-	q.expire(it, time.Now())
+	q.unpace(it, &held)
+	q.expire(it, time.Now(), held.rcpts)
 	if it.cur.Pending() {
 		it.body = nil // keep memory small while waiting
+		if !held.tried && !wrote {
+			return false, nil // nothing tried, nothing on disk to correct
+		}
 		if err := q.saveState(it, false); err != nil {
 			q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
 		}
@@ -91,11 +96,38 @@ func (q *Queue) attempt(it *item) (bool, error) {
 	return true, q.finish(it)
 }
 
+// pacing collects, over one attempt, the recipients the courier did not
+// try because the gateway's traffic shaping held them (mail.Outcome.Paced).
+type pacing struct {
+	rcpts map[int]bool // recipient index → held
+	until time.Time    // the earliest time one was booked to come back
+	tried bool         // some recipient was tried for real
+}
+
+// unpace takes back what recordAttempt counted for a message whose
+// recipients were only held by pacing, and brings its next attempt
+// forward to the time the shaper booked: pacing is the gateway's own
+// doing, neither a delivery attempt nor a reason to back off.
+func (q *Queue) unpace(it *item, held *pacing) {
+	if len(held.rcpts) == 0 {
+		return
+	}
+	if !held.tried {
+		it.cur.Attempts--
+		it.cur.NextAttempt = held.until
+		return
+	}
+	if held.until.Before(it.cur.NextAttempt) {
+		it.cur.NextAttempt = held.until
+	}
+}
+
 // recordAttempt counts the attempt and moves the next attempt time before
 // any connection is made, so a crash mid-delivery becomes a normal delayed
 // retry. The first attempt of a fresh message is not written: if the
 // process dies during it, the message is simply tried again on restart.
-func (q *Queue) recordAttempt(it *item, now time.Time) {
+// It reports whether it wrote the state.
+func (q *Queue) recordAttempt(it *item, now time.Time) bool {
 	it.cur.Attempts++
 	it.cur.NextAttempt = now.Add(Backoff(q.cfg.Schedule, it.cur.Attempts))
 	for i := range it.cur.Rcpts {
@@ -104,11 +136,12 @@ func (q *Queue) recordAttempt(it *item, now time.Time) {
 		}
 	}
 	if it.cur.Attempts == 1 {
-		return
+		return false
 	}
 	if err := q.saveState(it, false); err != nil {
 		q.log.Error("state write failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
 	}
+	return true
 }
 
 // groups splits the pending recipients by domain, in envelope order.
@@ -135,7 +168,9 @@ func domainOf(addr string) string {
 	return strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
 }
 
-func (q *Queue) deliverGroup(it *item, idx []int) {
+// deliverGroup hands one domain's recipients to the courier and applies
+// the outcomes; those held by pacing are noted in held, not applied.
+func (q *Queue) deliverGroup(it *item, idx []int, held *pacing) {
 	env := it.env
 	d := &Delivery{
 		QueueID: env.ID, From: env.From, Domain: domainOf(env.Rcpts[idx[0]].Addr), Client: env.Client,
@@ -158,7 +193,28 @@ func (q *Queue) deliverGroup(it *item, idx []int) {
 		if !ok {
 			o = Outcome{Rcpt: env.Rcpts[i].Addr, Err: fmt.Errorf("no outcome from courier")}
 		}
+		if o.Err != nil && !o.Paced.IsZero() {
+			held.hold(it, i, o.Paced)
+			q.m.paced.Inc()
+			continue
+		}
+		held.tried = true
 		q.apply(it, i, o)
+	}
+}
+
+// hold notes recipient i as held by pacing until at, and takes back the
+// attempt recordAttempt counted for it.
+func (held *pacing) hold(it *item, i int, at time.Time) {
+	if held.rcpts == nil {
+		held.rcpts = map[int]bool{}
+	}
+	held.rcpts[i] = true
+	if held.until.IsZero() || at.Before(held.until) {
+		held.until = at
+	}
+	if r := &it.cur.Rcpts[i]; r.Attempts > 0 {
+		r.Attempts--
 	}
 }
 
@@ -242,14 +298,16 @@ func tlsLabel(v string) string {
 	return "other"
 }
 
-// expire fails the recipients still pending once the message is too old.
-func (q *Queue) expire(it *item, now time.Time) {
+// expire fails the recipients still pending once the message is too old,
+// except those pacing held this time (held): they were not tried, and
+// are failed only by a real attempt that does not deliver them.
+func (q *Queue) expire(it *item, now time.Time, held map[int]bool) {
 	if now.Sub(it.env.Received) < q.cfg.MaxAge {
 		return
 	}
 	for i := range it.cur.Rcpts {
 		r := &it.cur.Rcpts[i]
-		if r.Status == StatusPending {
+		if r.Status == StatusPending && !held[i] {
 			r.Status = StatusFailed
 			r.Enhanced = "4.4.7"
 			r.LastError = "message expired in queue: " + r.LastError

@@ -16,6 +16,8 @@ type metrics struct {
 	dsns        prometheus.Counter
 	panics      prometheus.Counter
 	quarantined prometheus.Counter
+	// paced counts recipients the courier held for traffic shaping.
+	paced prometheus.Counter
 	// storageErrors counts failed spool file operations by op: create,
 	// write, sync, truncate, quarantine.
 	storageErrors *prometheus.CounterVec
@@ -56,6 +58,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "sealgate_queue_panics_total", Help: "Recovered panics while delivering."}),
 		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sealgate_queue_quarantined_total", Help: "Spool entries moved to quarantine."}),
+		paced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sealgate_queue_paced_total",
+			Help: "Recipients not tried because traffic shaping held them; retried when their provider's budget frees, not counted as attempts."}),
 		storageErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sealgate_queue_storage_errors_total",
 			Help: "Failed spool file operations (full, over quota, failing or read-only disk), by operation."},
@@ -66,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			[]string{"result", "stage"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.size, m.enqueued, m.deliveries, m.latency, m.dsns, m.panics, m.quarantined, m.storageErrors, m.failures)
+		reg.MustRegister(m.size, m.enqueued, m.deliveries, m.latency, m.dsns, m.panics, m.quarantined, m.paced, m.storageErrors, m.failures)
 	}
 	return m
 }

@@ -68,11 +68,13 @@ type Queue struct {
 	m      *metrics
 	health *storageHealth
 
-	mu     sync.Mutex
-	items  map[string]*item
-	due    itemHeap
-	bulk   itemHeap // due campaign mail (Config.Bulk), served after due
-	closed bool
+	mu    sync.Mutex
+	items map[string]*item
+	due   itemHeap
+	bulk  itemHeap // due campaign mail (Config.Bulk), served after due
+	// bulkRunning counts campaign messages being delivered.
+	bulkRunning int
+	closed      bool
 	// gate lets spool writers from outside the delivery goroutines
 	// (Enqueue, operators) finish before the spool closes.
 	gate sync.RWMutex

@@ -55,6 +55,9 @@ func (q *Queue) next() (*item, time.Duration, bool) {
 		return nil, wait, false
 	}
 	it := heap.Pop(h).(*item)
+	if h == &q.bulk {
+		q.bulkRunning++
+	}
 	it.running = true
 	it.cur = it.st.Clone()
 	return it, 0, false
@@ -72,6 +75,9 @@ func (q *Queue) acquire() bool {
 // reschedule puts an item back after an attempt, or forgets it when done.
 func (q *Queue) reschedule(it *item, done bool) {
 	q.mu.Lock()
+	if q.heapOf(it) == &q.bulk {
+		q.bulkRunning--
+	}
 	it.running = false
 	it.st = it.cur
 	if done || it.deleted {
@@ -93,12 +99,21 @@ func (q *Queue) heapOf(it *item) *itemHeap {
 	return &q.due
 }
 
+// bulkWorkers is how many workers campaign mail may occupy at once: all
+// but an eighth (at least one), which only other mail may take, so a
+// reminder never waits for a worker behind a campaign.
+func bulkWorkers(workers int) int {
+	return max(workers-max(workers/8, 1), 1)
+}
+
 // firstDue returns the heap whose first item is due, other mail before
-// campaign mail, or how long until one is; q.mu is held.
+// campaign mail, or how long until one is; q.mu is held. Campaign mail is
+// not handed out while it occupies its share of the workers (a finished
+// delivery wakes the scheduler).
 func (q *Queue) firstDue() (*itemHeap, time.Duration) {
 	wait := time.Hour
 	for _, h := range []*itemHeap{&q.due, &q.bulk} {
-		if h.Len() == 0 {
+		if h.Len() == 0 || (h == &q.bulk && q.bulkRunning >= bulkWorkers(q.cfg.Workers)) {
 			continue
 		}
 		w := time.Until((*h)[0].st.NextAttempt)

@@ -470,7 +470,8 @@ func shaping(cfg *config.Config) *delivery.Shaping {
 		return nil
 	}
 	limits := func(l config.ShapingLimits) delivery.ProviderLimits {
-		return delivery.ProviderLimits{Connections: l.Connections, MessagesPerConnection: l.MessagesPerConnection, PerMinute: l.PerMinute}
+		return delivery.ProviderLimits{Connections: l.Connections, MessagesPerConnection: l.MessagesPerConnection,
+			PerMinute: l.PerMinute, PerHour: l.PerHour}
 	}
 	ds := &delivery.Shaping{Limits: limits(s.ShapingLimits), Hold: s.Hold, RecoverStep: s.RecoverStep, MaxWait: s.MaxWait,
 		Providers: make(map[string]delivery.ProviderLimits, len(s.Providers)), Marketing: marketingSet(cfg)}
