@@ -100,6 +100,9 @@ func (c *Client) plan(ctx context.Context, d *mail.Delivery) ([]hop, *Error) {
 	for i := range hops {
 		requireAuthenticated(&hops[i])
 	}
+	if !waived {
+		c.reach.plan(strings.ToLower(d.Domain), hops)
+	}
 	return hops, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/mail"
+	"github.com/sealgate/sealgate/mtasts"
 )
 
 // What the client learnt of a destination is kept this long: long enough
@@ -33,15 +34,45 @@ type reachBook struct {
 type reachEntry struct {
 	reached, failed     mail.TLSLevel
 	reachedAt, failedAt time.Time // zero: nothing known
+	// planAuth is what the last plan for the domain found, before
+	// connecting: whether a next hop's identity can be authenticated end
+	// to end (usable DANE records, an enforced MTA-STS policy listing it,
+	// a trusted configured destination).
+	planAuth  bool
+	plannedAt time.Time
 }
 
 func newReachBook(now func() time.Time) *reachBook {
 	return &reachBook{now: now, m: map[string]reachEntry{}}
 }
 
-// Reach implements mail.Destinations from the deliveries this client made.
+// Reach implements mail.Destinations. It answers from what this client
+// cached, without a lookup or a connection: first what its deliveries
+// showed (the level a session reached, a required level it could not
+// have), then, for authenticated TLS, what the last plan for the domain
+// found (DANE records, MTA-STS, trusted routes), and last a cached
+// MTA-STS policy in enforce mode, which promises verified TLS to the
+// hosts it lists.
 func (c *Client) Reach(domain string, level mail.TLSLevel) mail.Reach {
-	return c.reach.get(strings.ToLower(domain), level)
+	domain = strings.ToLower(domain)
+	if r := c.reach.get(domain, level); r != mail.ReachUnknown {
+		return r
+	}
+	if level > mail.TLSAuthenticated {
+		return mail.ReachUnknown
+	}
+	if auth, ok := c.reach.planned(domain); ok && level == mail.TLSAuthenticated {
+		if auth {
+			return mail.ReachYes
+		}
+		return mail.ReachNo
+	}
+	if c.sts != nil && level >= mail.TLSVerify {
+		if p := c.sts.Cached(domain); p != nil && p.Mode == mtasts.ModeEnforce {
+			return mail.ReachYes
+		}
+	}
+	return mail.ReachUnknown
 }
 
 var _ mail.Destinations = (*Client)(nil)
@@ -59,6 +90,24 @@ func (b *reachBook) get(domain string, level mail.TLSLevel) mail.Reach {
 	return mail.ReachUnknown
 }
 
+// planned returns what the last plan for domain found, if it is fresh.
+func (b *reachBook) planned(domain string) (auth, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.fresh(domain)
+	return e.planAuth, !e.plannedAt.IsZero()
+}
+
+// plan records what a plan for domain found: whether any next hop that
+// the plan allows can be authenticated end to end.
+func (b *reachBook) plan(domain string, hops []hop) {
+	auth := false
+	for _, h := range hops {
+		auth = auth || h.tls.err == nil && h.tls.authenticated()
+	}
+	b.update(domain, func(e *reachEntry, now time.Time) { e.planAuth, e.plannedAt = auth, now })
+}
+
 // fresh is domain's entry without what is older than reachTTL; b.mu held.
 func (b *reachBook) fresh(domain string) reachEntry {
 	e := b.m[domain]
@@ -68,6 +117,9 @@ func (b *reachBook) fresh(domain string) reachEntry {
 	}
 	if now.Sub(e.reachedAt) > reachTTL {
 		e.reachedAt = time.Time{}
+	}
+	if now.Sub(e.plannedAt) > reachTTL {
+		e.plannedAt = time.Time{}
 	}
 	return e
 }

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -44,8 +45,8 @@ func TestReachLearntFromDeliveries(t *testing.T) {
 	if r := c.Reach("partner.test", mail.TLSVerify); r != mail.ReachYes {
 		t.Errorf("after a verified delivery: %v, want yes", r)
 	}
-	if r := c.Reach("partner.test", mail.TLSAuthenticated); r != mail.ReachUnknown {
-		t.Errorf("PKIX only, authenticated level: %v, want unknown", r)
+	if r := c.Reach("partner.test", mail.TLSAuthenticated); r != mail.ReachNo {
+		t.Errorf("PKIX over a route not declared trusted, authenticated level: %v, want no (the plan had no DANE, MTA-STS or trusted hop)", r)
 	}
 }
 
@@ -80,5 +81,54 @@ func TestReachExpires(t *testing.T) {
 	b.learn(d, []mail.Outcome{{Rcpt: "b@partner.test", Err: &Error{Command: "RCPT", Code: 550, Permanent: true}}})
 	if r := b.get("partner.test", mail.TLSAuthenticated); r != mail.ReachUnknown {
 		t.Fatalf("after a 550: %v", r)
+	}
+}
+
+// Before any attempt at authenticated TLS, the client knows from what it
+// planned for an ordinary message (DANE records, an enforced MTA-STS
+// policy, or neither) whether a PHI message could go there over
+// authenticated TLS; a cached enforced MTA-STS policy alone, with no
+// delivery yet, promises it too.
+func TestReachFromPlanAndCachedPolicies(t *testing.T) {
+	t.Parallel()
+	for name, r := range receivers {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			secure := r.auth == MethodDANE
+			w := newWorld(t, secure, secure)
+			cfg, _ := r.setup(t, w)
+			c := w.client(cfg)
+			if got := c.Reach("partner.test", mail.TLSAuthenticated); got != mail.ReachUnknown {
+				t.Fatalf("before any delivery or fetch: %v, want unknown", got)
+			}
+			wantOK(t, deliver(t, c, newDelivery("b@partner.test"))) // ordinary mail, opportunistic TLS
+			want := map[bool]mail.Reach{true: mail.ReachYes, false: mail.ReachNo}[r.auth != ""]
+			if got := c.Reach("Partner.Test", mail.TLSAuthenticated); got != want {
+				t.Errorf("after an ordinary delivery: %v, want %v", got, want)
+			}
+			if cfg.MTASTS == nil {
+				return
+			}
+			fresh := w.client(Config{MTASTS: cfg.MTASTS}) // a restart: the policy cached, nothing delivered
+			for _, level := range []mail.TLSLevel{mail.TLSVerify, mail.TLSAuthenticated} {
+				if got := fresh.Reach("partner.test", level); got != mail.ReachYes {
+					t.Errorf("cached enforced policy, level %d: %v, want yes", level, got)
+				}
+			}
+		})
+	}
+}
+
+// A cached MTA-STS policy in testing mode promises nothing.
+func TestReachTestingPolicyPromisesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, false, false)
+	sts := w.stsPolicy("testing", "mx1.partner.test")
+	if p, err := sts.Get(context.Background(), "partner.test"); err != nil || p == nil {
+		t.Fatalf("policy %v, %v", p, err)
+	}
+	c := w.client(Config{MTASTS: sts})
+	if got := c.Reach("partner.test", mail.TLSVerify); got != mail.ReachUnknown {
+		t.Errorf("testing policy: %v, want unknown", got)
 	}
 }

@@ -112,8 +112,11 @@ type SecureResolver interface {
 // STSPolicies gives the MTA-STS policy of a domain; *mtasts.Cache
 // implements it. A nil policy means none applies; an error says one was
 // announced but could not be had (reported, not fatal: RFC 8461 §5).
+// Cached answers from the cache alone, with no lookup or fetch (nil: none
+// cached), for Client.Reach.
 type STSPolicies interface {
 	Get(ctx context.Context, domain string) (*mtasts.Policy, error)
+	Cached(domain string) *mtasts.Policy
 }
 
 // TLSRecorder receives the TLS result of every connection attempt and of

@@ -17,10 +17,13 @@ type Reach int
 const (
 	// ReachUnknown: nothing recent is known; try and see.
 	ReachUnknown Reach = iota
-	// ReachYes: the last delivery there reached the level or more.
+	// ReachYes: the last delivery there reached the level or more, or
+	// what is cached of the destination (its DANE records, an enforced
+	// MTA-STS policy) promises it.
 	ReachYes
 	// ReachNo: the last delivery there that required the level, or less,
-	// could not have it.
+	// could not have it, or the last plan for it found no next hop that
+	// could provide it.
 	ReachNo
 )
 

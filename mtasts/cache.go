@@ -258,6 +258,13 @@ func (c *Cache) record(ctx context.Context, domain string) (string, error) {
 	return ids[0], nil
 }
 
+// Cached returns the unexpired policy the cache holds for domain, or nil,
+// without a lookup or a fetch: what the delivery side knows of a
+// destination before it plans a delivery there.
+func (c *Cache) Cached(domain string) *Policy {
+	return c.cached(strings.TrimSuffix(strings.ToLower(domain), "."))
+}
+
 // cached returns the unexpired cached policy of domain, dropping an
 // expired one.
 func (c *Cache) cached(domain string) *Policy {
