@@ -54,6 +54,10 @@ type Request struct {
 	FromDomains []string
 	// Policies fetches MTA-STS policies; nil skips the HTTPS part.
 	Policies PolicyFetcher
+	// BounceDomain, when set, is the domain of campaign mail's VERP return
+	// paths (bounces.domain), checked as "Bounces"; BounceHost is the MX to
+	// suggest for it (the gateway's host name).
+	BounceDomain, BounceHost string
 }
 
 // Status is the outcome of one check.
@@ -81,10 +85,11 @@ type Finding struct {
 func (f Finding) Failed() bool { return f.Status != OK && f.Status != Warn }
 
 // Check runs every check for req.Domain, in the order SPF, DKIM, DMARC,
-// MTA-STS, TLS-RPT, and the reverse DNS of the gateway's addresses.
+// MTA-STS, TLS-RPT, the reverse DNS of the gateway's addresses, and the
+// bounce domain when there is one.
 func Check(ctx context.Context, r Resolver, req Request) []Finding {
 	req.Domain = normal(req.Domain)
-	return []Finding{
+	out := []Finding{
 		checkSPF(ctx, r, req),
 		checkDKIM(ctx, r, req),
 		checkDMARC(ctx, r, req),
@@ -92,6 +97,10 @@ func Check(ctx context.Context, r Resolver, req Request) []Finding {
 		checkTLSRPT(ctx, r, req),
 		checkRDNS(ctx, r, req),
 	}
+	if req.BounceDomain != "" {
+		out = append(out, checkBounces(ctx, r, req))
+	}
+	return out
 }
 
 // normal lower-cases a domain and drops the root dot.

@@ -239,3 +239,27 @@ func TestRDNS(t *testing.T) {
 	f.dns.Add(t, "gw.clinic.test. IN A 192.0.2.10")
 	expect(t, f.find(t, "rDNS"), senderdns.OK, "reverse name gw.clinic.test resolves back to it")
 }
+
+// TestBounces: the VERP bounce domain needs an SPF record that authorises
+// the gateway and an MX; one outside the sending domain's organisational
+// domain cannot align SPF for DMARC.
+func TestBounces(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.req.BounceDomain, f.req.BounceHost = "bounce.clinic.test", "gw.clinic.test"
+	expect(t, f.find(t, "Bounces"), senderdns.Missing, "aligns for DMARC", "bounce.clinic.test has no MX",
+		`bounce.clinic.test. IN TXT "v=spf1 ip4:192.0.2.10 -all"`, "bounce.clinic.test. IN MX 10 gw.clinic.test.")
+	f.dns.Add(t, "bounce.clinic.test. IN MX 10 gw.clinic.test.", `bounce.clinic.test. IN TXT "v=spf1 ip4:198.51.100.7 -all"`)
+	expect(t, f.find(t, "Bounces"), senderdns.Wrong, "SPF of bounce.clinic.test: 192.0.2.10: fail", "MX: gw.clinic.test")
+	g := newFixture(t)
+	g.req.BounceDomain = "bounces.esp.test"
+	g.dns.Add(t, "bounces.esp.test. IN MX 10 gw.clinic.test.", `bounces.esp.test. IN TXT "v=spf1 ip4:192.0.2.10 -all"`)
+	expect(t, g.find(t, "Bounces"), senderdns.Warn, "cannot align for DMARC", "use a subdomain such as bounce.clinic.test")
+	h := newFixture(t)
+	h.req.BounceDomain = "bounce.clinic.test"
+	h.dns.Add(t, "bounce.clinic.test. IN MX 10 gw.clinic.test.", `bounce.clinic.test. IN TXT "v=spf1 ip4:192.0.2.10 -all"`)
+	expect(t, h.find(t, "Bounces"), senderdns.OK, "192.0.2.10: pass")
+	if fs := senderdns.Check(context.Background(), h.res, senderdns.Request{Domain: "clinic.test"}); len(fs) != 6 {
+		t.Errorf("without a bounce domain: %d findings, want 6", len(fs))
+	}
+}

@@ -58,7 +58,7 @@ func cmdDNSCheck(inv *invocation, io stdio) int {
 // keys, the From domains its clients may use, and the gateway's addresses
 // (--ip, or the addresses hostname resolves to).
 func dnsCheckRequest(ctx context.Context, cfg *config.Config, domain, ips string) (senderdns.Request, *dnsclient.Resolver, error) {
-	req := senderdns.Request{Domain: domain, FromDomains: fromDomains(cfg)}
+	req := senderdns.Request{Domain: domain, FromDomains: fromDomains(cfg), BounceDomain: cfg.Bounces.Domain, BounceHost: cfg.Hostname}
 	res, err := dnsclient.New(dnsclient.Config{Servers: cfg.Delivery.DNS.Servers, Timeout: 10 * time.Second})
 	if err != nil {
 		return req, nil, err
