@@ -164,3 +164,36 @@ func testRacingReserve(t *testing.T, st *Store) {
 		}
 	}
 }
+
+// TestStoreDown: while the shared PostgreSQL is down, a key look-up is an
+// error of its own, never ErrUnknownKey (which would be a 401 telling the
+// client its key is bad rather than a 503 to try later), and an
+// Idempotency-Key cannot be reserved; when it is back, the same Store works.
+func TestStoreDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pg := pgtest.StartCluster(t)
+	st := openOn(t, store.Options{Backend: pgtest.NewDB(t, pg.URL)})
+	_, key, err := st.NewKey(ctx, "ehr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.Stop(t)
+	if _, _, err := st.Client(ctx, key); err == nil || errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("key look-up with the store down: %v, want an error that is not ErrUnknownKey", err)
+	}
+	if _, _, err := st.reserve(ctx, "ehr", "k-down", "h", "Q1"); err == nil {
+		t.Fatal("an Idempotency-Key was reserved with the store down")
+	}
+	pg.Start(t)
+	ok := false
+	for range 50 { // the pool drops its dead connections one failed use at a time
+		if c, _, err := st.Client(ctx, key); err == nil && c == "ehr" {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		t.Fatal("the key does not work again once the store is back")
+	}
+}

@@ -236,6 +236,10 @@ func (s *session) checkSuppressed(rcpt string) error {
 	return s.srv.checkSuppressed(s.ctx, s.client, s.from, rcpt, s.log)
 }
 
+// suppressionTimeout bounds one suppression look-up: a shared store that
+// does not answer is 451 4.3.0 within seconds, not a stalled RCPT.
+const suppressionTimeout = 10 * time.Second
+
 // checkSuppressed is the suppression check of a message from client c
 // with envelope sender from.
 func (srv *Server) checkSuppressed(ctx context.Context, c *Client, from, rcpt string, log *slog.Logger) error {
@@ -251,6 +255,8 @@ func (srv *Server) checkSuppressed(ctx context.Context, c *Client, from, rcpt st
 	if srv.cfg.Suppressions == nil {
 		return errSuppressionDown
 	}
+	ctx, cancel := context.WithTimeout(ctx, suppressionTimeout)
+	defer cancel()
 	hit, err := srv.cfg.Suppressions.Suppressed(ctx, domain, rcpt)
 	if err != nil {
 		log.Warn("suppression list unavailable", slog.String("error", err.Error()))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -233,4 +234,18 @@ func rawDB(t *testing.T, o Options) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestConnectTimeout: a postgres URL without connect_timeout gets one, so
+// a database that is down is an error within seconds; one the operator
+// set is kept.
+func TestConnectTimeout(t *testing.T) {
+	got := withConnectTimeout("postgres://sealgate@db.example.org/sealgate?sslmode=verify-full")
+	if !strings.Contains(got, "connect_timeout="+defaultConnectTimeout) || !strings.Contains(got, "sslmode=verify-full") {
+		t.Errorf("no default connect_timeout: %s", got)
+	}
+	const own = "postgres://db.example.org/s?connect_timeout=30"
+	if got := withConnectTimeout(own); got != own {
+		t.Errorf("the operator's connect_timeout was changed: %s", got)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,7 +125,7 @@ func connect(ctx context.Context, opts Options, readOnly bool) (*sql.DB, dialect
 	if !strings.HasPrefix(b, "postgres://") && !strings.HasPrefix(b, "postgresql://") {
 		return nil, dialect{}, errors.New("store: unknown backend (want sqlite or a postgres:// URL)")
 	}
-	db, err := sql.Open("pgx", b)
+	db, err := sql.Open("pgx", withConnectTimeout(b))
 	if err != nil {
 		return nil, dialect{}, fmt.Errorf("store: postgres: %w", err)
 	}
@@ -137,6 +138,26 @@ func connect(ctx context.Context, opts Options, readOnly bool) (*sql.DB, dialect
 	db.SetConnMaxLifetime(cmp.Or(opts.ConnMaxLifetime, 30*time.Minute))
 	db.SetConnMaxIdleTime(cmp.Or(opts.ConnMaxIdleTime, 5*time.Minute))
 	return db, postgres, nil
+}
+
+// defaultConnectTimeout bounds a new connection to PostgreSQL unless the
+// URL sets connect_timeout: a database that is down or unreachable is an
+// error within seconds (the SMTP side answers 4xx), not a hang.
+const defaultConnectTimeout = "5"
+
+// withConnectTimeout adds connect_timeout to a postgres:// URL without one.
+func withConnectTimeout(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s // pgx reports it
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") != "" {
+		return s
+	}
+	q.Set("connect_timeout", defaultConnectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // sqliteFile is the database file of the SQLite backend in its folder.

@@ -58,6 +58,23 @@ func binDir(t testing.TB) string {
 
 // startCluster runs initdb and pg_ctl, as the postgres user when root.
 func startCluster(t testing.TB) string {
+	return StartCluster(t).URL
+}
+
+// Cluster is a PostgreSQL cluster of this test's own, which the test may
+// stop and start again (to show what happens while the database is down).
+type Cluster struct {
+	// URL is the server's postgres:// URL (a unix socket; no TCP).
+	URL        string
+	bin, owner string
+	data, dir  string
+}
+
+// StartCluster starts a cluster for t alone, even when
+// SEALGATE_TEST_POSTGRES names a shared server; it is stopped and removed
+// when t ends.
+func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
 	bin := binDir(t)
 	dir, err := os.MkdirTemp("", "sealgate-pg-")
 	if err != nil {
@@ -70,16 +87,30 @@ func startCluster(t testing.TB) string {
 	} else if err := chownTo(dir, owner); err != nil {
 		t.Fatal(err)
 	}
-	data, sock := filepath.Join(dir, "data"), dir
-	run(t, owner, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
-	run(t, owner, filepath.Join(bin, "pg_ctl"), "-D", data, "-w", "-t", "60", "-l", filepath.Join(dir, "log"),
-		"-o", "-c listen_addresses='' -c unix_socket_directories="+sock+" -c fsync=off", "start")
+	c := &Cluster{bin: bin, owner: owner, data: filepath.Join(dir, "data"), dir: dir,
+		URL: "postgres://postgres@/postgres?host=" + url.QueryEscape(dir)}
+	run(t, owner, filepath.Join(bin, "initdb"), "-D", c.data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+	c.Start(t)
 	t.Cleanup(func() {
-		stop := asUser(owner, filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
+		stop := asUser(owner, filepath.Join(bin, "pg_ctl"), "-D", c.data, "-m", "immediate", "-w", "stop")
 		exec.Command(stop[0], stop[1:]...).Run()
 		os.RemoveAll(dir)
 	})
-	return "postgres://postgres@/postgres?host=" + url.QueryEscape(sock)
+	return c
+}
+
+// Start starts the cluster (again) and waits until it takes connections.
+func (c *Cluster) Start(t testing.TB) {
+	t.Helper()
+	run(t, c.owner, filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-w", "-t", "60", "-l", filepath.Join(c.dir, "log"),
+		"-o", "-c listen_addresses='' -c unix_socket_directories="+c.dir+" -c fsync=off", "start")
+}
+
+// Stop stops the cluster at once (mode immediate, as a crash would) and
+// waits until it is down: connections fail from then on.
+func (c *Cluster) Stop(t testing.TB) {
+	t.Helper()
+	run(t, c.owner, filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-m", "immediate", "-w", "-t", "60", "stop")
 }
 
 func chownTo(dir, name string) error {
