@@ -24,6 +24,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,12 @@ type Options struct {
 	Hostname string
 	// MaxRequestBytes bounds a request body; larger ones get 413.
 	MaxRequestBytes int64
-	Logger          *slog.Logger
+	// MaxInFlightPerAddress bounds the send requests handled at once for
+	// one client address (an IPv4 address or an IPv6 /64), as
+	// limits.max_connections_per_client bounds SMTP sessions; one more is
+	// answered 429 concurrency_limited. 0: no bound.
+	MaxInFlightPerAddress int
+	Logger                *slog.Logger
 }
 
 // Server is the API's HTTPS listener.
@@ -60,6 +66,9 @@ type Server struct {
 	srv      *http.Server
 	ln       net.Listener
 	inflight sync.Map // client + "\x00" + Idempotency-Key of requests being handled
+
+	mu      sync.Mutex
+	perAddr map[string]int // send requests being handled, by clientKey
 }
 
 // New prepares the server; Start listens.
@@ -73,7 +82,7 @@ func New(o Options) (*Server, error) {
 	if o.MaxRequestBytes <= 0 {
 		o.MaxRequestBytes = 32 << 20
 	}
-	s := &Server{o: o, log: o.Logger.With(slog.String("listener", "api"))}
+	s := &Server{o: o, log: o.Logger.With(slog.String("listener", "api")), perAddr: map[string]int{}}
 	s.srv = &http.Server{Handler: s.Handler(), TLSConfig: o.TLS,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
@@ -122,6 +131,16 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// Unavailable is the handler of the API's listener while the gateway
+// stands by (its data folder read-only): nothing can be queued, so every
+// request is answered 503 unavailable with why and a Retry-After, before
+// its key or body is even read.
+func Unavailable(why string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &requestError{503, "unavailable", why + "; try again later"})
+	})
+}
+
 // client authenticates the request's API key.
 func (s *Server) client(r *http.Request) (string, error) {
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -146,6 +165,13 @@ type accepted struct {
 }
 
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+	release, ok := s.enter(r)
+	if !ok {
+		writeError(w, &requestError{429, "concurrency_limited",
+			"too many requests from this address at once (limits.max_connections_per_client); retry when one has been answered"})
+		return
+	}
+	defer release()
 	client, err := s.client(r)
 	if err != nil {
 		writeError(w, err)
@@ -328,6 +354,40 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, statusBody{ID: id, Submitted: submitted, Recipients: rcpts})
+}
+
+// enter counts a send request against its address's bound; release ends
+// it. ok is false, and nothing counted, when the address is at its bound.
+func (s *Server) enter(r *http.Request) (release func(), ok bool) {
+	limit := s.o.MaxInFlightPerAddress
+	if limit <= 0 {
+		return func() {}, true
+	}
+	key := clientKey(remoteIP(r))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perAddr[key] >= limit {
+		return nil, false
+	}
+	s.perAddr[key]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.perAddr[key]--; s.perAddr[key] <= 0 {
+			delete(s.perAddr, key)
+		}
+	}, true
+}
+
+// clientKey is what one client address counts as: an IPv4 address, or the
+// /64 of an IPv6 address (one host usually holds a whole /64).
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Unmap().Is4() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 func remoteIP(r *http.Request) string {

@@ -3,6 +3,8 @@ package delivery
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -97,13 +99,15 @@ func (c *Client) data(s *session, t txn, accepted []int) txnResult {
 		c.failOn(s, t.out, accepted, replyError(err, "DATA", s.hop.host))
 		return txnResult{}
 	}
-	if _, err := w.CloseWithResponse(); err != nil {
+	resp, err := w.CloseWithResponse()
+	if err != nil {
 		c.failOn(s, t.out, accepted, replyError(err, "DATA", s.hop.host))
 		return txnResult{reusable: alive(err)}
 	}
 	s.sent++
+	enhanced := successEnhanced(resp.StatusText)
 	for _, i := range accepted {
-		c.succeedOn(s, &t.out[i])
+		c.succeedOn(s, &t.out[i], enhanced)
 		t.out[i].DSNPassed = dsnPassed(s, t.d.Rcpts[i])
 	}
 	// No RSET: after the reply to the final dot the transaction is over
@@ -166,11 +170,23 @@ func (c *Client) failOn(s *session, out []mail.Outcome, idx []int, e *Error) {
 	}
 }
 
-// succeedOn records a delivered recipient.
-func (c *Client) succeedOn(s *session, o *mail.Outcome) {
-	o.Err, o.Permanent, o.Code, o.Enhanced = nil, false, 0, ""
+// succeedOn records a delivered recipient: the final reply's code (250)
+// and enhanced code, never its text (it may carry tracking information).
+func (c *Client) succeedOn(s *session, o *mail.Outcome, enhanced string) {
+	o.Err, o.Permanent, o.Code, o.Enhanced = nil, false, 250, enhanced
 	setTransport(s, o)
 	c.metrics.verification.WithLabelValues(o.Verification).Inc()
+}
+
+// successEnhanced is the enhanced status code at the start of a 250
+// reply's text ("2.0.0 Ok: queued as …"), or "" when there is none.
+func successEnhanced(text string) string {
+	code, _, _ := strings.Cut(text, " ")
+	var ec smtp.EnhancedCode
+	if !parseEnhanced(code, &ec) || ec[0] != 2 {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
 }
 
 // setTransport records what the transport achieved: how the peer was

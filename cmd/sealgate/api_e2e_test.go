@@ -24,7 +24,15 @@ type apiEnv struct {
 
 func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
-	e := newEnv(t, envOpts{extra: "api: {listen: \"127.0.0.1:0\", max_request_size: 200KiB}\nlimits: {max_message_size: 100KiB}\n"})
+	return newAPIEnvWith(t, envOpts{}, "")
+}
+
+// newAPIEnvWith is newAPIEnv with o's sink, YAML and hooks, and more
+// items in the limits section (", key: value").
+func newAPIEnvWith(t *testing.T, o envOpts, limits string) *apiEnv {
+	t.Helper()
+	o.extra = "api: {listen: \"127.0.0.1:0\", max_request_size: 200KiB}\nlimits: {max_message_size: 100KiB" + limits + "}\n" + o.extra
+	e := newEnv(t, o)
 	if e.gw.api == nil {
 		t.Fatal("api.listen set, but no API server")
 	}

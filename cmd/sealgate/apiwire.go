@@ -78,7 +78,8 @@ func (g *gateway) startAPI() error {
 			_, err := g.queue.Show(id)
 			return err == nil
 		},
-		Hostname: g.cfg.Hostname, MaxRequestBytes: g.cfg.API.MaxRequestSize, Logger: g.log})
+		Hostname: g.cfg.Hostname, MaxRequestBytes: g.cfg.API.MaxRequestSize,
+		MaxInFlightPerAddress: g.cfg.Limits.MaxConnectionsPerClient, Logger: g.log})
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,9 @@ type envOpts struct {
 	extra string    // YAML appended to the config
 	retry string    // retry schedule
 	logs  io.Writer // the gateway's operational log; nil discards it
+	// before, if set, runs with the gateway's data folder (not yet made)
+	// before the gateway starts: a test mounts a file system there.
+	before func(data string)
 }
 
 // freePort returns a loopback address whose port was free a moment ago.
@@ -128,6 +131,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	e.cfg = cfg
+	if o.before != nil {
+		o.before(cfg.DataDir)
+	}
 	logs := o.logs
 	if logs == nil {
 		logs = io.Discard

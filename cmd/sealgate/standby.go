@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealgate/sealgate/api"
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/metrics"
 )
@@ -75,12 +78,13 @@ func existingAncestor(d string) string {
 // read-only file system. Nothing can be accepted (a 250 needs the spool)
 // and nothing delivered (a delivery needs its audit record and its state
 // written), so the SMTP listeners answer every connection with 421 4.3.2
-// (senders retry later), /readyz says why, the metrics are served, and the
-// folder is tried again every standbyProbe until it can be written; then
-// the gateway starts in full.
+// (senders retry later), the HTTP API answers 503, /readyz says why, the
+// metrics are served, and the folder is tried again every standbyProbe
+// until it can be written; then the gateway starts in full.
 type standby struct {
 	log     *slog.Logger
 	lns     []net.Listener
+	api     *http.Server
 	metrics *metrics.Server
 	wg      sync.WaitGroup
 }
@@ -109,6 +113,10 @@ func startStandby(cfg *config.Config, log *slog.Logger, out io.Writer, reason er
 		go s.refuse(ln, reply)
 		fmt.Fprintf(out, "sealgate: standby: SMTP %s on %s answers 421 (data folder read-only)\n", l.Name, ln.Addr())
 	}
+	if err := s.startAPI(cfg, out); err != nil {
+		s.close()
+		return nil, err
+	}
 	if cfg.Metrics.Listen != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -128,6 +136,29 @@ func startStandby(cfg *config.Config, log *slog.Logger, out io.Writer, reason er
 	log.Error("data folder is read-only: standing by (SMTP answers 421, nothing is delivered) until it can be written",
 		slog.String("error", reason.Error()))
 	return s, nil
+}
+
+// startAPI serves the HTTP API's listener, when there is one, with 503
+// answers: an application retries later, as an SMTP client does after 421.
+func (s *standby) startAPI(cfg *config.Config, out io.Writer) error {
+	if cfg.API.Listen == "" {
+		return nil
+	}
+	files := cfg.APITLS()
+	pair, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		return fmt.Errorf("api certificate: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("api listener: %w", err)
+	}
+	s.api = &http.Server{Handler: api.Unavailable("the gateway's mail storage is read-only"),
+		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	go s.api.Serve(tls.NewListener(ln, tlsCfg))
+	fmt.Fprintf(out, "sealgate: standby: HTTP API on https://%s/v1/messages answers 503 (data folder read-only)\n", ln.Addr())
+	return nil
 }
 
 // refuse answers every connection on ln with reply and closes it.
@@ -153,6 +184,9 @@ func (s *standby) close() {
 		ln.Close()
 	}
 	s.wg.Wait()
+	if s.api != nil {
+		s.api.Close()
+	}
 	if s.metrics != nil {
 		s.metrics.Close(context.Background())
 	}
