@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"golang.org/x/sys/unix"
 
+	"github.com/sealgate/sealgate/internal/pgtest"
 	"github.com/sealgate/sealgate/internal/smtpsink"
 )
 
@@ -107,9 +110,9 @@ func TestAPIConcurrencyLimited(t *testing.T) {
 	}
 }
 
-// TestAPIUnavailable: on a data folder that is full, and with the API's
-// store gone, the API answers 503 with a JSON error and a Retry-After; it
-// takes mail again once there is room.
+// TestAPIUnavailable: on a data folder that is full the API answers 503
+// insufficient_storage with a JSON error and a Retry-After; it takes mail
+// again once there is room.
 func TestAPIUnavailable(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnvWith(t, envOpts{extra: "queue: {min_free: 1MiB}\n", before: func(data string) {
@@ -126,13 +129,51 @@ func TestAPIUnavailable(t *testing.T) {
 	if code, body, _ := a.post(t, apiMessage("pat@example.net")); code != 202 {
 		t.Fatalf("space again: %d %v", code, body)
 	}
+}
 
-	// The API's store gone (its database closed under the server).
-	a.gw.apiStore.Close()
-	code, body, hdr = a.post(t, apiMessage("pat@example.net"))
+// TestAPIStoreDown: with the shared store on PostgreSQL and the database
+// refusing connections (its sessions ended, new ones not allowed), sending
+// and reading a status are answered 503 unavailable; once the database
+// takes connections again, so does the API.
+func TestAPIStoreDown(t *testing.T) {
+	t.Parallel()
+	server := pgtest.Server(t)
+	dbURL := pgtest.NewDB(t, server)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	a := newAPIEnvWith(t, envOpts{extra: fmt.Sprintf("store: {url: %q}\n", dbURL)}, "")
+	code, body, _ := a.post(t, apiMessage("pat@example.net"))
+	id, _ := body["id"].(string)
+	if code != 202 || id == "" {
+		t.Fatalf("with the store up: %d %v", code, body)
+	}
+	admin, err := sql.Open("pgx", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	allow := func(on bool) {
+		t.Helper()
+		if _, err := admin.Exec(fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", name, on)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allow(false)
+	t.Cleanup(func() { admin.Exec(fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS true", name)) })
+	if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+		t.Fatal(err)
+	}
+	code, body, hdr := a.post(t, apiMessage("pat@example.net"))
 	checkRetryLater(t, "store down, send", code, body, hdr, 503, "unavailable")
-	code, body, hdr = a.do(t, "GET", "/v1/messages/whatever", "", a.key, nil)
+	code, body, hdr = a.do(t, "GET", "/v1/messages/"+id, "", a.key, nil)
 	checkRetryLater(t, "store down, status", code, body, hdr, 503, "unavailable")
+	allow(true)
+	if code, body, _ := a.post(t, apiMessage("pat@example.net")); code != 202 {
+		t.Fatalf("store up again: %d %v", code, body)
+	}
 }
 
 // TestAPIStatusLastReply: a recipient's status carries the last reply's
