@@ -213,8 +213,15 @@ func TestFullDiskDuringFinishKeepsBounceScheduled(t *testing.T) {
 	t.Parallel()
 	m := newMemSpool()
 	var mu sync.Mutex
-	full := false
-	m.setFault(failWhile(func() bool { mu.Lock(); defer mu.Unlock(); return full }, syscall.ENOSPC, "write"))
+	full, refused := false, 0
+	m.setFault(failWhile(func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if full {
+			refused++
+		}
+		return full
+	}, syscall.ENOSPC, "write"))
 	g := newGate()
 	gone := g.hold("x@gone.example")
 	q := memQueue(t, m, g, func(c *Config) { c.Schedule = []time.Duration{20 * time.Millisecond} })
@@ -224,7 +231,7 @@ func TestFullDiskDuringFinishKeepsBounceScheduled(t *testing.T) {
 	full = true // the disk fills while the bounce is being handled
 	mu.Unlock()
 	close(gone)
-	time.Sleep(100 * time.Millisecond) // several passes on the full disk
+	waitFor(t, "several passes on the full disk", func() bool { mu.Lock(); defer mu.Unlock(); return refused >= 3 })
 	if _, err := q.Show(id); err != nil {
 		t.Fatalf("bounced message left the queue while its DSN could not be queued: %v", err)
 	}
@@ -236,7 +243,16 @@ func TestFullDiskDuringFinishKeepsBounceScheduled(t *testing.T) {
 	mu.Unlock()
 	waitFor(t, "the DSN once the disk has room", func() bool { return len(g.dsns()) == 1 })
 	waitFor(t, "the bounced message to leave the queue", func() bool { _, err := q.Show(id); return err != nil })
-	time.Sleep(50 * time.Millisecond)
+	// What is left are DSNs; once each has been tried, every DSN ever
+	// queued for the message has reached the gate.
+	waitFor(t, "every queued DSN tried", func() bool {
+		for _, in := range q.List() {
+			if in.Running || in.State.Attempts == 0 {
+				return false
+			}
+		}
+		return true
+	})
 	if n := len(g.dsns()); n != 1 {
 		t.Fatalf("%d DSNs, want 1", n)
 	}

@@ -227,6 +227,9 @@ func (r *raw) closed(allowed ...string) {
 	r.t.Helper()
 	for i := 0; i < 10; i++ {
 		line, err := r.reply()
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			r.t.Fatal("connection still open at the test's deadline")
+		}
 		if err != nil {
 			return
 		}

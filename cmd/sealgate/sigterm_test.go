@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // TestSIGTERMKeepsQueueAndExitsCleanly: on SIGTERM the gateway exits 0
@@ -23,9 +24,11 @@ func TestSIGTERMKeepsQueueAndExitsCleanly(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
 	var refuse atomic.Bool
+	var refused atomic.Int32
 	refuse.Store(true)
 	sink := smtpsink.Start(t, smtpsink.Options{RcptReply: func(string) *smtp.SMTPError {
 		if refuse.Load() {
+			refused.Add(1)
 			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "later"}
 		}
 		return nil
@@ -42,7 +45,7 @@ func TestSIGTERMKeepsQueueAndExitsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	time.Sleep(300 * time.Millisecond) // one refused attempt
+	testenv.WaitFor(t, 10*time.Second, "one refused attempt", func() bool { return refused.Load() >= 1 })
 	proc.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- proc.Wait() }()
