@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -163,7 +165,9 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		ss.s.refused.Inc()
 		return errNoSuchAddress
 	}
-	ss.targets = append(ss.targets, t)
+	if !slices.Contains(ss.targets, t) { // a repeated RCPT is one report
+		ss.targets = append(ss.targets, t)
+	}
 	return nil
 }
 
@@ -177,8 +181,16 @@ func (ss *session) Data(r io.Reader) error {
 			ss.s.msgs.WithLabelValues("too_big").Inc()
 			return errTooBig
 		}
-		// The rest of a broken stream is never read as commands.
-		ss.conn.Conn().Close()
+		if errors.Is(err, smtp.ErrTooLongLine) {
+			ss.s.msgs.WithLabelValues("malformed").Inc()
+		}
+		// The rest of a broken stream is never read as commands: the
+		// reply is written here and the connection closed.
+		c := ss.conn.Conn()
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "%d %d.%d.%d %s\r\n", errAborted.Code, errAborted.EnhancedCode[0], errAborted.EnhancedCode[1],
+			errAborted.EnhancedCode[2], errAborted.Message)
+		c.Close()
 		return errAborted
 	}
 	rep, err := Parse(bytes.NewReader(buf.Bytes()))

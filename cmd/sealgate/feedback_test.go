@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/smtp"
 	"net/textproto"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/stats"
+	"github.com/sealgate/sealgate/webhook"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -214,4 +216,39 @@ func checkStats(t *testing.T, cfgPath, domain string, want map[string]int64) {
 		}
 		return false
 	})
+}
+
+// TestAsyncReportWebhooks: a hard DSN and an ARF complaint that come back
+// to the bounce listener raise a bounced and a complained event (async,
+// with the queue ID of the message they report on and, for the DSN, its
+// status code), signed like every event.
+func TestAsyncReportWebhooks(t *testing.T) {
+	t.Parallel()
+	ca := smtpsink.NewTestCA(t)
+	recv := startHookReceiver(t, ca, "async-report-hook-secret")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hook.secret"), recv.secret, 0o600)
+	os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
+	e := newCampaignEnv(t, bouncesYAML+fmt.Sprintf("webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [bounced, complained]}\n", recv.url, dir, dir))
+	at := e.gw.bounces.Addr().String()
+	gone := e.deliverTo(t, "gone@example.net")
+	if err := sendReport(at, gone.From, remoteDSN(t, gone, "failed", "5.1.1")); err != nil {
+		t.Fatal(err)
+	}
+	spam := e.deliverTo(t, "spam@example.net")
+	if err := sendReport(at, spam.From, arfReport(spam)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 30*time.Second, "two webhook events", func() bool { return len(recv.received()) >= 2 })
+	got := map[string]webhook.Event{}
+	for _, b := range recv.received() {
+		var ev webhook.Event
+		json.Unmarshal(b, &ev)
+		got[ev.Event] = ev
+	}
+	b, c := got["bounced"], got["complained"]
+	if b.Recipient != "gone@example.net" || !b.Async || b.EnhancedCode != "5.1.1" || b.Code != 550 || b.QueueID == "" ||
+		c.Recipient != "spam@example.net" || !c.Async || c.QueueID == "" || c.QueueID == b.QueueID || len(recv.received()) != 2 {
+		t.Fatalf("events %q", recv.received())
+	}
 }

@@ -1,0 +1,151 @@
+package feedback
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/smtp"
+	"net/textproto"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// handler accepts "good@b.test" (ref "r1") and the feedback address, and
+// records reports; fail makes Report fail.
+type handler struct {
+	mu      sync.Mutex
+	reports []*Report
+	targets [][]Target
+	fail    bool
+}
+
+func (h *handler) Recipient(_ context.Context, a string) (Target, bool, error) {
+	switch strings.ToLower(a) {
+	case "good@b.test":
+		return Target{Ref: "r1"}, true, nil
+	case "fbl@b.test":
+		return Target{Feedback: true}, true, nil
+	case "broken@b.test":
+		return Target{}, false, errors.New("store down")
+	}
+	return Target{}, false, nil
+}
+
+func (h *handler) Report(_ context.Context, ts []Target, rep *Report) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fail {
+		return errors.New("store down")
+	}
+	h.reports, h.targets = append(h.reports, rep), append(h.targets, ts)
+	return nil
+}
+
+func startServer(t *testing.T, h *handler) (*Server, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	s, err := Listen(Config{Addr: "127.0.0.1:0", Hostname: "gw.test", MaxBytes: 64 << 10, Handler: h,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s, reg
+}
+
+// send runs one transaction; it returns the first error and the command
+// that got it.
+func send(addr string, rcpts []string, body string) (string, error) {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return "dial", err
+	}
+	defer c.Close()
+	if err := c.Mail(""); err != nil {
+		return "MAIL", err
+	}
+	for _, r := range rcpts {
+		if err := c.Rcpt(r); err != nil {
+			return "RCPT", err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return "DATA", err
+	}
+	w.Write([]byte(body))
+	if err := w.Close(); err != nil {
+		return "DATA", err
+	}
+	return "", c.Quit()
+}
+
+func code(err error) int {
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return 0
+}
+
+// Each kind of hostile or broken input gets its own SMTP error and
+// nothing reaches the handler; a good report does, once per recipient
+// address however often it is named.
+func TestServerReplies(t *testing.T) {
+	h := &handler{}
+	s, reg := startServer(t, h)
+	addr := s.Addr().String()
+	dsn, err := os.ReadFile("testdata/postfix-unknown-user.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		rcpts []string
+		body  string
+		cmd   string
+		code  int
+	}{
+		{"unknown address", []string{"victim@example.net"}, "x", "RCPT", 550},
+		{"store down at RCPT", []string{"broken@b.test"}, "x", "RCPT", 451},
+		{"too big", []string{"good@b.test"}, strings.Repeat("xxxxxxxxxx\r\n", 7000), "DATA", 552},
+		{"line too long", []string{"good@b.test"}, strings.Repeat("x", 3000), "DATA", 421},
+		{"malformed report", []string{"good@b.test"}, "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n", "DATA", 554},
+	}
+	for _, c := range cases {
+		cmd, err := send(addr, c.rcpts, c.body)
+		if cmd != c.cmd || code(err) != c.code {
+			t.Errorf("%s: %s %v, want %s %d", c.name, cmd, err, c.cmd, c.code)
+		}
+	}
+	if len(h.reports) != 0 {
+		t.Fatalf("the handler saw %d reports of refused input", len(h.reports))
+	}
+	if _, err := send(addr, []string{"good@b.test", "GOOD@b.test"}, string(dsn)); err != nil {
+		t.Fatalf("good DSN: %v", err)
+	}
+	if len(h.reports) != 1 || len(h.targets[0]) != 1 || h.targets[0][0].Ref != "r1" || h.reports[0].Kind != KindDSN {
+		t.Fatalf("reports %+v targets %+v", h.reports, h.targets)
+	}
+	h.fail = true
+	if cmd, err := send(addr, []string{"fbl@b.test"}, string(dsn)); cmd != "DATA" || code(err) != 451 {
+		t.Errorf("report not recorded: %s %v, want DATA 451", cmd, err)
+	}
+	for result, want := range map[string]float64{"dsn": 1, "malformed": 2, "too_big": 1, "error": 1} {
+		if got := testutil.ToFloat64(s.msgs.WithLabelValues(result)); got != want {
+			t.Errorf("sealgate_feedback_messages_total{result=%q} = %v, want %v", result, got, want)
+		}
+	}
+	if got := testutil.ToFloat64(s.refused); got != 1 {
+		t.Errorf("refused recipients %v, want 1", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "sealgate_feedback_messages_total"); err != nil || n != 6 {
+		t.Errorf("registered series %d, %v", n, err)
+	}
+}
