@@ -17,8 +17,8 @@ import (
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/stats"
-	"github.com/sealgate/sealgate/webhook"
 	"github.com/sealgate/sealgate/store"
+	"github.com/sealgate/sealgate/webhook"
 )
 
 const bouncesYAML = `bounces: {domain: bounce.clinic.example.org, listen: "127.0.0.1:0", feedback_address: fbl@bounce.clinic.example.org}

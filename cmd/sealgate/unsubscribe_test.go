@@ -23,6 +23,7 @@ import (
 
 	"github.com/sealgate/sealgate/dkim"
 	"github.com/sealgate/sealgate/dnsclient/dnstest"
+	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/unsubscribe"
 )
 
@@ -139,6 +140,10 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	if got := suppressionEvents(t, filepath.Join(e.dir, "audit.log")); !slices.Equal(got, want) {
 		t.Fatalf("audit: %q, want %q", got, want)
 	}
+	// sealgate stats: c1-c3 and t1 sent and delivered, c4 refused at RCPT,
+	// one unsubscribe.
+	checkStats(t, e.path, "clinic.example.org", map[string]int64{stats.Sent: 4, stats.Delivered: 4,
+		stats.Unsubscribes: 1, stats.Suppressed: 1, stats.Complaints: 0})
 }
 
 // TestUnsubscribeTokenPerRecipient: one marketing message to two
