@@ -63,12 +63,13 @@ func (r *run) consentFor(p *rcptState) {
 	p.order, p.consent = append(order, MethodConsent), &basis
 }
 
-// sendConsent delivers the message unchanged to ps over the destination's
-// own TLS policy (STARTTLS when offered, DANE and MTA-STS where
-// published; the client's REQUIRETLS stays), each outcome naming its
+// sendConsent delivers the message unchanged to ps over the best TLS the
+// destination offers: STARTTLS whenever it is offered, even to a domain
+// whose configured policy is "none" (TLSMay at least), DANE and MTA-STS
+// where published, the client's REQUIRETLS kept. Each outcome names its
 // consent.
 func (r *run) sendConsent(ps []*rcptState) {
-	sd := r.sub(ps, r.d.Body, r.protectedLevel())
+	sd := r.sub(ps, r.d.Body, max(r.protectedLevel(), mail.TLSMay))
 	for i, o := range r.send(ps, sd) {
 		r.finish(ps[i], o)
 	}
