@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -72,6 +73,7 @@ type Server struct {
 	srv     *smtp.Server
 	ln      net.Listener
 	msgs    *prometheus.CounterVec
+	reports *prometheus.CounterVec
 	refused prometheus.Counter
 	done    chan struct{}
 }
@@ -88,6 +90,9 @@ func Listen(cfg Config) (*Server, error) {
 		msgs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sealgate_feedback_messages_total",
 			Help: "Messages received on the bounce listener, by result: dsn, arf, other (an autoreply or a bounce in prose: not acted on), malformed, too_big, error (451)."},
 			[]string{"result"}),
+		reports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sealgate_feedback_reports_total",
+			Help: "Reports recorded, by kind (dsn, arf) and class: hard, soft, policy, tls, other, none (a DSN that says delivered or relayed), complaint (arf)."},
+			[]string{"kind", "class"}),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{Name: "sealgate_feedback_refused_recipients_total",
 			Help: "RCPT addresses the bounce listener refused: not a bounce address with a valid token, nor the feedback address."}),
 	}
@@ -96,6 +101,9 @@ func Listen(cfg Config) (*Server, error) {
 	}
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(s.msgs); err != nil {
+			return nil, err
+		}
+		if err := cfg.Registerer.Register(s.reports); err != nil {
 			return nil, err
 		}
 		if err := cfg.Registerer.Register(s.refused); err != nil {
@@ -204,6 +212,13 @@ func (ss *session) Data(r io.Reader) error {
 		return errTempFail
 	}
 	ss.s.msgs.WithLabelValues(string(rep.Kind)).Inc()
+	switch rep.Kind {
+	case KindARF:
+		ss.s.reports.WithLabelValues(string(KindARF), "complaint").Inc()
+	case KindDSN:
+		class, _ := rep.Outcome()
+		ss.s.reports.WithLabelValues(string(KindDSN), cmp.Or(string(class), "none")).Inc()
+	}
 	return nil
 }
 

@@ -142,6 +142,9 @@ func TestServerReplies(t *testing.T) {
 			t.Errorf("sealgate_feedback_messages_total{result=%q} = %v, want %v", result, got, want)
 		}
 	}
+	if got := testutil.ToFloat64(s.reports.WithLabelValues("dsn", "hard")); got != 1 {
+		t.Errorf("sealgate_feedback_reports_total{kind=dsn,class=hard} = %v, want 1", got)
+	}
 	if got := testutil.ToFloat64(s.refused); got != 1 {
 		t.Errorf("refused recipients %v, want 1", got)
 	}

@@ -24,7 +24,7 @@ const (
 )
 
 // exportedMetrics starts a gateway with every component on (SMTP, portal,
-// metrics) and returns the names of every metric its registry describes,
+// metrics, bounce listener) and returns the names of every metric its registry describes,
 // whether or not it has been observed yet.
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
@@ -33,6 +33,7 @@ func exportedMetrics(t *testing.T) map[string]bool {
 		cfg.Listeners[i].Address = "127.0.0.1:0"
 	}
 	cfg.Portal.Listen, cfg.Metrics.Listen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Bounces.Domain, cfg.Bounces.Listen = "bounce.localhost.test", "127.0.0.1:0"
 	g, err := startGateway(cfg, "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
