@@ -36,6 +36,7 @@ var conditionalFiles = map[string][2]string{
 	"webhooks/outbox.db":           {"../../webhook", `"outbox.db"`},
 	"webhooks/outbox.db-wal":       {"../../webhook", `journal_mode(WAL)`},
 	"webhooks/outbox.db-shm":       {"../../webhook", `journal_mode(WAL)`},
+	"keys/bounces.key":             {"../../config", `"keys", "bounces.key"`},
 }
 
 // sourceHas reports whether a non-test Go file in dir contains literal.
