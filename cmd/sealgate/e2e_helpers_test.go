@@ -71,38 +71,68 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// writeConfig writes a gateway config that routes example.net and
-// clinic.example.org to the sink over verified TLS with the test CA; the
-// sink is a trusted hop, so PHI may reach it by the tls method.
-func writeConfig(t *testing.T, dir string, ca *smtpsink.TestCA, sinkAddr string, o envOpts) string {
-	t.Helper()
+// writeTLSFiles writes the gateway's certificate (for gw.example.org,
+// 127.0.0.1 and names), its key and the test CA into e.dir.
+func (e *env) writeTLSFiles(names ...string) {
+	e.t.Helper()
 	e2eHashOnce.Do(func() { e2eHash, _ = passwd.Hash([]byte(e2ePassword)) })
-	cert := ca.Leaf(t, "gw.example.org", "127.0.0.1")
-	writePair(t, dir, cert)
-	os.WriteFile(filepath.Join(dir, "ca.pem"), ca.CertPEM(), 0o600)
-	if o.retry == "" {
-		o.retry = "[200ms]"
+	writePair(e.t, e.dir, e.ca.Leaf(e.t, append([]string{"gw.example.org", "127.0.0.1"}, names...)...))
+	if err := os.WriteFile(filepath.Join(e.dir, "ca.pem"), e.ca.CertPEM(), 0o600); err != nil {
+		e.t.Fatal(err)
 	}
-	yaml := fmt.Sprintf(`hostname: gw.example.org
+}
+
+// gatewayHead is what every test gateway's configuration starts with:
+// its name, data folder under dir, a submission listener with STARTTLS
+// and AUTH on a free port, its certificate, metrics on a free port and
+// the audit log.
+func gatewayHead(dir string) string {
+	return fmt.Sprintf(`hostname: gw.example.org
 data_dir: %[1]s/data
 listeners:
   - {name: submission, address: "127.0.0.1:0", tls: starttls, auth: required}
 tls: {cert: %[1]s/cert.pem, key: %[1]s/key.pem}
-clients:
-  - {name: marketing, username: marketing, password_hash: "%[2]s", allowed_senders: ["*@news.example.org"]}
-delivery:
-  routes: {"example.net": "%[3]s", "news.example.org": "%[3]s"}
-  tls: {ca_file: %[1]s/ca.pem, policy: {default: verify}, trusted_hops: ["%[3]s"]}
-  retry: {schedule: %[4]s, max_age: 1h}
 metrics: {listen: "127.0.0.1:0"}
 log: {audit_file: %[1]s/audit.log}
-portal: {base_url: "https://localhost:8443"}
-%[5]s`, dir, e2eHash, sinkAddr, o.retry, o.extra)
-	path := filepath.Join(dir, "sealgate.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
+`, dir)
+}
+
+// writeConfig writes, in dir, a gateway config that routes example.net
+// and news.example.org to sinkAddr over verified TLS with the CA; that
+// sink is a trusted hop, so PHI may reach it by the tls method. It
+// returns the file's path.
+func writeConfig(t *testing.T, dir string, ca *smtpsink.TestCA, sinkAddr string, o envOpts) string {
+	t.Helper()
+	e := &env{t: t, dir: dir, ca: ca}
+	e.writeConfig(sinkAddr, o)
+	return e.path
+}
+
+// writeConfig writes e's config (see writeConfig) for the sink at sinkAddr.
+func (e *env) writeConfig(sinkAddr string, o envOpts) {
+	e.t.Helper()
+	e.writeTLSFiles()
+	if o.retry == "" {
+		o.retry = "[200ms]"
 	}
-	return path
+	yaml := gatewayHead(e.dir) + fmt.Sprintf(`clients:
+  - {name: marketing, username: marketing, password_hash: "%[1]s", allowed_senders: ["*@news.example.org"]}
+delivery:
+  routes: {"example.net": "%[2]s", "news.example.org": "%[2]s"}
+  tls: {ca_file: %[3]s/ca.pem, policy: {default: verify}, trusted_hops: ["%[2]s"]}
+  retry: {schedule: %[4]s, max_age: 1h}
+portal: {base_url: "https://localhost:8443"}
+%[5]s`, e2eHash, sinkAddr, e.dir, o.retry, o.extra)
+	e.writeYAML(yaml)
+}
+
+// writeYAML writes the configuration file e.path.
+func (e *env) writeYAML(yaml string) {
+	e.t.Helper()
+	e.path = filepath.Join(e.dir, "sealgate.yaml")
+	if err := os.WriteFile(e.path, []byte(yaml), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func writePair(t *testing.T, dir string, c tls.Certificate) {
@@ -117,39 +147,50 @@ func writePair(t *testing.T, dir string, c tls.Certificate) {
 	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
 }
 
+// newGatewayEnv is an env with its folder and CA, nothing started yet.
+func newGatewayEnv(t *testing.T) *env {
+	return &env{t: t, dir: t.TempDir(), ca: smtpsink.NewTestCA(t)}
+}
+
 // newEnv starts a sink and an in-process gateway.
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), ca: smtpsink.NewTestCA(t)}
+	e := newGatewayEnv(t)
 	if o.sink.TLS == nil {
 		o.sink.TLS = smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1"))
 	}
 	e.sink = smtpsink.Start(t, o.sink)
-	e.path = writeConfig(t, e.dir, e.ca, e.sink.Addr, o)
+	e.writeConfig(e.sink.Addr, o)
+	e.start(o.logs, o.before)
+	return e
+}
+
+// start loads e.path, runs before with the data folder (not yet made),
+// and runs the gateway in-process, its log to logs (nil: discarded),
+// until the test ends.
+func (e *env) start(logs io.Writer, before func(data string)) {
+	e.t.Helper()
 	cfg, err := config.Load(e.path)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	e.cfg = cfg
-	if o.before != nil {
-		o.before(cfg.DataDir)
+	if before != nil {
+		before(cfg.DataDir)
 	}
-	logs := o.logs
 	if logs == nil {
 		logs = io.Discard
 	}
 	gw, err := startGateway(cfg, e.path, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	e.gw = gw
-	e.smtpAt = gw.smtpd.Addrs()[0].String()
-	t.Cleanup(func() {
+	e.gw, e.smtpAt = gw, gw.smtpd.Addrs()[0].String()
+	e.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		gw.close(ctx)
 	})
-	return e
 }
 
 // submit sends one message as the marketing client and returns the reply error.

@@ -351,7 +351,7 @@ func TestBadKeysAndCertificatesSkippedWithLogLine(t *testing.T) {
 
 func scrapeURL(t *testing.T, e *protEnv) string {
 	t.Helper()
-	return scrape(t, &env{gw: e.gw})
+	return scrape(t, e.env)
 }
 
 // waitMetric polls the metrics (bounded) until want shows up.

@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -22,24 +20,19 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
-	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/internal/smtpsink"
-	"github.com/sealgate/sealgate/passwd"
 )
 
-// protEnv is a gateway with encryption configured and two destinations:
-// example.net, whose sink has a certificate that verifies, and
-// bad.example, whose sink's certificate does not.
+// protEnv is a gateway (env) with encryption configured and three
+// destinations: example.net, whose sink (env.sink, good) has a
+// certificate that verifies, bad.example, whose sink's certificate does
+// not, and plain.example, which offers no STARTTLS.
 type protEnv struct {
-	dir    string
-	ca     *smtpsink.TestCA
+	*env
 	good   *smtpsink.Sink
 	bad    *smtpsink.Sink
 	plain  *smtpsink.Sink // offers no STARTTLS at all
-	cfg    *config.Config
-	gw     *gateway
 	logs   *syncBuf
-	smtpAt string
 	pgpKey *openpgp.Entity
 	cert   *x509.Certificate
 	key    *rsa.PrivateKey
@@ -76,29 +69,17 @@ func newProtEnv(t *testing.T, extraKeys, extraCerts map[string][]byte) *protEnv 
 // folder and CA, returns appended to the config.
 func newProtEnvYAML(t *testing.T, extraKeys, extraCerts map[string][]byte, extra func(dir string, ca *smtpsink.TestCA) string) *protEnv {
 	t.Helper()
-	e := &protEnv{dir: t.TempDir(), ca: smtpsink.NewTestCA(t), logs: &syncBuf{}}
+	e := &protEnv{env: newGatewayEnv(t), logs: &syncBuf{}}
 	if extra != nil {
 		e.extra = extra(e.dir, e.ca)
 	}
 	e.good = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1"))})
+	e.sink = e.good
 	e.bad = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(t, "localhost", "127.0.0.1"))})
 	e.plain = smtpsink.Start(t, smtpsink.Options{})
 	e.writeKeys(t, extraKeys, extraCerts)
-	cfg, err := config.Load(e.writeConfig(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.cfg = cfg
-	gw, err := startGateway(cfg, "", slog.New(slog.NewTextHandler(e.logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.gw, e.smtpAt = gw, gw.smtpd.Addrs()[0].String()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		gw.close(ctx)
-	})
+	e.writeProtConfig()
+	e.start(e.logs, nil)
 	return e
 }
 
@@ -124,24 +105,15 @@ func (e *protEnv) writeKeys(t *testing.T, extraKeys, extraCerts map[string][]byt
 // bad one and plain.example to the plaintext one; the default TLS policy is "may", so only protection raises it.
 // The good sink is a trusted hop (the final hop of a partner whose name
 // the configuration pins), so the tls method may send PHI there.
-func (e *protEnv) writeConfig(t *testing.T) string {
-	t.Helper()
-	e2eHashOnce.Do(func() { e2eHash, _ = passwd.Hash([]byte(e2ePassword)) })
-	writePair(t, e.dir, e.ca.Leaf(t, "gw.example.org", "127.0.0.1"))
-	protWrite(t, e.dir, "ca.pem", e.ca.CertPEM())
-	yaml := fmt.Sprintf(`hostname: gw.example.org
-data_dir: %[1]s/data
-listeners:
-  - {name: submission, address: "127.0.0.1:0", tls: starttls, auth: required}
-tls: {cert: %[1]s/cert.pem, key: %[1]s/key.pem}
-clients:
+func (e *protEnv) writeProtConfig() {
+	e.t.Helper()
+	e.writeTLSFiles()
+	yaml := gatewayHead(e.dir) + fmt.Sprintf(`clients:
   - {name: ehr, username: marketing, password_hash: "%[2]s", allowed_senders: ["*@clinic.example.org"]}
 delivery:
   routes: {"example.net": "%[3]s", "bad.example": "%[4]s", "plain.example": "%[5]s", "clinic.example.org": "%[3]s"}
   tls: {ca_file: %[1]s/ca.pem, policy: {default: may}, trusted_hops: ["%[3]s"]}
   retry: {schedule: [200ms], max_age: 1h}
-metrics: {listen: "127.0.0.1:0"}
-log: {audit_file: %[1]s/audit.log}
 encryption:
   order: [pgp, smime, tls, portal]
   pgp: {keyring: %[1]s/pgp}
@@ -153,9 +125,7 @@ portal:
   listen: "127.0.0.1:0"
   branding: {organization: "Example Clinic"}
 `, e.dir, e2eHash, e.good.Addr, e.bad.Addr, e.plain.Addr) + e.extra
-	path := filepath.Join(e.dir, "sealgate.yaml")
-	protWrite(t, e.dir, "sealgate.yaml", []byte(yaml))
-	return path
+	e.writeYAML(yaml)
 }
 
 // send submits the PHI message to rcpts.

@@ -136,7 +136,7 @@ func TestProtectorSMIMESigner(t *testing.T) {
 	cert := protCert(t, "smime@example.net", protCertExpiry())
 	protWrite(t, cfg.Encrypt.SMIME.Certs, "rcpt.pem", pemOf(cert))
 	cfg.Encrypt.SMIME.SignCert = protWrite(t, dir, "org.pem", pemOf(protCert(t, "lab@clinic.example.org", protCertExpiry())))
-	cfg.Encrypt.SMIME.SignKey = protWrite(t, dir, "org.key", pemKey(t, &protEnv{key: protRSAKey(t)}))
+	cfg.Encrypt.SMIME.SignKey = protWrite(t, dir, "org.key", pemKey(t, &protEnv{env: &env{}, key: protRSAKey(t)}))
 	next := &recorder{}
 	c, closeFn, err := newProtector(cfg, slog.New(slog.DiscardHandler), nil, next, boxtest.Open(t, nil), &lateSubmitter{}, nil, nil)
 	if err != nil {
