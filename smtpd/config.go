@@ -35,6 +35,19 @@ type Client struct {
 	Marketing bool
 }
 
+// AuthFailureCounter counts failed logins per client key (an IPv4
+// address or an IPv6 /64) in one-minute windows shared by several nodes.
+type AuthFailureCounter interface {
+	// AuthFailures returns the failures of key in the current window.
+	AuthFailures(ctx context.Context, key string) (int, error)
+	// AddAuthFailure counts one failure of key.
+	AddAuthFailure(ctx context.Context, key string) error
+}
+
+// SharedAuthFailures is how many failed logins an address may have in a
+// minute across nodes, as each node allows on its own (10 a minute).
+const SharedAuthFailures = 10
+
 // SuppressionList says whether marketing mail from a sending domain must
 // not go to an address. An error is answered with a temporary failure:
 // a list that cannot be read clears nobody.
@@ -120,6 +133,12 @@ type Config struct {
 	// every recipient of a marketing client (temporarily), since nothing
 	// could say who opted out.
 	Suppressions SuppressionList
+	// AuthFailures, when set, also counts failed logins per client
+	// address where every node sees them (the shared store): an address
+	// with SharedAuthFailures failures in the current minute is refused on
+	// every node. When it cannot be read, each node's own count still
+	// applies, so a store outage never stops logins.
+	AuthFailures AuthFailureCounter
 	// VerifyPassword checks a password against a configured hash.
 	VerifyPassword func(hash string, password []byte) (bool, error)
 	Logger         *slog.Logger

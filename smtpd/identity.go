@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -134,7 +135,7 @@ func costKey(hash string, clients []Client) string {
 func (s *session) authenticate(identity, user, pass string) error {
 	now := time.Now()
 	ipKey := clientKey(s.remote).String()
-	if !s.srv.authFail.peek(ipKey, now) {
+	if !s.srv.authFail.peek(ipKey, now) || s.srv.sharedAuthRefused(s.ctx, ipKey, s.log) {
 		s.log.Warn("authentication refused: too many failed logins from this address")
 		s.guard.CloseAfterReply("auth_rate_limit")
 		return s.srv.toReply(errAuthRateLimit, "")
@@ -158,6 +159,7 @@ func (s *session) authenticate(identity, user, pass string) error {
 	// The username is not logged: it is often an address.
 	s.log.Warn("authentication failed", slog.Int("failures", s.authFailures))
 	s.srv.authFail.allow(ipKey, now)
+	s.srv.countSharedAuthFailure(s.ctx, ipKey, s.log)
 	if s.authFailures >= s.srv.cfg.Limits.MaxAuthFailures {
 		s.guard.CloseAfterReply("auth_failures")
 	}
@@ -192,5 +194,37 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 		return []byte("Password:"), false, nil
 	default:
 		return nil, true, l.check("", l.user, string(resp))
+	}
+}
+
+// sharedAuthTimeout bounds one look-up of the shared failed-login count.
+const sharedAuthTimeout = 2 * time.Second
+
+// sharedAuthRefused reports whether the shared store counts too many
+// failed logins for key. A store that cannot be read refuses nothing:
+// the node's own count still applies.
+func (srv *Server) sharedAuthRefused(ctx context.Context, key string, log *slog.Logger) bool {
+	if srv.cfg.AuthFailures == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, sharedAuthTimeout)
+	defer cancel()
+	n, err := srv.cfg.AuthFailures.AuthFailures(ctx, key)
+	if err != nil {
+		log.Warn("shared failed-login count unavailable; this node's own count applies", slog.String("error", err.Error()))
+		return false
+	}
+	return n >= SharedAuthFailures
+}
+
+// countSharedAuthFailure adds one failed login of key to the shared count.
+func (srv *Server) countSharedAuthFailure(ctx context.Context, key string, log *slog.Logger) {
+	if srv.cfg.AuthFailures == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, sharedAuthTimeout)
+	defer cancel()
+	if err := srv.cfg.AuthFailures.AddAuthFailure(ctx, key); err != nil {
+		log.Warn("failed login not counted in the shared store", slog.String("error", err.Error()))
 	}
 }

@@ -66,8 +66,11 @@ type gateway struct {
 	apiTracker *api.Tracker
 	api        *api.Server
 	// storeDB is the shared store's database when the portal store is
-	// not open (sharedDB); nil otherwise.
-	storeDB *store.DB
+	// not open (sharedDB); nil otherwise. limitSweep then removes ended
+	// rate-limit windows (failed logins), which the portal store's
+	// expiry loop does otherwise.
+	storeDB    *store.DB
+	limitSweep *periodic.Loop
 	// hooks is the webhooks' durable outbox (webhooks:), nil without any.
 	hooks *webhook.Outbox
 	// ready is what /readyz reports.
@@ -334,10 +337,14 @@ func (g *gateway) startSMTP() error {
 	if g.portalStore != nil {
 		suppressions = suppressionHooks{SuppressionList: g.portalStore, hooks: g.hooks, stats: g.stats}
 	}
+	authFailures, err := g.sharedAuthFailures()
+	if err != nil {
+		return err
+	}
 	s, err := smtpd.New(smtpd.Config{
 		Hostname: g.cfg.Hostname, Listeners: listeners(g.cfg), TLS: tlsCfg, Clients: clients(g.cfg),
 		Limits: limits(g.cfg), Policy: policyChecker{g.policy}, Queue: g.queue, Audit: acceptEvents{g.audit, g.hooks, g.stats}, VerifyPassword: passwd.Verify,
-		Logger: g.log, Registerer: g.reg, Suppressions: suppressions,
+		Logger: g.log, Registerer: g.reg, Suppressions: suppressions, AuthFailures: authFailures,
 	})
 	if err != nil {
 		return err
@@ -419,6 +426,9 @@ func (g *gateway) close(ctx context.Context) error {
 	}
 	if g.portalStore != nil {
 		errs = append(errs, g.portalStore.Close(context.Background()))
+	}
+	if g.limitSweep != nil {
+		g.limitSweep.Stop()
 	}
 	if g.storeDB != nil {
 		errs = append(errs, g.storeDB.Close())

@@ -120,3 +120,43 @@ func TestStoreCLIPostgresAlias(t *testing.T) {
 		t.Fatalf("the old suppression after adoption: %d (%v)", n, err)
 	}
 }
+
+// TestAPIKeyImportsOldFile: on a data folder from before the shared
+// store, with the API's own api.db and no store yet, `sealgate apikey
+// list` moves the file's keys into the store and lists them; the old
+// file is gone and the store now exists.
+func TestAPIKeyImportsOldFile(t *testing.T) {
+	t.Parallel()
+	path, data := storeCLIConfig(t, "")
+	old := filepath.Join(data, "api", "api.db")
+	os.MkdirAll(filepath.Dir(old), 0o700)
+	db, err := sql.Open("sqlite", "file:"+old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE api_keys (id TEXT PRIMARY KEY, client TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+			created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)`,
+		`CREATE TABLE api_idempotency (client TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
+			queue_id TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, PRIMARY KEY (client, key))`,
+		`CREATE TABLE api_recipients (queue_id TEXT NOT NULL, client TEXT NOT NULL, rcpt TEXT NOT NULL, seq INTEGER NOT NULL,
+			status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, code INTEGER NOT NULL DEFAULT 0,
+			enhanced TEXT NOT NULL DEFAULT '', submitted INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (queue_id, seq))`,
+		`INSERT INTO api_keys VALUES ('0a0b0c0d0e0f', 'app', 'a3f1', 1764000000, 0)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	code, out, errOut := runCLI("apikey", "list", "--config", path)
+	if code != 0 || !strings.Contains(out, "0a0b0c0d0e0f") || !strings.Contains(out, "app") {
+		t.Fatalf("apikey list on an old data folder: %d %q %q", code, out, errOut)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the old api.db is still there (%v)", err)
+	}
+	if code, out, _ := runCLI("store", "status", "--config", path); code != 0 || !strings.Contains(out, "pending: none") {
+		t.Errorf("store status after the import: %d %q", code, out)
+	}
+}
