@@ -5,15 +5,75 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/verp"
 )
 
+// groupCommit lets concurrent writers share a transaction: the first
+// caller writes what every caller queued while it was writing, and each
+// caller returns when the transaction holding its rows has committed.
+// Campaign copies leave from many delivery workers at once, and one
+// SQLite commit (an fsync) per copy would cap them at about a thousand a
+// second.
+type groupCommit struct {
+	mu      sync.Mutex
+	pending []verp.Recipient
+	waiters []chan error
+	writing bool
+}
+
 // RememberRecipients records what bounce addresses refer to (package
-// verp), in one transaction; a reference already there is kept.
+// verp); a reference already there is kept. It returns once the rows are
+// committed, in a transaction it may share with concurrent callers.
 func (s *Store) RememberRecipients(ctx context.Context, rs []verp.Recipient) error {
+	g := &s.remember
+	done := make(chan error, 1)
+	g.mu.Lock()
+	g.pending = append(g.pending, rs...)
+	g.waiters = append(g.waiters, done)
+	lead := !g.writing
+	g.writing = true
+	g.mu.Unlock()
+	if lead {
+		s.writeRemembered(context.WithoutCancel(ctx))
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writeRemembered writes what is queued in one transaction. What was
+// queued meanwhile is written by a goroutine of its own, so the caller
+// that led returns as soon as its own rows are in.
+func (s *Store) writeRemembered(ctx context.Context) {
+	g := &s.remember
+	g.mu.Lock()
+	batch, waiters := g.pending, g.waiters
+	g.pending, g.waiters = nil, nil
+	g.mu.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := s.insertRecipients(wctx, batch)
+	cancel()
+	for _, w := range waiters {
+		w <- err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.waiters) == 0 {
+		g.writing = false
+		return
+	}
+	go s.writeRemembered(ctx)
+}
+
+// insertRecipients writes rs in one transaction.
+func (s *Store) insertRecipients(ctx context.Context, rs []verp.Recipient) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, r := range rs {
 			_, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO bounce_recipients (ref, queue_id, domain, address, client, at)

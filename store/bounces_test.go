@@ -1,11 +1,16 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sealgate/sealgate/portal/seal"
 	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/verp"
 )
@@ -68,5 +73,95 @@ func testStats(t *testing.T, e env) {
 		if got[i] != want[i] {
 			t.Errorf("Stats[%d] = %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// BenchmarkRememberRecipient is the store write a campaign copy with a
+// bounce address costs before it leaves (one recipient per copy), on
+// SQLite in the data folder, from one delivery worker; with -cpu or
+// parallel workers see BenchmarkRememberRecipientParallel.
+func BenchmarkRememberRecipient(b *testing.B) {
+	m, err := seal.NewMaster(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := Open(context.Background(), Options{Backend: "sqlite", Dir: b.TempDir(), Master: m, TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	ctx := context.Background()
+	at := time.Now()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := verp.Recipient{Ref: fmt.Sprintf("ref%d", i), QueueID: "q", Domain: "clinic.test", Address: "pat@home.test", Client: "news", At: at}
+		if err := e.RememberRecipients(ctx, []verp.Recipient{r}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRememberRecipientParallel: 32 delivery workers at once share
+// transactions (group commit).
+func BenchmarkRememberRecipientParallel(b *testing.B) {
+	m, err := seal.NewMaster(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := Open(context.Background(), Options{Backend: "sqlite", Dir: b.TempDir(), Master: m, TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	var n atomic.Int64
+	at := time.Now()
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := verp.Recipient{Ref: fmt.Sprintf("ref%d", n.Add(1)), QueueID: "q", Domain: "clinic.test", Address: "pat@home.test", Client: "news", At: at}
+			if err := e.RememberRecipients(context.Background(), []verp.Recipient{r}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// Concurrent callers all get their rows committed, each exactly once.
+func TestRememberRecipientsConcurrent(t *testing.T) {
+	e := openSQLite(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for w := 0; w < 20; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				r := verp.Recipient{Ref: fmt.Sprintf("w%d-%d", w, i), QueueID: "q", Domain: "clinic.test",
+					Address: fmt.Sprintf("p%d-%d@home.test", w, i), Client: "news", At: time.Now()}
+				errs <- e.s.RememberRecipients(ctx, []verp.Recipient{r})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w := 0; w < 20; w++ {
+		for i := 0; i < 10; i++ {
+			r, err := e.s.BounceRecipient(ctx, fmt.Sprintf("w%d-%d", w, i))
+			if err != nil || r.Address != fmt.Sprintf("p%d-%d@home.test", w, i) {
+				t.Fatalf("w%d-%d: %+v %v", w, i, r, err)
+			}
+		}
+	}
+	var n int
+	if err := e.s.queryRow(ctx, `SELECT COUNT(*) FROM bounce_recipients`).Scan(&n); err != nil || n != 200 {
+		t.Fatalf("%d rows, %v; want 200", n, err)
 	}
 }

@@ -76,6 +76,9 @@ type Store struct {
 
 	mu     sync.Mutex
 	purger *periodic.Loop
+	// remember groups concurrent RememberRecipients calls into one
+	// transaction (bounces.go).
+	remember groupCommit
 }
 
 // Open connects to the backend and applies the migrations it lacks (see
