@@ -20,9 +20,10 @@ import (
 	"github.com/sealgate/sealgate/mail"
 )
 
-// event is one audit record. Seq and Prev are written by the chain
-// (chain.go) in front of these fields.
-type event struct {
+// Event is one audit record's fields, as written and as Scan reads them
+// back. Seq and Prev are written by the chain (chain.go) in front of these
+// fields.
+type Event struct {
 	Time    time.Time `json:"time"`
 	Event   string    `json:"event"`
 	QueueID string    `json:"queue_id,omitempty"`
@@ -36,10 +37,13 @@ type event struct {
 	Action  string    `json:"action,omitempty"`
 	Method  string    `json:"method,omitempty"`
 	Rule    string    `json:"rule,omitempty"`
-	Finds   []string  `json:"detectors,omitempty"`
-	Result  string    `json:"result,omitempty"`
-	Attempt int       `json:"attempt,omitempty"`
-	Code    int       `json:"code,omitempty"`
+	// Rules names every policy rule that matched, in order (Rule is the
+	// one that decided).
+	Rules   []string `json:"rules,omitempty"`
+	Finds   []string `json:"detectors,omitempty"`
+	Result  string   `json:"result,omitempty"`
+	Attempt int      `json:"attempt,omitempty"`
+	Code    int      `json:"code,omitempty"`
 	// Enhanced and RemoteText are the remote reply's enhanced status code
 	// and its text with addresses, quoted passages and numbers stripped.
 	Enhanced   string `json:"enhanced,omitempty"`
@@ -70,6 +74,9 @@ type event struct {
 	Key string `json:"key,omitempty"`
 	Sig string `json:"sig,omitempty"`
 }
+
+// event is the name the writers use.
+type event = Event
 
 var errNoLog = errors.New("audit: no log")
 
@@ -127,7 +134,7 @@ func (l *Log) Accepted(env *mail.Envelope) {
 	phi := env.Policy.PHI
 	l.write(event{Event: "accepted", QueueID: env.ID, Client: env.Client, Remote: env.ClientAddr,
 		From: &env.From, Rcpts: rcpts, PHI: &phi, Action: env.Policy.Action, Method: env.Policy.Method,
-		Rule: env.Policy.Rule, Finds: env.Policy.Reasons, Origin: env.Origin})
+		Rule: env.Policy.Rule, Rules: env.Policy.Rules, Finds: env.Policy.Reasons, Origin: env.Origin})
 }
 
 // Rejected records a refused message or command.

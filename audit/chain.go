@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -393,28 +392,17 @@ func (l *Log) fromTail(size int64) error {
 }
 
 // fromRotated continues the chain from the newest rotated file beside the
-// log (audit.log.1, audit.log-20261206, audit.log.20261206T1200Z…).
-// Compressed files are not read; rotate with delaycompress.
+// log (see rotated).
 func (l *Log) fromRotated() error {
-	dir, base := filepath.Split(l.path)
-	if dir == "" {
-		dir = "."
-	}
-	ents, err := os.ReadDir(dir)
+	rot, err := rotated(l.path)
 	if err != nil {
 		return err
 	}
 	var newest string
 	var newestT time.Time
-	for _, e := range ents {
-		n := e.Name()
-		if len(n) <= len(base) || n[:len(base)] != base || (n[len(base)] != '.' && n[len(base)] != '-') ||
-			filepath.Ext(n) == ".gz" || filepath.Ext(n) == ".xz" || filepath.Ext(n) == ".zst" || !e.Type().IsRegular() {
-			continue
-		}
-		info, err := e.Info()
-		if err == nil && info.Size() > 0 && info.ModTime().After(newestT) {
-			newest, newestT = filepath.Join(dir, n), info.ModTime()
+	for _, r := range rot {
+		if r.mod.After(newestT) {
+			newest, newestT = r.path, r.mod
 		}
 	}
 	if newest == "" {

@@ -28,8 +28,21 @@ type Report struct {
 	// FirstSeq is the first record's sequence number; above 1 when the
 	// first file continues a rotated one that was not given.
 	FirstSeq uint64
+	// SignedThrough is the sequence number of the last checkpoint that
+	// verified: every record before it is covered by a signature.
+	SignedThrough uint64
 	// Broken is the first broken record, nil when the chain is whole.
 	Broken *Break
+}
+
+// Entry is one record as Scan reads it back: where it is, its place in
+// the chain, and its fields. Seq is 0 for a line written before the log
+// had a hash chain.
+type Entry struct {
+	File string
+	Line int
+	Seq  uint64
+	Event
 }
 
 // Break names the first record where the chain does not hold.
@@ -61,6 +74,7 @@ type verifier struct {
 	haveAny bool              // any line read (chained or not)
 	file    string
 	line    int
+	each    func(Entry) // Scan's callback; nil for Verify
 }
 
 // Verify checks the audit log files, in the order given (oldest first for
@@ -69,7 +83,18 @@ type verifier struct {
 // every checkpoint signed by pub. It stops at the first broken record. The
 // error is for files that cannot be read.
 func Verify(files []string, pub ed25519.PublicKey) (Report, error) {
-	v := &verifier{pub: pub}
+	return Scan(files, pub, nil)
+}
+
+// Scan verifies the files as Verify does and hands each record
+// (checkpoints excepted) to each, in order, once its line parsed and its
+// link to the record before held. A record edited in place shows only at
+// the record after it, and one after the last checkpoint can be forged by
+// anyone, so the caller trusts what it was handed only when the Report
+// has no break, and a record only when its Seq is below SignedThrough.
+// Nothing after a break is handed over.
+func Scan(files []string, pub ed25519.PublicKey, each func(Entry)) (Report, error) {
+	v := &verifier{pub: pub, each: each}
 	v.r.Files = files
 	for _, name := range files {
 		f, err := os.Open(name)
@@ -131,6 +156,7 @@ func (v *verifier) check(line []byte) {
 		}
 		v.r.Unchained++
 		v.last, v.haveAny = hash, true
+		v.emit(line, 0)
 		return
 	}
 	prev, err := hex.DecodeString(r.Prev)
@@ -147,12 +173,24 @@ func (v *verifier) check(line []byte) {
 		}
 		v.r.Checkpoints++
 		v.r.Unsigned = 0
+		v.r.SignedThrough = *r.Seq
 	} else {
 		v.r.Unsigned++
+		v.emit(line, *r.Seq)
 	}
 	v.r.Records++
 	v.started, v.haveAny = true, true
 	v.seq, v.last = *r.Seq, hash
+}
+
+// emit hands a verified record to Scan's callback.
+func (v *verifier) emit(line []byte, seq uint64) {
+	if v.each == nil {
+		return
+	}
+	e := Entry{File: v.file, Line: v.line, Seq: seq}
+	json.Unmarshal(line, &e.Event) // the line parsed as a record in check
+	v.each(e)
 }
 
 // link checks that a record follows the one before: the next sequence

@@ -139,9 +139,12 @@ type Outcome struct {
 // PolicySummary records the policy verdict: detector names and counts only,
 // never matched values.
 type PolicySummary struct {
-	PHI     bool     `json:"phi"`
-	Action  string   `json:"action"`
-	Method  string   `json:"method,omitempty"`
-	Rule    string   `json:"rule,omitempty"`
+	PHI    bool   `json:"phi"`
+	Action string `json:"action"`
+	Method string `json:"method,omitempty"`
+	Rule   string `json:"rule,omitempty"`
+	// Rules names every rule that matched, in order; Rule is the one
+	// that decided.
+	Rules   []string `json:"rules,omitempty"`
 	Reasons []string `json:"reasons,omitempty"` // "detector×count"
 }

@@ -13,6 +13,7 @@ func (e *Engine) applyRules(v *Verdict, s *scan, in Input) {
 		if !e.matches(r.If, s, in) {
 			continue
 		}
+		v.Rules = append(v.Rules, r.Name)
 		switch {
 		case level(r.Then.Action) > level(v.Action):
 			v.Action, v.Method, v.Rule = r.Then.Action, r.Then.Method, r.Name

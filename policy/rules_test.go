@@ -133,3 +133,25 @@ func TestVerdictHoldsNoValues(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryMatchingRuleIsNamed: the verdict names the rule that decided
+// and, for the record, every rule that matched, in order, including one
+// that could not lower the action; a rule that did not match is absent.
+func TestEveryMatchingRuleIsNamed(t *testing.T) {
+	in := Input{Sender: "ops@news.example.org", Client: "marketing", Recipients: []string{"x@partner-hospital.org"}}
+	eng := newTestEngine(t, Config{Rules: []Rule{
+		{Name: "lower", If: Condition{SubjectTag: "[secure]"}, Then: Action{Action: ActionDeliver}},
+		{Name: "other", If: Condition{RecipientDomain: "*.elsewhere.org"}, Then: Action{Action: ActionBlock}},
+		{Name: "partner", If: Condition{RecipientDomain: "partner-hospital.org"}, Then: Action{Action: ActionEncrypt, Method: "tls"}},
+	}})
+	v, err := eng.Check(context.Background(), cleanMsg, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Rule != "partner" || strings.Join(v.Rules, ",") != "lower,partner" {
+		t.Errorf("rule %q, rules %q; want partner and lower,partner", v.Rule, v.Rules)
+	}
+	if s := v.Summary(); s.Rule != "partner" || strings.Join(s.Rules, ",") != "lower,partner" {
+		t.Errorf("summary rule %q rules %q", s.Rule, s.Rules)
+	}
+}

@@ -10,6 +10,7 @@ type Verdict struct {
 	Reasons      []Reason `json:"reasons"`
 	BytesScanned int64    `json:"bytes_scanned"`
 	Rule         string   `json:"rule,omitempty"`        // name of the rule that decided, if any
+	Rules        []string `json:"rules,omitempty"`       // every rule that matched, in order
 	SubjectTag   string   `json:"subject_tag,omitempty"` // tag found in Subject, to be removed before delivery
 	Unreadable   bool     `json:"unreadable,omitempty"`  // some content could not be read
 }

@@ -12,8 +12,10 @@ import (
 // cmdAuditVerify is `sealgate audit verify [FILE...]`: it checks the audit
 // log's hash chain and checkpoint signatures — the configured log when no
 // FILE is named; a rotated series oldest first — and names the first
-// broken record. The key is the gateway's (log.audit_key_file) or the one
-// given with --public-key; verify never creates one. Exit 0: intact and
+// broken record. With no FILE the configured log is checked together with
+// the rotated files beside it, in chain order (audit.Series). The key is
+// the gateway's (log.audit_key_file) or the one given with --public-key;
+// verify never creates one. Exit 0: intact and
 // signed, 1: broken, unsigned, or (without --partial) not checked from
 // its start.
 func cmdAuditVerify(inv *invocation, io stdio) int {
@@ -82,7 +84,8 @@ func printAuditReport(rep audit.Report, io stdio) {
 
 // auditPublicKey is the key checkpoints must be signed with: --public-key
 // (hex, from `sealgate audit key` on the gateway), or the configured key
-// file. With no files named, the configured audit log is the file.
+// file. With no files named, the configured audit log and its rotated
+// files are the files.
 func auditPublicKey(inv *invocation, wantFile bool, files *[]string) (ed25519.PublicKey, error) {
 	var pub ed25519.PublicKey
 	if h := inv.flag("public-key"); h != "" {
@@ -103,7 +106,11 @@ func auditPublicKey(inv *invocation, wantFile bool, files *[]string) (ed25519.Pu
 		if cfg.Log.AuditFile == "-" {
 			return nil, fmt.Errorf("the audit log goes to standard error (config: %s): name the files to check", src)
 		}
-		*files = []string{cfg.Log.AuditFile}
+		series, err := audit.Series(cfg.Log.AuditFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w (config: %s)", err, src)
+		}
+		*files = series
 	}
 	if pub != nil {
 		return pub, nil
