@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,7 +59,7 @@ func rotated(path string) ([]rotatedFile, error) {
 // compressed starts at a later sequence number, which Verify reports.
 func Series(path string) ([]string, error) {
 	rot, err := rotated(path)
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	type part struct {
@@ -91,6 +92,8 @@ func Series(path string) ([]string, error) {
 	switch {
 	case errors.Is(err, os.ErrNotExist) && len(out) > 0:
 		return out, nil
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("no audit log at %s", path)
 	case err != nil:
 		return nil, err
 	case st.Size() == 0 && len(out) > 0:

@@ -196,7 +196,7 @@ func TestWriters(t *testing.T) {
 		t.Errorf("csv row: %q %q", rows[1], rows[4])
 	}
 	WriteText(&tx, recs[:2])
-	for _, want := range []string{"Q1 → tls@example.net", "over TLS1.3 TLS_AES_128_GCM_SHA256, peer authenticated by pinned", "portal    opened pat@bad.example 192.0.2.7"} {
+	for _, want := range []string{"Q1 → tls@example.net", "over TLS1.3 TLS_AES_128_GCM_SHA256, peer auth pinned", "portal    opened pat@bad.example 192.0.2.7"} {
 		if !strings.Contains(tx.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, tx.String())
 		}

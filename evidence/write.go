@@ -225,7 +225,7 @@ func attemptText(a Attempt) string {
 	}
 	switch {
 	case a.TLSVersion != "":
-		s += fmt.Sprintf(" over %s%s, peer authenticated by %s", a.TLSVersion, prefixed(" ", a.TLSCipher), orNone(a.PeerAuth))
+		s += fmt.Sprintf(" over %s%s, peer auth %s", a.TLSVersion, prefixed(" ", a.TLSCipher), orNone(a.PeerAuth))
 	case a.PeerAuth != "":
 		s += " without TLS"
 	}

@@ -66,6 +66,8 @@ func TestCommandLine(t *testing.T) {
 			{"portal", "list", "--config", cfg}, {"--config", cfg, "portal", "list"}, {"portal", "--config=" + cfg, "list"},
 			{"portal", "list"}, {"portal", "audit", "X1", "--config", cfg}, {"portal", "purge", "--config", cfg},
 			{"queue", "list", "--config", cfg}, {"queue", "list"}, {"reload", "--config", cfg},
+			{"evidence", "export", "--since", "24h", "--format", "jsonl", "--config", cfg}, {"evidence", "show", "Q1", "--config", cfg},
+			{"evidence", "export", "--since", "24h", "--format", "csv"},
 		} {
 			code, out, errs := sealgateCmd(t, bin, cwd, nil, args...)
 			if code != 1 || out != "" {

@@ -16,8 +16,8 @@ const configHelp = `Every command that reads a configuration finds it the same w
   4. /etc/sealgate/sealgate.yaml
   5. none: safe local defaults (loopback only, data folder ./sealgate-data)
 A file named by 1 or 2 must exist. With defaults, serve and check run; config check
-fails (there is no file to check); queue, reload, health and portal look for a gateway or
-store in ./sealgate-data and never create one.
+fails (there is no file to check); queue, reload, health, portal and evidence look for a
+gateway, store or audit log in ./sealgate-data and never create one.
 `
 
 // printHelp writes the help asked for: the command's, a verb group's, or

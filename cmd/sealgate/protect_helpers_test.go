@@ -19,6 +19,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
 )
@@ -69,11 +70,25 @@ func newProtEnv(t *testing.T, extraKeys, extraCerts map[string][]byte) *protEnv 
 // folder and CA, returns appended to the config.
 func newProtEnvYAML(t *testing.T, extraKeys, extraCerts map[string][]byte, extra func(dir string, ca *smtpsink.TestCA) string) *protEnv {
 	t.Helper()
+	return startProtEnv(t, protOptions{keys: extraKeys, certs: extraCerts, yaml: extra})
+}
+
+// protOptions vary a protEnv: extra key and certificate files, extra YAML,
+// and the good sink's answer to RCPT (nil: it takes every recipient).
+type protOptions struct {
+	keys, certs map[string][]byte
+	yaml        func(dir string, ca *smtpsink.TestCA) string
+	goodRcpt    func(rcpt string) *smtp.SMTPError
+}
+
+func startProtEnv(t *testing.T, o protOptions) *protEnv {
+	t.Helper()
+	extraKeys, extraCerts := o.keys, o.certs
 	e := &protEnv{env: newGatewayEnv(t), logs: &syncBuf{}}
-	if extra != nil {
-		e.extra = extra(e.dir, e.ca)
+	if o.yaml != nil {
+		e.extra = o.yaml(e.dir, e.ca)
 	}
-	e.good = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1"))})
+	e.good = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1")), RcptReply: o.goodRcpt})
 	e.sink = e.good
 	e.bad = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(t, "localhost", "127.0.0.1"))})
 	e.plain = smtpsink.Start(t, smtpsink.Options{})

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealgate/sealgate/evidence"
+	"github.com/sealgate/sealgate/internal/smtpsink"
+)
+
+// evidenceRun runs the sealgate command line in this process.
+func evidenceRun(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestEvidenceOfOneMessageToFiveRecipients sends the PHI message to five
+// recipients that leave five ways — PGP, S/MIME, authenticated TLS to a
+// loopback MTA, the portal (then opened, a code sent, read, an
+// attachment downloaded, a reply sent), and a bounce — and checks that
+// `evidence show` and `evidence export` (JSON lines and CSV) tell each
+// recipient's path with the right fields, carry none of the message's
+// PHI, and refuse an audit log that was edited.
+func TestEvidenceOfOneMessageToFiveRecipients(t *testing.T) {
+	t.Parallel()
+	e := startProtEnv(t, protOptions{goodRcpt: func(rcpt string) *smtp.SMTPError {
+		if rcpt == "gone@example.net" {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	}, yaml: func(string, *smtpsink.TestCA) string {
+		return "policy:\n  rules:\n    - {name: tagged, if: {subject_tag: \"[secure]\"}, then: encrypt}\n" +
+			"    - {name: other-sender, if: {sender: \"billing@*\"}, then: quarantine}\n    - {name: ehr, if: {client: ehr}, then: deliver}\n"
+	}})
+	rcpts := []string{"pgp@example.net", "smime@example.net", "tls@example.net", "nobody@bad.example", "gone@example.net"}
+	e.send(t, rcpts...)
+	if _, err := e.good.Wait(3, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	openPortalCopy(t, e)
+	waitMetric(t, e, "sealgate_queue_messages 0")
+	if err := e.gw.audit.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(e.dir, "sealgate.yaml")
+	qid := queueIDOf(t, e, "pgp@example.net")
+
+	code, out, errs := evidenceRun("evidence", "export", "--since", "1h", "--format", "jsonl", "--config", cfg)
+	if code != 0 || errs != "" {
+		t.Fatalf("export: exit %d\n%s", code, errs)
+	}
+	checkNoPHIIn(t, "evidence export (jsonl)", out)
+	recs := map[string]evidence.Record{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r evidence.Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("not a JSON record: %q", line)
+		}
+		if r.QueueID == qid {
+			recs[r.Recipient] = r
+		}
+	}
+	if len(recs) != len(rcpts) {
+		t.Fatalf("%d records for %s, want one per recipient (%d)", len(recs), qid, len(rcpts))
+	}
+	for _, r := range recs {
+		checkEvidenceCommon(t, r)
+	}
+	checkEvidencePaths(t, recs)
+
+	code, out, errs = evidenceRun("evidence", "export", "--since", "1h", "--message", qid, "--format", "csv", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("export csv: exit %d\n%s", code, errs)
+	}
+	checkNoPHIIn(t, "evidence export (csv)", out)
+	checkEvidenceCSV(t, out, qid)
+
+	code, out, errs = evidenceRun("evidence", "show", qid, "--config", cfg)
+	if code != 0 {
+		t.Fatalf("show: exit %d\n%s", code, errs)
+	}
+	checkNoPHIIn(t, "evidence show", out)
+	for _, want := range []string{qid + " → nobody@bad.example", "via portal", "portal    opened nobody@bad.example",
+		"peer auth pinned", "bounced 550 5.1.1", "encrypted openpgp", "result: delivered at"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	checkEvidenceTampered(t, e, cfg, qid)
+}
+
+// openPortalCopy opens the portal link at the bad.example sink as the
+// recipient: a code sent and entered, the message read, the attachment
+// downloaded and a reply sent, which reaches the sender's sink.
+func openPortalCopy(t *testing.T, e *protEnv) {
+	t.Helper()
+	msgs, err := e.bad.Wait(1, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := checkNotification(t, msgs)
+	c := newPortalClient(t, e)
+	_, page := c.get("/m/" + token)
+	if status, p := c.post("/code/send", page, url.Values{}); status != http.StatusOK {
+		t.Fatalf("send code: %d", status)
+	} else {
+		page = p
+	}
+	status, page := c.post("/code/verify", page, url.Values{"code": {waitCode(t, e.bad)}})
+	if status != http.StatusOK || !bytes.Contains(page, []byte(protBody)) {
+		t.Fatalf("after the code: %d", status)
+	}
+	if status, _ := c.get("/attachment/0"); status != http.StatusOK {
+		t.Fatalf("attachment: %d", status)
+	}
+	replyThrough(t, c, page)
+	deadline := time.Now().Add(15 * time.Second)
+	for len(forRcpt(e.good.Messages(), "lab@clinic.example.org")) < 2 { // the bounce and the reply
+		if time.Now().After(deadline) {
+			t.Fatal("the bounce and the portal reply never reached the sender's sink")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// queueIDOf finds the queue ID of the message to rcpt in the audit log.
+func queueIDOf(t *testing.T, e *protEnv, rcpt string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		var ev struct {
+			Event   string
+			QueueID string `json:"queue_id"`
+			Rcpts   []string
+		}
+		json.Unmarshal([]byte(line), &ev)
+		if ev.Event == "accepted" && slices.Contains(ev.Rcpts, rcpt) {
+			return ev.QueueID
+		}
+	}
+	t.Fatalf("no accepted record for %s", rcpt)
+	return ""
+}
+
+// checkNoPHIIn: none of the message's detected values, its attachment or
+// the recipient's reply appear.
+func checkNoPHIIn(t *testing.T, what, s string) {
+	t.Helper()
+	for _, v := range append(slices.Clone(protPHI), protBody, "Thank you, see you Monday", "PSA,7.9", "7.9") {
+		if strings.Contains(strings.ToLower(s), strings.ToLower(v)) {
+			t.Errorf("%s carries %q", what, v)
+		}
+	}
+}
+
+// checkEvidenceCommon: every record names the client, the sender, the
+// verdict with detector counts, and is covered by a signed checkpoint.
+func checkEvidenceCommon(t *testing.T, r evidence.Record) {
+	t.Helper()
+	if r.Client != "ehr" || r.ClientAddr == "" || r.Sender != "lab@clinic.example.org" || r.Accepted.IsZero() {
+		t.Errorf("%s: who: client %q addr %q sender %q accepted %v", r.Recipient, r.Client, r.ClientAddr, r.Sender, r.Accepted)
+	}
+	if !r.Policy.PHI || r.Policy.Action != "encrypt" || len(r.Policy.Reasons) == 0 || !slices.Equal(r.Policy.Rules, []string{"tagged", "ehr"}) {
+		t.Errorf("%s: policy %+v", r.Recipient, r.Policy)
+	}
+	for _, reason := range r.Policy.Reasons {
+		if reason.Detector == "" || reason.Count < 1 {
+			t.Errorf("%s: reason %+v", r.Recipient, reason)
+		}
+	}
+	if !r.Verified || len(r.AuditSeqs) < 2 || len(r.Attempts) == 0 || r.Method == "" || r.MethodReason == "" {
+		t.Errorf("%s: verified %t seqs %v attempts %d method %q (%q)", r.Recipient, r.Verified, r.AuditSeqs, len(r.Attempts), r.Method, r.MethodReason)
+	}
+}
+
+// checkEvidencePaths: each recipient's own way out.
+func checkEvidencePaths(t *testing.T, recs map[string]evidence.Record) {
+	t.Helper()
+	last := func(r evidence.Record) evidence.Attempt { return r.Attempts[len(r.Attempts)-1] }
+	for rcpt, want := range map[string][2]string{"pgp@example.net": {"pgp", "openpgp"}, "smime@example.net": {"smime", "aes-256-cbc"},
+		"tls@example.net": {"tls", ""}} {
+		r := recs[rcpt]
+		a := last(r)
+		if r.Method != want[0] || r.Encryption != want[1] || r.Result != "delivered" || a.Code != 250 ||
+			a.TLSVersion == "" || a.TLSCipher == "" || a.PeerAuth != "pinned" || a.RemoteMTA == "" {
+			t.Errorf("%s: method %q encryption %q result %q, last attempt %+v", rcpt, r.Method, r.Encryption, r.Result, a)
+		}
+	}
+	p := recs["nobody@bad.example"]
+	var events []string
+	for _, e := range p.Portal {
+		events = append(events, e.Event)
+	}
+	for _, want := range []string{"stored", "notice_sent", "code_sent", "signed_in", "opened", "downloaded", "replied"} {
+		if !slices.Contains(events, want) {
+			t.Errorf("portal recipient's events %q lack %s", events, want)
+		}
+	}
+	if p.Method != "portal" || !strings.Contains(p.MethodReason, "authenticated TLS not available") || p.Result != "delivered" ||
+		last(p).PeerAuth == "pinned" || last(p).PeerAuth == "" {
+		t.Errorf("portal recipient: method %q (%q) result %q last attempt %+v", p.Method, p.MethodReason, p.Result, last(p))
+	}
+	g := recs["gone@example.net"]
+	if a := last(g); g.Result != "bounced" || a.Code != 550 || a.Enhanced != "5.1.1" || a.Result != "bounced" {
+		t.Errorf("bounced recipient: result %q, last attempt %+v", g.Result, a)
+	}
+}
+
+// checkEvidenceCSV: a header and one row per recipient with the columns
+// an auditor filters on.
+func checkEvidenceCSV(t *testing.T, out, qid string) {
+	t.Helper()
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 6 || !slices.Equal(rows[0], evidence.CSVHeader) {
+		t.Fatalf("csv: %d rows, %v, header %q", len(rows), err, rows[0])
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	got := map[string][]string{}
+	for _, row := range rows[1:] {
+		if row[col["queue_id"]] != qid || row[col["client"]] != "ehr" || row[col["verified"]] != "true" || !strings.Contains(row[col["reasons"]], "×") {
+			t.Errorf("csv row %q", row)
+		}
+		got[row[col["recipient"]]] = row
+	}
+	if r := got["tls@example.net"]; r == nil || r[col["method"]] != "tls" || r[col["last_peer_auth"]] != "pinned" || r[col["last_tls_cipher"]] == "" || r[col["result"]] != "delivered" {
+		t.Errorf("csv tls row %q", r)
+	}
+	if r := got["gone@example.net"]; r == nil || r[col["result"]] != "bounced" || r[col["last_code"]] != "550" || r[col["last_enhanced"]] != "5.1.1" {
+		t.Errorf("csv bounce row %q", r)
+	}
+	if r := got["nobody@bad.example"]; r == nil || !strings.Contains(r[col["portal"]], " opened ") || !strings.Contains(r[col["portal"]], " replied ") {
+		t.Errorf("csv portal row %q", r)
+	}
+}
+
+// checkEvidenceTampered: the bounce's 550 edited into a 250 in the log
+// makes export and show refuse, name the broken line and print nothing.
+func checkEvidenceTampered(t *testing.T, e *protEnv, cfg, qid string) {
+	t.Helper()
+	path := filepath.Join(e.dir, "audit.log")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(data, []byte(`"code":550`), []byte(`"code":250`), 1)
+	if bytes.Equal(edited, data) {
+		t.Fatal("the log has no 550 to edit")
+	}
+	line := bytes.Count(data[:bytes.Index(data, []byte(`"code":550`))], []byte("\n")) + 1
+	if err := os.WriteFile(path, edited, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"evidence", "export", "--since", "1h", "--format", "csv"}, {"evidence", "show", qid}} {
+		code, out, errs := evidenceRun(append(args, "--config", cfg)...)
+		want := path + ":" + strconv.Itoa(line) + ": BROKEN"
+		if code != 1 || out != "" || !strings.Contains(errs, want) || !strings.Contains(errs, "NOT EXPORTED") {
+			t.Errorf("%q on an edited log: exit %d, stdout %q, stderr %q; want 1, nothing, and %q", args, code, out, errs, want)
+		}
+	}
+}
