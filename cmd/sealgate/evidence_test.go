@@ -20,21 +20,15 @@ import (
 	"github.com/sealgate/sealgate/internal/smtpsink"
 )
 
-// evidenceRun runs the sealgate command line in this process.
-func evidenceRun(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := run(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-// TestEvidenceOfOneMessageToFiveRecipients sends the PHI message to five
-// recipients that leave five ways — PGP, S/MIME, authenticated TLS to a
+// TestEvidenceOfOneMessageToSixRecipients sends the PHI message to six
+// recipients that leave six ways — PGP, S/MIME, authenticated TLS to a
 // loopback MTA, the portal (then opened, a code sent, read, an
-// attachment downloaded, a reply sent), and a bounce — and checks that
+// attachment downloaded, a reply sent), unencrypted by the patient's
+// recorded consent, and a bounce — and checks that
 // `evidence show` and `evidence export` (JSON lines and CSV) tell each
 // recipient's path with the right fields, carry none of the message's
 // PHI, and refuse an audit log that was edited.
-func TestEvidenceOfOneMessageToFiveRecipients(t *testing.T) {
+func TestEvidenceOfOneMessageToSixRecipients(t *testing.T) {
 	t.Parallel()
 	e := startProtEnv(t, protOptions{goodRcpt: func(rcpt string) *smtp.SMTPError {
 		if rcpt == "gone@example.net" {
@@ -45,7 +39,11 @@ func TestEvidenceOfOneMessageToFiveRecipients(t *testing.T) {
 		return "policy:\n  rules:\n    - {name: tagged, if: {subject_tag: \"[secure]\"}, then: encrypt}\n" +
 			"    - {name: other-sender, if: {sender: \"billing@*\"}, then: quarantine}\n    - {name: ehr, if: {client: ehr}, then: deliver}\n"
 	}})
-	rcpts := []string{"pgp@example.net", "smime@example.net", "tls@example.net", "nobody@bad.example", "gone@example.net"}
+	cfg := filepath.Join(e.dir, "sealgate.yaml")
+	if code, out, errs := runCLI("consent", "add", "pat@bad.example", "--channel", "paper", "--warning", "warning-v3", "--config", cfg); code != 0 {
+		t.Fatalf("consent add: %d %s %s", code, out, errs)
+	}
+	rcpts := []string{"pgp@example.net", "smime@example.net", "tls@example.net", "nobody@bad.example", "pat@bad.example", "gone@example.net"}
 	e.send(t, rcpts...)
 	if _, err := e.good.Wait(3, 15*time.Second); err != nil {
 		t.Fatal(err)
@@ -55,10 +53,9 @@ func TestEvidenceOfOneMessageToFiveRecipients(t *testing.T) {
 	if err := e.gw.audit.Seal(); err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(e.dir, "sealgate.yaml")
 	qid := queueIDOf(t, e, "pgp@example.net")
 
-	code, out, errs := evidenceRun("evidence", "export", "--since", "1h", "--format", "jsonl", "--config", cfg)
+	code, out, errs := runCLI("evidence", "export", "--since", "1h", "--format", "jsonl", "--config", cfg)
 	if code != 0 || errs != "" {
 		t.Fatalf("export: exit %d\n%s", code, errs)
 	}
@@ -81,20 +78,20 @@ func TestEvidenceOfOneMessageToFiveRecipients(t *testing.T) {
 	}
 	checkEvidencePaths(t, recs)
 
-	code, out, errs = evidenceRun("evidence", "export", "--since", "1h", "--message", qid, "--format", "csv", "--config", cfg)
+	code, out, errs = runCLI("evidence", "export", "--since", "1h", "--message", qid, "--format", "csv", "--config", cfg)
 	if code != 0 {
 		t.Fatalf("export csv: exit %d\n%s", code, errs)
 	}
 	checkNoPHIIn(t, "evidence export (csv)", out)
 	checkEvidenceCSV(t, out, qid)
 
-	code, out, errs = evidenceRun("evidence", "show", qid, "--config", cfg)
+	code, out, errs = runCLI("evidence", "show", qid, "--config", cfg)
 	if code != 0 {
 		t.Fatalf("show: exit %d\n%s", code, errs)
 	}
 	checkNoPHIIn(t, "evidence show", out)
 	for _, want := range []string{qid + " → nobody@bad.example", "via portal", "portal    opened nobody@bad.example",
-		"peer auth pinned", "bounced 550 5.1.1", "encrypted openpgp", "result: delivered at"} {
+		"peer auth pinned", "bounced 550 5.1.1", "encrypted openpgp", "consent:  ", "result: delivered at"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)
 		}
@@ -107,11 +104,11 @@ func TestEvidenceOfOneMessageToFiveRecipients(t *testing.T) {
 // downloaded and a reply sent, which reaches the sender's sink.
 func openPortalCopy(t *testing.T, e *protEnv) {
 	t.Helper()
-	msgs, err := e.bad.Wait(1, 15*time.Second)
+	msgs, err := e.bad.Wait(2, 15*time.Second) // the notice, and the consenting patient's copy
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := checkNotification(t, msgs)
+	token := checkNotification(t, forRcpt(msgs, "nobody@bad.example"))
 	c := newPortalClient(t, e)
 	_, page := c.get("/m/" + token)
 	if status, p := c.post("/code/send", page, url.Values{}); status != http.StatusOK {
@@ -119,7 +116,7 @@ func openPortalCopy(t *testing.T, e *protEnv) {
 	} else {
 		page = p
 	}
-	status, page := c.post("/code/verify", page, url.Values{"code": {waitCode(t, e.bad)}})
+	status, page := c.post("/code/verify", page, url.Values{"code": {codeFor(t, e.bad, "nobody@bad.example")}})
 	if status != http.StatusOK || !bytes.Contains(page, []byte(protBody)) {
 		t.Fatalf("after the code: %d", status)
 	}
@@ -131,6 +128,25 @@ func openPortalCopy(t *testing.T, e *protEnv) {
 	for len(forRcpt(e.good.Messages(), "lab@clinic.example.org")) < 2 { // the bounce and the reply
 		if time.Now().After(deadline) {
 			t.Fatal("the bounce and the portal reply never reached the sender's sink")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// codeFor reads the one-time code from the second message to rcpt.
+func codeFor(t *testing.T, sink *smtpsink.Sink, rcpt string) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if msgs := forRcpt(sink.Messages(), rcpt); len(msgs) >= 2 {
+			m := codeText.FindSubmatch(msgs[1].Data)
+			if m == nil {
+				t.Fatalf("no code in the code mail:\n%s", msgs[1].Data)
+			}
+			return string(m[1]) + string(m[2])
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no code mail to %s", rcpt)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -216,6 +232,14 @@ func checkEvidencePaths(t *testing.T, recs map[string]evidence.Record) {
 		last(p).PeerAuth == "pinned" || last(p).PeerAuth == "" {
 		t.Errorf("portal recipient: method %q (%q) result %q last attempt %+v", p.Method, p.MethodReason, p.Result, last(p))
 	}
+	c := recs["pat@bad.example"]
+	if c.Method != "consent" || !strings.HasPrefix(c.MethodReason, "recipient consented") || c.Consent == nil ||
+		c.Consent.ID == "" || c.Consent.Channel != "paper" || c.Result != "delivered" || last(c).TLSVersion == "" || c.Encryption != "" {
+		t.Errorf("consenting recipient: method %q (%q) consent %+v result %q last attempt %+v", c.Method, c.MethodReason, c.Consent, c.Result, last(c))
+	}
+	if recs["nobody@bad.example"].Consent != nil {
+		t.Error("a recipient without consent has a consent basis")
+	}
 	g := recs["gone@example.net"]
 	if a := last(g); g.Result != "bounced" || a.Code != 550 || a.Enhanced != "5.1.1" || a.Result != "bounced" {
 		t.Errorf("bounced recipient: result %q, last attempt %+v", g.Result, a)
@@ -227,7 +251,7 @@ func checkEvidencePaths(t *testing.T, recs map[string]evidence.Record) {
 func checkEvidenceCSV(t *testing.T, out, qid string) {
 	t.Helper()
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if err != nil || len(rows) != 6 || !slices.Equal(rows[0], evidence.CSVHeader) {
+	if err != nil || len(rows) != 7 || !slices.Equal(rows[0], evidence.CSVHeader) {
 		t.Fatalf("csv: %d rows, %v, header %q", len(rows), err, rows[0])
 	}
 	col := map[string]int{}
@@ -243,6 +267,9 @@ func checkEvidenceCSV(t *testing.T, out, qid string) {
 	}
 	if r := got["tls@example.net"]; r == nil || r[col["method"]] != "tls" || r[col["last_peer_auth"]] != "pinned" || r[col["last_tls_cipher"]] == "" || r[col["result"]] != "delivered" {
 		t.Errorf("csv tls row %q", r)
+	}
+	if r := got["pat@bad.example"]; r == nil || r[col["method"]] != "consent" || !strings.Contains(r[col["consent"]], " given paper at ") {
+		t.Errorf("csv consent row %q", r)
 	}
 	if r := got["gone@example.net"]; r == nil || r[col["result"]] != "bounced" || r[col["last_code"]] != "550" || r[col["last_enhanced"]] != "5.1.1" {
 		t.Errorf("csv bounce row %q", r)
@@ -270,7 +297,7 @@ func checkEvidenceTampered(t *testing.T, e *protEnv, cfg, qid string) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"evidence", "export", "--since", "1h", "--format", "csv"}, {"evidence", "show", qid}} {
-		code, out, errs := evidenceRun(append(args, "--config", cfg)...)
+		code, out, errs := runCLI(append(args, "--config", cfg)...)
 		want := path + ":" + strconv.Itoa(line) + ": BROKEN"
 		if code != 1 || out != "" || !strings.Contains(errs, want) || !strings.Contains(errs, "NOT EXPORTED") {
 			t.Errorf("%q on an edited log: exit %d, stdout %q, stderr %q; want 1, nothing, and %q", args, code, out, errs, want)
