@@ -69,6 +69,9 @@ type Event struct {
 	// consent (method consent), or the consent a consent record is about:
 	// its ID, time and channel.
 	Consent *mail.ConsentBasis `json:"consent,omitempty"`
+	// Notice is the queue ID of the portal notification spooled for a
+	// recipient the portal protects (mail.Outcome.Notice).
+	Notice string `json:"notice,omitempty"`
 	// Key and Sig are a checkpoint's signing key (hex Ed25519 public key)
 	// and its signature (checkpointMessage).
 	Key string `json:"key,omitempty"`
@@ -148,5 +151,5 @@ func (l *Log) Delivery(env *mail.Envelope, o mail.Outcome, attempt int) {
 	verified := o.Verified
 	l.write(event{Event: "delivery", QueueID: env.ID, Rcpt: o.Rcpt, Result: result, Attempt: attempt,
 		Code: o.Code, Enhanced: o.Enhanced, RemoteText: mail.ReplyText(o.Err), Remote2: o.RemoteMTA, TLS: o.TLSVersion, Verify: &verified, VerifyBy: o.Verification, Cipher: o.TLSCipher,
-		Method: o.Method, Reason: o.MethodReason, Encryption: o.Encryption, Consent: o.Consent, Origin: env.Origin})
+		Method: o.Method, Reason: o.MethodReason, Encryption: o.Encryption, Consent: o.Consent, Notice: o.Notice, Origin: env.Origin})
 }

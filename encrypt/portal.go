@@ -30,8 +30,9 @@ func (r *run) sendPortal(p *rcptState) {
 		return
 	}
 	msg, err := c.cfg.Notice.build(noticeRequest{From: r.d.From, To: p.rcpt.Addr, Token: token, Expires: it.Expires, Now: now})
+	var notice string
 	if err == nil {
-		_, err = c.cfg.Notices.Submit(r.ctx, mail.Generated{Origin: mail.OriginPortalNotice, From: r.d.From,
+		notice, err = c.cfg.Notices.Submit(r.ctx, mail.Generated{Origin: mail.OriginPortalNotice, From: r.d.From,
 			To: []string{p.rcpt.Addr}, Body: msg, TLS: r.protectedLevel(), RequireTLS: r.d.RequireTLS})
 	}
 	if err != nil {
@@ -42,7 +43,7 @@ func (r *run) sendPortal(p *rcptState) {
 		r.portalFailed(p, "notification", err)
 		return
 	}
-	r.finish(p, mail.Outcome{})
+	r.finish(p, mail.Outcome{Notice: notice})
 }
 
 // portalFailed defers p after a failed hand-off.

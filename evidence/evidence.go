@@ -52,8 +52,12 @@ type Record struct {
 	// Result is delivered, bounced, pending (the last attempt was
 	// deferred), queued (no attempt yet), held (quarantined) or deleted
 	// (by an operator); ResultAt is when it became so.
-	Result   string        `json:"result"`
-	ResultAt time.Time     `json:"result_at"`
+	Result   string    `json:"result"`
+	ResultAt time.Time `json:"result_at"`
+	// Notice is the portal notification's own delivery, for a recipient
+	// the portal protected: a message of its own, spooled when the copy
+	// was stored; nil for other methods.
+	Notice   *Notice       `json:"notice"`
 	Portal   []PortalEvent `json:"portal"`
 	Operator []Operator    `json:"operator"`
 	// Verified says every audit record behind this one is covered by a
@@ -92,8 +96,11 @@ type Attempt struct {
 	MethodReason string             `json:"method_reason,omitempty"`
 	Encryption   string             `json:"encryption,omitempty"`
 	Consent      *mail.ConsentBasis `json:"consent,omitempty"`
-	Code         int                `json:"code,omitempty"`
-	Enhanced     string             `json:"enhanced,omitempty"`
+	// Notice is the queue ID of the portal notification this attempt
+	// spooled.
+	Notice   string `json:"notice,omitempty"`
+	Code     int    `json:"code,omitempty"`
+	Enhanced string `json:"enhanced,omitempty"`
 	// RemoteText is the reply's text with addresses, quoted passages and
 	// numbers stripped.
 	RemoteText string `json:"remote_text,omitempty"`
@@ -107,9 +114,18 @@ type Attempt struct {
 	PeerAuth string `json:"peer_auth,omitempty"`
 }
 
+// Notice is the delivery of a portal notification.
+type Notice struct {
+	QueueID  string    `json:"queue_id"`
+	Attempts []Attempt `json:"attempts"`
+	// Result is delivered, bounced, pending or queued, as for a record.
+	Result   string    `json:"result"`
+	ResultAt time.Time `json:"result_at"`
+}
+
 // PortalEvent is one thing that happened to the recipient's copy on the
-// pickup portal: notice_sent (from the audit log: the notification was
-// delivered), and from the portal's record stored, code_sent,
+// pickup portal: notice_sent or notice_bounced (from the audit log: the
+// notification's delivery), and from the portal's record stored, code_sent,
 // code_failed, locked, signed_in, factor_failed, opened, downloaded,
 // replied, revoked, expired, deleted, replaced.
 type PortalEvent struct {
@@ -180,7 +196,7 @@ func Read(ctx context.Context, q Query) ([]Record, audit.Report, error) {
 			if !q.wantsRecipient(r.Recipient) {
 				continue
 			}
-			finish(r, m, rep.SignedThrough)
+			j.finish(r, m, rep.SignedThrough)
 			if err := addPortal(ctx, q.Portal, r); err != nil {
 				return nil, rep, err
 			}

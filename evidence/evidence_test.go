@@ -10,6 +10,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,8 +55,13 @@ func writeTestLog(t *testing.T, unsignedTail bool) (string, ed25519.PublicKey) {
 		TLSVersion: "TLS1.3", TLSCipher: "TLS_AES_128_GCM_SHA256", Verification: "pinned", Method: "tls"}, 1)
 	l.Delivery(env, mail.Outcome{Rcpt: "tls@example.net", Code: 250, TLSVersion: "TLS1.3", TLSCipher: "TLS_AES_128_GCM_SHA256",
 		Verified: true, Verification: "pinned", Method: "tls", MethodReason: "authenticated TLS at the destination"}, 2)
-	l.Delivery(env, mail.Outcome{Rcpt: "pat@bad.example", Code: 250, TLSVersion: "TLS1.2", Verification: "none",
+	l.Delivery(env, mail.Outcome{Rcpt: "pat@bad.example", Notice: "N1",
 		Method: "portal", MethodReason: "authenticated TLS not available at the destination"}, 1)
+	notice := &mail.Envelope{ID: "N1", From: "lab@clinic.example.org", Client: "sealgate", Origin: "portal_notice",
+		Rcpts: []mail.Rcpt{{Addr: "pat@bad.example"}}, Policy: mail.PolicySummary{Action: "deliver", Rule: "portal_notice"}}
+	l.Accepted(notice)
+	l.Delivery(notice, mail.Outcome{Rcpt: "pat@bad.example", Code: 250, TLSVersion: "TLS1.2", TLSCipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+		Verification: "none", RemoteMTA: "mx.bad.example"}, 1)
 	l.Operator("retry", "Q1", "uid=0(root) pid=1", "ok")
 	l.Accepted(&mail.Envelope{ID: "Q2", From: "lab@clinic.example.org", Rcpts: []mail.Rcpt{{Addr: "=cmd@example.net"}},
 		Policy: mail.PolicySummary{Action: "deliver"}})
@@ -83,10 +89,10 @@ func TestOneRecordPerRecipient(t *testing.T) {
 	if err != nil || rep.Broken != nil {
 		t.Fatal(err, rep.Broken)
 	}
-	if len(recs) != 4 {
-		t.Fatalf("%d records, want 4", len(recs))
+	if len(recs) != 5 {
+		t.Fatalf("%d records, want 5", len(recs))
 	}
-	tls, portal, gone, q2 := recs[0], recs[1], recs[2], recs[3]
+	tls, portal, gone, notice, q2 := recs[0], recs[1], recs[2], recs[3], recs[4]
 	if tls.Recipient != "tls@example.net" || tls.Client != "ehr" || tls.ClientAddr != "127.0.0.1" || tls.Sender != "lab@clinic.example.org" {
 		t.Errorf("who: %+v", tls)
 	}
@@ -108,6 +114,13 @@ func TestOneRecordPerRecipient(t *testing.T) {
 	}
 	if portal.Method != "portal" || strings.Join(events, ",") != "stored,notice_sent,opened,downloaded" {
 		t.Errorf("portal recipient: method %q events %q", portal.Method, events)
+	}
+	if n := portal.Notice; n == nil || n.QueueID != "N1" || n.Result != "delivered" || len(n.Attempts) != 1 ||
+		n.Attempts[0].RemoteMTA != "mx.bad.example" || n.Attempts[0].PeerAuth != "none" || !slices.Contains(portal.AuditSeqs, notice.AuditSeqs[0]) {
+		t.Errorf("portal recipient's notification: %+v (seqs %v, the notice's %v)", n, portal.AuditSeqs, notice.AuditSeqs)
+	}
+	if notice.Origin != "portal_notice" || notice.Client != "sealgate" || tls.Notice != nil {
+		t.Errorf("the notification's own record: %+v", notice)
 	}
 	if gone.Result != "bounced" || gone.Attempts[0].Code != 550 || gone.Attempts[0].Enhanced != "5.1.1" {
 		t.Errorf("bounced recipient: %+v", gone)
@@ -134,7 +147,7 @@ func TestFiltersAndNoPortal(t *testing.T) {
 		t.Errorf("--since in the future: %d records", len(recs))
 	}
 	recs, _, _ = Read(ctx, Query{Files: []string{p}, Key: pub, Portal: testPortal, Since: time.Now().Add(-time.Hour)})
-	if len(recs) != 4 {
+	if len(recs) != 5 {
 		t.Errorf("--since an hour ago: %d records", len(recs))
 	}
 	if _, _, err := Read(ctx, Query{Files: []string{p}, Key: pub, QueueID: "Q1"}); !errors.Is(err, ErrNoPortal) {
@@ -148,11 +161,11 @@ func TestUnsignedAndBroken(t *testing.T) {
 	t.Parallel()
 	p, pub := writeTestLog(t, true)
 	recs, rep, err := Read(context.Background(), Query{Files: []string{p}, Key: pub, Portal: testPortal})
-	if err != nil || rep.Broken != nil || len(recs) != 4 {
+	if err != nil || rep.Broken != nil || len(recs) != 5 {
 		t.Fatal(err, rep.Broken, len(recs))
 	}
-	if recs[3].Verified || recs[3].Result != "delivered" || !recs[0].Verified {
-		t.Errorf("unsigned tail: q2 verified=%t result=%s; q1 verified=%t", recs[3].Verified, recs[3].Result, recs[0].Verified)
+	if recs[4].Verified || recs[4].Result != "delivered" || !recs[0].Verified {
+		t.Errorf("unsigned tail: q2 verified=%t result=%s; q1 verified=%t", recs[4].Verified, recs[4].Result, recs[0].Verified)
 	}
 	b, _ := os.ReadFile(p)
 	os.WriteFile(p, bytes.Replace(b, []byte(`"code":550`), []byte(`"code":250`), 1), 0o600)
@@ -172,14 +185,14 @@ func TestWriters(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(jl.String()), "\n")
 	var back Record
-	if len(lines) != 4 || json.Unmarshal([]byte(lines[1]), &back) != nil || back.Recipient != "pat@bad.example" || len(back.Portal) != 4 {
+	if len(lines) != 5 || json.Unmarshal([]byte(lines[1]), &back) != nil || back.Recipient != "pat@bad.example" || len(back.Portal) != 4 {
 		t.Errorf("jsonl: %d lines, %+v", len(lines), back)
 	}
 	if err := WriteCSV(&cs, recs); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&cs).ReadAll()
-	if err != nil || len(rows) != 5 {
+	if err != nil || len(rows) != 6 {
 		t.Fatalf("csv: %d rows, %v", len(rows), err)
 	}
 	col := func(row int, name string) string {
@@ -192,8 +205,8 @@ func TestWriters(t *testing.T) {
 		return ""
 	}
 	if col(1, "reasons") != "diagnosis×3; mrn×1" || col(1, "last_peer_auth") != "pinned" || col(1, "result") != "delivered" ||
-		!strings.HasPrefix(col(1, "attempts"), "1 ") || col(4, "recipient") != "'=cmd@example.net" {
-		t.Errorf("csv row: %q %q", rows[1], rows[4])
+		!strings.HasPrefix(col(1, "attempts"), "1 ") || col(5, "recipient") != "'=cmd@example.net" {
+		t.Errorf("csv row: %q %q", rows[1], rows[5])
 	}
 	WriteText(&tx, recs[:2])
 	for _, want := range []string{"Q1 → tls@example.net", "over TLS1.3 TLS_AES_128_GCM_SHA256, peer auth pinned", "portal    opened pat@bad.example 192.0.2.7"} {

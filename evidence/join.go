@@ -83,13 +83,14 @@ func (m *message) records() []*Record { return m.rcpts }
 
 func attemptOf(e audit.Entry) Attempt {
 	return Attempt{Time: e.Time, Attempt: e.Attempt, Result: e.Result, Method: e.Method, MethodReason: e.Reason,
-		Encryption: e.Encryption, Consent: e.Consent, Code: e.Code, Enhanced: e.Enhanced, RemoteText: e.RemoteText,
+		Encryption: e.Encryption, Consent: e.Consent, Notice: e.Notice, Code: e.Code, Enhanced: e.Enhanced, RemoteText: e.RemoteText,
 		RemoteMTA: e.Remote2, TLSVersion: e.TLS, TLSCipher: e.Cipher, PeerAuth: e.VerifyBy}
 }
 
-// finish fills what the record takes from the message as a whole and
-// from its last attempts. signedThrough is the last checkpoint's seq.
-func finish(r *Record, m *message, signedThrough uint64) {
+// finish fills what the record takes from the message as a whole, from
+// its last attempts and from its portal notification's own message.
+// signedThrough is the last checkpoint's seq.
+func (j *join) finish(r *Record, m *message, signedThrough uint64) {
 	if a := m.accepted; a != nil {
 		r.Accepted, r.Client, r.ClientAddr, r.Origin = a.Time, a.Client, a.Remote, a.Origin
 		if a.From != nil {
@@ -101,19 +102,47 @@ func finish(r *Record, m *message, signedThrough uint64) {
 		if a.Method != "" {
 			r.Method, r.MethodReason, r.Encryption, r.Consent = a.Method, a.MethodReason, a.Encryption, a.Consent
 		}
-		if a.Method == "portal" && a.Result == "delivered" {
-			r.Portal = append(r.Portal, PortalEvent{Time: a.Time, Event: "notice_sent", Actor: "system"})
-		}
 	}
 	r.Operator = slices.Clone(m.ops)
-	r.Result, r.ResultAt = result(r, m)
+	r.Result, r.ResultAt = result(r.Attempts, m)
 	r.AuditSeqs = append(slices.Clone(m.seqs[r]), m.opSeqs...)
+	r.AuditSeqs = append(r.AuditSeqs, j.notice(r)...)
 	slices.Sort(r.AuditSeqs)
 	r.Verified = len(r.AuditSeqs) > 0
 	for _, s := range r.AuditSeqs {
 		r.Verified = r.Verified && s > 0 && s < signedThrough
 	}
 	ensureLists(r)
+}
+
+// notice joins the delivery of the recipient's portal notification (the
+// last one an attempt spooled) and returns the audit records it used.
+func (j *join) notice(r *Record) []uint64 {
+	var id string
+	for _, a := range r.Attempts {
+		if a.Notice != "" {
+			id = a.Notice
+		}
+	}
+	nm := j.byID[id]
+	if nm == nil {
+		if id != "" {
+			r.Notice = &Notice{QueueID: id, Attempts: []Attempt{}, Result: "unknown"}
+		}
+		return nil
+	}
+	nr := nm.record(r.Recipient)
+	n := &Notice{QueueID: id, Attempts: slices.Clone(nr.Attempts)}
+	n.Result, n.ResultAt = result(n.Attempts, nm)
+	if n.Attempts == nil {
+		n.Attempts = []Attempt{}
+	}
+	r.Notice = n
+	if n.Result == "delivered" || n.Result == "bounced" {
+		ev := map[string]string{"delivered": "notice_sent", "bounced": "notice_bounced"}[n.Result]
+		r.Portal = append(r.Portal, PortalEvent{Time: n.ResultAt, Event: ev, Actor: "system"})
+	}
+	return nm.seqs[nr]
 }
 
 // ensureLists makes empty lists [] rather than null in JSON.
@@ -135,10 +164,11 @@ func ensureLists(r *Record) {
 	}
 }
 
-// result is the recipient's final state and when it was reached.
-func result(r *Record, m *message) (string, time.Time) {
-	if n := len(r.Attempts); n > 0 {
-		last := r.Attempts[n-1]
+// result is a recipient's final state after the attempts, and when it
+// was reached.
+func result(attempts []Attempt, m *message) (string, time.Time) {
+	if n := len(attempts); n > 0 {
+		last := attempts[n-1]
 		switch last.Result {
 		case "delivered", "bounced":
 			return last.Result, last.Time
@@ -149,13 +179,16 @@ func result(r *Record, m *message) (string, time.Time) {
 			return "deleted", op.Time
 		}
 	}
-	if n := len(r.Attempts); n > 0 {
-		return "pending", r.Attempts[n-1].Time
+	if n := len(attempts); n > 0 {
+		return "pending", attempts[n-1].Time
 	}
-	if m.accepted != nil && m.accepted.Action == "quarantine" {
+	switch {
+	case m.accepted == nil:
+		return "queued", time.Time{}
+	case m.accepted.Action == "quarantine":
 		return "held", m.accepted.Time
 	}
-	return "queued", r.Accepted
+	return "queued", m.accepted.Time
 }
 
 // policyOf reads the verdict from the accepted record; reasons recorded

@@ -29,12 +29,13 @@ func WriteJSONL(w io.Writer, recs []Record) error {
 var CSVHeader = []string{"queue_id", "recipient", "accepted", "client", "client_addr", "sender", "origin",
 	"phi", "action", "forced_method", "deciding_rule", "rules", "reasons", "method", "method_reason", "consent",
 	"encryption", "attempts", "last_tls_version", "last_tls_cipher", "last_peer_auth", "last_code", "last_enhanced",
-	"result", "result_at", "portal", "operator", "verified", "audit_seqs"}
+	"result", "result_at", "notice", "portal", "operator", "verified", "audit_seqs"}
 
 // WriteCSV writes a header and one row per record. Lists are joined
 // with "; " inside a cell: rules, reasons as detector×count, attempts as
-// "N time result code enhanced method tls cipher peer_auth", portal and
-// operator events as "time event actor". A cell that a spreadsheet would
+// "N time result code enhanced method tls cipher peer_auth", the portal
+// notification as "queue_id result time tls cipher peer_auth" of its last
+// attempt, portal and operator events as "time event actor". A cell that a spreadsheet would
 // take for a formula (it starts with =, +, -, @, a tab or a carriage
 // return) is prefixed with an apostrophe.
 func WriteCSV(w io.Writer, recs []Record) error {
@@ -60,7 +61,7 @@ func csvRow(r Record) []string {
 		strconv.FormatBool(r.Policy.PHI), r.Policy.Action, r.Policy.ForcedMethod, r.Policy.DecidingRule,
 		strings.Join(r.Policy.Rules, "; "), joinReasons(r.Policy.Reasons), r.Method, r.MethodReason, consentText(r.Consent),
 		r.Encryption, joinAttempts(r.Attempts), last.TLSVersion, last.TLSCipher, last.PeerAuth, code(last.Code),
-		last.Enhanced, r.Result, stamp(r.ResultAt), joinPortal(r.Portal), joinOperator(r.Operator),
+		last.Enhanced, r.Result, stamp(r.ResultAt), noticeText(r.Notice), joinPortal(r.Portal), joinOperator(r.Operator),
 		strconv.FormatBool(r.Verified), joinSeqs(r.AuditSeqs)}
 	for i, c := range row {
 		row[i] = defuse(c)
@@ -105,6 +106,17 @@ func joinAttempts(as []Attempt) string {
 			a.Method, a.TLSVersion, a.TLSCipher, a.PeerAuth), " ")
 	}
 	return strings.Join(parts, "; ")
+}
+
+func noticeText(n *Notice) string {
+	if n == nil {
+		return ""
+	}
+	var last Attempt
+	if k := len(n.Attempts); k > 0 {
+		last = n.Attempts[k-1]
+	}
+	return strings.Join(nonEmpty(n.QueueID, n.Result, stamp(n.ResultAt), last.TLSVersion, last.TLSCipher, last.PeerAuth), " ")
 }
 
 func joinPortal(es []PortalEvent) string {
@@ -170,6 +182,11 @@ func timeline(r Record) []event {
 	var out []event
 	for _, a := range r.Attempts {
 		out = append(out, event{a.Time, fmt.Sprintf("attempt %d", a.Attempt), attemptText(a)})
+	}
+	if n := r.Notice; n != nil {
+		for _, a := range n.Attempts {
+			out = append(out, event{a.Time, "notice", fmt.Sprintf("%s attempt %d %s", n.QueueID, a.Attempt, attemptText(a))})
+		}
 	}
 	for _, p := range r.Portal {
 		out = append(out, event{p.Time, "portal", strings.Join(nonEmpty(p.Event, p.Actor, p.Remote, p.Detail), " ")})

@@ -123,6 +123,11 @@ type Outcome struct {
 	// Consent is the recorded consent a MethodConsent copy left
 	// unencrypted under; nil for every other method.
 	Consent *ConsentBasis
+	// Notice is the queue ID of the portal notification spooled for the
+	// recipient (a message of its own, origin portal_notice); "" for other
+	// methods. The audit log records it, so the notification's own
+	// delivery can be joined to the recipient's evidence.
+	Notice string
 	// DSNPassed says the next hop announced DSN and took the recipient
 	// with its NOTIFY (and ORCPT, RET, ENVID) parameters: notifications
 	// from here on are the next hop's to send (RFC 3461 §4.2, §6.2), so
