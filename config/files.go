@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/pemkey"
 )
 
 // files checks that the files and folders the config names exist and hold
@@ -133,12 +135,15 @@ func (v *validator) dkimKey(key, path string) {
 		v.add(key, err, "cannot read")
 		return
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
+	k, err := pemkey.Parse(data)
+	if block, _ := pem.Decode(data); block == nil {
 		v.addf(key, "%s is not a PEM file", path)
 		return
 	}
-	switch k := parsePrivateKey(block.Bytes).(type) {
+	if err != nil {
+		k = nil // reported below as no usable key
+	}
+	switch k := k.(type) {
 	case *rsa.PrivateKey:
 		if k.N.BitLen() < 1024 {
 			v.addf(key, "RSA key of %d bits is too short for DKIM (RFC 8301: at least 1024, 2048 recommended)", k.N.BitLen())
@@ -147,15 +152,4 @@ func (v *validator) dkimKey(key, path string) {
 	default:
 		v.addf(key, "%s holds no RSA or Ed25519 private key", path)
 	}
-}
-
-// parsePrivateKey parses PKCS#8 or PKCS#1 DER; nil if neither.
-func parsePrivateKey(der []byte) any {
-	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		return k
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
-		return k
-	}
-	return nil
 }

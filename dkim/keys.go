@@ -14,32 +14,21 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sealgate/sealgate/internal/pemkey"
 	"github.com/sealgate/sealgate/safeio"
 )
 
 // minRSABits is the smallest RSA key accepted for signing (RFC 8301 §3.2).
 const minRSABits = 2048
 
-// LoadKey reads a PEM private key for DKIM: PKCS#8 (RSA or Ed25519) or
-// PKCS#1 RSA. RSA keys shorter than 2048 bits are refused.
+// LoadKey reads a PEM private key for DKIM (pemkey.Parse): RSA of 2048
+// bits or more, or Ed25519; any other key is refused.
 func LoadKey(path string) (crypto.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("dkim: key: %w", err)
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("dkim: key: no PEM block found")
-	}
-	var k any
-	switch block.Type {
-	case "PRIVATE KEY":
-		k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("dkim: key: unsupported PEM block %q", block.Type)
-	}
+	k, err := pemkey.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("dkim: key: %w", err)
 	}

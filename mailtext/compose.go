@@ -175,7 +175,7 @@ func encode(p Part) ([]byte, string, error) {
 		}
 		return b.Bytes(), QuotedPrintable, nil
 	case Base64:
-		return base64Lines(p.Body), Base64, nil
+		return Base64Lines(p.Body), Base64, nil
 	case "":
 		if isASCII(p.Body) {
 			return p.Body, "7bit", nil
@@ -187,8 +187,9 @@ func encode(p Part) ([]byte, string, error) {
 	return nil, "", errors.New("mailtext: unknown transfer encoding " + p.Encoding)
 }
 
-// base64Lines is data in base64, 76 characters a line, each ending CRLF.
-func base64Lines(data []byte) []byte {
+// Base64Lines is data in base64, 76 characters a line, each ending CRLF
+// (RFC 2045 §6.8).
+func Base64Lines(data []byte) []byte {
 	enc := base64.StdEncoding.EncodeToString(data)
 	out := make([]byte, 0, len(enc)+len(enc)/76*2+2)
 	for len(enc) > 76 {

@@ -140,3 +140,12 @@ func TestComposeFieldsAndRawParts(t *testing.T) {
 		t.Error("an unknown transfer encoding was accepted")
 	}
 }
+
+// Base64 lines are 76 characters, the last shorter, each ending CRLF.
+func TestBase64Lines(t *testing.T) {
+	out := string(Base64Lines(bytes.Repeat([]byte{0}, 120))) // 160 characters of base64
+	lines := strings.Split(strings.TrimSuffix(out, "\r\n"), "\r\n")
+	if len(lines) != 3 || len(lines[0]) != 76 || len(lines[1]) != 76 || len(lines[2]) != 8 || !strings.HasSuffix(out, "\r\n") {
+		t.Errorf("bad wrapping: %q", out)
+	}
+}

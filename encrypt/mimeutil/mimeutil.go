@@ -193,17 +193,3 @@ func (p *Protected) Message(content []string, body []byte) []byte {
 
 // Boundary returns a fresh random MIME boundary (mailtext.Boundary).
 func Boundary() (string, error) { return mailtext.Boundary(), nil }
-
-// WrapBase64 writes s (base64 text) to b in lines of 76 characters, each
-// ended by CRLF (RFC 2045 §6.8).
-func WrapBase64(b *bytes.Buffer, s string) {
-	for len(s) > 76 {
-		b.WriteString(s[:76])
-		b.WriteString("\r\n")
-		s = s[76:]
-	}
-	if s != "" {
-		b.WriteString(s)
-		b.WriteString("\r\n")
-	}
-}

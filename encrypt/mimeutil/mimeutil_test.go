@@ -120,15 +120,6 @@ func TestProtectErrorsCarryNoContent(t *testing.T) {
 	}
 }
 
-func TestWrapBase64(t *testing.T) {
-	var b bytes.Buffer
-	WrapBase64(&b, strings.Repeat("A", 160))
-	lines := strings.Split(strings.TrimSuffix(b.String(), "\r\n"), "\r\n")
-	if len(lines) != 3 || len(lines[0]) != 76 || len(lines[2]) != 8 {
-		t.Errorf("bad wrapping: %q", b.String())
-	}
-}
-
 func TestBoundaryUnique(t *testing.T) {
 	a, _ := Boundary()
 	b, err := Boundary()

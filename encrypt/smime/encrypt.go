@@ -11,6 +11,7 @@ import (
 	"github.com/smallstep/pkcs7"
 
 	"github.com/sealgate/sealgate/encrypt/mimeutil"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // ErrNotInitialized is returned by Encrypt when Init has not set the content
@@ -130,6 +131,6 @@ func recipients(req EncryptRequest) []*x509.Certificate {
 func base64Body(der []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(base64.StdEncoding.EncodedLen(len(der)) * 78 / 76)
-	mimeutil.WrapBase64(&b, base64.StdEncoding.EncodeToString(der))
+	b.Write(mailtext.Base64Lines(der))
 	return b.Bytes()
 }

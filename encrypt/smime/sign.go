@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +11,8 @@ import (
 	"github.com/smallstep/pkcs7"
 
 	"github.com/sealgate/sealgate/encrypt/mimeutil"
+	"github.com/sealgate/sealgate/internal/pemkey"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // Signer is the organisation's signing identity.
@@ -52,32 +52,11 @@ func LoadSigner(certPath, keyPath string) (*Signer, error) {
 
 // parsePrivateKey decodes the first PEM private key block.
 func parsePrivateKey(data []byte) (crypto.Signer, error) {
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			return nil, errors.New("smime: signer key: no PEM private key found")
-		}
-		var k any
-		var err error
-		switch block.Type {
-		case "PRIVATE KEY":
-			k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		case "RSA PRIVATE KEY":
-			k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		case "EC PRIVATE KEY":
-			k, err = x509.ParseECPrivateKey(block.Bytes)
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("smime: signer key: %w", err)
-		}
-		if s, ok := k.(crypto.Signer); ok {
-			return s, nil
-		}
-		return nil, fmt.Errorf("smime: signer key: unsupported type %T", k)
+	k, err := pemkey.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("smime: signer key: %w", err)
 	}
+	return k, nil
 }
 
 func publicKeyEqual(a, b crypto.PublicKey) bool {
@@ -110,7 +89,7 @@ func (s *Signer) multipartSigned(entity []byte) ([]byte, error) {
 		"Content-Transfer-Encoding: base64\r\n" +
 		"Content-Disposition: attachment; filename=smime.p7s\r\n" +
 		"Content-Description: S/MIME Cryptographic Signature\r\n\r\n")
-	mimeutil.WrapBase64(&b, base64.StdEncoding.EncodeToString(sig))
+	b.Write(mailtext.Base64Lines(sig))
 	b.WriteString("--" + boundary + "--\r\n")
 	return b.Bytes(), nil
 }
