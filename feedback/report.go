@@ -51,6 +51,9 @@ type Report struct {
 	Recipients []RecipientStatus // KindDSN
 	// FeedbackType is the ARF Feedback-Type (abuse, fraud, ...), lower case.
 	FeedbackType string
+	// OriginalMailFrom is the ARF Original-Mail-From field: the envelope
+	// sender of the message complained about (RFC 5965 §3.2).
+	OriginalMailFrom string
 	// ReturnPath and ListUnsubscribe are the fields of the original
 	// message's header quoted in the report (an ARF report's third part),
 	// which carry sealgate's tokens.
@@ -113,6 +116,7 @@ func (rep *Report) part(p *message.Entity) error {
 			return ErrMalformed
 		}
 		rep.FeedbackType = strings.ToLower(strings.TrimSpace(h.Get("Feedback-Type")))
+		rep.OriginalMailFrom = h.Get("Original-Mail-From")
 	case mt == "message/rfc822" || mt == "text/rfc822-headers" || mt == "message/rfc822-headers" || mt == "message/global":
 		// The original message or its header; a truncated one still has
 		// the fields wanted, so an error here is not fatal.

@@ -36,7 +36,7 @@ func TestParsePostfixDSN(t *testing.T) {
 // path and unsubscribe link.
 func TestParseARF(t *testing.T) {
 	rep := parseFile(t, "arf-abuse.eml")
-	if rep.Kind != KindARF || rep.FeedbackType != "abuse" ||
+	if rep.Kind != KindARF || rep.FeedbackType != "abuse" || rep.OriginalMailFrom != "<bounces+token@bounce.clinic.example.org>" ||
 		rep.ReturnPath != "<bounces+token@bounce.clinic.example.org>" || !strings.Contains(rep.ListUnsubscribe, "/u/TOKEN") {
 		t.Fatalf("%+v", rep)
 	}

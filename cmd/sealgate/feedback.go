@@ -141,15 +141,16 @@ func (h *reportHandler) Report(ctx context.Context, targets []feedback.Target, r
 }
 
 // recipient is what a report to target is about: the bounce address's
-// recipient, or for the feedback address the recipient the quoted
-// message's return path or unsubscribe link names (both authenticated).
+// recipient, or for the feedback address the recipient that the quoted
+// message's Return-Path, the report's Original-Mail-From or the quoted
+// unsubscribe link names (all authenticated).
 func (h *reportHandler) recipient(ctx context.Context, t feedback.Target, rep *feedback.Report) (verp.Recipient, bool, error) {
 	ref := t.Ref
 	if t.Feedback {
 		if rep.Kind != feedback.KindARF {
 			return verp.Recipient{}, false, nil
 		}
-		if found, ok := h.addrs.Find(rep.ReturnPath); ok {
+		if found, ok := h.addrs.Find(rep.ReturnPath + " " + rep.OriginalMailFrom); ok {
 			ref = found
 		} else if r, ok := h.fromUnsubscribe(rep.ListUnsubscribe); ok {
 			return r, true, nil

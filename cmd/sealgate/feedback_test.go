@@ -57,11 +57,20 @@ func remoteDSN(t *testing.T, m smtpsink.Message, action, status string) []byte {
 // the Return-Path the final delivery added.
 func arfReport(m smtpsink.Message) []byte {
 	head, _, _ := strings.Cut(string(m.Data), "\r\n\r\n")
+	return arfQuoting("Return-Path: <"+m.From+">\r\n"+head, "")
+}
+
+// arfQuoting is an abuse report quoting header, with an
+// Original-Mail-From field when omf is set.
+func arfQuoting(header, omf string) []byte {
+	if omf != "" {
+		omf = "Original-Mail-From: <" + omf + ">\r\n"
+	}
 	return []byte("From: fbl@example.net\r\nTo: fbl@bounce.clinic.example.org\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n" +
 		"Content-Type: multipart/report; report-type=feedback-report; boundary=\"arf\"\r\n\r\n" +
 		"--arf\r\nContent-Type: text/plain\r\n\r\nA recipient marked this message as spam.\r\n" +
-		"--arf\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: ExampleFBL/1.0\r\nVersion: 1\r\n\r\n" +
-		"--arf\r\nContent-Type: text/rfc822-headers\r\n\r\nReturn-Path: <" + m.From + ">\r\n" + head + "\r\n\r\n--arf--\r\n")
+		"--arf\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: ExampleFBL/1.0\r\nVersion: 1\r\n" + omf + "\r\n" +
+		"--arf\r\nContent-Type: text/rfc822-headers\r\n\r\n" + header + "\r\n\r\n--arf--\r\n")
 }
 
 // sendReport hands a report to the bounce listener as a remote MTA does:
@@ -250,5 +259,39 @@ func TestAsyncReportWebhooks(t *testing.T) {
 	if b.Recipient != "gone@example.net" || !b.Async || b.EnhancedCode != "5.1.1" || b.Code != 550 || b.QueueID == "" ||
 		c.Recipient != "spam@example.net" || !c.Async || c.QueueID == "" || c.QueueID == b.QueueID || len(recv.received()) != 2 {
 		t.Fatalf("events %q", recv.received())
+	}
+}
+
+// TestComplaintTracing: a complaint to the feedback address whose quoted
+// header has lost its Return-Path is traced through the message's
+// one-click unsubscribe link, or through the report's Original-Mail-From;
+// one that names nothing of this gateway (or a
+// forged link) is taken (250) and suppresses nothing.
+func TestComplaintTracing(t *testing.T) {
+	t.Parallel()
+	e := newCampaignEnv(t, bouncesYAML)
+	at := e.gw.bounces.Addr().String()
+	m := e.deliverTo(t, "linked@example.net")
+	head, _, _ := strings.Cut(string(m.Data), "\r\n\r\n")
+	if !strings.Contains(head, "List-Unsubscribe: <https://localhost:8443/u/") {
+		t.Fatalf("no unsubscribe link in\n%s", head)
+	}
+	if err := sendReport(at, "fbl@bounce.clinic.example.org", arfQuoting(head, "")); err != nil {
+		t.Fatalf("ARF with the unsubscribe link only: %v", err)
+	}
+	o := e.deliverTo(t, "omf@example.net")
+	if err := sendReport(at, "fbl@bounce.clinic.example.org", arfQuoting("Subject: Flu shots this week", o.From)); err != nil {
+		t.Fatalf("ARF with Original-Mail-From only: %v", err)
+	}
+	for _, header := range []string{"Subject: Flu shots this week",
+		"List-Unsubscribe: <https://localhost:8443/u/Y2xpbmljLmV4YW1wbGUub3JnCnNhbUBleGFtcGxlLm5ldA.AAAA>\r\nSubject: x"} {
+		if err := sendReport(at, "fbl@bounce.clinic.example.org", arfQuoting(header, "")); err != nil {
+			t.Fatalf("ARF naming nothing: %v", err)
+		}
+	}
+	want := map[string]string{"clinic.example.org linked@example.net": store.ReasonComplaint,
+		"clinic.example.org omf@example.net": store.ReasonComplaint}
+	if got := suppressedList(t, e.path); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("suppressed %v, want %v", got, want)
 	}
 }
