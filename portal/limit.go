@@ -113,21 +113,29 @@ func (s *Server) judge(r rate, ws []store.Window) limitVerdict {
 	return v
 }
 
+// allow counts r against the client's limit lim and reports whether it
+// may go on; when it may not, the answer (store down, too many) is sent.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, lim rate) bool {
+	v, err := s.take(r.Context(), lim, remoteIP(r))
+	if err != nil {
+		s.storeDown(w, r, "rate limit")
+		return false
+	}
+	if !v.ok {
+		s.tooMany(w, r, v)
+		return false
+	}
+	return true
+}
+
 // limitRequests applies the per-client request limit to every request.
 // When the store cannot count, the request is refused: a limit that
 // cannot be checked is not skipped.
 func (s *Server) limitRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := s.take(r.Context(), s.rates.requests, remoteIP(r))
-		if err != nil {
-			s.storeDown(w, r, "rate limit")
-			return
+		if s.allow(w, r, s.rates.requests) {
+			next.ServeHTTP(w, r)
 		}
-		if !v.ok {
-			s.tooMany(w, r, v)
-			return
-		}
-		next.ServeHTTP(w, r)
 	})
 }
 

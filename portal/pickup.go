@@ -22,13 +22,7 @@ import (
 // pages look the same up to the code check, so nobody learns from them
 // whether a message exists.
 func (s *Server) openLink(w http.ResponseWriter, r *http.Request) {
-	v, err := s.take(r.Context(), s.rates.links, remoteIP(r))
-	if err != nil {
-		s.storeDown(w, r, "rate limit")
-		return
-	}
-	if !v.ok {
-		s.tooMany(w, r, v)
+	if !s.allow(w, r, s.rates.links) {
 		return
 	}
 	m, err := s.opts.Store.Lookup(r.Context(), r.PathValue("token"))

@@ -80,6 +80,15 @@ var ErrNotHeld = mail.ErrNotHeld
 // Unlike Retry it refuses a message that is not held, so an operator who
 // meant to release sees a mistyped ID.
 func (q *Queue) Release(id string) error {
+	if err := q.held(id); err != nil {
+		return err
+	}
+	return q.Retry(id)
+}
+
+// held returns nil for a message held by policy, ErrNotFound or
+// ErrNotHeld otherwise.
+func (q *Queue) held(id string) error {
 	q.mu.Lock()
 	it, ok := q.items[id]
 	held := ok && it.st.Held
@@ -90,22 +99,15 @@ func (q *Queue) Release(id string) error {
 	case !held:
 		return ErrNotHeld
 	}
-	return q.Retry(id)
+	return nil
 }
 
 // HeldContent returns the body of a message held by policy, for an
 // operator deciding whether to release it. Messages that are not held are
 // never shown.
 func (q *Queue) HeldContent(id string) ([]byte, error) {
-	q.mu.Lock()
-	it, ok := q.items[id]
-	held := ok && it.st.Held
-	q.mu.Unlock()
-	switch {
-	case !ok:
-		return nil, ErrNotFound
-	case !held:
-		return nil, ErrNotHeld
+	if err := q.held(id); err != nil {
+		return nil, err
 	}
 	_, body, err := q.sp.readMessage(id)
 	return body, err
