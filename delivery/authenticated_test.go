@@ -21,6 +21,27 @@ const (
 	phiBody   = "From: lab@clinic.test\r\nTo: patient@partner.test\r\nSubject: result\r\n\r\n" + phiMarker + "\r\n"
 )
 
+// receiverCase is a receiver and the Verification when PHI may go there
+// ("" when it may not).
+type receiverCase struct {
+	setup receiver
+	auth  string
+}
+
+// eachReceiver runs fn in a parallel subtest per receiver, with its world
+// (DNSSEC-signed for DANE) and the client configuration it needs.
+func eachReceiver(t *testing.T, fn func(t *testing.T, w *world, cfg Config, sink *smtpsink.Sink, r receiverCase)) {
+	for name, r := range receivers {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			secure := r.auth == MethodDANE
+			w := newWorld(t, secure, secure)
+			cfg, sink := r.setup(t, w)
+			fn(t, w, cfg, sink, r)
+		})
+	}
+}
+
 // receiver is one way partner.test can look from outside, set up in w:
 // the client configuration it needs and the sink that receives.
 type receiver func(t *testing.T, w *world) (Config, *smtpsink.Sink)
@@ -30,10 +51,7 @@ type receiver func(t *testing.T, w *world) (Config, *smtpsink.Sink)
 // MTA-STS policy with a CA-signed certificate, (c) a CA-signed certificate
 // valid for an MX name from unsigned DNS and no MTA-STS, (d) a
 // self-signed certificate.
-var receivers = map[string]struct {
-	setup receiver
-	auth  string // Verification when PHI may go there; "" when it may not
-}{
+var receivers = map[string]receiverCase{
 	"dane": {func(t *testing.T, w *world) (Config, *smtpsink.Sink) {
 		cert := smtpsink.SelfSigned(t, "mx1.partner.test")
 		host, sink := w.mx(10, smtpsink.Options{TLS: smtpsink.ServerTLS(cert)})
@@ -61,38 +79,32 @@ var receivers = map[string]struct {
 // notification, never the PHI.
 func TestPHIOverTLSOnlyToAuthenticatedNextHop(t *testing.T) {
 	t.Parallel()
-	for name, r := range receivers {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			secure := r.auth == MethodDANE
-			w := newWorld(t, secure, secure)
-			cfg, sink := r.setup(t, w)
-			c := w.client(cfg)
-			courier := newProtecting(t, c, false)
-			out := courier.Deliver(context.Background(), phiDelivery("patient@partner.test"))
-			if out[0].Err != nil {
-				t.Fatalf("outcome %+v", out[0])
+	eachReceiver(t, func(t *testing.T, w *world, cfg Config, sink *smtpsink.Sink, r receiverCase) {
+		c := w.client(cfg)
+		courier := newProtecting(t, c, false)
+		out := courier.Deliver(context.Background(), phiDelivery("patient@partner.test"))
+		if out[0].Err != nil {
+			t.Fatalf("outcome %+v", out[0])
+		}
+		got := sink.Messages()
+		if len(got) != 1 {
+			t.Fatalf("sink got %d messages, want 1", len(got))
+		}
+		phiArrived := bytes.Contains(got[0].Data, []byte(phiMarker))
+		if r.auth != "" {
+			if out[0].Method != encrypt.MethodTLS || out[0].Verification != r.auth || !phiArrived {
+				t.Errorf("method %q, verification %q, PHI arrived %v; want tls over %s",
+					out[0].Method, out[0].Verification, phiArrived, r.auth)
 			}
-			got := sink.Messages()
-			if len(got) != 1 {
-				t.Fatalf("sink got %d messages, want 1", len(got))
+			if v := testutil.ToFloat64(c.metrics.verification.WithLabelValues(r.auth)); v != 1 {
+				t.Errorf("sealgate_delivery_verification_total{verification=%q} = %v", r.auth, v)
 			}
-			phiArrived := bytes.Contains(got[0].Data, []byte(phiMarker))
-			if r.auth != "" {
-				if out[0].Method != encrypt.MethodTLS || out[0].Verification != r.auth || !phiArrived {
-					t.Errorf("method %q, verification %q, PHI arrived %v; want tls over %s",
-						out[0].Method, out[0].Verification, phiArrived, r.auth)
-				}
-				if v := testutil.ToFloat64(c.metrics.verification.WithLabelValues(r.auth)); v != 1 {
-					t.Errorf("sealgate_delivery_verification_total{verification=%q} = %v", r.auth, v)
-				}
-				return
-			}
-			if phiArrived || out[0].Method != encrypt.MethodPortal {
-				t.Errorf("PHI arrived %v, method %q: want the portal notification only", phiArrived, out[0].Method)
-			}
-		})
-	}
+			return
+		}
+		if phiArrived || out[0].Method != encrypt.MethodPortal {
+			t.Errorf("PHI arrived %v, method %q: want the portal notification only", phiArrived, out[0].Method)
+		}
+	})
 }
 
 // Once a delivery has shown that the destination cannot authenticate its

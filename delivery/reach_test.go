@@ -91,32 +91,26 @@ func TestReachExpires(t *testing.T) {
 // delivery yet, promises it too.
 func TestReachFromPlanAndCachedPolicies(t *testing.T) {
 	t.Parallel()
-	for name, r := range receivers {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			secure := r.auth == MethodDANE
-			w := newWorld(t, secure, secure)
-			cfg, _ := r.setup(t, w)
-			c := w.client(cfg)
-			if got := c.Reach("partner.test", mail.TLSAuthenticated); got != mail.ReachUnknown {
-				t.Fatalf("before any delivery or fetch: %v, want unknown", got)
+	eachReceiver(t, func(t *testing.T, w *world, cfg Config, _ *smtpsink.Sink, r receiverCase) {
+		c := w.client(cfg)
+		if got := c.Reach("partner.test", mail.TLSAuthenticated); got != mail.ReachUnknown {
+			t.Fatalf("before any delivery or fetch: %v, want unknown", got)
+		}
+		wantOK(t, deliver(t, c, newDelivery("b@partner.test"))) // ordinary mail, opportunistic TLS
+		want := map[bool]mail.Reach{true: mail.ReachYes, false: mail.ReachNo}[r.auth != ""]
+		if got := c.Reach("Partner.Test", mail.TLSAuthenticated); got != want {
+			t.Errorf("after an ordinary delivery: %v, want %v", got, want)
+		}
+		if cfg.MTASTS == nil {
+			return
+		}
+		fresh := w.client(Config{MTASTS: cfg.MTASTS}) // a restart: the policy cached, nothing delivered
+		for _, level := range []mail.TLSLevel{mail.TLSVerify, mail.TLSAuthenticated} {
+			if got := fresh.Reach("partner.test", level); got != mail.ReachYes {
+				t.Errorf("cached enforced policy, level %d: %v, want yes", level, got)
 			}
-			wantOK(t, deliver(t, c, newDelivery("b@partner.test"))) // ordinary mail, opportunistic TLS
-			want := map[bool]mail.Reach{true: mail.ReachYes, false: mail.ReachNo}[r.auth != ""]
-			if got := c.Reach("Partner.Test", mail.TLSAuthenticated); got != want {
-				t.Errorf("after an ordinary delivery: %v, want %v", got, want)
-			}
-			if cfg.MTASTS == nil {
-				return
-			}
-			fresh := w.client(Config{MTASTS: cfg.MTASTS}) // a restart: the policy cached, nothing delivered
-			for _, level := range []mail.TLSLevel{mail.TLSVerify, mail.TLSAuthenticated} {
-				if got := fresh.Reach("partner.test", level); got != mail.ReachYes {
-					t.Errorf("cached enforced policy, level %d: %v, want yes", level, got)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // A cached MTA-STS policy in testing mode promises nothing.
