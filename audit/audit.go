@@ -145,6 +145,14 @@ func (l *Log) Rejected(client, remote, reason string) {
 	l.write(event{Event: "rejected", Client: client, Remote: remote, Reason: reason})
 }
 
+// Expired records a recipient failed because its message stayed in the
+// queue past its maximum age: it bounces (4.4.7) after attempts tries,
+// without another.
+func (l *Log) Expired(env *mail.Envelope, rcpt string, attempts int) {
+	l.write(event{Event: "expired", QueueID: env.ID, Rcpt: rcpt, Result: string(mail.ResultBounced), Attempt: attempts,
+		Enhanced: "4.4.7", Origin: env.Origin})
+}
+
 // Delivery records one delivery attempt for one recipient.
 func (l *Log) Delivery(env *mail.Envelope, o mail.Outcome, attempt int) {
 	result := string(o.Result())

@@ -49,7 +49,8 @@ type Record struct {
 	// Encryption is the content protection of a pgp or smime copy.
 	Encryption string    `json:"encryption"`
 	Attempts   []Attempt `json:"attempts"`
-	// Result is delivered, bounced, pending (the last attempt was
+	// Result is delivered, bounced, expired (failed with 4.4.7 after the
+	// queue's maximum age, a bounce too), pending (the last attempt was
 	// deferred), queued (no attempt yet), held (quarantined) or deleted
 	// (by an operator); ResultAt is when it became so.
 	Result   string    `json:"result"`

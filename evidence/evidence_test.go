@@ -63,6 +63,11 @@ func writeTestLog(t *testing.T, unsignedTail bool) (string, ed25519.PublicKey) {
 	l.Delivery(notice, mail.Outcome{Rcpt: "pat@bad.example", Code: 250, TLSVersion: "TLS1.2", TLSCipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
 		Verification: "none", RemoteMTA: "mx.bad.example"}, 1)
 	l.Operator("retry", "Q1", "uid=0(root) pid=1", "ok")
+	old := &mail.Envelope{ID: "Q0", From: "lab@clinic.example.org", Rcpts: []mail.Rcpt{{Addr: "slow@example.org"}},
+		Policy: mail.PolicySummary{Action: "deliver"}}
+	l.Accepted(old)
+	l.Delivery(old, mail.Outcome{Rcpt: "slow@example.org", Err: errors.New("451 later"), Code: 451}, 1)
+	l.Expired(old, "slow@example.org", 1)
 	l.Accepted(&mail.Envelope{ID: "Q2", From: "lab@clinic.example.org", Rcpts: []mail.Rcpt{{Addr: "=cmd@example.net"}},
 		Policy: mail.PolicySummary{Action: "deliver"}})
 	if err := l.Close(); err != nil {
@@ -89,10 +94,13 @@ func TestOneRecordPerRecipient(t *testing.T) {
 	if err != nil || rep.Broken != nil {
 		t.Fatal(err, rep.Broken)
 	}
-	if len(recs) != 5 {
-		t.Fatalf("%d records, want 5", len(recs))
+	if len(recs) != 6 {
+		t.Fatalf("%d records, want 6", len(recs))
 	}
-	tls, portal, gone, notice, q2 := recs[0], recs[1], recs[2], recs[3], recs[4]
+	tls, portal, gone, notice, q0, q2 := recs[0], recs[1], recs[2], recs[3], recs[4], recs[5]
+	if q0.QueueID != "Q0" || q0.Result != "expired" || len(q0.Attempts) != 1 || len(q0.AuditSeqs) != 3 || !q0.Verified {
+		t.Errorf("expired recipient: %+v", q0)
+	}
 	if tls.Recipient != "tls@example.net" || tls.Client != "ehr" || tls.ClientAddr != "127.0.0.1" || tls.Sender != "lab@clinic.example.org" {
 		t.Errorf("who: %+v", tls)
 	}
@@ -147,7 +155,7 @@ func TestFiltersAndNoPortal(t *testing.T) {
 		t.Errorf("--since in the future: %d records", len(recs))
 	}
 	recs, _, _ = Read(ctx, Query{Files: []string{p}, Key: pub, Portal: testPortal, Since: time.Now().Add(-time.Hour)})
-	if len(recs) != 5 {
+	if len(recs) != 6 {
 		t.Errorf("--since an hour ago: %d records", len(recs))
 	}
 	if _, _, err := Read(ctx, Query{Files: []string{p}, Key: pub, QueueID: "Q1"}); !errors.Is(err, ErrNoPortal) {
@@ -161,11 +169,11 @@ func TestUnsignedAndBroken(t *testing.T) {
 	t.Parallel()
 	p, pub := writeTestLog(t, true)
 	recs, rep, err := Read(context.Background(), Query{Files: []string{p}, Key: pub, Portal: testPortal})
-	if err != nil || rep.Broken != nil || len(recs) != 5 {
+	if err != nil || rep.Broken != nil || len(recs) != 6 {
 		t.Fatal(err, rep.Broken, len(recs))
 	}
-	if recs[4].Verified || recs[4].Result != "delivered" || !recs[0].Verified {
-		t.Errorf("unsigned tail: q2 verified=%t result=%s; q1 verified=%t", recs[4].Verified, recs[4].Result, recs[0].Verified)
+	if recs[5].Verified || recs[5].Result != "delivered" || !recs[0].Verified {
+		t.Errorf("unsigned tail: q2 verified=%t result=%s; q1 verified=%t", recs[5].Verified, recs[5].Result, recs[0].Verified)
 	}
 	b, _ := os.ReadFile(p)
 	os.WriteFile(p, bytes.Replace(b, []byte(`"code":550`), []byte(`"code":250`), 1), 0o600)
@@ -185,14 +193,14 @@ func TestWriters(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(jl.String()), "\n")
 	var back Record
-	if len(lines) != 5 || json.Unmarshal([]byte(lines[1]), &back) != nil || back.Recipient != "pat@bad.example" || len(back.Portal) != 4 {
+	if len(lines) != 6 || json.Unmarshal([]byte(lines[1]), &back) != nil || back.Recipient != "pat@bad.example" || len(back.Portal) != 4 {
 		t.Errorf("jsonl: %d lines, %+v", len(lines), back)
 	}
 	if err := WriteCSV(&cs, recs); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&cs).ReadAll()
-	if err != nil || len(rows) != 6 {
+	if err != nil || len(rows) != 7 {
 		t.Fatalf("csv: %d rows, %v", len(rows), err)
 	}
 	col := func(row int, name string) string {
@@ -205,8 +213,8 @@ func TestWriters(t *testing.T) {
 		return ""
 	}
 	if col(1, "reasons") != "diagnosis×3; mrn×1" || col(1, "last_peer_auth") != "pinned" || col(1, "result") != "delivered" ||
-		!strings.HasPrefix(col(1, "attempts"), "1 ") || col(5, "recipient") != "'=cmd@example.net" {
-		t.Errorf("csv row: %q %q", rows[1], rows[5])
+		!strings.HasPrefix(col(1, "attempts"), "1 ") || col(6, "recipient") != "'=cmd@example.net" || col(5, "result") != "expired" {
+		t.Errorf("csv row: %q %q %q", rows[1], rows[5], rows[6])
 	}
 	WriteText(&tx, recs[:2])
 	for _, want := range []string{"Q1 → tls@example.net", "over TLS1.3 TLS_AES_128_GCM_SHA256, peer auth pinned", "portal    opened pat@bad.example 192.0.2.7"} {

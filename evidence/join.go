@@ -23,6 +23,7 @@ type message struct {
 	ops      []Operator
 	opSeqs   []uint64
 	seqs     map[*Record][]uint64
+	expired  map[*Record]time.Time // failed for age, without another attempt
 }
 
 func newJoin() *join { return &join{byID: map[string]*message{}} }
@@ -44,6 +45,11 @@ func (j *join) add(e audit.Entry) {
 		r := m.record(e.Rcpt)
 		r.Attempts = append(r.Attempts, attemptOf(e))
 		m.seqs[r] = append(m.seqs[r], e.Seq)
+	case "expired":
+		m := j.message(e.QueueID)
+		r := m.record(e.Rcpt)
+		m.expired[r] = e.Time
+		m.seqs[r] = append(m.seqs[r], e.Seq)
 	case "operator":
 		m := j.message(e.QueueID)
 		m.ops = append(m.ops, Operator{Time: e.Time, Action: e.Action, Operator: e.Operator, Result: e.Result})
@@ -54,7 +60,7 @@ func (j *join) add(e audit.Entry) {
 func (j *join) message(id string) *message {
 	m := j.byID[id]
 	if m == nil {
-		m = &message{id: id, seqs: map[*Record][]uint64{}}
+		m = &message{id: id, seqs: map[*Record][]uint64{}, expired: map[*Record]time.Time{}}
 		j.byID[id] = m
 		j.msgs = append(j.msgs, m)
 	}
@@ -104,7 +110,7 @@ func (j *join) finish(r *Record, m *message, signedThrough uint64) {
 		}
 	}
 	r.Operator = slices.Clone(m.ops)
-	r.Result, r.ResultAt = result(r.Attempts, m)
+	r.Result, r.ResultAt = result(r.Attempts, m, m.expired[r])
 	r.AuditSeqs = append(slices.Clone(m.seqs[r]), m.opSeqs...)
 	r.AuditSeqs = append(r.AuditSeqs, j.notice(r)...)
 	slices.Sort(r.AuditSeqs)
@@ -133,7 +139,7 @@ func (j *join) notice(r *Record) []uint64 {
 	}
 	nr := nm.record(r.Recipient)
 	n := &Notice{QueueID: id, Attempts: slices.Clone(nr.Attempts)}
-	n.Result, n.ResultAt = result(n.Attempts, nm)
+	n.Result, n.ResultAt = result(n.Attempts, nm, nm.expired[nr])
 	if n.Attempts == nil {
 		n.Attempts = []Attempt{}
 	}
@@ -164,15 +170,18 @@ func ensureLists(r *Record) {
 	}
 }
 
-// result is a recipient's final state after the attempts, and when it
-// was reached.
-func result(attempts []Attempt, m *message) (string, time.Time) {
+// result is a recipient's final state after the attempts (and, when it
+// is not zero, its failure for age at expired), and when it was reached.
+func result(attempts []Attempt, m *message, expired time.Time) (string, time.Time) {
 	if n := len(attempts); n > 0 {
 		last := attempts[n-1]
 		switch last.Result {
 		case "delivered", "bounced":
 			return last.Result, last.Time
 		}
+	}
+	if !expired.IsZero() {
+		return "expired", expired
 	}
 	for _, op := range slices.Backward(m.ops) {
 		if op.Action == "delete" && op.Result == "ok" {

@@ -311,6 +311,9 @@ func (q *Queue) expire(it *item, now time.Time, held map[int]bool) {
 			r.Status = StatusFailed
 			r.Enhanced = "4.4.7"
 			r.LastError = "message expired in queue: " + r.LastError
+			if a, ok := q.cfg.Audit.(ExpiryAuditor); ok {
+				a.Expired(it.env, r.Addr, r.Attempts)
+			}
 		}
 	}
 }

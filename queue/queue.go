@@ -53,6 +53,13 @@ type Auditor interface {
 	Delivery(env *Envelope, o Outcome, attempt int)
 }
 
+// ExpiryAuditor is an Auditor that is also told of each recipient failed
+// because its message stayed in the queue past MaxAge: the recipient
+// bounces (4.4.7) without another attempt. Optional; it must not block.
+type ExpiryAuditor interface {
+	Expired(env *Envelope, rcpt string, attempts int)
+}
+
 // ErrClosed is returned by Enqueue once the queue is shutting down.
 var ErrClosed = mail.ErrQueueClosed
 

@@ -247,8 +247,9 @@ func TestExpiredMessageBounces(t *testing.T) {
 		}
 		return all(d, errors.New("451 later"), false)
 	}}
-	q := startQueue(t, dir, c, func(cfg *Config) { cfg.MaxAge = 60 * time.Millisecond })
-	q.Enqueue(context.Background(), env("slow@example.net"), testMsg())
+	aud := &expiryRec{}
+	q := startQueue(t, dir, c, func(cfg *Config) { cfg.MaxAge = 60 * time.Millisecond; cfg.Audit = aud })
+	id, _ := q.Enqueue(context.Background(), env("slow@example.net"), testMsg())
 	waitFor(t, "expiry DSN", func() bool {
 		for _, d := range c.delivered() {
 			if d.From == "" {
@@ -262,6 +263,25 @@ func TestExpiredMessageBounces(t *testing.T) {
 			checkDSN(t, d.Body, "slow@example.net", "4.4.7")
 		}
 	}
+	aud.mu.Lock()
+	defer aud.mu.Unlock()
+	if len(aud.expired) != 1 || aud.expired[0] != id+" slow@example.net" || aud.attempts[0] < 1 {
+		t.Errorf("the auditor was told of expiries %q after %v attempts, want the one recipient once", aud.expired, aud.attempts)
+	}
+}
+
+// expiryRec is an auditor that also hears of expiries (ExpiryAuditor).
+type expiryRec struct {
+	auditRec
+	expired  []string
+	attempts []int
+}
+
+func (a *expiryRec) Expired(env *Envelope, rcpt string, attempts int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.expired = append(a.expired, env.ID+" "+rcpt)
+	a.attempts = append(a.attempts, attempts)
 }
 
 func TestRecoveryAfterRestart(t *testing.T) {

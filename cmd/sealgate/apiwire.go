@@ -99,6 +99,10 @@ type queueEvents struct {
 	hooks   *webhook.Outbox
 }
 
+// The audit log hears of recipients failed for age (audit.Log.Expired),
+// so their evidence ends "expired", not "pending".
+var _ queue.ExpiryAuditor = queueEvents{}
+
 // Delivery implements queue.Auditor.
 func (e queueEvents) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
 	e.bounceObserver.Delivery(env, o, attempt)
