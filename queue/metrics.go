@@ -24,6 +24,10 @@ type metrics struct {
 	// failures counts recipient failures by result (deferred, bounced)
 	// and stage (failureStages).
 	failures *prometheus.CounterVec
+	// handedOff and imported count messages moved to and taken from
+	// another node's spool (a drained node's hand-off).
+	handedOff prometheus.Counter
+	imported  prometheus.Counter
 }
 
 // failureStages are the stage label's values: where a delivery failed.
@@ -69,9 +73,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "sealgate_delivery_failures_total",
 			Help: "Recipient delivery failures by result (deferred, bounced) and stage (dns, connect, tls, check, ehlo, starttls, auth, mail, rcpt, data, bdat, other)."},
 			[]string{"result", "stage"}),
+		handedOff: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sealgate_queue_handed_off_total", Help: "Messages handed to a peer node (acknowledged there, removed here)."}),
+		imported: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sealgate_queue_imported_total", Help: "Messages taken over from a draining peer node."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.size, m.enqueued, m.deliveries, m.latency, m.dsns, m.panics, m.quarantined, m.paced, m.storageErrors, m.failures)
+		reg.MustRegister(m.size, m.enqueued, m.deliveries, m.latency, m.dsns, m.panics, m.quarantined, m.paced, m.storageErrors, m.failures, m.handedOff, m.imported)
 	}
 	return m
 }

@@ -82,6 +82,8 @@ type Queue struct {
 	// bulkRunning counts campaign messages being delivered.
 	bulkRunning int
 	closed      bool
+	// paused: no new attempts are started (Pause), for a hand-off.
+	paused bool
 	// gate lets spool writers from outside the delivery goroutines
 	// (Enqueue, operators) finish before the spool closes.
 	gate sync.RWMutex

@@ -50,6 +50,9 @@ func (q *Queue) next() (*item, time.Duration, bool) {
 	if q.closed {
 		return nil, 0, true
 	}
+	if q.paused {
+		return nil, time.Hour, false
+	}
 	h, wait := q.firstDue()
 	if h == nil {
 		return nil, wait, false

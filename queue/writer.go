@@ -14,6 +14,11 @@ type writeReq struct {
 	frame   []byte
 	durable bool
 	done    chan error
+	// pre is a record written in the same write just before this one and
+	// indexed just after it (a handed-over message's state: on disk it
+	// comes first, so a torn write can leave a state without its message,
+	// which recovery drops, never a message without its state).
+	pre *writeReq
 }
 
 // run is the spool's only writer. It takes every record waiting, appends
@@ -82,6 +87,9 @@ func (s *spool) commit(batch []*writeReq) error {
 	var buf []byte
 	durable := false
 	for _, r := range batch {
+		if r.pre != nil {
+			buf = append(buf, r.pre.frame...)
+		}
 		buf = append(buf, r.frame...)
 		durable = durable || r.durable
 	}
@@ -102,8 +110,16 @@ func (s *spool) commit(batch []*writeReq) error {
 	defer s.mu.Unlock()
 	off := start
 	for _, r := range batch {
+		var pre loc
+		if r.pre != nil {
+			pre = loc{seg: act, off: off, n: len(r.pre.frame)}
+			off += int64(pre.n)
+		}
 		s.applyLocked(r.kind, r.id, loc{seg: act, off: off, n: len(r.frame)})
 		off += int64(len(r.frame))
+		if r.pre != nil {
+			s.applyLocked(r.pre.kind, r.pre.id, pre)
+		}
 	}
 	return nil
 }
