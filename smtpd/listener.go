@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -29,6 +30,10 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
+		}
+		if errors.Is(l.srv.refusing(), errDraining) {
+			l.refuseDraining(c)
+			continue
 		}
 		key := clientKey(remoteIP(c))
 		if !l.srv.connRate.allow(key.String(), time.Now()) {
@@ -64,6 +69,18 @@ func (l *guardedListener) serve(c net.Conn, key netip.Prefix) net.Conn {
 	}
 	rc := &releasingConn{guardConn: g, release: release}
 	return newCmdConn(g, rc, l.tlsConfig, l.starttls)
+}
+
+// refuseDraining answers a new connection to a draining node with 421
+// 4.3.2 in place of the greeting; an implicit-TLS client, which expects a
+// handshake, is closed without a word (it retries later too).
+func (l *guardedListener) refuseDraining(c net.Conn) {
+	if l.tlsConfig != nil {
+		l.srv.m.rejected.WithLabelValues("draining").Inc()
+		c.Close()
+		return
+	}
+	refuse(c, l.srv, "draining", "421 4.3.2 "+l.srv.cfg.Hostname+" Service not available: this node is draining, try again later\r\n")
 }
 
 // refuse answers a connection over a limit and closes it.

@@ -47,6 +47,7 @@ var (
 	errRequireTLSNoTL = rej("requiretls_without_tls", 530, 5, 7, 10, "REQUIRETLS needs TLS")
 	errAborted        = rej("aborted", 421, 4, 4, 2, "Connection closing")
 	errShutdown       = rej("shutdown", 421, 4, 3, 2, "Service shutting down, try again later")
+	errDraining       = rej("draining", 421, 4, 3, 2, "Service not available: this node is draining, try again later")
 	errNoStorage      = rej("insufficient_storage", 452, 4, 3, 1, "Insufficient system storage")
 	errSuppressed     = rej("suppressed", 550, 5, 7, 1,
 		"Recipient unsubscribed, bounced or complained: on this sender's suppression list (marketing mail only)")

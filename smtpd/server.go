@@ -34,6 +34,8 @@ type Server struct {
 	servers []*smtp.Server
 	addrs   []net.Addr
 	closing bool
+	// draining: the node is being taken out of service (SetDraining).
+	draining bool
 }
 
 // New checks the configuration and prepares the server.
@@ -168,6 +170,31 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SetDraining puts every listener in or out of draining: while draining,
+// a new session is answered 421 4.3.2 and closed, an open session may
+// finish the transaction it is in but not start another, and Submit (the
+// HTTP API) is refused the same way. The sender retries, at another node
+// behind the same name.
+func (s *Server) SetDraining(on bool) {
+	s.mu.Lock()
+	s.draining = on
+	s.mu.Unlock()
+}
+
+// refusing returns the reply for new sessions and transactions: shutting
+// down, draining, or nil.
+func (s *Server) refusing() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closing:
+		return errShutdown
+	case s.draining:
+		return errDraining
+	}
+	return nil
 }
 
 func (s *Server) isClosing() bool {

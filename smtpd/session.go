@@ -51,8 +51,8 @@ func (s *Server) newSession(c *smtp.Conn, l *Listener) (smtp.Session, error) {
 		s.log.Error("connection not guarded", slog.String("listener", l.Name))
 		return nil, s.toReply(errNotGuarded, "")
 	}
-	if s.isClosing() {
-		return nil, s.toReply(errShutdown, "")
+	if err := s.refusing(); err != nil {
+		return nil, s.toReply(err, "")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sess := &session{srv: s, lst: l, conn: c, guard: g, ctx: ctx, cancel: cancel,
@@ -145,6 +145,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	return s.guarded(nil, func() error {
 		if s.lst.TLS != "none" && !s.isTLS() {
 			return errTLSRequired
+		}
+		if err := s.srv.refusing(); err != nil {
+			return err
 		}
 		c, err := s.identify()
 		if err != nil {

@@ -65,8 +65,8 @@ func (srv *Server) submit(ctx context.Context, c *Client, id string, sub Submiss
 	switch {
 	case c == nil:
 		return fmt.Errorf("smtpd: no client %q", sub.Client)
-	case srv.isClosing():
-		return errShutdown
+	case srv.refusing() != nil:
+		return srv.refusing()
 	case int64(len(sub.Body)) > srv.cfg.Limits.MaxMessageBytes:
 		return errTooBig
 	case len(sub.To) == 0:
