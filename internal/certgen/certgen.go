@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -81,4 +82,15 @@ func selfSigned(names []string, now time.Time) (certPEM, keyPEM []byte, err erro
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), nil
+}
+
+// Ephemeral returns a self-signed certificate made in memory for this
+// process only, for a TLS server whose peers authenticate it by other
+// means (the cluster channel's shared secret).
+func Ephemeral(names []string) (tls.Certificate, error) {
+	certPEM, keyPEM, err := selfSigned(names, time.Now())
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }

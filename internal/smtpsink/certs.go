@@ -107,7 +107,7 @@ func leafTemplate(t testing.TB, names []string, from, until time.Time) *x509.Cer
 		NotBefore:    from,
 		NotAfter:     until,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
 	if len(names) > 0 {
 		tmpl.Subject.CommonName = names[0]

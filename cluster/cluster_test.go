@@ -1,0 +1,122 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/queue"
+)
+
+// recorder is a peer's spool as far as the channel sees it.
+type recorder struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *recorder) Import(h queue.Handed) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ids = append(r.ids, h.Env.ID)
+	return nil
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids)
+}
+
+func handed() queue.Handed {
+	env := &queue.Envelope{ID: queue.NewID(), From: "lab@clinic.example.org", Received: time.Now(),
+		Rcpts: []queue.Rcpt{{Addr: "dr@example.net"}}}
+	return queue.Handed{Env: env, State: &queue.State{Version: 1, Rcpts: []queue.RcptState{{Addr: "dr@example.net", Status: queue.StatusPending}}},
+		Body: []byte("Subject: x\r\n\r\nPatient PAT-7731\r\n")}
+}
+
+func listen(t *testing.T, a Auth, rec *recorder) string {
+	t.Helper()
+	s, err := Listen(Options{Addr: "127.0.0.1:0", Auth: a, Import: rec.Import})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.Addr().String()
+}
+
+// send dials and hands one message; the error is the first that came.
+func send(addr string, a Auth) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, addr, a)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Send(ctx, handed())
+}
+
+func TestMutualTLSPeersAuthenticated(t *testing.T) {
+	t.Parallel()
+	ca, other := smtpsink.NewTestCA(t), smtpsink.NewTestCA(t)
+	leaf := func(c *smtpsink.TestCA) *tls.Certificate { x := c.Leaf(t, "127.0.0.1"); return &x }
+	rec := &recorder{}
+	addr := listen(t, Auth{Cert: leaf(ca), CA: ca.Pool()}, rec)
+
+	if err := send(addr, Auth{Cert: leaf(ca), CA: ca.Pool()}); err != nil {
+		t.Fatalf("peer with the cluster's certificate: %v", err)
+	}
+	if rec.count() != 1 {
+		t.Fatalf("%d messages taken, want 1", rec.count())
+	}
+	// A client certificate from another CA, and none at all, are refused
+	// before any message is read.
+	if err := send(addr, Auth{Cert: leaf(other), CA: ca.Pool()}); err == nil {
+		t.Fatal("peer with a certificate from another CA was served")
+	}
+	if err := send(addr, Auth{Cert: leaf(ca), CA: other.Pool()}); err == nil {
+		t.Fatal("client trusted a server outside its cluster CA")
+	}
+	if rec.count() != 1 {
+		t.Fatalf("%d messages taken, want still 1", rec.count())
+	}
+}
+
+func TestSharedSecretBoundToSession(t *testing.T) {
+	t.Parallel()
+	secret := bytes.Repeat([]byte("s"), 32)
+	rec := &recorder{}
+	addr := listen(t, Auth{Secret: secret}, rec)
+	if err := send(addr, Auth{Secret: secret}); err != nil {
+		t.Fatalf("peer with the secret: %v", err)
+	}
+	wrong := bytes.Repeat([]byte("w"), 32)
+	err := send(addr, Auth{Secret: wrong})
+	if !errors.Is(err, ErrPeerRefused) {
+		t.Fatalf("peer with a wrong secret: %v, want refused", err)
+	}
+	// A server that does not know the secret is not sent anything.
+	rec2 := &recorder{}
+	addr2 := listen(t, Auth{Secret: wrong}, rec2)
+	if err := send(addr2, Auth{Secret: secret}); err == nil {
+		t.Fatal("client sent to a server that did not prove the secret")
+	}
+	if rec.count() != 1 || rec2.count() != 0 {
+		t.Fatalf("messages taken: %d and %d, want 1 and 0", rec.count(), rec2.count())
+	}
+}
+
+func TestNoAuthenticationNoChannel(t *testing.T) {
+	t.Parallel()
+	if _, err := Listen(Options{Addr: "127.0.0.1:0", Import: (&recorder{}).Import}); !errors.Is(err, ErrNoAuth) {
+		t.Fatalf("Listen without authentication: %v", err)
+	}
+	if _, err := Dial(context.Background(), "127.0.0.1:1", Auth{}); !errors.Is(err, ErrNoAuth) {
+		t.Fatalf("Dial without authentication: %v", err)
+	}
+}
