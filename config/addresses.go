@@ -90,6 +90,7 @@ func (v *validator) addressOverlaps() {
 	if v.c.Bounces.Enabled() {
 		add("bounces.listen", v.c.Bounces.Listen)
 	}
+	add("cluster.listen", v.c.Cluster.Listen)
 	for i, e := range all {
 		for _, prev := range all[:i] {
 			if e.overlaps(prev) {

@@ -57,6 +57,7 @@ type Config struct {
 	API       API         `yaml:"api"`
 	Webhooks  []Webhook   `yaml:"webhooks"`
 	Bounces   Bounces     `yaml:"bounces"`
+	Cluster   Cluster     `yaml:"cluster"`
 	src       *sourceInfo // where each key came from; nil for Default
 }
 

@@ -61,8 +61,13 @@ func base() *Config {
 		Queue:   Queue{ShutdownTimeout: 30 * time.Second, MinFree: DefaultMinFree},
 		Limits:  defaultLimits(),
 		Log:     Log{Level: "info", Format: "text"},
+		Cluster: Cluster{DrainDeadline: DefaultDrainDeadline},
 	}
 }
+
+// DefaultDrainDeadline is how long `sealgate node drain` delivers before
+// handing the rest of the spool to a peer, unless told otherwise.
+const DefaultDrainDeadline = 10 * time.Minute
 
 // defaultScan are the limits on reading one message.
 func defaultScan() ScanLimits {

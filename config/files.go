@@ -35,6 +35,9 @@ func (v *validator) files() {
 	v.readable("delivery.smarthost_auth.password_file", c.Delivery.SmarthostAuth.PasswordFile)
 	v.readable("portal.branding.logo", c.Portal.Branding.Logo)
 	v.certPair("api.tls", TLSFiles{Cert: c.API.TLS.Cert, Key: c.API.TLS.Key})
+	v.certPair("cluster.tls", TLSFiles{Cert: c.Cluster.TLS.Cert, Key: c.Cluster.TLS.Key})
+	v.caFile("cluster.tls.ca", c.Cluster.TLS.CA)
+	v.readable("cluster.secret_file", c.Cluster.SecretFile)
 	for i, w := range c.Webhooks {
 		v.readable(fmt.Sprintf("webhooks[%d].secret_file", i), w.SecretFile)
 		v.caFile(fmt.Sprintf("webhooks[%d].ca_file", i), w.CAFile)

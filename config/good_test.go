@@ -118,6 +118,9 @@ func fullWant(dir string) *Config {
 			Events: []string{"delivered", "bounced"}}},
 		Bounces: Bounces{Domain: "bounce.example-clinic.org", LocalPart: "rp", Listen: "0.0.0.0:2526",
 			FeedbackAddress: "fbl@bounce.example-clinic.org", KeyFile: "/k/bounces.key", Retention: 14 * day, MaxMessageSize: 2_000_000},
+		Cluster: Cluster{Listen: "0.0.0.0:8026", Peers: []string{"node-b.example:8026", "10.0.0.3:8026"},
+			TLS:        ClusterTLS{Cert: "/k/cluster.crt", Key: "/k/cluster.key", CA: "/k/cluster-ca.crt"},
+			SecretFile: "/k/cluster.secret", DrainDeadline: 5 * time.Minute, ResumeOnStart: true},
 	}
 }
 

@@ -382,3 +382,42 @@ type Bounces struct {
 
 // Enabled reports whether marketing mail gets bounce addresses.
 func (b Bounces) Enabled() bool { return b.Domain != "" }
+
+// Cluster configures this node's part in a group of nodes: the listener
+// on which it takes over a draining peer's spool, the peers it hands its
+// own spool to when drained, and how peers authenticate each other (a
+// cluster CA for mutual TLS, a shared secret, or both; never neither).
+type Cluster struct {
+	// Listen is host:port of the hand-off listener; "" takes no
+	// hand-offs.
+	Listen string `yaml:"listen"`
+	// Peers are host:port of other nodes' hand-off listeners, tried in
+	// order by `sealgate node drain` without --peer.
+	Peers []string `yaml:"peers"`
+	// TLS is this node's certificate and key (issued by CA) and the
+	// cluster CA that every peer's certificate must come from.
+	TLS ClusterTLS `yaml:"tls"`
+	// SecretFile holds a shared secret (at least 32 bytes) each side
+	// proves over the TLS session.
+	SecretFile string `yaml:"secret_file" cfg:"path"`
+	// DrainDeadline is how long a drain delivers before handing the
+	// rest to a peer, when `sealgate node drain` is not given
+	// --deadline. Default: 10m.
+	DrainDeadline time.Duration `yaml:"drain_deadline"`
+	// ResumeOnStart makes a node that was left draining or drained serve
+	// again when it starts (for orchestrators that drain a node only to
+	// replace it, with its volume, by a new one). Default false: a
+	// drained node stays out of service across restarts until `sealgate
+	// node resume`.
+	ResumeOnStart bool `yaml:"resume_on_start"`
+}
+
+// ClusterTLS are the cluster channel's certificate files.
+type ClusterTLS struct {
+	Cert string `yaml:"cert" cfg:"path"`
+	Key  string `yaml:"key" cfg:"path"`
+	CA   string `yaml:"ca" cfg:"path"`
+}
+
+// Enabled reports whether the node takes part in hand-offs at all.
+func (c Cluster) Enabled() bool { return c.Listen != "" || len(c.Peers) > 0 }

@@ -36,6 +36,7 @@ func (c *Config) Validate(opts Options) error {
 	v.api()
 	v.webhooks()
 	v.bounces()
+	v.cluster()
 	v.addressOverlaps()
 	if !opts.SkipFileChecks {
 		v.files()

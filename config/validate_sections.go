@@ -438,3 +438,26 @@ func (v *validator) bounces() {
 	}
 	v.atLeast("bounces.max_message_size", b.MaxMessageSize, 64<<10)
 }
+
+// cluster checks the hand-off channel: listener and peers are addresses,
+// and peers authenticate each other by a cluster CA (with this node's
+// certificate and key) or a shared secret, or both. A cluster section
+// without either is refused: no node takes or sends mail unauthenticated.
+func (v *validator) cluster() {
+	c := v.c.Cluster
+	v.pair("cluster.tls.cert", c.TLS.Cert, "cluster.tls.key", c.TLS.Key)
+	if c.TLS.CA != "" && c.TLS.Cert == "" {
+		v.addf("cluster.tls.ca", "mutual TLS needs this node's certificate: set cluster.tls.cert and cluster.tls.key")
+	}
+	if c.Listen != "" {
+		v.address("cluster.listen", c.Listen)
+	}
+	for i, p := range c.Peers {
+		if _, _, err := net.SplitHostPort(p); err != nil || p == "" {
+			v.addf(fmt.Sprintf("cluster.peers[%d]", i), "want host:port, got %q", p)
+		}
+	}
+	if c.Enabled() && c.TLS.CA == "" && c.SecretFile == "" {
+		v.addf("cluster", "peers must authenticate: set cluster.tls (cert, key and the cluster CA) or cluster.secret_file, or both")
+	}
+}

@@ -156,7 +156,7 @@ func (q *Queue) handOne(ctx context.Context, id string, send func(context.Contex
 	}
 	env, body, err := q.sp.readMessage(id)
 	if err == nil {
-		err = send(ctx, Handed{Env: env, State: it.st.clone(), Body: body})
+		err = send(ctx, Handed{Env: env, State: it.st.Clone(), Body: body})
 	}
 	if err == nil {
 		err = q.sp.remove(id, true)
@@ -220,7 +220,7 @@ func (q *Queue) Import(h Handed) error {
 	if dup {
 		return nil
 	}
-	env, st := *h.Env, h.State.clone()
+	env, st := *h.Env, h.State.Clone()
 	env.Version, st.Version = metaVersion, metaVersion
 	if err := q.sp.writeImported(&env, h.Body, st); err != nil {
 		return fmt.Errorf("queue: %w", err)
