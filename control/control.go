@@ -52,6 +52,9 @@ type Options struct {
 	// Ready says whether the gateway takes mail (nil) or why not, for
 	// `sealgate health`; nil means always ready.
 	Ready func() error
+	// Node takes the node out of service (`sealgate node drain`) and
+	// back; nil answers 404 on the node routes.
+	Node Node
 }
 
 // Server serves the control API.
@@ -104,6 +107,7 @@ func (s *Server) routes() *http.ServeMux {
 	})
 	mux.HandleFunc("POST /reload", s.reload)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	s.nodeRoutes(mux)
 	return mux
 }
 

@@ -43,6 +43,9 @@ var flagTable = []flagSpec{
 	{"warning-file", "FILE", "consent add: a file holding the warning text the patient was shown"},
 	{"all", "", "consent list: revoked consents too"},
 	{"since", "DURATION", "stats: the period to report, back from now (24h, 7d; counted by the hour). Default: 24h"},
+	{"deadline", "DURATION", "node drain: how long to deliver before handing the rest to a peer (default: cluster.drain_deadline)"},
+	{"peer", "HOST:PORT", "node drain: the peer's hand-off listener (default: cluster.peers, in order)"},
+	{"no-wait", "", "node drain: return once draining has begun, instead of when the node is drained"},
 	{"help", "", "show help for this command"},
 }
 
@@ -174,6 +177,12 @@ func commandTable() []*command {
 			summary: "apply the shared store's pending migrations and print what was done (serve does it on start too)", run: cmdStore},
 		{path: []string{"stats"}, flags: []string{"config", "since", "json"},
 			summary: "per sending domain: sent, delivered, deferred, bounced by class, complaints, unsubscribes, suppressed, and the rates (providers' limits marked)", run: cmdStats},
+		{path: []string{"node", "drain"}, flags: []string{"config", "deadline", "peer", "no-wait", "json"},
+			summary: "take the node out of service: SMTP 421, API and /readyz 503, deliver until the deadline, then hand the spool to a peer; waits until drained (audited)", run: cmdNode},
+		{path: []string{"node", "status"}, flags: []string{"config", "json"},
+			summary: "serving, draining or drained; spool counts and hand-off progress", run: cmdNode},
+		{path: []string{"node", "resume"}, flags: []string{"config", "json"},
+			summary: "make a draining or drained node take mail again (audited)", run: cmdNode},
 		{path: []string{"completion"}, args: "bash", minArgs: 1, maxArgs: 1,
 			summary: "print the shell completion script (source <(sealgate completion bash))", run: cmdCompletion},
 		{path: []string{"help"}, args: "[COMMAND...]", maxArgs: 3, summary: "help on a command, or on the config file lookup (help config)", run: cmdHelp},

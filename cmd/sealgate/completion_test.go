@@ -49,10 +49,11 @@ func TestBashCompletion(t *testing.T) {
 		words []string
 		want  string
 	}{
-		{[]string{"sealgate", ""}, "apikey audit check completion config consent dkim dns evidence health help passwd portal queue reload serve stats store suppress"},
+		{[]string{"sealgate", ""}, "apikey audit check completion config consent dkim dns evidence health help node passwd portal queue reload serve stats store suppress"},
 		{[]string{"sealgate", "evidence", ""}, "export show"},
 		{[]string{"sealgate", "evidence", "export", "--f"}, "--format"},
 		{[]string{"sealgate", "q"}, "queue"},
+		{[]string{"sealgate", "node", ""}, "drain resume status"},
 		{[]string{"sealgate", "queue", ""}, "delete flush list release retry show"},
 		{[]string{"sealgate", "queue", "re"}, "release retry"},
 		{[]string{"sealgate", "--config", "gateway.yaml", "portal", "l"}, "list"},

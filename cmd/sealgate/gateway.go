@@ -20,6 +20,7 @@ import (
 	"github.com/sealgate/sealgate/api"
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/bounce"
+	"github.com/sealgate/sealgate/cluster"
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/control"
 	"github.com/sealgate/sealgate/delivery"
@@ -71,6 +72,10 @@ type gateway struct {
 	// expiry loop does otherwise.
 	storeDB    *store.DB
 	limitSweep *periodic.Loop
+	// node is the node's service state (`sealgate node drain`); cluster
+	// takes over draining peers' spools (cluster.listen), nil without.
+	node    *node
+	cluster *cluster.Server
 	// hooks is the webhooks' durable outbox (webhooks:), nil without any.
 	hooks *webhook.Outbox
 	// ready is what /readyz reports.
@@ -137,6 +142,9 @@ func (g *gateway) readiness() error {
 	if !g.ready.Load() {
 		return errNotReady
 	}
+	if err := g.node.readiness(); err != nil {
+		return err
+	}
 	return g.queue.Storage()
 }
 
@@ -154,6 +162,12 @@ func (g *gateway) start() error {
 	if err := g.openAudit(); err != nil {
 		return err
 	}
+	n, err := loadNode(g)
+	if err != nil {
+		return err
+	}
+	g.node = n
+	n.register(g.reg)
 	if err := g.openPortalStore(); err != nil {
 		return err
 	}
@@ -186,7 +200,14 @@ func (g *gateway) start() error {
 	if err := g.startAPI(); err != nil {
 		return err
 	}
-	return g.startOps()
+	if err := g.startCluster(); err != nil {
+		return err
+	}
+	if err := g.startOps(); err != nil {
+		return err
+	}
+	g.node.start()
+	return nil
 }
 
 func (g *gateway) openAudit() error {
@@ -349,6 +370,8 @@ func (g *gateway) startSMTP() error {
 	if err != nil {
 		return err
 	}
+	// A node left draining answers 421 from its first connection on.
+	s.SetDraining(g.node.out())
 	if err := s.Start(); err != nil {
 		return err
 	}
@@ -358,7 +381,7 @@ func (g *gateway) startSMTP() error {
 
 func (g *gateway) startOps() error {
 	c, err := control.Listen(control.Options{Path: controlSocket(g.cfg), Queue: g.queue,
-		Audit: controlAudit{g.audit}, Reload: g.reload, Ready: g.readiness})
+		Audit: controlAudit{g.audit}, Reload: g.reload, Ready: g.readiness, Node: g.node})
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
@@ -379,6 +402,12 @@ func (g *gateway) startOps() error {
 func (g *gateway) close(ctx context.Context) error {
 	g.ready.Store(false)
 	var errs []error
+	if g.node != nil {
+		g.node.close() // a drain goes on at the next start
+	}
+	if g.cluster != nil {
+		errs = append(errs, g.cluster.Close())
+	}
 	if g.api != nil {
 		errs = append(errs, g.api.Close(ctx))
 	}
