@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/sealgate/sealgate/queue"
 )
 
 // Node states, as `sealgate node status` prints them.
@@ -27,13 +25,21 @@ type NodeStatus struct {
 	Peer string `json:"peer,omitempty"`
 	// Phase says what a draining node does now: delivering, handing
 	// off, waiting for a peer, delivering without a peer.
-	Phase string       `json:"phase,omitempty"`
-	Spool queue.Counts `json:"spool"`
+	Phase string      `json:"phase,omitempty"`
+	Spool SpoolCounts `json:"spool"`
 	// HandedOff counts messages acknowledged by a peer in this drain.
 	HandedOff int `json:"handed_off"`
 	// LastError is the last hand-off failure (peer unreachable,
 	// refused), cleared by success.
 	LastError string `json:"last_error,omitempty"`
+}
+
+// SpoolCounts is how many messages the spool holds: all, held by policy,
+// and in a delivery attempt now.
+type SpoolCounts struct {
+	Messages int `json:"messages"`
+	Held     int `json:"held"`
+	Running  int `json:"running"`
 }
 
 // Node takes the node out of service and back.

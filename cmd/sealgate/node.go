@@ -184,7 +184,7 @@ func (n *node) Status() control.NodeStatus {
 
 func (n *node) statusLocked() control.NodeStatus {
 	return control.NodeStatus{State: n.rec.State, Since: n.rec.Since, Deadline: n.rec.Deadline, Peer: n.rec.Peer,
-		Phase: n.phase, Spool: n.g.queue.Counts(), HandedOff: n.handedOff, LastError: n.lastErr}
+		Phase: n.phase, Spool: control.SpoolCounts(n.g.queue.Counts()), HandedOff: n.handedOff, LastError: n.lastErr}
 }
 
 // runLocked starts the drain's goroutine; n.mu is held.
