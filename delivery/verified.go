@@ -31,6 +31,9 @@ type VerifiedConfig struct {
 	// MTASTSDir keeps MTA-STS policies across restarts (e.g.
 	// <data_dir>/mta-sts); "" keeps them in memory.
 	MTASTSDir string
+	// MTASTSShared, when set, also keeps MTA-STS policies in the store
+	// several nodes share (mtasts.Config.Shared).
+	MTASTSShared mtasts.SharedPolicies
 	// Reports keeps TLS results for RFC 8460 reports, in ReportDir (e.g.
 	// <data_dir>/tlsrpt; "" keeps them in memory).
 	Reports   bool
@@ -60,7 +63,7 @@ func NewVerified(cfg VerifiedConfig) (*Verified, error) {
 	}
 	v := &Verified{Resolver: res, trustAD: cfg.TrustAD}
 	v.MTASTS, err = mtasts.NewCache(mtasts.Config{Dir: cfg.MTASTSDir, Resolver: res, RootCAs: cfg.RootCAs,
-		Registerer: cfg.Registerer, Logger: cfg.Logger})
+		Registerer: cfg.Registerer, Logger: cfg.Logger, Shared: cfg.MTASTSShared})
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,10 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Logger gets domain-free operational messages; nil discards them.
 	Logger *slog.Logger
+	// Shared, when set, also keeps policies in the store several nodes
+	// share: read at start and at every refresh, written with each new
+	// policy. nil: this node's Dir only.
+	Shared SharedPolicies
 }
 
 // Cache finds, fetches and keeps MTA-STS policies. Construct it with
@@ -101,6 +105,7 @@ func NewCache(cfg Config) (*Cache, error) {
 	if err := c.load(); err != nil {
 		return nil, err
 	}
+	c.loadShared(context.Background())
 	return c, nil
 }
 
@@ -117,11 +122,12 @@ func (c *Cache) Close() error {
 	return nil
 }
 
-// Refresh revisits every cached domain: a changed id or a policy that
-// would expire before the next refresh is fetched again; expired policies
-// are dropped.
+// Refresh revisits every cached domain (those other nodes learned too,
+// with Config.Shared): a changed id or a policy that would expire before
+// the next refresh is fetched again; expired policies are dropped.
 func (c *Cache) Refresh(ctx context.Context) {
 	c.forgetFailures()
+	c.loadShared(ctx)
 	c.mu.Lock()
 	domains := make([]string, 0, len(c.mem))
 	for d := range c.mem {

@@ -60,17 +60,23 @@ func validDomain(d string) bool {
 	})
 }
 
-// store keeps p in memory and on disk.
+// store keeps p in memory, on disk and in the shared store.
 func (c *Cache) store(domain string, p *Policy) {
 	c.mu.Lock()
 	c.mem[domain] = p
 	c.checked[domain] = time.Now()
 	c.gauge.Set(float64(len(c.mem)))
 	c.mu.Unlock()
-	if c.cfg.Dir == "" || !validDomain(domain) {
+	if !validDomain(domain) {
 		return
 	}
 	b, err := json.Marshal(p)
+	if err == nil {
+		c.saveShared(domain, p, b)
+	}
+	if c.cfg.Dir == "" {
+		return
+	}
 	if err == nil {
 		err = safeio.WriteFile(filepath.Join(c.cfg.Dir, domain+".json"), b, 0o600)
 	}

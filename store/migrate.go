@@ -26,6 +26,7 @@ var migrations = []migration{
 	{2, "consents", consentSchema},
 	{3, "api", apiSchema},
 	{4, "bounces", bounceSchema},
+	{5, "mta-sts", mtastsSchema},
 }
 
 // Known lists the migrations this sealgate knows, oldest first.

@@ -249,3 +249,14 @@ func TestConnectTimeout(t *testing.T) {
 		t.Errorf("the operator's connect_timeout was changed: %s", got)
 	}
 }
+
+// TestMigrationVersions: versions count up from 1 without gaps or
+// repeats and every migration has a name, so two changes that both took
+// the next number cannot both land unnoticed.
+func TestMigrationVersions(t *testing.T) {
+	for i, m := range migrations {
+		if m.version != i+1 || m.name == "" || m.stmts == nil {
+			t.Errorf("migrations[%d] is version %d %q, want version %d with a name and statements", i, m.version, m.name, i+1)
+		}
+	}
+}

@@ -159,3 +159,13 @@ func bounceSchema(d dialect) []string {
 			PRIMARY KEY (domain, hour, counter))`,
 	}
 }
+
+// mtastsSchema is migration 5: MTA-STS policies (RFC 8461) that any node
+// fetched, so a node on an empty volume starts with what the others know.
+// policy is the JSON of package mtasts; expires is Unix milliseconds.
+func mtastsSchema(dialect) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS mta_sts_policies (
+			domain TEXT PRIMARY KEY, policy TEXT NOT NULL, expires BIGINT NOT NULL)`,
+	}
+}
