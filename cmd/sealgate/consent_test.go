@@ -84,6 +84,18 @@ func TestConsentEndToEnd(t *testing.T) {
 		c[0].RecordedBy != localOperator() {
 		t.Fatalf("consent list: %+v", c)
 	}
+	code, out, _ = runCLI("consent", "list", "--config", cfgPath)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], "ID") ||
+		!strings.Contains(lines[1], c[0].ID) || !strings.Contains(lines[1], "pat@bad.example") || !strings.Contains(lines[1], "paper") {
+		t.Fatalf("consent list as a table: %d\n%s", code, out)
+	}
+	code, _, errOut = runCLI("consent", "add", "pat@bad.example", "--channel", "phone", "--warning", "warning-v2", "--config", cfgPath)
+	if code == 0 || !strings.Contains(errOut, c[0].ID) {
+		t.Fatalf("a second consent in force: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI("consent", "revoke", "sam@bad.example", "--config", cfgPath); code == 0 || !strings.Contains(errOut, "no consent in force") {
+		t.Fatalf("revoking a consent that is not there: %d %s", code, errOut)
+	}
 
 	e.send(t, "pat@bad.example", "sam@bad.example")
 	pat := waitSink(t, e.bad, 2, "pat@bad.example")
