@@ -16,8 +16,10 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/evidence"
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // TestEvidenceOfOneMessageToSixRecipients sends the PHI message to six
@@ -96,7 +98,57 @@ func TestEvidenceOfOneMessageToSixRecipients(t *testing.T) {
 			t.Errorf("show lacks %q:\n%s", want, out)
 		}
 	}
+	checkEvidenceUnsigned(t, e, cfg)
 	checkEvidenceTampered(t, e, cfg, qid)
+}
+
+// checkEvidenceUnsigned: a record appended after the last checkpoint
+// (here by a writer without the key) is exported marked not verified, and
+// standard error says so; the records the checkpoint covers stay verified.
+func checkEvidenceUnsigned(t *testing.T, e *protEnv, cfg string) {
+	t.Helper()
+	l, err := audit.Open(filepath.Join(e.dir, "audit.log"), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Accepted(&mail.Envelope{ID: "UNSIGNED1", From: "lab@clinic.example.org", Client: "ehr", Rcpts: []mail.Rcpt{{Addr: "late@example.net"}}})
+	l.Close()
+	code, out, errs := runCLI("evidence", "export", "--since", "1h", "--format", "jsonl", "--config", cfg)
+	if code != 0 || !strings.Contains(errs, "1 audit records after the last checkpoint are not yet signed") {
+		t.Fatalf("export with an unsigned tail: exit %d, stderr %q", code, errs)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r evidence.Record
+		json.Unmarshal([]byte(line), &r)
+		if r.Verified != (r.QueueID != "UNSIGNED1") {
+			t.Errorf("%s %s: verified %t", r.QueueID, r.Recipient, r.Verified)
+		}
+	}
+}
+
+// TestEvidenceTrust: what the export refuses and what it accepts with
+// --partial.
+func TestEvidenceTrust(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rep     audit.Report
+		partial bool
+		code    int
+		want    string
+	}{
+		{audit.Report{Records: 5, Checkpoints: 1, FirstSeq: 1}, false, 0, ""},
+		{audit.Report{Records: 5, FirstSeq: 1}, true, 1, "no signed checkpoint"},
+		{audit.Report{Records: 5, Checkpoints: 1, FirstSeq: 40}, false, 1, "starts at seq 40"},
+		{audit.Report{Records: 5, Checkpoints: 1, FirstSeq: 40}, true, 0, ""},
+		{audit.Report{Records: 5, Checkpoints: 1, FirstSeq: 1, Unsigned: 2}, false, 0, "2 audit records after the last checkpoint"},
+		{audit.Report{Records: 3, Checkpoints: 1, Broken: &audit.Break{File: "a.log", Line: 4, Why: "edited"}}, true, 1, "a.log:4: BROKEN: edited"},
+	} {
+		var out, errb bytes.Buffer
+		code := evidenceTrust(tc.rep, tc.partial, stdio{out: &out, err: &errb})
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) || out.Len() != 0 || (code != 0) != strings.Contains(errb.String(), "NOT EXPORTED") {
+			t.Errorf("%+v partial=%t: exit %d, stderr %q; want %d and %q", tc.rep, tc.partial, code, errb.String(), tc.code, tc.want)
+		}
+	}
 }
 
 // openPortalCopy opens the portal link at the bad.example sink as the
