@@ -98,6 +98,10 @@ func (b *reachBook) planned(domain string) (auth, ok bool) {
 	return e.planAuth, !e.plannedAt.IsZero()
 }
 
+// planRefresh is how often an unchanged plan result is written again: the
+// hot path of a busy domain costs a map read, not a write, per delivery.
+const planRefresh = time.Minute
+
 // plan records what a plan for domain found: whether any next hop that
 // the plan allows can be authenticated end to end.
 func (b *reachBook) plan(domain string, hops []hop) {
@@ -105,7 +109,14 @@ func (b *reachBook) plan(domain string, hops []hop) {
 	for _, h := range hops {
 		auth = auth || h.tls.err == nil && h.tls.authenticated()
 	}
-	b.update(domain, func(e *reachEntry, now time.Time) { e.planAuth, e.plannedAt = auth, now })
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, now := b.fresh(domain), b.now()
+	if !e.plannedAt.IsZero() && e.planAuth == auth && now.Sub(e.plannedAt) < planRefresh {
+		return
+	}
+	e.planAuth, e.plannedAt = auth, now
+	b.put(domain, e)
 }
 
 // fresh is domain's entry without what is older than reachTTL; b.mu held.
@@ -163,6 +174,12 @@ func (b *reachBook) update(domain string, fn func(e *reachEntry, now time.Time))
 	defer b.mu.Unlock()
 	e := b.fresh(domain)
 	fn(&e, b.now())
+	b.put(domain, e)
+}
+
+// put stores domain's entry, starting the book afresh when it is full;
+// b.mu held.
+func (b *reachBook) put(domain string, e reachEntry) {
 	if _, known := b.m[domain]; !known && len(b.m) >= reachMax {
 		clear(b.m)
 	}
