@@ -92,16 +92,28 @@ func Parse(r io.Reader) (*Report, error) {
 			break
 		}
 		if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+			if rep.complete() {
+				break // a broken or cut-off tail (the returned message) does not matter
+			}
 			return nil, ErrMalformed
 		}
 		if err := rep.part(p); err != nil {
 			return nil, err
 		}
 	}
-	if rep.Kind == KindDSN && len(rep.Recipients) == 0 || rep.Kind == KindARF && rep.FeedbackType == "" {
+	if !rep.complete() {
 		return nil, ErrMalformed
 	}
 	return rep, nil
+}
+
+// complete reports whether the part that makes the report has been read:
+// the delivery status of a DSN, the feedback report of an ARF report.
+func (rep *Report) complete() bool {
+	if rep.Kind == KindDSN {
+		return len(rep.Recipients) > 0
+	}
+	return rep.FeedbackType != ""
 }
 
 // part reads one part of a report.

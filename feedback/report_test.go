@@ -115,3 +115,24 @@ func FuzzParse(f *testing.F) {
 		rep.Outcome()
 	})
 }
+
+// A DSN cut off inside its returned message still reads: the status part
+// came before it. One cut off before its status part does not.
+func TestParseTruncated(t *testing.T) {
+	b, err := os.ReadFile("testdata/postfix-unknown-user.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := bytes.Index(b, []byte("Subject: Flu shots"))
+	rep, err := Parse(bytes.NewReader(b[:cut+5]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := rep.Outcome(); c != bounce.Hard {
+		t.Errorf("class %q, want hard", c)
+	}
+	early := bytes.Index(b, []byte("Reporting-MTA"))
+	if _, err := Parse(bytes.NewReader(b[:early])); err == nil {
+		t.Error("a DSN cut off before its status read without error")
+	}
+}

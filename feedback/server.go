@@ -54,6 +54,7 @@ type Config struct {
 const (
 	commandTimeout  = time.Minute
 	sessionLifetime = 10 * time.Minute
+	keepBytes       = 1 << 20 // of a report, in memory
 	maxRcpts        = 10
 )
 
@@ -183,8 +184,15 @@ func (ss *session) Data(r io.Reader) error {
 	if len(ss.targets) == 0 {
 		return errNoRcpt
 	}
+	// Only the first keepBytes are kept: the report parts come first, and
+	// what follows (the returned message) is read and dropped, so a
+	// session holds at most keepBytes however big its report.
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
+	_, err := buf.ReadFrom(io.LimitReader(r, keepBytes))
+	if err == nil {
+		_, err = io.Copy(io.Discard, r)
+	}
+	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			ss.s.msgs.WithLabelValues("too_big").Inc()
 			return errTooBig

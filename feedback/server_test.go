@@ -152,3 +152,34 @@ func TestServerReplies(t *testing.T) {
 		t.Errorf("registered series %d, %v", n, err)
 	}
 }
+
+// A report bigger than what a session keeps in memory (its returned
+// message is dropped) is still read and recorded.
+func TestServerBigReport(t *testing.T) {
+	h := &handler{}
+	reg := prometheus.NewRegistry()
+	s, err := Listen(Config{Addr: "127.0.0.1:0", Hostname: "gw.test", MaxBytes: 4 << 20, Handler: h,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	dsn, err := os.ReadFile("testdata/postfix-unknown-user.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := strings.LastIndex(string(dsn), "--B1.")
+	big := string(dsn[:end]) + strings.Repeat("X-Padding: returned message text\r\n", 60000) + "\r\n" + string(dsn[end:])
+	if len(big) <= keepBytes {
+		t.Fatalf("report of %d bytes is not bigger than %d", len(big), keepBytes)
+	}
+	if _, err := send(s.Addr().String(), []string{"good@b.test"}, big); err != nil {
+		t.Fatalf("big DSN: %v", err)
+	}
+	if len(h.reports) != 1 {
+		t.Fatalf("%d reports", len(h.reports))
+	}
+	if c, st := h.reports[0].Outcome(); c != "hard" || st.Status != "5.1.1" {
+		t.Errorf("class %q status %q", c, st.Status)
+	}
+}
