@@ -220,11 +220,26 @@ const clSlow class = 1 << 63
 
 // prefixMask[n] keeps the first n bytes (all eight from n = 8 on) of a little-endian
 // number.
-var prefixMask = [9]uint64{0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff,
+var prefixMask = [16]uint64{0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff,
 	0xffffffffffff, 0xffffffffffffff, 0xffffffffffffffff}
+
+// capIndex is 1 for a capitalised or upper-case word's token flags, else 0: the index of
+// its class in hotLex.cl.
+var capIndex = func() (t [256]uint8) {
+	for f := range t {
+		if f&int(fCap|fUpper) != 0 {
+			t[f] = 1
+		}
+	}
+	return t
+}()
 
 // lookupAll sets the class of every token to what the vocabulary says of its word
 // alone, with clSlow on the words that need more, and their lexeme indexes (-1 for none).
+//
+// Indexes into the fixed-size arrays are masked to their size, which changes none of
+// them (a token lies within its segment, a slot's word within the vocabulary) but lets
+// the compiler drop the bounds checks.
 func (s *scanner) lookupAll() {
 	b := s.buf
 	tbl := (*[tableSize]slot)(s.v.table)
@@ -237,37 +252,35 @@ func (s *scanner) lookupAll() {
 			b.cls[i] = 0
 			continue
 		}
-		ws, wn := int(t.s), int(t.e-t.s)
-		w8 := binary.LittleEndian.Uint64(b.low[ws:]) & prefixMask[min(wn, 8)]
+		ws, wn := int(t.s)&(maxSegment-1), int(t.e-t.s)
+		w8 := binary.LittleEndian.Uint64(b.low[ws:ws+8]) & prefixMask[min(wn, 8)&15]
 		var cl class
 		x := int32(-1)
 	probe:
-		for k := t.h & (tableSize - 1); tbl[k].w != 0; k = (k + 1) & (tableSize - 1) {
-			sl := tbl[k]
+		for k := t.h; ; k++ {
+			sl := tbl[k&(tableSize-1)]
+			if sl.w == 0 {
+				break
+			}
 			if sl.h != t.h {
 				continue
 			}
-			e := &hot[sl.w-1]
-			if e.k8 != w8 || int(e.n) != wn {
+			w := (sl.w - 1) & (maxWords - 1)
+			e := &hot[w]
+			if e.k8 != w8 || e.n != int64(wn) {
 				continue
 			}
 			if wn > 8 {
-				if e.k16 != binary.LittleEndian.Uint64(b.low[ws+8:])&prefixMask[min(wn-8, 8)] {
+				if e.k16 != binary.LittleEndian.Uint64(b.low[ws+8:ws+16])&prefixMask[min(wn-8, 8)&15] {
 					continue
 				}
-				for j, key := 16, lex[sl.w-1].key; j < wn; j++ {
+				for j, key := 16, lex[w].key; j < wn; j++ {
 					if key[j] != b.low[ws+j] {
 						continue probe
 					}
 				}
 			}
-			x, cl = int32(sl.w-1), e.cl
-			if e.bits&lxNotName != 0 && t.flags&(fCap|fUpper) != 0 {
-				cl |= clNotName
-			}
-			if e.bits&lxSlow != 0 {
-				cl |= clSlow
-			}
+			x, cl = int32(w), e.cl[capIndex[t.flags]&1]
 			break
 		}
 		if cl == 0 && t.flags&fDigit == 0 && wn >= 6 {

@@ -96,32 +96,28 @@ type lexeme struct {
 
 // hotLex is the part of a lexeme that the scanner reads for every word it finds: the
 // word's bytes in two little-endian numbers (the rest of a longer word is compared with
-// lexeme.key), its class and what else it needs.
+// lexeme.key), its length and its class as the word is written in lower case and
+// capitalised (clNotName added for notName words), each with clSlow when the word needs
+// more than its entry: it starts phrases, is in a cue group or is counted.
 type hotLex struct {
 	k8, k16 uint64 // bytes 0-7 and 8-15 of the word, zero-padded
-	cl      class
-	n       uint8 // the word's length (vocabulary words are at most 64 bytes)
-	bits    uint8 // lxNotName, lxSlow
+	cl      [2]class
+	n       int64 // the word's length
 }
-
-// hotLex bits.
-const (
-	lxNotName uint8 = 1 << iota // the word is in notName: capitalised, it is no name
-	lxSlow                      // the word starts phrases, is in a cue group or is counted
-)
 
 // newHotLex returns the hot part of lexeme e.
 func newHotLex(e *lexeme) hotLex {
 	b := append([]byte(e.key), make([]byte, 16)...)
-	h := hotLex{k8: prefix8(b, len(e.key)), cl: e.cl, n: uint8(len(e.key))}
+	h := hotLex{k8: prefix8(b, len(e.key)), cl: [2]class{e.cl, e.cl}, n: int64(len(e.key))}
 	if len(e.key) > 8 {
 		h.k16 = prefix8(b[8:], len(e.key)-8)
 	}
 	if e.notName {
-		h.bits |= lxNotName
+		h.cl[1] |= clNotName
 	}
 	if len(e.phrases) != 0 || e.cue != 0 || e.cl&clCounted != 0 {
-		h.bits |= lxSlow
+		h.cl[0] |= clSlow
+		h.cl[1] |= clSlow
 	}
 	return h
 }
@@ -169,9 +165,6 @@ func (v *vocab) buildTable() error {
 	v.lex = make([]lexeme, len(keys))
 	v.hot = make([]hotLex, maxWords)
 	for x, k := range keys {
-		if len(k) > 255 {
-			return fmt.Errorf("vocabulary: word of %d bytes", len(k))
-		}
 		b := []byte(k)
 		v.lex[x] = lexeme{key: k, notName: v.notName[k]}
 		if e := v.words[k]; e != nil {
