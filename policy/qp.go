@@ -87,12 +87,17 @@ func (q *qpReader) Read(p []byte) (int, error) {
 }
 
 // decodeQP decodes quoted-printable text: "=XX" escapes and "=" soft line breaks, with
-// the trailing white space of lines removed.
+// the trailing white space of lines removed. Every byte of src makes at most one byte of
+// the result, which is written in place rather than appended.
 func decodeQP(src []byte) []byte {
-	out := make([]byte, 0, len(src))
+	out := make([]byte, len(src))
+	o := 0
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		switch {
+		case c != '=' && c != ' ' && c != '\t':
+			out[o] = c
+			o++
 		case c == '=':
 			if n, ok := softBreak(src[i+1:]); ok {
 				i += n
@@ -102,26 +107,26 @@ func decodeQP(src []byte) []byte {
 				hi, ok1 := unhex(src[i+1])
 				lo, ok2 := unhex(src[i+2])
 				if ok1 && ok2 {
-					out = append(out, hi<<4|lo)
+					out[o] = hi<<4 | lo
+					o++
 					i += 2
 					continue
 				}
 			}
-			out = append(out, c)
-		case c == ' ' || c == '\t':
+			out[o] = c
+			o++
+		default: // a space or tab: kept unless only white space follows on its line
 			j := i
 			for j < len(src) && (src[j] == ' ' || src[j] == '\t') {
 				j++
 			}
 			if j < len(src) && src[j] != '\r' && src[j] != '\n' {
-				out = append(out, src[i:j]...)
+				o += copy(out[o:], src[i:j])
 			}
 			i = j - 1
-		default:
-			out = append(out, c)
 		}
 	}
-	return out
+	return out[:o]
 }
 
 // softBreak reports whether a soft-break "=" is followed by a line break (with any white

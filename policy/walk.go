@@ -330,6 +330,9 @@ func (s *scan) settleMedia() {
 // noteCIDs records the Content-IDs an HTML body references ("cid:logo@x" in src or
 // background attributes, or in CSS), RFC 2392.
 func (s *scan) noteCIDs(html []byte) {
+	if !hasCIDScheme(html) {
+		return // most HTML: not worth a lower-cased copy
+	}
 	for rest := bytes.ToLower(html); ; {
 		k := bytes.Index(rest, []byte("cid:"))
 		if k < 0 {
@@ -347,6 +350,21 @@ func (s *scan) noteCIDs(html []byte) {
 			s.cids[id] = true
 		}
 	}
+}
+
+// hasCIDScheme reports whether b holds "cid:" in any letter case.
+func hasCIDScheme(b []byte) bool {
+	for i := 3; i < len(b); i++ {
+		k := bytes.IndexByte(b[i:], ':')
+		if k < 0 {
+			return false
+		}
+		i += k
+		if i >= 3 && b[i-3]|0x20 == 'c' && b[i-2]|0x20 == 'i' && b[i-1]|0x20 == 'd' {
+			return true
+		}
+	}
+	return false
 }
 
 // normCID is a Content-ID without its angle brackets, lower-cased.

@@ -69,8 +69,8 @@ func decodeUnicode(data []byte) ([]byte, bool) {
 // mostly-Latin text one byte of each pair is NUL. Nil means it does not look so.
 func utf16Order(data []byte) binary.ByteOrder {
 	n := min(len(data), 4096) / 2
-	if n < 4 {
-		return nil
+	if n < 4 || bytes.IndexByte(data[:2*n], 0) < 0 {
+		return nil // no NUL byte: neither order can hold
 	}
 	even, odd := 0, 0
 	for i := 0; i < n; i++ {
