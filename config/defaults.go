@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -98,7 +99,7 @@ func defaultLimits() Limits {
 
 // hostname returns the machine's name, or "localhost".
 func hostname() string {
-	if h, err := os.Hostname(); err == nil && validDomain(h) {
+	if h, err := os.Hostname(); err == nil && addr.HostName(h) {
 		return h
 	}
 	return "localhost"
@@ -171,7 +172,7 @@ func (c *Config) derive() {
 	c.Delivery.Routes = lowerKeys(c.Delivery.Routes)
 	c.Delivery.TLS.Policy = lowerKeys(c.Delivery.TLS.Policy)
 	for i, s := range c.Delivery.DNS.Servers {
-		if _, err := netip.ParseAddr(s); err == nil || validDomain(s) {
+		if _, err := netip.ParseAddr(s); err == nil || addr.HostName(s) {
 			c.Delivery.DNS.Servers[i] = net.JoinHostPort(s, "53")
 		}
 	}

@@ -73,7 +73,7 @@ func (v *validator) pair(pathA, a, pathB, b string) {
 // general checks the top-level scalars, limits, queue, metrics and log.
 func (v *validator) general() {
 	c := v.c
-	if !validDomain(c.Hostname) {
+	if !addr.HostName(c.Hostname) {
 		v.addf("hostname", "%q is not a valid host name", c.Hostname)
 	}
 	if c.DataDir == "" {

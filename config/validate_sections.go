@@ -146,7 +146,7 @@ func (v *validator) delivery() {
 	d := v.c.Delivery
 	for dom, hp := range d.Routes {
 		p := "delivery.routes[" + dom + "]"
-		if !validDomain(dom) {
+		if !addr.HostName(dom) {
 			v.addf(p, "%q is not a domain", dom)
 		}
 		v.nextHop(p, hp)
@@ -179,7 +179,7 @@ func (v *validator) shaping(s Shaping) {
 	v.atLeast(p+".max_wait", int64(s.MaxWait), 1)
 	for name, l := range s.Providers {
 		pp := p + ".providers[" + name + "]"
-		if !validDomain(name) || name != strings.ToLower(name) {
+		if !addr.HostName(name) || name != strings.ToLower(name) {
 			v.addf(pp, "%q is not a lower-case domain (the registrable domain of the provider's MX hosts)", name)
 		}
 		v.shapingLimits(pp, l, true)
@@ -207,7 +207,7 @@ func (v *validator) nextHop(path, hp string) {
 		v.addf(path, "%v", err)
 	case port == 0:
 		v.addf(path, "port must not be 0")
-	case !validDomain(host):
+	case !addr.HostName(host):
 		if _, err := netip.ParseAddr(host); err != nil {
 			v.addf(path, "%q is not a host name or IP address", host)
 		}
@@ -218,7 +218,7 @@ func (v *validator) nextHop(path, hp string) {
 func (v *validator) tlsPolicy(d Delivery) {
 	for dom, level := range d.TLS.Policy {
 		p := "delivery.tls.policy[" + dom + "]"
-		if dom != "default" && !validDomain(strings.TrimPrefix(dom, "*.")) {
+		if dom != "default" && !addr.HostName(strings.TrimPrefix(dom, "*.")) {
 			v.addf(p, "%q is not a domain", dom)
 		}
 		if v.oneOf(p, level, TLSPolicyNone, TLSPolicyMay, TLSPolicyEncrypt, TLSPolicyVerify,
@@ -277,12 +277,12 @@ func (v *validator) dkim() {
 	doms := map[string]string{}
 	for i, k := range v.c.DKIM {
 		p := fmt.Sprintf("dkim[%d]", i)
-		if !validDomain(k.Domain) {
+		if !addr.HostName(k.Domain) {
 			v.addf(p+".domain", "%q is not a domain", k.Domain)
 		} else {
 			claim(v, doms, strings.ToLower(k.Domain), p+".domain", "domain "+k.Domain)
 		}
-		if !validDomain(k.Selector) {
+		if !addr.HostName(k.Selector) {
 			v.addf(p+".selector", "%q is not a valid selector", k.Selector)
 		}
 		if k.Key == "" {
@@ -419,7 +419,7 @@ func (v *validator) bounces() {
 	if !b.Enabled() {
 		return
 	}
-	if !validDomain(b.Domain) || !strings.Contains(b.Domain, ".") {
+	if !addr.HostName(b.Domain) || !strings.Contains(b.Domain, ".") {
 		v.addf("bounces.domain", "%q is not a valid domain name", b.Domain)
 	}
 	if len(b.LocalPart) > 20 || !bouncesLocalRE.MatchString(b.LocalPart) {

@@ -111,22 +111,3 @@ func hostPort(addr string) (host string, port int, err error) {
 	}
 	return h, n, nil
 }
-
-// validDomain reports whether s looks like a DNS name (letters, digits,
-// hyphens, dots; labels of 1-63 characters).
-func validDomain(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-				return false
-			}
-		}
-	}
-	return true
-}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/internal/pemkey"
 	"github.com/sealgate/sealgate/safeio"
 )
@@ -56,7 +57,7 @@ func checkKey(k any) (crypto.Signer, error) {
 // publish. algo is "rsa" (2048 bits), "rsa3072", "rsa4096" or "ed25519".
 func Keygen(domain, selector, algo, dir string) (keyPath, txtRecord string, err error) {
 	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
-	if !validName(domain) || !validName(selector) {
+	if !addr.HostName(domain) || !addr.HostName(selector) {
 		return "", "", errors.New("dkim: keygen: domain and selector must be DNS names")
 	}
 	key, err := newKey(algo)
@@ -131,19 +132,4 @@ func quoteTXT(value string) string {
 	}
 	parts = append(parts, `"`+value+`"`)
 	return strings.Join(parts, " ")
-}
-
-// validName reports whether s looks like a DNS name made of letters,
-// digits, hyphens, underscores and dots (and so is safe in a file name).
-func validName(s string) bool {
-	if s == "" || len(s) > 253 || strings.HasPrefix(s, ".") || strings.Contains(s, "..") {
-		return false
-	}
-	for _, c := range s {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_'
-		if !ok {
-			return false
-		}
-	}
-	return true
 }

@@ -62,7 +62,7 @@ func NewSigner(cfgs []KeyConfig) (*Signer, error) {
 	s := &Signer{keys: make(map[string]signingKey, len(cfgs))}
 	for _, c := range cfgs {
 		d := strings.ToLower(strings.TrimSuffix(c.Domain, "."))
-		if !validName(d) || !validName(c.Selector) {
+		if !addr.HostName(d) || !addr.HostName(c.Selector) {
 			return nil, fmt.Errorf("dkim: key for %q: domain and selector must be DNS names", c.Domain)
 		}
 		if _, dup := s.keys[d]; dup {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/safeio"
 )
 
@@ -31,7 +32,7 @@ func (c *Cache) load() error {
 	for _, f := range files {
 		p, err := readPolicy(f)
 		domain := strings.TrimSuffix(filepath.Base(f), ".json")
-		if err != nil || p.Expired(now) || !validDomain(domain) {
+		if err != nil || p.Expired(now) || !addr.HostName(domain) {
 			_ = os.Remove(f)
 			continue
 		}
@@ -50,16 +51,6 @@ func readPolicy(path string) (*Policy, error) {
 	return p, json.Unmarshal(b, p)
 }
 
-// validDomain keeps file names safe: letters, digits, '-' and '.'.
-func validDomain(d string) bool {
-	if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.Contains(d, "..") {
-		return false
-	}
-	return !strings.ContainsFunc(d, func(r rune) bool {
-		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '.')
-	})
-}
-
 // store keeps p in memory, on disk and in the shared store.
 func (c *Cache) store(domain string, p *Policy) {
 	c.mu.Lock()
@@ -67,7 +58,7 @@ func (c *Cache) store(domain string, p *Policy) {
 	c.checked[domain] = time.Now()
 	c.gauge.Set(float64(len(c.mem)))
 	c.mu.Unlock()
-	if !validDomain(domain) {
+	if !addr.HostName(domain) {
 		return
 	}
 	b, err := json.Marshal(p)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"time"
+
+	"github.com/sealgate/sealgate/addr"
 )
 
 // SharedPolicies keeps policies where every node of a cluster sees them
@@ -42,7 +44,7 @@ func (c *Cache) loadShared(ctx context.Context) {
 	defer c.mu.Unlock()
 	for domain, b := range all {
 		p := &Policy{}
-		if json.Unmarshal(b, p) != nil || p.Expired(now) || !validDomain(domain) {
+		if json.Unmarshal(b, p) != nil || p.Expired(now) || !addr.HostName(domain) {
 			continue
 		}
 		if have := c.mem[domain]; have == nil || have.Fetched.Before(p.Fetched) {
