@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"slices"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // dockerfile returns the final stage's instructions of the Dockerfile, as
@@ -93,63 +88,5 @@ func TestDockerfileImage(t *testing.T) {
 		if want := map[string]string{"HEALTHCHECK": "health", "CMD": "serve"}[name]; inv.cmd.name() != want {
 			t.Errorf("%s runs %q, want %q", name, inv.cmd.name(), want)
 		}
-	}
-}
-
-// TestKubernetesExample: the example keeps client source addresses, does
-// not run two pods that would each keep their own SQLite portal, serves
-// the portal, and runs a sealgate command line that parses.
-func TestKubernetesExample(t *testing.T) {
-	t.Parallel()
-	raw := mustRead(t, "../../deploy/kubernetes/sealgate.yaml")
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	kinds := map[string]map[string]any{}
-	for {
-		var doc map[string]any
-		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		kinds[doc["kind"].(string)] = doc
-	}
-	sts, svc := kinds["StatefulSet"], kinds["Service"]
-	if sts == nil || svc == nil {
-		t.Fatalf("want a StatefulSet and a Service, got %v", kinds)
-	}
-	spec := sts["spec"].(map[string]any)
-	if spec["replicas"] != 1 {
-		t.Errorf("replicas %v: more than one pod means more than one SQLite portal", spec["replicas"])
-	}
-	if !strings.Contains(string(raw), "postgres://") || !strings.Contains(string(raw), "docs/operations.md") {
-		t.Error("the example does not say how to scale out (PostgreSQL portal store, docs/operations.md)")
-	}
-	if ops := string(mustRead(t, "../../docs/operations.md")); !strings.Contains(ops, "## Several nodes") {
-		t.Error(`docs/operations.md has no "Several nodes" section for the example to point to`)
-	}
-	svcSpec := svc["spec"].(map[string]any)
-	if svcSpec["externalTrafficPolicy"] != "Local" {
-		t.Errorf("Service externalTrafficPolicy %v: client source addresses are lost", svcSpec["externalTrafficPolicy"])
-	}
-	var svcPorts []string
-	for _, p := range svcSpec["ports"].([]any) {
-		svcPorts = append(svcPorts, p.(map[string]any)["targetPort"].(string))
-	}
-	container := spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
-	var ports []string
-	for _, p := range container["ports"].([]any) {
-		ports = append(ports, p.(map[string]any)["name"].(string))
-	}
-	for _, want := range []string{"smtp", "submission", "portal"} {
-		if !slices.Contains(ports, want) || !slices.Contains(svcPorts, want) {
-			t.Errorf("port %s: container %v, service %v", want, ports, svcPorts)
-		}
-	}
-	var args []string
-	for _, a := range container["args"].([]any) {
-		args = append(args, a.(string))
-	}
-	if inv, err := parseArgs(args); err != nil || inv.cmd.name() != "serve" {
-		t.Errorf("container args %q: %v", args, err)
 	}
 }
