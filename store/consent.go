@@ -54,10 +54,31 @@ type Consent struct {
 }
 
 // NormConsentAddress is the form addresses are kept and looked up in:
-// trimmed and lower-cased, so that a consent is never missed by case — nor
-// applied to another mailbox, as no two patients share an address that
-// differs only in case.
-func NormConsentAddress(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
+// trimmed, the domain lower-cased and the local part's ASCII letters
+// lower-cased, so that a consent is not missed by the case of an ASCII
+// address. Other letters of the local part are kept as they are: Unicode
+// case rules fold some of them into ASCII (KELVIN SIGN into "k"), and a
+// consent must never reach a different mailbox that only looks alike.
+func NormConsentAddress(a string) string {
+	a = strings.TrimSpace(a)
+	at := strings.LastIndexByte(a, '@')
+	if at < 0 {
+		return asciiLower(a)
+	}
+	return asciiLower(a[:at]) + "@" + strings.ToLower(a[at+1:])
+}
+
+// asciiLower lower-cases the ASCII letters of s and leaves every other
+// byte alone.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
 
 func newConsentID() string {
 	b := make([]byte, 8)

@@ -78,3 +78,26 @@ func TestConsentUnreadable(t *testing.T) {
 		t.Fatalf("closed store: %v %v, want an error", ok, err)
 	}
 }
+
+// TestNormConsentAddress: ASCII case never separates a consent from its
+// address, and no Unicode case rule joins a look-alike mailbox to it.
+func TestNormConsentAddress(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{" Pat@Home.TEST", "pat@home.test"},
+		{"PAT@BÜCHER.example", "pat@bücher.example"},
+	} {
+		if NormConsentAddress(tc.a) != NormConsentAddress(tc.b) {
+			t.Errorf("%q and %q are kept apart", tc.a, tc.b)
+		}
+	}
+	for _, tc := range []struct{ a, b string }{
+		{"\u212Aate@home.test", "kate@home.test"},        // KELVIN SIGN folds to "k" in Unicode
+		{"\u2126mega@home.test", "\u03c9mega@home.test"}, // OHM SIGN folds to omega
+		{"pat+x@home.test", "pat@home.test"},
+		{"pat@home.test.", "pat@home.test"},
+	} {
+		if NormConsentAddress(tc.a) == NormConsentAddress(tc.b) {
+			t.Errorf("%q and %q are taken for one address (%q)", tc.a, tc.b, NormConsentAddress(tc.a))
+		}
+	}
+}
