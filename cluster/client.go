@@ -67,7 +67,7 @@ func (c *Conn) hello(secret []byte) error {
 		return err
 	}
 	var h hello
-	if err := readFrame(c.c, &h); err != nil {
+	if err := readFrameMax(c.c, &h, maxHello); err != nil {
 		return fmt.Errorf("no hello from the peer: %w", err)
 	}
 	if h.Error != "" {

@@ -53,6 +53,10 @@ const protocolVersion = 1
 // encoded (the body in base64).
 const MaxFrame = 256 << 20
 
+// maxHello bounds a hello frame. It is read before the peer is
+// authenticated, so it is never allowed anywhere near MaxFrame.
+const maxHello = 4 << 10
+
 // exporterLabel is the TLS exporter label the secret's proofs are bound to.
 const exporterLabel = "EXPORTER-sealgate-handoff"
 
@@ -176,13 +180,16 @@ func writeFrame(w io.Writer, v any) error {
 // errFrameTooBig is a peer's frame over MaxFrame.
 var errFrameTooBig = errors.New("cluster: frame over the limit")
 
-func readFrame(r io.Reader, v any) error {
+func readFrame(r io.Reader, v any) error { return readFrameMax(r, v, MaxFrame) }
+
+// readFrameMax reads one frame of at most limit bytes.
+func readFrameMax(r io.Reader, v any, limit uint32) error {
 	var n [4]byte
 	if _, err := io.ReadFull(r, n[:]); err != nil {
 		return err
 	}
 	size := binary.BigEndian.Uint32(n[:])
-	if size > MaxFrame {
+	if size > limit {
 		return errFrameTooBig
 	}
 	b := make([]byte, size)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -118,5 +120,34 @@ func TestNoAuthenticationNoChannel(t *testing.T) {
 	}
 	if _, err := Dial(context.Background(), "127.0.0.1:1", Auth{}); !errors.Is(err, ErrNoAuth) {
 		t.Fatalf("Dial without authentication: %v", err)
+	}
+}
+
+// TestHelloBoundedBeforeAuthentication: a peer that has not proven the
+// secret cannot make the server wait for, or make room for, a frame of
+// up to MaxFrame bytes: a hello announced larger than a hello can be ends
+// the connection at once.
+func TestHelloBoundedBeforeAuthentication(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	addr := listen(t, Auth{Secret: bytes.Repeat([]byte("s"), 32)}, rec)
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], MaxFrame)
+	if _, err := c.Write(n[:]); err != nil {
+		t.Fatal(err)
+	}
+	// Bounded wait for the server to close (it would otherwise wait its
+	// frame timeout of two minutes for the announced bytes).
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("the server kept the connection open for an oversized hello: %v", err)
+	}
+	if rec.count() != 0 {
+		t.Fatal("a message was taken")
 	}
 }

@@ -134,7 +134,7 @@ func (s *Server) handle(c *tls.Conn) {
 	}
 	cs := c.ConnectionState()
 	var h hello
-	if err := readFrame(c, &h); err != nil {
+	if err := readFrameMax(c, &h, maxHello); err != nil {
 		return
 	}
 	if h.V != protocolVersion || !checkProof(s.opts.Auth.Secret, cs, "client", h.Proof) {
