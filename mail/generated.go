@@ -3,7 +3,7 @@ package mail
 import "context"
 
 // Origins of the mail sealgate writes itself (Envelope.Origin). DSNs are
-// written by the queue itself and marked Envelope.DSN.
+// written by the queue itself, into its spool, and marked Envelope.DSN.
 const (
 	// OriginPortal is a mail of the pickup portal that carries no PHI: a
 	// one-time code, a receipt.
@@ -15,6 +15,9 @@ const (
 	OriginPortalNotice = "portal_notice"
 	// OriginTLSReport is an SMTP TLS report (RFC 8460) sent by mail.
 	OriginTLSReport = "tlsrpt"
+	// OriginDSN is a delivery status notification the queue wrote about
+	// a message of its own (Envelope.DSN marks it too).
+	OriginDSN = "dsn"
 )
 
 // GeneratedClient is the client name recorded for mail sealgate writes

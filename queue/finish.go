@@ -114,7 +114,7 @@ func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) (*item, error) {
 	}
 	env := &Envelope{
 		From: "", Rcpts: []Rcpt{{Addr: it.env.From}}, Received: time.Now(),
-		Client: "sealgate-dsn", DSN: true, DSNOf: it.env.ID, TLS: it.env.TLS, Policy: it.env.Policy,
+		Client: "sealgate-dsn", Origin: OriginDSN, DSN: true, DSNOf: it.env.ID, TLS: it.env.TLS, Policy: it.env.Policy,
 		EightBit: it.env.EightBit, SMTPUTF8: it.env.SMTPUTF8,
 	}
 	id, err := q.enqueue(env, msg, false)

@@ -14,6 +14,7 @@ const (
 	OriginPortalReply  = mail.OriginPortalReply
 	OriginPortalNotice = mail.OriginPortalNotice
 	OriginTLSReport    = mail.OriginTLSReport
+	OriginDSN          = mail.OriginDSN
 )
 
 // GeneratedClient is the client name recorded for mail sealgate writes

@@ -102,3 +102,25 @@ func TestSubmitSensitiveAndOrigin(t *testing.T) {
 		t.Fatal("mail without an origin was submitted")
 	}
 }
+
+// A DSN the queue writes about a bounced message carries its origin
+// ("dsn") like every other message sealgate writes, in every audit record
+// of its delivery; the bounced message itself has none.
+func TestDSNCarriesItsOrigin(t *testing.T) {
+	t.Parallel()
+	c := &scripted{fn: func(_ int, d *Delivery) []Outcome {
+		if d.From == "" {
+			return all(d, nil, false) // the DSN
+		}
+		return all(d, errors.New("550 5.1.1 no such user"), true)
+	}}
+	rec := &auditRec{}
+	q := startQueue(t, t.TempDir(), c, func(c *Config) { c.Audit = rec })
+	if _, err := q.Enqueue(context.Background(), env("gone@example.net"), testMsg()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the DSN delivered", func() bool { _, r := rec.seen(); return strings.Contains(r, OriginDSN+":ok") })
+	if _, results := rec.seen(); results != ":deferred,"+OriginDSN+":ok" {
+		t.Fatalf("audited deliveries %q; want the bounce without an origin, then the DSN with %q", results, OriginDSN)
+	}
+}

@@ -156,7 +156,7 @@ func TestGeneratedMailSurvivesCrashWellFormed(t *testing.T) {
 	}
 
 	want := map[string]bool{queue.OriginPortal: true, queue.OriginPortalReply: true, queue.OriginPortalNotice: true,
-		queue.OriginTLSReport: true, "dsn": true}
+		queue.OriginTLSReport: true, queue.OriginDSN: true}
 	testenv.WaitFor(t, 10*time.Second, "every generated message spooled and tried once", func() bool {
 		list := q1.List()
 		for _, in := range list {
@@ -192,7 +192,7 @@ func TestGeneratedMailSurvivesCrashWellFormed(t *testing.T) {
 	for _, d := range up.ds {
 		origin := d.Policy.Rule
 		if d.Client == "sealgate-dsn" {
-			origin = "dsn"
+			origin = queue.OriginDSN
 		} else if g, ok := tap.byOrigin(origin); !ok || !bytes.Equal(g.Body, d.Body) {
 			t.Errorf("%s: delivered after the crash is not what was submitted", origin)
 		}
