@@ -29,6 +29,13 @@ func newCampaignEnv(t *testing.T, extra string) *campaignEnv {
 // says (its TLS is filled in).
 func newCampaignEnvSink(t *testing.T, extra string, sink smtpsink.Options) *campaignEnv {
 	t.Helper()
+	return newCampaignEnvDelivery(t, extra, "", sink)
+}
+
+// newCampaignEnvDelivery is newCampaignEnvSink with more keys of the
+// delivery section (indented lines).
+func newCampaignEnvDelivery(t *testing.T, extra, delivery string, sink smtpsink.Options) *campaignEnv {
+	t.Helper()
 	e := newGatewayEnv(t)
 	sink.TLS = smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1"))
 	e.sink = smtpsink.Start(t, sink)
@@ -40,7 +47,7 @@ delivery:
   routes: {"example.net": "%[3]s", "clinic.example.org": "%[3]s"}
   tls: {ca_file: %[1]s/ca.pem, policy: {default: verify}, trusted_hops: ["%[3]s"]}
   retry: {schedule: [200ms], max_age: 1h}
-%[4]s`, e.dir, e2eHash, e.sink.Addr, extra)
+%[5]s%[4]s`, e.dir, e2eHash, e.sink.Addr, extra, delivery)
 	if !strings.Contains(extra, "portal:") {
 		yaml += "portal: {base_url: \"https://localhost:8443\"}\n"
 	}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
+)
+
+// A campaign paced by delivery.shaping (60 a minute to the sink's
+// provider) is held in the queue between its booked starts without a
+// delivery attempt being counted, while reminders sent after it go
+// straight through: they arrive before the campaign's last message.
+func TestCampaignPacingSparesReminders(t *testing.T) {
+	e := newCampaignEnvDelivery(t, "", "  shaping: {enabled: true, per_minute: 60}\n", smtpsink.Options{})
+	const nCampaign, nReminders = 6, 3
+	for i := range nCampaign {
+		to := fmt.Sprintf("member%d@example.net", i)
+		if err := e.send("news", "news@clinic.example.org", to, campaignMessage(fmt.Sprintf("c%d@clinic.example.org", i), to)); err != nil {
+			t.Fatalf("campaign message %d: %v", i, err)
+		}
+	}
+	for i := range nReminders {
+		to := fmt.Sprintf("patient%d@example.net", i)
+		msg := fmt.Sprintf("From: Clinic <appointments@clinic.example.org>\r\nTo: %s\r\nSubject: Opening hours\r\n"+
+			"Message-ID: <r%d@clinic.example.org>\r\n\r\nWe are open until 6 pm on Fridays.\r\n", to, i)
+		if err := e.send("ehr", "appointments@clinic.example.org", to, msg); err != nil {
+			t.Fatalf("reminder %d: %v", i, err)
+		}
+	}
+	testenv.WaitFor(t, 60*time.Second, "the campaign and the reminders delivered", func() bool {
+		return e.sink.Count() == nCampaign+nReminders
+	})
+	lastCampaign, lastReminder := -1, -1
+	for i, m := range e.sink.Messages() {
+		if strings.HasPrefix(m.Rcpts[0], "patient") {
+			lastReminder = i
+		} else {
+			lastCampaign = i
+		}
+	}
+	if lastReminder > lastCampaign {
+		t.Errorf("a reminder arrived as #%d, after the whole campaign (last #%d): held behind the campaign's pace", lastReminder+1, lastCampaign+1)
+	}
+	if paced := metricValue(t, scrape(t, e.env), "sealgate_queue_paced_total"); paced < 1 {
+		t.Errorf("sealgate_queue_paced_total = %v: the campaign was never paced, the test proves nothing", paced)
+	}
+	for _, a := range deliveryAttempts(t, filepath.Join(e.dir, "audit.log")) {
+		if a != 1 {
+			t.Errorf("a delivery was audited as attempt %d; pacing must not count as an attempt (all %v)",
+				a, deliveryAttempts(t, filepath.Join(e.dir, "audit.log")))
+			break
+		}
+	}
+}
+
+// metricValue is the value of an unlabelled metric in a scrape.
+func metricValue(t *testing.T, metrics, name string) float64 {
+	t.Helper()
+	for line := range strings.Lines(metrics) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// deliveryAttempts are the attempt numbers of the audit log's delivery
+// records.
+func deliveryAttempts(t *testing.T, file string) []int {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []int
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r struct {
+			Event   string `json:"event"`
+			Attempt int    `json:"attempt"`
+		}
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Event == "delivery" {
+			out = append(out, r.Attempt)
+		}
+	}
+	return out
+}
