@@ -74,10 +74,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_listen() { local i; for i in $(seq $(( $2 * 10 ))); do
-  [ -n "$(ss -Htln "sport = :$1")" ] && return 0; sleep 0.1; done; return 1; }
-wait_free() { local i; for i in $(seq 100); do
-  [ -z "$(ss -Htln "sport = :$1")" ] && return 0; sleep 0.1; done; return 1; }
+. "$HERE/postfix-common.sh"
 
 # ------------------------------------------------------------- keys, once
 make_keys() {
@@ -119,36 +116,10 @@ DK
 
 start_postfix() {
   start_opendkim
-  PF_ETC=$R/etc; local spool=$R/spool data=$R/data
-  mkdir -p "$PF_ETC" "$spool" "$data"; chown postfix "$data"
-  cat > "$PF_ETC/main.cf" <<PF
-compatibility_level = 3.6
-queue_directory = $spool
-data_directory = $data
-mail_owner = postfix
-setgid_group = postdrop
-syslog_name = campaign
-maillog_file = $R/maillog
-maillog_file_prefixes = $R
-myhostname = relay.bench.invalid
-mydomain = bench.invalid
-myorigin = \$myhostname
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-mydestination =
-local_recipient_maps =
-local_transport = error:5.1.1 local delivery disabled
-alias_maps =
-alias_database =
-relay_domains =
-relayhost = [127.0.0.1]:$PORT_B
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-smtp_dns_support_level = disabled
-smtp_host_lookup = native
-biff = no
-append_dot_mydomain = no
-smtpd_banner = \$myhostname ESMTP
+  pf_write_config campaign "$PORT_A" "$PORT_B" "$(printf '%s\n' \
+    'tlsmgr    unix  -       -       n       1000?   1       tlsmgr' \
+    'tlsproxy  unix  -       -       n       -       0       tlsproxy')"
+  cat >> "$PF_ETC/main.cf" <<PF
 smtpd_tls_cert_file = $W/keys/tls.crt
 smtpd_tls_key_file = $W/keys/tls.key
 smtpd_tls_security_level = may
@@ -161,49 +132,14 @@ non_smtpd_milters = \$smtpd_milters
 milter_default_action = tempfail
 milter_protocol = 6
 PF
-  sed "s/@PORT_A@/$PORT_A/" > "$PF_ETC/master.cf" <<'PF'
-127.0.0.1:@PORT_A@ inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-tlsproxy  unix  -       -       n       -       0       tlsproxy
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-PF
-  postfix -c "$PF_ETC" check >/dev/null 2>&1 || die "postfix check failed: $(postfix -c "$PF_ETC" check 2>&1 | tail -2)"
-  postfix -c "$PF_ETC" start >/dev/null 2>&1 || die "postfix start failed"
-  local i; for i in $(seq 100); do [ -s "$spool/pid/master.pid" ] && break; sleep 0.1; done
-  MTA_PID=$(tr -d ' \n' < "$spool/pid/master.pid")
-  wait_listen "$PORT_A" 15 || die "Postfix not listening"
-  sleep 1
+  pf_start "$PORT_A"
+  MTA_PID=$PF_PID
 }
-postfix_cpu() { # clock ticks of master, its children (reaped and live) and opendkim
-  { awk '{print $14+$15+$16+$17}' "/proc/$MTA_PID/stat"
-    for c in $(ps -o pid= --ppid "$MTA_PID"); do awk '{print $14+$15}' "/proc/$c/stat" 2>/dev/null; done
-    awk '{print $14+$15}' "/proc/$DKIM_PID/stat" 2>/dev/null
-  } | awk '{s+=$1} END{print s+0}'
+postfix_cpu() { # Postfix's processes and OpenDKIM
+  echo $(( $(pf_cpu) + $(awk '{print $14+$15}' "/proc/$DKIM_PID/stat" 2>/dev/null || echo 0) ))
 }
 stop_postfix() {
-  postfix -c "$PF_ETC" stop >/dev/null 2>&1
-  local i; for i in $(seq 100); do kill -0 "$MTA_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$MTA_PID" 2>/dev/null
+  pf_stop
   [ -n "$DKIM_PID" ] && { kill -TERM "$DKIM_PID" 2>/dev/null; wait "$DKIM_PID" 2>/dev/null; DKIM_PID=""; wait_free "$PORT_K"; }
 }
 

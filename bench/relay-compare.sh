@@ -63,10 +63,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_listen() { local i; for i in $(seq $(( $2 * 10 ))); do
-  [ -n "$(ss -Htln "sport = :$1")" ] && return 0; sleep 0.1; done; return 1; }
-wait_free() { local i; for i in $(seq 100); do
-  [ -z "$(ss -Htln "sport = :$1")" ] && return 0; sleep 0.1; done; return 1; }
+. "$HERE/postfix-common.sh"
 
 # ------------------------------------------------------------- the sink
 start_sink() {
@@ -79,79 +76,13 @@ stop_sink() { kill -TERM "$SINK_PID" 2>/dev/null; wait "$SINK_PID" 2>/dev/null; 
 
 # ------------------------------------------------------------- Postfix
 start_postfix() {
-  PF_ETC=$R/etc; local spool=$R/spool data=$R/data
-  mkdir -p "$PF_ETC" "$spool" "$data"; chown postfix "$data"
-  cat > "$PF_ETC/main.cf" <<PF
-compatibility_level = 3.6
-queue_directory = $spool
-data_directory = $data
-mail_owner = postfix
-setgid_group = postdrop
-syslog_name = relaycmp
-maillog_file = $R/maillog
-maillog_file_prefixes = $R
-myhostname = relay.bench.invalid
-mydomain = bench.invalid
-myorigin = \$myhostname
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-mydestination =
-local_recipient_maps =
-local_transport = error:5.1.1 local delivery disabled
-alias_maps =
-alias_database =
-relay_domains =
-relayhost = [127.0.0.1]:$PORT_B
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-smtp_dns_support_level = disabled
-smtp_host_lookup = native
-biff = no
-append_dot_mydomain = no
-smtpd_banner = \$myhostname ESMTP
-PF
-  sed "s/@PORT_A@/$PORT_A/" > "$PF_ETC/master.cf" <<'PF'
-127.0.0.1:@PORT_A@ inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-PF
-  postfix -c "$PF_ETC" check >/dev/null 2>&1 || die "postfix check failed"
-  postfix -c "$PF_ETC" start >/dev/null 2>&1 || die "postfix start failed"
-  local i; for i in $(seq 100); do [ -s "$spool/pid/master.pid" ] && break; sleep 0.1; done
-  MTA_PID=$(tr -d ' \n' < "$spool/pid/master.pid")
-  wait_listen "$PORT_A" 15 || die "Postfix not listening"
-  sleep 1
+  pf_write_config relaycmp "$PORT_A" "$PORT_B"
+  pf_start "$PORT_A"
+  MTA_PID=$PF_PID
 }
-postfix_queue() { find "$R/spool/maildrop" "$R/spool/incoming" "$R/spool/active" "$R/spool/deferred" "$R/spool/hold" -type f 2>/dev/null | wc -l; }
-postfix_cpu() { # clock ticks of master, reaped children and live children
-  { awk '{print $14+$15+$16+$17}' "/proc/$MTA_PID/stat"
-    for c in $(ps -o pid= --ppid "$MTA_PID"); do awk '{print $14+$15}' "/proc/$c/stat" 2>/dev/null; done
-  } | awk '{s+=$1} END{print s+0}'
-}
-stop_postfix() {
-  postfix -c "$PF_ETC" stop >/dev/null 2>&1
-  local i; for i in $(seq 100); do kill -0 "$MTA_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$MTA_PID" 2>/dev/null
-}
+postfix_queue() { pf_queue; }
+postfix_cpu() { pf_cpu; }
+stop_postfix() { pf_stop; }
 
 # ------------------------------------------------------------- sealgate
 start_sealgate() {
