@@ -24,18 +24,12 @@ func oldAPIFile(t *testing.T) (string, string) {
 	defer db.Close()
 	const key = "sgk_0a0b0c0d0e0f_old-key-from-before-the-shared-store-000000"
 	now := time.Now().Unix()
-	for _, q := range []string{
-		`CREATE TABLE api_keys (id TEXT PRIMARY KEY, client TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
-			created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)`,
-		`CREATE TABLE api_idempotency (client TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
-			queue_id TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, PRIMARY KEY (client, key))`,
-		`CREATE TABLE api_recipients (queue_id TEXT NOT NULL, client TEXT NOT NULL, rcpt TEXT NOT NULL, seq INTEGER NOT NULL,
-			status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, code INTEGER NOT NULL DEFAULT 0,
-			enhanced TEXT NOT NULL DEFAULT '', submitted INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (queue_id, seq))`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
+	schema, err := os.ReadFile("testdata/legacy-api-db.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(string(schema)); err != nil {
+		t.Fatal(err)
 	}
 	for _, q := range [][]any{
 		{`INSERT INTO api_keys VALUES (?, ?, ?, ?, 0)`, "0a0b0c0d0e0f", "ehr", hashKey(key), now},

@@ -38,6 +38,7 @@ func (v *validator) files() {
 	v.certPair("cluster.tls", TLSFiles{Cert: c.Cluster.TLS.Cert, Key: c.Cluster.TLS.Key})
 	v.caFile("cluster.tls.ca", c.Cluster.TLS.CA)
 	v.readable("cluster.secret_file", c.Cluster.SecretFile)
+	v.storeFiles()
 	for i, w := range c.Webhooks {
 		v.readable(fmt.Sprintf("webhooks[%d].secret_file", i), w.SecretFile)
 		v.caFile(fmt.Sprintf("webhooks[%d].ca_file", i), w.CAFile)

@@ -66,12 +66,7 @@ func (v *validator) store() {
 	if c.Store.URL != "" && c.Portal.Store != "" && c.Store.URL != c.Portal.Store {
 		v.addf("portal.store", "is the old name of store, which names another store: keep store only")
 	}
-	key := "store"
-	if c.Store.URL == "" && c.Portal.Store != "" {
-		key = "portal.store"
-	} else if v.src != nil && v.src.lines["store.url"] != 0 {
-		key = "store.url"
-	}
+	key := v.storeKey()
 	u := c.StoreURL()
 	pool := c.Store.MaxOpenConns != 0 || c.Store.MaxIdleConns != 0 || c.Store.ConnMaxLifetime != 0 || c.Store.ConnMaxIdleTime != 0
 	switch {
@@ -93,6 +88,34 @@ func (v *validator) store() {
 	v.atLeast("store.conn_max_idle_time", int64(c.Store.ConnMaxIdleTime), 0)
 	if o, i := c.Store.MaxOpenConns, c.Store.MaxIdleConns; o > 0 && i > o {
 		v.addf("store.max_idle_conns", "must not exceed store.max_open_conns (%d)", o)
+	}
+}
+
+// storeKey is the key path that names the store in the file.
+func (v *validator) storeKey() string {
+	switch {
+	case v.c.Store.URL == "" && v.c.Portal.Store != "":
+		return "portal.store"
+	case v.src != nil && v.src.lines["store.url"] != 0:
+		return "store.url"
+	}
+	return "store"
+}
+
+// storeFiles checks the files a postgres:// store URL names: the CA that
+// verifies the database (sslrootcert), a client certificate and key, a
+// password file.
+func (v *validator) storeFiles() {
+	u, err := url.Parse(v.c.StoreURL())
+	if err != nil || !v.c.SharedStore() {
+		return
+	}
+	q, key := u.Query(), v.storeKey()
+	if ca := q.Get("sslrootcert"); ca != "" && ca != "system" {
+		v.caFile(key+".sslrootcert", ca)
+	}
+	for _, p := range []string{"sslcert", "sslkey", "passfile"} {
+		v.readable(key+"."+p, q.Get(p))
 	}
 }
 

@@ -69,3 +69,26 @@ func TestStoreErrorsHidePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreFilesChecked: the files a store URL names are checked like
+// every other file the config names, at the store's line.
+func TestStoreFilesChecked(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := strings.Replace(string(storeConfig("store: \"postgres://db.example.org/s?sslmode=verify-full&sslrootcert="+dir+
+		"/missing-ca.pem&sslkey="+dir+"/missing.key\"\nportal: {base_url: \"https://p.example.org\"}\n")),
+		"data_dir: /var/lib/sealgate", "data_dir: "+dir, 1)
+	c, err := Decode("s.yaml", []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate(Options{})
+	if err == nil {
+		t.Fatal("missing sslrootcert and sslkey files were accepted")
+	}
+	for _, want := range []string{"s.yaml:6: store.sslrootcert: cannot read", "s.yaml:6: store.sslkey: cannot read"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

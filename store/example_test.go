@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,4 +44,33 @@ func ExampleStore() {
 	// portal store: message revoked, expired or deleted
 	// created dr@clinic.example
 	// revoke operator:alice
+}
+
+// Opening the shared store as a gateway node does. OpenDB applies the
+// migrations it lacks (several nodes may do so at once) and needs no
+// portal key; Open does the same and adds the portal's calls. ReadStatus
+// only reads: it reports ErrNoStore rather than create a store.
+func ExampleOpenDB() {
+	dir, _ := os.MkdirTemp("", "store")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	opts := store.Options{
+		Backend: "sqlite", // or "postgres://sealgate@db.example.org/sealgate?sslmode=verify-full&sslrootcert=/etc/sealgate/db-ca.pem"
+		Dir:     filepath.Join(dir, "portal"),
+		// PostgreSQL pool limits; zero takes the defaults.
+		MaxOpenConns: 20, MaxIdleConns: 5, ConnMaxLifetime: 30 * time.Minute,
+	}
+	if _, err := store.ReadStatus(ctx, opts); errors.Is(err, store.ErrNoStore) {
+		fmt.Println("no store yet")
+	}
+	db, err := store.OpenDB(ctx, opts)
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	st, _ := store.ReadStatus(ctx, opts)
+	fmt.Println(st.Backend, len(st.Pending), "pending")
+	// Output:
+	// no store yet
+	// sqlite 0 pending
 }

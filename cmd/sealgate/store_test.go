@@ -134,19 +134,9 @@ func TestAPIKeyImportsOldFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`CREATE TABLE api_keys (id TEXT PRIMARY KEY, client TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
-			created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)`,
-		`CREATE TABLE api_idempotency (client TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
-			queue_id TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, PRIMARY KEY (client, key))`,
-		`CREATE TABLE api_recipients (queue_id TEXT NOT NULL, client TEXT NOT NULL, rcpt TEXT NOT NULL, seq INTEGER NOT NULL,
-			status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, code INTEGER NOT NULL DEFAULT 0,
-			enhanced TEXT NOT NULL DEFAULT '', submitted INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (queue_id, seq))`,
-		`INSERT INTO api_keys VALUES ('0a0b0c0d0e0f', 'app', 'a3f1', 1764000000, 0)`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
+	schema := string(mustRead(t, "../../api/testdata/legacy-api-db.sql"))
+	if _, err := db.Exec(schema + "; INSERT INTO api_keys VALUES ('0a0b0c0d0e0f', 'app', 'a3f1', 1764000000, 0)"); err != nil {
+		t.Fatal(err)
 	}
 	db.Close()
 	code, out, errOut := runCLI("apikey", "list", "--config", path)
