@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,56 @@ func phiDeliveredOverTLS(t *testing.T, path string) bool {
 			phiIDs[ev.QueueID] = true
 		}
 		if phiIDs[ev.QueueID] && ev.Method == "tls" && ev.Result == "delivered" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestStoreDownPortalMessageWaits: a message the policy sends to the
+// pickup portal is accepted while the shared store is down, is not lost
+// and not sent any other way: its delivery is deferred (audited) and it
+// stays in the spool; once the database is back, the retry stores it in
+// the portal and the recipient gets the notice.
+func TestStoreDownPortalMessageWaits(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.StartCluster(t)
+	e := newCampaignEnv(t, "store: \""+pgtest.NewDB(t, pg.URL)+"\"\n"+
+		"policy: {rules: [{name: ehr-portal, if: {header: \"X-Sealgate-Encrypt: yes\"}, then: {encrypt: portal}}]}\n")
+	pg.Stop(t)
+	msg := "From: Dr Smith <dr.smith@clinic.example.org>\r\nTo: pat2@example.net\r\nSubject: Your results\r\n" +
+		"X-Sealgate-Encrypt: yes\r\nMessage-ID: <portal1@clinic>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\nAll normal.\r\n"
+	if err := e.send("ehr", "dr.smith@clinic.example.org", "pat2@example.net", msg); err != nil {
+		t.Fatalf("store down, portal message: %v, want it accepted", err)
+	}
+	testenv.WaitFor(t, 20*time.Second, "a deferred delivery of the portal message in the audit log", func() bool {
+		return auditHas(t, e.dir+"/audit.log", "pat2@example.net", "deferred")
+	})
+	if len(e.gw.queue.List()) != 1 {
+		t.Fatalf("the spool holds %d messages while the store is down, want the portal message", len(e.gw.queue.List()))
+	}
+	for _, m := range e.sink.Messages() {
+		if slices.Contains(m.Rcpts, "pat2@example.net") {
+			t.Fatal("something was delivered to the portal recipient while the store was down")
+		}
+	}
+	pg.Start(t)
+	msgs, err := e.sink.Wait(1, 60*time.Second)
+	if err != nil {
+		t.Fatalf("no portal notice after the store came back: %v", err)
+	}
+	if !slices.Contains(msgs[0].Rcpts, "pat2@example.net") || strings.Contains(string(msgs[0].Data), "All normal.") {
+		t.Fatalf("after the store came back the recipient got %q, want the portal notice without the content", msgs[0].Data)
+	}
+}
+
+// auditHas reports whether the audit log has a record for rcpt with the
+// given result.
+func auditHas(t *testing.T, path, rcpt, result string) bool {
+	t.Helper()
+	for _, line := range strings.Split(string(mustRead(t, path)), "\n") {
+		var ev struct{ Rcpt, Result string }
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Rcpt == rcpt && ev.Result == result {
 			return true
 		}
 	}
