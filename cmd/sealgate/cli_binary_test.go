@@ -68,6 +68,9 @@ func TestCommandLine(t *testing.T) {
 			{"queue", "list", "--config", cfg}, {"queue", "list"}, {"reload", "--config", cfg},
 			{"evidence", "export", "--since", "24h", "--format", "jsonl", "--config", cfg}, {"evidence", "show", "Q1", "--config", cfg},
 			{"evidence", "export", "--since", "24h", "--format", "csv"},
+			{"store", "status", "--config", cfg}, {"stats", "--config", cfg}, {"consent", "list", "--config", cfg},
+			{"suppress", "list", "--config", cfg}, {"suppress", "export", "--config", cfg}, {"apikey", "list", "--config", cfg},
+			{"node", "status", "--config", cfg}, {"audit", "key", "--config", cfg}, {"audit", "verify", "--config", cfg},
 		} {
 			code, out, errs := sealgateCmd(t, bin, cwd, nil, args...)
 			if code != 1 || out != "" {
