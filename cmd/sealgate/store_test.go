@@ -150,3 +150,38 @@ func TestAPIKeyImportsOldFile(t *testing.T) {
 		t.Errorf("store status after the import: %d %q", code, out)
 	}
 }
+
+// TestNodesStartTogetherOnEmptyStore: two gateways start at the same
+// moment on one empty PostgreSQL database; both start (neither trips over
+// the other's migration), every migration is recorded once, and both take
+// mail.
+func TestNodesStartTogetherOnEmptyStore(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	start := make(chan struct{})
+	t.Run("nodes", func(t *testing.T) {
+		for _, node := range []string{"a", "b"} {
+			t.Run(node, func(t *testing.T) {
+				t.Parallel()
+				<-start
+				e := newCampaignEnv(t, "store: \""+url+"\"\n")
+				if err := e.send("ehr", "reminders@clinic.example.org", "pat@example.net", campaignMessage(node+"@clinic", "pat@example.net")); err != nil {
+					t.Fatalf("node %s: %v", node, err)
+				}
+			})
+		}
+		close(start)
+	})
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows, versions int
+	if err := db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations`).Scan(&rows, &versions); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(store.Known()); rows != want || versions != want {
+		t.Fatalf("schema_migrations holds %d rows of %d versions, want %d", rows, versions, want)
+	}
+}
