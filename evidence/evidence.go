@@ -150,7 +150,9 @@ type Operator struct {
 }
 
 // Portal reads the portal's record of one recipient's copy of a message.
-// Kind is the portal store's event kind (created, view, download…).
+// Events returns it with Event set to the portal store's own kind
+// (created, view, download…); Read puts it in the evidence's words
+// (stored, opened, downloaded…).
 type Portal interface {
 	Events(ctx context.Context, queueID, recipient string) ([]PortalEvent, error)
 }

@@ -25,8 +25,10 @@ func WriteJSONL(w io.Writer, recs []Record) error {
 	return nil
 }
 
-// CSVHeader names the columns of WriteCSV.
-var CSVHeader = []string{"queue_id", "recipient", "accepted", "client", "client_addr", "sender", "origin",
+// CSVHeader returns the names of WriteCSV's columns, in order.
+func CSVHeader() []string { return slices.Clone(csvHeader) }
+
+var csvHeader = []string{"queue_id", "recipient", "accepted", "client", "client_addr", "sender", "origin",
 	"phi", "action", "forced_method", "deciding_rule", "rules", "reasons", "method", "method_reason", "consent",
 	"encryption", "attempts", "last_tls_version", "last_tls_cipher", "last_peer_auth", "last_code", "last_enhanced",
 	"result", "result_at", "notice", "portal", "operator", "verified", "audit_seqs"}
@@ -40,7 +42,7 @@ var CSVHeader = []string{"queue_id", "recipient", "accepted", "client", "client_
 // return) is prefixed with an apostrophe.
 func WriteCSV(w io.Writer, recs []Record) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
+	if err := cw.Write(csvHeader); err != nil {
 		return err
 	}
 	for _, r := range recs {

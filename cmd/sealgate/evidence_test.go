@@ -308,7 +308,7 @@ func checkEvidencePaths(t *testing.T, recs map[string]evidence.Record) {
 func checkEvidenceCSV(t *testing.T, out, qid string) {
 	t.Helper()
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if err != nil || len(rows) != 7 || !slices.Equal(rows[0], evidence.CSVHeader) {
+	if err != nil || len(rows) != 7 || !slices.Equal(rows[0], evidence.CSVHeader()) {
 		t.Fatalf("csv: %d rows, %v, header %q", len(rows), err, rows[0])
 	}
 	col := map[string]int{}
