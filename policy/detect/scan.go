@@ -199,16 +199,24 @@ const (
 // words in Options.Bag.
 //
 // It goes over the tokens in passes: every word's own vocabulary entry (lookupAll, a
-// loop without calls), the few words that need more (slowWord), the candidates, the bag.
+// loop without calls), then the words that need more (slowWord) and the candidates,
+// then the bag.
 func (s *scanner) classify() {
 	s.lookupAll()
-	cls := s.cls
-	for i := range cls {
+	s.numC, s.labC, s.ctxC, s.nameC, s.posC = s.numC[:0], s.labC[:0], s.ctxC[:0], s.nameC[:0], s.posC[:0]
+	toks, cls := s.toks, s.cls[:len(s.toks)]
+	for i := range toks {
+		t := &toks[i]
+		if t.kind == tkPunct {
+			continue
+		}
 		if cls[i]&clSlow != 0 {
 			s.slowWord(i)
 		}
+		if cls[i]&clPassAny != 0 || t.flags&fPassNames != 0 {
+			s.candidate(i, t.kind, t.flags, cls[i])
+		}
 	}
-	s.candidates()
 	if s.opt.Bag != nil {
 		s.bagWords(s.opt.Bag)
 	}
@@ -322,18 +330,6 @@ func (s *scanner) slowWord(i int) {
 		cl = s.counted(i, cl)
 	}
 	b.cls[i] = cl
-}
-
-// candidates collects, in order, the tokens each pass after classify looks at.
-func (s *scanner) candidates() {
-	s.numC, s.labC, s.ctxC, s.nameC, s.posC = s.numC[:0], s.labC[:0], s.ctxC[:0], s.nameC[:0], s.posC[:0]
-	toks, cls := s.toks, s.cls[:len(s.toks)]
-	for i := range toks {
-		t := &toks[i]
-		if t.kind != tkPunct && (cls[i]&clPassAny != 0 || t.flags&fPassNames != 0) {
-			s.candidate(i, t.kind, t.flags, cls[i])
-		}
-	}
 }
 
 // candidate adds word or number token i to the candidates of the passes it can matter to.
