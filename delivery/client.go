@@ -145,6 +145,10 @@ type Config struct {
 	// and backs off when a provider throttles (see Shaping). nil: no
 	// shaping, and no shaping lock on the delivery path.
 	Shaping *Shaping
+	// Providers, when non-nil, counts each recipient's result by the
+	// destination provider its domain's next hop rolls up to (see
+	// Providers), with shaping or without.
+	Providers *Providers
 	// Registerer, when non-nil, gets the package's metrics.
 	Registerer prometheus.Registerer
 	// Logger gets operational messages (hosts, never addresses); nil
@@ -181,6 +185,15 @@ type Client struct {
 }
 
 var _ mail.Courier = (*Client)(nil)
+
+// Providers returns the provider counters of Config.Providers (nil when
+// none).
+func (c *Client) Providers() *Providers {
+	if c == nil {
+		return nil
+	}
+	return c.cfg.Providers
+}
 
 // New checks cfg, applies defaults and starts the idle-connection janitor.
 func New(cfg Config) (*Client, error) {

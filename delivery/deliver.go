@@ -29,8 +29,9 @@ func (c *Client) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
 	}
 	env := prepare(d, out)
 	if len(env.pending) > 0 {
-		c.deliver(ctx, d, env, out)
+		provider := c.deliver(ctx, d, env, out)
 		c.reach.learn(d, out)
+		c.cfg.Providers.count(d.Domain, provider, out, env.pending)
 	}
 	took := time.Since(start)
 	for i := range out {
@@ -100,27 +101,32 @@ func isASCIIBytes(b []byte) bool {
 
 // deliver routes, connects and runs the transaction. A pooled connection
 // that turns out to be dead before the server said anything is replaced
-// once by another.
-func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, out []mail.Outcome) {
+// once by another. It returns the provider of the first next hop, "" when
+// there is none.
+func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, out []mail.Outcome) string {
 	hops, err := c.plan(ctx, d)
 	if err != nil {
 		if d.RequireTLS && err.TLSFailure() {
 			err = requireTLSError(err.Host, err)
 		}
 		failAll(out, env.pending, err)
-		return
+		return ""
+	}
+	name := ""
+	if len(hops) > 0 {
+		name = providerOf(hops[0].host)
 	}
 	var prov *provider
 	perConn := 0 // messages per connection, when shaped
 	urgent := c.shaper != nil && !c.marketing(d)
 	if c.shaper != nil && len(hops) > 0 {
 		var held *paced
-		if prov, perConn, held = c.shaper.acquire(ctx, providerOf(hops[0].host), urgent); held != nil {
+		if prov, perConn, held = c.shaper.acquire(ctx, name, urgent); held != nil {
 			failAll(out, env.pending, held.err)
 			for _, i := range env.pending {
 				out[i].Paced = held.at
 			}
-			return
+			return name
 		}
 	}
 	closedAfter := 0
@@ -145,6 +151,7 @@ func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, o
 	if prov != nil {
 		c.shaper.release(prov, urgent, throttled(out), closedAfter)
 	}
+	return name
 }
 
 // marketing reports whether d comes from a client that sends campaigns.

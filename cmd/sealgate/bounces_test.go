@@ -41,7 +41,9 @@ func TestHardBounceSuppresses(t *testing.T) {
 	}
 	// Wait (bounded) for the three bounces to be counted.
 	lines := []string{`sealgate_delivery_failure_classes_total{class="hard"} 2`,
-		`sealgate_delivery_failure_classes_total{class="policy"} 1`, `sealgate_delivery_failure_classes_total{class="tls"} 0`}
+		`sealgate_delivery_failure_classes_total{class="policy"} 1`, `sealgate_delivery_failure_classes_total{class="tls"} 0`,
+		`sealgate_provider_deliveries_total{provider="other",result="bounced_hard"} 2`,
+		`sealgate_provider_deliveries_total{provider="other",result="bounced_policy"} 1`}
 	metrics := waitMetricLines(t, e.env, lines...)
 	for _, l := range lines {
 		if !hasMetricLine(metrics, l) {

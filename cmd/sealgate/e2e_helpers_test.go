@@ -250,6 +250,18 @@ func waitMetricLines(t *testing.T, e *env, lines ...string) string {
 	}
 }
 
+// wantMetricLines fails the test unless a scrape within a bounded time
+// holds every line.
+func wantMetricLines(t *testing.T, e *env, lines ...string) {
+	t.Helper()
+	metrics := waitMetricLines(t, e, lines...)
+	for _, l := range lines {
+		if !hasMetricLine(metrics, l) {
+			t.Errorf("metrics lack %s", l)
+		}
+	}
+}
+
 // messageIDs returns the Message-ID header values of sink messages.
 func messageIDs(msgs []smtpsink.Message) map[string]int {
 	out := map[string]int{}

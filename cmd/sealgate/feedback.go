@@ -11,6 +11,7 @@ import (
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/delivery"
 	"github.com/sealgate/sealgate/feedback"
 	"github.com/sealgate/sealgate/internal/keyfile"
 	"github.com/sealgate/sealgate/internal/periodic"
@@ -57,7 +58,7 @@ func (g *gateway) startBounces() error {
 		return nil
 	}
 	h := &reportHandler{addrs: g.verp, feedback: strings.ToLower(g.cfg.Bounces.FeedbackAddress), st: g.portalStore,
-		audit: g.audit, hooks: g.hooks, stats: g.stats, retention: g.cfg.Bounces.Retention, log: g.log}
+		audit: g.audit, hooks: g.hooks, stats: g.stats, provs: g.courier.Providers(), retention: g.cfg.Bounces.Retention, log: g.log}
 	if hasMarketing(g.cfg) {
 		t, err := unsubscribeTokens(g.cfg)
 		if err != nil {
@@ -97,6 +98,7 @@ type reportHandler struct {
 	hooks     *webhook.Outbox // nil without webhooks
 	stats     *stats.Recorder
 	unsub     *unsubscribe.Tokens // nil without marketing clients
+	provs     *delivery.Providers // complaints by the recipient's provider
 	retention time.Duration
 	log       *slog.Logger
 }
@@ -191,6 +193,7 @@ func (h *reportHandler) act(ctx context.Context, r verp.Recipient, rep *feedback
 			return err
 		}
 		h.stats.Add(r.Domain, stats.Complaints, 1)
+		h.provs.Complained(r.Address)
 		h.event(webhook.Event{Event: "complained", QueueID: r.QueueID, Recipient: r.Address, Async: true})
 	case feedback.KindDSN:
 		class, st := rep.Outcome()

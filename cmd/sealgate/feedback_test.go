@@ -168,6 +168,10 @@ func TestAsyncBounceAndComplaint(t *testing.T) {
 	wantStats := map[string]int64{stats.Sent: 5, stats.Delivered: 5, stats.BouncedHard: 1, stats.BouncedSoft: 1,
 		stats.Complaints: 1, stats.Suppressed: 2, stats.Deferred: 0, stats.Unsubscribes: 0, stats.BouncedPolicy: 0}
 	checkStats(t, e.path, "clinic.example.org", wantStats)
+	// By destination provider: example.net is routed to a loopback
+	// address, a provider of one domain, so it has no label of its own.
+	wantMetricLines(t, e.env, `sealgate_provider_complaints_total{provider="other"} 1`,
+		`sealgate_provider_deliveries_total{provider="other",result="delivered"} 5`)
 }
 
 // checkForgedTokens: an altered token, a made-up one, another domain and

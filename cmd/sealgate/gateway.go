@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -543,8 +544,14 @@ func newCourier(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer,
 	if err != nil {
 		return nil, nil, fmt.Errorf("delivery: %w", err)
 	}
+	known := slices.Sorted(maps.Keys(d.Shaping.Providers))
+	provs, err := delivery.NewProviders(delivery.ProvidersConfig{Known: known}, reg)
+	if err != nil {
+		v.Close()
+		return nil, nil, err
+	}
 	dc := delivery.Config{
-		Hostname: cfg.Hostname, Routes: d.Routes, Smarthost: d.Smarthost, RootCAs: roots,
+		Providers: provs, Hostname: cfg.Hostname, Routes: d.Routes, Smarthost: d.Smarthost, RootCAs: roots,
 		TLSPolicyNames: d.TLS.Policy, TrustedHops: d.TLS.TrustedHops, MaxConnsPerDest: d.MaxConnectionsPerDestination,
 		MaxConns: d.MaxConnections, Shaping: shaping(cfg), Registerer: reg, Logger: log,
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/delivery"
 	"github.com/sealgate/sealgate/internal/keyfile"
 	"github.com/sealgate/sealgate/portal"
 	"github.com/sealgate/sealgate/stats"
@@ -38,6 +39,7 @@ type unsubscriber struct {
 	st     *store.Store
 	audit  *audit.Log
 	stats  *stats.Recorder
+	provs  *delivery.Providers // nil on a node without delivery
 }
 
 // unsubscriber serves unsubscribe links when a marketing client may send
@@ -47,7 +49,7 @@ func (g *gateway) unsubscriber() (portal.Unsubscriber, error) {
 	if err != nil {
 		return nil, err
 	}
-	return unsubscriber{tokens: tokens, st: g.portalStore, audit: g.audit, stats: g.stats}, nil
+	return unsubscriber{tokens: tokens, st: g.portalStore, audit: g.audit, stats: g.stats, provs: g.courier.Providers()}, nil
 }
 
 // Open implements portal.Unsubscriber.
@@ -63,5 +65,6 @@ func (u unsubscriber) Unsubscribe(ctx context.Context, domain, address, remote s
 		return err
 	}
 	u.stats.Add(strings.ToLower(domain), stats.Unsubscribes, 1)
+	u.provs.Unsubscribed(address)
 	return nil
 }

@@ -144,6 +144,8 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	// one unsubscribe.
 	checkStats(t, e.path, "clinic.example.org", map[string]int64{stats.Sent: 4, stats.Delivered: 4,
 		stats.Unsubscribes: 1, stats.Suppressed: 1, stats.Complaints: 0})
+	wantMetricLines(t, e.env, `sealgate_provider_unsubscribes_total{provider="other"} 1`,
+		`sealgate_provider_deliveries_total{provider="other",result="delivered"} 4`)
 }
 
 // TestUnsubscribeTokenPerRecipient: one marketing message to two
