@@ -18,6 +18,7 @@ import (
 
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/evidence"
+	"github.com/sealgate/sealgate/internal/pgtest"
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/mail"
 )
@@ -32,13 +33,26 @@ import (
 // PHI, and refuse an audit log that was edited.
 func TestEvidenceOfOneMessageToSixRecipients(t *testing.T) {
 	t.Parallel()
+	evidenceScenario(t, "")
+}
+
+// TestEvidenceWithPostgresStore: the same with the portal's events and
+// the consent register in a real PostgreSQL (store: postgres://…).
+func TestEvidenceWithPostgresStore(t *testing.T) {
+	t.Parallel()
+	evidenceScenario(t, "store: \""+pgtest.URL(t)+"\"\n")
+}
+
+// evidenceScenario runs the six-recipient scenario with extra YAML (the
+// store).
+func evidenceScenario(t *testing.T, storeYAML string) {
 	e := startProtEnv(t, protOptions{goodRcpt: func(rcpt string) *smtp.SMTPError {
 		if rcpt == "gone@example.net" {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 		}
 		return nil
 	}, yaml: func(string, *smtpsink.TestCA) string {
-		return "policy:\n  rules:\n    - {name: tagged, if: {subject_tag: \"[secure]\"}, then: encrypt}\n" +
+		return storeYAML + "policy:\n  rules:\n    - {name: tagged, if: {subject_tag: \"[secure]\"}, then: encrypt}\n" +
 			"    - {name: other-sender, if: {sender: \"billing@*\"}, then: quarantine}\n    - {name: ehr, if: {client: ehr}, then: deliver}\n"
 	}})
 	cfg := filepath.Join(e.dir, "sealgate.yaml")
@@ -56,6 +70,9 @@ func TestEvidenceOfOneMessageToSixRecipients(t *testing.T) {
 		t.Fatal(err)
 	}
 	qid := queueIDOf(t, e, "pgp@example.net")
+	if _, err := os.Stat(filepath.Join(e.cfg.DataDir, "portal", "portal.db")); (storeYAML == "") != (err == nil) {
+		t.Fatalf("the portal's SQLite file: %v, with store YAML %q", err, storeYAML)
+	}
 
 	code, out, errs := runCLI("evidence", "export", "--since", "1h", "--format", "jsonl", "--config", cfg)
 	if code != 0 || errs != "" {
