@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,7 +158,7 @@ func (h *reportHandler) recipient(ctx context.Context, t feedback.Target, rep *f
 		} else if r, ok := h.fromUnsubscribe(rep.ListUnsubscribe); ok {
 			return r, true, nil
 		} else {
-			h.log.Info("complaint names no message of this gateway", slog.String("feedback_type", rep.FeedbackType))
+			h.log.Info("complaint names no message of this gateway", slog.String("feedback_type", arfTypeLabel(rep.FeedbackType)))
 			return verp.Recipient{}, false, nil
 		}
 	}
@@ -166,6 +167,19 @@ func (h *reportHandler) recipient(ctx context.Context, t feedback.Target, rep *f
 		return r, false, nil
 	}
 	return r, err == nil, err
+}
+
+// arfFeedbackTypes are the registered ARF Feedback-Type values (RFC 5965
+// §7.3, RFC 6430, RFC 6591).
+var arfFeedbackTypes = []string{"abuse", "fraud", "virus", "other", "not-spam", "auth-failure"}
+
+// arfTypeLabel is a report's Feedback-Type as it may be logged: a
+// registered type, or "unknown" for any other text the sender wrote.
+func arfTypeLabel(t string) string {
+	if slices.Contains(arfFeedbackTypes, t) {
+		return t
+	}
+	return "unknown"
 }
 
 // fromUnsubscribe reads the one-click token of a List-Unsubscribe value.
