@@ -187,8 +187,12 @@ func (n *node) statusLocked() control.NodeStatus {
 		Phase: n.phase, Spool: control.SpoolCounts(n.g.queue.Counts()), HandedOff: n.handedOff, LastError: n.lastErr}
 }
 
-// runLocked starts the drain's goroutine; n.mu is held.
+// runLocked starts the drain's goroutine; n.mu is held. A drain another
+// caller started meanwhile is cancelled: one drain runs at a time.
 func (n *node) runLocked() {
+	if n.cancel != nil {
+		n.cancel()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel, n.done = cancel, make(chan struct{})
 	go n.drain(ctx, n.rec, n.done)
@@ -262,6 +266,9 @@ func (n *node) drain(ctx context.Context, rec nodeRecord, done chan struct{}) {
 	q.Resume()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if ctx.Err() != nil {
+		return // resumed or drained anew meanwhile
+	}
 	drained := nodeRecord{State: control.NodeDrained, Since: time.Now(), Peer: rec.Peer}
 	if err := n.save(drained); err != nil {
 		// Still draining on disk: after a restart the (empty) drain ends again.
