@@ -274,3 +274,36 @@ func handedFixture() queue.Handed {
 	return queue.Handed{Env: env, State: &queue.State{Version: 1, Rcpts: []queue.RcptState{{Addr: "dr@example.net", Status: queue.StatusPending}}},
 		Body: []byte("Subject: x\r\n\r\nnot from the cluster\r\n")}
 }
+
+// While the node drains, the HTTP send API answers 503 (draining) and
+// sends nothing; once resumed it takes mail again.
+func TestDrainingAPIAnswers503(t *testing.T) {
+	t.Parallel()
+	a := newAPIEnv(t)
+	ctl := control.Dial(controlSocket(a.cfg))
+	if _, err := ctl.Drain(time.Hour, ""); err != nil {
+		t.Fatal(err)
+	}
+	msg := map[string]any{"from": "news@news.example.org", "to": []string{"pat@example.net"},
+		"subject": "Flu clinic hours", "text": "We open at 8."}
+	if code, body, _ := a.post(t, msg); code != http.StatusServiceUnavailable || errCode(body) != "draining" {
+		t.Fatalf("API while draining: %d %v, want 503 draining", code, body)
+	}
+	// Nothing queued: the drain ends at once, and the node stays out.
+	testenv.WaitFor(t, 10*time.Second, "drained", func() bool {
+		st, err := ctl.NodeStatus()
+		return err == nil && st.State == control.NodeDrained
+	})
+	if code, body, _ := a.post(t, msg); code != http.StatusServiceUnavailable || errCode(body) != "draining" {
+		t.Fatalf("API when drained: %d %v, want 503 draining", code, body)
+	}
+	if _, err := ctl.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := a.post(t, msg); code != http.StatusAccepted {
+		t.Fatalf("API after resume: %d %v, want 202", code, body)
+	}
+	if _, err := a.sink.Wait(1, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
