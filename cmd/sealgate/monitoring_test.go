@@ -24,7 +24,7 @@ const (
 )
 
 // exportedMetrics starts a gateway with every component on (SMTP, portal,
-// metrics, bounce listener) and returns the names of every metric its registry describes,
+// metrics, bounce listener, traffic shaping) and returns the names of every metric its registry describes,
 // whether or not it has been observed yet.
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
@@ -34,6 +34,7 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	}
 	cfg.Portal.Listen, cfg.Metrics.Listen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Bounces.Domain, cfg.Bounces.Listen = "bounce.localhost.test", "127.0.0.1:0"
+	cfg.Delivery.Shaping.Enabled = true
 	g, err := startGateway(cfg, "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -144,13 +145,16 @@ func TestMonitoringUsesExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"Throughput", "Queue", "Deferrals and bounces", "TLS posture", "Policy and protection", "Pickup portal"} {
+	for _, want := range []string{"Throughput", "Queue", "Deferrals and bounces", "TLS posture", "Policy and protection", "Pickup portal",
+		"Deliverability by provider"} {
 		if !rows[want] {
 			t.Errorf("dashboard lacks the %q row", want)
 		}
 	}
 	for _, want := range []string{"sealgate_delivery_failures_total", "sealgate_policy_verdicts_total",
-		"sealgate_delivery_verification_total", "sealgate_portal_failures_total", "sealgate_queue_oldest_age_seconds"} {
+		"sealgate_delivery_verification_total", "sealgate_portal_failures_total", "sealgate_queue_oldest_age_seconds",
+		"sealgate_provider_deliveries_total", "sealgate_provider_complaints_total", "sealgate_provider_unsubscribes_total",
+		"sealgate_delivery_provider_throttled"} {
 		if !used[want] {
 			t.Errorf("dashboard does not show %s", want)
 		}
