@@ -7,6 +7,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,5 +152,38 @@ func TestHelloBoundedBeforeAuthentication(t *testing.T) {
 	}
 	if rec.count() != 0 {
 		t.Fatal("a message was taken")
+	}
+}
+
+// LoadAuth reads the cluster section's files and refuses what would
+// leave a peer unauthenticated or weakly so.
+func TestLoadAuth(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	secret := write("secret", "  "+strings.Repeat("k", 32)+"\n")
+	a, err := LoadAuth("", "", "", secret)
+	if err != nil || string(a.Secret) != strings.Repeat("k", 32) {
+		t.Fatalf("secret file: %q, %v", a.Secret, err)
+	}
+	if _, err := LoadAuth("", "", "", write("short", "too short")); err == nil {
+		t.Error("a secret under 32 bytes was accepted")
+	}
+	if _, err := LoadAuth("", "", "", ""); !errors.Is(err, ErrNoAuth) {
+		t.Errorf("no files: %v, want ErrNoAuth", err)
+	}
+	ca := smtpsink.NewTestCA(t)
+	caFile := write("ca.pem", string(ca.CertPEM()))
+	if _, err := LoadAuth("", "", caFile, ""); err == nil {
+		t.Error("a cluster CA without this node's certificate was accepted")
+	}
+	if _, err := LoadAuth("", "", write("empty.pem", "no PEM here"), secret); err == nil {
+		t.Error("a CA file without certificates was accepted")
 	}
 }
