@@ -238,16 +238,18 @@ func hasMetricLine(metrics, line string) bool {
 func waitMetricLines(t *testing.T, e *env, lines ...string) string {
 	t.Helper()
 	var metrics string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	holds := func() bool {
 		metrics = scrape(t, e)
-		all := true
 		for _, l := range lines {
-			all = all && hasMetricLine(metrics, l)
+			if !hasMetricLine(metrics, l) {
+				return false
+			}
 		}
-		if all || time.Now().After(deadline) {
-			return metrics
-		}
+		return true
 	}
+	for deadline := time.Now().Add(10 * time.Second); !holds() && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	return metrics
 }
 
 // wantMetricLines fails the test unless a scrape within a bounded time

@@ -171,7 +171,7 @@ func TestFourRecipientsLeaveFourWays(t *testing.T) {
 	token := checkNotification(t, bad)
 	checkPortalItem(t, e, token, "nobody@bad.example")
 	waitMetric(t, e, `sealgate_encrypted_total{method="portal"} 1`)
-	metrics := scrapeURL(t, e)
+	metrics := scrape(t, e.env)
 	for _, m := range []string{"pgp", "smime", "tls", "portal"} {
 		if want := `sealgate_encrypted_total{method="` + m + `"} 1`; !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
@@ -349,21 +349,10 @@ func TestBadKeysAndCertificatesSkippedWithLogLine(t *testing.T) {
 	}
 }
 
-func scrapeURL(t *testing.T, e *protEnv) string {
-	t.Helper()
-	return scrape(t, e.env)
-}
-
-// waitMetric polls the metrics (bounded) until want shows up.
+// waitMetric waits (bounded) until the metrics show want.
 func waitMetric(t *testing.T, e *protEnv, want string) {
 	t.Helper()
-	for range 100 {
-		if strings.Contains(scrapeURL(t, e), want) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("metrics never showed %q", want)
+	testenv.WaitFor(t, 5*time.Second, "metrics showing "+want, func() bool { return strings.Contains(scrape(t, e.env), want) })
 }
 
 func TestDestinationWithoutSTARTTLSGetsPortalNotification(t *testing.T) {
