@@ -178,7 +178,7 @@ func openPortalCopy(t *testing.T, e *protEnv) {
 		t.Fatal(err)
 	}
 	token := checkNotification(t, forRcpt(msgs, "nobody@bad.example"))
-	c := newPortalClient(t, e)
+	c := newPortalClient(t, e.env)
 	_, page := c.get("/m/" + token)
 	if status, p := c.post("/code/send", page, url.Values{}); status != http.StatusOK {
 		t.Fatalf("send code: %d", status)

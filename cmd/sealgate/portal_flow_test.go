@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -29,11 +30,24 @@ type portalClient struct {
 	hc   *http.Client
 }
 
-func newPortalClient(t *testing.T, e *protEnv) *portalClient {
+// newPortalClient is a fresh browser session on e's portal.
+func newPortalClient(t *testing.T, e *env) *portalClient {
+	return newPortalClientFrom(t, e, "")
+}
+
+// newPortalClientFrom is newPortalClient whose connections come from the
+// loopback address src ("" lets the system choose; Linux routes all of
+// 127.0.0.0/8 to the loopback device), so the portal counts its requests
+// against that client address.
+func newPortalClientFrom(t *testing.T, e *env, src string) *portalClient {
 	jar, _ := cookiejar.New(nil)
-	return &portalClient{t: t, base: "https://" + e.gw.portal.Addr().String(), hc: &http.Client{
-		Timeout: 10 * time.Second, Jar: jar,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.ca.Pool(), ServerName: "gw.example.org"}}}}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.ca.Pool(), ServerName: "gw.example.org"}}
+	if src != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
+		tr.DialContext = d.DialContext
+	}
+	return &portalClient{t: t, base: "https://" + e.gw.portal.Addr().String(),
+		hc: &http.Client{Timeout: 10 * time.Second, Jar: jar, Transport: tr}}
 }
 
 // do sends a request and returns the final page after redirects.
@@ -74,7 +88,7 @@ func TestPortalPickupThroughTheGateway(t *testing.T) {
 	t.Parallel()
 	e := newProtEnv(t, nil, nil)
 	token := e.portalNotice(t, "nobody@bad.example")
-	c := newPortalClient(t, e)
+	c := newPortalClient(t, e.env)
 	status, page := c.get("/m/" + token)
 	if status != http.StatusOK {
 		t.Fatalf("link: %d", status)

@@ -290,7 +290,7 @@ func (e *protEnv) portalNotice(t *testing.T, rcpt string) string {
 // nothing of the message before that.
 func checkPortalServes(t *testing.T, e *protEnv, token string) {
 	t.Helper()
-	status, page := newPortalClient(t, e).get("/m/" + token)
+	status, page := newPortalClient(t, e.env).get("/m/" + token)
 	if status != http.StatusOK || !bytes.Contains(bytes.ToLower(page), []byte("code")) {
 		t.Fatalf("portal link: %d\n%s", status, page)
 	}

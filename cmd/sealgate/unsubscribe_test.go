@@ -57,15 +57,7 @@ dkim:
 // delivered waits for the message with Message-ID id at the sink.
 func (e *unsubEnv) delivered(t *testing.T, id string) []byte {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for _, m := range e.sink.Messages() {
-			if bytes.Contains(m.Data, []byte("<"+id+">")) {
-				return m.Data
-			}
-		}
-	}
-	t.Fatalf("message %s not delivered", id)
-	return nil
+	return waitDelivered(t, e.sink, id)
 }
 
 var linkRE = regexp.MustCompile(`<https://localhost:8443/u/([A-Za-z0-9_.-]+)>`)

@@ -246,7 +246,7 @@ func TestPortalWebhooks(t *testing.T) {
 		return fmt.Sprintf("webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [portal_opened, portal_replied]}\n", recv.url, dir, dir)
 	})
 	token := e.portalNotice(t, "nobody@bad.example")
-	c := newPortalClient(t, e)
+	c := newPortalClient(t, e.env)
 	_, page := c.get("/m/" + token)
 	if status, p := c.post("/code/send", page, url.Values{}); status != http.StatusOK {
 		t.Fatalf("send code: %d", status)
