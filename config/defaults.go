@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/addr"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Default listen addresses of the no-config setup.
@@ -46,7 +46,7 @@ func base() *Config {
 		},
 		Delivery: Delivery{
 			TLS:                          DeliveryTLS{Policy: map[string]string{"default": TLSPolicyMay}},
-			Retry:                        Retry{Schedule: slices.Clone(queue.DefaultSchedule), MaxAge: queue.DefaultMaxAge},
+			Retry:                        Retry{Schedule: slices.Clone(mail.DefaultRetrySchedule), MaxAge: mail.DefaultMaxAge},
 			MaxConnectionsPerDestination: 10,
 			MaxConnections:               200,
 			Shaping: Shaping{ShapingLimits: ShapingLimits{Connections: 10, MessagesPerConnection: 100},

@@ -1,13 +1,18 @@
 package queue
 
-import "time"
+import (
+	"time"
 
-// DefaultSchedule is the retry schedule used when none is configured.
-var DefaultSchedule = []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour}
+	"github.com/sealgate/sealgate/mail"
+)
+
+// DefaultSchedule is the retry schedule used when none is configured
+// (mail.DefaultRetrySchedule).
+var DefaultSchedule = mail.DefaultRetrySchedule
 
 // DefaultMaxAge is how long a message may stay in the queue by default
-// before its remaining recipients are bounced.
-const DefaultMaxAge = 120 * time.Hour
+// before its remaining recipients are bounced (mail.DefaultMaxAge).
+const DefaultMaxAge = mail.DefaultMaxAge
 
 // Backoff returns how long to wait after the given number of failed
 // attempts (1 = the first attempt failed). The last step of the schedule
