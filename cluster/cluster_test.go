@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,5 +186,57 @@ func TestLoadAuth(t *testing.T) {
 	}
 	if _, err := LoadAuth("", "", write("empty.pem", "no PEM here"), secret); err == nil {
 		t.Error("a CA file without certificates was accepted")
+	}
+}
+
+// TestUnauthenticatedConnectionsBounded: connections that have not
+// authenticated are limited; one past the limit is closed at once, and a
+// real peer is served again once they are gone.
+func TestUnauthenticatedConnectionsBounded(t *testing.T) {
+	t.Parallel()
+	secret := bytes.Repeat([]byte("s"), 32)
+	rec := &recorder{}
+	addr := listen(t, Auth{Secret: secret}, rec)
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range maxUnproven {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	// The listener accepts in order: once the last idle connection is
+	// taken, the next one is over the limit.
+	extra, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.Copy(io.Discard, extra); err != nil {
+		t.Fatalf("a connection past the limit was kept open: %v", err)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	idle = nil
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := send(addr, Auth{Secret: secret})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a real peer not served after the idle connections closed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if rec.count() != 1 {
+		t.Fatalf("%d messages taken, want 1", rec.count())
 	}
 }

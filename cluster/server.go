@@ -16,6 +16,17 @@ import (
 // frameTimeout bounds the wait for one frame, and for writing one.
 const frameTimeout = 2 * time.Minute
 
+// helloTimeout bounds the TLS handshake and the hello of a peer that has
+// not been authenticated yet.
+const helloTimeout = 15 * time.Second
+
+// maxUnproven bounds the connections at once whose peer has not been
+// authenticated yet; one more is closed at once. Peers are few: this is
+// far more than a cluster needs, and far fewer file descriptors than a
+// flood of connections to the listener would otherwise take from the
+// gateway.
+const maxUnproven = 32
+
 // Options configure the hand-off listener.
 type Options struct {
 	// Addr is host:port to listen on.
@@ -39,6 +50,8 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]bool
+
+	unproven chan struct{} // a slot per connection not yet authenticated
 }
 
 // Listen starts the hand-off listener. It refuses to start without peer
@@ -61,7 +74,7 @@ func Listen(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, ln: ln, log: opts.Logger, conns: map[net.Conn]bool{}}
+	s := &Server{opts: opts, ln: ln, log: opts.Logger, conns: map[net.Conn]bool{}, unproven: make(chan struct{}, maxUnproven)}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -108,13 +121,22 @@ func (s *Server) serve() {
 		if err != nil {
 			return
 		}
+		select {
+		case s.unproven <- struct{}{}:
+		default:
+			c.Close() // too many peers not yet authenticated
+			continue
+		}
+		var once sync.Once
+		proven := func() { once.Do(func() { <-s.unproven }) }
 		s.mu.Lock()
 		s.conns[c] = true
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.handle(c.(*tls.Conn))
+			defer proven()
+			s.handle(c.(*tls.Conn), proven)
 			c.Close()
 			s.mu.Lock()
 			delete(s.conns, c)
@@ -124,10 +146,10 @@ func (s *Server) serve() {
 }
 
 // handle serves one peer: handshake, hello, then messages until the peer
-// closes.
-func (s *Server) handle(c *tls.Conn) {
+// closes. It calls proven once the peer is authenticated.
+func (s *Server) handle(c *tls.Conn, proven func()) {
 	remote := c.RemoteAddr().String()
-	c.SetDeadline(time.Now().Add(frameTimeout))
+	c.SetDeadline(time.Now().Add(helloTimeout))
 	if err := c.Handshake(); err != nil {
 		s.log.Warn("cluster: peer refused: TLS handshake failed", slog.String("remote", remote), slog.String("error", err.Error()))
 		return
@@ -152,6 +174,7 @@ func (s *Server) handle(c *tls.Conn) {
 	if err != nil || writeFrame(c, hello{V: protocolVersion, Proof: p}) != nil {
 		return
 	}
+	proven()
 	s.log.Info("cluster: peer handing over its spool", slog.String("remote", remote))
 	n := 0
 	defer func() {
