@@ -26,7 +26,8 @@ type Config struct {
 	Workers int
 	// Bulk, when non-nil, reports whether a client (Envelope.Client)
 	// sends campaigns. Its due messages go to workers only when no other
-	// message is due, so a campaign never queues an appointment reminder
+	// message is due, and occupy at most all but an eighth of them (see
+	// bulkWorkers), so a campaign never queues an appointment reminder
 	// behind it. nil: one order for all mail.
 	Bulk func(client string) bool
 	// MinFree is the free space, in bytes, the spool's file system keeps

@@ -103,8 +103,9 @@ func (q *Queue) heapOf(it *item) *itemHeap {
 }
 
 // bulkWorkers is how many workers campaign mail may occupy at once: all
-// but an eighth (at least one), which only other mail may take, so a
-// reminder never waits for a worker behind a campaign.
+// but an eighth, at least one, which only other mail may take (with a
+// single worker, campaign mail may have it), so a reminder does not wait
+// for a worker behind a campaign.
 func bulkWorkers(workers int) int {
 	return max(workers-max(workers/8, 1), 1)
 }
