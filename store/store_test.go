@@ -112,6 +112,7 @@ func TestStore(t *testing.T) {
 		"ParallelGuesses":    testParallelGuesses,
 		"BadID":              testBadID,
 		"Suppressions":       testSuppressions,
+		"SuppressionsIDN":    testSuppressionsIDN,
 		"Consents":           testConsents,
 		"BounceRecipients":   testBounceRecipients,
 		"Stats":              testStats,

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/net/idna"
 )
 
 // Reasons an address is suppressed.
@@ -69,12 +71,33 @@ func (s *Store) Unsuppress(ctx context.Context, domain, address string) (bool, e
 	return n > 0, err
 }
 
+// idnForms returns address (normalised) and, when its domain is
+// internationalised, the same address with the domain in its other form
+// (A-label "xn--" or U-label): one mailbox, written either way.
+func idnForms(address string) (string, string) {
+	at := strings.LastIndexByte(address, '@')
+	if at < 0 {
+		return address, address
+	}
+	local, domain := address[:at], address[at+1:]
+	other := domain
+	if a, err := idna.Lookup.ToASCII(domain); err == nil && a != domain {
+		other = a
+	} else if u, err := idna.Lookup.ToUnicode(domain); err == nil && u != domain {
+		other = u
+	}
+	return address, local + "@" + strings.ToLower(other)
+}
+
 // Suppressed reports whether marketing mail from domain must not go to
-// address. An error means the list could not be read; callers fail closed.
+// address, written with its domain in either IDNA form. An error means the
+// list could not be read; callers fail closed.
 func (s *Store) Suppressed(ctx context.Context, domain, address string) (bool, error) {
 	domain, address = normSuppression(domain, address)
+	address, other := idnForms(address)
 	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM suppressions WHERE domain = ? AND address = ?`, domain, address).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM suppressions WHERE domain = ? AND (address = ? OR address = ?)`,
+		domain, address, other).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("suppression list: %w", err)
 	}

@@ -56,3 +56,33 @@ func testSuppressions(t *testing.T, e env) {
 		t.Fatal("still suppressed after removal")
 	}
 }
+
+// testSuppressionsIDN: an internationalised domain is one mailbox in its
+// U-label and A-label forms (SMTPUTF8 clients send the first, others the
+// second): an entry in either form stops marketing mail to both.
+func testSuppressionsIDN(t *testing.T, e env) {
+	ctx := context.Background()
+	for _, a := range []string{"pat@bücher.test", "sam@xn--mller-kva.test"} {
+		if err := e.s.Suppress(ctx, Suppression{Domain: "news.clinic.test", Address: a, Reason: ReasonHardBounce}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		addr string
+		want bool
+	}{
+		{"pat@bücher.test", true},
+		{"pat@xn--bcher-kva.test", true},
+		{"PAT@XN--BCHER-KVA.test", true},
+		{"sam@müller.test", true},
+		{"sam@xn--mller-kva.test", true},
+		{"pat@bucher.test", false},
+		{"sam@muller.test", false},
+		{"pat@xn--bcher-kva.test.example", false},
+	} {
+		got, err := e.s.Suppressed(ctx, "news.clinic.test", c.addr)
+		if err != nil || got != c.want {
+			t.Errorf("Suppressed(%s) = %v, %v; want %v", c.addr, got, err, c.want)
+		}
+	}
+}
