@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -48,19 +49,22 @@ var unsubLinkRE = regexp.MustCompile(`<https://portal\.example\.org/u/([A-Za-z0-
 // TestTwoNodesShareOneStore runs two gateways on one PostgreSQL and
 // shows that what a patient sees is one system: a PHI message accepted
 // by A is read on B's portal, an unsubscribe on B is honoured at A's
-// RCPT, and a flood of link opens against A is limited on B too.
+// RCPT, a flood of link opens against A is limited on B too, and a
+// message locked by wrong codes on A stays locked on B.
 func TestTwoNodesShareOneStore(t *testing.T) {
 	t.Parallel()
 	n := newTwoNodes(t)
 	t.Run("PickupOnOtherNode", func(t *testing.T) { twoNodesPickup(t, n) })
 	t.Run("UnsubscribeOnOtherNode", func(t *testing.T) { twoNodesUnsubscribe(t, n) })
 	t.Run("FloodLimitedOnBoth", func(t *testing.T) { twoNodesFlood(t, n) })
+	t.Run("CodeLockoutOnBoth", func(t *testing.T) { twoNodesLockout(t, n) })
 }
 
 // twoNodesPickup: a PHI message relayed to A for a recipient without a
 // key goes to the portal; A's notice (at A's sink) carries the link; on
 // B's portal the link asks for a code, B mails the code (to B's sink),
-// and with it B shows the message.
+// and with it B shows the message; the same browser session then reads
+// the message and its attachment on A.
 func twoNodesPickup(t *testing.T, n twoNodes) {
 	if err := n.a.send("ehr", "lab@clinic.example.org", "pat@example.net", protMessage); err != nil {
 		t.Fatalf("node A refused the PHI message: %v", err)
@@ -90,8 +94,19 @@ func twoNodesPickup(t *testing.T, n twoNodes) {
 		!bytes.Contains(page, []byte(protBody)) {
 		t.Fatalf("node B after the code: %d, message not shown:\n%s", status, page)
 	}
-	if len(n.b.gw.queue.List()) != 0 || len(forRcpt(n.b.sink.Messages(), "pat@example.net")) != 1 {
+	if len(forRcpt(n.b.sink.Messages(), "pat@example.net")) != 1 {
 		t.Fatal("node B's sink got more than the code mail for the patient")
+	}
+	// The session is in the store too: the same browser, sent to A by the
+	// load balancer for its next request, is still signed in there.
+	onA := newPortalClient(t, n.a.env)
+	onA.hc.Jar = c.hc.Jar // cookies are per host, not per port: both nodes get them
+	if status, page := onA.get("/message"); status != http.StatusOK || !bytes.Contains(page, []byte(protBody)) {
+		t.Fatalf("node A, the session signed in on B: %d, message not shown:\n%s", status, page)
+	}
+	want, _ := base64.StdEncoding.DecodeString(protAttachmentB64)
+	if status, file := onA.get("/attachment/0"); status != http.StatusOK || !bytes.Equal(file, want) {
+		t.Fatalf("node A, the attachment: %d, %d bytes, want the %d sent", status, len(file), len(want))
 	}
 }
 
@@ -169,6 +184,54 @@ func twoNodesFlood(t *testing.T, n twoNodes) {
 	}
 	if status, _ := open(n.b.env, "127.0.3.9"); status != http.StatusSeeOther {
 		t.Fatalf("node B, a client from another network: %d, want 303", status)
+	}
+}
+
+// twoNodesLockout: wrong codes for a message on A use up its attempts
+// (5) for every node: on B, the right code mailed by A no longer opens it.
+func twoNodesLockout(t *testing.T, n twoNodes) {
+	const rcpt = "kim@example.net"
+	msg := strings.Replace(protMessage, "To: pat@example.net", "To: "+rcpt, 1)
+	if err := n.a.send("ehr", "lab@clinic.example.org", rcpt, msg); err != nil {
+		t.Fatalf("node A refused the PHI message: %v", err)
+	}
+	var mine []smtpsink.Message
+	testenv.WaitFor(t, 15*time.Second, "the notice for "+rcpt, func() bool {
+		mine = forRcpt(n.a.sink.Messages(), rcpt)
+		return len(mine) == 1
+	})
+	token := checkNotification(t, mine)
+	onA := newPortalClient(t, n.a.env)
+	_, page := onA.get("/m/" + token)
+	if status, p := onA.post("/code/send", page, url.Values{}); status != http.StatusOK {
+		t.Fatalf("node A, send code: %d", status)
+	} else {
+		page = p
+	}
+	testenv.WaitFor(t, 15*time.Second, "the code mail for "+rcpt, func() bool {
+		mine = forRcpt(n.a.sink.Messages(), rcpt)
+		return len(mine) == 2
+	})
+	m := codeText.FindSubmatch(mine[1].Data)
+	if m == nil {
+		t.Fatalf("no code in node A's code mail:\n%s", mine[1].Data)
+	}
+	code := string(m[1]) + string(m[2])
+	wrong := "00000000"
+	if code == wrong {
+		wrong = "11111111"
+	}
+	for range 5 {
+		_, page = onA.post("/code/verify", page, url.Values{"code": {wrong}})
+	}
+	if !bytes.Contains(page, []byte("Too many tries")) {
+		t.Fatalf("node A after 5 wrong codes: not locked:\n%s", page)
+	}
+	onB := newPortalClient(t, n.b.env)
+	_, page = onB.get("/m/" + token)
+	status, page := onB.post("/code/verify", page, url.Values{"code": {code}})
+	if bytes.Contains(page, []byte(protBody)) || !bytes.Contains(page, []byte("Too many tries")) {
+		t.Fatalf("node B, the right code for a message locked on A: %d, want the lockout page:\n%s", status, page)
 	}
 }
 
