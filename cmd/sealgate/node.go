@@ -310,13 +310,23 @@ func (n *node) handTo(ctx context.Context, peer string) error {
 	}
 	defer c.Close()
 	_, err = n.g.queue.HandOff(ctx, func(ctx context.Context, h queue.Handed) error {
+		// The hand-off is recorded before the message is offered: one
+		// that cannot be recorded is not made, and the message stays.
+		if err := n.g.audit.Operator("handed-off", h.Env.ID, "node drain", "requested to "+peer); err != nil {
+			return fmt.Errorf("hand-off not recorded in the audit log: %w", err)
+		}
 		if err := c.Send(ctx, h); err != nil {
+			n.g.audit.Operator("handed-off", h.Env.ID, "node drain", "failed")
 			return err
 		}
 		n.mu.Lock()
 		n.handedOff++
 		n.mu.Unlock()
-		n.g.audit.Operator("handed-off", h.Env.ID, "node drain", "to "+peer)
+		// The peer holds the message now; a record that fails here is
+		// logged, and the message leaves this spool as the peer's.
+		if err := n.g.audit.Operator("handed-off", h.Env.ID, "node drain", "to "+peer); err != nil {
+			n.g.log.Error("hand-off done but not recorded", slog.String("queue_id", h.Env.ID), slog.String("error", err.Error()))
+		}
 		return nil
 	})
 	return err
@@ -380,11 +390,19 @@ func (g *gateway) startCluster() error {
 	s, err := cluster.Listen(cluster.Options{Addr: c.Listen, Auth: auth, Logger: g.log,
 		Accepting: g.node.readiness,
 		Import: func(h queue.Handed) error {
-			if err := g.queue.Import(h); err != nil {
-				return err
+			// Recorded before the spool takes it: a message this node
+			// cannot account for is not acknowledged, and stays with
+			// the peer.
+			if err := g.audit.Operator("taken-over", h.Env.ID, "cluster peer", "requested"); err != nil {
+				return fmt.Errorf("take-over not recorded in the audit log: %w", err)
 			}
-			g.audit.Operator("taken-over", h.Env.ID, "cluster peer", "ok")
-			return nil
+			err := g.queue.Import(h)
+			result := "ok"
+			if err != nil {
+				result = "failed"
+			}
+			g.audit.Operator("taken-over", h.Env.ID, "cluster peer", result)
+			return err
 		}})
 	if err != nil {
 		return fmt.Errorf("cluster listener: %w", err)

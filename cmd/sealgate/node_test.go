@@ -307,3 +307,60 @@ func TestDrainingAPIAnswers503(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A hand-off that cannot be written to the taking node's audit log is not
+// acknowledged: the message stays with the draining node until the peer
+// can account for it, and then goes over once.
+func TestHandOffWaitsForThePeersAuditLog(t *testing.T) {
+	t.Parallel()
+	sink, up := deferringSink(t)
+	clusterCA := smtpsink.NewTestCA(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	b := startNode(t, nodeConfig(t, dirB, sink.Addr, clusterFiles(t, dirB, clusterCA, "127.0.0.1:0")))
+	pathA := nodeConfig(t, dirA, sink.Addr, strings.Replace(clusterFiles(t, dirA, clusterCA, ""), "  listen: \"\"\n", "", 1))
+	a := startNode(t, pathA)
+
+	const total = 10
+	ids := relayLoad(t, a.smtpd.Addrs()[0].String(), total)
+
+	// B's audit log becomes unwritable: its path names a folder.
+	logB := filepath.Join(dirB, "audit.log")
+	if err := os.Rename(logB, logB+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(logB, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := control.Dial(controlSocket(a.cfg)).Drain(100*time.Millisecond, b.cluster.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 60*time.Second, "a refused hand-off", func() bool { return a.node.Status().LastError != "" })
+	if n := b.queue.Counts().Messages; n != 0 {
+		t.Fatalf("node B took %d messages it could not record", n)
+	}
+	if n := a.queue.Counts().Messages; n != total {
+		t.Fatalf("node A holds %d messages after a refused hand-off, want %d", n, total)
+	}
+
+	// Once B can record again, the next try hands everything over.
+	if err := os.Remove(logB); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(logB+".moved", logB); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 60*time.Second, "node A drained", func() bool { return a.node.Status().State == control.NodeDrained })
+	if n := b.queue.Counts().Messages; n != total {
+		t.Fatalf("node B holds %d messages, want %d", n, total)
+	}
+	audit, err := os.ReadFile(logB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(audit), `"taken-over"`); n < 2*total {
+		t.Errorf("node B's audit log has %d take-over records, want a request and a result for each of %d", n, total)
+	}
+	up.Store(true)
+	b.queue.Flush()
+	deliveredOnce(t, sink, ids)
+}
