@@ -33,7 +33,7 @@ const (
 	DefaultProviderMinDomains = 5
 	DefaultProviderMaxLearned = 20
 	// maxCandidates bounds the providers tracked on their way to a label;
-	// past it, a new provider stays "other".
+	// past it, the count starts afresh.
 	maxCandidates = 10000
 	// domainCacheSize bounds each of the two generations of the recipient
 	// domain → provider memory that complaints and unsubscribes are
@@ -188,7 +188,10 @@ func (p *Providers) learn(domain, provider string) string {
 	seen := p.candidates[provider]
 	if seen == nil {
 		if len(p.candidates) >= maxCandidates {
-			return OtherProvider
+			// mostly providers of one domain each: start counting
+			// afresh, so a hosting provider seen later can still
+			// earn its label
+			p.candidates = make(map[string]map[string]struct{})
 		}
 		seen = make(map[string]struct{})
 		p.candidates[provider] = seen

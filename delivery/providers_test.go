@@ -220,6 +220,22 @@ func TestProviderLabelsBounded(t *testing.T) {
 		t.Errorf("Label of a customer of a labelled provider = %q, want host2.test", got)
 	}
 
+	// past maxCandidates providers of one domain each, the candidates
+	// start afresh: still bounded, and a hosting provider seen after them
+	// still earns its label
+	q, err := NewProviders(ProvidersConfig{MinDomains: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range maxCandidates + 10 {
+		q.count(fmt.Sprintf("self%d.test", i), fmt.Sprintf("self%d.test", i), one, tried)
+	}
+	q.count("late1.test", "late-host.test", one, tried)
+	q.count("late2.test", "late-host.test", one, tried)
+	if got := q.Label("x@late1.test"); got != "late-host.test" || len(q.candidates) > maxCandidates {
+		t.Errorf("after %d one-domain providers: label %q, %d candidates", maxCandidates+10, got, len(q.candidates))
+	}
+
 	for i := range 2*domainCacheSize + 10 { // bounded: the domain memory rotates
 		p.learn(fmt.Sprintf("d%d.test", i), "google.com")
 	}
