@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/mail"
 )
@@ -157,7 +158,7 @@ func (p *Providers) count(domain, provider string, out []mail.Outcome, tried []i
 	if p == nil {
 		return
 	}
-	label := p.learn(strings.ToLower(domain), provider)
+	label := p.learn(domainKey(domain), provider)
 	for _, i := range tried {
 		if out[i].Paced.IsZero() {
 			p.deliveries.WithLabelValues(label, Result(out[i])).Inc()
@@ -212,7 +213,7 @@ func (p *Providers) learn(domain, provider string) string {
 // provider its mail went to, if a delivery to its domain taught it and
 // that provider has a label, otherwise "other".
 func (p *Providers) Label(recipient string) string {
-	domain := strings.ToLower(recipient[strings.LastIndexByte(recipient, '@')+1:])
+	domain := domainKey(recipient[strings.LastIndexByte(recipient, '@')+1:])
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	provider, ok := p.domains[domain]
@@ -223,6 +224,15 @@ func (p *Providers) Label(recipient string) string {
 		return provider
 	}
 	return OtherProvider
+}
+
+// domainKey is the form recipient domains are remembered in: the A-label
+// form, so that bücher.test and xn--bcher-kva.test are one domain.
+func domainKey(domain string) string {
+	if a, err := addr.ASCIIDomain(domain); err == nil {
+		return a
+	}
+	return strings.ToLower(domain)
 }
 
 // Complained counts a complaint about mail to recipient (address or

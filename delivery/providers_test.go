@@ -219,6 +219,10 @@ func TestProviderLabelsBounded(t *testing.T) {
 	if got := p.Label("someone@customer2-0.test"); got != "host2.test" {
 		t.Errorf("Label of a customer of a labelled provider = %q, want host2.test", got)
 	}
+	p.count("Bücher.test", "partner-hosting.test", one, tried) // either IDNA form is one domain
+	if got := p.Label("pat@xn--bcher-kva.test"); got != "partner-hosting.test" {
+		t.Errorf("Label of the A-label form of a domain delivered to as U-labels = %q", got)
+	}
 
 	// past maxCandidates providers of one domain each, the candidates
 	// start afresh: still bounded, and a hosting provider seen after them
