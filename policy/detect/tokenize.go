@@ -47,14 +47,15 @@ func (t *tok) set(s, e int, h uint32, kind, flags, gap, ch uint8) {
 }
 
 // Character classes of ASCII bytes, for the tokenizer's fast path.
+// The classes that start a word come last, so that one comparison tells a word.
 const (
 	ccPunct uint8 = iota
 	ccSpace
 	ccLine
+	ccHigh // start or continuation of a UTF-8 sequence
 	ccLower
 	ccUpper
 	ccDigit
-	ccHigh // start or continuation of a UTF-8 sequence
 )
 
 var charClass = func() (t [256]uint8) {
@@ -158,26 +159,24 @@ func tokenize(seg []byte, low []byte, toks []tok) ([]tok, bool) {
 // tokens, where it stopped and the gap before that point.
 func tokenizeASCII(seg, low []byte, toks *[maxSegment]tok, n, i int, gap uint8) (int, int, uint8) {
 	low = low[:len(seg)]
-	for i < len(seg) {
+	for uint(i) < uint(len(seg)) {
 		c := seg[i]
-		switch charClass[c] {
-		case ccLine:
-			gap = gapLine
+		if k := charClass[c]; k < ccLower {
+			switch k {
+			case ccSpace:
+				gap = max(gap, gapSpace)
+			case ccLine:
+				gap = gapLine
+			case ccPunct:
+				low[i] = c
+				toks[n].set(i, i+1, 0, tkPunct, 0, gap, c)
+				n++
+				gap = gapNone
+			default: // ccHigh
+				return n, i, gap
+			}
 			i++
 			continue
-		case ccSpace:
-			gap = max(gap, gapSpace)
-			i++
-			continue
-		case ccPunct:
-			low[i] = c
-			toks[n].set(i, i+1, 0, tkPunct, 0, gap, c)
-			n++
-			gap = gapNone
-			i++
-			continue
-		case ccHigh:
-			return n, i, gap
 		}
 		// The word's letters, digits and inner apostrophes, written lower-cased into
 		// low (c|0x20 is the lower case of each of them) and hashed. Its start and
@@ -187,25 +186,39 @@ func tokenizeASCII(seg, low []byte, toks *[maxSegment]tok, n, i int, gap uint8) 
 		low[i] = lc
 		h := (fnvOffset ^ uint32(lc)) * fnvPrime
 		bits := wordBits[c] << 3 // the first character's letter bits, then the others'
-		for i++; i < len(seg); i++ {
-			c := seg[i]
-			b := wordBits[c]
-			if b == 0 && (c != '\'' || i+1 >= len(seg) || !isLetter(seg[i+1])) {
+	letters:
+		for i++; uint(i) < uint(len(seg)); i++ { // unsigned: no bounds check on seg[i]
+			c := uint32(seg[i])
+			b := wordBits[c&0xff]
+			if b == 0 {
 				break
 			}
 			bits |= b
 			c |= 0x20
-			low[i] = c
-			h = (h ^ uint32(c)) * fnvPrime
+			low[i] = byte(c)
+			h = (h ^ c) * fnvPrime
+		}
+		if uint(i) < uint(len(seg)) && seg[i] == '\'' && i+1 < len(seg) && isLetter(seg[i+1]) {
+			low[i] = '\'' // an apostrophe between letters: O'Brien, don't
+			h = (h ^ '\'') * fnvPrime
+			goto letters
 		}
 		t := &toks[n]
 		fk := wordKinds[bits&63]
-		if fk == 0 || (i < len(seg) && seg[i] >= 0x80) {
+		next := byte(0) // the byte after the word
+		if uint(i) < uint(len(seg)) {
+			next = seg[i]
+		}
+		if fk == 0 || next >= 0x80 {
 			return n, int(t.s), t.gap // inner capitals, or the word goes on with other letters
 		}
 		t.e, t.h, t.kind, t.flags = int32(i), h, uint8(fk>>8), uint8(fk)
 		n++
 		gap = gapNone
+		if next == ' ' { // the usual one space between words, read here
+			gap = gapSpace
+			i++
+		}
 	}
 	return n, i, gap
 }
