@@ -355,36 +355,41 @@ func (s *scanner) candidate(i int, kind, flags uint8, cl class) {
 // one-letter words and capitalised words that are not vocabulary (names, mostly) are left
 // out and break pairs.
 func (s *scanner) bagWords(bag *Bag) {
-	counts := bag.Counts
-	mask := uint32(len(counts) - 1)
-	n := len(s.toks)
+	// The tokens and their classes are read from the fixed-size arrays of s.buf, one
+	// pointer, which leaves registers for the loop's state.
+	b := s.buf
+	n := min(len(s.toks), maxSegment)
 	touched := slices.Grow(bag.Touched, 2*n)
 	nt := len(touched)
 	touched = touched[:nt+2*n]
-	toks, cls, mark := s.toks[:n], s.cls[:n], s.mark[:n]
+	counts := bag.Counts
+	mask := uint32(len(counts) - 1)
 	prev := uint32(0) // hash of the word before, when it is counted; else 0
-	for i := range toks {
-		t := &toks[i]
+	for i := 0; i < n; i++ {
+		t := &b.toks[i]
 		if t.kind != tkWord || t.flags&fDigit != 0 || t.e-t.s < 2 ||
-			(t.flags&fCap != 0 && cls[i] == 0 && mark[i]&mkCue == 0) {
+			(t.flags&fCap != 0 && b.cls[i] == 0 && b.mark[i]&mkCue == 0) {
 			prev = 0
 			continue
 		}
-		k := t.h & mask
-		if c := counts[k]; c == 0 {
+		h := t.h
+		k := h & mask
+		c := counts[k]
+		counts[k] = c + 1
+		if c == 0 {
 			touched[nt] = k
 			nt++
 		}
-		counts[k]++
 		if prev != 0 {
-			k = (prev*fnvPrime ^ t.h) & mask
-			if c := counts[k]; c == 0 {
+			k = (prev*fnvPrime ^ h) & mask
+			c := counts[k]
+			counts[k] = c + 1
+			if c == 0 {
 				touched[nt] = k
 				nt++
 			}
-			counts[k]++
 		}
-		prev = t.h
+		prev = h
 	}
 	bag.Touched = touched[:nt]
 }
