@@ -224,6 +224,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Shaping != nil {
 		c.shaper = newShaper(*cfg.Shaping)
+		if cfg.Providers != nil {
+			c.shaper.label = cfg.Providers.labelOf
+		}
 		if cfg.Registerer != nil {
 			if err := cfg.Registerer.Register(c.shaper.gauge); err != nil {
 				return nil, fmt.Errorf("delivery: register metrics: %w", err)

@@ -220,6 +220,19 @@ func (p *Providers) Label(recipient string) string {
 	if !ok {
 		provider = p.previous[domain]
 	}
+	return p.labelLocked(provider)
+}
+
+// labelOf is the label of a provider (an MX rollup name): its name when
+// it has a label of its own, otherwise "other".
+func (p *Providers) labelOf(provider string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.labelLocked(provider)
+}
+
+// labelLocked is labelOf with p.mu held.
+func (p *Providers) labelLocked(provider string) string {
 	if p.known[provider] || p.learned[provider] {
 		return provider
 	}

@@ -250,3 +250,35 @@ func TestProviderLabelsBounded(t *testing.T) {
 		t.Errorf("%d recipient domains and %d candidates remembered, want at most %d and 0", n, cands, 2*domainCacheSize)
 	}
 }
+
+// With the provider metrics on, the throttle gauge names only providers
+// they name: a throttling provider of a single domain (a person's own
+// mail server) is "other", Google's is google.com.
+func TestProviderThrottleGaugeUsesProviderLabels(t *testing.T) {
+	w := newProviders(t)
+	limited := smtpsink.Options{RcptReply: func(string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 650}, Message: "rate limited"}
+	}}
+	w.add(limited, map[string]string{"solo-family.test": "mail.solo-family.test"})
+	w.add(limited, map[string]string{"clinic-workspace.test": "aspmx.l.google.com"})
+	reg := prometheus.NewRegistry()
+	provs, err := NewProviders(ProvidersConfig{}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newTestClient(t, Config{Resolver: w.res, Port: w.port, Providers: provs, Registerer: reg, Shaping: &Shaping{}})
+	for _, domain := range []string{"solo-family.test", "clinic-workspace.test"} {
+		d := &mail.Delivery{QueueID: "q-" + domain, From: "news@clinic.test", Domain: domain, Body: []byte(testBody),
+			Rcpts: []mail.Rcpt{{Addr: "pat@" + domain}}}
+		wantFail(t, deliver(t, c, d)[0], false, "4.7.650")
+	}
+	if throttleGauge(t, reg, "google.com") != 1 || throttleGauge(t, reg, OtherProvider) != 1 {
+		t.Errorf("throttle gauge: google.com %v, other %v, want 1 and 1",
+			throttleGauge(t, reg, "google.com"), throttleGauge(t, reg, OtherProvider))
+	}
+	for series := range scrapeMetrics(t, reg, "sealgate_") {
+		if strings.Contains(series, "solo-family") {
+			t.Errorf("a one-domain provider is a label value: %s", series)
+		}
+	}
+}

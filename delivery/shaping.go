@@ -128,6 +128,9 @@ type shaper struct {
 	// taken for the server's idle timeout and teaches nothing.
 	quickClose time.Duration
 	gauge      *prometheus.GaugeVec
+	// label is the provider metrics' label of a provider (Providers):
+	// the gauge names a provider only when they do; nil: any provider
+	label func(provider string) string
 
 	mu       sync.Mutex
 	provs    map[string]*provider
@@ -460,7 +463,7 @@ func (s *shaper) throttle(p *provider, now time.Time) {
 	p.nextStep = p.holdUntil.Add(s.cfg.RecoverStep)
 	if p.label == "" {
 		p.label = "other"
-		if s.labelled < maxThrottleLabels {
+		if s.labelled < maxThrottleLabels && (s.label == nil || s.label(p.name) == p.name) {
 			p.label = p.name
 			s.labelled++
 		}
