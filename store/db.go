@@ -18,19 +18,14 @@ type DB struct {
 }
 
 // OpenDB connects to the store opts names and applies the migrations it
-// lacks, as Open does, without anything of the portal's (no master key):
+// lacks (or with opts.ReadOnly refuses a store that lacks some), as Open
+// does, without anything of the portal's (no master key):
 // for a gateway that runs the API but no portal. Close it when done.
 func OpenDB(ctx context.Context, opts Options) (*DB, error) {
-	db, d, err := connect(ctx, opts, false)
+	db, d, err := connectMigrated(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	done, err := migrate(ctx, db, d, now(opts))
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	logApplied(opts.Log, done)
 	return &DB{db: db, d: d}, nil
 }
 

@@ -68,6 +68,34 @@ type Status struct {
 // SQLite file, or a PostgreSQL database without sealgate's tables).
 var ErrNoStore = errors.New("store: no store exists yet (run sealgate store migrate or serve)")
 
+// ErrSchemaBehind is returned by a read-only open (Options.ReadOnly) of a
+// store whose schema lacks migrations this sealgate knows; the error
+// names both versions and that `sealgate store migrate` upgrades it.
+var ErrSchemaBehind = errors.New("store schema is older than this sealgate")
+
+// checkCurrent returns ErrSchemaBehind, with the versions, when the store
+// lacks a migration this sealgate knows, and ErrNoStore when it has none.
+// It reads only.
+func checkCurrent(ctx context.Context, db *sql.DB, d dialect) error {
+	st, err := readStatus(ctx, db, d)
+	if err != nil {
+		return err
+	}
+	if len(st.Pending) == 0 {
+		return nil
+	}
+	return schemaBehind{have: st.Version, need: migrations[len(migrations)-1].version}
+}
+
+// schemaBehind is ErrSchemaBehind with the versions.
+type schemaBehind struct{ have, need int }
+
+func (e schemaBehind) Error() string {
+	return fmt.Sprintf("store schema is at version %d, this sealgate needs %d: run sealgate store migrate", e.have, e.need)
+}
+
+func (e schemaBehind) Is(target error) bool { return target == ErrSchemaBehind }
+
 // migrateLock is the PostgreSQL advisory lock key that serialises
 // migrations across nodes ("sealgate" in the low bytes).
 const migrateLock int64 = 0x5ea1_6a7e_0001

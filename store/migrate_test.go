@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/pgtest"
+	"github.com/sealgate/sealgate/portal/seal"
 )
 
 // targets name an empty store location per backend: a new SQLite folder
@@ -36,6 +39,7 @@ func TestMigrations(t *testing.T) {
 		"AdoptOldScheme":  testAdoptOldScheme,
 		"Concurrent":      testConcurrentMigrators,
 		"FailedRollsBack": testFailedMigrationRollsBack,
+		"ReadOnlyOpen":    testReadOnlyOpen,
 	}
 	for bname, target := range targets {
 		t.Run(bname, func(t *testing.T) {
@@ -115,6 +119,57 @@ func testStatusReadOnly(t *testing.T, o Options) {
 	}
 	if st2, _ := ReadStatus(ctx, o); len(st2.Pending) != 1 {
 		t.Fatalf("status applied a migration: pending now %+v", st2.Pending)
+	}
+}
+
+// testReadOnlyOpen: a read-only open of a store one migration behind
+// refuses with the versions and applies nothing; of a current store it
+// reads, and a write through it fails.
+func testReadOnlyOpen(t *testing.T, o Options) {
+	ctx := context.Background()
+	ro := o
+	ro.ReadOnly = true
+	if _, err := OpenDB(ctx, ro); !errors.Is(err, ErrNoStore) {
+		t.Fatalf("read-only open of no store: %v, want ErrNoStore", err)
+	}
+	saved := migrations
+	migrations = migrations[:len(migrations)-1]
+	_, err := Migrate(ctx, o)
+	migrations = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := saved[len(saved)-1].version
+	_, err = OpenDB(ctx, ro)
+	want := fmt.Sprintf("store schema is at version %d, this sealgate needs %d: run sealgate store migrate", last-1, last)
+	if !errors.Is(err, ErrSchemaBehind) || err.Error() != want {
+		t.Fatalf("read-only open of an older schema: %v, want %q", err, want)
+	}
+	m, err := seal.NewMaster(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro.Master = m
+	if _, err := Open(ctx, ro); !errors.Is(err, ErrSchemaBehind) {
+		t.Fatalf("read-only Open of an older schema: %v, want ErrSchemaBehind", err)
+	}
+	if st, err := ReadStatus(ctx, o); err != nil || len(st.Pending) != 1 || st.Pending[0].Version != last {
+		t.Fatalf("after read-only opens the store's pending steps are %+v (%v), want only %d", st.Pending, err, last)
+	}
+	if _, err := Migrate(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	db, err := OpenDB(ctx, ro)
+	if err != nil {
+		t.Fatalf("read-only open of a current store: %v", err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(saved) {
+		t.Fatalf("reading through a read-only open: %d, %v", n, err)
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM schema_migrations`); err == nil {
+		t.Fatal("a read-only open deleted rows")
 	}
 }
 

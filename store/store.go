@@ -65,6 +65,13 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// ReadOnly opens an existing store for reading only: no folder or
+	// file is made, no migration is applied (SQLite opens with mode=ro,
+	// PostgreSQL sessions are read-only), and a store whose schema lacks
+	// migrations this sealgate knows is refused with ErrSchemaBehind
+	// rather than upgraded. The CLI's list, show, export and stats
+	// commands use it, so reading never changes a shared database.
+	ReadOnly bool
 }
 
 // Store is an open portal store. It is safe for concurrent use.
@@ -100,21 +107,37 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	db, d, err := connect(ctx, opts, false)
+	db, d, err := connectMigrated(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	done, err := migrate(ctx, db, d, opts.Now())
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	logApplied(opts.Log, done)
 	s := &Store{opts: opts, db: db, d: d, blobs: sqlBlobs{db: db, d: d}}
 	if d.name == sqlite.name {
 		s.blobs = fileBlobs{dir: filepath.Join(opts.Dir, "messages")}
 	}
 	return s, nil
+}
+
+// connectMigrated opens the backend opts names with its schema current:
+// it applies the pending migrations, or with opts.ReadOnly checks that
+// there are none (ErrSchemaBehind) and changes nothing.
+func connectMigrated(ctx context.Context, opts Options) (*sql.DB, dialect, error) {
+	db, d, err := connect(ctx, opts, opts.ReadOnly)
+	if err != nil {
+		return nil, dialect{}, err
+	}
+	if opts.ReadOnly {
+		err = checkCurrent(ctx, db, d)
+	} else {
+		var done []Migration
+		done, err = migrate(ctx, db, d, now(opts))
+		logApplied(opts.Log, done)
+	}
+	if err != nil {
+		db.Close()
+		return nil, dialect{}, err
+	}
+	return db, d, nil
 }
 
 // connect opens the backend opts names. Unless readOnly, it makes the
@@ -127,6 +150,9 @@ func connect(ctx context.Context, opts Options, readOnly bool) (*sql.DB, dialect
 	}
 	if !strings.HasPrefix(b, "postgres://") && !strings.HasPrefix(b, "postgresql://") {
 		return nil, dialect{}, errors.New("store: unknown backend (want sqlite or a postgres:// URL)")
+	}
+	if readOnly {
+		b = withReadOnlySessions(b)
 	}
 	db, err := sql.Open("pgx", withConnectTimeout(b))
 	if err != nil {
@@ -159,6 +185,20 @@ func withConnectTimeout(s string) string {
 		return s
 	}
 	q.Set("connect_timeout", defaultConnectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// withReadOnlySessions makes every session of a postgres:// URL refuse
+// writes (default_transaction_read_only), so a read-only open cannot
+// change the shared database even by mistake.
+func withReadOnlySessions(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s // pgx reports it
+	}
+	q := u.Query()
+	q.Set("default_transaction_read_only", "on")
 	u.RawQuery = q.Encode()
 	return u.String()
 }

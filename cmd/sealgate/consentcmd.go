@@ -39,7 +39,7 @@ func cmdConsent(inv *invocation, io stdio) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, _, err := openPortalStore(ctx, cfg)
+	st, _, err := openPortalStore(ctx, cfg, op == "list")
 	if err != nil {
 		return io.fail("consent: %v", err)
 	}

@@ -146,7 +146,7 @@ func evidencePortal(ctx context.Context, cfg *config.Config) (*store.Store, erro
 	if portalStoreExists(cfg) != nil {
 		return nil, nil
 	}
-	st, _, err := openPortalStore(ctx, cfg)
+	st, _, err := openPortalStore(ctx, cfg, true)
 	return st, err
 }
 

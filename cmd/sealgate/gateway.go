@@ -257,7 +257,7 @@ func (g *gateway) openPortalStore() error {
 	if !usesPortal(g.cfg) && g.cfg.Portal.Listen == "" && !hasMarketing(g.cfg) && !g.cfg.Bounces.Enabled() && portalStoreExists(g.cfg) != nil {
 		return nil
 	}
-	st, master, err := openPortalStore(context.Background(), g.cfg)
+	st, master, err := openPortalStore(context.Background(), g.cfg, false)
 	if err != nil {
 		return fmt.Errorf("portal store: %w", err)
 	}

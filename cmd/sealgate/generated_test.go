@@ -114,7 +114,7 @@ func TestGeneratedMailSurvivesCrashWellFormed(t *testing.T) {
 	// The portal: a code, then a reply, through the site as a patient uses it.
 	cfg := config.Default(filepath.Join(dir, "portal"))
 	cfg.Portal.Listen = "127.0.0.1:0"
-	st, master, err := openPortalStore(ctx, cfg)
+	st, master, err := openPortalStore(ctx, cfg, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func TestEncryptorToPortalPickup(t *testing.T) {
 	ctx := context.Background()
 	cfg := config.Default(t.TempDir())
 	cfg.Portal.Listen = "127.0.0.1:0"
-	st, master, err := openPortalStore(ctx, cfg)
+	st, master, err := openPortalStore(ctx, cfg, false)
 	if err != nil {
 		t.Fatal(err)
 	}

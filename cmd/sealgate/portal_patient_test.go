@@ -33,7 +33,7 @@ func TestPortalPatientSettings(t *testing.T) {
 	cfg.Portal.From, cfg.Portal.FromName = "codigos@clinica.example", "Clínica Ejemplo Pacientes"
 	cfg.Portal.Branding = config.Branding{Organization: "Clínica Ejemplo", SupportPhone: "+1 (555) 010-0100",
 		SupportEmail: "ayuda@clinica.example"}
-	st, master, err := openPortalStore(ctx, cfg)
+	st, master, err := openPortalStore(ctx, cfg, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestPortalCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, _, err := openPortalStore(ctx, cfg)
+	st, _, err := openPortalStore(ctx, cfg, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	cfg := config.Default(t.TempDir())
 	cfg.Portal.Listen = "127.0.0.1:0"
 	ctx := context.Background()
-	st, master, err := openPortalStore(ctx, cfg)
+	st, master, err := openPortalStore(ctx, cfg, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,12 +40,12 @@ func cmdPortal(inv *invocation, io stdio) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	st, _, err := openPortalStore(ctx, cfg)
+	op := inv.cmd.path[1]
+	st, _, err := openPortalStore(ctx, cfg, op == "list" || op == "audit")
 	if err != nil {
 		return io.fail("portal: %v", err)
 	}
 	defer st.Close(ctx)
-	op := inv.cmd.path[1]
 	if err := portalOp(ctx, st, cfg, op, inv, io); err != nil {
 		return io.fail("portal %s: %v", op, err)
 	}
@@ -70,14 +70,16 @@ func portalStoreExists(cfg *config.Config) error {
 
 // openPortalStore opens the configured portal store and its master key.
 // serve uses it too, so the CLI and the gateway always agree on where
-// portal messages live.
-func openPortalStore(ctx context.Context, cfg *config.Config) (*store.Store, *seal.Master, error) {
+// portal messages live. A readOnly open changes nothing: it applies no
+// migration and refuses a store whose schema is older than this sealgate
+// ("run sealgate store migrate"); commands that only read use it.
+func openPortalStore(ctx context.Context, cfg *config.Config, readOnly bool) (*store.Store, *seal.Master, error) {
 	master, err := seal.LoadOrCreate(cfg.Portal.MasterKeyFile)
 	if err != nil {
 		return nil, nil, err
 	}
 	opts := storeOptions(cfg)
-	opts.Master, opts.TTL = master, cfg.Portal.MessageTTL
+	opts.Master, opts.TTL, opts.ReadOnly = master, cfg.Portal.MessageTTL, readOnly
 	st, err := store.Open(ctx, opts)
 	return st, master, err
 }

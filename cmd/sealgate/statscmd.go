@@ -30,7 +30,7 @@ func cmdStats(inv *invocation, io stdio) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, _, err := openPortalStore(ctx, cfg)
+	st, _, err := openPortalStore(ctx, cfg, true)
 	if err != nil {
 		return io.fail("stats: %v", err)
 	}

@@ -39,7 +39,7 @@ func cmdSuppress(inv *invocation, io stdio) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	st, _, err := openPortalStore(ctx, cfg)
+	st, _, err := openPortalStore(ctx, cfg, op == "list" || op == "export")
 	if err != nil {
 		return io.fail("suppress: %v", err)
 	}
