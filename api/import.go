@@ -92,3 +92,23 @@ func copyTable(ctx context.Context, old *sql.DB, tx *store.Tx, table, cols, conf
 	}
 	return n, rows.Err()
 }
+
+// LegacyKeys reads the keys of an API store file from before the shared
+// store without changing it (SQLite mode=ro): `sealgate apikey list`
+// shows them before the next serve or apikey new|revoke moves the file
+// into the store.
+func LegacyKeys(ctx context.Context, path string) ([]KeyInfo, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	old, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, fmt.Errorf("api: %s: %w", path, err)
+	}
+	defer old.Close()
+	rows, err := old.QueryContext(ctx, `SELECT id, client, created, revoked FROM api_keys ORDER BY created, id`)
+	if err != nil {
+		return nil, fmt.Errorf("api: %s: %w", path, err)
+	}
+	return scanKeys(rows)
+}

@@ -85,6 +85,12 @@ func (s *Store) Keys(ctx context.Context) ([]KeyInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanKeys(rows)
+}
+
+// scanKeys reads id, client, created, revoked rows, of the store or of
+// an old file, and closes them.
+func scanKeys(rows *sql.Rows) ([]KeyInfo, error) {
 	defer rows.Close()
 	var out []KeyInfo
 	for rows.Next() {

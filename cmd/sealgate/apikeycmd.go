@@ -30,8 +30,11 @@ func cmdAPIKey(inv *invocation, io stdio) int {
 	defer cancel()
 	op := inv.cmd.path[1]
 	legacy := filepath.Join(cfg.DataDir, api.LegacyFile)
+	if op == "list" {
+		return apikeyList(ctx, cfg, src, legacy, inv.on("json"), io)
+	}
 	if _, err := store.ReadStatus(ctx, storeOptions(cfg)); op != "new" && errors.Is(err, store.ErrNoStore) && !fileExists(legacy) {
-		return io.fail("apikey: no store at %s (config: %s): make a key with `sealgate apikey new --client NAME`", storePlace(cfg), src)
+		return noAPIStore(cfg, src, io)
 	}
 	db, err := store.OpenDB(ctx, storeOptions(cfg))
 	if err != nil {
@@ -45,14 +48,29 @@ func cmdAPIKey(inv *invocation, io stdio) int {
 	switch op {
 	case "new":
 		return apikeyNew(ctx, st, cfg, src, inv.flag("client"), io)
-	case "list":
-		return apikeyList(ctx, st, inv.on("json"), io)
 	}
 	if err := st.Revoke(ctx, inv.args[0]); err != nil {
 		return io.fail("apikey revoke: %v", err)
 	}
 	fmt.Fprintf(io.out, "%s: revoked\n", inv.args[0])
 	return 0
+}
+
+// storedKeys reads the keys in the store, opened read-only.
+func storedKeys(ctx context.Context, cfg *config.Config) ([]api.KeyInfo, error) {
+	opts := storeOptions(cfg)
+	opts.ReadOnly = true
+	db, err := store.OpenDB(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return api.NewStore(db).Keys(ctx)
+}
+
+// noAPIStore is the error of a command that needs keys where there are none.
+func noAPIStore(cfg *config.Config, src configSource, io stdio) int {
+	return io.fail("apikey: no store at %s (config: %s): make a key with `sealgate apikey new --client NAME`", storePlace(cfg), src)
 }
 
 func fileExists(p string) bool {
@@ -76,10 +94,28 @@ func apikeyNew(ctx context.Context, st *api.Store, cfg *config.Config, src confi
 	return 0
 }
 
-func apikeyList(ctx context.Context, st *api.Store, asJSON bool, io stdio) int {
-	keys, err := st.Keys(ctx)
-	if err != nil {
+// apikeyList lists the keys read-only: it opens the store without
+// migrating or creating it, and adds the keys of an old api.db not yet
+// moved into the store (the next serve or apikey new|revoke moves it).
+func apikeyList(ctx context.Context, cfg *config.Config, src configSource, legacy string, asJSON bool, io stdio) int {
+	keys, err := storedKeys(ctx, cfg)
+	haveLegacy := fileExists(legacy)
+	switch {
+	case errors.Is(err, store.ErrNoStore) && !haveLegacy:
+		return noAPIStore(cfg, src, io)
+	case err != nil && !errors.Is(err, store.ErrNoStore):
 		return io.fail("apikey list: %v", err)
+	}
+	if haveLegacy {
+		old, err := api.LegacyKeys(ctx, legacy)
+		if err != nil {
+			return io.fail("apikey list: %v", err)
+		}
+		for _, k := range old {
+			if !slices.ContainsFunc(keys, func(s api.KeyInfo) bool { return s.ID == k.ID }) {
+				keys = append(keys, k)
+			}
+		}
 	}
 	if asJSON {
 		json.NewEncoder(io.out).Encode(keys)

@@ -123,8 +123,9 @@ func TestStoreCLIPostgresAlias(t *testing.T) {
 
 // TestAPIKeyImportsOldFile: on a data folder from before the shared
 // store, with the API's own api.db and no store yet, `sealgate apikey
-// list` moves the file's keys into the store and lists them; the old
-// file is gone and the store now exists.
+// list` lists the file's keys and changes nothing (no store is made, the
+// file stays); `apikey revoke` then moves the file's keys into the store,
+// the old file is gone and the store exists.
 func TestAPIKeyImportsOldFile(t *testing.T) {
 	t.Parallel()
 	path, data := storeCLIConfig(t, "")
@@ -143,8 +144,20 @@ func TestAPIKeyImportsOldFile(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "0a0b0c0d0e0f") || !strings.Contains(out, "app") {
 		t.Fatalf("apikey list on an old data folder: %d %q %q", code, out, errOut)
 	}
+	if _, err := os.Stat(old); err != nil {
+		t.Fatalf("apikey list removed the old api.db (%v)", err)
+	}
+	if code, out, _ := runCLI("store", "status", "--config", path); code != 1 {
+		t.Fatalf("apikey list made a store: status %d %q", code, out)
+	}
+	if code, out, errOut := runCLI("apikey", "revoke", "0a0b0c0d0e0f", "--config", path); code != 0 {
+		t.Fatalf("apikey revoke of an old file's key: %d %q %q", code, out, errOut)
+	}
 	if _, err := os.Stat(old); !os.IsNotExist(err) {
 		t.Errorf("the old api.db is still there (%v)", err)
+	}
+	if code, out, _ := runCLI("apikey", "list", "--config", path); code != 0 || !strings.Contains(out, "revoked") {
+		t.Errorf("apikey list after the import: %d %q", code, out)
 	}
 	if code, out, _ := runCLI("store", "status", "--config", path); code != 0 || !strings.Contains(out, "pending: none") {
 		t.Errorf("store status after the import: %d %q", code, out)
