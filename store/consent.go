@@ -169,12 +169,17 @@ func scanConsent(row interface{ Scan(...any) error }) (Consent, error) {
 	return c, nil
 }
 
-// ActiveConsent returns the consent in force for address, if any. An
+// ActiveConsent returns the consent in force for address, written with
+// its domain in either IDNA form (pat@bücher.test and
+// pat@xn--bcher-kva.test are one mailbox), if any. AddConsent and
+// RevokeConsent look up through it, so a second consent cannot be added
+// in the other form and a revocation in either form withdraws it. An
 // error means the register could not be read: callers protect the mail as
 // if there were no consent.
 func (s *Store) ActiveConsent(ctx context.Context, address string) (Consent, bool, error) {
-	c, err := scanConsent(s.queryRow(ctx, `SELECT `+consentCols+` FROM consents WHERE address = ? AND revoked = 0`,
-		NormConsentAddress(address)))
+	address, other := idnForms(NormConsentAddress(address))
+	c, err := scanConsent(s.queryRow(ctx, `SELECT `+consentCols+` FROM consents WHERE (address = ? OR address = ?) AND revoked = 0 ORDER BY at, id`,
+		address, other))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Consent{}, false, nil
 	}
@@ -185,15 +190,16 @@ func (s *Store) ActiveConsent(ctx context.Context, address string) (Consent, boo
 }
 
 // Consents lists the register, oldest first: of one address when address
-// is not "", and only those in force unless all is set.
+// is not "" (its domain in either IDNA form), and only those in force
+// unless all is set.
 func (s *Store) Consents(ctx context.Context, address string, all bool) ([]Consent, error) {
-	address = NormConsentAddress(address)
-	q := `SELECT ` + consentCols + ` FROM consents WHERE (address = ? OR ? = '') AND (revoked = 0 OR ? = 1) ORDER BY at, id`
+	address, other := idnForms(NormConsentAddress(address))
+	q := `SELECT ` + consentCols + ` FROM consents WHERE (address = ? OR address = ? OR ? = '') AND (revoked = 0 OR ? = 1) ORDER BY at, id`
 	allFlag := 0
 	if all {
 		allFlag = 1
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(q), address, address, allFlag)
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(q), address, other, address, allFlag)
 	if err != nil {
 		return nil, fmt.Errorf("consent: %w", err)
 	}

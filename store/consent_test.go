@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,5 +100,42 @@ func TestNormConsentAddress(t *testing.T) {
 		if NormConsentAddress(tc.a) == NormConsentAddress(tc.b) {
 			t.Errorf("%q and %q are taken for one address (%q)", tc.a, tc.b, NormConsentAddress(tc.a))
 		}
+	}
+}
+
+// testConsentsIDN: a consent recorded with one IDNA form of the domain is
+// found with the other, in both directions; a second consent in the other
+// form is refused, and revoking in the other form withdraws it.
+func testConsentsIDN(t *testing.T, e env) {
+	ctx := context.Background()
+	for _, c := range []struct{ recorded, asked string }{
+		{"pat@bücher.test", "pat@xn--bcher-kva.test"},
+		{"sam@xn--mller-kva.test", "sam@müller.test"},
+	} {
+		added, err := e.s.AddConsent(ctx, Consent{Address: c.recorded, Warning: "warning-v1", Channel: "paper", RecordedBy: "uid=0(root)"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []string{c.recorded, c.asked, strings.ToUpper(c.asked)} {
+			got, ok, err := e.s.ActiveConsent(ctx, a)
+			if err != nil || !ok || got.ID != added.ID {
+				t.Errorf("ActiveConsent(%s) after consent for %s: %v %v %v", a, c.recorded, got.ID, ok, err)
+			}
+		}
+		if list, err := e.s.Consents(ctx, c.asked, false); err != nil || len(list) != 1 || list[0].ID != added.ID {
+			t.Errorf("Consents(%s): %+v %v", c.asked, list, err)
+		}
+		if _, err := e.s.AddConsent(ctx, Consent{Address: c.asked, Warning: "warning-v1", Channel: "paper", RecordedBy: "uid=0(root)"}); !errors.Is(err, ErrConsentExists) {
+			t.Errorf("a second consent for %s in the other form: %v, want ErrConsentExists", c.asked, err)
+		}
+		if _, err := e.s.RevokeConsent(ctx, c.asked, "uid=0(root)"); err != nil {
+			t.Errorf("revoking %s in the other form: %v", c.asked, err)
+		}
+		if _, ok, err := e.s.ActiveConsent(ctx, c.recorded); ok || err != nil {
+			t.Errorf("consent for %s still in force after revocation (%v)", c.recorded, err)
+		}
+	}
+	if _, ok, err := e.s.ActiveConsent(ctx, "pat@bucher.test"); ok || err != nil {
+		t.Errorf("a consent for pat@bücher.test reached pat@bucher.test (%v)", err)
 	}
 }

@@ -114,6 +114,7 @@ func TestStore(t *testing.T) {
 		"Suppressions":       testSuppressions,
 		"SuppressionsIDN":    testSuppressionsIDN,
 		"Consents":           testConsents,
+		"ConsentsIDN":        testConsentsIDN,
 		"BounceRecipients":   testBounceRecipients,
 		"Stats":              testStats,
 	}
