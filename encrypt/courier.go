@@ -21,7 +21,10 @@
 // A recipient who consented to unencrypted mail after being warned
 // (Config.Consents, read at every attempt) gets the message unchanged over
 // the best TLS the destination offers (MethodConsent) in the portal's
-// place; the outcome names the consent.
+// place; the outcome names the consent. When the order has no portal, the
+// consent is the last method, so a consenting recipient's mail leaves over
+// TLS where it would otherwise be deferred: intended, the patient asked
+// for it (TestConsentInsteadOfDeferral).
 //
 // Otherwise PHI never falls back to plaintext: when no method is possible
 // the recipient is deferred. Messages that need no protection pass unchanged.
