@@ -44,8 +44,12 @@ type Config struct {
 	TLS      *tls.Config
 	MaxBytes int64 // per message; default 10 MB
 	MaxConns int   // at once; default 100
-	Handler  Handler
-	Logger   *slog.Logger
+	// MaxConnsPerIP bounds the connections at once from one client
+	// address; default 10. One address cannot take every slot of
+	// MaxConns and so keep the real bounces of other senders out.
+	MaxConnsPerIP int
+	Handler       Handler
+	Logger        *slog.Logger
 	// Registerer takes the metrics; nil: not registered.
 	Registerer prometheus.Registerer
 }
@@ -87,6 +91,9 @@ func Listen(cfg Config) (*Server, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 100
 	}
+	if cfg.MaxConnsPerIP <= 0 {
+		cfg.MaxConnsPerIP = 10
+	}
 	s := &Server{cfg: cfg, done: make(chan struct{}),
 		msgs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sealgate_feedback_messages_total",
 			Help: "Messages received on the bounce listener, by result: dsn, arf, other (an autoreply or a bounce in prose: not acted on), malformed, too_big, error (451)."},
@@ -115,7 +122,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.ln = &limitListener{Listener: ln, sem: make(chan struct{}, cfg.MaxConns)}
+	s.ln = &limitListener{Listener: ln, sem: make(chan struct{}, cfg.MaxConns), perIP: cfg.MaxConnsPerIP, byIP: map[string]int{}}
 	srv := smtp.NewServer(s)
 	srv.Domain = cfg.Hostname
 	srv.ReadTimeout, srv.WriteTimeout = commandTimeout, commandTimeout
@@ -237,10 +244,15 @@ func (ss *session) Logout() error {
 	return nil
 }
 
-// limitListener closes connections beyond the limit at once.
+// limitListener closes connections beyond the limits at once: more than
+// cap(sem) in all, or more than perIP from one client address.
 type limitListener struct {
 	net.Listener
-	sem chan struct{}
+	sem   chan struct{}
+	perIP int
+
+	mu   sync.Mutex
+	byIP map[string]int
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -249,14 +261,54 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		ip := clientIP(c)
+		if !l.takeIP(ip) {
+			refuse(c, "421 4.7.0 Too many connections from your address\r\n")
+			continue
+		}
 		select {
 		case l.sem <- struct{}{}:
-			return &releaseConn{Conn: c, release: func() { <-l.sem }}, nil
+			return &releaseConn{Conn: c, release: func() { <-l.sem; l.releaseIP(ip) }}, nil
 		default:
-			c.Write([]byte("421 4.7.0 Too many connections\r\n"))
-			c.Close()
+			l.releaseIP(ip)
+			refuse(c, "421 4.7.0 Too many connections\r\n")
 		}
 	}
+}
+
+// takeIP counts one more connection from ip, unless it has perIP already.
+func (l *limitListener) takeIP(ip string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byIP[ip] >= l.perIP {
+		return false
+	}
+	l.byIP[ip]++
+	return true
+}
+
+func (l *limitListener) releaseIP(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byIP[ip]--; l.byIP[ip] <= 0 {
+		delete(l.byIP, ip)
+	}
+}
+
+// clientIP is the address a connection comes from, without the port.
+func clientIP(c net.Conn) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return c.RemoteAddr().String()
+}
+
+// refuse answers a connection over a limit and closes it, without
+// waiting on a client that does not read.
+func refuse(c net.Conn, reply string) {
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	c.Write([]byte(reply))
+	c.Close()
 }
 
 type releaseConn struct {

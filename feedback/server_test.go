@@ -1,16 +1,19 @@
 package feedback
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/smtp"
 	"net/textproto"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -181,5 +184,59 @@ func TestServerBigReport(t *testing.T) {
 	}
 	if c, st := h.reports[0].Outcome(); c != "hard" || st.Status != "5.1.1" {
 		t.Errorf("class %q status %q", c, st.Status)
+	}
+}
+
+// greeting connects from local (nil: any) and returns the server's first
+// line.
+func greeting(t *testing.T, addr string, local net.Addr) (net.Conn, string) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: local, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil && line == "" {
+		t.Fatalf("no greeting: %v", err)
+	}
+	return c, line
+}
+
+// TestServerConnectionsPerIP: one client address gets at most 10
+// connections at once; the 11th is refused with 421 while another
+// address is still served, and a slot freed is usable again.
+func TestServerConnectionsPerIP(t *testing.T) {
+	s, _ := startServer(t, &handler{})
+	addr := s.Addr().String()
+	var held []net.Conn
+	for i := range 10 {
+		c, line := greeting(t, addr, nil)
+		if !strings.HasPrefix(line, "220 ") {
+			t.Fatalf("connection %d: %q, want 220", i+1, line)
+		}
+		held = append(held, c)
+	}
+	if _, line := greeting(t, addr, nil); !strings.HasPrefix(line, "421 4.7.0 Too many connections from your address") {
+		t.Fatalf("11th connection from one address: %q, want 421", line)
+	}
+	other := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
+	if _, line := greeting(t, addr, other); !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("a connection from 127.0.0.2 while 127.0.0.1 is at its limit: %q, want 220", line)
+	}
+	held[0].Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, line := greeting(t, addr, nil)
+		if strings.HasPrefix(line, "220 ") {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("after closing one of 10 connections a new one still gets %q", line)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
