@@ -6,10 +6,14 @@
 #   distinct recipients in DOMAINS domains, C sessions of MPS messages, from
 #   127.0.0.2 (the marketing client), and T transactional reminders from
 #   127.0.0.3 (the EHR), one each time another N/T of the campaign has been
-#   accepted, each on its own session
+#   accepted, each on its own session; one campaign message in 10 is a
+#   personal results and appointment notice with PHI (a synthetic patient's
+#   name, date of birth, MRN, diagnosis with ICD-10 code, lab value)
 #     --STARTTLS--> 127.0.0.1:PORT_A  MTA under test, DKIM-signing
 #     --STARTTLS--> 127.0.0.1:PORT_B  the same program's sink (counts, times
-#                   the reminders' arrival, verifies 1 in 50 DKIM signatures)
+#                   the reminders' arrival, verifies 1 in 50 DKIM signatures,
+#                   counts the PHI notices and the TLS version each came over;
+#                   a run is ok only if all of them arrived, none without TLS)
 #
 # Both MTAs get the same features: STARTTLS in (a certificate from a CA made
 # here, verified by the generator), verified TLS out (the sink's certificate
@@ -23,7 +27,12 @@
 # scan, spool encryption, traffic shaping (delivery.shaping, 20 connections
 # for the loopback "provider", 19 of them for the campaign) and the marketing
 # path (List-Unsubscribe headers, suppression check at RCPT); these cannot
-# be had from Postfix.
+# be had from Postfix. sealgate finds the PHI notices (and the reminders)
+# and protects them by the `tls` method: verified TLS to the pinned sink,
+# its audit log counted after the run (sg_phi_accepted: messages judged
+# PHI; sg_phi_tls_verified: deliveries by method tls over verified TLS).
+# Postfix relays the same notices over the same TLS without knowing they
+# hold PHI: the comparison is of throughput, Postfix doing no PHI work.
 #
 # Knobs (environment):
 #   N=20000 T=100 C=20 MPS=100 DOMAINS=8   load (bounded: N <= 1e6, T <= 1e4)
@@ -183,6 +192,14 @@ stop_mta() {
   MTA_PID=""; wait_free "$PORT_A"
 }
 
+# audit_phi counts, in sealgate's audit log, the messages judged PHI and the
+# deliveries by method tls over a verified connection.
+audit_phi() {
+  awk '/"event":"accepted"/ && /"phi":true/ { a++ }
+       /"event":"delivery"/ && /"method":"tls"/ && /"result":"delivered"/ && /"tls_verified":true/ { v++ }
+       END { printf "sg_phi_accepted=%d sg_phi_tls_verified=%d", a, v }' "$1"
+}
+
 # ------------------------------------------------------------- one run
 run_one() { # mta round
   MTA=$1; R=$W/$1-$2; mkdir -p "$R"
@@ -196,6 +213,7 @@ run_one() { # mta round
   cpu1=$("${MTA}_cpu")
   stop_mta
   [ -n "$line" ] || line="RESULT mta=$MTA ok=0 error=$(tail -1 "$R/campaign.err" | tr ' ' _)"
+  [ "$MTA" = sealgate ] && line="$line $(audit_phi "$R/audit.log")"
   echo "$line round=$2 mta_cpu_s=$(awk -v c=$(( cpu1 - cpu0 )) -v h="$hz" 'BEGIN{printf "%.1f", c/h}')" | tee -a "$W/results"
 }
 

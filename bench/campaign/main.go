@@ -120,6 +120,8 @@ type result struct {
 	plain            int // received without TLS
 	signed, verified int
 	sampled          int
+	phi, phiPlain    int             // PHI notices received, of them without TLS
+	phiTLS           map[string]int  // PHI notices by TLS version
 	txn              []time.Duration // delivery latency of each transactional message
 }
 
@@ -150,6 +152,7 @@ func run(o options, s *sink, ctls *tls.Config) result {
 	}
 	st := s.stats()
 	r.received, r.plain, r.signed, r.verified, r.sampled = st.received, st.plain, st.signed, st.verified, st.sampled
+	r.phi, r.phiPlain, r.phiTLS = st.phi, st.phiPlain, st.phiTLS
 	r.lastDlv = st.last.Sub(start)
 	for i, at := range txnAccepted {
 		if got, ok := st.txn[fmt.Sprintf("txn-%d", i)]; ok && !at.IsZero() {
@@ -157,7 +160,7 @@ func run(o options, s *sink, ctls *tls.Config) result {
 		}
 	}
 	r.ok = r.failed == 0 && r.received == o.n+o.t && r.plain == 0 && r.signed == r.received &&
-		r.verified == r.sampled && len(r.txn) == o.t
+		r.verified == r.sampled && len(r.txn) == o.t && r.phi == phiCount(o.n) && r.phiPlain == 0
 	return r
 }
 
@@ -181,5 +184,20 @@ func (r result) line(o options) string {
 		fmt.Sprintf("accept_s=%.2f last_delivery_s=%.2f", r.accept.Seconds(), r.lastDlv.Seconds()),
 		fmt.Sprintf("txn_p50_s=%.3f txn_p95_s=%.3f txn_max_s=%.3f", pct(0.5), pct(0.95), pct(1)),
 		fmt.Sprintf("received=%d failed=%d plain=%d dkim_signed=%d dkim_verified=%d/%d", r.received, r.failed, r.plain, r.signed, r.verified, r.sampled),
+		fmt.Sprintf("phi_sent=%d phi_received=%d phi_plain=%d phi_tls=%s", phiCount(o.n), r.phi, r.phiPlain, tlsCounts(r.phiTLS)),
 		fmt.Sprintf("ok=%d", ok)}, " ")
+}
+
+// tlsCounts formats PHI counts by TLS version as "TLS_1.3:2000" ("none"
+// when there are none).
+func tlsCounts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for v, n := range m {
+		parts = append(parts, fmt.Sprintf("%s:%d", strings.ReplaceAll(v, " ", "_"), n))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
 }

@@ -98,14 +98,23 @@ your friends and family to the open evening and meet the people behind the newsl
 forward to seeing you`)
 
 // marketing is campaign message i: a personalised newsletter of 5 to 20
-// KB to its own recipient.
+// KB to its own recipient, or one time in phiShare a PHI notice.
 func marketing(o options, i int, rng *rand.Rand) (string, []byte) {
+	if isPHI(i) {
+		return phiNotice(o, i, rng)
+	}
 	rcpt := fmt.Sprintf("member%d@d%d.bench.invalid", i, i%o.domains)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "From: Clinic News <%s>\r\nTo: Member %d <%s>\r\nSubject: Member %d, your autumn wellness news\r\n"+
 		"Message-ID: <mkt-%d@clinic.bench.invalid>\r\nX-Bench-ID: mkt-%d\r\nMIME-Version: 1.0\r\n"+
 		"Content-Type: text/plain; charset=utf-8\r\n\r\nDear member %d,\r\n\r\n", o.from, i, rcpt, i, i, i, i)
-	size := 5*1024 + rng.IntN(15*1024)
+	pad(&b, 5*1024+rng.IntN(15*1024), rng)
+	b.WriteString("\r\n\r\nYou receive this newsletter as a member of our clinic.\r\n")
+	return rcpt, b.Bytes()
+}
+
+// pad appends the newsletter's words to b until it holds size bytes.
+func pad(b *bytes.Buffer, size int, rng *rand.Rand) {
 	line := 0
 	for b.Len() < size {
 		w := words[rng.IntN(len(words))]
@@ -117,6 +126,4 @@ func marketing(o options, i int, rng *rand.Rand) (string, []byte) {
 		b.WriteByte(' ')
 		line += len(w) + 1
 	}
-	b.WriteString("\r\n\r\nYou receive this newsletter as a member of our clinic.\r\n")
-	return rcpt, b.Bytes()
 }

@@ -12,6 +12,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +75,8 @@ type sinkStats struct {
 	verified, sampled       int
 	last                    time.Time
 	txn                     map[string]time.Time // "txn-N" → arrival
+	phi, phiPlain           int                  // PHI notices received, of them without TLS
+	phiTLS                  map[string]int       // PHI notices by TLS version
 }
 
 func startSink(addr string, cfg *tls.Config, verify verifier, sample int) (*sink, error) {
@@ -81,7 +84,7 @@ func startSink(addr string, cfg *tls.Config, verify verifier, sample int) (*sink
 	if err != nil {
 		return nil, err
 	}
-	s := &sink{verify: verify, sample: max(sample, 1), st: sinkStats{txn: map[string]time.Time{}}}
+	s := &sink{verify: verify, sample: max(sample, 1), st: sinkStats{txn: map[string]time.Time{}, phiTLS: map[string]int{}}}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &sinkSession{s: s, c: c}, nil
 	}))
@@ -111,12 +114,17 @@ func (s *sink) stats() sinkStats {
 	for k, v := range s.st.txn {
 		st.txn[k] = v
 	}
+	st.phiTLS = make(map[string]int, len(s.st.phiTLS))
+	for k, v := range s.st.phiTLS {
+		st.phiTLS[k] = v
+	}
 	return st
 }
 
 // record counts one message; a sample of them has its DKIM signature
-// verified (outside the lock).
-func (s *sink) record(data []byte, isTLS bool) {
+// verified (outside the lock). tlsVersion is "" for a session without TLS.
+func (s *sink) record(data []byte, tlsVersion string) {
+	isTLS := tlsVersion != ""
 	now := time.Now()
 	id := benchID(data)
 	s.mu.Lock()
@@ -144,8 +152,16 @@ func (s *sink) record(data []byte, isTLS bool) {
 			s.st.verified++
 		}
 	}
-	if len(id) > 4 && id[:4] == "txn-" {
+	switch {
+	case strings.HasPrefix(id, "txn-"):
 		s.st.txn[id] = now
+	case strings.HasPrefix(id, "phi-"):
+		s.st.phi++
+		if isTLS {
+			s.st.phiTLS[tlsVersion]++
+		} else {
+			s.st.phiPlain++
+		}
 	}
 }
 
@@ -186,7 +202,10 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	_, isTLS := ss.c.TLSConnectionState()
-	ss.s.record(data, isTLS)
+	version := ""
+	if cs, ok := ss.c.TLSConnectionState(); ok {
+		version = tls.VersionName(cs.Version)
+	}
+	ss.s.record(data, version)
 	return nil
 }
