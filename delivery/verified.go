@@ -38,6 +38,10 @@ type VerifiedConfig struct {
 	// <data_dir>/tlsrpt; "" keeps them in memory).
 	Reports   bool
 	ReportDir string
+	// ReportShared, when set, is the store several nodes share, where
+	// they add up their TLS results and claim each day's reports
+	// (tlsrpt.StoreConfig.Shared).
+	ReportShared tlsrpt.Shared
 	// Registerer and Logger as in Config.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -68,7 +72,7 @@ func NewVerified(cfg VerifiedConfig) (*Verified, error) {
 		return nil, err
 	}
 	if cfg.Reports {
-		if v.Reports, err = tlsrpt.NewStore(tlsrpt.StoreConfig{Dir: cfg.ReportDir, Logger: cfg.Logger}); err != nil {
+		if v.Reports, err = tlsrpt.NewStore(tlsrpt.StoreConfig{Dir: cfg.ReportDir, Logger: cfg.Logger, Shared: cfg.ReportShared}); err != nil {
 			return nil, err
 		}
 	}

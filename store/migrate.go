@@ -27,6 +27,7 @@ var migrations = []migration{
 	{3, "api", apiSchema},
 	{4, "bounces", bounceSchema},
 	{5, "mta-sts", mtastsSchema},
+	{6, "tls-reports", tlsrptSchema},
 }
 
 // Known lists the migrations this sealgate knows, oldest first.

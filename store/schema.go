@@ -169,3 +169,19 @@ func mtastsSchema(dialect) []string {
 			domain TEXT PRIMARY KEY, policy TEXT NOT NULL, expires BIGINT NOT NULL)`,
 	}
 }
+
+// tlsrptSchema is migration 6: SMTP TLS results (RFC 8460) that the nodes
+// add up, and which node sends a day's report for a policy domain. policy
+// and detail are package tlsrpt's JSON of the policy and of a failure
+// ("" counts successful sessions); day is YYYY-MM-DD (UTC); claimed is
+// Unix milliseconds.
+func tlsrptSchema(dialect) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS tlsrpt_results (
+			day TEXT NOT NULL, domain TEXT NOT NULL, policy TEXT NOT NULL, detail TEXT NOT NULL,
+			sessions BIGINT NOT NULL, PRIMARY KEY (day, domain, policy, detail))`,
+		`CREATE TABLE IF NOT EXISTS tlsrpt_claims (
+			day TEXT NOT NULL, domain TEXT NOT NULL, node TEXT NOT NULL, claimed BIGINT NOT NULL,
+			PRIMARY KEY (day, domain))`,
+	}
+}

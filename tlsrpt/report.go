@@ -72,14 +72,7 @@ var ErrNoResults = errors.New("tlsrpt: no results for the domain on that day")
 // Report builds the aggregate report of req.Domain for the UTC day of
 // req.Day (RFC 8460 §4.1: 00:00 to 24:00 UTC).
 func (s *Store) Report(req ReportRequest) (*Report, error) {
-	start := req.Day.UTC().Truncate(24 * time.Hour)
-	domain := strings.ToLower(strings.TrimSuffix(req.Domain, "."))
-	rep := &Report{
-		OrganizationName: req.Organization,
-		ContactInfo:      req.Contact,
-		DateRange:        DateRange{Start: start, End: start.Add(24 * time.Hour)},
-		ReportID:         start.Format(dayLayout) + "_" + domain + "@" + req.Submitter,
-	}
+	rep, start, domain := newReport(req)
 	s.mu.Lock()
 	d := s.days[start.Format(dayLayout)][domain]
 	if d != nil {
@@ -90,6 +83,18 @@ func (s *Store) Report(req ReportRequest) (*Report, error) {
 		return nil, ErrNoResults
 	}
 	return rep, nil
+}
+
+// newReport is req's report without policies, its day and its domain.
+func newReport(req ReportRequest) (*Report, time.Time, string) {
+	start := req.Day.UTC().Truncate(24 * time.Hour)
+	domain := strings.ToLower(strings.TrimSuffix(req.Domain, "."))
+	return &Report{
+		OrganizationName: req.Organization,
+		ContactInfo:      req.Contact,
+		DateRange:        DateRange{Start: start, End: start.Add(24 * time.Hour)},
+		ReportID:         start.Format(dayLayout) + "_" + domain + "@" + req.Submitter,
+	}, start, domain
 }
 
 // reports renders the domain's policies in a stable order.

@@ -204,8 +204,13 @@ type DailyRequest struct {
 // SendDaily builds and sends the report of every policy domain with
 // results on req.Day that publishes a _smtp._tls record. Domains without
 // a record are skipped. The integrator runs it once a day, shortly after
-// 00:00 UTC, for the day before.
+// 00:00 UTC, for the day before. With a shared store the report covers
+// every node's results and goes out from the one node that claims it;
+// Submitter names the node.
 func SendDaily(ctx context.Context, req DailyRequest) (sent int, err error) {
+	if req.Store.cfg.Shared != nil {
+		return sendShared(ctx, req)
+	}
 	var errs []error
 	for _, dom := range req.Store.Domains(req.Day) {
 		rua, lerr := Lookup(ctx, req.Resolver, dom)

@@ -2,6 +2,7 @@ package tlsrpt
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,9 @@ type StoreConfig struct {
 	Retention int
 	// Logger gets write failures; nil discards them.
 	Logger *slog.Logger
+	// Shared, when set, is where the nodes of a cluster add up their
+	// results (Flush) and claim each day's reports (SendDaily).
+	Shared Shared
 }
 
 // Store aggregates results per UTC day and policy domain. It is safe for
@@ -36,6 +40,8 @@ type Store struct {
 	days map[string]map[string]*domainAgg // day → policy domain → counts
 	file *os.File                         // today's file, when Dir is set
 	fday string                           // the day of file
+	// pending counts what Flush has yet to add to cfg.Shared.
+	pending map[sharedKey]int
 }
 
 // domainAgg counts one domain's sessions per policy.
@@ -58,7 +64,7 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{cfg: cfg, days: map[string]map[string]*domainAgg{}}
+	s := &Store{cfg: cfg, days: map[string]map[string]*domainAgg{}, pending: map[sharedKey]int{}}
 	if cfg.Dir == "" {
 		return s, nil
 	}
@@ -112,6 +118,9 @@ func (s *Store) Record(r Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.add(r)
+	if s.cfg.Shared != nil {
+		s.pend(r)
+	}
 	if s.cfg.Dir != "" {
 		s.persist(r)
 	}
@@ -197,10 +206,17 @@ func (s *Store) Domains(day time.Time) []string {
 	return out
 }
 
-// Prune forgets days older than Retention days before now, in memory and
-// on disk.
+// Prune forgets days older than Retention days before now, in memory, on
+// disk and in the shared store.
 func (s *Store) Prune(now time.Time) {
 	cutoff := now.UTC().AddDate(0, 0, -s.cfg.Retention).Format(dayLayout)
+	if s.cfg.Shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := s.cfg.Shared.PruneTLSResults(ctx, cutoff); err != nil {
+			s.cfg.Logger.Warn("TLS report store prune failed", slog.String("error", err.Error()))
+		}
+		cancel()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for day := range s.days {

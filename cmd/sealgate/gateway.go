@@ -33,7 +33,6 @@ import (
 	"github.com/sealgate/sealgate/internal/periodic"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/metrics"
-	"github.com/sealgate/sealgate/mtasts"
 	"github.com/sealgate/sealgate/passwd"
 	"github.com/sealgate/sealgate/portal"
 	"github.com/sealgate/sealgate/portal/box"
@@ -273,7 +272,7 @@ func hasMarketing(cfg *config.Config) bool {
 }
 
 func (g *gateway) startQueue() error {
-	var shared mtasts.SharedPolicies // PostgreSQL: nodes share what they learn
+	var shared *store.DB // PostgreSQL: nodes share what they learn
 	if g.cfg.SharedStore() {
 		db, err := g.sharedDB()
 		if err != nil {
@@ -531,16 +530,21 @@ func shaping(cfg *config.Config) *delivery.Shaping {
 }
 
 // newCourier builds the delivery client and its verified-transport parts;
-// shared, when set, keeps MTA-STS policies in the shared store too.
-func newCourier(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, shared mtasts.SharedPolicies) (*delivery.Client, *delivery.Verified, error) {
+// shared, when set, keeps MTA-STS policies and TLS results in the shared
+// store too.
+func newCourier(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, shared *store.DB) (*delivery.Client, *delivery.Verified, error) {
 	d := cfg.Delivery
 	roots, err := rootCAs(d.TLS.CAFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := delivery.NewVerified(delivery.VerifiedConfig{DNSServers: d.DNS.Servers, TrustAD: d.DNS.TrustAD,
-		RootCAs: roots, MTASTSDir: filepath.Join(cfg.DataDir, "mta-sts"), MTASTSShared: shared, Reports: d.TLS.Report.Enabled,
-		ReportDir: filepath.Join(cfg.DataDir, "tlsrpt"), Registerer: reg, Logger: log})
+	vc := delivery.VerifiedConfig{DNSServers: d.DNS.Servers, TrustAD: d.DNS.TrustAD,
+		RootCAs: roots, MTASTSDir: filepath.Join(cfg.DataDir, "mta-sts"), Reports: d.TLS.Report.Enabled,
+		ReportDir: filepath.Join(cfg.DataDir, "tlsrpt"), Registerer: reg, Logger: log}
+	if shared != nil { // no typed nil in the interfaces
+		vc.MTASTSShared, vc.ReportShared = shared, shared
+	}
+	v, err := delivery.NewVerified(vc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("delivery: %w", err)
 	}
