@@ -28,6 +28,7 @@ var migrations = []migration{
 	{4, "bounces", bounceSchema},
 	{5, "mta-sts", mtastsSchema},
 	{6, "tls-reports", tlsrptSchema},
+	{7, "evidence-index", evidenceIndexSchema},
 }
 
 // Known lists the migrations this sealgate knows, oldest first.

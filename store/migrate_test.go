@@ -40,6 +40,7 @@ func TestMigrations(t *testing.T) {
 		"Concurrent":      testConcurrentMigrators,
 		"FailedRollsBack": testFailedMigrationRollsBack,
 		"ReadOnlyOpen":    testReadOnlyOpen,
+		"EvidenceIndex":   testEvidenceIndex,
 	}
 	for bname, target := range targets {
 		t.Run(bname, func(t *testing.T) {

@@ -185,3 +185,29 @@ func tlsrptSchema(dialect) []string {
 			PRIMARY KEY (day, domain))`,
 	}
 }
+
+// evidenceIndexSchema is migration 7: the evidence index, one row per
+// recipient of a message naming the node whose audit log holds its
+// records (package store, evindex.go). It is a finding aid, not evidence:
+// no PHI, only queue IDs, addresses, client and method names, results and
+// audit sequence numbers. Times are Unix milliseconds; 0 means "not yet".
+func evidenceIndexSchema(dialect) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS evidence_index (
+			queue_id TEXT NOT NULL,
+			rcpt TEXT NOT NULL,
+			node TEXT NOT NULL DEFAULT '',
+			audit_file TEXT NOT NULL DEFAULT '',
+			accepted BIGINT NOT NULL DEFAULT 0,
+			accepted_seq BIGINT NOT NULL DEFAULT 0,
+			client TEXT NOT NULL DEFAULT '',
+			method TEXT NOT NULL DEFAULT '',
+			result TEXT NOT NULL DEFAULT '',
+			result_at BIGINT NOT NULL DEFAULT 0,
+			result_node TEXT NOT NULL DEFAULT '',
+			result_file TEXT NOT NULL DEFAULT '',
+			result_seq BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (queue_id, rcpt))`,
+		`CREATE INDEX IF NOT EXISTS evidence_index_rcpt ON evidence_index (rcpt, accepted)`,
+	}
+}
