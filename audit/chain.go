@@ -36,6 +36,23 @@ type Options struct {
 	CheckpointInterval time.Duration
 }
 
+// Observer is told of every record appended to the log, with its
+// sequence number and the log's file ("" for a stream), while the log is
+// locked: it must not block or write to the log (hand the event to a
+// goroutine). It receives the record's fields, never more.
+type Observer func(seq uint64, file string, e Event)
+
+// SetObserver has fn told of every record appended from now on; nil
+// stops it.
+func (l *Log) SetObserver(fn Observer) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.observe = fn
+	l.mu.Unlock()
+}
+
 // Log is an audit log. The zero value and nil discard events.
 //
 // The chain state (the last record's sequence number and hash) is held in
@@ -64,6 +81,7 @@ type Log struct {
 	oldest   time.Time // when the oldest unsigned record was written
 	stop     chan struct{}
 	done     chan struct{}
+	observe  Observer
 }
 
 // Open appends to the file at path, creating it 0600, and continues the
@@ -204,6 +222,9 @@ func (l *Log) writeErr(e event, sync bool) error {
 	}
 	if err := l.appendRecord(body); err != nil {
 		return err
+	}
+	if l.observe != nil {
+		l.observe(l.seq, l.path, e)
 	}
 	if l.key != nil && (l.unsigned >= l.every) {
 		if err := l.checkpoint(); err != nil {
