@@ -107,3 +107,7 @@ func (db *DB) Locate(ctx context.Context, queueID, rcpt string, limit int) ([]In
 	}
 	return out, rows.Err()
 }
+
+// SameAddress reports whether a and b are one address as the store keys
+// them (case and surrounding space aside).
+func SameAddress(a, b string) bool { return normAddr(a) == normAddr(b) }

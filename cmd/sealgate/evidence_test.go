@@ -224,23 +224,32 @@ func codeFor(t *testing.T, sink *smtpsink.Sink, rcpt string) string {
 // queueIDOf finds the queue ID of the message to rcpt in the audit log.
 func queueIDOf(t *testing.T, e *protEnv, rcpt string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(e.dir, "audit.log"))
+	qid, _ := acceptedRecord(t, e.dir, rcpt)
+	return qid
+}
+
+// acceptedRecord finds the acceptance of the message to rcpt in the audit
+// log in dir: the message's queue ID and the record's sequence number.
+func acceptedRecord(t *testing.T, dir, rcpt string) (string, uint64) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "audit.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		var ev struct {
+			Seq     uint64
 			Event   string
 			QueueID string `json:"queue_id"`
 			Rcpts   []string
 		}
 		json.Unmarshal([]byte(line), &ev)
 		if ev.Event == "accepted" && slices.Contains(ev.Rcpts, rcpt) {
-			return ev.QueueID
+			return ev.QueueID, ev.Seq
 		}
 	}
 	t.Fatalf("no accepted record for %s", rcpt)
-	return ""
+	return "", 0
 }
 
 // checkNoPHIIn: none of the message's detected values, its attachment or

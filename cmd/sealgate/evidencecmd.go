@@ -52,8 +52,18 @@ func cmdEvidence(inv *invocation, io stdio) int {
 	if err != nil {
 		return io.fail("evidence: %v", err)
 	}
+	// What another node holds is named even when this node's own log
+	// does not prove itself: it is not read from that log.
+	elsewhere, err := evidenceElsewhere(ctx, cfg, st, q, recs)
+	if err != nil {
+		return io.fail("evidence: the evidence index: %v", err)
+	}
+	noteElsewhere(elsewhere, io)
 	if code := evidenceTrust(rep, inv.on("partial"), io); code != 0 {
 		return code
+	}
+	if inv.cmd.path[1] == "show" && len(recs) == 0 && len(elsewhere) > 0 {
+		return io.fail("evidence show: this node's audit log has no message %s; it is on the node named above", q.QueueID)
 	}
 	return writeEvidence(inv, q, recs, io)
 }

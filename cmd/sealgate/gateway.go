@@ -71,7 +71,9 @@ type gateway struct {
 	// not open (sharedDB); nil otherwise. limitSweep then removes ended
 	// rate-limit windows (failed logins), which the portal store's
 	// expiry loop does otherwise.
-	storeDB    *store.DB
+	storeDB *store.DB
+	// index writes the evidence index to a shared store (nil without one).
+	index      *evidenceIndexer
 	limitSweep *periodic.Loop
 	// node is the node's service state (`sealgate node drain`); cluster
 	// takes over draining peers' spools (cluster.listen), nil without.
@@ -175,6 +177,9 @@ func (g *gateway) start() error {
 	if err := g.openAPIStore(); err != nil {
 		return fmt.Errorf("api store: %w", err)
 	}
+	if err := g.startEvidenceIndex(); err != nil {
+		return fmt.Errorf("evidence index: %w", err)
+	}
 	if err := g.openWebhooks(); err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
@@ -208,6 +213,21 @@ func (g *gateway) start() error {
 		return err
 	}
 	g.node.start()
+	return nil
+}
+
+// startEvidenceIndex indexes where this node's audit records are in a
+// store the nodes share (PostgreSQL), so evidence show on another node
+// can name this one.
+func (g *gateway) startEvidenceIndex() error {
+	if !g.cfg.SharedStore() {
+		return nil
+	}
+	db, err := g.sharedDB()
+	if err != nil {
+		return err
+	}
+	g.index = startEvidenceIndex(db, g.audit, g.cfg.Hostname, g.log, g.reg)
 	return nil
 }
 
@@ -441,6 +461,7 @@ func (g *gateway) close(ctx context.Context) error {
 	if g.apiTracker != nil {
 		g.apiTracker.Close() // after the queue that reports to it
 	}
+	g.index.close(g.audit) // after the queue, whose outcomes it indexes
 	if g.hooks != nil {
 		errs = append(errs, g.hooks.Close()) // after the queue that reports to it
 	}

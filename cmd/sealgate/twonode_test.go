@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -58,6 +59,45 @@ func TestTwoNodesShareOneStore(t *testing.T) {
 	t.Run("UnsubscribeOnOtherNode", func(t *testing.T) { twoNodesUnsubscribe(t, n) })
 	t.Run("FloodLimitedOnBoth", func(t *testing.T) { twoNodesFlood(t, n) })
 	t.Run("CodeLockoutOnBoth", func(t *testing.T) { twoNodesLockout(t, n) })
+	t.Run("EvidenceOnOtherNode", func(t *testing.T) { twoNodesEvidence(t, n) })
+}
+
+// twoNodesEvidence: a message accepted and delivered by A is, on B, not in
+// B's audit log; evidence show and export on B name A's audit file and
+// the acceptance record's sequence number from the shared evidence index
+// (and that the verified record is exported on A), and show exits 1; on A
+// show gives the record and names no other node.
+func twoNodesEvidence(t *testing.T, n twoNodes) {
+	const rcpt = "evi@example.net"
+	if err := n.a.send("ehr", "lab@clinic.example.org", rcpt, protMessage); err != nil {
+		t.Fatalf("node A refused the message: %v", err)
+	}
+	qid, seq := acceptedRecord(t, n.a.dir, rcpt)
+	for _, e := range []*campaignEnv{n.a, n.b} {
+		if err := e.gw.audit.Seal(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	where := fmt.Sprintf("message %s to %s is in the audit log of node gw.example.org (%s, record %d, accepted ",
+		qid, rcpt, filepath.Join(n.a.dir, "audit.log"), seq)
+	var code int
+	var out, errs string
+	testenv.WaitFor(t, 15*time.Second, "node B's evidence show naming node A with the delivery", func() bool {
+		code, out, errs = runCLI("evidence", "show", qid, "--config", n.b.path)
+		return strings.Contains(errs, "delivered by portal")
+	})
+	if code != 1 || out != "" || !strings.Contains(errs, where) || !strings.Contains(errs, "export the verified record on that node") ||
+		!strings.Contains(errs, "this node's audit log has no message "+qid) {
+		t.Fatalf("node B, evidence show: exit %d, want 1 and %q\nstdout: %s\nstderr: %s", code, where, out, errs)
+	}
+	code, out, errs = runCLI("evidence", "export", "--since", "1h", "--recipient", rcpt, "--format", "jsonl", "--config", n.b.path)
+	if code != 0 || out != "" || !strings.Contains(errs, where) {
+		t.Fatalf("node B, evidence export --recipient: exit %d, want 0, no record and %q\nstdout: %s\nstderr: %s", code, where, out, errs)
+	}
+	code, out, errs = runCLI("evidence", "show", qid, "--config", n.a.path)
+	if code != 0 || !strings.Contains(out, qid+" → "+rcpt) || strings.Contains(errs, "is in the audit log of node") {
+		t.Fatalf("node A, evidence show: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
 }
 
 // twoNodesPickup: a PHI message relayed to A for a recipient without a
