@@ -143,7 +143,7 @@ func commandTable() []*command {
 		{path: []string{"evidence", "export"}, flags: []string{"config", "since", "recipient", "message", "format", "public-key", "partial"},
 			summary: "per recipient: client, sender, policy reasons and rules, method and why, each attempt's TLS and reply, result, portal events; from the verified audit log (nothing from a broken one)", run: cmdEvidence},
 		{path: []string{"evidence", "show"}, args: "QUEUE_ID", minArgs: 1, maxArgs: 1, flags: []string{"config", "json", "public-key", "partial"},
-			summary: "the evidence for one message, per recipient, as a timeline for the console", run: cmdEvidence},
+			summary: "the evidence for one message, per recipient, as a timeline for the console; with a shared store, names the node that holds a message this one does not", run: cmdEvidence},
 		{path: []string{"apikey", "new"}, flags: []string{"config", "client"},
 			summary: "make a key for the HTTP API for a configured client; printed once, stored as a hash", run: cmdAPIKey},
 		{path: []string{"apikey", "list"}, flags: []string{"config", "json"}, summary: "the API keys (never the keys themselves)", run: cmdAPIKey},
