@@ -43,18 +43,25 @@ type evidenceIndexer struct {
 	once     sync.Once
 }
 
-// startEvidenceIndex indexes the gateway's audit records in db.
-func startEvidenceIndex(db *store.DB, l *audit.Log, node string, log *slog.Logger, reg prometheus.Registerer) *evidenceIndexer {
-	x := &evidenceIndexer{db: db, node: node, log: log, ch: make(chan indexNote, indexQueue), done: make(chan struct{}),
-		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "sealgate_evidence_index_failures_total",
-			Help: "Recipient records the evidence index in the shared store could not take (dropped or failed writes); the audit log holds them."})}
-	if err := reg.Register(x.failures); err != nil {
-		// A gateway started again in the same process (after standby)
-		// keeps counting on the counter it registered.
+// indexFailures registers sealgate_evidence_index_failures_total (on
+// every gateway, at 0 without a shared store, so alert rules find it). A
+// gateway started again in the same process (after standby) keeps the
+// counter it registered.
+func indexFailures(reg prometheus.Registerer) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "sealgate_evidence_index_failures_total",
+		Help: "Recipient records the evidence index in the shared store could not take (dropped or failed writes); the audit log holds them."})
+	if err := reg.Register(c); err != nil {
 		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			x.failures = are.ExistingCollector.(prometheus.Counter)
+			return are.ExistingCollector.(prometheus.Counter)
 		}
 	}
+	return c
+}
+
+// startEvidenceIndex indexes the gateway's audit records in db.
+func startEvidenceIndex(db *store.DB, l *audit.Log, node string, log *slog.Logger, failures prometheus.Counter) *evidenceIndexer {
+	x := &evidenceIndexer{db: db, node: node, log: log, ch: make(chan indexNote, indexQueue), done: make(chan struct{}),
+		failures: failures}
 	go x.run()
 	l.SetObserver(x.observe)
 	return x

@@ -36,7 +36,7 @@ func TestEvidenceIndexFailureCounted(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	env := &mail.Envelope{ID: "QOK", Client: "ehr", Rcpts: []mail.Rcpt{{Addr: "pat@example.net"}}}
 
-	x := startEvidenceIndex(db, l, "gw-a", slog.New(slog.NewTextHandler(&logs, nil)), reg)
+	x := startEvidenceIndex(db, l, "gw-a", slog.New(slog.NewTextHandler(&logs, nil)), indexFailures(reg))
 	l.Accepted(env)
 	x.close(l)
 	rows, err := db.Locate(ctx, "QOK", "", 10)
@@ -48,7 +48,7 @@ func TestEvidenceIndexFailureCounted(t *testing.T) {
 	}
 
 	db.Close() // the store goes away
-	x = startEvidenceIndex(db, l, "gw-a", slog.New(slog.NewTextHandler(&logs, nil)), reg)
+	x = startEvidenceIndex(db, l, "gw-a", slog.New(slog.NewTextHandler(&logs, nil)), indexFailures(reg))
 	l.Accepted(&mail.Envelope{ID: "QFAIL", Client: "ehr", Rcpts: []mail.Rcpt{{Addr: "pat@example.net"}, {Addr: "sam@example.net"}}})
 	x.close(l)
 	if n := testutil.ToFloat64(x.failures); n != 2 {

@@ -220,6 +220,7 @@ func (g *gateway) start() error {
 // store the nodes share (PostgreSQL), so evidence show on another node
 // can name this one.
 func (g *gateway) startEvidenceIndex() error {
+	failures := indexFailures(g.reg)
 	if !g.cfg.SharedStore() {
 		return nil
 	}
@@ -227,7 +228,7 @@ func (g *gateway) startEvidenceIndex() error {
 	if err != nil {
 		return err
 	}
-	g.index = startEvidenceIndex(db, g.audit, g.cfg.Hostname, g.log, g.reg)
+	g.index = startEvidenceIndex(db, g.audit, g.cfg.Hostname, g.log, failures)
 	return nil
 }
 
