@@ -173,8 +173,8 @@ func mtastsSchema(dialect) []string {
 // tlsrptSchema is migration 6: SMTP TLS results (RFC 8460) that the nodes
 // add up, and which node sends a day's report for a policy domain. policy
 // and detail are package tlsrpt's JSON of the policy and of a failure
-// ("" counts successful sessions); day is YYYY-MM-DD (UTC); claimed is
-// Unix milliseconds.
+// ("" counts successful sessions); day is YYYY-MM-DD (UTC); claimed and
+// sent are Unix milliseconds (sent 0: not yet).
 func tlsrptSchema(dialect) []string {
 	return []string{
 		`CREATE TABLE IF NOT EXISTS tlsrpt_results (
@@ -182,7 +182,7 @@ func tlsrptSchema(dialect) []string {
 			sessions BIGINT NOT NULL, PRIMARY KEY (day, domain, policy, detail))`,
 		`CREATE TABLE IF NOT EXISTS tlsrpt_claims (
 			day TEXT NOT NULL, domain TEXT NOT NULL, node TEXT NOT NULL, claimed BIGINT NOT NULL,
-			PRIMARY KEY (day, domain))`,
+			sent BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (day, domain))`,
 	}
 }
 

@@ -54,19 +54,37 @@ func (db *DB) TLSResults(ctx context.Context, day, domain string, each func(poli
 	return rows.Err()
 }
 
-// ClaimTLSReport makes node the one sender of domain's report for day; it
-// reports false when another node (or this one, earlier) holds the claim.
-func (db *DB) ClaimTLSReport(ctx context.Context, day, domain, node string) (bool, error) {
+// ClaimTLSReport makes node the one sender of domain's report for day. It
+// reports mine when the claim is node's now; otherwise sent tells whether
+// the holder has sent the report. A node may claim again what it claimed
+// and did not send (it restarted while sending), and any node a claim
+// older than stale whose report is not sent (its node is gone).
+func (db *DB) ClaimTLSReport(ctx context.Context, day, domain, node string, stale time.Duration) (mine, sent bool, err error) {
+	now := time.Now()
 	res, err := db.Exec(ctx, `INSERT INTO tlsrpt_claims (day, domain, node, claimed) VALUES (?, ?, ?, ?)
-		ON CONFLICT (day, domain) DO NOTHING`, day, domain, node, time.Now().UnixMilli())
+		ON CONFLICT (day, domain) DO UPDATE SET node = excluded.node, claimed = excluded.claimed
+		WHERE tlsrpt_claims.sent = 0 AND (tlsrpt_claims.node = excluded.node OR tlsrpt_claims.claimed < ?)`,
+		day, domain, node, now.UnixMilli(), now.Add(-stale).UnixMilli())
 	if err != nil {
-		return false, fmt.Errorf("store: tls report claim: %w", err)
+		return false, false, fmt.Errorf("store: tls report claim: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: tls report claim: %w", err)
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return n == 1, false, err
 	}
-	return n == 1, nil
+	var at int64
+	if err := db.QueryRow(ctx, `SELECT sent FROM tlsrpt_claims WHERE day = ? AND domain = ?`, day, domain).Scan(&at); err != nil {
+		return false, false, fmt.Errorf("store: tls report claim: %w", err)
+	}
+	return false, at != 0, nil
+}
+
+// TLSReportSent marks node's claimed report as sent, for good.
+func (db *DB) TLSReportSent(ctx context.Context, day, domain, node string) error {
+	if _, err := db.Exec(ctx, `UPDATE tlsrpt_claims SET sent = ? WHERE day = ? AND domain = ? AND node = ?`,
+		time.Now().UnixMilli(), day, domain, node); err != nil {
+		return fmt.Errorf("store: tls report claim: %w", err)
+	}
+	return nil
 }
 
 // ReleaseTLSReport gives up node's claim, after its report failed, so a

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // TestTLSResults: two writers add to one count rather than overwrite it,
@@ -40,23 +41,30 @@ func TestTLSResults(t *testing.T) {
 			if len(got) != 2 || got[`{"p":1}`] != 7 || got[`{"p":1}{"f":1}`] != 2 {
 				t.Fatalf("counts %v, want 7 successes and 2 failures", got)
 			}
-			claim := func(node string, want bool) {
+			claim := func(node string, stale time.Duration, wantMine, wantSent bool) {
 				t.Helper()
-				if ok, err := db.ClaimTLSReport(ctx, "2026-12-06", "partner.test", node); err != nil || ok != want {
-					t.Fatalf("claim by %s = %v (%v), want %v", node, ok, err, want)
+				mine, sent, err := db.ClaimTLSReport(ctx, "2026-12-06", "partner.test", node, stale)
+				if err != nil || mine != wantMine || sent != wantSent {
+					t.Fatalf("claim by %s = mine %v, sent %v (%v); want %v, %v", node, mine, sent, err, wantMine, wantSent)
 				}
 			}
-			claim("a.test", true)
-			claim("b.test", false)
-			claim("a.test", false)
+			claim("a.test", time.Hour, true, false)
+			claim("b.test", time.Hour, false, false)
+			claim("a.test", time.Hour, true, false) // a restarted while sending
 			if err := db.ReleaseTLSReport(ctx, "2026-12-06", "partner.test", "b.test"); err != nil {
 				t.Fatal(err)
 			}
-			claim("b.test", false) // b's release does not free a's claim
+			claim("b.test", time.Hour, false, false) // b's release does not free a's claim
 			if err := db.ReleaseTLSReport(ctx, "2026-12-06", "partner.test", "a.test"); err != nil {
 				t.Fatal(err)
 			}
-			claim("b.test", true)
+			claim("b.test", time.Hour, true, false)
+			claim("a.test", -time.Second, true, false) // b's claim is stale: a takes it over
+			if err := db.TLSReportSent(ctx, "2026-12-06", "partner.test", "a.test"); err != nil {
+				t.Fatal(err)
+			}
+			claim("b.test", -time.Second, false, true)
+			claim("a.test", time.Hour, false, true)
 			if err := db.PruneTLSResults(ctx, "2026-12-06"); err != nil {
 				t.Fatal(err)
 			}

@@ -21,13 +21,25 @@ type Shared interface {
 	// TLSResults calls each with every count of domain on day.
 	TLSResults(ctx context.Context, day, domain string, each func(policy, detail string, n int)) error
 	// ClaimTLSReport reports whether node is now the one sender of the
-	// report; false when a claim is held already.
-	ClaimTLSReport(ctx context.Context, day, domain, node string) (bool, error)
+	// report (mine) and, if not, whether its holder sent it. node may
+	// claim again what it did not send, any node a claim older than stale
+	// whose report is not sent.
+	ClaimTLSReport(ctx context.Context, day, domain, node string, stale time.Duration) (mine, sent bool, err error)
+	// TLSReportSent marks node's claimed report as sent.
+	TLSReportSent(ctx context.Context, day, domain, node string) error
 	// ReleaseTLSReport gives up node's claim after its report failed.
 	ReleaseTLSReport(ctx context.Context, day, domain, node string) error
 	// PruneTLSResults deletes results and claims of days before day.
 	PruneTLSResults(ctx context.Context, day string) error
 }
+
+// ClaimStale is how long a claimed report may stay unsent before another
+// node takes it over (its node stopped while sending).
+const ClaimStale = time.Hour
+
+// ErrReportHeld: another node has claimed a report and not sent it yet;
+// ask again later (after ClaimStale the claim may be taken over).
+var ErrReportHeld = errors.New("tlsrpt: another node is sending a report")
 
 // sharedKey is one count not yet added to the shared store.
 type sharedKey struct{ day, domain, policy, detail string }
@@ -109,7 +121,9 @@ func (s *Store) sharedReport(ctx context.Context, req ReportRequest) (*Report, e
 }
 
 // sendShared sends day's report of each domain this node can claim; a
-// report that fails releases its claim so a later run sends it.
+// report that fails releases its claim so a later run sends it. A report
+// another node holds and has not sent yet adds ErrReportHeld, so that the
+// caller asks again later.
 func sendShared(ctx context.Context, req DailyRequest) (sent int, err error) {
 	s := req.Store
 	if err := s.Flush(ctx); err != nil {
@@ -126,7 +140,10 @@ func sendShared(ctx context.Context, req DailyRequest) (sent int, err error) {
 		if lerr != nil {
 			continue
 		}
-		mine, cerr := s.cfg.Shared.ClaimTLSReport(ctx, day, dom, req.Submitter)
+		mine, done, cerr := s.cfg.Shared.ClaimTLSReport(ctx, day, dom, req.Submitter, ClaimStale)
+		if cerr == nil && !mine && !done {
+			cerr = ErrReportHeld
+		}
 		if cerr != nil || !mine {
 			errs = append(errs, cerr)
 			continue
@@ -143,6 +160,9 @@ func sendShared(ctx context.Context, req DailyRequest) (sent int, err error) {
 			continue
 		}
 		sent++
+		if merr := s.cfg.Shared.TLSReportSent(ctx, day, dom, req.Submitter); merr != nil {
+			errs = append(errs, merr) // the claim still holds for ClaimStale
+		}
 	}
 	return sent, errors.Join(errs...)
 }
