@@ -3,7 +3,6 @@ package queue
 import (
 	"container/heap"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -234,18 +233,14 @@ func (q *Queue) Import(h Handed) error {
 // in one write and syncs them: both are on disk, or neither is found on
 // recovery (a state record without its message is dropped).
 func (s *spool) writeImported(env *Envelope, body []byte, st *State) error {
-	meta, err := json.Marshal(env)
-	if err != nil {
-		return err
-	}
 	sb, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	plain := make([]byte, 0, binary.MaxVarintLen64+len(meta)+len(body))
-	plain = binary.AppendUvarint(plain, uint64(len(meta)))
-	plain = append(plain, meta...)
-	plain = append(plain, body...)
+	plain, err := messageRecord(env, body)
+	if err != nil {
+		return err
+	}
 	msgFrame, err := s.seal.frame(kindMsg, env.ID, plain)
 	if err != nil {
 		return err

@@ -124,15 +124,24 @@ func (s *spool) close() {
 // fdatasync'd (together with every other record written meanwhile) before
 // it returns.
 func (s *spool) writeMessage(env *Envelope, body []byte) error {
-	meta, err := json.Marshal(env)
+	plain, err := messageRecord(env, body)
 	if err != nil {
 		return err
+	}
+	return s.append(kindMsg, env.ID, plain, true)
+}
+
+// messageRecord is the plaintext of a message record: the envelope's
+// JSON, length-prefixed, then the body.
+func messageRecord(env *Envelope, body []byte) ([]byte, error) {
+	meta, err := json.Marshal(env)
+	if err != nil {
+		return nil, err
 	}
 	plain := make([]byte, 0, binary.MaxVarintLen64+len(meta)+len(body))
 	plain = binary.AppendUvarint(plain, uint64(len(meta)))
 	plain = append(plain, meta...)
-	plain = append(plain, body...)
-	return s.append(kindMsg, env.ID, plain, true)
+	return append(plain, body...), nil
 }
 
 // writeState records a message's state. With durable false it is written
