@@ -246,9 +246,14 @@ func TestShapingHonoursAndRecoversFromThrottling(t *testing.T) {
 	}
 	cs := w.add(smtpsink.Options{DataReply: cDataReply}, map[string]string{"c.test": "mx.provider-c.test"})
 	c := newTestClient(t, Config{
-		Resolver: w.res, Port: w.port, Registerer: reg, IdleTimeout: 200 * time.Millisecond,
+		Resolver: w.res, Port: w.port, Registerer: reg, IdleTimeout: time.Second,
 		Shaping: &Shaping{Hold: 300 * time.Millisecond, RecoverStep: 100 * time.Millisecond, MaxWait: 5 * time.Second,
-			Marketing: func(client string) bool { return client == "campaign" }},
+			Marketing: func(client string) bool { return client == "campaign" },
+			// One connection to B, so its messages share it and the
+			// fourth finds it closed whatever the machine's load; with
+			// several, each may carry three or fewer and B's limit is
+			// never met.
+			Providers: map[string]ProviderLimits{"provider-b.test": {Connections: 1}}},
 	})
 	var jobs []*job
 	jobs = append(jobs, jobsFor("a1.test", "campaign", 20)...)
