@@ -88,7 +88,7 @@ func NewProviders(cfg ProvidersConfig, reg prometheus.Registerer) (*Providers, e
 	p := &Providers{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sealgate_provider_deliveries_total",
-			Help: "Recipients tried per destination provider (MX rollup), by result: delivered, deferred, bounced_hard, bounced_soft, bounced_policy, bounced_tls, bounced_other.",
+			Help: "Recipients tried per destination provider (MX rollup), by result: delivered, deferred, bounced_hard, bounced_soft, bounced_policy, bounced_tls, bounced_other; DSNs that came back later to a bounce address are counted too (deferred, bounced_*).",
 		}, []string{"provider", "result"}),
 		complaints: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sealgate_provider_complaints_total",
@@ -137,7 +137,13 @@ func Result(o mail.Outcome) string {
 	case !o.Permanent:
 		return ResultDeferred
 	}
-	switch bounce.Classify(o) {
+	return BouncedResult(bounce.Classify(o))
+}
+
+// BouncedResult is the sealgate_provider_deliveries_total result of a
+// recipient refused for good with class c.
+func BouncedResult(c bounce.Class) string {
+	switch c {
 	case bounce.Hard:
 		return ResultBouncedHard
 	case bounce.Soft:
@@ -254,6 +260,24 @@ func (p *Providers) Complained(recipient string) {
 	if p != nil {
 		p.complaints.WithLabelValues(p.Label(recipient)).Inc()
 	}
+}
+
+// Reported counts the result of an asynchronous report about mail to
+// recipient (address or domain) that the provider accepted before: a
+// DSN that came back to its bounce address (result deferred for a delay,
+// a BouncedResult for a failure). The provider is the one a delivery to
+// the recipient's domain taught, as for Complained; a result not in the
+// fixed set is counted as bounced_other, so the labels stay bounded.
+func (p *Providers) Reported(recipient, result string) {
+	if p == nil {
+		return
+	}
+	switch result {
+	case ResultDelivered, ResultDeferred, ResultBouncedHard, ResultBouncedSoft, ResultBouncedPolicy, ResultBouncedTLS:
+	default:
+		result = ResultBouncedOther
+	}
+	p.deliveries.WithLabelValues(p.Label(recipient), result).Inc()
 }
 
 // Unsubscribed counts a one-click unsubscribe of recipient (address or

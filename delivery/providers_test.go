@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/mail"
 	metricsrv "github.com/sealgate/sealgate/metrics"
@@ -279,6 +280,37 @@ func TestProviderThrottleGaugeUsesProviderLabels(t *testing.T) {
 	for series := range scrapeMetrics(t, reg, "sealgate_") {
 		if strings.Contains(series, "solo-family") {
 			t.Errorf("a one-domain provider is a label value: %s", series)
+		}
+	}
+}
+
+// A DSN that comes back later is counted under the provider a delivery
+// to the recipient's domain taught (deferred for a delay, bounced_<class>
+// for a failure), "other" for a domain no delivery taught; a result
+// outside the fixed set is bounced_other, never a new label value.
+func TestProviderReportedAsync(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p, err := NewProviders(ProvidersConfig{}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.count("gmail.test", "google.com", []mail.Outcome{{}}, []int{0})
+	p.Reported("pat@Gmail.test", BouncedResult(bounce.Hard))
+	p.Reported("sam@gmail.test", ResultDeferred)
+	p.Reported("lee@nowhere.test", BouncedResult(bounce.Policy))
+	p.Reported("kim@gmail.test", "pat@gmail.test")
+	var nilProviders *Providers
+	nilProviders.Reported("pat@gmail.test", ResultDeferred) // a node without delivery counts nothing
+	got := scrapeMetrics(t, reg, "sealgate_provider_deliveries_total")
+	want := map[string]float64{deliveries("google.com", ResultDelivered): 1, deliveries("google.com", ResultBouncedHard): 1,
+		deliveries("google.com", ResultDeferred): 1, deliveries(OtherProvider, ResultBouncedPolicy): 1,
+		deliveries("google.com", ResultBouncedOther): 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("provider deliveries %v, want %v", got, want)
+	}
+	for c, r := range map[bounce.Class]string{bounce.Soft: ResultBouncedSoft, bounce.TLS: ResultBouncedTLS, bounce.Other: ResultBouncedOther} {
+		if got := BouncedResult(c); got != r {
+			t.Errorf("BouncedResult(%s) = %q, want %q", c, got, r)
 		}
 	}
 }

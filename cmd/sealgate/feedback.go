@@ -99,7 +99,7 @@ type reportHandler struct {
 	hooks     *webhook.Outbox // nil without webhooks
 	stats     *stats.Recorder
 	unsub     *unsubscribe.Tokens // nil without marketing clients
-	provs     *delivery.Providers // complaints by the recipient's provider
+	provs     *delivery.Providers // complaints and DSN results by the recipient's provider
 	retention time.Duration
 	log       *slog.Logger
 }
@@ -223,10 +223,11 @@ func (h *reportHandler) act(ctx context.Context, r verp.Recipient, rep *feedback
 			}
 		}
 		h.stats.Add(r.Domain, stats.Bounced(string(class)), 1)
-		kind := "bounced"
+		kind, result := "bounced", delivery.BouncedResult(class)
 		if st.Action == "delayed" {
-			kind = "deferred"
+			kind, result = "deferred", delivery.ResultDeferred
 		}
+		h.provs.Reported(r.Address, result)
 		h.event(webhook.Event{Event: kind, QueueID: r.QueueID, Recipient: r.Address, Code: st.Code, EnhancedCode: st.Status, Async: true})
 	}
 	return nil

@@ -170,8 +170,12 @@ func TestAsyncBounceAndComplaint(t *testing.T) {
 	checkStats(t, e.path, "clinic.example.org", wantStats)
 	// By destination provider: example.net is routed to a loopback
 	// address, a provider of one domain, so it has no label of its own.
+	// The DSNs count there too: the failed one as a hard bounce, the
+	// delayed one as deferred.
 	wantMetricLines(t, e.env, `sealgate_provider_complaints_total{provider="other"} 1`,
-		`sealgate_provider_deliveries_total{provider="other",result="delivered"} 5`)
+		`sealgate_provider_deliveries_total{provider="other",result="delivered"} 5`,
+		`sealgate_provider_deliveries_total{provider="other",result="bounced_hard"} 1`,
+		`sealgate_provider_deliveries_total{provider="other",result="deferred"} 1`)
 }
 
 // checkForgedTokens: an altered token, a made-up one, another domain and
