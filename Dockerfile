@@ -25,8 +25,10 @@ VOLUME ["/var/lib/sealgate"]
 # Map them to 25/587/443 on the host or the load balancer.
 EXPOSE 2525 2587 8443 9464
 USER 65532:65532
-# Healthy while the gateway takes mail: asked over the control socket in the
-# data folder (the image has no shell or HTTP client).
+# Healthy while the gateway takes mail, and while `sealgate node drain` has
+# it out of service (it prints "draining", then "drained"), so the node is
+# not killed mid hand-off: asked over the control socket in the data folder
+# (the image has no shell or HTTP client).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
   CMD ["/usr/local/bin/sealgate", "health"]
 ENTRYPOINT ["/usr/local/bin/sealgate"]

@@ -125,5 +125,18 @@ func (c *Client) Content(id string) ([]byte, error) {
 // file, line and key; the gateway keeps running on the old one.
 func (c *Client) Reload() error { return c.do("POST", "/reload", &struct{}{}) }
 
+// Health asks whether the gateway is sound: HealthReady when it takes
+// mail, NodeDraining or NodeDrained when it is out of service on purpose,
+// or an error saying why it is not sound.
+func (c *Client) Health() (string, error) {
+	var out struct {
+		Health string `json:"health"`
+	}
+	if err := c.do("GET", "/health", &out); err != nil {
+		return "", err
+	}
+	return out.Health, nil
+}
+
 // Ready asks whether the gateway takes mail; the error says why not.
 func (c *Client) Ready() error { return c.do("GET", "/readyz", &struct{}{}) }

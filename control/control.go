@@ -52,6 +52,12 @@ type Options struct {
 	// Ready says whether the gateway takes mail (nil) or why not, for
 	// `sealgate health`; nil means always ready.
 	Ready func() error
+	// Health says whether the gateway is sound though it may take no
+	// new mail, for `sealgate health` (a container's HEALTHCHECK):
+	// HealthReady when it takes mail, a node state (NodeDraining,
+	// NodeDrained) when it is out of service on purpose and otherwise
+	// sound, or an error saying why it is not. nil falls back to Ready.
+	Health func() (string, error)
 	// Node takes the node out of service (`sealgate node drain`) and
 	// back; nil answers 404 on the node routes.
 	Node Node
@@ -107,6 +113,7 @@ func (s *Server) routes() *http.ServeMux {
 	})
 	mux.HandleFunc("POST /reload", s.reload)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /health", s.health)
 	s.nodeRoutes(mux)
 	return mux
 }
@@ -191,6 +198,30 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	json.NewEncoder(w).Encode(map[string]string{"ready": "ok"})
+}
+
+// HealthReady is the health of a gateway that takes mail.
+const HealthReady = "ready"
+
+// health answers 200 with the gateway's health (ready, draining,
+// drained), 503 with the reason when it is not sound. Unlike /readyz, a
+// node taken out of service on purpose is healthy: an orchestrator must
+// not kill it while it hands its spool over.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	state, err := HealthReady, error(nil)
+	switch {
+	case s.opts.Health != nil:
+		state, err = s.opts.Health()
+	case s.opts.Ready != nil:
+		err = s.opts.Ready()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"error": "not healthy: " + err.Error()})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]string{"health": state})
 }
 
 var errNotAudited = errors.New("the audit record could not be written")

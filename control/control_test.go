@@ -66,3 +66,32 @@ func TestActionsRefusedWhenNotAudited(t *testing.T) {
 		t.Errorf("%d audit attempts, want one per request", a.tried)
 	}
 }
+
+// TestHealthFallsBackToReady: without a Health function, /health answers
+// as /readyz does — ready, or the reason it is not (exit 1 for `sealgate
+// health`); with one, a node out of service on purpose is healthy.
+func TestHealthFallsBackToReady(t *testing.T) {
+	var notReady error
+	health := func() (string, error) { return NodeDraining, nil }
+	for _, tc := range []struct {
+		opts    Options
+		want    string
+		wantErr string
+	}{
+		{Options{}, HealthReady, ""},
+		{Options{Ready: func() error { return notReady }}, "", "not healthy: disk full"},
+		{Options{Ready: func() error { return notReady }, Health: health}, NodeDraining, ""},
+	} {
+		notReady = errors.New("disk full")
+		tc.opts.Path, tc.opts.Queue, tc.opts.Audit = filepath.Join(t.TempDir(), "control.sock"), &fakeQueue{}, &brokenAudit{}
+		s, err := Listen(tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Dial(tc.opts.Path).Health()
+		s.Close(context.Background())
+		if got != tc.want || (err == nil) != (tc.wantErr == "") || (err != nil && err.Error() != tc.wantErr) {
+			t.Errorf("Health = %q, %v; want %q, %q", got, err, tc.want, tc.wantErr)
+		}
+	}
+}

@@ -135,7 +135,7 @@ func commandTable() []*command {
 		{path: []string{"config", "check"}, flags: cfg, summary: "check a config file: every problem, with file and line", run: cmdConfigCheck},
 		{path: []string{"reload"}, flags: cfg, summary: "make the running gateway re-read config, keys and certificates (as SIGHUP)", run: cmdReload},
 		{path: []string{"health"}, flags: cfg,
-			summary: "exit 0 if the running gateway takes mail, 1 with the reason if not (container health checks)", run: cmdHealth},
+			summary: "exit 0 if the running gateway takes mail (ready) or is out of service on purpose (draining, drained), 1 with the reason if not (container health checks)", run: cmdHealth},
 		{path: []string{"audit", "verify"}, args: "[FILE...]", maxArgs: 1000, flags: []string{"config", "public-key", "json", "partial"},
 			summary: "check the audit log's hash chain and signed checkpoints (rotated files oldest first); names the first broken record", run: cmdAuditVerify},
 		{path: []string{"audit", "key"}, flags: cfg,

@@ -149,7 +149,7 @@ func TestHealthCommand(t *testing.T) {
 		t.Fatalf("health of a running gateway: %d %q %q", code, out, errs)
 	}
 	e.gw.ready.Store(false)
-	if code, _, errs := runCLI("health", "--config", e.path); code != 1 || !strings.Contains(errs, "not ready") {
+	if code, _, errs := runCLI("health", "--config", e.path); code != 1 || !strings.Contains(errs, "starting or shutting down") {
 		t.Fatalf("health of a gateway shutting down: %d %q", code, errs)
 	}
 	e.gw.ready.Store(true)

@@ -151,6 +151,25 @@ func (g *gateway) readiness() error {
 	return g.queue.Storage()
 }
 
+// health answers `sealgate health` (the container's HEALTHCHECK): ready
+// as readiness says, or the node's state while it is out of service on
+// purpose (draining, drained), which is healthy though not ready — an
+// orchestrator must not kill a node that hands its spool over, whatever
+// its disk (a full disk is a reason to drain). Starting or shutting down
+// is not healthy.
+func (g *gateway) health() (string, error) {
+	if !g.ready.Load() {
+		return "", errNotReady
+	}
+	if st := g.node.state(); st != control.NodeServing {
+		return st, nil
+	}
+	if err := g.queue.Storage(); err != nil {
+		return "", err
+	}
+	return control.HealthReady, nil
+}
+
 func (g *gateway) start() error {
 	if g.certs == nil {
 		g.certs = &certCache{}
@@ -411,7 +430,7 @@ func (g *gateway) startSMTP() error {
 
 func (g *gateway) startOps() error {
 	c, err := control.Listen(control.Options{Path: controlSocket(g.cfg), Queue: g.queue,
-		Audit: controlAudit{g.audit}, Reload: g.reload, Ready: g.readiness, Node: g.node})
+		Audit: controlAudit{g.audit}, Reload: g.reload, Ready: g.readiness, Health: g.health, Node: g.node})
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}

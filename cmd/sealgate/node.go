@@ -93,6 +93,13 @@ func (n *node) out() bool {
 	return n.rec.State != control.NodeServing
 }
 
+// state is the node's state: serving, draining or drained.
+func (n *node) state() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.rec.State
+}
+
 // readiness is the node's part of /readyz.
 func (n *node) readiness() error {
 	n.mu.Lock()

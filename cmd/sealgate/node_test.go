@@ -364,3 +364,53 @@ func TestHandOffWaitsForThePeersAuditLog(t *testing.T) {
 	b.queue.Flush()
 	deliveredOnce(t, sink, ids)
 }
+
+// TestHealthWhileDraining: a node draining with mail its destination
+// defers is healthy for the container's HEALTHCHECK (`sealgate health`
+// exits 0 and says draining), so an orchestrator does not kill it mid
+// hand-off, while /readyz answers 503 so no new mail comes; once the mail
+// is delivered it says drained, still healthy, and ready again after
+// resume.
+func TestHealthWhileDraining(t *testing.T) {
+	t.Parallel()
+	up := &atomic.Bool{}
+	e := newEnv(t, envOpts{sink: smtpsink.Options{RcptReply: func(string) *smtp.SMTPError {
+		if up.Load() {
+			return nil
+		}
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "not now"}
+	}}})
+	if err := submit(t, e.smtpAt, e.ca, "news@news.example.org", []string{"a@example.net"},
+		newsMessage("drain@news.example.org", "a@example.net", "hello")); err != nil {
+		t.Fatal(err)
+	}
+	health := func(want string) {
+		t.Helper()
+		if code, out, errs := runCLI("health", "--config", e.path); code != 0 || out != want+"\n" {
+			t.Fatalf("health: %d %q %q, want 0 and %q", code, out, errs, want)
+		}
+	}
+	health("ready")
+	ctl := control.Dial(controlSocket(e.gw.cfg))
+	if st, err := ctl.Drain(time.Hour, ""); err != nil || st.State != control.NodeDraining {
+		t.Fatalf("drain: %+v %v", st, err)
+	}
+	health("draining")
+	if code, body := readyz(t, e.gw); code != http.StatusServiceUnavailable || !strings.Contains(body, "draining") {
+		t.Fatalf("draining node's readyz: %d %q, want 503 naming the drain", code, body)
+	}
+	if e.gw.node.Status().Spool.Messages != 1 {
+		t.Fatal("the deferred message left the spool before the destination took it")
+	}
+	up.Store(true)
+	e.gw.queue.Flush()
+	testenv.WaitFor(t, 30*time.Second, "drained", func() bool { return e.gw.node.Status().State == control.NodeDrained })
+	health("drained")
+	if code, _ := readyz(t, e.gw); code != http.StatusServiceUnavailable {
+		t.Fatalf("drained node's readyz: %d, want 503", code)
+	}
+	if _, err := ctl.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	health("ready")
+}

@@ -98,17 +98,21 @@ func cmdReload(inv *invocation, io stdio) int {
 }
 
 // cmdHealth is `sealgate health`: it asks the running gateway over its
-// control socket whether it takes mail, for a container's HEALTHCHECK
-// (the image has no shell or HTTP client).
+// control socket whether it is sound, for a container's HEALTHCHECK (the
+// image has no shell or HTTP client). It prints "ready" when the gateway
+// takes mail, and "draining" or "drained" (still exit 0) while the node
+// is out of service on purpose, so the orchestrator lets the hand-off
+// finish; /readyz says not ready meanwhile.
 func cmdHealth(inv *invocation, io stdio) int {
 	c, code := dialGateway(inv, io, "")
 	if c == nil {
 		return code
 	}
-	if err := c.Ready(); err != nil {
+	state, err := c.Health()
+	if err != nil {
 		return io.fail("health: %v", err)
 	}
-	fmt.Fprintln(io.out, "ready")
+	fmt.Fprintln(io.out, state)
 	return 0
 }
 
