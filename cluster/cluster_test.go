@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -39,9 +40,9 @@ func (r *recorder) count() int {
 }
 
 func handed() queue.Handed {
-	env := &queue.Envelope{ID: queue.NewID(), From: "lab@clinic.example.org", Received: time.Now(),
-		Rcpts: []queue.Rcpt{{Addr: "dr@example.net"}}}
-	return queue.Handed{Env: env, State: &queue.State{Version: 1, Rcpts: []queue.RcptState{{Addr: "dr@example.net", Status: queue.StatusPending}}},
+	env := &mail.Envelope{ID: queue.NewID(), From: "lab@clinic.example.org", Received: time.Now(),
+		Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}}}
+	return queue.Handed{Env: env, State: &mail.State{Version: 1, Rcpts: []mail.RcptState{{Addr: "dr@example.net", Status: mail.StatusPending}}},
 		Body: []byte("Subject: x\r\n\r\nPatient PAT-7731\r\n")}
 }
 

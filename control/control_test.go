@@ -8,14 +8,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // fakeQueue counts the operations carried out on it.
 type fakeQueue struct{ done []string }
 
-func (q *fakeQueue) List() []queue.Info                 { return nil }
-func (q *fakeQueue) Show(string) (queue.Info, error)    { return queue.Info{}, nil }
+func (q *fakeQueue) List() []mail.Info                  { return nil }
+func (q *fakeQueue) Show(string) (mail.Info, error)     { return mail.Info{}, nil }
 func (q *fakeQueue) Retry(id string) error              { q.done = append(q.done, "retry "+id); return nil }
 func (q *fakeQueue) Release(id string) error            { q.done = append(q.done, "release "+id); return nil }
 func (q *fakeQueue) HeldContent(string) ([]byte, error) { return []byte("held"), nil }

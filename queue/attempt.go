@@ -131,7 +131,7 @@ func (q *Queue) recordAttempt(it *item, now time.Time) bool {
 	it.cur.Attempts++
 	it.cur.NextAttempt = now.Add(Backoff(q.cfg.Schedule, it.cur.Attempts))
 	for i := range it.cur.Rcpts {
-		if it.cur.Rcpts[i].Status == StatusPending {
+		if it.cur.Rcpts[i].Status == mail.StatusPending {
 			it.cur.Rcpts[i].Attempts++
 		}
 	}
@@ -149,7 +149,7 @@ func (q *Queue) groups(it *item) [][]int {
 	byDomain := map[string]int{}
 	var out [][]int
 	for i, r := range it.cur.Rcpts {
-		if r.Status != StatusPending {
+		if r.Status != mail.StatusPending {
 			continue
 		}
 		d := domainOf(r.Addr)
@@ -172,7 +172,7 @@ func domainOf(addr string) string {
 // the outcomes; those held by pacing are noted in held, not applied.
 func (q *Queue) deliverGroup(it *item, idx []int, held *pacing) {
 	env := it.env
-	d := &Delivery{
+	d := &mail.Delivery{
 		QueueID: env.ID, From: env.From, Domain: domainOf(env.Rcpts[idx[0]].Addr), Client: env.Client,
 		Body: it.body, SMTPUTF8: env.SMTPUTF8, EightBit: env.EightBit,
 		RequireTLS: env.RequireTLS, Ret: env.Ret, EnvID: env.EnvID, TLS: env.TLS,
@@ -184,14 +184,14 @@ func (q *Queue) deliverGroup(it *item, idx []int, held *pacing) {
 	start := time.Now()
 	outcomes := q.cfg.Courier.Deliver(q.ctx, d)
 	q.m.latency.Observe(time.Since(start).Seconds())
-	byAddr := make(map[string]Outcome, len(outcomes))
+	byAddr := make(map[string]mail.Outcome, len(outcomes))
 	for _, o := range outcomes {
 		byAddr[o.Rcpt] = o
 	}
 	for _, i := range idx {
 		o, ok := byAddr[env.Rcpts[i].Addr]
 		if !ok {
-			o = Outcome{Rcpt: env.Rcpts[i].Addr, Err: fmt.Errorf("no outcome from courier")}
+			o = mail.Outcome{Rcpt: env.Rcpts[i].Addr, Err: fmt.Errorf("no outcome from courier")}
 		}
 		if o.Err != nil && !o.Paced.IsZero() {
 			held.hold(it, i, o.Paced)
@@ -219,7 +219,7 @@ func (held *pacing) hold(it *item, i int, at time.Time) {
 }
 
 // apply records one recipient's outcome.
-func (q *Queue) apply(it *item, i int, o Outcome) {
+func (q *Queue) apply(it *item, i int, o mail.Outcome) {
 	r := &it.cur.Rcpts[i]
 	r.Updated = time.Now()
 	r.Code, r.Enhanced, r.RemoteMTA, r.TLSVersion = o.Code, o.Enhanced, o.RemoteMTA, o.TLSVersion
@@ -228,9 +228,9 @@ func (q *Queue) apply(it *item, i int, o Outcome) {
 	result := string(o.Result())
 	switch o.Result() {
 	case mail.ResultDelivered:
-		r.Status, r.LastError, r.RemoteText = StatusDelivered, "", ""
+		r.Status, r.LastError, r.RemoteText = mail.StatusDelivered, "", ""
 	case mail.ResultBounced:
-		r.Status, r.LastError = StatusFailed, o.Err.Error()
+		r.Status, r.LastError = mail.StatusFailed, o.Err.Error()
 		r.RemoteText = mail.ReplyText(o.Err)
 	default:
 		r.LastError = o.Err.Error()
@@ -307,8 +307,8 @@ func (q *Queue) expire(it *item, now time.Time, held map[int]bool) {
 	}
 	for i := range it.cur.Rcpts {
 		r := &it.cur.Rcpts[i]
-		if r.Status == StatusPending && !held[i] {
-			r.Status = StatusFailed
+		if r.Status == mail.StatusPending && !held[i] {
+			r.Status = mail.StatusFailed
 			r.Enhanced = "4.4.7"
 			r.LastError = "message expired in queue: " + r.LastError
 			if a, ok := q.cfg.Audit.(ExpiryAuditor); ok {

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"github.com/sealgate/sealgate/mail"
 	"testing"
 	"time"
 )
@@ -25,7 +26,7 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("Backoff(%d) = %v, want %v", c.failed, got, c.want)
 		}
 	}
-	if got := Backoff(nil, 2); got != DefaultSchedule[1] {
-		t.Errorf("default schedule: got %v, want %v", got, DefaultSchedule[1])
+	if got := Backoff(nil, 2); got != mail.DefaultRetrySchedule[1] {
+		t.Errorf("default schedule: got %v, want %v", got, mail.DefaultRetrySchedule[1])
 	}
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"github.com/sealgate/sealgate/mail"
 	"os"
 	"syscall"
 	"testing"
@@ -53,10 +54,10 @@ func cpuTime() time.Duration {
 // discard accepts every recipient without doing anything.
 type discard struct{}
 
-func (discard) Deliver(_ context.Context, d *Delivery) []Outcome {
-	out := make([]Outcome, len(d.Rcpts))
+func (discard) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
+	out := make([]mail.Outcome, len(d.Rcpts))
 	for i, r := range d.Rcpts {
-		out[i] = Outcome{Rcpt: r.Addr}
+		out[i] = mail.Outcome{Rcpt: r.Addr}
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"github.com/sealgate/sealgate/mail"
 	"testing"
 )
 
@@ -13,7 +14,7 @@ func TestTransactionalBeforeWaitingCampaign(t *testing.T) {
 	t.Parallel()
 	gate := make(chan struct{})
 	first := make(chan struct{}, 1)
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		if n == 0 {
 			first <- struct{}{}
 			<-gate

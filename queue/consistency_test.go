@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"github.com/sealgate/sealgate/mail"
 	"sync"
 	"syscall"
 	"testing"
@@ -13,7 +14,7 @@ import (
 // deferred, gone@ bounced, and blocks recipients in block until released.
 type gate struct {
 	mu      sync.Mutex
-	calls   []Delivery
+	calls   []mail.Delivery
 	block   map[string]chan struct{}
 	entered chan string
 }
@@ -30,7 +31,7 @@ func (g *gate) hold(addr string) chan struct{} {
 	return c
 }
 
-func (g *gate) Deliver(ctx context.Context, d *Delivery) []Outcome {
+func (g *gate) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
 	g.mu.Lock()
 	g.calls = append(g.calls, *d)
 	c := g.block[d.Rcpts[0].Addr]
@@ -42,15 +43,15 @@ func (g *gate) Deliver(ctx context.Context, d *Delivery) []Outcome {
 		case <-ctx.Done():
 		}
 	}
-	var out []Outcome
+	var out []mail.Outcome
 	for _, r := range d.Rcpts {
 		switch domainOf(r.Addr) {
 		case "ok.example":
-			out = append(out, Outcome{Rcpt: r.Addr, Code: 250})
+			out = append(out, mail.Outcome{Rcpt: r.Addr, Code: 250})
 		case "gone.example":
-			out = append(out, Outcome{Rcpt: r.Addr, Err: errors.New("550 5.1.1 no such user"), Permanent: true, Code: 550, Enhanced: "5.1.1"})
+			out = append(out, mail.Outcome{Rcpt: r.Addr, Err: errors.New("550 5.1.1 no such user"), Permanent: true, Code: 550, Enhanced: "5.1.1"})
 		default:
-			out = append(out, Outcome{Rcpt: r.Addr, Err: errors.New("451 later"), Code: 451})
+			out = append(out, mail.Outcome{Rcpt: r.Addr, Err: errors.New("451 later"), Code: 451})
 		}
 	}
 	return out
@@ -72,10 +73,10 @@ func (g *gate) to(addr string) int {
 
 // dsns returns the distinct DSNs handed to the courier (a DSN deferred
 // and tried again counts once), by DSN queue ID.
-func (g *gate) dsns() map[string]Delivery {
+func (g *gate) dsns() map[string]mail.Delivery {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	out := map[string]Delivery{}
+	out := map[string]mail.Delivery{}
 	for _, d := range g.calls {
 		if d.From == "" {
 			out[d.QueueID] = d
@@ -126,7 +127,7 @@ func TestCompactionKeepsStateAfterMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.State.Rcpts[0].Status != StatusDelivered || info.State.Attempts < 2 {
+	if info.State.Rcpts[0].Status != mail.StatusDelivered || info.State.Attempts < 2 {
 		t.Fatalf("recovered state %+v: the newest state record was dropped", info.State)
 	}
 	q3.Flush()
@@ -302,7 +303,7 @@ func TestReadsRacingCompactionNeverQuarantine(t *testing.T) {
 	m := newMemSpool()
 	var mu sync.Mutex
 	seen := map[string]int{}
-	c := &scripted{fn: func(_ int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(_ int, d *mail.Delivery) []mail.Outcome {
 		mu.Lock()
 		seen[d.QueueID]++
 		n := seen[d.QueueID]

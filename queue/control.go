@@ -8,35 +8,32 @@ import (
 	"github.com/sealgate/sealgate/mail"
 )
 
-// Info describes a queued message for operators (mail.Info).
-type Info = mail.Info
-
-func (it *item) info() Info {
+func (it *item) info() mail.Info {
 	st := *it.st
 	st.Rcpts = slices.Clone(it.st.Rcpts)
-	return Info{ID: it.env.ID, From: it.env.From, Received: it.env.Received,
+	return mail.Info{ID: it.env.ID, From: it.env.From, Received: it.env.Received,
 		Client: it.env.Client, Policy: it.env.Policy, Held: st.Held, State: st, Running: it.running}
 }
 
 // List returns every message in the queue, oldest first.
-func (q *Queue) List() []Info {
+func (q *Queue) List() []mail.Info {
 	q.mu.Lock()
-	out := make([]Info, 0, len(q.items))
+	out := make([]mail.Info, 0, len(q.items))
 	for _, it := range q.items {
 		out = append(out, it.info())
 	}
 	q.mu.Unlock()
-	slices.SortFunc(out, func(a, b Info) int { return a.Received.Compare(b.Received) })
+	slices.SortFunc(out, func(a, b mail.Info) int { return a.Received.Compare(b.Received) })
 	return out
 }
 
 // Show returns one message.
-func (q *Queue) Show(id string) (Info, error) {
+func (q *Queue) Show(id string) (mail.Info, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it, ok := q.items[id]
 	if !ok {
-		return Info{}, ErrNotFound
+		return mail.Info{}, mail.ErrNoSuchMessage
 	}
 	return it.info(), nil
 }
@@ -46,14 +43,14 @@ func (q *Queue) Show(id string) (Info, error) {
 // restart.
 func (q *Queue) Retry(id string) error {
 	if !q.enter() {
-		return ErrClosed
+		return mail.ErrQueueClosed
 	}
 	defer q.gate.RUnlock()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it, ok := q.items[id]
 	if !ok {
-		return ErrNotFound
+		return mail.ErrNoSuchMessage
 	}
 	switch {
 	case it.st.Held && !it.running:
@@ -71,10 +68,6 @@ func (q *Queue) Retry(id string) error {
 	q.poke()
 	return nil
 }
-
-// ErrNotHeld is returned by Release and HeldContent for a message that is
-// not held by policy.
-var ErrNotHeld = mail.ErrNotHeld
 
 // Release lets a message held by policy (a quarantine rule) be delivered.
 // Unlike Retry it refuses a message that is not held, so an operator who
@@ -95,9 +88,9 @@ func (q *Queue) held(id string) error {
 	q.mu.Unlock()
 	switch {
 	case !ok:
-		return ErrNotFound
+		return mail.ErrNoSuchMessage
 	case !held:
-		return ErrNotHeld
+		return mail.ErrNotHeld
 	}
 	return nil
 }
@@ -134,7 +127,7 @@ func (q *Queue) Flush() int {
 // message in the middle of an attempt is removed when the attempt ends.
 func (q *Queue) Delete(id string) error {
 	if !q.enter() {
-		return ErrClosed
+		return mail.ErrQueueClosed
 	}
 	defer q.gate.RUnlock()
 	q.mu.Lock()
@@ -150,7 +143,7 @@ func (q *Queue) Delete(id string) error {
 	}
 	q.mu.Unlock()
 	if !ok {
-		return ErrNotFound
+		return mail.ErrNoSuchMessage
 	}
 	return q.sp.remove(id, true)
 }

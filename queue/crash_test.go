@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sealgate/sealgate/mail"
 	"math/rand/v2"
 	"path/filepath"
 	"regexp"
@@ -64,10 +65,10 @@ type crashCourier struct {
 
 var dsnOfRe = regexp.MustCompile(`X-Sealgate-Queue-ID: ([0-9a-f]{24})`)
 
-func (c *crashCourier) Deliver(_ context.Context, d *Delivery) []Outcome {
-	var out []Outcome
+func (c *crashCourier) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
+	var out []mail.Outcome
 	for _, r := range d.Rcpts {
-		o := Outcome{Rcpt: r.Addr, Code: 250}
+		o := mail.Outcome{Rcpt: r.Addr, Code: 250}
 		switch domainOf(r.Addr) {
 		case "slow.example":
 			c.mu.Lock()
@@ -75,10 +76,10 @@ func (c *crashCourier) Deliver(_ context.Context, d *Delivery) []Outcome {
 			n := c.tries[d.QueueID+r.Addr]
 			c.mu.Unlock()
 			if n <= 2 {
-				o = Outcome{Rcpt: r.Addr, Err: errors.New("451 later"), Code: 451}
+				o = mail.Outcome{Rcpt: r.Addr, Err: errors.New("451 later"), Code: 451}
 			}
 		case "gone.example":
-			o = Outcome{Rcpt: r.Addr, Err: errors.New("550 5.1.1 no such user"), Permanent: true, Code: 550, Enhanced: "5.1.1"}
+			o = mail.Outcome{Rcpt: r.Addr, Err: errors.New("550 5.1.1 no such user"), Permanent: true, Code: 550, Enhanced: "5.1.1"}
 		}
 		if o.Err == nil {
 			c.m.mark("%s", handedOver(d, r.Addr))
@@ -90,7 +91,7 @@ func (c *crashCourier) Deliver(_ context.Context, d *Delivery) []Outcome {
 
 // handedOver names one successful hand-over: "deliver|ID|RCPT" or, for a
 // DSN, "dsn|DSN-ID|ORIGINAL-ID".
-func handedOver(d *Delivery, rcpt string) string {
+func handedOver(d *mail.Delivery, rcpt string) string {
 	if d.From == "" {
 		orig := ""
 		if m := dsnOfRe.FindSubmatch(d.Body); m != nil {
@@ -133,9 +134,9 @@ func runWorkload(m *memFS, faulty bool, beforeClose func()) error {
 	}
 	var held string
 	for _, cm := range crashMessages {
-		e := &Envelope{From: "lab@ok.example", Client: "ehr", Hold: cm.hold}
+		e := &mail.Envelope{From: "lab@ok.example", Client: "ehr", Hold: cm.hold}
 		for _, r := range cm.rcpts {
-			e.Rcpts = append(e.Rcpts, Rcpt{Addr: r})
+			e.Rcpts = append(e.Rcpts, mail.Rcpt{Addr: r})
 		}
 		id, err := q.Enqueue(context.Background(), e, testMsg())
 		if err != nil && faulty {
@@ -358,12 +359,12 @@ func readEvidence(img *memFS) (*evidence, error) {
 			case kindDone:
 				ev.done[h.id] = true
 			case kindState:
-				var st State
+				var st mail.State
 				if err := jsonUnmarshal(plain, &st); err != nil {
 					return nil, err
 				}
 				for _, r := range st.Rcpts {
-					if r.Status == StatusDelivered {
+					if r.Status == mail.StatusDelivered {
 						ev.delivered[h.id+"|"+r.Addr] = true
 					}
 				}
@@ -381,13 +382,13 @@ type drainCourier struct {
 	dsns map[string]map[string]bool // original ID → DSN IDs
 }
 
-func (c *drainCourier) Deliver(_ context.Context, d *Delivery) []Outcome {
+func (c *drainCourier) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []Outcome
+	var out []mail.Outcome
 	for _, r := range d.Rcpts {
 		if domainOf(r.Addr) == "gone.example" {
-			out = append(out, Outcome{Rcpt: r.Addr, Err: errors.New("550 5.1.1 no such user"), Permanent: true, Code: 550, Enhanced: "5.1.1"})
+			out = append(out, mail.Outcome{Rcpt: r.Addr, Err: errors.New("550 5.1.1 no such user"), Permanent: true, Code: 550, Enhanced: "5.1.1"})
 			continue
 		}
 		f := strings.Split(handedOver(d, r.Addr), "|")
@@ -399,7 +400,7 @@ func (c *drainCourier) Deliver(_ context.Context, d *Delivery) []Outcome {
 		} else {
 			c.got[f[1]+"|"+f[2]]++
 		}
-		out = append(out, Outcome{Rcpt: r.Addr, Code: 250})
+		out = append(out, mail.Outcome{Rcpt: r.Addr, Code: 250})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"errors"
+	"github.com/sealgate/sealgate/mail"
 	"log/slog"
 	"strings"
 	"sync"
@@ -31,8 +32,8 @@ func TestDeferralLoggedWithReason(t *testing.T) {
 	t.Parallel()
 	var logs lockedBuf
 	fail := errors.New("delivery: temporary failure at connect to mx.example.net: connection refused for <dr@example.net>\r\ninjected")
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
-		return []Outcome{{Rcpt: d.Rcpts[0].Addr, Err: fail, Enhanced: "4.4.1"}}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
+		return []mail.Outcome{{Rcpt: d.Rcpts[0].Addr, Err: fail, Enhanced: "4.4.1"}}
 	}}
 	q := startQueue(t, t.TempDir(), c, func(cfg *Config) {
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))

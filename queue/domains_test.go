@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"github.com/sealgate/sealgate/mail"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,7 +21,7 @@ func TestCrashDuringSecondDomainDoesNotRepeatFirst(t *testing.T) {
 	dir := t.TempDir()
 	inB, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		if d.Domain == "b.example" {
 			once.Do(func() { close(inB) })
 			<-release
@@ -40,7 +41,7 @@ func TestCrashDuringSecondDomainDoesNotRepeatFirst(t *testing.T) {
 	crashed := copySegments(t, dir)
 	close(release)
 
-	again := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	again := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q2 := startQueue(t, crashed, again, nil)
 	waitFor(t, "the recovered message to be delivered", func() bool { return len(q2.List()) == 0 })
 	for _, d := range again.delivered() {

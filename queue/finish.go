@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/dsn"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // finish handles a message whose recipients are all in a terminal state.
@@ -60,9 +61,9 @@ func (q *Queue) notifications(it *item) []dsn.Recipient {
 		notify := it.env.Rcpts[i].Notify
 		var action, status string
 		switch {
-		case r.Status == StatusFailed && wants(notify, "FAILURE", true):
+		case r.Status == mail.StatusFailed && wants(notify, "FAILURE", true):
 			action, status = "failed", orDefault(r.Enhanced, "5.0.0")
-		case r.Status == StatusDelivered && !r.DSNPassed && wants(notify, "SUCCESS", false):
+		case r.Status == mail.StatusDelivered && !r.DSNPassed && wants(notify, "SUCCESS", false):
 			action, status = "relayed", "2.0.0"
 		default:
 			continue
@@ -89,7 +90,7 @@ func orDefault(s, d string) string {
 	return s
 }
 
-func diagnostic(r RcptState) string {
+func diagnostic(r mail.RcptState) string {
 	if r.Code == 0 {
 		return ""
 	}
@@ -112,9 +113,9 @@ func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) (*item, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &Envelope{
-		From: "", Rcpts: []Rcpt{{Addr: it.env.From}}, Received: time.Now(),
-		Client: "sealgate-dsn", Origin: OriginDSN, DSN: true, DSNOf: it.env.ID, TLS: it.env.TLS, Policy: it.env.Policy,
+	env := &mail.Envelope{
+		From: "", Rcpts: []mail.Rcpt{{Addr: it.env.From}}, Received: time.Now(),
+		Client: "sealgate-dsn", Origin: mail.OriginDSN, DSN: true, DSNOf: it.env.ID, TLS: it.env.TLS, Policy: it.env.Policy,
 		EightBit: it.env.EightBit, SMTPUTF8: it.env.SMTPUTF8,
 	}
 	id, err := q.enqueue(env, msg, false)

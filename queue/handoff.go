@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sealgate/sealgate/mail"
 	"slices"
 	"time"
 )
@@ -15,9 +16,9 @@ import (
 // decisions), the per-recipient state (which recipients are delivered or
 // failed already, attempts, next attempt, hold) and the message itself.
 type Handed struct {
-	Env   *Envelope `json:"env"`
-	State *State    `json:"state"`
-	Body  []byte    `json:"body"`
+	Env   *mail.Envelope `json:"env"`
+	State *mail.State    `json:"state"`
+	Body  []byte         `json:"body"`
 }
 
 // check reports what makes h unfit for a spool: a bad ID, no recipients,
@@ -38,7 +39,7 @@ func (h *Handed) check() error {
 			return errors.New("queue: hand-off state does not match its recipients")
 		}
 		switch r.Status {
-		case StatusPending, StatusDelivered, StatusFailed:
+		case mail.StatusPending, mail.StatusDelivered, mail.StatusFailed:
 		default:
 			return fmt.Errorf("queue: hand-off with unknown recipient status %q", r.Status)
 		}
@@ -210,7 +211,7 @@ func (q *Queue) Import(h Handed) error {
 		return fmt.Errorf("queue: %w", err)
 	}
 	if !q.enter() {
-		return ErrClosed
+		return mail.ErrQueueClosed
 	}
 	defer q.gate.RUnlock()
 	q.mu.Lock()
@@ -232,7 +233,7 @@ func (q *Queue) Import(h Handed) error {
 // writeImported appends a handed-over message's state and message records
 // in one write and syncs them: both are on disk, or neither is found on
 // recovery (a state record without its message is dropped).
-func (s *spool) writeImported(env *Envelope, body []byte, st *State) error {
+func (s *spool) writeImported(env *mail.Envelope, body []byte, st *mail.State) error {
 	sb, err := json.Marshal(st)
 	if err != nil {
 		return err

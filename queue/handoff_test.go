@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/sealgate/sealgate/mail"
 	"testing"
 	"time"
 )
@@ -15,13 +16,13 @@ import (
 func TestHandOffKeepsRecipientState(t *testing.T) {
 	t.Parallel()
 	dirA, dirB := t.TempDir(), t.TempDir()
-	a := startQueue(t, dirA, &scripted{fn: func(_ int, d *Delivery) []Outcome {
-		var out []Outcome
+	a := startQueue(t, dirA, &scripted{fn: func(_ int, d *mail.Delivery) []mail.Outcome {
+		var out []mail.Outcome
 		for _, r := range d.Rcpts {
 			if r.Addr == "done@example.net" {
-				out = append(out, Outcome{Rcpt: r.Addr, Code: 250})
+				out = append(out, mail.Outcome{Rcpt: r.Addr, Code: 250})
 			} else {
-				out = append(out, Outcome{Rcpt: r.Addr, Err: errors.New("451 try later"), Code: 451})
+				out = append(out, mail.Outcome{Rcpt: r.Addr, Err: errors.New("451 try later"), Code: 451})
 			}
 		}
 		return out
@@ -36,7 +37,7 @@ func TestHandOffKeepsRecipientState(t *testing.T) {
 	})
 	a.Pause()
 	keyB := bytes.Repeat([]byte{9}, 32)
-	idle := &scripted{fn: func(int, *Delivery) []Outcome { return nil }}
+	idle := &scripted{fn: func(int, *mail.Delivery) []mail.Outcome { return nil }}
 	b, err := New(Config{Dir: dirB, Key: keyB, Courier: idle})
 	if err != nil {
 		t.Fatal(err)
@@ -57,13 +58,13 @@ func TestHandOffKeepsRecipientState(t *testing.T) {
 		t.Fatal("paused peer delivered")
 	}
 	a.Close(context.Background())
-	a2 := startQueue(t, dirA, &scripted{fn: func(int, *Delivery) []Outcome { return nil }}, nil)
+	a2 := startQueue(t, dirA, &scripted{fn: func(int, *mail.Delivery) []mail.Outcome { return nil }}, nil)
 	if n := len(a2.List()); n != 0 {
 		t.Fatalf("node A's spool holds %d messages after restart", n)
 	}
 
-	got := make(chan Delivery, 4)
-	b2 := startQueue(t, dirB, &scripted{fn: func(_ int, d *Delivery) []Outcome {
+	got := make(chan mail.Delivery, 4)
+	b2 := startQueue(t, dirB, &scripted{fn: func(_ int, d *mail.Delivery) []mail.Outcome {
 		got <- *d
 		return all(d, nil, false)
 	}}, func(c *Config) { c.Key = keyB })
@@ -84,7 +85,7 @@ func TestHandOffRefusedKeepsMessage(t *testing.T) {
 	t.Parallel()
 	delivered := make(chan string, 1)
 	block := make(chan struct{})
-	a := startQueue(t, t.TempDir(), &scripted{fn: func(_ int, d *Delivery) []Outcome {
+	a := startQueue(t, t.TempDir(), &scripted{fn: func(_ int, d *mail.Delivery) []mail.Outcome {
 		<-block
 		delivered <- d.QueueID
 		return all(d, nil, false)
@@ -119,7 +120,7 @@ func TestHandOffRefusedKeepsMessage(t *testing.T) {
 // envelope is refused.
 func TestImportOnceAndChecked(t *testing.T) {
 	t.Parallel()
-	b := startQueue(t, t.TempDir(), &scripted{fn: func(int, *Delivery) []Outcome { return nil }}, nil)
+	b := startQueue(t, t.TempDir(), &scripted{fn: func(int, *mail.Delivery) []mail.Outcome { return nil }}, nil)
 	b.Pause()
 	e := env("dr@example.net")
 	e.ID, e.Version, e.Received = NewID(), metaVersion, time.Now()
@@ -133,7 +134,7 @@ func TestImportOnceAndChecked(t *testing.T) {
 		t.Fatalf("%d messages after a repeated import, want 1", c.Messages)
 	}
 	bad := h
-	bad.Env = &Envelope{ID: NewID(), Received: time.Now(), Rcpts: []Rcpt{{Addr: "a@example.net"}, {Addr: "b@example.net"}}}
+	bad.Env = &mail.Envelope{ID: NewID(), Received: time.Now(), Rcpts: []mail.Rcpt{{Addr: "a@example.net"}, {Addr: "b@example.net"}}}
 	if err := b.Import(bad); err == nil {
 		t.Fatal("import with a state for other recipients accepted")
 	}

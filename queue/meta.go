@@ -12,25 +12,10 @@ import (
 // metaVersion is the version of the envelope and state JSON documents.
 const metaVersion = 1
 
-// The recipient and message states the spool records, as the vocabulary
-// names them.
-type (
-	RcptStatus = mail.RcptStatus
-	RcptState  = mail.RcptState
-	State      = mail.State
-)
-
-// Recipient states. Delivered and Failed are terminal.
-const (
-	StatusPending   = mail.StatusPending
-	StatusDelivered = mail.StatusDelivered
-	StatusFailed    = mail.StatusFailed
-)
-
-func newState(env *Envelope, now time.Time) *State {
-	st := &State{Version: metaVersion, NextAttempt: now, Held: env.Hold}
+func newState(env *mail.Envelope, now time.Time) *mail.State {
+	st := &mail.State{Version: metaVersion, NextAttempt: now, Held: env.Hold}
 	for _, r := range env.Rcpts {
-		st.Rcpts = append(st.Rcpts, RcptState{Addr: r.Addr, Status: StatusPending})
+		st.Rcpts = append(st.Rcpts, mail.RcptState{Addr: r.Addr, Status: mail.StatusPending})
 	}
 	return st
 }
@@ -42,8 +27,8 @@ func isDamaged(err error) bool {
 	return errors.Is(err, errCorrupt)
 }
 
-func decodeEnvelope(b []byte) (*Envelope, error) {
-	var env Envelope
+func decodeEnvelope(b []byte) (*mail.Envelope, error) {
+	var env mail.Envelope
 	if err := json.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("%w: envelope: %w", errCorrupt, err)
 	}
@@ -56,8 +41,8 @@ func decodeEnvelope(b []byte) (*Envelope, error) {
 	return &env, nil
 }
 
-func decodeState(b []byte, env *Envelope) (*State, error) {
-	var st State
+func decodeState(b []byte, env *mail.Envelope) (*mail.State, error) {
+	var st mail.State
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("%w: state: %w", errCorrupt, err)
 	}

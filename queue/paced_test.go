@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sealgate/sealgate/mail"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,9 +18,9 @@ type attemptRec struct {
 	results  []bool // delivered
 }
 
-func (a *attemptRec) Accepted(*Envelope) {}
+func (a *attemptRec) Accepted(*mail.Envelope) {}
 
-func (a *attemptRec) Delivery(_ *Envelope, o Outcome, attempt int) {
+func (a *attemptRec) Delivery(_ *mail.Envelope, o mail.Outcome, attempt int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.attempts = append(a.attempts, attempt)
@@ -39,7 +40,7 @@ func (a *attemptRec) seen() ([]int, []bool) {
 func TestPacedIsNotAnAttempt(t *testing.T) {
 	t.Parallel()
 	const holds = 3
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		if n < holds {
 			out := all(d, errors.New("delivery paced: destination provider's budget is spent"), false)
 			for i := range out {
@@ -62,7 +63,7 @@ func TestPacedIsNotAnAttempt(t *testing.T) {
 	}
 	waitFor(t, "the paced message delivered", func() bool {
 		_, err := q.Show(id)
-		return errors.Is(err, ErrNotFound)
+		return errors.Is(err, mail.ErrNoSuchMessage)
 	})
 	if n := len(c.delivered()); n != holds+1 {
 		t.Errorf("courier called %d times, want %d (%d holds, then the delivery)", n, holds+1, holds)
@@ -84,7 +85,7 @@ func TestCampaignLeavesWorkersForTransactional(t *testing.T) {
 	t.Parallel()
 	gate := make(chan struct{})
 	var stuck atomic.Int64
-	c := &scripted{fn: func(_ int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(_ int, d *mail.Delivery) []mail.Outcome {
 		if d.Client == "campaign" {
 			stuck.Add(1)
 			<-gate
@@ -112,7 +113,7 @@ func TestCampaignLeavesWorkersForTransactional(t *testing.T) {
 	}
 	waitFor(t, "the reminder delivered while the campaign holds its workers", func() bool {
 		_, err := q.Show(id)
-		return errors.Is(err, ErrNotFound)
+		return errors.Is(err, mail.ErrNoSuchMessage)
 	})
 	if got := stuck.Load(); got != int64(bulkWorkers(workers)) {
 		t.Errorf("%d campaign deliveries started, want %d (one worker kept for other mail)", got, bulkWorkers(workers))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/sealgate/sealgate/mail"
 	"log/slog"
 	"strings"
 	"sync"
@@ -32,7 +33,7 @@ func (s *syncBuffer) String() string {
 func TestPanicValueQuotingMessageNotLogged(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	c := &scripted{fn: func(_ int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(_ int, d *mail.Delivery) []mail.Outcome {
 		panic(fmt.Sprintf("bad part in %s for %s", d.Body, d.Rcpts[0].Addr))
 	}}
 	q := startQueue(t, t.TempDir(), c, func(cfg *Config) {

@@ -18,7 +18,7 @@ import (
 type Config struct {
 	Dir      string // spool directory
 	Key      []byte // AES-256 spool key (LoadOrCreateKey)
-	Courier  Courier
+	Courier  mail.Courier
 	Hostname string // for DSNs
 	Schedule []time.Duration
 	MaxAge   time.Duration
@@ -50,22 +50,16 @@ type Config struct {
 // itself entering the spool (Submit), and each delivery attempt. It must
 // not block.
 type Auditor interface {
-	Accepted(env *Envelope)
-	Delivery(env *Envelope, o Outcome, attempt int)
+	Accepted(env *mail.Envelope)
+	Delivery(env *mail.Envelope, o mail.Outcome, attempt int)
 }
 
 // ExpiryAuditor is an Auditor that is also told of each recipient failed
 // because its message stayed in the queue past MaxAge: the recipient
 // bounces (4.4.7) without another attempt. Optional; it must not block.
 type ExpiryAuditor interface {
-	Expired(env *Envelope, rcpt string, attempts int)
+	Expired(env *mail.Envelope, rcpt string, attempts int)
 }
-
-// ErrClosed is returned by Enqueue once the queue is shutting down.
-var ErrClosed = mail.ErrQueueClosed
-
-// ErrNotFound is returned by control operations for an unknown ID.
-var ErrNotFound = mail.ErrNoSuchMessage
 
 // Queue is the durable outbound queue: a spool on disk and a scheduler
 // that hands due messages to the Courier.
@@ -98,11 +92,11 @@ type Queue struct {
 }
 
 type item struct {
-	env *Envelope
+	env *mail.Envelope
 	// st is the published state (read by List and the heap); cur is the
 	// working copy of a running attempt, published when it ends.
-	st       *State
-	cur      *State
+	st       *mail.State
+	cur      *mail.State
 	body     []byte // nil when not held in memory
 	index    int    // in the due heap, -1 when not there
 	running  bool
@@ -122,7 +116,7 @@ func New(cfg Config) (*Queue, error) {
 		cfg.Workers = 64
 	}
 	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = DefaultMaxAge
+		cfg.MaxAge = mail.DefaultMaxAge
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -258,7 +252,7 @@ func (q *Queue) quarantine(id string, cause error) error {
 // after the spool file and its directory entry are on disk: the caller may
 // then answer 250. Below Config.MinFree, and when the spool's file system
 // cannot take the message, the error matches ErrInsufficientStorage.
-func (q *Queue) Enqueue(ctx context.Context, env *Envelope, body []byte) (string, error) {
+func (q *Queue) Enqueue(ctx context.Context, env *mail.Envelope, body []byte) (string, error) {
 	if err := q.CheckSpace(int64(len(body))); err != nil {
 		return "", fmt.Errorf("queue: %w", err)
 	}
@@ -296,9 +290,9 @@ func (q *Queue) Storage() error {
 
 // enqueue writes a message (new mail, or a DSN, which may use the
 // reserve) and, when schedule is set, hands it to the scheduler.
-func (q *Queue) enqueue(env *Envelope, body []byte, schedule bool) (string, error) {
+func (q *Queue) enqueue(env *mail.Envelope, body []byte, schedule bool) (string, error) {
 	if !q.enter() {
-		return "", ErrClosed
+		return "", mail.ErrQueueClosed
 	}
 	defer q.gate.RUnlock()
 	if env.ID == "" {

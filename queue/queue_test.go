@@ -16,16 +16,17 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/sealgate/sealgate/internal/testenv"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // scripted is a Courier whose answers the test decides.
 type scripted struct {
 	mu    sync.Mutex
-	calls []Delivery
-	fn    func(n int, d *Delivery) []Outcome
+	calls []mail.Delivery
+	fn    func(n int, d *mail.Delivery) []mail.Outcome
 }
 
-func (s *scripted) Deliver(_ context.Context, d *Delivery) []Outcome {
+func (s *scripted) Deliver(_ context.Context, d *mail.Delivery) []mail.Outcome {
 	s.mu.Lock()
 	n := len(s.calls)
 	s.calls = append(s.calls, *d)
@@ -33,16 +34,16 @@ func (s *scripted) Deliver(_ context.Context, d *Delivery) []Outcome {
 	return s.fn(n, d)
 }
 
-func (s *scripted) delivered() []Delivery {
+func (s *scripted) delivered() []mail.Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Delivery(nil), s.calls...)
+	return append([]mail.Delivery(nil), s.calls...)
 }
 
-func all(d *Delivery, err error, permanent bool) []Outcome {
-	var out []Outcome
+func all(d *mail.Delivery, err error, permanent bool) []mail.Outcome {
+	var out []mail.Outcome
 	for _, r := range d.Rcpts {
-		out = append(out, Outcome{Rcpt: r.Addr, Err: err, Permanent: permanent, Code: codeOf(err, permanent)})
+		out = append(out, mail.Outcome{Rcpt: r.Addr, Err: err, Permanent: permanent, Code: codeOf(err, permanent)})
 	}
 	return out
 }
@@ -59,7 +60,7 @@ func codeOf(err error, permanent bool) int {
 
 var testKey = bytes.Repeat([]byte{7}, 32)
 
-func startQueue(t *testing.T, dir string, c Courier, mod func(*Config)) *Queue {
+func startQueue(t *testing.T, dir string, c mail.Courier, mod func(*Config)) *Queue {
 	t.Helper()
 	cfg := Config{Dir: dir, Key: testKey, Courier: c, Hostname: "gw.example.org",
 		Schedule: []time.Duration{20 * time.Millisecond}}
@@ -83,10 +84,10 @@ func testMsg() []byte {
 	return []byte("From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: x\r\n\r\n" + secretBody + "\r\n")
 }
 
-func env(rcpts ...string) *Envelope {
-	e := &Envelope{From: "lab@clinic.example.org", Client: "ehr"}
+func env(rcpts ...string) *mail.Envelope {
+	e := &mail.Envelope{From: "lab@clinic.example.org", Client: "ehr"}
 	for _, r := range rcpts {
-		e.Rcpts = append(e.Rcpts, Rcpt{Addr: r})
+		e.Rcpts = append(e.Rcpts, mail.Rcpt{Addr: r})
 	}
 	return e
 }
@@ -101,7 +102,7 @@ func TestSpoolFilesAreEncryptedAndBound(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	block := make(chan struct{})
-	c := &scripted{fn: func(int, *Delivery) []Outcome { <-block; return nil }}
+	c := &scripted{fn: func(int, *mail.Delivery) []mail.Outcome { <-block; return nil }}
 	q := startQueue(t, dir, c, nil)
 	defer close(block)
 	id, err := q.Enqueue(context.Background(), env("dr@example.net"), testMsg())
@@ -152,7 +153,7 @@ func assertNoPlaintext(t *testing.T, dir string, secrets ...string) {
 func TestTemporaryFailureRetriedThenDelivered(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		if n == 0 {
 			return all(d, errors.New("451 try later"), false)
 		}
@@ -176,12 +177,12 @@ func TestTemporaryFailureRetriedThenDelivered(t *testing.T) {
 func TestPermanentFailureSendsOneDSN(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		if d.From == "" {
 			return all(d, nil, false) // the DSN itself is delivered
 		}
 		out := all(d, nil, false)
-		out[1] = Outcome{Rcpt: d.Rcpts[1].Addr, Err: errors.New("550 5.1.1 no such user"), Permanent: true,
+		out[1] = mail.Outcome{Rcpt: d.Rcpts[1].Addr, Err: errors.New("550 5.1.1 no such user"), Permanent: true,
 			Code: 550, Enhanced: "5.1.1", RemoteMTA: "mx.example.net"}
 		return out
 	}}
@@ -218,7 +219,7 @@ func checkDSN(t *testing.T, body []byte, rcpt, status string) {
 func TestNoDSNForNullSenderOrNotifyNever(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("550 no"), true) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, errors.New("550 no"), true) }}
 	q := startQueue(t, dir, c, nil)
 	e := env("a@example.net")
 	e.From = ""
@@ -241,7 +242,7 @@ func TestNoDSNForNullSenderOrNotifyNever(t *testing.T) {
 func TestExpiredMessageBounces(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		if d.From == "" {
 			return all(d, nil, false)
 		}
@@ -277,7 +278,7 @@ type expiryRec struct {
 	attempts []int
 }
 
-func (a *expiryRec) Expired(env *Envelope, rcpt string, attempts int) {
+func (a *expiryRec) Expired(env *mail.Envelope, rcpt string, attempts int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.expired = append(a.expired, env.ID+" "+rcpt)
@@ -287,13 +288,13 @@ func (a *expiryRec) Expired(env *Envelope, rcpt string, attempts int) {
 func TestRecoveryAfterRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	down := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451 down"), false) }}
+	down := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, errors.New("451 down"), false) }}
 	q1 := startQueue(t, dir, down, func(c *Config) { c.Schedule = []time.Duration{time.Hour} })
 	id, _ := q1.Enqueue(context.Background(), env("dr@example.net"), testMsg())
 	waitFor(t, "first attempt", func() bool { return len(down.delivered()) == 1 })
 	q1.Close(context.Background())
 
-	up := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	up := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q2 := startQueue(t, dir, up, nil)
 	info, err := q2.Show(id)
 	if err != nil || info.State.Attempts != 1 {
@@ -306,7 +307,7 @@ func TestRecoveryAfterRestart(t *testing.T) {
 func TestDamagedRecordQuarantinedAndTornTailCut(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	down := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451"), false) }}
+	down := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, errors.New("451"), false) }}
 	slow := func(c *Config) { c.Schedule = []time.Duration{time.Hour} }
 	q1 := startQueue(t, dir, down, slow)
 	a, _ := q1.Enqueue(context.Background(), env("a@example.net"), testMsg())
@@ -347,7 +348,7 @@ func TestFinishedSegmentsAreDeletedAndOldOnesCompacted(t *testing.T) {
 	dir := t.TempDir()
 	var mu sync.Mutex
 	hold := map[string]bool{"slow@example.net": true}
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		mu.Lock()
 		defer mu.Unlock()
 		if hold[d.Rcpts[0].Addr] {
@@ -381,7 +382,7 @@ func TestFinishedSegmentsAreDeletedAndOldOnesCompacted(t *testing.T) {
 func TestPanickingDeliveryQuarantined(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	c := &scripted{fn: func(int, *Delivery) []Outcome { panic("courier bug") }}
+	c := &scripted{fn: func(int, *mail.Delivery) []mail.Outcome { panic("courier bug") }}
 	q := startQueue(t, dir, c, nil)
 	id, _ := q.Enqueue(context.Background(), env("dr@example.net"), testMsg())
 	waitFor(t, "quarantine", func() bool { return len(q.List()) == 0 })
@@ -393,7 +394,7 @@ func TestPanickingDeliveryQuarantined(t *testing.T) {
 func TestControlOperations(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451"), false) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, errors.New("451"), false) }}
 	q := startQueue(t, dir, c, func(c *Config) { c.Schedule = []time.Duration{time.Hour} })
 	a, _ := q.Enqueue(context.Background(), env("a@example.net"), testMsg())
 	b, _ := q.Enqueue(context.Background(), env("b@example.net"), testMsg())
@@ -408,7 +409,7 @@ func TestControlOperations(t *testing.T) {
 	if err := q.Delete(b); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.Show(b); !errors.Is(err, ErrNotFound) {
+	if _, err := q.Show(b); !errors.Is(err, mail.ErrNoSuchMessage) {
 		t.Fatalf("deleted message still shown: %v", err)
 	}
 	if ids, _ := q.sp.list(); slices.Contains(ids, b) {
@@ -422,7 +423,7 @@ func TestControlOperations(t *testing.T) {
 		t.Fatalf("flush = %d, want 1", n)
 	}
 	waitFor(t, "flush", func() bool { return len(c.delivered()) == 4 })
-	if err := q.Retry("nope"); !errors.Is(err, ErrNotFound) {
+	if err := q.Retry("nope"); !errors.Is(err, mail.ErrNoSuchMessage) {
 		t.Fatal("retry of unknown ID")
 	}
 	if !strings.HasPrefix(a, "0") || !validID(a) {
@@ -463,7 +464,7 @@ func TestMissingSpoolKeyWithQueuedMailIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q := startQueue(t, spool, c, func(cfg *Config) { cfg.Key = key })
 	e := env("dr@example.net")
 	e.Hold = true
@@ -520,7 +521,7 @@ func TestMissingSpoolKeyWithEmptySpoolIsCreated(t *testing.T) {
 func TestHeldMessageWaitsForRelease(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q1 := startQueue(t, dir, c, nil)
 	e := env("dr@example.net")
 	e.Hold = true
@@ -555,13 +556,13 @@ func TestHeldMessageWaitsForRelease(t *testing.T) {
 
 func TestWritesAfterCloseAreRefused(t *testing.T) {
 	t.Parallel()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q := startQueue(t, t.TempDir(), c, nil)
 	q.Close(context.Background())
-	if _, err := q.Enqueue(context.Background(), env("a@example.net"), testMsg()); !errors.Is(err, ErrClosed) {
+	if _, err := q.Enqueue(context.Background(), env("a@example.net"), testMsg()); !errors.Is(err, mail.ErrQueueClosed) {
 		t.Fatalf("Enqueue after Close: %v", err)
 	}
-	if err := q.Delete("000000000000000000000000"); !errors.Is(err, ErrClosed) {
+	if err := q.Delete("000000000000000000000000"); !errors.Is(err, mail.ErrQueueClosed) {
 		t.Fatalf("Delete after Close: %v", err)
 	}
 }
@@ -573,7 +574,7 @@ func TestWritesAfterCloseAreRefused(t *testing.T) {
 func TestWrongSpoolKeyChangesNothing(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q := startQueue(t, dir, c, nil)
 	var ids []string
 	for range 3 {
@@ -613,7 +614,7 @@ func TestWrongSpoolKeyChangesNothing(t *testing.T) {
 func TestDamagedFirstRecordIsNotAWrongKey(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q := startQueue(t, dir, c, nil)
 	var ids []string
 	for range 2 {
@@ -674,7 +675,7 @@ func spoolFiles(t *testing.T, dir string) map[string]int64 {
 // duplicate (RFC 3461 §4.2, §6.2).
 func TestSuccessNoticeOnlyWhereNotifyStopped(t *testing.T) {
 	t.Parallel()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		out := all(d, nil, false)
 		for i, r := range d.Rcpts {
 			out[i].DSNPassed = r.Addr == "dsn@example.net"

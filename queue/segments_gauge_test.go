@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // sealgate_queue_segments reports the segment files on disk.
@@ -12,7 +13,7 @@ func TestSegmentsGauge(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	block := make(chan struct{})
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { <-block; return all(d, nil, false) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { <-block; return all(d, nil, false) }}
 	q := startQueue(t, t.TempDir(), c, func(cfg *Config) { cfg.Registerer = reg })
 	defer close(block)
 	q.sp.segSize = 1 // every batch starts a new segment

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/sealgate/sealgate/mail"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -123,7 +124,7 @@ func (s *spool) close() {
 // writeMessage makes a new message durable: its record is appended and
 // fdatasync'd (together with every other record written meanwhile) before
 // it returns.
-func (s *spool) writeMessage(env *Envelope, body []byte) error {
+func (s *spool) writeMessage(env *mail.Envelope, body []byte) error {
 	plain, err := messageRecord(env, body)
 	if err != nil {
 		return err
@@ -133,7 +134,7 @@ func (s *spool) writeMessage(env *Envelope, body []byte) error {
 
 // messageRecord is the plaintext of a message record: the envelope's
 // JSON, length-prefixed, then the body.
-func messageRecord(env *Envelope, body []byte) ([]byte, error) {
+func messageRecord(env *mail.Envelope, body []byte) ([]byte, error) {
 	meta, err := json.Marshal(env)
 	if err != nil {
 		return nil, err
@@ -148,7 +149,7 @@ func messageRecord(env *Envelope, body []byte) ([]byte, error) {
 // but not waited for on disk: a process crash (kill -9) loses nothing
 // written, and losing it in a power failure only means an earlier or
 // repeated attempt, never a lost message.
-func (s *spool) writeState(id string, st *State, durable bool) error {
+func (s *spool) writeState(id string, st *mail.State, durable bool) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -174,7 +175,7 @@ func (s *spool) append(kind byte, id string, plain []byte, durable bool) error {
 }
 
 // readMessage returns the envelope and body of a queued message.
-func (s *spool) readMessage(id string) (*Envelope, []byte, error) {
+func (s *spool) readMessage(id string) (*mail.Envelope, []byte, error) {
 	plain, err := s.readLatest(id, kindMsg)
 	if err != nil {
 		return nil, nil, err
@@ -194,7 +195,7 @@ func (s *spool) readMessage(id string) (*Envelope, []byte, error) {
 }
 
 // readState returns nil, nil when the message has no state record yet.
-func (s *spool) readState(id string, env *Envelope) (*State, error) {
+func (s *spool) readState(id string, env *mail.Envelope) (*mail.State, error) {
 	plain, err := s.readLatest(id, kindState)
 	if errors.Is(err, errNoRecord) {
 		return nil, nil

@@ -10,16 +10,6 @@ import (
 	"github.com/sealgate/sealgate/mail"
 )
 
-// ErrInsufficientStorage is matched (errors.Is) by every error the queue
-// returns because the spool's file system is full, over quota, failing or
-// read-only, and by the refusal of new mail below Config.MinFree
-// (mail.ErrInsufficientStorage).
-var ErrInsufficientStorage = mail.ErrInsufficientStorage
-
-// IsInsufficientStorage reports whether err comes from a file system that
-// cannot take more data (mail.IsInsufficientStorage).
-func IsInsufficientStorage(err error) bool { return mail.IsInsufficientStorage(err) }
-
 // storageError is a failed file operation of the spool writer. It
 // matches ErrInsufficientStorage when its cause is a storage condition.
 type storageError struct {
@@ -30,7 +20,7 @@ type storageError struct {
 func (e *storageError) Error() string { return "spool " + e.op + ": " + e.err.Error() }
 func (e *storageError) Unwrap() error { return e.err }
 func (e *storageError) Is(target error) bool {
-	return target == ErrInsufficientStorage && IsInsufficientStorage(e.err)
+	return target == mail.ErrInsufficientStorage && mail.IsInsufficientStorage(e.err)
 }
 
 // reserveError refuses new mail below the free-space floor.
@@ -39,7 +29,7 @@ type reserveError struct{ free, floor int64 }
 func (e *reserveError) Error() string {
 	return fmt.Sprintf("spool file system has %s free, below queue.min_free %s", mib(e.free), mib(e.floor))
 }
-func (e *reserveError) Is(target error) bool { return target == ErrInsufficientStorage }
+func (e *reserveError) Is(target error) bool { return target == mail.ErrInsufficientStorage }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 

@@ -15,10 +15,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // memQueue starts a queue on an in-memory file system.
-func memQueue(t *testing.T, m *memFS, c Courier, mod func(*Config)) *Queue {
+func memQueue(t *testing.T, m *memFS, c mail.Courier, mod func(*Config)) *Queue {
 	t.Helper()
 	return startQueue(t, "/spool", c, func(cfg *Config) {
 		cfg.fs = m
@@ -41,7 +42,7 @@ func TestFailedCommitsDoNotRotateSegments(t *testing.T) {
 	m := newMemSpool()
 	var full atomic.Bool
 	m.setFault(failWhile(full.Load, syscall.ENOSPC, "write"))
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451 later"), false) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, errors.New("451 later"), false) }}
 	q := memQueue(t, m, c, func(cfg *Config) { cfg.Schedule = []time.Duration{time.Hour} })
 	// A waiting message keeps the oldest segment, so segments after it
 	// stay until it goes.
@@ -83,7 +84,7 @@ func TestFailedCommitsDoNotRotateSegments(t *testing.T) {
 func TestStartsWhenQuarantineCopyCannotBeWritten(t *testing.T) {
 	t.Parallel()
 	m := newMemSpool()
-	down := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451"), false) }}
+	down := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, errors.New("451"), false) }}
 	slow := func(cfg *Config) { cfg.Schedule = []time.Duration{time.Hour} }
 	q1 := memQueue(t, m, down, slow)
 	a, _ := q1.Enqueue(context.Background(), env("a@example.net"), testMsg())
@@ -104,7 +105,7 @@ func TestStartsWhenQuarantineCopyCannotBeWritten(t *testing.T) {
 	// The disk is full: no new file can be written.
 	m.setFault(failWhile(func() bool { return true }, syscall.ENOSPC, "write"))
 
-	up := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	up := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q2 := memQueue(t, m, up, nil)
 	if _, err := q2.Show(a); err == nil {
 		t.Error("damaged message recovered")
@@ -127,7 +128,7 @@ func TestStartsWhenQuarantineCopyCannotBeWritten(t *testing.T) {
 func TestStartsOnReadOnlySpool(t *testing.T) {
 	t.Parallel()
 	m := newMemSpool()
-	down := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, errors.New("451"), false) }}
+	down := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, errors.New("451"), false) }}
 	q1 := memQueue(t, m, down, func(cfg *Config) { cfg.Schedule = []time.Duration{time.Hour} })
 	var ids []string
 	for i := 0; i < 3; i++ {
@@ -154,7 +155,7 @@ func TestStartsOnReadOnlySpool(t *testing.T) {
 		return nil, 0
 	}
 	m.mu.Unlock()
-	up := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	up := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q2 := memQueue(t, m, up, nil)
 	q2.Flush()
 	waitFor(t, "deliveries from a read-only spool", func() bool { return len(up.delivered()) == len(ids) })
@@ -171,14 +172,14 @@ func TestFullDiskIsInsufficientStorageAndReported(t *testing.T) {
 	var full atomic.Bool
 	m.setFault(failWhile(full.Load, syscall.ENOSPC, "write"))
 	reg := prometheus.NewRegistry()
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome { return all(d, nil, false) }}
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
 	q := memQueue(t, m, c, func(cfg *Config) { cfg.Registerer = reg })
 	if err := q.Storage(); err != nil {
 		t.Fatalf("healthy spool reports %v", err)
 	}
 	full.Store(true)
 	_, err := q.Enqueue(context.Background(), env("a@example.net"), testMsg())
-	if !errors.Is(err, ErrInsufficientStorage) || !IsInsufficientStorage(err) {
+	if !errors.Is(err, mail.ErrInsufficientStorage) || !mail.IsInsufficientStorage(err) {
 		t.Fatalf("Enqueue on a full disk: %v, want ErrInsufficientStorage", err)
 	}
 	st := q.Storage()
@@ -207,7 +208,7 @@ func TestFreeSpaceFloorRefusesNewMailNotDSNs(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var dsns int
-	c := &scripted{fn: func(n int, d *Delivery) []Outcome {
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		if d.From == "" {
 			mu.Lock()
 			dsns++
@@ -240,7 +241,7 @@ func TestFreeSpaceFloorRefusesNewMailNotDSNs(t *testing.T) {
 	for i := 0; i < 100 && refused == nil; i++ {
 		_, refused = q.Enqueue(context.Background(), env("wait@example.net"), body)
 	}
-	if !errors.Is(refused, ErrInsufficientStorage) {
+	if !errors.Is(refused, mail.ErrInsufficientStorage) {
 		t.Fatalf("never refused below the floor: %v", refused)
 	}
 	if free, _ := m.Free("/spool"); free < floor {
@@ -250,7 +251,7 @@ func TestFreeSpaceFloorRefusesNewMailNotDSNs(t *testing.T) {
 	m.mu.Lock()
 	m.capacity = m.usedLocked() + floor/2
 	m.mu.Unlock()
-	if err := q.CheckSpace(0); !errors.Is(err, ErrInsufficientStorage) {
+	if err := q.CheckSpace(0); !errors.Is(err, mail.ErrInsufficientStorage) {
 		t.Fatalf("CheckSpace below the floor: %v", err)
 	}
 	if st := q.Storage(); st == nil || !strings.Contains(st.Error(), "min_free") {

@@ -7,38 +7,21 @@ import (
 	"github.com/sealgate/sealgate/mail"
 )
 
-// Origins of the mail sealgate writes itself (Envelope.Origin), as the
-// vocabulary names them.
-const (
-	OriginPortal       = mail.OriginPortal
-	OriginPortalReply  = mail.OriginPortalReply
-	OriginPortalNotice = mail.OriginPortalNotice
-	OriginTLSReport    = mail.OriginTLSReport
-	OriginDSN          = mail.OriginDSN
-)
-
-// GeneratedClient is the client name recorded for mail sealgate writes
-// itself.
-const GeneratedClient = mail.GeneratedClient
-
-// Generated is a message that sealgate writes itself (mail.Generated).
-type Generated = mail.Generated
-
 // Submit puts a message that sealgate wrote into the spool, durably, and
 // returns its queue ID. The policy summary says why it leaves as it does
 // (no scan: sealgate knows what it wrote), with the origin as the rule.
-func (q *Queue) Submit(ctx context.Context, g Generated) (string, error) {
+func (q *Queue) Submit(ctx context.Context, g mail.Generated) (string, error) {
 	if g.Origin == "" {
 		return "", errors.New("queue: generated mail without an origin")
 	}
-	env := &Envelope{From: g.From, Client: GeneratedClient, Origin: g.Origin, TLS: g.TLS, RequireTLS: g.RequireTLS,
+	env := &mail.Envelope{From: g.From, Client: mail.GeneratedClient, Origin: g.Origin, TLS: g.TLS, RequireTLS: g.RequireTLS,
 		Policy: mail.PolicySummary{Action: string(mail.ActionDeliver), Rule: g.Origin}}
 	if g.Sensitive {
 		env.Policy = mail.PolicySummary{PHI: true, Action: string(mail.ActionEncrypt), Rule: g.Origin}
 		env.TLS = max(env.TLS, mail.TLSVerify)
 	}
 	for _, to := range g.To {
-		env.Rcpts = append(env.Rcpts, Rcpt{Addr: to})
+		env.Rcpts = append(env.Rcpts, mail.Rcpt{Addr: to})
 	}
 	id, err := q.Enqueue(ctx, env, g.Body)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Regression: a full spool disk was answered "451 4.3.0 Internal error";
@@ -42,7 +42,7 @@ func TestFullDiskAnswers452InsufficientStorage(t *testing.T) {
 func TestBelowFreeSpaceFloorMailRefused452(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.q.space = fmt.Errorf("queue: %w", queue.ErrInsufficientStorage)
+	h.q.space = fmt.Errorf("queue: %w", mail.ErrInsufficientStorage)
 	c := h.submit(t)
 	err := c.Mail("news@news.example.org", &smtp.MailOptions{Size: 4096})
 	var se *smtp.SMTPError

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sealgate/sealgate/api"
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/webhook"
@@ -104,7 +105,7 @@ type queueEvents struct {
 var _ queue.ExpiryAuditor = queueEvents{}
 
 // Delivery implements queue.Auditor.
-func (e queueEvents) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
+func (e queueEvents) Delivery(env *mail.Envelope, o mail.Outcome, attempt int) {
 	e.bounceObserver.Delivery(env, o, attempt)
 	e.tracker.Delivery(env.ID, o.Rcpt, string(o.Result()), attempt, o.Code, o.Enhanced)
 	e.hooks.Add(deliveryEvent(env, o, attempt))

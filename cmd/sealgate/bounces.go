@@ -10,7 +10,6 @@ import (
 	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/mail"
-	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/store"
 )
@@ -30,7 +29,7 @@ type bounceObserver struct {
 }
 
 // Delivery implements queue.Auditor.
-func (b bounceObserver) Delivery(env *queue.Envelope, o queue.Outcome, attempt int) {
+func (b bounceObserver) Delivery(env *mail.Envelope, o mail.Outcome, attempt int) {
 	b.Log.Delivery(env, o, attempt)
 	class := bounce.Classify(o)
 	defer b.metrics.Count(class) // after the suppression, so the count says it is done
@@ -53,7 +52,7 @@ func (b bounceObserver) Delivery(env *queue.Envelope, o queue.Outcome, attempt i
 
 // count adds one attempt's result to the sending domain's statistics:
 // client mail only, not what sealgate wrote itself.
-func (b bounceObserver) count(env *queue.Envelope, o queue.Outcome, class bounce.Class) {
+func (b bounceObserver) count(env *mail.Envelope, o mail.Outcome, class bounce.Class) {
 	if env.Origin != "" || env.DSN {
 		return
 	}

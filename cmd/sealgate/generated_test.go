@@ -150,13 +150,13 @@ func TestGeneratedMailSurvivesCrashWellFormed(t *testing.T) {
 	}
 
 	// A bounce: the queue writes the DSN into its own spool.
-	if _, err := q1.Enqueue(ctx, &queue.Envelope{From: "dr@clinic.example", Client: "ehr",
-		Rcpts: []queue.Rcpt{{Addr: "nobody@gone.example"}}}, []byte(pickupMessage)); err != nil {
+	if _, err := q1.Enqueue(ctx, &mail.Envelope{From: "dr@clinic.example", Client: "ehr",
+		Rcpts: []mail.Rcpt{{Addr: "nobody@gone.example"}}}, []byte(pickupMessage)); err != nil {
 		t.Fatal(err)
 	}
 
-	want := map[string]bool{queue.OriginPortal: true, queue.OriginPortalReply: true, queue.OriginPortalNotice: true,
-		queue.OriginTLSReport: true, queue.OriginDSN: true}
+	want := map[string]bool{mail.OriginPortal: true, mail.OriginPortalReply: true, mail.OriginPortalNotice: true,
+		mail.OriginTLSReport: true, mail.OriginDSN: true}
 	testenv.WaitFor(t, 10*time.Second, "every generated message spooled and tried once", func() bool {
 		list := q1.List()
 		for _, in := range list {
@@ -192,7 +192,7 @@ func TestGeneratedMailSurvivesCrashWellFormed(t *testing.T) {
 	for _, d := range up.ds {
 		origin := d.Policy.Rule
 		if d.Client == "sealgate-dsn" {
-			origin = queue.OriginDSN
+			origin = mail.OriginDSN
 		} else if g, ok := tap.byOrigin(origin); !ok || !bytes.Equal(g.Body, d.Body) {
 			t.Errorf("%s: delivered after the crash is not what was submitted", origin)
 		}
@@ -225,7 +225,7 @@ func portalCodeAndReply(t *testing.T, tap *spoolTap, st *store.Store, base strin
 	var codeMail mail.Generated
 	testenv.WaitFor(t, 5*time.Second, "the code mail", func() bool {
 		var ok bool
-		codeMail, ok = tap.byOrigin(queue.OriginPortal)
+		codeMail, ok = tap.byOrigin(mail.OriginPortal)
 		return ok
 	})
 	code := regexp.MustCompile(`code is (\d{4}) (\d{4})`).FindSubmatch(codeMail.Body)
@@ -234,7 +234,7 @@ func portalCodeAndReply(t *testing.T, tap *spoolTap, st *store.Store, base strin
 	}
 	body = fetch(t, hc, "POST", base+"/code/verify", url.Values{"csrf": {csrfOf(t, body)}, "code": {string(code[1]) + string(code[2])}})
 	fetchReply(t, hc, base, csrfOf(t, body), "Thank you, doctor")
-	if _, ok := tap.byOrigin(queue.OriginPortalReply); !ok {
+	if _, ok := tap.byOrigin(mail.OriginPortalReply); !ok {
 		t.Fatal("the reply was not spooled")
 	}
 }

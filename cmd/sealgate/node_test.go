@@ -22,6 +22,7 @@ import (
 	"github.com/sealgate/sealgate/control"
 	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/internal/testenv"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 )
 
@@ -269,9 +270,9 @@ func handOne(addr string, auth cluster.Auth) error {
 }
 
 func handedFixture() queue.Handed {
-	env := &queue.Envelope{ID: queue.NewID(), From: "lab@clinic.example.org", Received: time.Now(),
-		Rcpts: []queue.Rcpt{{Addr: "dr@example.net"}}}
-	return queue.Handed{Env: env, State: &queue.State{Version: 1, Rcpts: []queue.RcptState{{Addr: "dr@example.net", Status: queue.StatusPending}}},
+	env := &mail.Envelope{ID: queue.NewID(), From: "lab@clinic.example.org", Received: time.Now(),
+		Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}}}
+	return queue.Handed{Env: env, State: &mail.State{Version: 1, Rcpts: []mail.RcptState{{Addr: "dr@example.net", Status: mail.StatusPending}}},
 		Body: []byte("Subject: x\r\n\r\nnot from the cluster\r\n")}
 }
 

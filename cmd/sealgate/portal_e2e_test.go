@@ -17,7 +17,6 @@ import (
 	"github.com/sealgate/sealgate/encrypt"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal/box"
-	"github.com/sealgate/sealgate/queue"
 )
 
 // recordCourier stands in for delivery: it keeps what would leave.
@@ -76,7 +75,7 @@ func TestEncryptorToPortalPickup(t *testing.T) {
 		t.Fatalf("hand-off: %+v", out)
 	}
 	g, body := notices.last()
-	if g == nil || g.Origin != queue.OriginPortalNotice {
+	if g == nil || g.Origin != mail.OriginPortalNotice {
 		t.Fatalf("spooled notification %+v", g)
 	}
 	notice := string(body)

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/config"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -101,17 +101,17 @@ func TestPortalCommands(t *testing.T) {
 // fakeQueue records what the portal submits.
 type fakeQueue struct {
 	mu  sync.Mutex
-	got []queue.Generated
+	got []mail.Generated
 }
 
-func (f *fakeQueue) Submit(_ context.Context, g queue.Generated) (string, error) {
+func (f *fakeQueue) Submit(_ context.Context, g mail.Generated) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, g)
 	return "id", nil
 }
 
-func (f *fakeQueue) last() (*queue.Generated, []byte) {
+func (f *fakeQueue) last() (*mail.Generated, []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.got) == 0 {
@@ -152,7 +152,7 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); env == nil && time.Now().Before(deadline); env, data = q.last() {
 		time.Sleep(10 * time.Millisecond) // the code is sent in the background
 	}
-	if env == nil || env.Origin != queue.OriginPortal || env.Sensitive || env.To[0] != "pat@home.example" {
+	if env == nil || env.Origin != mail.OriginPortal || env.Sensitive || env.To[0] != "pat@home.example" {
 		t.Fatalf("code mail %+v", env)
 	}
 	code := regexp.MustCompile(`code is (\d{4}) (\d{4})`).FindSubmatch(data)
@@ -166,7 +166,7 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	// A reply: multipart form.
 	_ = fetchReply(t, c, base, csrfOf(t, body), "Thanks")
 	env, _ = q.last()
-	if env.Origin != queue.OriginPortalReply || !env.Sensitive || env.To[0] != "dr@clinic.example" {
+	if env.Origin != mail.OriginPortalReply || !env.Sensitive || env.To[0] != "dr@clinic.example" {
 		t.Fatalf("reply %+v", env)
 	}
 }

@@ -203,7 +203,7 @@ func portalAudit(ctx context.Context, st *store.Store, id string, asJSON bool, i
 // submitter is the part of the queue that takes mail sealgate writes
 // itself (queue.Queue.Submit).
 type submitter interface {
-	Submit(ctx context.Context, g queue.Generated) (string, error)
+	Submit(ctx context.Context, g mail.Generated) (string, error)
 }
 
 // queueSender hands portal mail to the gateway's queue. Replies carry PHI
@@ -214,9 +214,9 @@ type queueSender struct{ q submitter }
 
 // Send submits m.
 func (s queueSender) Send(ctx context.Context, m portal.Mail) error {
-	g := queue.Generated{Origin: queue.OriginPortal, From: m.From, To: m.To, Body: m.Data}
+	g := mail.Generated{Origin: mail.OriginPortal, From: m.From, To: m.To, Body: m.Data}
 	if m.Sensitive {
-		g.Origin, g.Sensitive = queue.OriginPortalReply, true
+		g.Origin, g.Sensitive = mail.OriginPortalReply, true
 	}
 	_, err := s.q.Submit(ctx, g)
 	return err

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/control"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // cmdQueue is `sealgate queue list|show ID [--content]|retry ID|release ID|delete ID|flush`.
@@ -77,7 +77,7 @@ func queueShow(c *control.Client, id string, content bool, io stdio) error {
 	return err
 }
 
-func printList(list []queue.Info, io stdio) {
+func printList(list []mail.Info, io stdio) {
 	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tAGE\tFROM\tRECIPIENTS\tATTEMPTS\tNEXT\tLAST ERROR")
 	for _, m := range list {

@@ -13,7 +13,6 @@ import (
 	"github.com/sealgate/sealgate/delivery"
 	"github.com/sealgate/sealgate/internal/periodic"
 	"github.com/sealgate/sealgate/mail"
-	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/safeio"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
@@ -109,6 +108,6 @@ type queueMailer struct{ q submitter }
 
 // SendMail implements tlsrpt.Mailer.
 func (m queueMailer) SendMail(ctx context.Context, from string, to []string, msg []byte) error {
-	_, err := m.q.Submit(ctx, queue.Generated{Origin: queue.OriginTLSReport, From: from, To: to, Body: msg, TLS: mail.TLSMay})
+	_, err := m.q.Submit(ctx, mail.Generated{Origin: mail.OriginTLSReport, From: from, To: to, Body: msg, TLS: mail.TLSMay})
 	return err
 }

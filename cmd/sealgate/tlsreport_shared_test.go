@@ -10,7 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"mime/multipart"
-	"net/mail"
+	netmail "net/mail"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -20,7 +20,7 @@ import (
 	"github.com/sealgate/sealgate/delivery"
 	"github.com/sealgate/sealgate/dnsclient/dnstest"
 	"github.com/sealgate/sealgate/internal/pgtest"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/store"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
@@ -28,10 +28,10 @@ import (
 // reportSink keeps the reports a node hands to its queue.
 type reportSink struct {
 	mu  sync.Mutex
-	got []queue.Generated
+	got []mail.Generated
 }
 
-func (s *reportSink) Submit(_ context.Context, g queue.Generated) (string, error) {
+func (s *reportSink) Submit(_ context.Context, g mail.Generated) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.got = append(s.got, g)
@@ -93,7 +93,7 @@ func TestTLSReportSharedByTwoNodes(t *testing.T) {
 		t.Fatalf("reports sent: a %d, b %d; want one for the cluster", sa.count(), sb.count())
 	}
 	g := append(sa.got, sb.got...)[0]
-	if g.Origin != queue.OriginTLSReport || len(g.To) != 1 || g.To[0] != "tlsrpt@partner.test" {
+	if g.Origin != mail.OriginTLSReport || len(g.To) != 1 || g.To[0] != "tlsrpt@partner.test" {
 		t.Fatalf("report %+v", g)
 	}
 	rep := reportOf(t, g.Body)
@@ -105,7 +105,7 @@ func TestTLSReportSharedByTwoNodes(t *testing.T) {
 // reportOf reads the JSON report out of a report mail (RFC 8460 §5.3).
 func reportOf(t *testing.T, msg []byte) tlsrpt.Report {
 	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	m, err := netmail.ReadMessage(bytes.NewReader(msg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/config"
-	"github.com/sealgate/sealgate/queue"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/smtpd"
 	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/store"
@@ -56,7 +56,7 @@ func (g *gateway) openWebhooks() error {
 }
 
 // deliveryEvent is the webhook event of one delivery attempt.
-func deliveryEvent(env *queue.Envelope, o queue.Outcome, attempt int) webhook.Event {
+func deliveryEvent(env *mail.Envelope, o mail.Outcome, attempt int) webhook.Event {
 	return webhook.Event{Event: string(o.Result()), QueueID: env.ID, Client: env.Client, Recipient: o.Rcpt,
 		Attempt: attempt, Code: o.Code, EnhancedCode: o.Enhanced}
 }
@@ -70,7 +70,7 @@ type acceptEvents struct {
 }
 
 // Accepted implements smtpd.Auditor.
-func (a acceptEvents) Accepted(env *queue.Envelope) {
+func (a acceptEvents) Accepted(env *mail.Envelope) {
 	a.Log.Accepted(env)
 	if env.Origin == "" {
 		a.stats.Add(senderDomain(env.From), stats.Sent, int64(len(env.Rcpts)))
