@@ -32,6 +32,22 @@ type Store struct {
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
 	// ConnMaxIdleTime closes a connection idle this long; default 5m.
 	ConnMaxIdleTime time.Duration `yaml:"conn_max_idle_time"`
+	// EvidenceIndexRetention is how long the evidence index (PostgreSQL)
+	// keeps a recipient's row after its acceptance and its last outcome;
+	// older rows are deleted hourly. 0 means the default,
+	// DefaultEvidenceIndexRetention.
+	EvidenceIndexRetention time.Duration `yaml:"evidence_index_retention"`
+}
+
+// DefaultEvidenceIndexRetention is how long evidence index rows are kept
+// unless store.evidence_index_retention says otherwise: a year and a
+// month, so a yearly audit still finds last year's messages on their
+// nodes.
+const DefaultEvidenceIndexRetention = 400 * 24 * time.Hour
+
+// IndexRetention is the evidence index retention in effect.
+func (s Store) IndexRetention() time.Duration {
+	return cmp.Or(s.EvidenceIndexRetention, DefaultEvidenceIndexRetention)
 }
 
 // unmarshalNode reads `store: URL` or the mapping form.
@@ -65,6 +81,9 @@ func (v *validator) store() {
 	c := v.c
 	if c.Store.URL != "" && c.Portal.Store != "" && c.Store.URL != c.Portal.Store {
 		v.addf("portal.store", "is the old name of store, which names another store: keep store only")
+	}
+	if r := c.Store.EvidenceIndexRetention; r != 0 && r < 24*time.Hour {
+		v.addf("store.evidence_index_retention", "must be at least 1d (0 means the default, 400d)")
 	}
 	key := v.storeKey()
 	u := c.StoreURL()

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // storeConfig is a small valid config with the given store lines.
@@ -89,6 +90,36 @@ func TestStoreFilesChecked(t *testing.T) {
 	for _, want := range []string{"s.yaml:6: store.sslrootcert: cannot read", "s.yaml:6: store.sslkey: cannot read"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+// TestEvidenceIndexRetention: left out (or 0) it is 400 days; a value
+// of a day or more is kept; less than a day, or negative, is an error at
+// its line.
+func TestEvidenceIndexRetention(t *testing.T) {
+	t.Parallel()
+	const pg = "postgres://sealgate@/sealgate?host=/run/postgresql"
+	for _, tc := range []struct {
+		lines string
+		want  time.Duration
+		err   string
+	}{
+		{"store: " + pg + "\n", 400 * 24 * time.Hour, ""},
+		{"store: {url: \"" + pg + "\", evidence_index_retention: 0s}\n", 400 * 24 * time.Hour, ""},
+		{"store: {url: \"" + pg + "\", evidence_index_retention: 2190d}\n", 2190 * 24 * time.Hour, ""},
+		{"store: {url: \"" + pg + "\", evidence_index_retention: 12h}\n", 0, "s.yaml:6: store.evidence_index_retention: must be at least 1d"},
+		{"store: {url: \"" + pg + "\", evidence_index_retention: -24h}\n", 0, "s.yaml:6: store.evidence_index_retention: duration \"-24h\" must not be negative"},
+	} {
+		c, err := ParseWith("s.yaml", storeConfig(tc.lines+"portal: {base_url: \"https://p.example.org\"}\n"), Options{SkipFileChecks: true})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: %v, want %q", tc.lines, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.Store.IndexRetention() != tc.want {
+			t.Errorf("%q: %v, want retention %v", tc.lines, err, tc.want)
 		}
 	}
 }

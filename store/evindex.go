@@ -72,6 +72,34 @@ func (db *DB) indexEach(ctx context.Context, entries []IndexEntry, q string, arg
 	return nil
 }
 
+// pruneBatch bounds the rows one statement of PruneIndex deletes, so a
+// first prune of a large table does not hold one long transaction.
+const pruneBatch = 5000
+
+// PruneIndex deletes the evidence index rows of recipients accepted
+// before cutoff whose last outcome (if any) is before cutoff too, and
+// returns how many it deleted. It deletes in batches; an error stops it
+// with the rows deleted so far counted.
+func (db *DB) PruneIndex(ctx context.Context, cutoff time.Time) (int64, error) {
+	ms := cutoff.UnixMilli()
+	var total int64
+	for {
+		res, err := db.Exec(ctx, `DELETE FROM evidence_index WHERE (queue_id, rcpt) IN (
+			SELECT queue_id, rcpt FROM evidence_index WHERE accepted < ? AND result_at < ? LIMIT ?)`, ms, ms, pruneBatch)
+		if err != nil {
+			return total, fmt.Errorf("store: evidence index: prune: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("store: evidence index: prune: %w", err)
+		}
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
 // Locate returns the index rows of a message (rcpt "": every recipient),
 // of a recipient (queueID ""), or of both, oldest acceptance first; at
 // most limit rows.

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,5 +63,55 @@ func testEvidenceIndex(t *testing.T, o Options) {
 	}
 	if none, err := db.Locate(ctx, "Q9", "", 10); err != nil || len(none) != 0 {
 		t.Fatalf("Locate of an unknown message: %v, %+v", err, none)
+	}
+}
+
+// testEvidenceIndexPrune: PruneIndex deletes the rows accepted before the
+// cutoff whose last outcome is before it too (an outcome-only row by its
+// outcome), in batches past pruneBatch, and keeps a row accepted long ago
+// whose latest outcome is recent, and every recent row.
+func testEvidenceIndexPrune(t *testing.T, o Options) {
+	ctx := context.Background()
+	db, err := OpenDB(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cutoff := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	old, recent := cutoff.Add(-time.Hour), cutoff.Add(time.Hour)
+	var acc []IndexEntry
+	for i := range pruneBatch + 3 {
+		acc = append(acc, IndexEntry{QueueID: fmt.Sprintf("OLD%d", i), Rcpt: "pat@example.net", Node: "gw-a", Accepted: old})
+	}
+	acc = append(acc, IndexEntry{QueueID: "RETRIED", Rcpt: "pat@example.net", Node: "gw-a", Accepted: old},
+		IndexEntry{QueueID: "NEW", Rcpt: "pat@example.net", Node: "gw-a", Accepted: recent},
+		IndexEntry{QueueID: "DONE", Rcpt: "pat@example.net", Node: "gw-a", Accepted: old})
+	if err := db.IndexAccepted(ctx, acc); err != nil {
+		t.Fatal(err)
+	}
+	outs := []IndexEntry{{QueueID: "RETRIED", Rcpt: "pat@example.net", Result: "delivered", ResultAt: recent},
+		{QueueID: "DONE", Rcpt: "pat@example.net", Result: "delivered", ResultAt: old},
+		{QueueID: "ONLYOUT", Rcpt: "pat@example.net", Result: "bounced", ResultAt: old},
+		{QueueID: "ONLYOUTNEW", Rcpt: "pat@example.net", Result: "bounced", ResultAt: recent}}
+	if err := db.IndexOutcome(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.PruneIndex(ctx, cutoff)
+	if want := int64(pruneBatch + 3 + 2); err != nil || n != want {
+		t.Fatalf("PruneIndex: %d, %v; want %d", n, err, want)
+	}
+	left, err := db.Locate(ctx, "", "pat@example.net", pruneBatch*2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range left {
+		ids = append(ids, e.QueueID)
+	}
+	if got := strings.Join(ids, " "); got != "ONLYOUTNEW RETRIED NEW" {
+		t.Errorf("left after prune: %q, want ONLYOUTNEW RETRIED NEW", got)
+	}
+	if n, err := db.PruneIndex(ctx, cutoff); err != nil || n != 0 {
+		t.Errorf("second PruneIndex: %d, %v; want 0", n, err)
 	}
 }

@@ -29,6 +29,7 @@ var migrations = []migration{
 	{5, "mta-sts", mtastsSchema},
 	{6, "tls-reports", tlsrptSchema},
 	{7, "evidence-index", evidenceIndexSchema},
+	{8, "evidence-index-age", evidenceIndexAgeSchema},
 }
 
 // Known lists the migrations this sealgate knows, oldest first.

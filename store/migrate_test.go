@@ -34,13 +34,14 @@ var targets = map[string]func(t *testing.T) func(t *testing.T) Options{
 // TestMigrations runs the migration suite against SQLite and PostgreSQL.
 func TestMigrations(t *testing.T) {
 	tests := map[string]func(*testing.T, Options){
-		"Fresh":           testMigrateFresh,
-		"StatusReadOnly":  testStatusReadOnly,
-		"AdoptOldScheme":  testAdoptOldScheme,
-		"Concurrent":      testConcurrentMigrators,
-		"FailedRollsBack": testFailedMigrationRollsBack,
-		"ReadOnlyOpen":    testReadOnlyOpen,
-		"EvidenceIndex":   testEvidenceIndex,
+		"Fresh":              testMigrateFresh,
+		"StatusReadOnly":     testStatusReadOnly,
+		"AdoptOldScheme":     testAdoptOldScheme,
+		"Concurrent":         testConcurrentMigrators,
+		"FailedRollsBack":    testFailedMigrationRollsBack,
+		"ReadOnlyOpen":       testReadOnlyOpen,
+		"EvidenceIndex":      testEvidenceIndex,
+		"EvidenceIndexPrune": testEvidenceIndexPrune,
 	}
 	for bname, target := range targets {
 		t.Run(bname, func(t *testing.T) {

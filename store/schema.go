@@ -211,3 +211,9 @@ func evidenceIndexSchema(dialect) []string {
 		`CREATE INDEX IF NOT EXISTS evidence_index_rcpt ON evidence_index (rcpt, accepted)`,
 	}
 }
+
+// evidenceIndexAgeSchema lets old evidence index rows be found by age
+// without reading the whole table (PruneIndex).
+func evidenceIndexAgeSchema(dialect) []string {
+	return []string{`CREATE INDEX IF NOT EXISTS evidence_index_accepted ON evidence_index (accepted)`}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/audit"
+	"github.com/sealgate/sealgate/internal/periodic"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -41,6 +42,27 @@ type evidenceIndexer struct {
 	ch       chan indexNote
 	done     chan struct{}
 	once     sync.Once
+	prune    *periodic.Loop // nil until startPruning
+}
+
+// pruneInterval is how often rows older than the retention are deleted.
+const pruneInterval = time.Hour
+
+// startPruning deletes the index rows older than retention (by the
+// recipient's acceptance and last outcome) now and every pruneInterval,
+// until close. Every node prunes; a delete another node did first finds
+// nothing.
+func (x *evidenceIndexer) startPruning(retention time.Duration) {
+	x.prune = periodic.Start(context.Background(), pruneInterval, true, func(ctx context.Context, now time.Time) {
+		n, err := x.db.PruneIndex(ctx, now.Add(-retention))
+		if err != nil && ctx.Err() == nil {
+			x.log.Warn("evidence index: old rows not deleted", "deleted", n, "error", withoutAddresses(err))
+			return
+		}
+		if n > 0 {
+			x.log.Info("evidence index: rows past store.evidence_index_retention deleted", "deleted", n)
+		}
+	})
 }
 
 // indexFailures registers sealgate_evidence_index_failures_total (on
@@ -151,6 +173,9 @@ func (x *evidenceIndexer) close(l *audit.Log) {
 		return
 	}
 	x.once.Do(func() {
+		if x.prune != nil {
+			x.prune.Stop()
+		}
 		l.SetObserver(nil)
 		close(x.ch)
 		<-x.done

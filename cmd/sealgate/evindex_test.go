@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sealgate/sealgate/audit"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/store"
 )
@@ -60,5 +62,49 @@ func TestEvidenceIndexFailureCounted(t *testing.T) {
 	}
 	if _, seq := acceptedRecord(t, dir, "sam@example.net"); seq != 2 {
 		t.Errorf("the audit log's record of QFAIL: seq %d, want 2", seq)
+	}
+}
+
+// TestEvidenceIndexPruned: a gateway's indexer deletes, at start and
+// hourly, the rows of recipients accepted and last heard of before the
+// retention, keeps the newer ones, and logs how many it deleted without
+// any address.
+func TestEvidenceIndexPruned(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.OpenDB(ctx, store.Options{Backend: "sqlite", Dir: filepath.Join(dir, "store")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := audit.Open(filepath.Join(dir, "audit.log"), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	now := time.Now()
+	rows := []store.IndexEntry{
+		{QueueID: "QOLD", Rcpt: "pat@example.net", Node: "gw-a", Accepted: now.Add(-31 * 24 * time.Hour)},
+		{QueueID: "QOLD2", Rcpt: "sam@example.net", Node: "gw-a", Accepted: now.Add(-60 * 24 * time.Hour)},
+		{QueueID: "QNEW", Rcpt: "pat@example.net", Node: "gw-a", Accepted: now.Add(-29 * 24 * time.Hour)},
+	}
+	if err := db.IndexAccepted(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	x := startEvidenceIndex(db, l, "gw-a", slog.New(slog.NewTextHandler(&logs, nil)), indexFailures(prometheus.NewRegistry()))
+	x.startPruning(30 * 24 * time.Hour)
+	defer x.close(l)
+	testenv.WaitFor(t, 10*time.Second, "the old rows deleted", func() bool {
+		old, err := db.Locate(ctx, "QOLD", "", 10)
+		old2, err2 := db.Locate(ctx, "QOLD2", "", 10)
+		return err == nil && err2 == nil && len(old)+len(old2) == 0
+	})
+	if kept, err := db.Locate(ctx, "QNEW", "", 10); err != nil || len(kept) != 1 {
+		t.Fatalf("the row within the retention: %v, %+v", err, kept)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the prune logged", func() bool { return strings.Contains(logs.String(), "deleted=2") })
+	if strings.Contains(logs.String(), "@") {
+		t.Errorf("the log names an address:\n%s", logs.String())
 	}
 }

@@ -248,6 +248,7 @@ func (g *gateway) startEvidenceIndex() error {
 		return err
 	}
 	g.index = startEvidenceIndex(db, g.audit, g.cfg.Hostname, g.log, failures)
+	g.index.startPruning(g.cfg.Store.IndexRetention())
 	return nil
 }
 
