@@ -107,14 +107,16 @@ func TestPHIOverTLSOnlyToAuthenticatedNextHop(t *testing.T) {
 	})
 }
 
-// Once a delivery has shown that the destination cannot authenticate its
-// next hop, the next PHI message for it goes to the portal without another
-// try at authenticated TLS, and the outcome says why.
+// When what is known of the destination promised authenticated TLS (a
+// trusted route) and the delivery then could not have it (its certificate
+// does not verify), the recipient goes to the portal in the same attempt, and
+// the next PHI message for the domain goes there without another try at
+// authenticated TLS; the outcome says why.
 func TestKnownUnauthenticatedDestinationGoesStraightToPortal(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, false, false)
-	_, sink := w.mx(10, smtpsink.Options{TLS: sinkTLS(t, w, "self-signed", "mx1.partner.test")})
-	c := w.client(Config{})
+	sink := smtpsink.Start(t, smtpsink.Options{TLS: sinkTLS(t, w, "self-signed", "127.0.0.1")})
+	c := w.client(Config{Routes: routeTo(sink), TrustedHops: []string{routeTo(sink)["partner.test"]}})
 	courier := newProtecting(t, c, false)
 	first := courier.Deliver(context.Background(), phiDelivery("patient@partner.test"))
 	if first[0].Err != nil || first[0].Method != encrypt.MethodPortal ||
@@ -249,17 +251,26 @@ func TestTrustedHopMustBeConfigured(t *testing.T) {
 
 // newProtecting is the protection layer in front of c, with the order
 // tls, portal and a portal store of its own, and c's knowledge of
-// destinations, as serve wires them.
+// destinations, as serve wires them; its portal notices are delivered at
+// once, through c.
 func newProtecting(t *testing.T, c *Client, acceptPKIX bool) *encrypt.Courier {
+	t.Helper()
+	courier, _ := newProtectingWith(t, c, acceptPKIX, spoolNow{c})
+	return courier
+}
+
+// newProtectingWith is newProtecting with notices taken by spool, and
+// the portal store.
+func newProtectingWith(t *testing.T, c *Client, acceptPKIX bool, spool mail.Submitter) (*encrypt.Courier, *boxtest.Box) {
 	t.Helper()
 	store := boxtest.Open(t, nil)
 	courier, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodTLS, encrypt.MethodPortal},
-		Portal: store, Notices: spoolNow{c}, AcceptPKIX: acceptPKIX, Next: c, Destinations: c,
+		Portal: store, Notices: spool, AcceptPKIX: acceptPKIX, Next: c, Destinations: c,
 		Notice: encrypt.Notice{BaseURL: "https://portal.clinic.test/", Organization: "Clinic", Hostname: "gw.clinic.test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return courier
+	return courier, store
 }
 
 // spoolNow stands for the queue's Submit: it delivers a portal notice at

@@ -48,6 +48,11 @@
 // or an enforced MTA-STS policy. Each attempt's TLS result goes to Config.TLSReports (RFC
 // 8460) and to sealgate_tls_policy_total.
 //
+// Before a protection layer chooses how to protect a message, Find says
+// what the client knows or finds out (without connecting) of whether a
+// destination can take mail over verified or authenticated TLS
+// (mail.Destinations).
+//
 // Failures of required TLS are temporary, so the queue retries, except with
 // REQUIRETLS (RFC 8689), where they are permanent (5.7.30).
 package delivery
@@ -141,6 +146,11 @@ type Config struct {
 	// (default 5m); DataTimeout bounds sending the message and the final
 	// reply (default 10m). RFC 5321 §4.5.3.2.
 	IdleTimeout, ConnectTimeout, CommandTimeout, DataTimeout time.Duration
+	// FindTimeout bounds the lookups Find makes for a destination it
+	// knows nothing of (MX, TLSA, MTA-STS); default 20s. A lookup that
+	// takes longer finds nothing, and the message that asked waits for
+	// the queue's next attempt.
+	FindTimeout time.Duration
 	// Shaping, when non-nil, paces deliveries per destination provider
 	// and backs off when a provider throttles (see Shaping). nil: no
 	// shaping, and no shaping lock on the delivery path.
@@ -178,6 +188,7 @@ type Client struct {
 	metrics   *metrics
 	pool      *pool
 	reach     *reachBook
+	finds     finds   // lookups Find is making
 	shaper    *shaper // nil without Config.Shaping
 
 	janitor   *periodic.Loop
@@ -270,6 +281,7 @@ func applyDefaults(cfg *Config) error {
 	setDefaultDur(&cfg.ConnectTimeout, 30*time.Second)
 	setDefaultDur(&cfg.CommandTimeout, 5*time.Minute)
 	setDefaultDur(&cfg.DataTimeout, 10*time.Minute)
+	setDefaultDur(&cfg.FindTimeout, 20*time.Second)
 	return nil
 }
 

@@ -104,7 +104,7 @@ func isASCIIBytes(b []byte) bool {
 // once by another. It returns the provider of the first next hop, "" when
 // there is none.
 func (c *Client) deliver(ctx context.Context, d *mail.Delivery, env *envelope, out []mail.Outcome) string {
-	hops, err := c.plan(ctx, d)
+	hops, err := c.plan(ctx, d, true)
 	if err != nil {
 		if d.RequireTLS && err.TLSFailure() {
 			err = requireTLSError(err.Host, err)

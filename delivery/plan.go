@@ -74,8 +74,12 @@ func (c *Client) requirement(d *mail.Delivery, hops []hop) requirement {
 	return r
 }
 
-// plan chooses the next hops for d and what each must satisfy.
-func (c *Client) plan(ctx context.Context, d *mail.Delivery) ([]hop, *Error) {
+// plan chooses the next hops for d and what each must satisfy. report
+// says whether the policy failures found on the way (an MTA-STS policy
+// that could not be fetched, unusable TLSA records) go to the TLS reports:
+// they do for a delivery, not for a look-up ahead of one (Find), whose
+// delivery, or its fallback's, reports them.
+func (c *Client) plan(ctx context.Context, d *mail.Delivery, report bool) ([]hop, *Error) {
 	hops, err := c.hops(ctx, d.Domain)
 	if err != nil {
 		return nil, err
@@ -88,19 +92,19 @@ func (c *Client) plan(ctx context.Context, d *mail.Delivery) ([]hop, *Error) {
 	// a dane or dane-only domain policy still applies.
 	waived := c.cfg.HonorTLSRequiredNo && !d.RequireTLS && tlsRequiredNo(d.Body)
 	if c.sts != nil && !waived && len(hops) > 0 && hops[0].mx {
-		if hops, err = c.applySTS(ctx, d.Domain, hops); err != nil {
+		if hops, err = c.applySTS(ctx, d.Domain, hops, report); err != nil {
 			return nil, err
 		}
 	}
 	if (c.cfg.DANE && !waived) || req.dane >= PolicyDANE {
 		for i := range hops {
-			c.applyDANE(ctx, req, &hops[i])
+			c.applyDANE(ctx, req, &hops[i], report)
 		}
 	}
 	for i := range hops {
 		requireAuthenticated(&hops[i])
 	}
-	if !waived {
+	if !waived && ctx.Err() == nil { // a plan cut short found less than there is
 		c.reach.plan(strings.ToLower(d.Domain), hops)
 	}
 	return hops, nil
@@ -134,10 +138,10 @@ func tlsRequiredNo(body []byte) bool {
 // enforce mode, MX hosts that do not match are dropped and the others need
 // a PKIX-verified certificate; in testing mode, mismatches are reported
 // only. A policy that could not be fetched is reported and ignored.
-func (c *Client) applySTS(ctx context.Context, domain string, hops []hop) ([]hop, *Error) {
+func (c *Client) applySTS(ctx context.Context, domain string, hops []hop, report bool) ([]hop, *Error) {
 	pol, err := c.sts.Get(ctx, domain)
 	if err != nil {
-		c.recordTLS(stsFailure(domain, err))
+		c.reportTLS(report, stsFailure(domain, err))
 	}
 	if pol == nil {
 		return hops, nil
@@ -148,7 +152,7 @@ func (c *Client) applySTS(ctx context.Context, domain string, hops []hop) ([]hop
 		if !pol.Match(h.host) {
 			r := policyResult(h, tlsrpt.ResultValidationFailure)
 			r.Detail = "MX host does not match the MTA-STS policy"
-			c.recordTLS(r)
+			c.reportTLS(report, r)
 			if pol.Mode == mtasts.ModeEnforce {
 				continue
 			}
@@ -183,9 +187,9 @@ func stsFailure(domain string, err error) tlsrpt.Result {
 // required; secure records that are all unusable still require TLS;
 // a failed lookup for a signed host forbids it; an insecure or absent
 // answer leaves the requirement as it was, unless DANE is required.
-func (c *Client) applyDANE(ctx context.Context, req requirement, h *hop) {
+func (c *Client) applyDANE(ctx context.Context, req requirement, h *hop, report bool) {
 	if !c.daneEligible(*h) {
-		c.daneUnavailable(req, h)
+		c.daneUnavailable(req, h, report)
 		return
 	}
 	ips, secure, err := c.sres.LookupHostSecure(ctx, h.host)
@@ -194,7 +198,7 @@ func (c *Client) applyDANE(ctx context.Context, req requirement, h *hop) {
 	}
 	h.ips = ips
 	if !secure {
-		c.daneUnavailable(req, h)
+		c.daneUnavailable(req, h, report)
 		return
 	}
 	port, _ := strconv.Atoi(h.port)
@@ -202,15 +206,15 @@ func (c *Client) applyDANE(ctx context.Context, req requirement, h *hop) {
 	switch {
 	case err != nil && !isNotFound(err):
 		h.tls.err = localError(false, "4.7.5", CmdDNS, h.host, "TLSA lookup failed for a DNSSEC-signed host", err)
-		c.recordTLS(policyResult(*h, tlsrpt.ResultDNSSECInvalid))
+		c.reportTLS(report, policyResult(*h, tlsrpt.ResultDNSSECInvalid))
 	case err != nil || !secure || len(recs) == 0:
-		c.daneUnavailable(req, h)
+		c.daneUnavailable(req, h, report)
 	default:
 		h.tls.level = max(h.tls.level, mail.TLSEncrypt)
 		h.tls.tlsa = dane.Usable(recs)
 		if len(h.tls.tlsa) == 0 {
-			c.recordTLS(policyResult(*h, tlsrpt.ResultTLSAInvalid))
-			c.daneUnavailable(req, h)
+			c.reportTLS(report, policyResult(*h, tlsrpt.ResultTLSAInvalid))
+			c.daneUnavailable(req, h, report)
 		}
 	}
 }
@@ -226,12 +230,12 @@ func (c *Client) daneEligible(h hop) bool {
 }
 
 // daneUnavailable forbids h when DANE is required (dane-only).
-func (c *Client) daneUnavailable(req requirement, h *hop) {
+func (c *Client) daneUnavailable(req requirement, h *hop, report bool) {
 	if req.dane != PolicyDANEOnly {
 		return
 	}
 	h.tls.err = localError(false, "4.7.5", CmdTLS, h.host, "DANE is required and not available for the next hop", errNoDANE)
-	c.recordTLS(policyResult(*h, tlsrpt.ResultDANERequired))
+	c.reportTLS(report, policyResult(*h, tlsrpt.ResultDANERequired))
 }
 
 // policyResult is a report for h with the policy that applies to it.

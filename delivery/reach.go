@@ -39,6 +39,7 @@ type reachEntry struct {
 	// to end (usable DANE records, an enforced MTA-STS policy listing it,
 	// a trusted configured destination).
 	planAuth  bool
+	planBasis string // what planAuth rests on (a basis* text)
 	plannedAt time.Time
 }
 
@@ -46,36 +47,50 @@ func newReachBook(now func() time.Time) *reachBook {
 	return &reachBook{now: now, m: map[string]reachEntry{}}
 }
 
-// Reach implements mail.Destinations. It answers from what this client
-// cached, without a lookup or a connection: first what its deliveries
-// showed (the level a session reached, a required level it could not
-// have), then, for authenticated TLS, what the last plan for the domain
-// found (DANE records, MTA-STS, trusted routes), and last a cached
-// MTA-STS policy in enforce mode, which promises verified TLS to the
-// hosts it lists.
+// What a Finding rests on (mail.Finding.Basis). Fixed texts: no address,
+// no host name.
+const (
+	basisDelivery = "last delivery"
+	basisDANE     = "DANE"
+	basisSTS      = "enforced MTA-STS policy"
+	basisPinned   = "trusted route"
+	basisNoAuth   = "no DANE, no enforced MTA-STS policy"
+	basisRoute    = "route or smarthost not declared trusted"
+	basisSTSMatch = "no MX host matches the MTA-STS policy"
+)
+
+// Reach answers, from what this client cached and without a lookup or a
+// connection, whether domain can take mail at level (see known).
 func (c *Client) Reach(domain string, level mail.TLSLevel) mail.Reach {
-	domain = strings.ToLower(domain)
-	if r := c.reach.get(domain, level); r != mail.ReachUnknown {
-		return r
-	}
-	if level > mail.TLSAuthenticated {
-		return mail.ReachUnknown
-	}
-	if auth, ok := c.reach.planned(domain); ok && level == mail.TLSAuthenticated {
-		if auth {
-			return mail.ReachYes
-		}
-		return mail.ReachNo
-	}
-	if c.sts != nil && level >= mail.TLSVerify {
-		if p := c.sts.Cached(domain); p != nil && p.Mode == mtasts.ModeEnforce {
-			return mail.ReachYes
-		}
-	}
-	return mail.ReachUnknown
+	f, _ := c.known(strings.ToLower(domain), level)
+	return f.Reach
 }
 
-var _ mail.Destinations = (*Client)(nil)
+// known answers from what this client cached: first what its deliveries
+// showed (the level a session reached, a required level it could not
+// have), then, for verified and authenticated TLS, what the last plan for
+// the domain found (DANE records, MTA-STS, trusted routes), and last a
+// cached MTA-STS policy in enforce mode, which promises verified TLS to
+// the hosts it lists. ok is false when nothing is known.
+func (c *Client) known(domain string, level mail.TLSLevel) (f mail.Finding, ok bool) {
+	if r := c.reach.get(domain, level); r != mail.ReachUnknown {
+		return mail.Finding{Reach: r, Basis: basisDelivery}, true
+	}
+	if level < mail.TLSVerify || level > mail.TLSAuthenticated {
+		return mail.Finding{}, false
+	}
+	if auth, basis, ok := c.reach.planned(domain); ok && (auth || level == mail.TLSAuthenticated) {
+		// A plan without an authenticated hop says nothing of PKIX
+		// (TLSVerify): that takes a connection.
+		return mail.Finding{Reach: reachOf(auth), Basis: basis}, true
+	}
+	if c.sts != nil {
+		if p := c.sts.Cached(domain); p != nil && p.Mode == mtasts.ModeEnforce {
+			return mail.Finding{Reach: mail.ReachYes, Basis: basisSTS}, true
+		}
+	}
+	return mail.Finding{}, false
+}
 
 func (b *reachBook) get(domain string, level mail.TLSLevel) mail.Reach {
 	b.mu.Lock()
@@ -91,11 +106,11 @@ func (b *reachBook) get(domain string, level mail.TLSLevel) mail.Reach {
 }
 
 // planned returns what the last plan for domain found, if it is fresh.
-func (b *reachBook) planned(domain string) (auth, ok bool) {
+func (b *reachBook) planned(domain string) (auth bool, basis string, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.fresh(domain)
-	return e.planAuth, !e.plannedAt.IsZero()
+	return e.planAuth, e.planBasis, !e.plannedAt.IsZero()
 }
 
 // planRefresh is how often an unchanged plan result is written again: the
@@ -103,20 +118,45 @@ func (b *reachBook) planned(domain string) (auth, ok bool) {
 const planRefresh = time.Minute
 
 // plan records what a plan for domain found: whether any next hop that
-// the plan allows can be authenticated end to end.
+// the plan allows can be authenticated end to end, and on what that
+// rests. A plan whose lookups failed teaches nothing (see planFinding).
 func (b *reachBook) plan(domain string, hops []hop) {
-	auth := false
-	for _, h := range hops {
-		auth = auth || h.tls.err == nil && h.tls.authenticated()
+	auth, basis, failed := planFinding(hops)
+	if failed == nil {
+		b.planned1(domain, auth, basis)
 	}
+}
+
+// planned1 records one plan result for domain.
+func (b *reachBook) planned1(domain string, auth bool, basis string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, now := b.fresh(domain), b.now()
-	if !e.plannedAt.IsZero() && e.planAuth == auth && now.Sub(e.plannedAt) < planRefresh {
+	if !e.plannedAt.IsZero() && e.planAuth == auth && e.planBasis == basis && now.Sub(e.plannedAt) < planRefresh {
 		return
 	}
-	e.planAuth, e.plannedAt = auth, now
+	e.planAuth, e.planBasis, e.plannedAt = auth, basis, now
 	b.put(domain, e)
+}
+
+// planFinding says whether any of hops can be authenticated end to end
+// and on what that rests (the first such hop's way). When none can and
+// a hop was forbidden because a lookup failed (a TLSA lookup for a
+// DNSSEC-signed host), the answer is not known: failed is that error.
+func planFinding(hops []hop) (auth bool, basis string, failed *Error) {
+	basis = basisRoute
+	for _, h := range hops {
+		switch {
+		case h.tls.err == nil && h.tls.authenticated():
+			return true, authBasis(h.tls.authKind()), nil
+		case h.tls.err != nil && h.tls.err.Command == CmdDNS && failed == nil:
+			failed = h.tls.err
+		}
+		if h.mx {
+			basis = basisNoAuth
+		}
+	}
+	return false, basis, failed
 }
 
 // fresh is domain's entry without what is older than reachTTL; b.mu held.
@@ -184,6 +224,25 @@ func (b *reachBook) put(domain string, e reachEntry) {
 		clear(b.m)
 	}
 	b.m[domain] = e
+}
+
+// reachOf is ReachYes for true, ReachNo for false.
+func reachOf(yes bool) mail.Reach {
+	if yes {
+		return mail.ReachYes
+	}
+	return mail.ReachNo
+}
+
+// authBasis is the Finding basis of an authentication kind (authKind).
+func authBasis(kind string) string {
+	switch kind {
+	case MethodDANE:
+		return basisDANE
+	case MethodMTASTS:
+		return basisSTS
+	}
+	return basisPinned
 }
 
 // reached is the transport-security level a successful session had.

@@ -24,6 +24,13 @@ func (c *Client) recordTLS(r tlsrpt.Result) {
 	}
 }
 
+// reportTLS records r when report is set (see plan).
+func (c *Client) reportTLS(report bool, r tlsrpt.Result) {
+	if report {
+		c.recordTLS(r)
+	}
+}
+
 // reportSession records the TLS result of a new connection to req.hop:
 // the session s (which may have failed with err, s then half set up).
 // Connections that never tried TLS, and failures before or after it, are

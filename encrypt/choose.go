@@ -24,7 +24,9 @@ const (
 	reasonTLSFirst     = "authenticated TLS comes first in the order"
 	reasonPortalNoMeth = "no other method possible"
 	reasonTLSFailed    = "authenticated TLS not available at the destination"
-	reasonTLSKnownNot  = "authenticated TLS known unavailable at the destination (last delivery)"
+	reasonTLSKnownNot  = "authenticated TLS known unavailable at the destination"
+	reasonTLSLookedUp  = "authenticated TLS not available at the destination (looked up: "
+	reasonLookupFailed = "the destination's transport security could not be looked up; deferred"
 	reasonPGPFailed    = "OpenPGP encryption failed"
 	reasonSMIMEFailed  = "S/MIME encryption failed"
 	reasonNoMethod     = "no protection method possible"
@@ -38,6 +40,10 @@ type choice struct {
 	cert   *x509.Certificate // smime
 	// encryption is what sendEncrypted used (Outcome.Encryption).
 	encryption string
+	// failed, with no method, is the failed lookup of the destination
+	// that leaves the recipient deferred (or bounced, for a domain that
+	// does not exist) instead of protected.
+	failed *mail.Finding
 }
 
 // orderFor is the order for a message whose policy rule forced a method
@@ -58,22 +64,31 @@ func (c *Courier) orderFor(forced string) []string {
 // encryption.order.
 func forcedMethod(d *mail.Delivery) string { return d.Policy.Method }
 
-// choose returns the first method in order that is possible for addr (at
-// domain) and not in tried; method "" when there is none. why, if set,
-// explains the move from an earlier method and becomes the reason. The tls
-// method is passed over, with that as the reason, when the delivery side
-// knows that domain's last delivery could not have the TLS it requires.
-func (c *Courier) choose(ctx context.Context, order []string, addr, domain string, tried map[string]bool, why string) choice {
+// choose returns the first method in order that is possible for addr and
+// not in tried; method "" when there is none. why, if set, explains the
+// move from an earlier method and becomes the reason. Before the tls
+// method, what the delivery side knows or finds out of the destination
+// (dest) decides: a destination that cannot authenticate its next hop is
+// passed over, with that as the reason; one whose lookup failed leaves
+// the recipient deferred, never sent on an answer nobody verified.
+func (c *Courier) choose(ctx context.Context, order []string, addr string, dest *destination, tried map[string]bool, why string) choice {
 	for _, m := range order {
 		if tried[m] {
 			continue
 		}
-		if m == MethodTLS && c.tlsKnownUnavailable(domain) {
-			if why == "" {
-				why = reasonTLSKnownNot
+		var f mail.Finding
+		if m == MethodTLS {
+			f = dest.find(ctx)
+			if f.Err != nil {
+				return choice{reason: reasonLookupFailed, failed: &f}
 			}
-			c.m.fallbacks.WithLabelValues(MethodTLS).Inc()
-			continue
+			if f.Reach == mail.ReachNo {
+				if why == "" {
+					why = tlsUnavailable(f)
+				}
+				c.m.fallbacks.WithLabelValues(MethodTLS).Inc()
+				continue
+			}
 		}
 		ch, ok := c.possible(ctx, order, m, addr)
 		if !ok {
@@ -84,10 +99,46 @@ func (c *Courier) choose(ctx context.Context, order []string, addr, domain strin
 			ch.reason = reasonConsent + "; " + why
 		case why != "":
 			ch.reason = why
+		case f.Reach == mail.ReachYes && f.Basis != "":
+			ch.reason += " (destination: " + f.Basis + ")"
 		}
 		return ch
 	}
 	return choice{reason: reasonNoMethod}
+}
+
+// tlsUnavailable is the reason for passing over the tls method for a
+// destination f says cannot have it.
+func tlsUnavailable(f mail.Finding) string {
+	switch {
+	case f.LookedUp:
+		return reasonTLSLookedUp + f.Basis + ")"
+	case f.Basis != "":
+		return reasonTLSKnownNot + " (" + f.Basis + ")"
+	}
+	return reasonTLSKnownNot
+}
+
+// destination is what a run learnt of its domain's transport security at
+// the level the tls method needs: asked of Config.Destinations once per
+// run, when the tls method is first considered for one of its recipients.
+type destination struct {
+	c      *Courier
+	domain string
+	asked  bool
+	f      mail.Finding
+}
+
+// find returns what the delivery side knows or finds out of the
+// destination; nothing known without Config.Destinations.
+func (d *destination) find(ctx context.Context) mail.Finding {
+	if d == nil || d.c.cfg.Destinations == nil || d.domain == "" {
+		return mail.Finding{}
+	}
+	if !d.asked {
+		d.asked, d.f = true, d.c.cfg.Destinations.Find(ctx, d.domain, d.c.tlsLevel())
+	}
+	return d.f
 }
 
 // possible says whether method m can protect addr.
@@ -114,13 +165,6 @@ func (c *Courier) possible(ctx context.Context, order []string, m, addr string) 
 		return choice{method: MethodConsent, reason: reasonConsent}, true
 	}
 	return choice{}, false
-}
-
-// tlsKnownUnavailable reports whether the delivery side knows that domain
-// cannot take mail at the level the tls method requires.
-func (c *Courier) tlsKnownUnavailable(domain string) bool {
-	return c.cfg.Destinations != nil && domain != "" &&
-		c.cfg.Destinations.Reach(domain, c.tlsLevel()) == mail.ReachNo
 }
 
 // pgpKey looks in the keyring, then in WKD.

@@ -11,9 +11,13 @@
 //     to end (DANE with DNSSEC, an enforced MTA-STS policy listing the MX
 //     host, or a route or smarthost the operator declared trusted). A
 //     PKIX-valid certificate for an MX name from unauthenticated DNS is
-//     opportunistic and not enough, unless Config.AcceptPKIX says so. If
-//     the destination cannot offer it, the recipient moves to the next
-//     method in the same attempt instead of waiting.
+//     opportunistic and not enough, unless Config.AcceptPKIX says so.
+//     What the delivery side knows or finds out of the destination
+//     (Config.Destinations) decides first: a destination that cannot
+//     offer it sends the recipient to the next method without a
+//     connection, and one whose lookup failed leaves it deferred. If a
+//     connection shows the destination cannot offer it, the recipient
+//     moves to the next method in the same attempt instead of waiting.
 //   - portal: the message is sealed into the portal store and a notification
 //     without PHI, with a link to pick it up, enters the spool for the
 //     recipient (Config.Notices).
@@ -100,10 +104,12 @@ type Config struct {
 	// unauthenticated DNS (encryption.tls_accept_pkix). Default false: the
 	// next hop must be authenticated end to end (mail.TLSAuthenticated).
 	AcceptPKIX bool
-	// Destinations, if set, is what the delivery side knows of each
-	// destination's transport security; the tls method is not chosen for
-	// a domain known unable to provide it, so the recipient goes to the
-	// next method at once, with that reason in the audit log.
+	// Destinations, if set, is what the delivery side knows, or finds out
+	// before connecting, of each destination's transport security, asked
+	// once per message when the tls method comes up: the tls method is
+	// not chosen for a domain unable to provide it, so the recipient goes
+	// to the next method at once, with that reason in the audit log; a
+	// domain whose lookup failed leaves the recipient deferred.
 	Destinations mail.Destinations
 	// Portal receives messages for pickup; nil disables the portal method.
 	Portal portalbox.Store

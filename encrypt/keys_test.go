@@ -92,7 +92,7 @@ func TestForcedMethodOrder(t *testing.T) {
 		}
 	}
 	// A forced pgp without a key goes to the portal, not to TLS.
-	ch := f.c.choose(context.Background(), f.c.orderFor(MethodPGP), "nokey@example.net", "example.net", map[string]bool{}, "")
+	ch := f.c.choose(context.Background(), f.c.orderFor(MethodPGP), "nokey@example.net", nil, map[string]bool{}, "")
 	if ch.method != MethodPortal {
 		t.Errorf("forced pgp without a key chose %q", ch.method)
 	}

@@ -183,7 +183,7 @@ func TestWatcherAndReloadFollowTheKeyFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.c.cfg.Keyring = kr
-	if ch := f.c.choose(context.Background(), f.c.cfg.Order, "new@example.net", "example.net", map[string]bool{}, ""); ch.method != MethodTLS {
+	if ch := f.c.choose(context.Background(), f.c.cfg.Order, "new@example.net", nil, map[string]bool{}, ""); ch.method != MethodTLS {
 		t.Fatalf("before the key is added: %s", ch.method)
 	}
 	w := Watch(time.Hour, nil, kr) // the ticker never fires in this test
@@ -192,7 +192,7 @@ func TestWatcherAndReloadFollowTheKeyFolder(t *testing.T) {
 	// Make the change visible to the folder stamp even on coarse clocks.
 	os.Chtimes(filepath.Join(f.keyDir, "new.asc"), t0, t0)
 	ReloadAll(t0, f.c.cfg.Logger, kr)
-	if ch := f.c.choose(context.Background(), f.c.cfg.Order, "new@example.net", "example.net", map[string]bool{}, ""); ch.method != MethodPGP {
+	if ch := f.c.choose(context.Background(), f.c.cfg.Order, "new@example.net", nil, map[string]bool{}, ""); ch.method != MethodPGP {
 		t.Fatalf("after reload: %s, want pgp", ch.method)
 	}
 }

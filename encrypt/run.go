@@ -20,6 +20,7 @@ type run struct {
 	d     *mail.Delivery
 	order []string
 	rcpts []*rcptState
+	dest  destination // what is known of d.Domain's transport security
 }
 
 // rcptState is one recipient's progress.
@@ -36,7 +37,7 @@ type rcptState struct {
 }
 
 func newRun(ctx context.Context, c *Courier, d *mail.Delivery) *run {
-	r := &run{ctx: ctx, c: c, d: d, order: c.orderFor(forcedMethod(d))}
+	r := &run{ctx: ctx, c: c, d: d, order: c.orderFor(forcedMethod(d)), dest: destination{c: c, domain: d.Domain}}
 	for _, rc := range d.Rcpts {
 		p := &rcptState{rcpt: rc, order: r.order, tried: map[string]bool{}}
 		r.consentFor(p)
@@ -70,9 +71,13 @@ func (r *run) do() {
 func (r *run) round(pending []*rcptState) {
 	var tlsGroup, consentGroup []*rcptState
 	for _, p := range pending {
-		p.choice = r.c.choose(r.ctx, p.order, p.rcpt.Addr, r.d.Domain, p.tried, p.why)
+		p.choice = r.c.choose(r.ctx, p.order, p.rcpt.Addr, &r.dest, p.tried, p.why)
 		switch p.choice.method {
 		case "":
+			if f := p.choice.failed; f != nil {
+				r.finish(p, mail.Outcome{Err: f.Err, Permanent: f.Permanent, Enhanced: f.Enhanced})
+				continue
+			}
 			r.finish(p, mail.Outcome{Rcpt: p.rcpt.Addr, Err: errNoMethod, Enhanced: "4.7.5"})
 		case MethodTLS:
 			tlsGroup = append(tlsGroup, p)

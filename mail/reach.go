@@ -1,6 +1,9 @@
 package mail
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // ErrTLSUnavailable is what a courier's failure matches (errors.Is) when the
 // transport security the delivery required could not be had: STARTTLS not
@@ -38,10 +41,36 @@ func (r Reach) String() string {
 	return "unknown"
 }
 
+// Finding is what the delivery side knows, or found out, of whether a
+// destination can take mail at a transport-security level, and on what
+// that rests. Its texts are fixed: no address, no host name.
+type Finding struct {
+	Reach Reach
+	// Basis is what the answer rests on: "last delivery", "DANE",
+	// "enforced MTA-STS policy", "trusted route", "no DANE, no enforced
+	// MTA-STS policy", ...; "" when nothing is known.
+	Basis string
+	// LookedUp says the answer comes from lookups made for this question
+	// (MX, TLSA, MTA-STS), not from what was cached before it.
+	LookedUp bool
+	// Err is set when the lookups failed (a DNS failure, a timeout, a
+	// domain that does not exist or takes no mail): Reach is then
+	// ReachUnknown, nothing is remembered, and a message that needs the
+	// level must not leave on this answer. Permanent and Enhanced classify
+	// the failure as a delivery's would.
+	Err       error
+	Permanent bool
+	Enhanced  string
+}
+
 // Destinations is the delivery side's knowledge of destinations, offered to
 // the protection layer so that it chooses a method with the destination's
-// capability in hand. Reach answers from what is cached: it makes no lookup
-// and no connection, and must be safe for concurrent use.
+// capability in hand. It must be safe for concurrent use.
 type Destinations interface {
-	Reach(domain string, level TLSLevel) Reach
+	// Find answers from what is cached when something is (the last
+	// delivery, the last plan, a cached MTA-STS policy); otherwise it
+	// finds out before any connection (MX, TLSA under DNSSEC, MTA-STS),
+	// bounded by a short timeout and by ctx, remembers the answer as it
+	// remembers a delivery's plan, and returns it.
+	Find(ctx context.Context, domain string, level TLSLevel) Finding
 }

@@ -194,7 +194,9 @@ type failure struct {
 }
 
 // fetchOnce fetches the policy for record id, unless a fetch for the same
-// id failed within RecheckInterval (and force is not set).
+// id failed within RecheckInterval (and force is not set). A fetch cut
+// short by its caller's context (a delivery or a lookup that gave up) says
+// nothing of the policy host and is not remembered.
 func (c *Cache) fetchOnce(ctx context.Context, domain, id string, force bool) (*Policy, error) {
 	c.mu.Lock()
 	f, ok := c.failed[domain]
@@ -207,7 +209,9 @@ func (c *Cache) fetchOnce(ctx context.Context, domain, id string, force bool) (*
 	defer c.mu.Unlock()
 	if err != nil {
 		c.cfg.Logger.Debug("MTA-STS policy fetch failed", slog.String("error", err.Error()))
-		c.failed[domain] = failure{id: id, at: time.Now(), err: err}
+		if ctx.Err() == nil {
+			c.failed[domain] = failure{id: id, at: time.Now(), err: err}
+		}
 		return nil, err
 	}
 	delete(c.failed, domain)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -203,5 +204,51 @@ func TestFailedFetchRemembered(t *testing.T) {
 	e.dns.Set(t, `_mta-sts.partner.test. 60 IN TXT "v=STSv1; id=two"`)
 	if p, err := c.Get(ctx, "partner.test"); err != nil || p == nil || p.ID != "two" {
 		t.Errorf("a new id is fetched at once: %+v %v", p, err)
+	}
+}
+
+// A fetch its caller gave up on (a policy host that accepts and does not
+// answer in time) is not remembered as a failure: the next Get, with time
+// to wait, fetches the policy once the host answers.
+func TestCancelledFetchNotRemembered(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil, enforce, "one")
+	ip := dnstest.IP(t)
+	hang, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(hang.Addr().String())
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			conn, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- conn // held open, never answered
+		}
+	}()
+	res, err := dnsclient.New(dnsclient.Config{Servers: []string{e.dns.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := mtasts.NewCache(mtasts.Config{Resolver: res, RootCAs: e.ca.Pool(), RecheckInterval: time.Hour, Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if p, err := c.Get(ctx, "partner.test"); p != nil || err == nil {
+		t.Fatalf("against a host that does not answer: %+v %v", p, err)
+	}
+	_ = hang.Close()
+	for len(accepted) > 0 {
+		_ = (<-accepted).Close()
+	}
+	ststest.StartPort(t, ip, port, e.ca.Leaf(t, "mta-sts.partner.test"), enforce)
+	if p, err := c.Get(context.Background(), "partner.test"); err != nil || p == nil || p.Mode != mtasts.ModeEnforce {
+		t.Fatalf("once the host answers: %+v %v; want the policy", p, err)
 	}
 }

@@ -302,7 +302,7 @@ func checkPortalServes(t *testing.T, e *protEnv, token string) {
 // checkProtectionLogs: each recipient's method and reason, no address.
 func checkProtectionLogs(t *testing.T, logs string) {
 	t.Helper()
-	for _, want := range []string{"method=pgp", "method=smime", "method=tls", `method=portal reason="authenticated TLS not available at the destination"`} {
+	for _, want := range []string{"method=pgp", "method=smime", "method=tls", `method=portal reason="` + portalReason + `"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q", want)
 		}
@@ -314,6 +314,15 @@ func checkProtectionLogs(t *testing.T, logs string) {
 	}
 }
 
+// portalReason is why a PHI recipient at bad.example goes to the portal:
+// its route is not a trusted hop, which the gateway finds before it
+// connects.
+const portalReason = "authenticated TLS not available at the destination (looked up: route or smarthost not declared trusted)"
+
+// The first PHI message for a destination that cannot authenticate its
+// next hop goes to the portal without an attempt at TLS there: the
+// receiver sees one connection, the notification's, and the audit record
+// says why.
 func TestUnverifiedDestinationGetsPortalNotificationNeverThePlainMessage(t *testing.T) {
 	t.Parallel()
 	e := newProtEnv(t, nil, nil)
@@ -321,8 +330,11 @@ func TestUnverifiedDestinationGetsPortalNotificationNeverThePlainMessage(t *test
 	checkPortalItem(t, e, token, "nobody@bad.example")
 	checkPortalServes(t, e, token)
 	waitMetric(t, e, `sealgate_queue_messages 0`)
-	if got := e.bad.Messages(); len(got) != 1 {
-		t.Fatalf("sink received %d messages, want 1", len(got))
+	if got := e.bad.Messages(); len(got) != 1 || e.bad.Conns() != 1 {
+		t.Fatalf("sink received %d messages over %d connections, want the notification over 1", len(got), e.bad.Conns())
+	}
+	if d := deliveredTo(t, e, "nobody@bad.example"); len(d) != 1 || d[0].Method != "portal" || d[0].Reason != portalReason {
+		t.Fatalf("audit records %+v; want the portal, reason %q", d, portalReason)
 	}
 }
 
