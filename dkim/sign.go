@@ -4,7 +4,6 @@
 package dkim
 
 import (
-	"bufio"
 	"bytes"
 	"crypto"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/emersion/go-message/textproto"
 	msgdkim "github.com/emersion/go-msgauth/dkim"
 
 	"github.com/sealgate/sealgate/addr"
@@ -132,22 +130,19 @@ func (s *Signer) keyFor(domain string) (signingKey, bool) {
 	return signingKey{}, false
 }
 
-// readHeader parses the header of a CRLF message.
-func readHeader(msg []byte) (textproto.Header, error) {
-	head, _, ok := mailtext.SplitHeader(msg)
-	if !ok {
-		head = append(append([]byte(nil), msg...), "\r\n\r\n"...)
-	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+// readHeader reads the header of a CRLF message through the one parser
+// (mailtext.ParseHeader), within the limits every reader shares.
+func readHeader(msg []byte) (*mailtext.Header, error) {
+	h, err := mailtext.ParseHeader(msg)
 	if err != nil {
-		return textproto.Header{}, ErrMalformed // the parser's error quotes the line
+		return nil, fmt.Errorf("%w (%w)", ErrMalformed, err) // neither quotes the message
 	}
-	return h, nil
+	return &h, nil
 }
 
 // fromDomain returns the lower-case domain of the first From mailbox.
-func fromDomain(h textproto.Header) (string, error) {
-	if h.FieldsByKey("From").Len() != 1 {
+func fromDomain(h *mailtext.Header) (string, error) {
+	if h.Count("From") != 1 {
 		return "", ErrNoFrom
 	}
 	p := mail.AddressParser{WordDecoder: &mime.WordDecoder{
@@ -167,17 +162,17 @@ func fromDomain(h textproto.Header) (string, error) {
 
 // headerKeys lists the fields to sign: each present field of signedKeys as
 // often as it occurs, and From once more.
-func headerKeys(h textproto.Header) []string {
+func headerKeys(h *mailtext.Header) []string {
 	var keys []string
 	for _, k := range signedKeys {
-		for i := h.FieldsByKey(k).Len(); i > 0; i-- {
+		for i := h.Count(k); i > 0; i-- {
 			keys = append(keys, k)
 		}
 	}
 	// Oversign the unsubscribe fields too when present, so that nobody can
 	// add a second List-Unsubscribe pointing elsewhere.
 	for _, k := range []string{"List-Unsubscribe", "List-Unsubscribe-Post"} {
-		if h.Has(k) {
+		if h.Index(k) >= 0 {
 			keys = append(keys, k)
 		}
 	}

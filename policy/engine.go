@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	// Registers the charsets go-message can decode (ISO-8859-x, Windows-125x, ...).
 	_ "github.com/emersion/go-message/charset"
 
+	"github.com/sealgate/sealgate/mailtext"
 	"github.com/sealgate/sealgate/policy/detect"
 )
 
@@ -28,6 +30,10 @@ type Input struct {
 	Sender     string   // envelope sender (MAIL FROM)
 	Client     string   // name of the authenticated client, from the configuration
 	Recipients []string // envelope recipients (RCPT TO)
+	// Header is the message's header as the caller read it with
+	// mailtext.ParseHeader (smtpd does as it takes the message), so that it
+	// is not read again; nil: Check reads it.
+	Header *mailtext.Header
 }
 
 // New validates cfg, fills in defaults and loads the vocabularies.
@@ -56,7 +62,7 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) Check(ctx context.Context, msg []byte, in Input) (Verdict, error) {
 	cctx, cancel := context.WithTimeout(ctx, e.cfg.Limits.MaxTime)
 	defer cancel()
-	s := e.scanMessage(cctx, msg)
+	s := e.scanMessage(cctx, msg, in.Header)
 	v := e.decide(s, in)
 	s.opt.Bag.Reset()
 	e.bags.Put(s.opt.Bag)
@@ -66,21 +72,42 @@ func (e *Engine) Check(ctx context.Context, msg []byte, in Input) (Verdict, erro
 	return v, nil
 }
 
-// scanMessage walks msg and runs the detectors over everything it can read.
-func (e *Engine) scanMessage(ctx context.Context, msg []byte) *scan {
+// scanMessage walks msg (h is its header, or nil) and runs the detectors
+// over everything it can read.
+func (e *Engine) scanMessage(ctx context.Context, msg []byte, h *mailtext.Header) *scan {
 	s := newScan(ctx, e)
-	e.walk(s, msg)
+	e.walk(s, msg, h)
 	return s
 }
 
-// walk reads msg into s.
-func (e *Engine) walk(s *scan, msg []byte) {
-	if err := s.message(bytes.NewReader(msg), "", 0); err != nil && err != errStop {
+// walk reads msg into s; h is its header, or nil to read it here. A header
+// that does not read (mailtext.ParseHeader) leaves the message unreadable:
+// it is analysed as plain text, and cannot be cleared.
+func (e *Engine) walk(s *scan, msg []byte, h *mailtext.Header) {
+	if h == nil {
+		parsed, err := mailtext.ParseHeader(msg)
+		if err != nil {
+			s.markUnreadable("", headerReason(err))
+			s.rawFallback(msg)
+			return
+		}
+		h = &parsed
+	}
+	if err := s.whole(msg, h); err != nil && err != errStop {
 		s.rawFallback(msg)
 	}
 	if s.parts == 0 {
 		s.rawFallback(msg)
 	}
+}
+
+// headerReason is the unreadable reason for a header that does not read:
+// over a limit, or malformed.
+func headerReason(err error) string {
+	if errors.Is(err, mailtext.ErrHeaderSyntax) {
+		return unreadStructure
+	}
+	return unreadLimit
 }
 
 // decide turns what the scan found into a verdict.

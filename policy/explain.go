@@ -96,7 +96,7 @@ func (e *Engine) Explain(ctx context.Context, msg []byte, in Input, opt ExplainO
 	defer cancel()
 	s := newScan(cctx, e)
 	s.explain = &explainer{opt: opt, parts: map[string]*PartReport{}}
-	e.walk(s, msg)
+	e.walk(s, msg, nil)
 	v := e.decide(s, in)
 	fv := s.vector()
 	ex := Explanation{Verdict: v, Threshold: modelThreshold, Structured: structuredRecord(&s.total),

@@ -8,10 +8,13 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
+
+	"github.com/sealgate/sealgate/internal/mimelimit"
 )
 
-// maxHeaderBytes bounds one header block, as go-message's own reader does.
-const maxHeaderBytes = 1 << 20
+// maxHeaderBytes bounds the header of a message inside a message: the bound
+// of the top-level header (mailtext.ParseHeader), which smtpd refuses beyond.
+const maxHeaderBytes = mimelimit.MaxHeaderBytes
 
 var errHeaderTooBig = errors.New("policy: header too large")
 

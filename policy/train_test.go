@@ -50,14 +50,14 @@ func loadSamples(t testing.TB, eng *Engine) []sample {
 			if err != nil {
 				t.Fatalf("%s: %v", row[0], err)
 			}
-			s := eng.scanMessage(context.Background(), msg)
+			s := eng.scanMessage(context.Background(), msg, nil)
 			gate := s.healthContext()
 			variant, _, _ := strings.Cut(row[3], ":")
 			out = append(out, sample{file: row[0], category: row[2], variant: variant, corpus: ci, phi: row[1] == "phi", f: s.vector(), healthCtx: gate})
 		}
 	}
 	for _, ex := range verdictExamples {
-		s := eng.scanMessage(context.Background(), ex.msg)
+		s := eng.scanMessage(context.Background(), ex.msg, nil)
 		out = append(out, sample{file: "example: " + ex.name, category: "verdict_examples", variant: "examples",
 			corpus: len(corpusNames), phi: ex.phi, f: s.vector(), healthCtx: s.healthContext()})
 	}

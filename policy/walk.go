@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
 
+	"github.com/sealgate/sealgate/mailtext"
 	"github.com/sealgate/sealgate/policy/detect"
 	"github.com/sealgate/sealgate/policy/extract"
 )
@@ -56,13 +57,27 @@ func newScan(ctx context.Context, e *Engine) *scan {
 	}
 }
 
-// message reads a whole message (or a message/rfc822 part) and walks it.
+// whole walks the message msg, whose header h has already been read (by
+// smtpd as it took the message, or by Check): the top-level header is not
+// read again.
+func (s *scan) whole(msg []byte, h *mailtext.Header) error {
+	ent, err := newEntity(h.Textproto(), bytes.NewReader(msg[h.BodyOffset():]))
+	return s.walkMessage(ent, err, "", 0)
+}
+
+// message reads a message/rfc822 part (or an attached .eml) and walks it.
 func (s *scan) message(r io.Reader, path string, depth int) error {
 	ent, err := readEntity(r)
 	if ent == nil {
 		s.markUnreadable(path, unreadStructure)
 		return nil
 	}
+	return s.walkMessage(ent, err, path, depth)
+}
+
+// walkMessage walks a message whose header is read; err is what reading it
+// as an entity reported (an unknown charset or transfer encoding).
+func (s *scan) walkMessage(ent *message.Entity, err error, path string, depth int) error {
 	s.noteEntityError(path, err)
 	s.header(ent.Header, path, depth == 0)
 	err = s.entity(ent, path, depth)

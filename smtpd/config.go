@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/mail"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // Listener is one address sealgate accepts mail on.
@@ -91,6 +92,9 @@ type PolicyInput struct {
 	Sender     string
 	Client     string
 	Recipients []string
+	// Header is the message's header as smtpd read it (never nil), so
+	// that the policy does not read it again.
+	Header *mailtext.Header
 }
 
 // Checker is the policy engine as smtpd sees it.

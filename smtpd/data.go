@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/mail"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // Data reads the message, checks it and queues it. It answers 250 only
@@ -30,11 +31,12 @@ func (s *session) Data(r io.Reader) error {
 		if err != nil {
 			return err
 		}
-		if err := s.checkHeaders(body); err != nil {
+		h, err := s.checkHeaders(body)
+		if err != nil {
 			return err
 		}
 		queueID = mail.NewID()
-		return s.accept(queueID, body)
+		return s.accept(queueID, body, &h)
 	})
 	if err == nil && queueID != "" {
 		return queuedReply(queueID)
@@ -97,8 +99,8 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 }
 
 // accept runs the policy, adds the Received header and queues.
-func (s *session) accept(id string, body []byte) error {
-	a := admission{id: id, channel: s.lst.Name, client: s.client, from: s.from, rcpts: s.rcpts,
+func (s *session) accept(id string, body []byte, h *mailtext.Header) error {
+	a := admission{id: id, channel: s.lst.Name, client: s.client, from: s.from, rcpts: s.rcpts, header: h,
 		remote: s.remote.String(), opts: s.mailOpts, received: s.received, log: s.log}
 	if s.authClient != nil {
 		a.authUser = s.authClient.Username
@@ -114,6 +116,7 @@ type admission struct {
 	client   *Client
 	from     string
 	rcpts    []mail.Rcpt
+	header   *mailtext.Header // the message's header, read once by checkHeaders
 	remote   string
 	authUser string
 	opts     smtp.MailOptions
@@ -133,7 +136,7 @@ func (srv *Server) admit(ctx context.Context, a admission, body []byte) error {
 	}
 	env := a.envelope(v)
 	env.Hold = v.Action == string(mail.ActionQuarantine)
-	full := append(a.received(a.id), stripSubjectTag(body, v.SubjectTag)...)
+	full := append(a.received(a.id), stripSubjectTag(body, a.header, v.SubjectTag)...)
 	if _, err := srv.cfg.Queue.Enqueue(ctx, env, full); err != nil {
 		if errors.Is(err, mail.ErrQueueClosed) {
 			return errShutdown
@@ -161,7 +164,7 @@ func (srv *Server) verdict(ctx context.Context, a admission, body []byte) (Verdi
 	for i, r := range a.rcpts {
 		rcpts[i] = r.Addr
 	}
-	v, err := srv.cfg.Policy.Check(ctx, body, PolicyInput{Sender: a.from, Client: a.client.Name, Recipients: rcpts})
+	v, err := srv.cfg.Policy.Check(ctx, body, PolicyInput{Sender: a.from, Client: a.client.Name, Recipients: rcpts, Header: a.header})
 	if err != nil {
 		return Verdict{}, fmt.Errorf("policy: %w", err)
 	}

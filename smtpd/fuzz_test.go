@@ -6,6 +6,8 @@ import (
 	"io"
 	"testing"
 	"testing/iotest"
+
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // hasBareLineEnding is the reference: a CR not followed by LF, or an LF not
@@ -43,11 +45,18 @@ func FuzzClientInput(f *testing.F) {
 		if got := g.scan(in); got && !want {
 			t.Fatalf("guard scan flagged clean input %q", in)
 		}
-		out := stripSubjectTag(in, "[secure]")
+		s := &session{client: &Client{AllowedSenders: []string{"*@b.example"}}}
+		checked, err := s.checkHeaders(in)
+		h, perr := mailtext.ParseHeader(in)
+		if (err == errBadMessage || err == errHeaderTooBig) != (perr != nil) || checked.Len() != h.Len() {
+			t.Fatalf("header check %v, parser %v", err, perr)
+		}
+		if perr != nil {
+			return
+		}
+		out := stripSubjectTag(in, &h, "[secure]")
 		if !want && hasBareLineEnding(out) {
 			t.Fatalf("stripSubjectTag introduced a bare line ending: %q", out)
 		}
-		s := &session{client: &Client{AllowedSenders: []string{"*@b.example"}}}
-		s.checkHeaders(in)
 	})
 }

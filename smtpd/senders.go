@@ -1,13 +1,10 @@
 package smtpd
 
 import (
-	"bufio"
-	"bytes"
+	"errors"
 	"io"
 	"mime"
 	"net/mail"
-
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/mailtext"
@@ -17,38 +14,42 @@ import (
 // taken for a mail loop (RFC 5321 §6.3).
 const maxHops = 50
 
-// maxHeaderBytes bounds a message's header. A message whose header does
-// not end within it is refused: sender binding reads the whole header, so
-// no From can hide beyond what was read.
-const maxHeaderBytes = 256 << 10
-
 // senderFields are the header fields that name who a message is from
 // (RFC 5322 §3.6.2 and §3.6.6). Every address in every one of them must be
 // among the client's allowed senders.
 var senderFields = []string{"From", "Sender", "Resent-From", "Resent-Sender"}
 
-// checkHeaders requires exactly one From header and at most one Sender,
-// checks every address of every From, Sender, Resent-From and
-// Resent-Sender against the client's allowed senders, and refuses looping
-// mail and a header over maxHeaderBytes.
-func (s *session) checkHeaders(body []byte) error { return checkHeaders(s.client, body) }
+// checkHeaders reads the message's header once, in the form every later
+// reader takes it in (the policy first), and checks it: it must read
+// within the shared limits (a header that does not read whole is refused,
+// since sender binding must see every From), have exactly one From and at
+// most one Sender, every address of every From, Sender, Resent-From and
+// Resent-Sender among the client's allowed senders, and no mail loop.
+func (s *session) checkHeaders(body []byte) (mailtext.Header, error) {
+	return checkHeaders(s.client, body)
+}
 
 // checkHeaders is the header check of a message from client c.
-func checkHeaders(c *Client, body []byte) error {
-	if headerLen(body) > maxHeaderBytes {
-		return errHeaderTooBig
+func checkHeaders(c *Client, body []byte) (mailtext.Header, error) {
+	h, err := mailtext.ParseHeader(body)
+	switch {
+	case errors.Is(err, mailtext.ErrHeaderSyntax):
+		return h, errBadMessage
+	case err != nil:
+		return h, errHeaderTooBig // over a size, field or line limit
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(body[:min(len(body), maxHeaderBytes+4)])))
-	if err != nil {
-		return errBadMessage
-	}
-	if len(h.Values("Received")) > maxHops {
+	return h, checkFields(c, &h)
+}
+
+// checkFields checks the sender fields and the hop count of a header.
+func checkFields(c *Client, h *mailtext.Header) error {
+	if h.Count("Received") > maxHops {
 		return errLoop
 	}
-	if len(h.Values("From")) != 1 {
+	if h.Count("From") != 1 {
 		return errNoHeaderFrom
 	}
-	if len(h.Values("Sender")) > 1 {
+	if h.Count("Sender") > 1 {
 		return errHeaderFrom
 	}
 	for _, field := range senderFields {
@@ -59,13 +60,6 @@ func checkHeaders(c *Client, body []byte) error {
 		}
 	}
 	return nil
-}
-
-// headerLen is the length of the header including the empty line that
-// ends it; a message without that empty line is all header.
-func headerLen(body []byte) int {
-	head, _, _ := mailtext.SplitHeader(body)
-	return len(head)
 }
 
 // addressParser reads address lists whatever the charset of their

@@ -1,6 +1,10 @@
 package smtpd
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sealgate/sealgate/mailtext"
+)
 
 func TestStripSubjectTag(t *testing.T) {
 	t.Parallel()
@@ -16,7 +20,11 @@ func TestStripSubjectTag(t *testing.T) {
 		{"Subject: [secure] x\r\n\r\n", "", "Subject: [secure] x\r\n\r\n"},
 	}
 	for _, c := range cases {
-		if got := string(stripSubjectTag([]byte(c.in), c.tag)); got != c.want {
+		h, err := mailtext.ParseHeader([]byte(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(stripSubjectTag([]byte(c.in), &h, c.tag)); got != c.want {
 			t.Errorf("stripSubjectTag(%q) =\n%q\nwant\n%q", c.in, got, c.want)
 		}
 	}

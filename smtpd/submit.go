@@ -101,13 +101,14 @@ func (srv *Server) submit(ctx context.Context, c *Client, id string, sub Submiss
 			return errNoStorage
 		}
 	}
-	if err := checkHeaders(c, sub.Body); err != nil {
+	h, err := checkHeaders(c, sub.Body)
+	if err != nil {
 		return err
 	}
 	if !srv.sendRate.allow(c.Name, time.Now()) {
 		return errRateLimit
 	}
-	a := admission{id: id, channel: "api", client: c, from: from, rcpts: rcpts, remote: sub.Remote,
+	a := admission{id: id, channel: "api", client: c, from: from, rcpts: rcpts, header: &h, remote: sub.Remote,
 		opts: smtp.MailOptions{UTF8: utf8, Body: smtp.Body8BitMIME}, log: log,
 		received: func(id string) []byte {
 			proto := sub.Protocol

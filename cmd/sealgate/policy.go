@@ -39,7 +39,8 @@ type policyChecker struct{ h *policyHolder }
 // Check runs the engine and keeps only what smtpd needs: the verdict's
 // summary (detector names and counts, never values) and the Subject tag.
 func (p policyChecker) Check(ctx context.Context, msg []byte, in smtpd.PolicyInput) (smtpd.Verdict, error) {
-	v, err := p.h.p.Load().Check(ctx, msg, policy.Input{Sender: in.Sender, Client: in.Client, Recipients: in.Recipients})
+	v, err := p.h.p.Load().Check(ctx, msg, policy.Input{Sender: in.Sender, Client: in.Client, Recipients: in.Recipients,
+		Header: in.Header})
 	if err != nil {
 		return smtpd.Verdict{}, err
 	}
