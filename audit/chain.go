@@ -110,7 +110,7 @@ func Open(path string, o Options) (*Log, error) {
 			iv = DefaultCheckpointInterval
 		}
 		l.stop, l.done = make(chan struct{}), make(chan struct{})
-		go l.sealEvery(iv, l.stop, l.done)
+		go l.checkpointTicker(iv, l.stop, l.done)
 	}
 	return l, nil
 }
@@ -152,15 +152,15 @@ func (l *Log) Close() error {
 		close(stop)
 		<-done
 	}
-	err := l.Seal()
+	err := l.Checkpoint()
 	if c != nil {
 		err = errors.Join(err, c.Close())
 	}
 	return err
 }
 
-// Seal writes a signed checkpoint if any record follows the last one.
-func (l *Log) Seal() error {
+// Checkpoint writes a signed checkpoint if any record follows the last one.
+func (l *Log) Checkpoint() error {
 	if l == nil || l.w == nil || l.key == nil {
 		return nil
 	}
@@ -176,10 +176,10 @@ func (l *Log) Seal() error {
 	if err := l.follow(); err != nil {
 		return err
 	}
-	return l.checkpoint()
+	return l.writeCheckpoint()
 }
 
-func (l *Log) sealEvery(iv time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+func (l *Log) checkpointTicker(iv time.Duration, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(iv)
 	defer t.Stop()
@@ -188,7 +188,7 @@ func (l *Log) sealEvery(iv time.Duration, stop <-chan struct{}, done chan<- stru
 		case <-stop:
 			return
 		case <-t.C:
-			l.Seal() // an error shows at the next record's write
+			l.Checkpoint() // an error shows at the next record's write
 		}
 	}
 }
@@ -227,7 +227,7 @@ func (l *Log) writeErr(e event, sync bool) error {
 		l.observe(l.seq, l.path, e)
 	}
 	if l.key != nil && (l.unsigned >= l.every) {
-		if err := l.checkpoint(); err != nil {
+		if err := l.writeCheckpoint(); err != nil {
 			return err
 		}
 	}
@@ -292,7 +292,7 @@ func checkpointMessage(seq uint64, prev []byte, when string) []byte {
 }
 
 // checkpoint appends a record signed over the chain so far.
-func (l *Log) checkpoint() error {
+func (l *Log) writeCheckpoint() error {
 	t := l.now().UTC()
 	when := t.Format(time.RFC3339Nano)
 	sig := ed25519.Sign(l.key, checkpointMessage(l.seq+1, l.prev[:], when))

@@ -29,7 +29,7 @@ func testKey(t *testing.T) ed25519.PrivateKey {
 func pubOf(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
 
 // writeLog writes n accepted records (a checkpoint every 4) and closes the
-// log, which seals it.
+// log, which writes its last checkpoint.
 func writeLog(t *testing.T, path string, key ed25519.PrivateKey, n int) {
 	t.Helper()
 	l, err := Open(path, Options{Key: key, CheckpointEvery: 4, CheckpointInterval: -1})
@@ -287,10 +287,10 @@ func TestTornTailIsEnded(t *testing.T) {
 
 var testOld = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// TestTimerSealsAndCloseStopsIt: with the checkpoint timer on, an idle
+// TestTimerCheckpointsAndCloseStopsIt: with the checkpoint timer on, an idle
 // log gets its checkpoint without Close, and Close returns (the timer
 // goroutine stops) however soon after Open it comes.
-func TestTimerSealsAndCloseStopsIt(t *testing.T) {
+func TestTimerCheckpointsAndCloseStopsIt(t *testing.T) {
 	t.Parallel()
 	key := testKey(t)
 	p := filepath.Join(t.TempDir(), "audit.log")

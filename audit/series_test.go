@@ -90,7 +90,7 @@ func TestScanHandsEveryRecordOnce(t *testing.T) {
 			t.Errorf("record %d: %+v", i, e)
 		}
 		if e.Seq >= rep.SignedThrough {
-			t.Errorf("record seq %d not below the last checkpoint %d after Close sealed the log", e.Seq, rep.SignedThrough)
+			t.Errorf("record seq %d not below the last checkpoint %d after Close checkpointed the log", e.Seq, rep.SignedThrough)
 		}
 		if i > 0 && e.Seq <= got[i-1].Seq {
 			t.Errorf("record %d out of order", i)

@@ -22,7 +22,7 @@
 // sends a hello {"v":1,"proof":hex}; the server answers {"v":1,"proof":hex}
 // or {"error":…} and closes. Then, for each message, the client sends a
 // queue.Handed (envelope, per-recipient state, message); the server writes
-// it durably to its own spool (sealed with its own key) and only then
+// it durably to its own spool (encrypted with its own spool key) and only then
 // answers {"ok":true}. The sender removes a message from its spool only
 // after that answer, so every acknowledged message is in the peer's spool
 // before it leaves the sender's. A crash between the answer and the

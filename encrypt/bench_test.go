@@ -30,7 +30,7 @@ func message100KB() []byte {
 
 // BenchmarkProtect100KB protects a 100 KB message for one recipient with
 // each method, up to the hand-off to the next courier (which discards). The
-// portal case includes sealing and the fsynced write to the store.
+// portal case includes encrypting and the fsynced write to the store.
 func BenchmarkProtect100KB(b *testing.B) {
 	msg := message100KB()
 	cases := []struct{ name, rcpt string }{

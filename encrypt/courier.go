@@ -18,7 +18,7 @@
 //     connection, and one whose lookup failed leaves it deferred. If a
 //     connection shows the destination cannot offer it, the recipient
 //     moves to the next method in the same attempt instead of waiting.
-//   - portal: the message is sealed into the portal store and a notification
+//   - portal: the message is stored encrypted in the portal store and a notification
 //     without PHI, with a link to pick it up, enters the spool for the
 //     recipient (Config.Notices).
 //

@@ -13,7 +13,7 @@ import (
 // logged, not carried (it may name files).
 var errPortal = errors.New("encrypt: portal hand-off failed")
 
-// sendPortal seals the message into the portal store and puts p's
+// sendPortal stores the message, encrypted, in the portal store and puts p's
 // notification into the spool (Config.Notices): from there it leaves like
 // any mail sealgate writes itself, retried and audited on its own, and a
 // crash cannot lose it. p is done once the notification is spooled. A

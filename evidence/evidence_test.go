@@ -34,7 +34,7 @@ func (p portalRecord) Events(_ context.Context, q, rcpt string) ([]PortalEvent, 
 var t0 = time.Now().Add(-time.Minute) // the portal stored it just before the notice went out
 
 // writeTestLog writes one message to three recipients (TLS, portal,
-// bounced) and a second, older-looking one, sealed by Close; it returns
+// bounced) and a second, older-looking one, checkpointed by Close; it returns
 // the log's path and public key.
 func writeTestLog(t *testing.T, unsignedTail bool) (string, ed25519.PublicKey) {
 	t.Helper()
@@ -236,7 +236,7 @@ func TestAcrossRotation(t *testing.T) {
 	}
 	env := &mail.Envelope{ID: "R1", From: "lab@clinic.example.org", Client: "ehr", Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}}}
 	l.Accepted(env)
-	l.Seal()
+	l.Checkpoint()
 	if err := os.Rename(p, p+".1"); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 )
 
 // decoys are the sessions of links that lead nowhere: unknown, revoked or
@@ -31,7 +31,7 @@ type decoys struct {
 // 32 bytes of a real session ID.
 const decoyNonce = 16
 
-func newDecoys(m *seal.Master, idle time.Duration, now func() time.Time) decoys {
+func newDecoys(m *keywrap.Master, idle time.Duration, now func() time.Time) decoys {
 	return decoys{key: m.CodeHash("portal decoy sessions", ""), idle: idle, now: now}
 }
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/emersion/go-message"
 
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -164,7 +164,7 @@ func (o *fuzzOutbox) take() []Mail {
 // visitors: signed in (needs a password the visitor may set), a decoy,
 // and none.
 func newFuzzPortal(f *testing.F) (*Server, *fuzzOutbox, *panicLog, []session) {
-	master, err := seal.NewMaster(bytes.Repeat([]byte{7}, seal.KeySize))
+	master, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -92,7 +92,7 @@ func newHarness(t *testing.T, tune func(*Options)) *harness {
 func newHarnessOn(t *testing.T, backend string, tune func(*Options)) *harness {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	master, err := seal.NewMaster(bytes.Repeat([]byte{3}, seal.KeySize))
+	master, err := keywrap.NewMaster(bytes.Repeat([]byte{3}, keywrap.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}

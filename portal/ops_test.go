@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -98,7 +98,7 @@ func TestNothingReadableOnDisk(t *testing.T) {
 
 // TestStartPurgesExpired runs the store's expiry loop for real.
 func TestStartPurgesExpired(t *testing.T) {
-	master, _ := seal.NewMaster(bytes.Repeat([]byte{9}, seal.KeySize))
+	master, _ := keywrap.NewMaster(bytes.Repeat([]byte{9}, keywrap.KeySize))
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{Dir: t.TempDir(), Master: master, PurgeEvery: 20 * time.Millisecond})
 	if err != nil {

@@ -7,12 +7,12 @@
 // gateway wires to its queue so it is protected like any other mail.
 //
 // What is kept, and where: the message content (subject, text, HTML,
-// attachments and the original message) only sealed, each message under
+// attachments and the original message) only encrypted, each message under
 // its own AES-256-GCM key wrapped by the master key file; the link token
 // only as a SHA-256 hash; codes only as keyed hashes; passwords as
-// argon2id hashes; TOTP secrets and shared sessions sealed. Addresses,
+// argon2id hashes; TOTP secrets and shared sessions wrapped by the master key. Addresses,
 // dates, counts and the audit trail are kept in the clear for operators.
-// Revocation and expiry destroy the key and the sealed bytes at once; the
+// Revocation and expiry destroy the key and the encrypted content at once; the
 // metadata row and the audit trail stay. Logs carry message IDs and
 // failure kinds, never addresses or content.
 //
@@ -38,7 +38,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/internal/i18n"
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -81,7 +81,7 @@ type Branding struct {
 // Options configure a Server.
 type Options struct {
 	Store  *store.Store
-	Master *seal.Master // hashes one-time codes
+	Master *keywrap.Master // hashes one-time codes
 	Sender Sender
 	// From is the address codes, replies and receipts come from, such as
 	// portal@example-clinic.org; FromName its display name (default the

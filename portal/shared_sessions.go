@@ -12,7 +12,7 @@ import (
 	"github.com/sealgate/sealgate/store"
 )
 
-// sharedSessions keep sessions in the portal store, sealed, so any node
+// sharedSessions keep sessions in the portal store, wrapped by the master key, so any node
 // can serve any request. Store errors end the session for the visitor
 // (they start again from their link) and are logged without content.
 type sharedSessions struct {

@@ -16,7 +16,7 @@ import (
 
 // TestSharedSessionsAcrossNodes: with sessions in the store, a visitor
 // who proved the code on one node reads and replies on another; the idle
-// timeout and CSRF hold there too, and the stored sessions are sealed.
+// timeout and CSRF hold there too, and the stored sessions are wrapped by the master key.
 func TestSharedSessionsAcrossNodes(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testSharedSessions(t, "sqlite") })
 	t.Run("postgres", func(t *testing.T) { testSharedSessions(t, pgtest.URL(t)) })
@@ -51,7 +51,7 @@ func testSharedSessions(t *testing.T, backend string) {
 		t.Fatalf("reply on node 2: %d", r.status)
 	}
 	if backend == "sqlite" {
-		checkSealedSessions(t, h.dir, p.csrf())
+		checkWrappedSessions(t, h.dir, p.csrf())
 	}
 	h.clk.add(16 * time.Minute)
 	if p := b.get("/message"); p.status != http.StatusUnauthorized {
@@ -63,7 +63,7 @@ func testSharedSessions(t *testing.T, backend string) {
 	}
 }
 
-func checkSealedSessions(t *testing.T, dir, csrf string) {
+func checkWrappedSessions(t *testing.T, dir, csrf string) {
 	t.Helper()
 	var all []byte
 	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {

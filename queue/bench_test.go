@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkEnqueueDeliver measures the spool's cost per message on the hot
-// path: sealed write with fsync and batched directory fsync, then removal
+// path: encrypted write with fsync and batched directory fsync, then removal
 // after a successful delivery, with 20 concurrent writers as in
 // bench/relay-compare.sh. Run on a disk-backed TMPDIR.
 func BenchmarkEnqueueDeliver(b *testing.B) {

@@ -338,7 +338,7 @@ type evidence struct {
 // to the first record that does not authenticate in each.
 func readEvidence(img *memFS) (*evidence, error) {
 	ev := &evidence{done: map[string]bool{}, delivered: map[string]bool{}}
-	s, err := newSealer(testKey)
+	s, err := newSpoolCrypt(testKey)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +351,7 @@ func readEvidence(img *memFS) (*evidence, error) {
 			if err != nil || off+headerLen+h.n > len(data) {
 				break
 			}
-			plain, err := s.open(recordAAD(h.kind, h.id), data[off+headerLen:off+headerLen+h.n])
+			plain, err := s.decrypt(recordAAD(h.kind, h.id), data[off+headerLen:off+headerLen+h.n])
 			if err != nil {
 				break
 			}

@@ -7,7 +7,7 @@
 // (0000000000000001.seg, …), and quarantine/. Every change to the queue is
 // a record appended to the newest segment:
 //
-//	"SG2" | kind (1 byte) | queue ID (12 bytes) | length (4 bytes, big endian) | sealed payload
+//	"SG2" | kind (1 byte) | queue ID (12 bytes) | length (4 bytes, big endian) | encrypted payload
 //
 // Kinds: 'M' holds the envelope and the message (uvarint(len(envelope)) ||
 // envelope JSON || message bytes with CRLF line endings, as received plus
@@ -15,7 +15,7 @@
 // replaces the previous one; 'D' says the message is finished. Both JSON
 // documents carry "v": 1; another version is quarantined, not guessed.
 //
-// Each payload is sealed with AES-256-GCM (12-byte nonce || ciphertext ||
+// Each payload is encrypted with AES-256-GCM (12-byte nonce || ciphertext ||
 // tag) with associated data "sealgate spool v2 <kind> <queue ID>", so a
 // record cannot be replayed as another kind or for another message. The
 // key (32 random bytes) is a file of its own that the configuration names,
@@ -61,7 +61,7 @@
 //
 // On start every segment is read, oldest first, and every record is
 // authenticated. First the key is checked: if the spool holds whole
-// records and the key opens none of them, the spool was sealed with
+// records and the key opens none of them, the spool was encrypted with
 // another key, and opening fails (ErrWrongKey) with nothing changed,
 // rather than taking every record for damage. A bad record at the very end of the newest segment is the
 // torn tail of a write that was never acknowledged: it is cut off. A

@@ -24,28 +24,28 @@ const maxPayload = 1 << 30
 
 var errFrame = errors.New("bad spool record")
 
-// frame encodes one record: header then the sealed payload. The kind and
+// frame encodes one record: header then the encrypted payload. The kind and
 // ID are part of the payload's associated data, so a record cannot be
 // replayed as another kind or for another message.
-func (s *sealer) frame(kind byte, id string, plain []byte) ([]byte, error) {
+func (s *spoolCrypt) frame(kind byte, id string, plain []byte) ([]byte, error) {
 	raw, err := hex.DecodeString(id)
 	if err != nil || len(raw) != 12 {
 		return nil, errFrame
 	}
-	sealed := s.seal(recordAAD(kind, id), plain)
-	out := make([]byte, headerLen, headerLen+len(sealed))
+	ct := s.encrypt(recordAAD(kind, id), plain)
+	out := make([]byte, headerLen, headerLen+len(ct))
 	copy(out, frameMagic)
 	out[3] = kind
 	copy(out[4:16], raw)
-	binary.BigEndian.PutUint32(out[16:20], uint32(len(sealed)))
-	return append(out, sealed...), nil
+	binary.BigEndian.PutUint32(out[16:20], uint32(len(ct)))
+	return append(out, ct...), nil
 }
 
 // header is a decoded record header.
 type header struct {
 	kind byte
 	id   string
-	n    int // sealed payload length
+	n    int // encrypted payload length
 }
 
 func parseHeader(b []byte) (header, error) {

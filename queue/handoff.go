@@ -242,11 +242,11 @@ func (s *spool) writeImported(env *mail.Envelope, body []byte, st *mail.State) e
 	if err != nil {
 		return err
 	}
-	msgFrame, err := s.seal.frame(kindMsg, env.ID, plain)
+	msgFrame, err := s.crypt.frame(kindMsg, env.ID, plain)
 	if err != nil {
 		return err
 	}
-	stFrame, err := s.seal.frame(kindState, env.ID, sb)
+	stFrame, err := s.crypt.frame(kindState, env.ID, sb)
 	if err != nil {
 		return err
 	}

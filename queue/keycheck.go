@@ -8,7 +8,7 @@ import (
 )
 
 // ErrWrongKey is matched by the error of opening a spool whose records
-// were sealed with another key than the one given: at least one record
+// were encrypted with another key than the one given: at least one record
 // is whole, and none authenticates.
 var ErrWrongKey = errors.New("the spool key opens none of the spool's records")
 
@@ -43,7 +43,7 @@ func (s *spool) checkKey(nums []uint64) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("spool %s: %w: it was sealed with another key. Nothing was changed; "+
+	return fmt.Errorf("spool %s: %w: it was encrypted with another key. Nothing was changed; "+
 		"configure the key file that belongs to this spool (queue.key_file), restored from a backup if need be",
 		s.dir, ErrWrongKey)
 }
@@ -73,6 +73,6 @@ func (s *spool) probeFirst(path string) (opened, complete bool) {
 	if n, _ := f.ReadAt(payload, headerLen); n < h.n {
 		return false, false
 	}
-	_, err = s.seal.open(recordAAD(h.kind, h.id), payload)
+	_, err = s.crypt.decrypt(recordAAD(h.kind, h.id), payload)
 	return err == nil, true
 }

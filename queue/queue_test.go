@@ -117,13 +117,13 @@ func TestSpoolFilesAreEncryptedAndBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.sp.seal.open(recordAAD(kindMsg, id), frame[headerLen:]); err != nil {
+	if _, err := q.sp.crypt.decrypt(recordAAD(kindMsg, id), frame[headerLen:]); err != nil {
 		t.Fatalf("own record does not open: %v", err)
 	}
-	if _, err := q.sp.seal.open(recordAAD(kindMsg, NewID()), frame[headerLen:]); err == nil {
+	if _, err := q.sp.crypt.decrypt(recordAAD(kindMsg, NewID()), frame[headerLen:]); err == nil {
 		t.Fatal("record opened under another queue ID")
 	}
-	if _, err := q.sp.seal.open(recordAAD(kindState, id), frame[headerLen:]); err == nil {
+	if _, err := q.sp.crypt.decrypt(recordAAD(kindState, id), frame[headerLen:]); err == nil {
 		t.Fatal("message record opened as a state record")
 	}
 }
@@ -453,7 +453,7 @@ func TestLoadOrCreateKey(t *testing.T) {
 	}
 }
 
-// A missing spool key while the spool holds sealed mail stops the start
+// A missing spool key while the spool holds encrypted mail stops the start
 // with an error naming the key file and the spool; no new key is made,
 // and the queued message is still there once the key is restored.
 func TestMissingSpoolKeyWithQueuedMailIsAnError(t *testing.T) {
@@ -478,7 +478,7 @@ func TestMissingSpoolKeyWithQueuedMailIsAnError(t *testing.T) {
 	}
 	_, err = LoadOrCreateKey(keyPath, spool)
 	if err == nil {
-		t.Fatal("a new spool key was made for a spool holding mail sealed with the old one")
+		t.Fatal("a new spool key was made for a spool holding mail encrypted with the old one")
 	}
 	for _, want := range []string{keyPath, spool, "restore the key file"} {
 		if !strings.Contains(err.Error(), want) {
@@ -567,7 +567,7 @@ func TestWritesAfterCloseAreRefused(t *testing.T) {
 	}
 }
 
-// A spool opened with another key than the one that sealed it is a
+// A spool opened with another key than the one that encrypted it is a
 // start-up error matching ErrWrongKey, and nothing on disk changes: no
 // segment is cut as a torn tail or moved to quarantine. With the right
 // key the queued mail is all there.

@@ -136,7 +136,7 @@ func (s *spool) record(g *segment, data []byte, off int) (int, bool) {
 		return 0, false
 	}
 	end := off + headerLen + h.n
-	if _, err := s.seal.open(recordAAD(h.kind, h.id), data[off+headerLen:end]); err != nil {
+	if _, err := s.crypt.decrypt(recordAAD(h.kind, h.id), data[off+headerLen:end]); err != nil {
 		return 0, false
 	}
 	s.applyLocked(h.kind, h.id, loc{seg: g, off: int64(off), n: end - off})
@@ -152,7 +152,7 @@ func (s *spool) resync(data []byte, off int) int {
 		}
 		off += i
 		if h, err := parseHeader(data[off:]); err == nil && off+headerLen+h.n <= len(data) {
-			if _, err := s.seal.open(recordAAD(h.kind, h.id), data[off+headerLen:off+headerLen+h.n]); err == nil {
+			if _, err := s.crypt.decrypt(recordAAD(h.kind, h.id), data[off+headerLen:off+headerLen+h.n]); err == nil {
 				return off
 			}
 		}

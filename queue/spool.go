@@ -18,7 +18,7 @@ type spool struct {
 	fs      fileSystem
 	dir     string
 	quarDir string
-	seal    *sealer
+	crypt   *spoolCrypt
 	log     *slog.Logger
 	health  *storageHealth
 	segSize int64
@@ -78,7 +78,7 @@ type spoolConfig struct {
 // or read-only file system: recovery writes nothing it cannot do without,
 // and the writer retries what fails.
 func openSpool(cfg spoolConfig) (*spool, error) {
-	s, err := newSealer(cfg.key)
+	s, err := newSpoolCrypt(cfg.key)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func openSpool(cfg spoolConfig) (*spool, error) {
 	if cfg.log == nil {
 		cfg.log = slog.New(slog.DiscardHandler)
 	}
-	sp := &spool{fs: cfg.fs, dir: cfg.dir, quarDir: filepath.Join(cfg.dir, "quarantine"), seal: s,
+	sp := &spool{fs: cfg.fs, dir: cfg.dir, quarDir: filepath.Join(cfg.dir, "quarantine"), crypt: s,
 		log: cfg.log, health: cfg.health, segSize: defaultSegmentSize, compactAfter: 5 * time.Minute,
 		fresh: true, index: map[string]*entry{}, pendingDone: map[string]pendingDone{},
 		reqs: make(chan *writeReq, 1024), done: make(chan struct{})}
@@ -165,7 +165,7 @@ func (s *spool) remove(id string, durable bool) error {
 }
 
 func (s *spool) append(kind byte, id string, plain []byte, durable bool) error {
-	frame, err := s.seal.frame(kind, id, plain)
+	frame, err := s.crypt.frame(kind, id, plain)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func (s *spool) readLatest(id string, kind byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s.seal.open(recordAAD(kind, id), frame[headerLen:])
+		return s.crypt.decrypt(recordAAD(kind, id), frame[headerLen:])
 	}
 }
 

@@ -369,7 +369,7 @@ func (s *spool) retire(g *segment) bool {
 // the active segment, durably, so g can be deleted: its message record and
 // then its newest state record, wherever that is, so the state always
 // follows the message in the log and recovery reads them in that order.
-// The sealed frames are copied as they are: their associated data names
+// The encrypted frames are copied as they are: their associated data names
 // only the kind and the queue ID.
 func (s *spool) compact(g *segment) error {
 	type move struct {

@@ -12,20 +12,21 @@ import (
 	"github.com/sealgate/sealgate/safeio"
 )
 
-// blobStore holds sealed message bytes by message ID.
+// blobStore holds encrypted message content by message ID.
 type blobStore interface {
-	put(ctx context.Context, id string, sealed []byte) error
+	put(ctx context.Context, id string, ciphertext []byte) error
 	get(ctx context.Context, id string) ([]byte, error)
 	remove(ctx context.Context, id string) error
 }
 
-// fileBlobs keeps one sealed file per message in the data folder.
+// fileBlobs keeps one encrypted file per message in the data folder
+// (<id>.sealed: the name on disk stays as existing stores have it).
 type fileBlobs struct{ dir string }
 
 func (f fileBlobs) path(id string) string { return filepath.Join(f.dir, id+".sealed") }
 
-func (f fileBlobs) put(_ context.Context, id string, sealed []byte) error {
-	return safeio.WriteFile(f.path(id), sealed, 0o600)
+func (f fileBlobs) put(_ context.Context, id string, ciphertext []byte) error {
+	return safeio.WriteFile(f.path(id), ciphertext, 0o600)
 }
 
 func (f fileBlobs) get(_ context.Context, id string) ([]byte, error) {
@@ -36,7 +37,7 @@ func (f fileBlobs) get(_ context.Context, id string) ([]byte, error) {
 	return b, err
 }
 
-// remove overwrites the file with zeros before unlinking it, so the sealed
+// remove overwrites the file with zeros before unlinking it, so the encrypted
 // bytes do not linger in the file's blocks on simple file systems.
 func (f fileBlobs) remove(_ context.Context, id string) error {
 	p := f.path(id)
@@ -48,19 +49,19 @@ func (f fileBlobs) remove(_ context.Context, id string) error {
 		}
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("portal store: remove sealed file: %w", err)
+		return fmt.Errorf("portal store: remove encrypted file: %w", err)
 	}
 	return safeio.SyncDir(f.dir)
 }
 
-// sqlBlobs keeps sealed bytes in the database, shared by every node.
+// sqlBlobs keeps encrypted content in the database, shared by every node.
 type sqlBlobs struct {
 	db *sql.DB
 	d  dialect
 }
 
-func (b sqlBlobs) put(ctx context.Context, id string, sealed []byte) error {
-	_, err := b.db.ExecContext(ctx, b.d.rebind(`INSERT INTO portal_blobs (id, data) VALUES (?, ?)`), id, sealed)
+func (b sqlBlobs) put(ctx context.Context, id string, ciphertext []byte) error {
+	_, err := b.db.ExecContext(ctx, b.d.rebind(`INSERT INTO portal_blobs (id, data) VALUES (?, ?)`), id, ciphertext)
 	return err
 }
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/verp"
 )
@@ -81,7 +81,7 @@ func testStats(t *testing.T, e env) {
 // SQLite in the data folder, from one delivery worker; with -cpu or
 // parallel workers see BenchmarkRememberRecipientParallel.
 func BenchmarkRememberRecipient(b *testing.B) {
-	m, err := seal.NewMaster(bytes.Repeat([]byte{7}, seal.KeySize))
+	m, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func BenchmarkRememberRecipient(b *testing.B) {
 // BenchmarkRememberRecipientParallel: 32 delivery workers at once share
 // transactions (group commit).
 func BenchmarkRememberRecipientParallel(b *testing.B) {
-	m, err := seal.NewMaster(bytes.Repeat([]byte{7}, seal.KeySize))
+	m, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 )
 
 // Open decrypts a live message's content. It returns
@@ -31,11 +31,11 @@ func (s *Store) Open(ctx context.Context, id string) (Content, error) {
 	if err != nil {
 		return c, fmt.Errorf("portal store: message key: %w", err)
 	}
-	sealed, err := s.blobs.get(ctx, id)
+	ciphertext, err := s.blobs.get(ctx, id)
 	if err != nil {
 		return c, err
 	}
-	plain, err := seal.Open(key, id, sealed)
+	plain, err := keywrap.DecryptContent(key, id, ciphertext)
 	if err != nil {
 		return c, fmt.Errorf("portal store: message content: %w", err)
 	}
@@ -51,7 +51,7 @@ func (s *Store) CountView(ctx context.Context, id string) error {
 	return err
 }
 
-// Revoke makes a message unreadable at once: its key and sealed bytes are
+// Revoke makes a message unreadable at once: its key and encrypted content are
 // destroyed and the event audited with actor (an operator name).
 func (s *Store) Revoke(ctx context.Context, id, actor string) error {
 	res, err := s.exec(ctx, `UPDATE portal_messages SET revoked = ? WHERE id = ? AND revoked = 0 AND deleted = 0`,
@@ -96,7 +96,7 @@ func (s *Store) Remove(ctx context.Context, id string) error {
 	return s.Record(ctx, Event{MessageID: id, Kind: EventReplaced, Actor: "gateway"})
 }
 
-// destroy removes the sealed bytes and the wrapped key and marks the
+// destroy removes the encrypted content and the wrapped key and marks the
 // message deleted.
 func (s *Store) destroy(ctx context.Context, id string) error {
 	if err := s.blobs.remove(ctx, id); err != nil {

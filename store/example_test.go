@@ -8,17 +8,17 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/store"
 )
 
-// A message is stored sealed, found by its link token, read, revoked and
+// A message is stored encrypted, found by its link token, read, revoked and
 // then gone; the audit trail stays.
 func ExampleStore() {
 	dir, _ := os.MkdirTemp("", "portal")
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	master, _ := seal.LoadOrCreate(filepath.Join(dir, "keys", "portal.key"))
+	master, _ := keywrap.LoadOrCreate(filepath.Join(dir, "keys", "portal.key"))
 	st, err := store.Open(ctx, store.Options{Backend: "sqlite", Dir: filepath.Join(dir, "portal"), Master: master, TTL: 720 * time.Hour})
 	if err != nil {
 		panic(err)

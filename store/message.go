@@ -13,7 +13,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 )
 
 // Item is one message for one recipient, as the encryptor hands it over.
@@ -28,7 +28,7 @@ type Item struct {
 	Expires time.Time
 }
 
-// Content is what the recipient reads; it exists only sealed at rest.
+// Content is what the recipient reads; it exists only encrypted at rest.
 type Content struct {
 	Subject     string       `json:"subject"`
 	Text        string       `json:"text,omitempty"`
@@ -48,7 +48,7 @@ type Attachment struct {
 // Meta is what the store knows about a message without opening it.
 type Meta struct {
 	ID, Sender, Recipient string
-	Size                  int64 // sealed content size in bytes
+	Size                  int64 // encrypted content size in bytes
 	Attachments           int
 	Created, Expires      time.Time
 	Revoked, Deleted      time.Time // zero when not
@@ -62,7 +62,7 @@ func (m Meta) Live(t time.Time) bool {
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// Put seals a message and stores it; it returns the link token for the
+// Put encrypts a message and stores it; it returns the link token for the
 // notification (256 random bits, base64url), which is stored only hashed.
 func (s *Store) Put(ctx context.Context, it Item) (token string, err error) {
 	if it.ID == "" {
@@ -76,15 +76,15 @@ func (s *Store) Put(ctx context.Context, it Item) (token string, err error) {
 		return "", fmt.Errorf("portal store: %w", err)
 	}
 	key, wrapped := s.opts.Master.NewMessageKey(it.ID)
-	sealed, err := seal.Seal(key, it.ID, plain)
+	ciphertext, err := keywrap.EncryptContent(key, it.ID, plain)
 	if err != nil {
 		return "", err
 	}
-	if err := s.blobs.put(ctx, it.ID, sealed); err != nil {
-		return "", fmt.Errorf("portal store: write sealed message: %w", err)
+	if err := s.blobs.put(ctx, it.ID, ciphertext); err != nil {
+		return "", fmt.Errorf("portal store: write encrypted message: %w", err)
 	}
 	token = newToken()
-	if err := s.insert(ctx, it, wrapped, int64(len(sealed)), token); err != nil {
+	if err := s.insert(ctx, it, wrapped, int64(len(ciphertext)), token); err != nil {
 		s.blobs.remove(ctx, it.ID)
 		return "", err
 	}

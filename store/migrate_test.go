@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/pgtest"
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 )
 
 // targets name an empty store location per backend: a new SQLite folder
@@ -147,7 +147,7 @@ func testReadOnlyOpen(t *testing.T, o Options) {
 	if !errors.Is(err, ErrSchemaBehind) || err.Error() != want {
 		t.Fatalf("read-only open of an older schema: %v, want %q", err, want)
 	}
-	m, err := seal.NewMaster(bytes.Repeat([]byte{7}, seal.KeySize))
+	m, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func (s *Store) SetPassword(ctx context.Context, address, hash string) error {
 	return s.setOnce(ctx, ErrExists, `UPDATE portal_recipients SET password_hash = ? WHERE address = ? AND password_hash = ''`, hash, a)
 }
 
-// SetTOTP enrolls the recipient's TOTP secret (sealed under the master
+// SetTOTP enrolls the recipient's TOTP secret (wrapped by the master
 // key) and records the step just used; it can be set only once.
 func (s *Store) SetTOTP(ctx context.Context, address string, secret []byte, step int64) error {
 	a := normAddr(address)

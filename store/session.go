@@ -12,7 +12,7 @@ import (
 
 // Portal browser sessions can live in the store, so that several portal
 // nodes behind one load balancer share them. A session is found by the
-// SHA-256 of its cookie value and kept sealed under the master key (it
+// SHA-256 of its cookie value and kept wrapped by the master key (it
 // holds a CSRF token and, during enrolment, a TOTP secret).
 
 func sessionKey(id string) ([]byte, string) {

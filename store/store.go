@@ -5,11 +5,12 @@
 // without changing anything.
 //
 // It keeps the portal's messages (metadata in the database; each message's
-// content sealed with its own key, package portal/seal), the portal's
+// content encrypted under its own message key, which the master key wraps:
+// package portal/keywrap), the portal's
 // sessions, recipients and rate-limit counters, and the suppression list.
 // The link token is kept only as a
 // SHA-256 hash and one-time codes only as keyed hashes. Revocation and
-// expiry destroy the wrapped key and the sealed bytes; the metadata row and
+// expiry destroy the wrapped key and the encrypted content; the metadata row and
 // the audit trail stay.
 package store
 
@@ -32,7 +33,7 @@ import (
 	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
 
 	"github.com/sealgate/sealgate/internal/periodic"
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 )
 
 // Errors the store returns; test with errors.Is.
@@ -47,7 +48,8 @@ type Options struct {
 	// Backend is "sqlite" or a postgres:// (postgresql://) URL.
 	Backend string
 	// Dir is the data folder of the SQLite backend: it holds portal.db and
-	// messages/, the sealed files.
+	// messages/, the encrypted content files
+	// (named <id>.sealed, as they have been since the first release).
 	Dir string
 	// MaxOpenConns, MaxIdleConns, ConnMaxLifetime and ConnMaxIdleTime are
 	// the PostgreSQL pool limits (database/sql's); zero takes the defaults
@@ -55,7 +57,7 @@ type Options struct {
 	MaxOpenConns, MaxIdleConns       int
 	ConnMaxLifetime, ConnMaxIdleTime time.Duration
 	// Master wraps the per-message keys.
-	Master *seal.Master
+	Master *keywrap.Master
 	// TTL is how long a message stays when Item.Expires is zero.
 	TTL time.Duration
 	// PurgeEvery is how often Start's loop removes expired messages;

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/pgtest"
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 )
 
 // clock is a settable test clock.
@@ -33,7 +33,7 @@ type env struct {
 	s      *Store
 	clk    *clock
 	dir    string
-	atRest func(t *testing.T) []byte // every stored byte: database and sealed files
+	atRest func(t *testing.T) []byte // every stored byte: database and encrypted content files
 }
 
 type opener func(t *testing.T) func(t *testing.T) env
@@ -85,7 +85,7 @@ func openPostgres(t *testing.T, url string) env {
 }
 
 func newEnv(t *testing.T, backend, dir string) env {
-	m, err := seal.NewMaster(bytes.Repeat([]byte{7}, seal.KeySize))
+	m, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func testRevoke(t *testing.T, e env) {
 		t.Fatalf("open after revoke: %v", err)
 	}
 	if _, err := e.s.blobs.get(ctx, "q1.0"); !errors.Is(err, ErrGone) {
-		t.Fatalf("sealed bytes still there: %v", err)
+		t.Fatalf("encrypted content still there: %v", err)
 	}
 	if err := e.s.Revoke(ctx, "q1.0", "operator"); !errors.Is(err, ErrGone) {
 		t.Fatalf("second revoke: %v", err)
@@ -231,7 +231,7 @@ func testExpiry(t *testing.T, e env) {
 		t.Fatalf("purge removed %d: %v", n, err)
 	}
 	if _, err := e.s.blobs.get(ctx, "q1.0"); !errors.Is(err, ErrGone) {
-		t.Fatalf("sealed bytes still there: %v", err)
+		t.Fatalf("encrypted content still there: %v", err)
 	}
 	if n, _ := e.s.Count(ctx); n != 0 {
 		t.Fatalf("count after expiry %d", n)

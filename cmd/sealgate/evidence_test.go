@@ -66,7 +66,7 @@ func evidenceScenario(t *testing.T, storeYAML string) {
 	}
 	openPortalCopy(t, e)
 	waitMetric(t, e, "sealgate_queue_messages 0")
-	if err := e.gw.audit.Seal(); err != nil {
+	if err := e.gw.audit.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
 	qid := queueIDOf(t, e, "pgp@example.net")

@@ -36,7 +36,7 @@ import (
 	"github.com/sealgate/sealgate/passwd"
 	"github.com/sealgate/sealgate/portal"
 	"github.com/sealgate/sealgate/portal/box"
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/safeio"
 	"github.com/sealgate/sealgate/smtpd"
@@ -88,7 +88,7 @@ type gateway struct {
 	// The pickup portal: its store (shared with the protection layer) and
 	// its HTTPS site, when portal.listen is set.
 	portalStore  *store.Store
-	portalMaster *seal.Master
+	portalMaster *keywrap.Master
 	portal       *portal.Server
 	// VERP return paths of marketing mail (bounces.domain), the listener
 	// of what comes back to them and its clean-up loop; nil when off.

@@ -20,7 +20,7 @@ import (
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal"
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/queue"
 	"github.com/sealgate/sealgate/store"
 )
@@ -73,8 +73,8 @@ func portalStoreExists(cfg *config.Config) error {
 // portal messages live. A readOnly open changes nothing: it applies no
 // migration and refuses a store whose schema is older than this sealgate
 // ("run sealgate store migrate"); commands that only read use it.
-func openPortalStore(ctx context.Context, cfg *config.Config, readOnly bool) (*store.Store, *seal.Master, error) {
-	master, err := seal.LoadOrCreate(cfg.Portal.MasterKeyFile)
+func openPortalStore(ctx context.Context, cfg *config.Config, readOnly bool) (*store.Store, *keywrap.Master, error) {
+	master, err := keywrap.LoadOrCreate(cfg.Portal.MasterKeyFile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -225,7 +225,7 @@ func (s queueSender) Send(ctx context.Context, m portal.Mail) error {
 // startPortal serves the pickup site on portal.listen over the store st
 // (from openPortalStore). It returns nil when portal.listen is empty.
 // unsub, when not nil, serves the one-click unsubscribe links.
-func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, master *seal.Master,
+func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, master *keywrap.Master,
 	q submitter, log *slog.Logger, reg prometheus.Registerer, certs *certCache, unsub portal.Unsubscriber,
 	onEvent func(store.Event)) (*portal.Server, error) {
 	if cfg.Portal.Listen == "" {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -28,7 +28,7 @@ func TestReadOnlyCommandsDoNotMigrate(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("data_dir: "+data+"\n"+plainConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := seal.LoadOrCreate(filepath.Join(data, "keys", "portal.key")); err != nil {
+	if _, err := keywrap.LoadOrCreate(filepath.Join(data, "keys", "portal.key")); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()

@@ -74,7 +74,7 @@ func twoNodesEvidence(t *testing.T, n twoNodes) {
 	}
 	qid, seq := acceptedRecord(t, n.a.dir, rcpt)
 	for _, e := range []*campaignEnv{n.a, n.b} {
-		if err := e.gw.audit.Seal(); err != nil {
+		if err := e.gw.audit.Checkpoint(); err != nil {
 			t.Fatal(err)
 		}
 	}

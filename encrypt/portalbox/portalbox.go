@@ -39,11 +39,11 @@ type Item struct {
 // use. Put replaces an earlier item with the same QueueID and Recipient (a
 // retried hand-off leaves one live item, reachable only by the new token).
 type Store interface {
-	// Put seals and stores it and returns the token that finds it again.
+	// Put stores it, encrypted, and returns the token that finds it again.
 	Put(ctx context.Context, it Item) (token string, err error)
 	// Get returns the item for token, or ErrNotFound.
 	Get(ctx context.Context, token string) (*Item, error)
-	// Delete removes the item for token and its sealed bytes, or returns
+	// Delete removes the item for token and its encrypted content, or returns
 	// ErrNotFound.
 	Delete(ctx context.Context, token string) error
 	// Purge deletes every item that has expired at now and returns how many.

@@ -7,14 +7,14 @@
 // directory is fsynced. Every directory created on the way is made 0700 and
 // fsynced into its parent. A power loss right after first start therefore
 // leaves either no key file or the whole key, never an empty file, and a key
-// that has sealed anything is on disk. Because the file is linked into place
+// that has encrypted anything is on disk. Because the file is linked into place
 // rather than renamed over the target, two processes or goroutines creating
 // the same key at once end up with one key: the loser reads the winner's.
 //
 // An existing key file is used only if it is a regular file (not a symbolic
 // link), gives no access to group or others, and has exactly the expected
 // size. A file that fails a check is reported, never replaced: a new key
-// cannot open anything sealed under the old one.
+// cannot decrypt anything encrypted under the old one.
 package keyfile
 
 import (
@@ -116,7 +116,7 @@ func check(path string, fi fs.FileInfo, size int) error {
 		return fmt.Errorf("keyfile: %s has mode %#o, which lets group or others read the key; run chmod 600 %s (and consider the key exposed)",
 			path, uint32(mode.Perm()), path)
 	case fi.Size() != int64(size):
-		return fmt.Errorf("keyfile: %s holds %d bytes, want %d: it is damaged or not this key; restore it from a backup (a new key cannot open what the old one sealed)",
+		return fmt.Errorf("keyfile: %s holds %d bytes, want %d: it is damaged or not this key; restore it from a backup (a new key cannot decrypt what the old one encrypted)",
 			path, fi.Size(), size)
 	}
 	return nil

@@ -226,7 +226,7 @@ func TestRefusesNonRegularFile(t *testing.T) {
 
 // Two goroutines (or processes) starting at once on a fresh data folder
 // must agree on one key; a second key would strand whatever the first
-// sealed.
+// encrypted.
 func TestConcurrentFirstUseYieldsOneKey(t *testing.T) {
 	t.Parallel()
 	for range 50 {

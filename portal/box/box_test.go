@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/encrypt/portalbox"
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -43,7 +43,7 @@ func TestParse(t *testing.T) {
 
 func TestPortalboxContract(t *testing.T) {
 	ctx := context.Background()
-	m, _ := seal.NewMaster(bytes.Repeat([]byte{1}, seal.KeySize))
+	m, _ := keywrap.NewMaster(bytes.Repeat([]byte{1}, keywrap.KeySize))
 	st, err := store.Open(ctx, store.Options{Dir: t.TempDir(), Master: m})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/portal/box"
-	"github.com/sealgate/sealgate/portal/seal"
+	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -27,7 +27,7 @@ type Box struct {
 func Open(t testing.TB, now func() time.Time) *Box {
 	t.Helper()
 	dir := t.TempDir()
-	master, err := seal.LoadOrCreate(filepath.Join(dir, "portal.key"))
+	master, err := keywrap.LoadOrCreate(filepath.Join(dir, "portal.key"))
 	if err != nil {
 		t.Fatal(err)
 	}

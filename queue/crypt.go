@@ -16,25 +16,27 @@ const keySize = aesgcm.KeySize
 // errCorrupt means a spool record failed authentication or is malformed.
 var errCorrupt = errors.New("spool record corrupt or not ours")
 
-// sealer encrypts spool files with AES-256-GCM. Each file is bound to its
-// queue ID and kind through the associated data, so files cannot be swapped
-// between messages or between the envelope and the state.
-type sealer struct {
+// spoolCrypt encrypts the spool's records with AES-256-GCM under the spool
+// key. Each record is bound to its queue ID and kind through the associated
+// data, so records cannot be swapped between messages or between the
+// envelope and the state.
+type spoolCrypt struct {
 	key *aesgcm.Key
 }
 
-func newSealer(key []byte) (*sealer, error) {
+func newSpoolCrypt(key []byte) (*spoolCrypt, error) {
 	k, err := aesgcm.New(key)
 	if err != nil {
 		return nil, fmt.Errorf("spool key: %w", err)
 	}
-	return &sealer{key: k}, nil
+	return &spoolCrypt{key: k}, nil
 }
 
-// seal returns nonce || ciphertext+tag.
-func (s *sealer) seal(aad, plain []byte) []byte { return s.key.Seal(aad, plain) }
+// encrypt returns nonce || ciphertext+tag.
+func (s *spoolCrypt) encrypt(aad, plain []byte) []byte { return s.key.Seal(aad, plain) }
 
-func (s *sealer) open(aad, data []byte) ([]byte, error) {
+// decrypt returns the plaintext of a record's payload, or errCorrupt.
+func (s *spoolCrypt) decrypt(aad, data []byte) ([]byte, error) {
 	plain, err := s.key.Open(aad, data)
 	if err != nil {
 		return nil, errCorrupt
@@ -48,13 +50,13 @@ func (s *sealer) open(aad, data []byte) ([]byte, error) {
 // others, or of the wrong size, is refused). The key file must be kept apart
 // from the spool: whoever holds both can read every queued message.
 //
-// A key is created only for a spool that holds nothing sealed: when the key
+// A key is created only for a spool that holds nothing encrypted: when the key
 // file is missing but a segment file in spoolDir has data, the key that
-// sealed it is lost or misplaced, and a new one would open none of it. That
+// encrypted it is lost or misplaced, and a new one would open none of it. That
 // is an error naming the file and the spool, and nothing is created.
 func LoadOrCreateKey(path, spoolDir string) ([]byte, error) {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		if err := checkNothingSealed(path, spoolDir); err != nil {
+		if err := checkNothingEncrypted(path, spoolDir); err != nil {
 			return nil, err
 		}
 	}
@@ -65,9 +67,9 @@ func LoadOrCreateKey(path, spoolDir string) ([]byte, error) {
 	return key, nil
 }
 
-// checkNothingSealed returns an error if the spool folder holds a segment
+// checkNothingEncrypted returns an error if the spool folder holds a segment
 // file with data in it. An absent spool folder holds nothing.
-func checkNothingSealed(keyPath, spoolDir string) error {
+func checkNothingEncrypted(keyPath, spoolDir string) error {
 	entries, err := os.ReadDir(spoolDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -87,7 +89,7 @@ func checkNothingSealed(keyPath, spoolDir string) error {
 	if n == 0 {
 		return nil
 	}
-	return fmt.Errorf("spool key: %s does not exist, but the spool %s holds %d segment file(s) of queued mail sealed with a key; "+
+	return fmt.Errorf("spool key: %s does not exist, but the spool %s holds %d segment file(s) of queued mail encrypted with a key; "+
 		"a new key could open none of it, so none is made: restore the key file from a backup, "+
 		"or stop and move the spool folder aside to start with an empty queue", keyPath, spoolDir, n)
 }

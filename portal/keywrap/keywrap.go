@@ -1,9 +1,11 @@
-// Package seal protects portal messages at rest. Every message is sealed
-// with its own random AES-256-GCM key; that key is stored only wrapped
-// (AES-256-GCM again) by the portal master key, which lives in a file apart
-// from the store. Destroying a wrapped key, or the sealed bytes, makes the
-// message unreadable for good.
-package seal
+// Package keywrap is the portal's key wrapping: the portal master key and
+// what it protects. Every pickup message's content is encrypted with its own
+// random AES-256-GCM key (EncryptContent); that message key is stored only
+// wrapped (AES-256-GCM again) by the master key, which lives in a file apart
+// from the store. Destroying a wrapped key, or the encrypted content, makes
+// the message unreadable for good. The master key also wraps small secrets
+// (TOTP keys, shared sessions) and keys the hashes of one-time codes.
+package keywrap
 
 import (
 	"crypto/hmac"
@@ -18,9 +20,9 @@ import (
 // KeySize is the size of the master key and of every message key.
 const KeySize = aesgcm.KeySize
 
-// ErrOpen is returned when sealed bytes or a wrapped key do not
+// ErrDecrypt is returned when encrypted content or a wrapped key does not
 // authenticate: wrong key, wrong message ID, or tampering.
-var ErrOpen = errors.New("seal: cannot open sealed data")
+var ErrDecrypt = errors.New("keywrap: cannot decrypt: wrong key, wrong ID or tampered data")
 
 // Master is the portal master key. It wraps message keys and derives the
 // keys used to hash one-time codes. It is safe for concurrent use.
@@ -36,7 +38,7 @@ func NewMaster(key []byte) (*Master, error) {
 	}
 	wrap, err := aesgcm.New(derive(key, "sealgate portal wrap v1"))
 	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
+		return nil, fmt.Errorf("keywrap: %w", err)
 	}
 	return &Master{wrap: wrap, codeKey: derive(key, "sealgate portal code v1")}, nil
 }
@@ -65,13 +67,13 @@ func (m *Master) Unwrap(id string, wrapped []byte) ([]byte, error) {
 	return openWith(m.wrap, []byte("key:"+id), wrapped)
 }
 
-// WrapSecret seals a small secret (a TOTP key) under the master key,
+// WrapSecret wraps a small secret (a TOTP key) under the master key,
 // bound to label.
 func (m *Master) WrapSecret(label string, secret []byte) []byte {
 	return m.wrap.Seal([]byte("secret:"+label), secret)
 }
 
-// UnwrapSecret opens what WrapSecret sealed for the same label.
+// UnwrapSecret recovers what WrapSecret wrapped for the same label.
 func (m *Master) UnwrapSecret(label string, wrapped []byte) ([]byte, error) {
 	return openWith(m.wrap, []byte("secret:"+label), wrapped)
 }
@@ -84,30 +86,32 @@ func (m *Master) CodeHash(id, code string) []byte {
 	return mac.Sum(nil)
 }
 
-// Seal encrypts plain under a message key, bound to the message ID.
-func Seal(key []byte, id string, plain []byte) ([]byte, error) {
+// EncryptContent encrypts a message's content under its message key, bound
+// to the message ID.
+func EncryptContent(key []byte, id string, plain []byte) ([]byte, error) {
 	k, err := aesgcm.New(key)
 	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
+		return nil, fmt.Errorf("keywrap: %w", err)
 	}
 	return k.Seal([]byte("msg:"+id), plain), nil
 }
 
-// Open decrypts what Seal produced for the same key and ID.
-func Open(key []byte, id string, sealed []byte) ([]byte, error) {
+// DecryptContent decrypts what EncryptContent produced for the same key
+// and ID.
+func DecryptContent(key []byte, id string, ciphertext []byte) ([]byte, error) {
 	k, err := aesgcm.New(key)
 	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
+		return nil, fmt.Errorf("keywrap: %w", err)
 	}
-	return openWith(k, []byte("msg:"+id), sealed)
+	return openWith(k, []byte("msg:"+id), ciphertext)
 }
 
-// openWith opens what k sealed with ad; a value that does not open is
-// ErrOpen.
+// openWith opens what k sealed with ad (aesgcm's terms); a value that does
+// not open is ErrDecrypt.
 func openWith(k *aesgcm.Key, ad, sealed []byte) ([]byte, error) {
 	plain, err := k.Open(ad, sealed)
 	if err != nil {
-		return nil, ErrOpen
+		return nil, ErrDecrypt
 	}
 	return plain, nil
 }

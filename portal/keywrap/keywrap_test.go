@@ -1,4 +1,4 @@
-package seal
+package keywrap
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func TestSealRoundTripAndBinding(t *testing.T) {
+func TestWrapAndEncryptRoundTripAndBinding(t *testing.T) {
 	m, err := LoadOrCreate(filepath.Join(t.TempDir(), "keys", "portal.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -22,20 +22,20 @@ func TestSealRoundTripAndBinding(t *testing.T) {
 	if err != nil || !bytes.Equal(got, key) {
 		t.Fatalf("unwrap: %v", err)
 	}
-	if _, err := m.Unwrap("m2", wrapped); !errors.Is(err, ErrOpen) {
+	if _, err := m.Unwrap("m2", wrapped); !errors.Is(err, ErrDecrypt) {
 		t.Fatalf("unwrap under another ID: %v", err)
 	}
-	sealed, err := Seal(key, "m1", []byte("Dear patient, your results"))
+	encrypted, err := EncryptContent(key, "m1", []byte("Dear patient, your results"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(sealed, []byte("patient")) {
-		t.Fatal("sealed bytes hold plaintext")
+	if bytes.Contains(encrypted, []byte("patient")) {
+		t.Fatal("encrypted content holds plaintext")
 	}
-	if _, err := Open(key, "m2", sealed); !errors.Is(err, ErrOpen) {
+	if _, err := DecryptContent(key, "m2", encrypted); !errors.Is(err, ErrDecrypt) {
 		t.Fatalf("open under another ID: %v", err)
 	}
-	plain, err := Open(key, "m1", sealed)
+	plain, err := DecryptContent(key, "m1", encrypted)
 	if err != nil || string(plain) != "Dear patient, your results" {
 		t.Fatalf("open: %q %v", plain, err)
 	}
