@@ -21,7 +21,19 @@ import (
 // gateway's reverse DNS with the configured resolver (delivery.dns),
 // explains each and prints the records to publish. Exit 0 when nothing
 // needs action, 1 otherwise.
-func cmdDNSCheck(inv *invocation, io stdio) int {
+func cmdDNSCheck(inv *invocation, io stdio) int { return dnsCheck(inv, io, dnsCheckOptions{}) }
+
+// dnsCheckOptions are what a test can change in `sealgate dns check`
+// that the command line does not offer.
+type dnsCheckOptions struct {
+	// mtastsPort is the HTTPS port of MTA-STS policy hosts; "" is 443
+	// (mtasts.Config.Port), which a test on loopback cannot bind as an
+	// ordinary user.
+	mtastsPort string
+}
+
+// dnsCheck is cmdDNSCheck with opts.
+func dnsCheck(inv *invocation, io stdio, opts dnsCheckOptions) int {
 	domain := strings.TrimSpace(inv.flag("domain"))
 	if domain == "" {
 		fmt.Fprintf(io.err, "sealgate: dns check needs --domain\nusage: %s\n", inv.cmd.usageLine())
@@ -34,7 +46,7 @@ func cmdDNSCheck(inv *invocation, io stdio) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	req, res, err := dnsCheckRequest(ctx, cfg, domain, inv.flag("ip"))
+	req, res, err := dnsCheckRequest(ctx, cfg, domain, inv.flag("ip"), opts)
 	if err != nil {
 		return io.fail("dns check: %v (config: %s)", err, src)
 	}
@@ -57,7 +69,7 @@ func cmdDNSCheck(inv *invocation, io stdio) int {
 // dnsCheckRequest builds the check from the config: its resolver, DKIM
 // keys, the From domains its clients may use, and the gateway's addresses
 // (--ip, or the addresses hostname resolves to).
-func dnsCheckRequest(ctx context.Context, cfg *config.Config, domain, ips string) (senderdns.Request, *dnsclient.Resolver, error) {
+func dnsCheckRequest(ctx context.Context, cfg *config.Config, domain, ips string, opts dnsCheckOptions) (senderdns.Request, *dnsclient.Resolver, error) {
 	req := senderdns.Request{Domain: domain, FromDomains: fromDomains(cfg), BounceDomain: cfg.Bounces.Domain, BounceHost: cfg.Hostname}
 	res, err := dnsclient.New(dnsclient.Config{Servers: cfg.Delivery.DNS.Servers, Timeout: 10 * time.Second})
 	if err != nil {
@@ -77,7 +89,8 @@ func dnsCheckRequest(ctx context.Context, cfg *config.Config, domain, ips string
 	if err != nil {
 		return req, nil, err
 	}
-	cache, err := mtasts.NewCache(mtasts.Config{Resolver: res, RootCAs: roots, Timeout: 20 * time.Second, RecheckInterval: -1})
+	cache, err := mtasts.NewCache(mtasts.Config{Resolver: res, RootCAs: roots, Timeout: 20 * time.Second, RecheckInterval: -1,
+		Port: opts.mtastsPort})
 	if err != nil {
 		return req, nil, err
 	}

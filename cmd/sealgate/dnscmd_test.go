@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,7 +20,8 @@ import (
 // server: first with nothing published (every check missing, exit 1, the
 // records to publish printed), then with exactly the records it printed
 // plus an MTA-STS policy host and a PTR record, after which every check
-// passes.
+// passes. The policy host listens on a free loopback port, which the
+// command's MTA-STS fetch is told (dnsCheckOptions), so no root is needed.
 func TestDNSCheckCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -63,12 +65,15 @@ dkim:
 		}
 	}
 	ip := dnstest.IP(t)
-	ststest.StartPort(t, ip, "443", ca.Leaf(t, "mta-sts.clinic.test"), "version: STSv1\nmode: enforce\nmx: mx1.clinic.test\nmax_age: 86400\n")
+	host := ststest.Start(t, ip, ca.Leaf(t, "mta-sts.clinic.test"), "version: STSv1\nmode: enforce\nmx: mx1.clinic.test\nmax_age: 86400\n")
+	check := func(args ...string) (int, string, string) {
+		return runDNSCheck(t, dnsCheckOptions{mtastsPort: host.Port()}, args...)
+	}
 	srv.Add(t, "mta-sts.clinic.test. IN A "+ip)
 	srv.Set(t, `_dmarc.clinic.test. IN TXT "v=DMARC1; p=reject; rua=mailto:d@clinic.test"`)
 	srv.Add(t, "10.2.0.192.in-addr.arpa. IN PTR gw.clinic.test.")
 
-	code, out, errOut = runCLI("dns", "check", "--config", cfgPath, "--domain", "clinic.test", "--json")
+	code, out, errOut = check("--config", cfgPath, "--domain", "clinic.test", "--json")
 	var findings []senderdns.Finding
 	if err := json.Unmarshal([]byte(out), &findings); err != nil {
 		t.Fatalf("JSON: %v\n%s%s", err, out, errOut)
@@ -81,13 +86,29 @@ dkim:
 	if code != 0 || len(findings) != 6 {
 		t.Fatalf("exit %d, %d findings after publishing", code, len(findings))
 	}
+	if host.Hits() == 0 {
+		t.Fatal("the MTA-STS check passed without fetching the policy")
+	}
 
 	// --ip names another address: SPF no longer authorises it.
-	code, out, _ = runCLI("dns", "check", "--config", cfgPath, "--domain", "clinic.test", "--ip", "203.0.113.5")
+	code, out, _ = check("--config", cfgPath, "--domain", "clinic.test", "--ip", "203.0.113.5")
 	if code != 1 || !strings.Contains(out, "203.0.113.5: fail") || !strings.Contains(out, "ip4:192.0.2.10 ip4:203.0.113.5 -all") {
 		t.Fatalf("exit %d for an unauthorised --ip:\n%s", code, out)
 	}
 	if code, _, errOut := runCLI("dns", "check", "--config", cfgPath); code != 2 || !strings.Contains(errOut, "needs --domain") {
 		t.Fatalf("without --domain: exit %d, %s", code, errOut)
 	}
+}
+
+// runDNSCheck runs `sealgate dns check ARGS` as the command line would,
+// with opts.
+func runDNSCheck(t *testing.T, opts dnsCheckOptions, args ...string) (int, string, string) {
+	t.Helper()
+	inv, err := parseArgs(append([]string{"dns", "check"}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := dnsCheck(inv, stdio{in: strings.NewReader(""), out: &out, err: &errb}, opts)
+	return code, out.String(), errb.String()
 }

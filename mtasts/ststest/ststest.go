@@ -32,10 +32,9 @@ func Start(t testing.TB, ip string, cert tls.Certificate, policy string) *Host {
 	return StartPort(t, ip, "0", cert, policy)
 }
 
-// StartPort is Start on the given port: "443" for a fetcher that cannot
-// be told another port (a whole gateway run as a command). When the port
-// cannot be bound (443 without root), the test is skipped outside CI and
-// fails in CI.
+// StartPort is Start on the given port (a test that must bring a policy
+// host up on a port its fetcher already knows). When the port cannot be
+// bound, the test is skipped outside CI and fails in CI.
 func StartPort(t testing.TB, ip, port string, cert tls.Certificate, policy string) *Host {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, port))
