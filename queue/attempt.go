@@ -60,6 +60,9 @@ func (q *Queue) later(it *item) {
 // attempt delivers the pending recipients of one message. It reports
 // whether the message is finished (and removed from the spool).
 func (q *Queue) attempt(it *item) (bool, error) {
+	if err := q.releaseDSN(it); err != nil {
+		return false, err
+	}
 	if it.body == nil {
 		_, body, err := q.sp.readMessage(it.env.ID)
 		if err != nil {

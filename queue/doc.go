@@ -33,8 +33,9 @@
 // record goes into it.
 //
 // State records and 'D' records are written but not waited for on disk,
-// except the state that records a DSN as queued, a release from hold, and
-// an operator's delete: a process crash (kill -9) loses nothing written
+// except the state that records a DSN as queued (written in one write
+// with the DSN, see Delivery), a release from hold, and an operator's
+// delete: a process crash (kill -9) loses nothing written
 // before it, and a power failure can at worst lose an attempt count or a
 // 'D', which means an earlier retry or a recipient delivered twice, never a
 // message lost. Before every retry the attempt is recorded (count and next
@@ -82,5 +83,12 @@
 // announce DSN ("relayed": a next hop that announced DSN received NOTIFY
 // and sends the success notice itself, so the sender gets one, not two);
 // none when NOTIFY=NEVER, the sender is null or the message is itself a
-// DSN. The DSN is recorded as queued durably before the message is removed.
+// DSN. The DSN enters the spool as every message sealgate writes itself
+// does (origin "dsn", client "sealgate", audited on entry), in one write
+// and one fdatasync with the bounced message's final state, which records
+// it as queued: a crash leaves both or neither, or, torn mid-write, the
+// DSN alone, which recovery links to its message (Envelope.DSNOf) before
+// anything is delivered. Its queue ID and Message-ID derive from the
+// bounced message's ID, so the spool can hold only one DSN per message.
+// The message is removed after.
 package queue

@@ -1,42 +1,34 @@
 package queue
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/sealgate/sealgate/dsn"
 	"github.com/sealgate/sealgate/mail"
 )
 
 // finish handles a message whose recipients are all in a terminal state.
-// If a DSN is owed: the final state is written durably, the DSN is written
-// durably (naming this message in DSNOf), DSNDone is written durably, and
-// only then is the DSN handed to the scheduler and this message removed.
-// A crash anywhere in between sends the DSN once: recovery finds a queued
-// DSN through DSNOf (linkDSNs). An error leaves the message scheduled, and
-// the next pass goes on from the step that failed.
+// If a DSN is owed, it is written into the spool in one write with this
+// message's final state, which records it as queued (DSNDone), and only
+// then scheduled; this message is removed after. A crash before that
+// write leaves neither, and the bounce is decided again on recovery; a
+// crash after it leaves both, and the DSN is sent; a torn write that kept
+// the DSN alone is linked up on recovery (linkDSNs). The DSN's queue ID
+// is derived from this message's (dsnID), so however often it is written
+// the spool holds one. An error leaves the message scheduled, and the
+// next pass goes on from the step that failed.
 func (q *Queue) finish(it *item) error {
-	rcpts := q.notifications(it)
-	if len(rcpts) > 0 && !it.cur.DSNDone {
-		if err := q.saveState(it, true); err != nil {
-			return fmt.Errorf("final state: %w", err)
-		}
+	if rcpts := q.notifications(it); len(rcpts) > 0 && !it.cur.DSNDone {
 		d, err := q.bounce(it, rcpts)
 		if err != nil {
 			return fmt.Errorf("dsn not queued: %w", err)
 		}
-		it.dsn = d
-		it.cur.DSNDone = true
-	}
-	if it.dsn != nil {
-		if err := q.saveState(it, true); err != nil {
-			return fmt.Errorf("dsn queued, not yet recorded: %w", err)
-		}
-		q.add(it.dsn)
-		it.dsn = nil
+		q.add(d)
 	}
 	if err := q.sp.remove(it.env.ID, false); err != nil {
 		q.log.Error("spool remove failed", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
@@ -97,34 +89,61 @@ func diagnostic(r mail.RcptState) string {
 	return strings.TrimSpace(fmt.Sprintf("smtp; %d %s %s", r.Code, r.Enhanced, r.RemoteText))
 }
 
-// bounce builds the DSN and writes it to the spool; the caller schedules
-// the returned item once the bounce is recorded.
+// bounce builds the DSN and writes it, through the door every message
+// sealgate writes itself takes (submit), together with the message's
+// final state marked DSNDone; the caller schedules the returned item.
+// The DSN leaves as the message it reports on would (its policy summary,
+// TLS requirement and 8-bit needs), to the message's envelope sender.
 func (q *Queue) bounce(it *item, rcpts []dsn.Recipient) (*item, error) {
 	_, body, err := q.sp.readMessage(it.env.ID)
 	if err != nil {
 		return nil, err
 	}
 	host := orDefault(q.cfg.Hostname, "localhost")
+	id := dsnID(it.env.ID)
 	msg, err := dsn.Build(dsn.Report{
 		ReportingMTA: host, EnvID: it.env.EnvID, ArrivalDate: it.env.Received,
 		QueueID: it.env.ID, From: "MAILER-DAEMON@" + host, To: it.env.From,
-		Recipients: rcpts, Original: body, Ret: it.env.Ret,
+		Recipients: rcpts, Original: body, Ret: it.env.Ret, MessageID: id + "@" + host,
 	})
 	if err != nil {
 		return nil, err
 	}
-	env := &mail.Envelope{
-		From: "", Rcpts: []mail.Rcpt{{Addr: it.env.From}}, Received: time.Now(),
-		Client: "sealgate-dsn", Origin: mail.OriginDSN, DSN: true, DSNOf: it.env.ID, TLS: it.env.TLS, Policy: it.env.Policy,
-		EightBit: it.env.EightBit, SMTPUTF8: it.env.SMTPUTF8,
-	}
-	id, err := q.enqueue(env, msg, false)
+	final := it.cur.Clone()
+	final.DSNDone = true
+	g := mail.Generated{Origin: mail.OriginDSN, To: []string{it.env.From}, Body: msg, TLS: it.env.TLS}
+	env, err := q.submit(g, func(env *mail.Envelope) {
+		env.ID, env.DSN, env.DSNOf, env.Policy = id, true, it.env.ID, it.env.Policy
+		env.EightBit, env.SMTPUTF8 = it.env.EightBit, it.env.SMTPUTF8
+	}, func(env *mail.Envelope) error { return q.enqueue(env, msg, &bounceMark{id: it.env.ID, st: final}) })
 	if err != nil {
 		return nil, err
 	}
+	it.cur.DSNDone = true
 	q.m.dsns.Inc()
 	q.log.Info("dsn queued", slog.String("queue_id", it.env.ID), slog.String("dsn_id", id))
 	return &item{env: env, st: newState(env, env.Received), body: msg, index: -1}, nil
+}
+
+// bounceMark is a bounced message's final state, written with its DSN.
+type bounceMark struct {
+	id string
+	st *mail.State
+}
+
+// dsnID is the queue ID of the DSN about message id: its time part, and
+// six bytes of a hash of id in place of the random ones. It is the same
+// every time it is asked for, so a DSN written twice for one message is
+// one message in the spool; no other message's ID has the same random
+// part but by the chance any two IDs share.
+func dsnID(id string) string {
+	raw, err := hex.DecodeString(id)
+	if err != nil || len(raw) != 12 {
+		return NewID()
+	}
+	sum := sha256.Sum256([]byte("sealgate dsn " + id))
+	copy(raw[6:], sum[:6])
+	return hex.EncodeToString(raw)
 }
 
 // saveState writes the working state of a running item.

@@ -242,16 +242,5 @@ func (s *spool) writeImported(env *mail.Envelope, body []byte, st *mail.State) e
 	if err != nil {
 		return err
 	}
-	msgFrame, err := s.crypt.frame(kindMsg, env.ID, plain)
-	if err != nil {
-		return err
-	}
-	stFrame, err := s.crypt.frame(kindState, env.ID, sb)
-	if err != nil {
-		return err
-	}
-	r := &writeReq{kind: kindMsg, id: env.ID, frame: msgFrame, durable: true, done: make(chan error, 1),
-		pre: &writeReq{kind: kindState, id: env.ID, frame: stFrame}}
-	s.reqs <- r
-	return <-r.done
+	return s.appendPair(record{kindState, env.ID, sb}, record{kindMsg, env.ID, plain})
 }

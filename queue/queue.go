@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,8 +103,9 @@ type item struct {
 	running  bool
 	deleted  bool
 	attempts int
-	// dsn is this message's DSN, written to the spool but handed to the
-	// scheduler only once DSNDone is durable in this message's state.
+	// dsn is this message's DSN, found in the spool on recovery without
+	// the state that records it; it is scheduled once DSNDone is durable
+	// in this message's state (linkDSNs, releaseDSN).
 	dsn *item
 }
 
@@ -183,8 +185,7 @@ func (q *Queue) recover() error {
 				slog.String("queue_id", id), slog.String("error", err.Error()))
 		}
 	}
-	q.linkDSNs(items)
-	for _, it := range items {
+	for _, it := range q.linkDSNs(items) {
 		q.add(it)
 	}
 	if n := q.sp.corrupt; n > 0 {
@@ -208,30 +209,59 @@ func (q *Queue) load(id string, now time.Time) (*item, error) {
 	if st == nil {
 		st = newState(env, now)
 	}
+	if !st.Pending() {
+		// Finished before the crash, not yet removed: removed (and
+		// bounced, if that was not recorded) now, not at its next retry.
+		st.NextAttempt = now
+	}
 	return &item{env: env, st: st, index: -1}, nil
 }
 
-// linkDSNs marks a message whose DSN is already queued as bounced: the
-// crash came after the DSN was written and before that was recorded in
-// the message's state. The mark is written durably before the DSN can be
-// delivered; if that write fails (a full disk), a crash before the
-// message's removal can still send the DSN twice.
-func (q *Queue) linkDSNs(items []*item) {
-	queued := map[string]bool{}
+// linkDSNs marks a message whose DSN is already queued as bounced: a torn
+// write left the DSN without the state that records it (see
+// spool.writeBounce), or an older sealgate wrote the two apart. The mark
+// is written durably before the DSN can be delivered; when that write
+// fails (a full disk), the DSN waits with the message (item.dsn) until
+// the mark is on disk, so that it is sent once. It returns the items to
+// schedule: all but the DSNs that wait.
+func (q *Queue) linkDSNs(items []*item) []*item {
+	dsnOf := map[string]*item{}
 	for _, it := range items {
 		if it.env.DSN && it.env.DSNOf != "" {
-			queued[it.env.DSNOf] = true
+			dsnOf[it.env.DSNOf] = it
 		}
 	}
+	waiting := map[*item]bool{}
 	for _, it := range items {
-		if !queued[it.env.ID] || it.st.DSNDone {
+		d := dsnOf[it.env.ID]
+		if d == nil || it.st.DSNDone {
 			continue
 		}
 		it.st.DSNDone = true
 		if err := q.sp.writeState(it.env.ID, it.st, true); err != nil {
-			q.log.Warn("bounce mark not written", slog.String("queue_id", it.env.ID), slog.String("error", err.Error()))
+			q.log.Warn("bounce mark not written; its DSN waits for it", slog.String("queue_id", it.env.ID),
+				slog.String("dsn_id", d.env.ID), slog.String("error", err.Error()))
+			it.dsn, waiting[d] = d, true
 		}
 	}
+	if len(waiting) == 0 {
+		return items
+	}
+	return slices.DeleteFunc(items, func(it *item) bool { return waiting[it] })
+}
+
+// releaseDSN writes the mark of a message whose DSN waits for it
+// (linkDSNs) and then schedules the DSN.
+func (q *Queue) releaseDSN(it *item) error {
+	if it.dsn == nil {
+		return nil
+	}
+	if err := q.saveState(it, true); err != nil {
+		return fmt.Errorf("bounce mark not written: %w", err)
+	}
+	q.add(it.dsn)
+	it.dsn = nil
+	return nil
 }
 
 // quarantine copies a message's records to quarantine/ and removes it
@@ -256,7 +286,11 @@ func (q *Queue) Enqueue(ctx context.Context, env *mail.Envelope, body []byte) (s
 	if err := q.CheckSpace(int64(len(body))); err != nil {
 		return "", fmt.Errorf("queue: %w", err)
 	}
-	return q.enqueue(env, body, true)
+	if err := q.enqueue(env, body, nil); err != nil {
+		return "", err
+	}
+	q.add(&item{env: env, st: newState(env, env.Received), body: body, index: -1})
+	return env.ID, nil
 }
 
 // CheckSpace returns an error matching ErrInsufficientStorage when a new
@@ -288,11 +322,13 @@ func (q *Queue) Storage() error {
 	return q.CheckSpace(0)
 }
 
-// enqueue writes a message (new mail, or a DSN, which may use the
-// reserve) and, when schedule is set, hands it to the scheduler.
-func (q *Queue) enqueue(env *mail.Envelope, body []byte, schedule bool) (string, error) {
+// enqueue writes a new message durably; it does not schedule it. With
+// mark set, the message is the DSN about the message mark names and is
+// written together with that message's final state (spool.writeBounce);
+// it may use the reserve below Config.MinFree.
+func (q *Queue) enqueue(env *mail.Envelope, body []byte, mark *bounceMark) error {
 	if !q.enter() {
-		return "", mail.ErrQueueClosed
+		return mail.ErrQueueClosed
 	}
 	defer q.gate.RUnlock()
 	if env.ID == "" {
@@ -303,16 +339,19 @@ func (q *Queue) enqueue(env *mail.Envelope, body []byte, schedule bool) (string,
 		env.Received = time.Now()
 	}
 	if len(env.Rcpts) == 0 {
-		return "", errors.New("queue: message without recipients")
+		return errors.New("queue: message without recipients")
 	}
-	if err := q.sp.writeMessage(env, body); err != nil {
-		return "", fmt.Errorf("queue: %w", err)
+	var err error
+	if mark != nil {
+		err = q.sp.writeBounce(env, body, mark.id, mark.st)
+	} else {
+		err = q.sp.writeMessage(env, body)
+	}
+	if err != nil {
+		return fmt.Errorf("queue: %w", err)
 	}
 	q.m.enqueued.Inc()
-	if schedule {
-		q.add(&item{env: env, st: newState(env, env.Received), body: body, index: -1})
-	}
-	return env.ID, nil
+	return nil
 }
 
 func (q *Queue) add(it *item) {

@@ -132,6 +132,47 @@ func (s *spool) writeMessage(env *mail.Envelope, body []byte) error {
 	return s.append(kindMsg, env.ID, plain, true)
 }
 
+// writeBounce makes a DSN durable together with the final state of the
+// message it reports on, which records it as queued (State.DSNDone): the
+// DSN's record, then that state, in one write and one fdatasync. A torn
+// write can leave the DSN without the state, which recovery links up
+// (Queue.linkDSNs), never the state without the DSN.
+func (s *spool) writeBounce(dsn *mail.Envelope, body []byte, of string, st *mail.State) error {
+	plain, err := messageRecord(dsn, body)
+	if err != nil {
+		return err
+	}
+	sb, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return s.appendPair(record{kindMsg, dsn.ID, plain}, record{kindState, of, sb})
+}
+
+// record is one spool record's kind, queue ID and plaintext.
+type record struct {
+	kind  byte
+	id    string
+	plain []byte
+}
+
+// appendPair appends two records in one write, first before second on
+// disk, and syncs them before it returns.
+func (s *spool) appendPair(first, second record) error {
+	f1, err := s.crypt.frame(first.kind, first.id, first.plain)
+	if err != nil {
+		return err
+	}
+	f2, err := s.crypt.frame(second.kind, second.id, second.plain)
+	if err != nil {
+		return err
+	}
+	r := &writeReq{kind: second.kind, id: second.id, frame: f2, durable: true, done: make(chan error, 1),
+		pre: &writeReq{kind: first.kind, id: first.id, frame: f1}}
+	s.reqs <- r
+	return <-r.done
+}
+
 // messageRecord is the plaintext of a message record: the envelope's
 // JSON, length-prefixed, then the body.
 func messageRecord(env *mail.Envelope, body []byte) ([]byte, error) {

@@ -15,9 +15,10 @@ type writeReq struct {
 	durable bool
 	done    chan error
 	// pre is a record written in the same write just before this one and
-	// indexed just after it (a handed-over message's state: on disk it
-	// comes first, so a torn write can leave a state without its message,
-	// which recovery drops, never a message without its state).
+	// indexed just after it (spool.appendPair): a handed-over message's
+	// state before its message, so a torn write can leave a state without
+	// its message, which recovery drops, never a message without its
+	// state; a DSN before the bounced message's state that records it.
 	pre *writeReq
 }
 

@@ -191,7 +191,7 @@ func TestGeneratedMailSurvivesCrashWellFormed(t *testing.T) {
 	defer up.mu.Unlock()
 	for _, d := range up.ds {
 		origin := d.Policy.Rule
-		if d.Client == "sealgate-dsn" {
+		if d.From == "" {
 			origin = mail.OriginDSN
 		} else if g, ok := tap.byOrigin(origin); !ok || !bytes.Equal(g.Body, d.Body) {
 			t.Errorf("%s: delivered after the crash is not what was submitted", origin)
