@@ -74,11 +74,12 @@ func newProtEnvYAML(t *testing.T, extraKeys, extraCerts map[string][]byte, extra
 }
 
 // protOptions vary a protEnv: extra key and certificate files, extra YAML,
-// and the good sink's answer to RCPT (nil: it takes every recipient).
+// and the good and bad sinks' answers to RCPT (nil: they take every
+// recipient).
 type protOptions struct {
-	keys, certs map[string][]byte
-	yaml        func(dir string, ca *smtpsink.TestCA) string
-	goodRcpt    func(rcpt string) *smtp.SMTPError
+	keys, certs       map[string][]byte
+	yaml              func(dir string, ca *smtpsink.TestCA) string
+	goodRcpt, badRcpt func(rcpt string) *smtp.SMTPError
 }
 
 func startProtEnv(t *testing.T, o protOptions) *protEnv {
@@ -90,7 +91,7 @@ func startProtEnv(t *testing.T, o protOptions) *protEnv {
 	}
 	e.good = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(e.ca.Leaf(t, "localhost", "127.0.0.1")), RcptReply: o.goodRcpt})
 	e.sink = e.good
-	e.bad = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(t, "localhost", "127.0.0.1"))})
+	e.bad = smtpsink.Start(t, smtpsink.Options{TLS: smtpsink.ServerTLS(smtpsink.SelfSigned(t, "localhost", "127.0.0.1")), RcptReply: o.badRcpt})
 	e.plain = smtpsink.Start(t, smtpsink.Options{})
 	e.writeKeys(t, extraKeys, extraCerts)
 	e.writeProtConfig()
