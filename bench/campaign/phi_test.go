@@ -40,3 +40,34 @@ func TestCampaignPHIShare(t *testing.T) {
 		t.Errorf("%d PHI messages in %d, want %d", phi, n, phiCount(n))
 	}
 }
+
+// TestCampaignMemberNumbers checks the newsletters whose greeting numbers the reader with
+// five digits ("Dear member 10477"): a club's numbering, not a health plan's member ID,
+// so none of them is judged PHI. Before the member-ID detector asked for coverage words
+// or a longer value, 2 of these 300 were.
+func TestCampaignMemberNumbers(t *testing.T) {
+	eng, err := policy.New(policy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := options{domains: 8, from: "news@clinic.bench.invalid"}
+	rng := rand.New(rand.NewPCG(1, 7))
+	checked := 0
+	for i := range 10510 {
+		_, msg := marketing(o, i, rng) // every message, so that the generator's sequence is the campaign's
+		if i < 10000 || isPHI(i) || checked == 300 {
+			continue
+		}
+		checked++
+		v, err := eng.Check(context.Background(), msg, policy.Input{Sender: o.from, Client: "news"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.PHI {
+			t.Errorf("newsletter %d judged PHI (score %.3f)", i, v.Score)
+		}
+	}
+	if checked != 300 {
+		t.Fatalf("checked %d newsletters, want 300", checked)
+	}
+}

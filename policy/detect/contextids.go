@@ -25,13 +25,87 @@ func (s *scanner) contextIDs() {
 			}
 		}
 		switch {
-		case cl&clCtxMember != 0 && s.idWithin(i+1, 6, 5):
+		case cl&clCtxMember != 0 && s.idWithin(i+1, 6, 5) && !s.bareMemberNumber(i):
 			s.hit(MemberID, i)
 		case cl&clCtxMRN != 0 && s.idWithin(i+1, 5, 4) && !s.tradeAccount(i):
 			s.hit(MRN, i)
 		}
 	}
 }
+
+// bareMemberNumber reports whether the member label at i is the word "member" alone
+// with a short number right after it ("Dear member 10477", "member 20931 of the choir")
+// and no word of health coverage near: a club's, a union's or a newsletter's numbering
+// of its members, not a health plan's member ID. A labelled ID ("member ID", "member
+// #"), a long or lettered value ("member W2201 48813") or a plan, a claim or coverage
+// near it keeps it a member ID.
+func (s *scanner) bareMemberNumber(i int) bool {
+	if string(s.word(i)) != "member" {
+		return false
+	}
+	j := i + 1
+	for j < len(s.toks) && s.toks[j].kind == tkPunct && (s.toks[j].ch == ':' || s.toks[j].ch == ',') {
+		j++
+	}
+	if j >= len(s.toks) || s.toks[j].kind != tkNum || s.toks[j].e-s.toks[j].s >= minBareMemberID {
+		return false
+	}
+	if k := j + 1; k+1 < len(s.toks) && s.toks[k].kind == tkPunct && s.toks[k].gap == gapNone &&
+		isJoiner(s.toks[k].ch) && s.toks[k+1].kind != tkPunct && s.toks[k+1].gap == gapNone {
+		return false // more groups: "member 4471-2290"
+	}
+	if k := j + 1; k < len(s.toks) && s.toks[k].kind == tkNum {
+		return false // more groups: "member 334 884 4941"
+	}
+	for k := max(i-coverageWindow, 0); k < min(i+coverageWindow, len(s.toks)); k++ {
+		if k != i && s.toks[k].kind == tkWord && s.coverageWord(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// minBareMemberID is the fewest digits of a number that reads as a health plan's member
+// ID after the bare word "member": plans number their members with nine or more
+// characters, clubs and mailing lists with fewer.
+const minBareMemberID = 8
+
+// coverageWindow is how many tokens around a bare member label are searched for words of
+// health coverage.
+const coverageWindow = 24
+
+// coverageWord reports whether word token k speaks of health coverage: a member or
+// subscriber label other than the bare word "member" ("member ID", "subscriber",
+// "policy number", "Medicaid"), a word of insurance and claims, or "plan" after the kind
+// of plan ("health plan", "dental plan").
+func (s *scanner) coverageWord(k int) bool {
+	w := string(s.word(k))
+	if s.cls[k]&clCtxMember != 0 && w != "member" {
+		return true
+	}
+	if coverageWords[w] {
+		return true
+	}
+	if w == "plan" || w == "plans" {
+		if p := s.prevWord(k, 1); p >= 0 && planKinds[string(s.word(p))] {
+			return true
+		}
+	}
+	return false
+}
+
+// coverageWords are words of health insurance and claims.
+var coverageWords = map[string]bool{"insurance": true, "insurer": true, "insured": true,
+	"coverage": true, "benefits": true, "claim": true, "claims": true, "eligibility": true,
+	"copay": true, "copayment": true, "coinsurance": true, "deductible": true, "premium": true,
+	"premiums": true, "payer": true, "hmo": true, "ppo": true, "medicaid": true, "medicare": true,
+	"enrollment": true, "enrollee": true, "formulary": true, "preauthorization": true,
+	"authorization": true, "subscriber": true, "dependents": true, "eob": true}
+
+// planKinds are the words before "plan" that make it a health plan.
+var planKinds = map[string]bool{"health": true, "medical": true, "dental": true, "vision": true,
+	"insurance": true, "benefit": true, "benefits": true, "drug": true, "prescription": true,
+	"medicare": true, "medicaid": true, "advantage": true}
 
 // tradeAccount reports whether the label at i is a bare "account" among the words of
 // trade ("Order 0266 confirmed, Ship to: ..., Account: 0046922"): a customer account

@@ -80,6 +80,19 @@ func TestDetectors(t *testing.T) {
 		{"MRN: pending", MRN, 0},
 		{"Member ID 334 884 4941", MemberID, 1},
 		{"Member since 2020", MemberID, 0},
+		// A short number after the bare word "member" numbers a club's or a newsletter's
+		// members; a label, a longer or lettered value, or health coverage near it makes
+		// it a plan's member ID.
+		{"Dear member 10477,\nour garden tour and the walking group meet on Saturday.", MemberID, 0},
+		{"Thank you, member 58213: your library card renews in May.", MemberID, 0},
+		{"Dear member 10477, your health plan covers the flu shot at no cost.", MemberID, 1},
+		{"Member 10477 - claim for the MRI was denied.", MemberID, 1},
+		{"Dear member 10477, your Medicaid renewal is due.", MemberID, 1},
+		{"Member ID 10477", MemberID, 1},
+		{"Member # 10477", MemberID, 1},
+		{"Dear member 884120937,", MemberID, 1},
+		{"member W22014881", MemberID, 1},
+		{"member 4471-2290", MemberID, 1},
 		{"daughter's phone (614) 555-0129", Contact, 1},
 		{"ship to 44 Elm St, Fairview", Contact, 1},
 		{"call us at (614) 555-0129", Contact, 0},
