@@ -12,12 +12,7 @@ import (
 // sealgate's policy protects and its newsletters are not, so the benchmark
 // measures the protection of one message in ten.
 func TestCampaignPHIShare(t *testing.T) {
-	eng, err := policy.New(policy.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := options{domains: 8, from: "news@clinic.bench.invalid"}
-	rng := rand.New(rand.NewPCG(1, 7))
+	eng, o, rng := campaignSetup(t)
 	const n = 200
 	phi := 0
 	for i := range n {
@@ -46,12 +41,7 @@ func TestCampaignPHIShare(t *testing.T) {
 // so none of them is judged PHI. Before the member-ID detector asked for coverage words
 // or a longer value, 2 of these 300 were.
 func TestCampaignMemberNumbers(t *testing.T) {
-	eng, err := policy.New(policy.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := options{domains: 8, from: "news@clinic.bench.invalid"}
-	rng := rand.New(rand.NewPCG(1, 7))
+	eng, o, rng := campaignSetup(t)
 	checked := 0
 	for i := range 10510 {
 		_, msg := marketing(o, i, rng) // every message, so that the generator's sequence is the campaign's
@@ -70,4 +60,15 @@ func TestCampaignMemberNumbers(t *testing.T) {
 	if checked != 300 {
 		t.Fatalf("checked %d newsletters, want 300", checked)
 	}
+}
+
+// campaignSetup returns a policy engine, the campaign's options and its generator's
+// random source, seeded as in the tests above.
+func campaignSetup(t *testing.T) (*policy.Engine, options, *rand.Rand) {
+	t.Helper()
+	eng, err := policy.New(policy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng, options{domains: 8, from: "news@clinic.bench.invalid"}, rand.New(rand.NewPCG(1, 7))
 }
