@@ -1,10 +1,8 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/sealgate/sealgate/mailtext"
 )
@@ -264,15 +261,14 @@ func writeAlternatives(mw *message.Writer, m Message) error {
 // fields, and any Bcc field removed before the message is queued.
 func raw(body []byte, qFrom string, qTo []string) (envelope, error) {
 	msg := mailtext.ToCRLF(body)
-	head, rest, ok := mailtext.SplitHeader(msg)
-	if !ok {
+	if _, _, ok := mailtext.SplitHeader(msg); !ok {
 		return envelope{}, badRequest("message/rfc822: no empty line ends the header")
 	}
-	th, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+	ph, err := mailtext.ParseHeader(msg)
 	if err != nil {
 		return envelope{}, badRequest("message/rfc822: the header cannot be read")
 	}
-	h := gomail.Header{Header: message.Header{Header: th}}
+	h := gomail.Header{Header: message.Header{Header: ph.Textproto()}}
 	env := envelope{From: qFrom, To: qTo}
 	if env.From == "" {
 		froms, err := h.AddressList("From")
@@ -295,16 +291,19 @@ func raw(body []byte, qFrom string, qTo []string) (envelope, error) {
 	if len(env.To) == 0 {
 		return envelope{}, badRequest("message/rfc822: no recipients in To, Cc, Bcc or ?to=")
 	}
-	if !th.Has("Bcc") {
+	if ph.Index("Bcc") < 0 {
 		env.Body = msg
 		return env, nil
 	}
-	th.Del("Bcc")
 	var buf bytes.Buffer
-	if err := textproto.WriteHeader(&buf, th); err != nil {
-		return envelope{}, errors.New("api: rewriting the header")
+	buf.Grow(len(msg))
+	for i := range ph.Len() {
+		if !strings.EqualFold(ph.Name(i), "Bcc") {
+			buf.Write(ph.Raw(i))
+		}
 	}
-	buf.Write(rest)
+	buf.WriteString("\r\n")
+	buf.Write(msg[ph.BodyOffset():])
 	env.Body = buf.Bytes()
 	return env, nil
 }

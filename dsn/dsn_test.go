@@ -378,7 +378,9 @@ func TestBuildMalformedOriginalHDRS(t *testing.T) {
 	}
 }
 
-func TestHeaderSection(t *testing.T) {
+// TestReturnedHeaders: in HDRS mode the notification returns the header
+// fields up to the empty line or the first line that is not one.
+func TestReturnedHeaders(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
 		"A: 1\r\n\r\nbody\r\n":            "A: 1\r\n",
@@ -386,12 +388,12 @@ func TestHeaderSection(t *testing.T) {
 		" leading-continuation\r\n":       "",
 		"\r\nbody only\r\n":               "",
 		"A: 1\r\nno colon\r\nB: 2\r\n":    "A: 1\r\n",
-		"A: 1":                            "",
+		"A: 1":                            "A: 1\r\n", // line ends made CRLF first
 		"Bad Name: x\r\n":                 "",
 	}
 	for in, want := range tests {
-		if got := string(headerSection([]byte(in))); got != want {
-			t.Errorf("headerSection(%q) = %q, want %q", in, got, want)
+		if got := string(returnedSection([]byte(in), false)); got != want {
+			t.Errorf("returnedSection(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package dsn
 import (
 	"bytes"
 	"testing"
+
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // FuzzBuild feeds hostile outside text (remote reply, ORCPT, ENVID and the
@@ -27,7 +29,7 @@ func FuzzBuild(f *testing.F) {
 		if len(p.types) != 3 || p.header.Get("Subject") != "Undelivered mail" || len(p.perRcpts) != 2 {
 			t.Fatalf("parts %v, subject %q, %d recipient groups", p.types, p.header.Get("Subject"), len(p.perRcpts))
 		}
-		if !full && !bytes.Equal(p.bodies[2], headerSection(crlf(original))) {
+		if !full && !bytes.Equal(p.bodies[2], mailtext.LeadingFields(crlf(original))) {
 			t.Fatalf("HDRS returned %q", p.bodies[2])
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/addr"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // notice is a Report after validation and sanitising: every string in it is
@@ -53,7 +54,7 @@ func prepare(r Report) (notice, error) {
 		n.date = time.Now()
 	}
 	n.original = returnedSection(r.Original, n.full)
-	n.utf8Hdr = !isASCII(string(headerSection(n.original)))
+	n.utf8Hdr = !isASCII(string(mailtext.LeadingFields(n.original)))
 	return n, nil
 }
 

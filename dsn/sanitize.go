@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // sanitize makes outside text safe for one header field: invalid UTF-8,
@@ -47,55 +49,17 @@ func crlf(p []byte) []byte {
 	return p
 }
 
-// headerSection returns the leading header fields of a CRLF message: the
-// lines that are header fields or their continuations, up to the first line
-// that is neither (normally the blank line before the body). Nothing after
-// that line is returned, even when the message is malformed.
-func headerSection(msg []byte) []byte {
-	n := 0
-	for n < len(msg) {
-		end := bytes.Index(msg[n:], []byte("\r\n"))
-		if end < 0 {
-			break
-		}
-		line := msg[n : n+end]
-		if !isFieldLine(line, n == 0) {
-			break
-		}
-		n += end + 2
-	}
-	return msg[:n]
-}
-
-// isFieldLine reports whether line starts a header field ("Name:") or, if
-// not first, continues one (starts with white space).
-func isFieldLine(line []byte, first bool) bool {
-	if len(line) == 0 {
-		return false
-	}
-	if line[0] == ' ' || line[0] == '\t' {
-		return !first
-	}
-	i := bytes.IndexByte(line, ':')
-	if i <= 0 {
-		return false
-	}
-	for _, c := range line[:i] {
-		if c <= ' ' || c > '~' {
-			return false
-		}
-	}
-	return true
-}
-
 // returnedSection is what the notification returns of the original: all
-// of it for FULL, else its header section.
+// of it for FULL, else its header fields as the one header parser reads
+// them (mailtext.LeadingFields): up to the empty line, or up to the first
+// line it cannot read, so that nothing after the header is returned even
+// of a malformed message, and the notification is still built.
 func returnedSection(original []byte, full bool) []byte {
 	msg := crlf(original)
 	if full {
 		return msg
 	}
-	return headerSection(msg)
+	return mailtext.LeadingFields(msg)
 }
 
 func isASCII(s string) bool {

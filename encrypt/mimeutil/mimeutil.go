@@ -7,13 +7,11 @@
 package mimeutil
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"mime"
 	"strings"
 
-	"github.com/emersion/go-message/textproto"
 	"github.com/sealgate/sealgate/mailtext"
 )
 
@@ -57,45 +55,40 @@ func Protect(msg []byte, subject string) (*Protected, error) {
 	if err != nil {
 		return nil, err
 	}
-	head, body := splitMessage(mailtext.ToCRLF(msg))
-	if hasBareCR(head) {
-		// Some readers end a line at a bare CR: a field hidden behind one
-		// could slip into the clear outer header.
-		return nil, ErrMalformed
+	msg = mailtext.ToCRLF(msg)
+	if _, _, ok := mailtext.SplitHeader(msg); !ok && !bytes.HasSuffix(msg, []byte("\r\n")) {
+		// All header and no body: its last line may lack the line ending.
+		msg = append(msg[:len(msg):len(msg)], '\r', '\n')
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+	h, err := mailtext.ParseHeader(msg)
 	if err != nil {
-		// The parser's error quotes the offending line: never pass it on.
+		// A bare CR, among others: some readers end a line there, so a
+		// field hidden behind one could slip into the clear outer header.
 		return nil, ErrMalformed
 	}
 	p := &Protected{}
 	var inner bytes.Buffer
 	inner.Grow(len(msg) + 128)
-	if p.outer, err = sortFields(h, &inner); err != nil {
-		return nil, err
-	}
+	p.outer = sortFields(&h, &inner)
 	p.outer = append(p.outer, []byte("Subject: "+subj+"\r\n"), []byte("MIME-Version: 1.0\r\n"))
 	inner.WriteString("\r\n")
-	inner.Write(body)
+	inner.Write(msg[h.BodyOffset():])
 	p.Inner = inner.Bytes()
 	return p, nil
 }
 
 // sortFields writes the protected and Content-* fields of h to inner
 // (marking or adding the Content-Type) and returns the outer fields.
-func sortFields(h textproto.Header, inner *bytes.Buffer) ([][]byte, error) {
+func sortFields(h *mailtext.Header, inner *bytes.Buffer) [][]byte {
 	var outer [][]byte
 	hasType := false
-	for f := h.Fields(); f.Next(); {
-		raw, err := f.Raw()
-		if err != nil {
-			return nil, ErrMalformed
-		}
-		k := f.Key()
+	for i := range h.Len() {
+		raw := h.Raw(i)
+		k := h.Key(i)
 		switch {
 		case k == "Content-Type":
 			hasType = true
-			inner.WriteString(protectedContentType(f.Value()))
+			inner.WriteString(protectedContentType(h.Value(i)))
 		case strings.HasPrefix(k, "Content-") || protectedKeys[k]:
 			inner.Write(raw)
 		}
@@ -106,30 +99,7 @@ func sortFields(h textproto.Header, inner *bytes.Buffer) ([][]byte, error) {
 	if !hasType {
 		inner.WriteString(protectedContentType("text/plain; charset=us-ascii"))
 	}
-	return outer, nil
-}
-
-// splitMessage splits a CRLF message at its first empty line. head keeps
-// the empty line that ends it (one is added when the message has no body).
-func splitMessage(msg []byte) (head, body []byte) {
-	if head, body, ok := mailtext.SplitHeader(msg); ok {
-		return head, body
-	}
-	head = append([]byte(nil), msg...)
-	if !bytes.HasSuffix(head, []byte("\r\n")) {
-		head = append(head, '\r', '\n')
-	}
-	return append(head, '\r', '\n'), nil
-}
-
-// hasBareCR reports whether b has a CR not followed by LF.
-func hasBareCR(b []byte) bool {
-	for i, c := range b {
-		if c == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
-			return true
-		}
-	}
-	return false
+	return outer
 }
 
 // protectedContentType returns a Content-Type field for value with the

@@ -8,10 +8,12 @@ import (
 	"mime"
 	"strings"
 
+	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // non-UTF-8 charsets
 	"github.com/emersion/go-message/mail"
 
 	"github.com/sealgate/sealgate/internal/mimelimit"
+	"github.com/sealgate/sealgate/mailtext"
 	"github.com/sealgate/sealgate/store"
 )
 
@@ -32,13 +34,20 @@ func malformed(stage string) error { return fmt.Errorf("%w (%s)", ErrMalformed, 
 
 // Parse turns a complete RFC 5322 message into portal content: the
 // subject, the first text/plain and text/html bodies, and every other
-// part as an attachment. The original is kept in Content.Raw.
+// part as an attachment. The original is kept in Content.Raw. Its header
+// is read by the one parser (mailtext.ParseHeader), within the limits the
+// SMTP server and the policy read it in.
 func Parse(raw []byte) (store.Content, error) {
 	c := store.Content{Raw: raw}
-	mr, err := mail.CreateReader(bytes.NewReader(raw))
+	h, err := mailtext.ParseHeader(raw)
 	if err != nil {
+		return c, malformed("read header")
+	}
+	ent, err := gomessage.New(gomessage.Header{Header: h.Textproto()}, bytes.NewReader(raw[h.BodyOffset():]))
+	if err != nil && !gomessage.IsUnknownCharset(err) {
 		return c, malformed("read message")
 	}
+	mr := mail.NewReader(ent)
 	c.Subject, _ = mr.Header.Subject()
 	for i := 0; ; i++ {
 		if i == maxParts {
