@@ -50,21 +50,14 @@ func (s *Store) Record(ctx context.Context, e Event) error {
 
 // Audit returns a message's audit events in order.
 func (s *Store) Audit(ctx context.Context, id string) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT seq, message_id, at, kind, actor, remote, detail
-		FROM portal_audit WHERE message_id = ? ORDER BY seq`), id)
+	out, err := queryAll(ctx, s.db, s.d, func(r Row) (e Event, err error) {
+		var at int64
+		err = r.Scan(&e.Seq, &e.MessageID, &at, &e.Kind, &e.Actor, &e.Remote, &e.Detail)
+		e.At = time.UnixMilli(at)
+		return e, err
+	}, `SELECT seq, message_id, at, kind, actor, remote, detail FROM portal_audit WHERE message_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("portal store: audit: %w", err)
 	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var at int64
-		if err := rows.Scan(&e.Seq, &e.MessageID, &at, &e.Kind, &e.Actor, &e.Remote, &e.Detail); err != nil {
-			return nil, fmt.Errorf("portal store: audit: %w", err)
-		}
-		e.At = time.UnixMilli(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -136,21 +136,15 @@ func (s *Store) AddStats(ctx context.Context, cs []stats.Count) error {
 // Stats returns the counts of the hours from the one holding since on,
 // summed per domain and counter (Hour is left zero).
 func (s *Store) Stats(ctx context.Context, since time.Time) ([]stats.Count, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT domain, counter, CAST(SUM(n) AS BIGINT) FROM delivery_stats
-		WHERE hour >= ? GROUP BY domain, counter ORDER BY domain, counter`), since.UTC().Truncate(time.Hour).Unix())
+	out, err := queryAll(ctx, s.db, s.d, func(r Row) (c stats.Count, err error) {
+		err = r.Scan(&c.Domain, &c.Counter, &c.N)
+		return c, err
+	}, `SELECT domain, counter, CAST(SUM(n) AS BIGINT) FROM delivery_stats
+		WHERE hour >= ? GROUP BY domain, counter ORDER BY domain, counter`, since.UTC().Truncate(time.Hour).Unix())
 	if err != nil {
 		return nil, fmt.Errorf("delivery statistics: %w", err)
 	}
-	defer rows.Close()
-	var out []stats.Count
-	for rows.Next() {
-		var c stats.Count
-		if err := rows.Scan(&c.Domain, &c.Counter, &c.N); err != nil {
-			return nil, fmt.Errorf("delivery statistics: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // inTx runs f in a transaction, committed when f returns nil.

@@ -199,18 +199,9 @@ func (s *Store) Consents(ctx context.Context, address string, all bool) ([]Conse
 	if all {
 		allFlag = 1
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(q), address, other, address, allFlag)
+	out, err := queryAll(ctx, s.db, s.d, scanConsent, q, address, other, address, allFlag)
 	if err != nil {
 		return nil, fmt.Errorf("consent: %w", err)
 	}
-	defer rows.Close()
-	var out []Consent
-	for rows.Next() {
-		c, err := scanConsent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("consent: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -129,19 +129,10 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 }
 
 func (s *Store) expired(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT id FROM portal_messages WHERE deleted = 0 AND expires <= ?`),
+	ids, err := queryAll(ctx, s.db, s.d, scanString, `SELECT id FROM portal_messages WHERE deleted = 0 AND expires <= ?`,
 		s.now().UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("portal store: purge: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }

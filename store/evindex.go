@@ -116,24 +116,18 @@ func (db *DB) Locate(ctx context.Context, queueID, rcpt string, limit int) ([]In
 		args = append(args, normAddr(rcpt))
 	}
 	q += ` ORDER BY accepted, queue_id, rcpt LIMIT ?`
-	rows, err := db.Query(ctx, q, append(args, limit)...)
+	out, err := QueryAll(ctx, db, func(r Row) (e IndexEntry, err error) {
+		var acc, at, aseq, rseq int64
+		err = r.Scan(&e.QueueID, &e.Rcpt, &e.Node, &e.AuditFile, &acc, &aseq, &e.Client, &e.Method,
+			&e.Result, &at, &e.ResultNode, &e.ResultFile, &rseq)
+		e.AcceptedSeq, e.ResultSeq = uint64(aseq), uint64(rseq)
+		e.Accepted, e.ResultAt = msTime(acc).UTC(), msTime(at).UTC()
+		return e, err
+	}, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: evidence index: %w", err)
 	}
-	defer rows.Close()
-	var out []IndexEntry
-	for rows.Next() {
-		var e IndexEntry
-		var acc, at, aseq, rseq int64
-		if err := rows.Scan(&e.QueueID, &e.Rcpt, &e.Node, &e.AuditFile, &acc, &aseq, &e.Client, &e.Method,
-			&e.Result, &at, &e.ResultNode, &e.ResultFile, &rseq); err != nil {
-			return nil, fmt.Errorf("store: evidence index: %w", err)
-		}
-		e.AcceptedSeq, e.ResultSeq = uint64(aseq), uint64(rseq)
-		e.Accepted, e.ResultAt = msTime(acc).UTC(), msTime(at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SameAddress reports whether a and b are one address as the store keys

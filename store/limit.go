@@ -58,22 +58,13 @@ func (db *DB) hit(ctx context.Context, at time.Time, window time.Duration, keys 
 		reset_at = CASE WHEN portal_limits.reset_at <= ? THEN excluded.reset_at ELSE portal_limits.reset_at END
 		RETURNING limit_key, count, reset_at`)
 	args = append(args, now, now)
-	rows, err := db.Query(ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("portal store: limits: %w", err)
-	}
-	defer rows.Close()
-	out := make([]Window, 0, len(keys))
-	for rows.Next() {
-		var w Window
+	out, err := QueryAll(ctx, db, func(r Row) (w Window, err error) {
 		var n, at int64
-		if err := rows.Scan(&w.Key, &n, &at); err != nil {
-			return nil, fmt.Errorf("portal store: limits: %w", err)
-		}
+		err = r.Scan(&w.Key, &n, &at)
 		w.Count, w.Reset = int(n), time.UnixMilli(at)
-		out = append(out, w)
-	}
-	if err := rows.Err(); err != nil {
+		return w, err
+	}, q.String(), args...)
+	if err != nil {
 		return nil, fmt.Errorf("portal store: limits: %w", err)
 	}
 	if len(out) != len(keys) {

@@ -165,20 +165,11 @@ func (s *Store) Get(ctx context.Context, id string) (Meta, error) {
 // List returns every message, newest first, including revoked and
 // expired ones (whose content is gone).
 func (s *Store) List(ctx context.Context) ([]Meta, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+metaCols+` FROM portal_messages ORDER BY created DESC, id`)
+	out, err := queryAll(ctx, s.db, s.d, scanMeta, `SELECT `+metaCols+` FROM portal_messages ORDER BY created DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("portal store: %w", err)
 	}
-	defer rows.Close()
-	var out []Meta
-	for rows.Next() {
-		m, err := scanMeta(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Count returns the number of messages that can still be read.

@@ -210,24 +210,18 @@ func readStatus(ctx context.Context, db *sql.DB, d dialect) (Status, error) {
 	}
 	have := map[int]bool{}
 	if recorded {
-		rows, err := db.QueryContext(ctx, `SELECT version, name, applied FROM schema_migrations ORDER BY version`)
+		st.Applied, err = queryAll(ctx, db, d, func(r Row) (m Migration, err error) {
+			var ms int64
+			err = r.Scan(&m.Version, &m.Name, &ms)
+			m.Applied = time.UnixMilli(ms).UTC()
+			return m, err
+		}, `SELECT version, name, applied FROM schema_migrations ORDER BY version`)
 		if err != nil {
 			return st, fmt.Errorf("store: status: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var m Migration
-			var ms int64
-			if err := rows.Scan(&m.Version, &m.Name, &ms); err != nil {
-				return st, fmt.Errorf("store: status: %w", err)
-			}
-			m.Applied = time.UnixMilli(ms).UTC()
-			st.Applied = append(st.Applied, m)
+		for _, m := range st.Applied {
 			have[m.Version] = true
 			st.Version = max(st.Version, m.Version)
-		}
-		if err := rows.Err(); err != nil {
-			return st, fmt.Errorf("store: status: %w", err)
 		}
 		st.Legacy = st.Legacy && len(st.Applied) == 0
 	}

@@ -13,20 +13,19 @@ func (db *DB) MTASTSPolicies(ctx context.Context) (map[string][]byte, error) {
 	if _, err := db.Exec(ctx, `DELETE FROM mta_sts_policies WHERE expires <= ?`, now); err != nil {
 		return nil, fmt.Errorf("store: mta-sts: %w", err)
 	}
-	rows, err := db.Query(ctx, `SELECT domain, policy FROM mta_sts_policies`)
+	type row struct{ domain, policy string }
+	rows, err := QueryAll(ctx, db, func(r Row) (p row, err error) {
+		err = r.Scan(&p.domain, &p.policy)
+		return p, err
+	}, `SELECT domain, policy FROM mta_sts_policies`)
 	if err != nil {
 		return nil, fmt.Errorf("store: mta-sts: %w", err)
 	}
-	defer rows.Close()
-	out := map[string][]byte{}
-	for rows.Next() {
-		var domain, policy string
-		if err := rows.Scan(&domain, &policy); err != nil {
-			return nil, fmt.Errorf("store: mta-sts: %w", err)
-		}
-		out[domain] = []byte(policy)
+	out := make(map[string][]byte, len(rows))
+	for _, p := range rows {
+		out[p.domain] = []byte(p.policy)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SaveMTASTSPolicy keeps domain's policy until expires, unless the store

@@ -109,20 +109,14 @@ func (s *Store) Suppressed(ctx context.Context, domain, address string) (bool, e
 func (s *Store) Suppressions(ctx context.Context, domain string) ([]Suppression, error) {
 	domain, _ = normSuppression(domain, "")
 	q := `SELECT domain, address, reason, at FROM suppressions WHERE domain = ? OR ? = '' ORDER BY domain, address`
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(q), domain, domain)
+	out, err := queryAll(ctx, s.db, s.d, func(r Row) (e Suppression, err error) {
+		var at int64
+		err = r.Scan(&e.Domain, &e.Address, &e.Reason, &at)
+		e.At = time.UnixMilli(at).UTC()
+		return e, err
+	}, q, domain, domain)
 	if err != nil {
 		return nil, fmt.Errorf("suppression list: %w", err)
 	}
-	defer rows.Close()
-	var out []Suppression
-	for rows.Next() {
-		var e Suppression
-		var at int64
-		if err := rows.Scan(&e.Domain, &e.Address, &e.Reason, &at); err != nil {
-			return nil, fmt.Errorf("suppression list: %w", err)
-		}
-		e.At = time.UnixMilli(at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }

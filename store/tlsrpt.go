@@ -20,38 +20,30 @@ func (db *DB) AddTLSResults(ctx context.Context, day, domain, policy, detail str
 
 // TLSResultDomains lists the policy domains with results on day, sorted.
 func (db *DB) TLSResultDomains(ctx context.Context, day string) ([]string, error) {
-	rows, err := db.Query(ctx, `SELECT DISTINCT domain FROM tlsrpt_results WHERE day = ? ORDER BY domain`, day)
+	out, err := QueryAll(ctx, db, scanString, `SELECT DISTINCT domain FROM tlsrpt_results WHERE day = ? ORDER BY domain`, day)
 	if err != nil {
 		return nil, fmt.Errorf("store: tls results: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("store: tls results: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // TLSResults calls each with every count of domain on day.
 func (db *DB) TLSResults(ctx context.Context, day, domain string, each func(policy, detail string, n int)) error {
-	rows, err := db.Query(ctx, `SELECT policy, detail, sessions FROM tlsrpt_results WHERE day = ? AND domain = ?`, day, domain)
+	type count struct {
+		policy, detail string
+		n              int
+	}
+	counts, err := QueryAll(ctx, db, func(r Row) (c count, err error) {
+		err = r.Scan(&c.policy, &c.detail, &c.n)
+		return c, err
+	}, `SELECT policy, detail, sessions FROM tlsrpt_results WHERE day = ? AND domain = ?`, day, domain)
 	if err != nil {
 		return fmt.Errorf("store: tls results: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var policy, detail string
-		var n int
-		if err := rows.Scan(&policy, &detail, &n); err != nil {
-			return fmt.Errorf("store: tls results: %w", err)
-		}
-		each(policy, detail, n)
+	for _, c := range counts {
+		each(c.policy, c.detail, c.n)
 	}
-	return rows.Err()
+	return nil
 }
 
 // ClaimTLSReport makes node the one sender of domain's report for day. It
