@@ -23,7 +23,7 @@ type bounceObserver struct {
 	*audit.Log
 	metrics *bounce.Metrics
 	cfg     *config.Config
-	st      *store.Store // nil when no store is open: nothing is suppressed
+	outbox  *suppressionOutbox // nil when no store is open: nothing is suppressed
 	log     *slog.Logger
 	stats   *stats.Recorder // nil without a store
 }
@@ -35,16 +35,13 @@ func (b bounceObserver) Delivery(env *mail.Envelope, o mail.Outcome, attempt int
 	defer b.metrics.Count(class) // after the suppression, so the count says it is done
 	b.count(env, o, class)
 	at := strings.LastIndexByte(env.From, '@')
-	if class != bounce.Hard || b.st == nil || at < 0 || !marketingClient(b.cfg, env.Client) {
+	if class != bounce.Hard || b.outbox == nil || at < 0 || !marketingClient(b.cfg, env.Client) {
 		return
 	}
-	domain := strings.ToLower(env.From[at+1:])
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := b.st.Suppress(ctx, store.Suppression{Domain: domain, Address: o.Rcpt, Reason: store.ReasonHardBounce})
-	if err == nil {
-		err = b.Log.Suppression("bounce", domain, strings.ToLower(o.Rcpt), store.ReasonHardBounce, "system", "")
-	}
+	err := b.outbox.Suppress(ctx, pendingSuppression{Domain: env.From[at+1:], Address: o.Rcpt, Reason: store.ReasonHardBounce,
+		Action: "bounce", Actor: "system"})
 	if err != nil {
 		b.log.Warn("hard bounce not put on the suppression list", slog.String("queue_id", env.ID), slog.String("error", err.Error()))
 	}

@@ -66,15 +66,21 @@ func (x *evidenceIndexer) startPruning(retention time.Duration) {
 }
 
 // indexFailures registers sealgate_evidence_index_failures_total (on
-// every gateway, at 0 without a shared store, so alert rules find it). A
-// gateway started again in the same process (after standby) keeps the
-// counter it registered.
+// every gateway, at 0 without a shared store, so alert rules find it).
 func indexFailures(reg prometheus.Registerer) prometheus.Counter {
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "sealgate_evidence_index_failures_total",
-		Help: "Recipient records the evidence index in the shared store could not take (dropped or failed writes); the audit log holds them."})
+	return registerOnce(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: "sealgate_evidence_index_failures_total",
+		Help: "Recipient records the evidence index in the shared store could not take (dropped or failed writes); the audit log holds them."}))
+}
+
+// registerOnce registers c with reg, or returns the collector registered
+// before under its name: a gateway started again in the same process
+// (after standby) keeps the one it registered.
+func registerOnce[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	if err := reg.Register(c); err != nil {
 		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			return are.ExistingCollector.(prometheus.Counter)
+			if old, ok := are.ExistingCollector.(C); ok {
+				return old
+			}
 		}
 	}
 	return c

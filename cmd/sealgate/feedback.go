@@ -58,7 +58,7 @@ func (g *gateway) startBounces() error {
 	if !g.cfg.Bounces.Enabled() {
 		return nil
 	}
-	h := &reportHandler{addrs: g.verp, feedback: strings.ToLower(g.cfg.Bounces.FeedbackAddress), st: g.portalStore,
+	h := &reportHandler{addrs: g.verp, feedback: strings.ToLower(g.cfg.Bounces.FeedbackAddress), st: g.portalStore, outbox: g.pending,
 		audit: g.audit, hooks: g.hooks, stats: g.stats, provs: g.courier.Providers(), retention: g.cfg.Bounces.Retention, log: g.log}
 	if hasMarketing(g.cfg) {
 		t, err := unsubscribeTokens(g.cfg)
@@ -95,6 +95,7 @@ type reportHandler struct {
 	addrs     *verp.Addresses
 	feedback  string // the feedback-loop address, lower case; "" for none
 	st        *store.Store
+	outbox    *suppressionOutbox // the suppressions, kept on disk while the store is down
 	audit     *audit.Log
 	hooks     *webhook.Outbox // nil without webhooks
 	stats     *stats.Recorder
@@ -233,12 +234,10 @@ func (h *reportHandler) act(ctx context.Context, r verp.Recipient, rep *feedback
 	return nil
 }
 
-// suppress puts r on its sending domain's list, audited.
+// suppress puts r on its sending domain's list, audited (when the store
+// takes it: until then it is kept on this node's disk).
 func (h *reportHandler) suppress(ctx context.Context, r verp.Recipient, action, reason string) error {
-	if err := h.st.Suppress(ctx, store.Suppression{Domain: r.Domain, Address: r.Address, Reason: reason}); err != nil {
-		return err
-	}
-	return h.audit.Suppression(action, r.Domain, r.Address, reason, "system", "")
+	return h.outbox.Suppress(ctx, pendingSuppression{Domain: r.Domain, Address: r.Address, Reason: reason, Action: action, Actor: "system"})
 }
 
 func (h *reportHandler) event(e webhook.Event) {

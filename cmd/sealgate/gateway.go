@@ -87,7 +87,10 @@ type gateway struct {
 	protect *protectHandle
 	// The pickup portal: its store (shared with the protection layer) and
 	// its HTTPS site, when portal.listen is set.
-	portalStore  *store.Store
+	portalStore *store.Store
+	// pending puts addresses on the suppression list, keeping on disk
+	// what the store cannot take yet; nil without a store.
+	pending      *suppressionOutbox
 	portalMaster *keywrap.Master
 	portal       *portal.Server
 	// VERP return paths of marketing mail (bounces.domain), the listener
@@ -304,7 +307,8 @@ func (g *gateway) openPortalStore() error {
 	g.portalStore, g.portalMaster = st, master
 	st.Start(context.Background())
 	g.stats = stats.NewRecorder(st, g.log)
-	return nil
+	g.pending, err = openSuppressionOutbox(st, g.audit, g.log, g.cfg.DataDir, pendingRetry, pendingGauge(g.reg))
+	return err
 }
 
 // hasMarketing reports whether some client sends campaigns.
@@ -373,7 +377,7 @@ func (g *gateway) startQueue() error {
 		Schedule: g.cfg.Delivery.Retry.Schedule, MaxAge: g.cfg.Delivery.Retry.MaxAge,
 		Workers: max(g.cfg.Delivery.MaxConnections, 1), MinFree: g.cfg.Queue.MinFree,
 		Bulk: marketingSet(g.cfg), Logger: g.log, Registerer: g.reg,
-		Audit: queueEvents{bounceObserver: bounceObserver{Log: g.audit, metrics: bounces, cfg: g.cfg, st: g.portalStore, log: g.log, stats: g.stats},
+		Audit: queueEvents{bounceObserver: bounceObserver{Log: g.audit, metrics: bounces, cfg: g.cfg, outbox: g.pending, log: g.log, stats: g.stats},
 			tracker: g.apiTracker, hooks: g.hooks},
 	})
 	if err != nil {
@@ -406,7 +410,7 @@ func (g *gateway) startSMTP() error {
 	g.policy.p.Store(engine)
 	var suppressions smtpd.SuppressionList
 	if g.portalStore != nil {
-		suppressions = suppressionHooks{SuppressionList: g.portalStore, hooks: g.hooks, stats: g.stats}
+		suppressions = suppressionHooks{SuppressionList: g.pending, hooks: g.hooks, stats: g.stats}
 	}
 	authFailures, err := g.sharedAuthFailures()
 	if err != nil {
@@ -483,6 +487,7 @@ func (g *gateway) close(ctx context.Context) error {
 		g.apiTracker.Close() // after the queue that reports to it
 	}
 	g.index.close(g.audit) // after the queue, whose outcomes it indexes
+	g.pending.close()      // after the queue and the listeners that suppress
 	if g.hooks != nil {
 		errs = append(errs, g.hooks.Close()) // after the queue that reports to it
 	}

@@ -27,16 +27,17 @@ func docPatterns(t *testing.T) []string {
 // the package that makes them and the literal its code builds the name
 // from: the test fails when that code no longer names them.
 var conditionalFiles = map[string][2]string{
-	"spool/quarantine/*.rec":       {"../../queue", `".rec"`},
-	"spool/quarantine/*.seg-*.bad": {"../../queue", `-%d.bad"`},
-	"mta-sts/*.json":               {"../../mtasts", `".json"`},
-	"tlsrpt/*.jsonl":               {"../../tlsrpt", `".jsonl"`},
-	"tlsrpt/last-sent":             {".", `"tlsrpt", "last-sent"`},
-	"audit.log":                    {".", `"audit.log"`},
-	"webhooks/outbox.db":           {"../../webhook", `"outbox.db"`},
-	"webhooks/outbox.db-wal":       {"../../webhook", `journal_mode(WAL)`},
-	"webhooks/outbox.db-shm":       {"../../webhook", `journal_mode(WAL)`},
-	"keys/bounces.key":             {"../../config", `"keys", "bounces.key"`},
+	"spool/quarantine/*.rec":        {"../../queue", `".rec"`},
+	"spool/quarantine/*.seg-*.bad":  {"../../queue", `-%d.bad"`},
+	"mta-sts/*.json":                {"../../mtasts", `".json"`},
+	"tlsrpt/*.jsonl":                {"../../tlsrpt", `".jsonl"`},
+	"tlsrpt/last-sent":              {".", `"tlsrpt", "last-sent"`},
+	"audit.log":                     {".", `"audit.log"`},
+	"webhooks/outbox.db":            {"../../webhook", `"outbox.db"`},
+	"webhooks/outbox.db-wal":        {"../../webhook", `journal_mode(WAL)`},
+	"webhooks/outbox.db-shm":        {"../../webhook", `journal_mode(WAL)`},
+	"keys/bounces.key":              {"../../config", `"keys", "bounces.key"`},
+	"suppressions-pending/*-*.json": {".", `"%d-%s.json"`},
 }
 
 // sourceHas reports whether a non-test Go file in dir contains literal.

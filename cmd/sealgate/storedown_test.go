@@ -3,15 +3,21 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/pgtest"
+	"github.com/sealgate/sealgate/internal/smtpsink"
 	"github.com/sealgate/sealgate/internal/testenv"
+	"github.com/sealgate/sealgate/store"
 )
 
 // TestStoreDownMidRun: a gateway on a shared PostgreSQL store whose
@@ -157,4 +163,100 @@ func auditHas(t *testing.T, path, rcpt, result string) bool {
 		}
 	}
 	return false
+}
+
+// TestStoreDownSuppressionsKept: a hard bounce of campaign mail, an ARF
+// complaint (to the feedback address, naming its recipient by the quoted
+// one-click link) and an unsubscribe that come while the shared
+// PostgreSQL store is down are not lost: each is kept in a file of its
+// own (0600) under <data_dir>/suppressions-pending — a repeat adds none —
+// a pending address is refused at RCPT (550 5.7.1, not 451) though the
+// store cannot be read, and once the database is back the running
+// gateway puts them on the list, audits them and removes the files.
+func TestStoreDownSuppressionsKept(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.StartCluster(t)
+	var bounceNow atomic.Bool
+	e := newCampaignEnvSink(t, "store: \""+pgtest.NewDB(t, pg.URL)+"\"\n"+bouncesYAML,
+		smtpsink.Options{RcptReply: func(rcpt string) *smtp.SMTPError {
+			if rcpt != "moved@example.net" {
+				return nil
+			}
+			if bounceNow.Load() {
+				return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+			}
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}})
+	if err := e.send("news", "news@clinic.example.org", "moved@example.net", campaignMessage("b1@clinic", "moved@example.net")); err != nil {
+		t.Fatal(err)
+	}
+	pending := filepath.Join(e.gw.cfg.DataDir, pendingDir)
+	pg.Stop(t)
+	bounceNow.Store(true) // the next retry is refused for good
+	testenv.WaitFor(t, 20*time.Second, "the hard bounce kept on disk", func() bool { return len(pendingFiles(t, pending)) == 1 })
+
+	tokens, err := unsubscribeTokens(e.gw.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := "<https://localhost:8443/u/" + tokens.Make("clinic.example.org", "annoyed@example.net") + ">"
+	complaint := arfQuoting("From: news@clinic.example.org\r\nTo: annoyed@example.net\r\nList-Unsubscribe: "+link+"\r\nSubject: Flu shots", "")
+	if err := sendReport(e.gw.bounces.Addr().String(), "fbl@bounce.clinic.example.org", complaint); err != nil {
+		t.Fatalf("complaint with the store down: %v, want it taken", err)
+	}
+	unsub, err := e.gw.unsubscriber()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // as a mailbox provider repeating its one-click POST
+		if err := unsub.Unsubscribe(t.Context(), "clinic.example.org", "Pat@example.net", "192.0.2.7"); err != nil {
+			t.Fatalf("unsubscribe with the store down: %v", err)
+		}
+	}
+	files := pendingFiles(t, pending)
+	if len(files) != 3 {
+		t.Fatalf("%d pending files, want 3 (bounce, complaint, unsubscribe)", len(files))
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("pending file %s: %v, want mode 0600", f, err)
+		}
+	}
+	for _, to := range []string{"moved@example.net", "annoyed@example.net", "PAT@example.net"} {
+		if err := e.send("news", "news@clinic.example.org", to, campaignMessage("again@clinic", to)); !isSuppressedReply(err) {
+			t.Fatalf("store down, marketing RCPT to pending %s: %v, want 550 5.7.1", to, err)
+		}
+	}
+	if err := e.send("news", "news@clinic.example.org", "sam@example.net", campaignMessage("sam@clinic", "sam@example.net")); !isTempStoreReply(err) {
+		t.Fatalf("store down, marketing RCPT to another address: %v, want 451 4.3.0", err)
+	}
+	wantMetricLines(t, e.env, "sealgate_suppressions_pending 3")
+	if got := suppressionEvents(t, filepath.Join(e.dir, "audit.log")); len(got) != 0 {
+		t.Fatalf("audited before the store took them: %q", got)
+	}
+
+	pg.Start(t)
+	testenv.WaitFor(t, 60*time.Second, "the pending suppressions applied", func() bool { return len(pendingFiles(t, pending)) == 0 })
+	want := map[string]string{"clinic.example.org moved@example.net": store.ReasonHardBounce,
+		"clinic.example.org annoyed@example.net": store.ReasonComplaint, "clinic.example.org pat@example.net": store.ReasonUnsubscribe}
+	if got := suppressedList(t, e.path); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("suppressed %v, want %v", got, want)
+	}
+	wantAudit := []string{"bounce clinic.example.org moved@example.net hard_bounce system",
+		"complaint clinic.example.org annoyed@example.net complaint system",
+		"unsubscribe clinic.example.org pat@example.net unsubscribe recipient"}
+	if got := suppressionEvents(t, filepath.Join(e.dir, "audit.log")); !slices.Equal(got, wantAudit) {
+		t.Fatalf("audit: %q, want %q", got, wantAudit)
+	}
+	wantMetricLines(t, e.env, "sealgate_suppressions_pending 0")
+}
+
+// pendingFiles lists the pending suppression files in dir.
+func pendingFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/delivery"
 	"github.com/sealgate/sealgate/internal/keyfile"
@@ -36,10 +35,10 @@ func marketingClient(cfg *config.Config, name string) bool {
 // address is suppressed for its sending domain and the change audited.
 type unsubscriber struct {
 	tokens *unsubscribe.Tokens
-	st     *store.Store
-	audit  *audit.Log
-	stats  *stats.Recorder
-	provs  *delivery.Providers // nil on a node without delivery
+	outbox *suppressionOutbox // the store, or this node's disk while it is down
+
+	stats *stats.Recorder
+	provs *delivery.Providers // nil on a node without delivery
 }
 
 // unsubscriber serves unsubscribe links when a marketing client may send
@@ -49,7 +48,7 @@ func (g *gateway) unsubscriber() (portal.Unsubscriber, error) {
 	if err != nil {
 		return nil, err
 	}
-	return unsubscriber{tokens: tokens, st: g.portalStore, audit: g.audit, stats: g.stats, provs: g.courier.Providers()}, nil
+	return unsubscriber{tokens: tokens, outbox: g.pending, stats: g.stats, provs: g.courier.Providers()}, nil
 }
 
 // Open implements portal.Unsubscriber.
@@ -57,11 +56,9 @@ func (u unsubscriber) Open(token string) (string, string, error) { return u.toke
 
 // Unsubscribe implements portal.Unsubscriber.
 func (u unsubscriber) Unsubscribe(ctx context.Context, domain, address, remote string) error {
-	err := u.st.Suppress(ctx, store.Suppression{Domain: domain, Address: address, Reason: store.ReasonUnsubscribe})
+	err := u.outbox.Suppress(ctx, pendingSuppression{Domain: domain, Address: address, Reason: store.ReasonUnsubscribe,
+		Action: "unsubscribe", Actor: "recipient", Remote: remote})
 	if err != nil {
-		return err
-	}
-	if err := u.audit.Suppression("unsubscribe", domain, address, store.ReasonUnsubscribe, "recipient", remote); err != nil {
 		return err
 	}
 	u.stats.Add(strings.ToLower(domain), stats.Unsubscribes, 1)
