@@ -7,9 +7,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // typicalBody is ordinary business prose with a few numbers, names and clinical words.
@@ -65,13 +66,13 @@ func runBench(b *testing.B, msg []byte) {
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testenv.CPUTime()
 	for i := 0; i < b.N; i++ {
 		if _, err := eng.Check(context.Background(), msg, Input{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, len(msg), cpuTime()-cpu0)
+	reportCPU(b, len(msg), testenv.CPUTime()-cpu0)
 }
 
 // reportCPU reports cpu-us/op and cpu-MB/s for b.N operations on size bytes that took cpu.
@@ -81,15 +82,6 @@ func reportCPU(b *testing.B, size int, cpu time.Duration) {
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
 	b.ReportMetric(float64(size)*float64(b.N)/cpu.Seconds()/1e6, "cpu-MB/s")
-}
-
-// cpuTime is the process's user plus system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkCheckTypical20KB is a full check of a 20 KB message: text and HTML bodies.

@@ -2,11 +2,11 @@ package queue
 
 import (
 	"context"
-	"github.com/sealgate/sealgate/mail"
 	"os"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/sealgate/sealgate/internal/testenv"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // BenchmarkEnqueueDeliver measures the spool's cost per message on the hot
@@ -32,8 +32,8 @@ func BenchmarkEnqueueDeliver(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.SetParallelism(10) // 20 writers on 2 cores
 	b.ResetTimer()
-	cpu0 := cpuTime()
-	defer func() { b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op") }()
+	cpu0 := testenv.CPUTime()
+	defer func() { b.ReportMetric(float64((testenv.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op") }()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := q.Enqueue(context.Background(), env("dr@example.net"), body); err != nil {
@@ -42,13 +42,6 @@ func BenchmarkEnqueueDeliver(b *testing.B) {
 			}
 		}
 	})
-}
-
-// cpuTime is the process's user plus system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // discard accepts every recipient without doing anything.

@@ -60,7 +60,7 @@ var (
 	hashVal  string
 )
 
-func testHash(t *testing.T) string {
+func testHash(t testing.TB) string {
 	hashOnce.Do(func() {
 		h, err := passwd.Hash([]byte(testPassword))
 		if err != nil {
@@ -84,7 +84,7 @@ type harness struct {
 // newHarness starts smtpd on loopback with three listeners and two
 // clients: "marketing" (AUTH, *@news.example.org) and "ehr" (network
 // 127.0.0.0/8, *@clinic.example.org).
-func newHarness(t *testing.T, mod func(*Config)) *harness {
+func newHarness(t testing.TB, mod func(*Config)) *harness {
 	t.Helper()
 	ca := smtpsink.NewTestCA(t)
 	h := &harness{q: &recQueue{}, ca: ca, reg: prometheus.NewRegistry()}
