@@ -28,7 +28,15 @@ func (c *Client) Find(ctx context.Context, domain string, level mail.TLSLevel) m
 	if f, ok := c.known(domain, level); ok || level < mail.TLSVerify || level > mail.TLSAuthenticated || domain == "" {
 		return f
 	}
-	return c.finds.do(ctx, findKey{domain, level}, func() mail.Finding { return c.lookup(domain, level) })
+	return c.finds.do(ctx, findKey{domain, level}, func() mail.Finding {
+		f := c.lookup(domain, level)
+		result := f.Reach.String()
+		if f.Err != nil {
+			result = lookupFailed
+		}
+		c.metrics.lookups.WithLabelValues(result).Inc()
+		return f
+	})
 }
 
 // lookup plans a delivery to domain at level, without reporting TLS

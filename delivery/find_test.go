@@ -72,6 +72,35 @@ func TestFirstPHIMessageToNewDANEDomain(t *testing.T) {
 	if r := c.Reach("partner.test", mail.TLSAuthenticated); r != mail.ReachYes {
 		t.Errorf("after the lookup and delivery: %v, want yes", r)
 	}
+	if n := testutil.ToFloat64(c.metrics.lookups.WithLabelValues("yes")); n != 1 {
+		t.Errorf("sealgate_delivery_destination_lookups_total{result=\"yes\"} = %v, want 1", n)
+	}
+}
+
+// Messages for one new domain that ask at the same time make one lookup
+// between them, and all get its answer.
+func TestConcurrentFindsShareOneLookup(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, true, true)
+	cert := smtpsink.SelfSigned(t, "mx1.partner.test")
+	host, _ := w.mx(10, smtpsink.Options{TLS: smtpsink.ServerTLS(cert)})
+	w.tlsa(host, 3, 1, 1, spki256(t, cert))
+	c := w.client(Config{DANE: true})
+	const n = 8
+	var wg sync.WaitGroup
+	found := make([]mail.Finding, n)
+	for i := range n {
+		wg.Go(func() { found[i] = c.Find(context.Background(), "Partner.Test", mail.TLSAuthenticated) })
+	}
+	wg.Wait()
+	for i, f := range found {
+		if f.Reach != mail.ReachYes || f.Basis != basisDANE {
+			t.Errorf("caller %d: %+v, want yes over DANE", i, f)
+		}
+	}
+	if got := testutil.ToFloat64(c.metrics.lookups.WithLabelValues("yes")); got != 1 {
+		t.Errorf("%v lookups for %d callers, want 1", got, n)
+	}
 }
 
 // A domain never delivered to, without DANE (its zone unsigned, a TLSA
@@ -106,6 +135,9 @@ func TestFirstPHIMessageToNewUnauthenticatedDomain(t *testing.T) {
 	}
 	if got := w.dns.Queries(); got != queries || sink.Conns() != 0 {
 		t.Errorf("second message: %d DNS queries, %d connections; want none", got-queries, sink.Conns())
+	}
+	if n := testutil.ToFloat64(c.metrics.lookups.WithLabelValues("no")); n != 1 {
+		t.Errorf("sealgate_delivery_destination_lookups_total{result=\"no\"} = %v, want 1", n)
 	}
 	w.rec.mu.Lock()
 	defer w.rec.mu.Unlock()
@@ -159,6 +191,9 @@ func TestFailedLookupClearsNothing(t *testing.T) {
 			}
 			if f, ok := c.known("partner.test", mail.TLSAuthenticated); ok {
 				t.Errorf("a failed lookup was remembered: %+v", f)
+			}
+			if n := testutil.ToFloat64(c.metrics.lookups.WithLabelValues(lookupFailed)); n != 1 {
+				t.Errorf("sealgate_delivery_destination_lookups_total{result=\"failed\"} = %v, want 1", n)
 			}
 		})
 	}

@@ -17,6 +17,11 @@ const (
 	connectPlainFB = "plain_retried" // opportunistic TLS failed, plaintext tried (level may)
 )
 
+// lookupFailed is the result of a destination lookup that failed, in
+// sealgate_delivery_destination_lookups_total{result}; the others are
+// the Reach found (yes, no, unknown).
+const lookupFailed = "failed"
+
 // metrics are the collectors of one Client.
 type metrics struct {
 	conns    *prometheus.GaugeVec
@@ -34,6 +39,10 @@ type metrics struct {
 	// identity was verified: dane, mta-sts, pinned (authenticated end to
 	// end), pkix (opportunistic) or none.
 	verification *prometheus.CounterVec
+	// lookups counts what Find found out of destinations it knew nothing
+	// of: yes, no, unknown (verified TLS: a connection will tell) or
+	// failed.
+	lookups *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -57,6 +66,13 @@ func newMetrics() *metrics {
 			Name: "sealgate_delivery_verification_total",
 			Help: "Recipients accepted by the next hop, by how the next hop was verified (dane, mta-sts, pinned, pkix, none).",
 		}, []string{"verification"}),
+		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sealgate_delivery_destination_lookups_total",
+			Help: "Destinations looked up before a protected message chose its method, by what was found (yes, no, unknown, failed).",
+		}, []string{"result"}),
+	}
+	for _, r := range []string{lookupFailed, "yes", "no", "unknown"} {
+		m.lookups.WithLabelValues(r)
 	}
 	for _, v := range []string{MethodDANE, MethodMTASTS, MethodPinned, MethodPKIX, MethodNone} {
 		m.verification.WithLabelValues(v)
@@ -69,28 +85,20 @@ func newMetrics() *metrics {
 	return m
 }
 
-// register adds the collectors to reg; nil reg registers nothing.
+// register adds the collectors to reg; nil reg registers nothing. On an
+// error, none stays registered.
 func (m *metrics) register(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	if err := reg.Register(m.conns); err != nil {
-		return fmt.Errorf("delivery: register metrics: %w", err)
-	}
-	if err := reg.Register(m.connects); err != nil {
-		reg.Unregister(m.conns)
-		return fmt.Errorf("delivery: register metrics: %w", err)
-	}
-	if err := reg.Register(m.tlsPolicy); err != nil {
-		reg.Unregister(m.conns)
-		reg.Unregister(m.connects)
-		return fmt.Errorf("delivery: register metrics: %w", err)
-	}
-	if err := reg.Register(m.verification); err != nil {
-		reg.Unregister(m.conns)
-		reg.Unregister(m.connects)
-		reg.Unregister(m.tlsPolicy)
-		return fmt.Errorf("delivery: register metrics: %w", err)
+	all := []prometheus.Collector{m.conns, m.connects, m.tlsPolicy, m.verification, m.lookups}
+	for i, c := range all {
+		if err := reg.Register(c); err != nil {
+			for _, done := range all[:i] {
+				reg.Unregister(done)
+			}
+			return fmt.Errorf("delivery: register metrics: %w", err)
+		}
 	}
 	return nil
 }
