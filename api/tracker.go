@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sealgate/sealgate/internal/batch"
 	"github.com/sealgate/sealgate/internal/periodic"
 )
 
@@ -71,22 +72,9 @@ func (t *Tracker) Close() {
 
 func (t *Tracker) run() {
 	defer close(t.done)
-	for u := range t.ch {
-		batch := []update{u}
-	more:
-		for len(batch) < 256 {
-			select {
-			case u, ok := <-t.ch:
-				if !ok {
-					break more
-				}
-				batch = append(batch, u)
-			default:
-				break more
-			}
+	batch.Run(t.ch, 256, func(b []update) {
+		if err := t.st.update(context.Background(), b); err != nil {
+			t.log.Warn("api: status update failed", slog.Int("results", len(b)), slog.String("error", err.Error()))
 		}
-		if err := t.st.update(context.Background(), batch); err != nil {
-			t.log.Warn("api: status update failed", slog.Int("results", len(batch)), slog.String("error", err.Error()))
-		}
-	}
+	})
 }

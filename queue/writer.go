@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/batch"
 )
 
 // writeReq is one record for the writer goroutine.
@@ -41,9 +43,9 @@ func (s *spool) run() {
 				}
 				return
 			}
-			batch := s.drain(first)
-			err := s.commit(batch)
-			for _, r := range batch {
+			reqs := batch.Take(first, s.reqs, 512)
+			err := s.commit(reqs)
+			for _, r := range reqs {
 				if err != nil && r.kind == kindDone && !r.durable {
 					// Written later: see deferDone.
 					s.deferDone(r)
@@ -57,22 +59,6 @@ func (s *spool) run() {
 			s.maintain(now)
 		}
 	}
-}
-
-func (s *spool) drain(first *writeReq) []*writeReq {
-	batch := []*writeReq{first}
-	for len(batch) < 512 {
-		select {
-		case r, ok := <-s.reqs:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, r)
-		default:
-			return batch
-		}
-	}
-	return batch
 }
 
 // commit appends a batch to the active segment, syncs it if needed, and

@@ -39,6 +39,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sealgate/sealgate/internal/batch"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
 
@@ -267,25 +268,12 @@ func (b *Outbox) Close() error {
 // in one transaction, and answers each.
 func (b *Outbox) write() {
 	defer close(b.done)
-	for a := range b.in {
-		batch := []addition{a}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case a, ok := <-b.in:
-				if !ok {
-					break more
-				}
-				batch = append(batch, a)
-			default:
-				break more
-			}
-		}
-		err := b.insert(batch)
+	batch.Run(b.in, maxBatch, func(adds []addition) {
+		err := b.insert(adds)
 		if err != nil {
 			err = fmt.Errorf("webhook outbox: %w", err)
 		}
-		for _, a := range batch {
+		for _, a := range adds {
 			a.done <- err
 		}
 		if err == nil {
@@ -294,7 +282,7 @@ func (b *Outbox) write() {
 			default:
 			}
 		}
-	}
+	})
 }
 
 func (b *Outbox) insert(batch []addition) error {

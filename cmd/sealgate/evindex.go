@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sealgate/sealgate/audit"
+	"github.com/sealgate/sealgate/internal/batch"
 	"github.com/sealgate/sealgate/internal/periodic"
 	"github.com/sealgate/sealgate/store"
 )
@@ -124,22 +125,7 @@ func (x *evidenceIndexer) observe(seq uint64, file string, e audit.Event) {
 // run writes what waits, a batch at a time, until close.
 func (x *evidenceIndexer) run() {
 	defer close(x.done)
-	for n := range x.ch {
-		batch := []indexNote{n}
-	more:
-		for len(batch) < indexBatch {
-			select {
-			case m, ok := <-x.ch:
-				if !ok {
-					break more
-				}
-				batch = append(batch, m)
-			default:
-				break more
-			}
-		}
-		x.write(batch)
-	}
+	batch.Run(x.ch, indexBatch, x.write)
 }
 
 // write stores a batch: runs of acceptances and of outcomes in order, so
