@@ -77,7 +77,7 @@ const coverageWindow = 24
 // coverageWord reports whether word token k speaks of health coverage: a member or
 // subscriber label other than the bare word "member" ("member ID", "subscriber",
 // "policy number", "Medicaid"), a word of insurance and claims, or "plan" after the kind
-// of plan ("health plan", "dental plan").
+// of plan or "your" ("health plan", "dental plan", "your plan").
 func (s *scanner) coverageWord(k int) bool {
 	w := string(s.word(k))
 	if s.cls[k]&clCtxMember != 0 && w != "member" {
@@ -105,7 +105,7 @@ var coverageWords = map[string]bool{"insurance": true, "insurer": true, "insured
 // planKinds are the words before "plan" that make it a health plan.
 var planKinds = map[string]bool{"health": true, "medical": true, "dental": true, "vision": true,
 	"insurance": true, "benefit": true, "benefits": true, "drug": true, "prescription": true,
-	"medicare": true, "medicaid": true, "advantage": true}
+	"medicare": true, "medicaid": true, "advantage": true, "your": true}
 
 // tradeAccount reports whether the label at i is a bare "account" among the words of
 // trade ("Order 0266 confirmed, Ship to: ..., Account: 0046922"): a customer account

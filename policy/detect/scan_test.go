@@ -86,6 +86,8 @@ func TestDetectors(t *testing.T) {
 		{"Dear member 10477,\nour garden tour and the walking group meet on Saturday.", MemberID, 0},
 		{"Thank you, member 58213: your library card renews in May.", MemberID, 0},
 		{"Dear member 10477, your health plan covers the flu shot at no cost.", MemberID, 1},
+		{"Dear member 10477, your plan now covers telehealth visits.", MemberID, 1},
+		{"Dear member 10477, plan your visit to the garden this autumn.", MemberID, 0},
 		{"Member 10477 - claim for the MRI was denied.", MemberID, 1},
 		{"Dear member 10477, your Medicaid renewal is due.", MemberID, 1},
 		{"Member ID 10477", MemberID, 1},
