@@ -75,7 +75,7 @@ func checkParsed(t *testing.T, msg []byte, h *Header, lead []byte) {
 			t.Fatalf("value %q", h.Value(i))
 		}
 	}
-	if !bytes.Equal(raw, lead) || !bytes.HasPrefix(h.Section(), raw) || len(h.Section())-len(raw) > 2 {
+	if !bytes.Equal(raw, lead) || !bytes.Equal(h.Fields(), raw) || !bytes.HasPrefix(h.Section(), raw) || len(h.Section())-len(raw) > 2 {
 		t.Fatalf("fields %q, leading %q, section %q", raw, lead, h.Section())
 	}
 	if !bytes.Contains(msg, []byte("\n")) || bytes.Contains(bytes.ReplaceAll(msg[:h.BodyOffset()], []byte("\r\n"), nil), []byte("\n")) {

@@ -150,6 +150,15 @@ func (h *Header) BodyOffset() int { return len(h.sec) }
 // it when there is one.
 func (h *Header) Section() []byte { return h.sec }
 
+// Fields is the header fields as written, without the empty line that ends
+// them.
+func (h *Header) Fields() []byte {
+	if len(h.fields) == 0 {
+		return h.sec[:0]
+	}
+	return h.sec[:h.fields[len(h.fields)-1].end]
+}
+
 // Len is the number of fields.
 func (h *Header) Len() int { return len(h.fields) }
 

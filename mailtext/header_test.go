@@ -32,6 +32,9 @@ func TestParseHeader(t *testing.T) {
 	if h.Index("X") != -1 || h.Get("X") != "" || h.Count("Bcc") != 0 {
 		t.Error("a field from the body was indexed")
 	}
+	if string(h.Fields())+"\r\n" != string(h.Section()) {
+		t.Errorf("Fields = %q", h.Fields())
+	}
 	if string(h.Section()) != string(msg[:h.BodyOffset()]) || !strings.HasSuffix(string(h.Section()), "\r\n\r\n") {
 		t.Errorf("Section = %q", h.Section())
 	}

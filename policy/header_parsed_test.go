@@ -2,13 +2,17 @@ package policy
 
 import (
 	"context"
+	"encoding/base64"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/sealgate/sealgate/internal/hostile"
+	"github.com/sealgate/sealgate/internal/mimelimit"
 	"github.com/sealgate/sealgate/mailtext"
 )
 
@@ -79,4 +83,60 @@ func TestCheckDoesNotReadTheHeaderAgain(t *testing.T) {
 	if v, _ := eng.Check(context.Background(), msg, Input{Header: &other}); v.SubjectTag != "" {
 		t.Errorf("handed another header, the policy still found tag %q", v.SubjectTag)
 	}
+}
+
+// TestHostileNestedHeaders: a message inside a message has its header read
+// by the same parser within the same limits: each hostile header of the
+// shared table, forwarded as a message/rfc822 part or attached as an .eml
+// file, leaves the message unreadable and protected.
+func TestHostileNestedHeaders(t *testing.T) {
+	for _, c := range hostile.Headers() {
+		forwarded := "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n\r\n" + string(c.Msg)
+		attached := "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream; name=fwd.eml\r\n" +
+			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(c.Msg) + "\r\n"
+		for _, msg := range []string{forwarded, attached} {
+			v := checkBounded(t, []byte(msg))
+			found := false
+			for _, r := range v.Reasons {
+				found = found || (r.Part == "1" || r.Part == "1.1") && strings.HasPrefix(r.Detector, "unreadable_")
+			}
+			if !v.Unreadable || !v.PHI || v.Action != ActionEncrypt || !found {
+				t.Errorf("%s in %.40q: verdict %+v", c.Name, msg[52:], v)
+			}
+		}
+	}
+}
+
+// TestReadHead: readHead stops once the empty line is read, wherever a
+// read ends, and reads no more than the header limit and one read.
+func TestReadHead(t *testing.T) {
+	msg := "A: 1\r\nB: 2\r\n\r\n" + strings.Repeat("body ", 10000)
+	for _, n := range []int{1, 2, 3, 7, 4096} {
+		head, err := readHead(iotest.OneByteReader(strings.NewReader(msg)))
+		if n > 1 {
+			head, err = readHead(&chunked{s: msg, n: n})
+		}
+		if err != nil || !strings.HasPrefix(string(head), "A: 1\r\nB: 2\r\n\r\n") || len(head) > 14+n {
+			t.Errorf("reads of %d: %d bytes, %v", n, len(head), err)
+		}
+	}
+	big := strings.Repeat("X: y\r\n", mimelimit.MaxHeaderBytes/6+10)
+	if head, _ := readHead(strings.NewReader(big + "\r\nbody")); len(head) <= mimelimit.MaxHeaderBytes || len(head) > 2*mimelimit.MaxHeaderBytes {
+		t.Errorf("header over the limit: read %d bytes", len(head))
+	}
+}
+
+// chunked reads s n bytes at a time.
+type chunked struct {
+	s string
+	n int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), c.n)], c.s)
+	c.s = c.s[k:]
+	return k, nil
 }

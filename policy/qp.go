@@ -1,59 +1,17 @@
 package policy
 
 import (
-	"bufio"
-	"errors"
 	"io"
 	"strings"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
-
-	"github.com/sealgate/sealgate/internal/mimelimit"
 )
 
-// maxHeaderBytes bounds the header of a message inside a message: the bound
-// of the top-level header (mailtext.ParseHeader), which smtpd refuses beyond.
-const maxHeaderBytes = mimelimit.MaxHeaderBytes
-
-var errHeaderTooBig = errors.New("policy: header too large")
-
-// headerLimit limits the bytes read while a header is parsed, then lets the body pass.
-type headerLimit struct {
-	r io.Reader
-	n int64 // bytes left for the header; negative once the header is read
-}
-
-func (l *headerLimit) Read(p []byte) (int, error) {
-	if l.n < 0 {
-		return l.r.Read(p)
-	}
-	if l.n == 0 {
-		return 0, errHeaderTooBig
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	k, err := l.r.Read(p)
-	l.n -= int64(k)
-	return k, err
-}
-
-// readEntity parses a header and wraps the body as go-message does, with one
-// difference: quoted-printable bodies are decoded by decodeQP, in one pass, instead of
-// the standard library's byte-at-a-time reader that dominated the cost of HTML mail.
-func readEntity(r io.Reader) (*message.Entity, error) {
-	lim := &headerLimit{r: r, n: maxHeaderBytes}
-	br := bufio.NewReader(lim)
-	h, err := textproto.ReadHeader(br)
-	if err != nil {
-		return nil, err
-	}
-	lim.n = -1
-	return newEntity(h, br)
-}
-
-// newEntity builds an entity from a header and its raw body.
+// newEntity builds an entity from a header and its raw body as go-message
+// does, with one difference: quoted-printable bodies are decoded by
+// decodeQP, in one pass, instead of the standard library's byte-at-a-time
+// reader that dominated the cost of HTML mail.
 func newEntity(h textproto.Header, body io.Reader) (*message.Entity, error) {
 	mh := message.Header{Header: h}
 	if strings.EqualFold(strings.TrimSpace(mh.Get("Content-Transfer-Encoding")), "quoted-printable") {

@@ -25,9 +25,14 @@ func Link(baseURL, token string) string {
 // AddHeaders returns msg (CRLF line endings) with any List-Unsubscribe and
 // List-Unsubscribe-Post fields it had removed and these put first:
 // List-Unsubscribe with link and, when mailto is set, a mailto: URI whose
-// subject carries the token; List-Unsubscribe-Post with PostValue.
+// subject carries the token; List-Unsubscribe-Post with PostValue. A
+// message whose header does not read (mailtext.ParseHeader) is returned as
+// it is: the DKIM signer after this courier refuses it.
 func AddHeaders(msg []byte, link, mailto, token string) []byte {
-	header, body, _ := mailtext.SplitHeader(msg)
+	h, err := mailtext.ParseHeader(msg)
+	if err != nil {
+		return msg
+	}
 	uris := "<" + link + ">"
 	if mailto != "" {
 		uris += ", <mailto:" + mailto + "?subject=" + url.PathEscape("unsubscribe "+token) + ">"
@@ -36,37 +41,11 @@ func AddHeaders(msg []byte, link, mailto, token string) []byte {
 	out.Grow(len(msg) + len(uris) + 128)
 	out.WriteString(FieldUnsubscribe + ": " + uris + "\r\n")
 	out.WriteString(FieldPost + ": " + PostValue + "\r\n")
-	out.Write(dropFields(header, FieldUnsubscribe, FieldPost))
-	out.Write(body)
-	return out.Bytes()
-}
-
-// dropFields removes the fields named (and their folded continuation
-// lines) from a header block.
-func dropFields(header []byte, names ...string) []byte {
-	var out bytes.Buffer
-	skipping := false
-	for _, line := range bytes.SplitAfter(header, []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if !skipping {
-				out.Write(line)
-			}
-			continue
-		}
-		skipping = false
-		if name, _, ok := bytes.Cut(line, []byte(":")); ok {
-			for _, n := range names {
-				if strings.EqualFold(strings.TrimSpace(string(name)), n) {
-					skipping = true
-				}
-			}
-		}
-		if !skipping {
-			out.Write(line)
+	for i := range h.Len() {
+		if name := h.Name(i); !strings.EqualFold(name, FieldUnsubscribe) && !strings.EqualFold(name, FieldPost) {
+			out.Write(h.Raw(i))
 		}
 	}
+	out.Write(msg[len(h.Fields()):])
 	return out.Bytes()
 }

@@ -57,6 +57,12 @@ func TestAddHeaders(t *testing.T) {
 	if got := string(AddHeaders([]byte("From: a@b.test\r\n\r\nx\r\n"), "https://p.test/u/T", "", "T")); !strings.HasPrefix(got, "List-Unsubscribe: <https://p.test/u/T>\r\n") {
 		t.Fatalf("without mailto: %q", got)
 	}
+	// A header that does not read is left as it is, for the signer after
+	// this courier to refuse.
+	bad := "From: a@b.test\r\nList-Unsubscribe: <x>\r\nX: a\x00b\r\n\r\nbody\r\n"
+	if got := string(AddHeaders([]byte(bad), "https://p.test/u/T", "", "T")); got != bad {
+		t.Fatalf("unreadable header: %q", got)
+	}
 }
 
 type recorder struct{ got []*mail.Delivery }
