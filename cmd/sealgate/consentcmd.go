@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -139,12 +138,7 @@ func consentList(ctx context.Context, st *store.Store, address string, all, asJS
 		return err
 	}
 	if asJSON {
-		if list == nil {
-			list = []store.Consent{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(list)
+		return printJSONList(w, list)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tADDRESS\tCHANNEL\tSINCE\tRECORDED BY\tREVOKED")

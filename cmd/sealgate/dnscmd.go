@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -52,9 +51,7 @@ func dnsCheck(inv *invocation, io stdio, opts dnsCheckOptions) int {
 	}
 	findings := senderdns.Check(ctx, res, req)
 	if inv.on("json") {
-		enc := json.NewEncoder(io.out)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(findings)
+		_ = printJSON(io.out, findings)
 	} else {
 		printFindings(io.out, domain, req.IPs, findings)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,9 +18,7 @@ func explainCheck(e *policy.Engine, msg []byte, in policy.Input, opt policy.Expl
 		return io.fail("check: %v", err)
 	}
 	if asJSON {
-		enc := json.NewEncoder(io.out)
-		enc.SetIndent("", "  ")
-		if enc.Encode(ex) != nil {
+		if printJSON(io.out, ex) != nil {
 			return 1
 		}
 		return 0

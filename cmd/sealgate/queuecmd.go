@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -70,9 +69,7 @@ func queueShow(c *control.Client, id string, content bool, io stdio) error {
 	}
 	info, err := c.Show(id)
 	if err == nil {
-		enc := json.NewEncoder(io.out)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(info)
+		err = printJSON(io.out, info)
 	}
 	return err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -41,9 +40,7 @@ func cmdStats(inv *invocation, io stdio) int {
 	}
 	report := stats.Summarise(counts)
 	if inv.on("json") {
-		enc := json.NewEncoder(io.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
+		if err := printJSON(io.out, report); err != nil {
 			return io.fail("stats: %v", err)
 		}
 		return 0

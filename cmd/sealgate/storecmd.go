@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,9 +93,7 @@ func storeStatusJSON(st store.Status, w io.Writer) int {
 	for _, m := range st.Pending {
 		out.Pending = append(out.Pending, step{Version: m.Version, Name: m.Name})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(out)
+	_ = printJSON(w, out)
 	return 0
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -136,12 +135,7 @@ func suppressList(ctx context.Context, st *store.Store, domain string, asJSON bo
 		return err
 	}
 	if asJSON {
-		if list == nil {
-			list = []store.Suppression{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(list)
+		return printJSONList(w, list)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DOMAIN\tADDRESS\tREASON\tSINCE")
