@@ -84,10 +84,15 @@ func prepare(d *mail.Delivery, out []mail.Outcome) *envelope {
 	return env
 }
 
-// header returns the header section of a message.
+// header returns the header section of a message as the one header parser
+// reads it; for a message whose header does not read, all of it, so that
+// the SMTPUTF8 check errs on the side of asking for SMTPUTF8.
 func header(body []byte) []byte {
-	head, _, _ := mailtext.SplitHeader(body)
-	return head
+	h, err := mailtext.ParseHeader(body)
+	if err != nil {
+		return body
+	}
+	return h.Section()
 }
 
 func isASCIIBytes(b []byte) bool {
