@@ -147,7 +147,7 @@ func TestFirstPHIMessageToNewUnauthenticatedDomain(t *testing.T) {
 }
 
 // When the lookup itself fails — the domain's MX answer is SERVFAIL, the
-// TLSA lookup of a DNSSEC-signed MX host fails, the DNS server does not
+// address or TLSA lookup of a DNSSEC-signed MX host fails, the DNS server does not
 // answer before the lookup's timeout — nothing is cleared: the recipient
 // is deferred (a temporary failure, no method), no connection is made, no
 // portal copy either, and nothing is remembered of the domain.
@@ -160,6 +160,12 @@ func TestFailedLookupClearsNothing(t *testing.T) {
 		},
 		"TLSA SERVFAIL": func(t *testing.T, w *world, host string) Config {
 			w.dns.Fail("_" + w.port + "._tcp." + host)
+			return Config{DANE: true}
+		},
+		"MX host address SERVFAIL": func(t *testing.T, w *world, host string) Config {
+			// A DNSSEC-signed MX host whose address lookup fails: not
+			// "no DANE", which would send the message on a weaker way.
+			w.dns.Fail(host)
 			return Config{DANE: true}
 		},
 		"no answer": func(t *testing.T, w *world, host string) Config {

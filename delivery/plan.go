@@ -29,7 +29,7 @@ type hopTLS struct {
 	// the configuration.
 	pinned bool
 	// err, when set, forbids the hop (DANE required but not available, or
-	// a TLSA lookup that failed for a signed host).
+	// an address or TLSA lookup that failed for a signed host).
 	err *Error
 }
 
@@ -185,16 +185,21 @@ func stsFailure(domain string, err error) tlsrpt.Result {
 // applyDANE looks up the TLSA records of h when its names are DNSSEC-
 // secure (RFC 7672 §2.2): usable secure records make a TLSA match
 // required; secure records that are all unusable still require TLS;
-// a failed lookup for a signed host forbids it; an insecure or absent
-// answer leaves the requirement as it was, unless DANE is required.
+// a failed address or TLSA lookup for a signed host forbids it (whether
+// it has DANE is not known); an insecure or absent answer leaves the
+// requirement as it was, unless DANE is required.
 func (c *Client) applyDANE(ctx context.Context, req requirement, h *hop, report bool) {
 	if !c.daneEligible(*h) {
 		c.daneUnavailable(req, h, report)
 		return
 	}
 	ips, secure, err := c.sres.LookupHostSecure(ctx, h.host)
-	if err != nil {
-		return // the dial looks the host up again and reports the failure
+	switch {
+	case err != nil && !isNotFound(err):
+		h.tls.err = localError(false, "4.4.3", CmdDNS, h.host, "address lookup failed for a DNSSEC-signed host", err)
+		return
+	case err != nil:
+		return // no address: the dial reports it
 	}
 	h.ips = ips
 	if !secure {
