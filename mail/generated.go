@@ -3,7 +3,8 @@ package mail
 import "context"
 
 // Origins of the mail sealgate writes itself (Envelope.Origin). DSNs are
-// written by the queue itself, into its spool, and marked Envelope.DSN.
+// written by the queue itself, through the same door as the others, into
+// its spool, and marked Envelope.DSN.
 const (
 	// OriginPortal is a mail of the pickup portal that carries no PHI: a
 	// one-time code, a receipt.

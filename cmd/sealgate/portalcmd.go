@@ -200,17 +200,11 @@ func portalAudit(ctx context.Context, st *store.Store, id string, asJSON bool, i
 	return tw.Flush()
 }
 
-// submitter is the part of the queue that takes mail sealgate writes
-// itself (queue.Queue.Submit).
-type submitter interface {
-	Submit(ctx context.Context, g mail.Generated) (string, error)
-}
-
 // queueSender hands portal mail to the gateway's queue. Replies carry PHI
 // and leave protected like the original message; codes and receipts carry
 // none and are delivered normally (a code sent to the portal would never
 // reach its recipient).
-type queueSender struct{ q submitter }
+type queueSender struct{ q mail.Submitter }
 
 // Send submits m.
 func (s queueSender) Send(ctx context.Context, m portal.Mail) error {
@@ -226,7 +220,7 @@ func (s queueSender) Send(ctx context.Context, m portal.Mail) error {
 // (from openPortalStore). It returns nil when portal.listen is empty.
 // unsub, when not nil, serves the one-click unsubscribe links.
 func startPortal(ctx context.Context, cfg *config.Config, st *store.Store, master *keywrap.Master,
-	q submitter, log *slog.Logger, reg prometheus.Registerer, certs *certCache, unsub portal.Unsubscriber,
+	q mail.Submitter, log *slog.Logger, reg prometheus.Registerer, certs *certCache, unsub portal.Unsubscriber,
 	onEvent func(store.Event)) (*portal.Server, error) {
 	if cfg.Portal.Listen == "" {
 		return nil, nil

@@ -30,13 +30,13 @@ import (
 type tlsReporter struct {
 	cfg   *config.Config
 	v     *delivery.Verified
-	q     submitter
+	q     mail.Submitter
 	log   *slog.Logger
 	stamp string
 	loop  *periodic.Loop
 }
 
-func startTLSReporter(cfg *config.Config, v *delivery.Verified, q submitter, log *slog.Logger) *tlsReporter {
+func startTLSReporter(cfg *config.Config, v *delivery.Verified, q mail.Submitter, log *slog.Logger) *tlsReporter {
 	r := &tlsReporter{cfg: cfg, v: v, q: q, log: log, stamp: filepath.Join(cfg.DataDir, "tlsrpt", "last-sent")}
 	every := time.Hour
 	if cfg.SharedStore() {
@@ -104,7 +104,7 @@ func (r *tlsReporter) close() {
 
 // queueMailer hands TLS reports by mail to the queue, which protects, signs
 // (RFC 8460 §3 asks for DKIM), delivers and retries them.
-type queueMailer struct{ q submitter }
+type queueMailer struct{ q mail.Submitter }
 
 // SendMail implements tlsrpt.Mailer.
 func (m queueMailer) SendMail(ctx context.Context, from string, to []string, msg []byte) error {
