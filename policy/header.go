@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/policy/detect"
 )
 
@@ -115,7 +116,7 @@ func (s *scan) senderContext(h mail.Header) {
 	for _, a := range list {
 		var c detect.Counts
 		_ = s.e.an.Scan(s.ctx, []byte(a.Name), nil, &c)
-		dom := strings.ToLower(a.Address[strings.LastIndexByte(a.Address, '@')+1:])
+		dom := addr.DomainOf(a.Address)
 		label, _, _ := strings.Cut(dom, ".")
 		if c[detect.Veterinary] > 0 || strings.HasSuffix(label, "vet") || strings.Contains(label, "animal") ||
 			strings.Contains(label, "veterin") {

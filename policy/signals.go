@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/policy/detect"
 	"github.com/sealgate/sealgate/policy/lexicon"
 )
@@ -54,7 +55,7 @@ func (s *scan) headerFacts(h mail.Header) {
 	from, _ := h.AddressList("From")
 	fromDomain := ""
 	for _, a := range from {
-		fromDomain = domainOf(a.Address)
+		fromDomain = addr.DomainOf(a.Address)
 		m.fromPerson = m.fromPerson || s.e.an.PersonName(a.Name) != nil
 		m.fromRole = m.fromRole || roleAddress(a.Address)
 		m.fromHealth = m.fromHealth || healthOrg(a.Name+" "+fromDomain)
@@ -69,12 +70,12 @@ func (s *scan) headerFacts(h mail.Header) {
 			m.toPerson = m.toPerson || s.e.an.PersonName(a.Name) != nil
 			m.toOrg = m.toOrg || (a.Name != "" && s.e.an.OrgName(a.Name))
 			m.toPhone = m.toPhone || phoneMailbox(a.Address)
-			m.toHealth = m.toHealth || healthOrg(a.Name+" "+domainOf(a.Address))
+			m.toHealth = m.toHealth || healthOrg(a.Name+" "+addr.DomainOf(a.Address))
 			m.toNamed = m.toNamed || namedPerson(a.Name, a.Address)
 			if roleAddress(a.Address) {
 				roles++
 			}
-			if d := domainOf(a.Address); d != "" && fromDomain != "" && !sameOrg(d, fromDomain) {
+			if d := addr.DomainOf(a.Address); d != "" && fromDomain != "" && !sameOrg(d, fromDomain) {
 				m.toOutside = true
 			}
 		}
@@ -149,14 +150,6 @@ func replyPrefix(subj string) bool {
 		}
 	}
 	return false
-}
-
-func domainOf(addr string) string {
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 {
-		return ""
-	}
-	return strings.ToLower(addr[at+1:])
 }
 
 // sameOrg reports whether two domains belong to one organisation: equal, or one a

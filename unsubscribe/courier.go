@@ -2,8 +2,8 @@ package unsubscribe
 
 import (
 	"context"
-	"strings"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -24,11 +24,10 @@ type Courier struct {
 
 // Deliver implements mail.Courier.
 func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
-	at := strings.LastIndexByte(d.From, '@')
-	if at < 0 || !c.Marketing(d.Client) {
+	domain := addr.DomainOf(d.From)
+	if domain == "" || !c.Marketing(d.Client) {
 		return c.Next.Deliver(ctx, d)
 	}
-	domain := strings.ToLower(d.From[at+1:])
 	var out []mail.Outcome
 	for _, r := range d.Rcpts {
 		token := c.Tokens.Make(domain, r.Addr)

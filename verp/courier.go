@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -41,11 +42,10 @@ type Courier struct {
 
 // Deliver implements mail.Courier.
 func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
-	at := strings.LastIndexByte(d.From, '@')
-	if at < 0 || !c.Use(d.Client) {
+	domain := addr.DomainOf(d.From)
+	if domain == "" || !c.Use(d.Client) {
 		return c.Next.Deliver(ctx, d)
 	}
-	domain := strings.ToLower(d.From[at+1:])
 	paths := make([]string, len(d.Rcpts))
 	rs := make([]Recipient, 0, len(d.Rcpts))
 	now := time.Now().UTC()

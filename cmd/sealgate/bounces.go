@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/config"
@@ -34,13 +34,13 @@ func (b bounceObserver) Delivery(env *mail.Envelope, o mail.Outcome, attempt int
 	class := bounce.Classify(o)
 	defer b.metrics.Count(class) // after the suppression, so the count says it is done
 	b.count(env, o, class)
-	at := strings.LastIndexByte(env.From, '@')
-	if class != bounce.Hard || b.outbox == nil || at < 0 || !marketingClient(b.cfg, env.Client) {
+	domain := addr.DomainOf(env.From)
+	if class != bounce.Hard || b.outbox == nil || domain == "" || !marketingClient(b.cfg, env.Client) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := b.outbox.Suppress(ctx, pendingSuppression{Domain: env.From[at+1:], Address: o.Rcpt, Reason: store.ReasonHardBounce,
+	err := b.outbox.Suppress(ctx, pendingSuppression{Domain: domain, Address: o.Rcpt, Reason: store.ReasonHardBounce,
 		Action: "bounce", Actor: "system"})
 	if err != nil {
 		b.log.Warn("hard bounce not put on the suppression list", slog.String("queue_id", env.ID), slog.String("error", err.Error()))
@@ -53,7 +53,7 @@ func (b bounceObserver) count(env *mail.Envelope, o mail.Outcome, class bounce.C
 	if env.Origin != "" || env.DSN {
 		return
 	}
-	d := senderDomain(env.From)
+	d := addr.DomainOf(env.From)
 	switch o.Result() {
 	case mail.ResultDelivered:
 		b.stats.Add(d, stats.Delivered, 1)
@@ -62,14 +62,4 @@ func (b bounceObserver) count(env *mail.Envelope, o mail.Outcome, class bounce.C
 	default:
 		b.stats.Add(d, stats.Bounced(string(class)), 1)
 	}
-}
-
-// senderDomain is the lower-case domain of an envelope sender, "" for the
-// null sender.
-func senderDomain(from string) string {
-	at := strings.LastIndexByte(from, '@')
-	if at < 0 {
-		return ""
-	}
-	return strings.ToLower(from[at+1:])
 }

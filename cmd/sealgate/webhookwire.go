@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sealgate/sealgate/addr"
 	"github.com/sealgate/sealgate/audit"
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/mail"
@@ -73,7 +74,7 @@ type acceptEvents struct {
 func (a acceptEvents) Accepted(env *mail.Envelope) {
 	a.Log.Accepted(env)
 	if env.Origin == "" {
-		a.stats.Add(senderDomain(env.From), stats.Sent, int64(len(env.Rcpts)))
+		a.stats.Add(addr.DomainOf(env.From), stats.Sent, int64(len(env.Rcpts)))
 	}
 	if a.hooks == nil {
 		return
