@@ -58,12 +58,19 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request, sess session) (sto
 	return m, c, false
 }
 
-func (s *Server) showMessage(w http.ResponseWriter, r *http.Request) {
+// signedInMessage is signedIn and then open: the message of the recipient
+// who entered the code, or false once the answer is written.
+func (s *Server) signedInMessage(w http.ResponseWriter, r *http.Request) (session, store.Meta, store.Content, bool) {
 	sess, ok := s.signedIn(w, r)
 	if !ok {
-		return
+		return sess, store.Meta{}, store.Content{}, false
 	}
 	m, c, ok := s.open(w, r, sess)
+	return sess, m, c, ok
+}
+
+func (s *Server) showMessage(w http.ResponseWriter, r *http.Request) {
+	sess, m, c, ok := s.signedInMessage(w, r)
 	if !ok {
 		return
 	}
@@ -128,11 +135,7 @@ func attachmentDisposition(name string) string {
 // download sends one attachment with its real name and type, always as a
 // download, never rendered in the portal's origin.
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.signedIn(w, r)
-	if !ok {
-		return
-	}
-	m, c, ok := s.open(w, r, sess)
+	sess, m, c, ok := s.signedInMessage(w, r)
 	if !ok {
 		return
 	}
