@@ -216,29 +216,23 @@ type names struct {
 var nameTable = sync.OnceValue(loadNames)
 
 func loadNames() map[string]names {
-	given := readData("given.txt.gz")
-	surnames := readData("surnames.txt.gz")
-	other := readData("othernames.txt.gz")
 	m := make(map[string]names, 125_000)
-	rank := int32(0)
-	eachLine(given, func(w string) {
-		rank++
-		e := m[w]
-		if e.given == 0 {
-			e.given = rank
-		}
-		m[w] = e
-	})
-	rank = 0
-	eachLine(surnames, func(w string) {
-		rank++
-		e := m[w]
-		if e.surname == 0 {
-			e.surname = rank
-		}
-		m[w] = e
-	})
-	eachLine(other, func(w string) {
+	// rankAll gives each word of a list its rank there (1 is the most
+	// common), keeping the first where a word stands twice.
+	rankAll := func(list string, rank func(*names) *int32) {
+		n := int32(0)
+		eachLine(readData(list), func(w string) {
+			n++
+			e := m[w]
+			if r := rank(&e); *r == 0 {
+				*r = n
+			}
+			m[w] = e
+		})
+	}
+	rankAll("given.txt.gz", func(e *names) *int32 { return &e.given })
+	rankAll("surnames.txt.gz", func(e *names) *int32 { return &e.surname })
+	eachLine(readData("othernames.txt.gz"), func(w string) {
 		e := m[w]
 		e.other = e.given == 0 && e.surname == 0
 		m[w] = e
