@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -301,14 +302,10 @@ func TestTimerCheckpointsAndCloseStopsIt(t *testing.T) {
 		}
 		if i == 0 {
 			l.Rejected("c", "127.0.0.1", "x")
-			for end := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-				if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(`"event":"checkpoint"`)) {
-					break
-				}
-				if time.Now().After(end) {
-					t.Fatal("no checkpoint from the timer within 10 s")
-				}
-			}
+			testenv.WaitFor(t, 30*time.Second, "a checkpoint from the timer", func() bool {
+				b, _ := os.ReadFile(p)
+				return bytes.Contains(b, []byte(`"event":"checkpoint"`))
+			})
 		}
 		done := make(chan error)
 		go func() { done <- l.Close() }()
@@ -317,7 +314,7 @@ func TestTimerCheckpointsAndCloseStopsIt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatal("Close did not return")
 		}
 	}

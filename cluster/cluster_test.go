@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/queue"
 )
@@ -226,16 +227,11 @@ func TestUnauthenticatedConnectionsBounded(t *testing.T) {
 		c.Close()
 	}
 	idle = nil
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := send(addr, Auth{Secret: secret})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a real peer not served after the idle connections closed: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testenv.Poll(30*time.Second, func() bool {
+		err = send(addr, Auth{Secret: secret})
+		return err == nil
+	}) {
+		t.Fatalf("a real peer not served after the idle connections closed: %v", err)
 	}
 	if rec.count() != 1 {
 		t.Fatalf("%d messages taken, want 1", rec.count())

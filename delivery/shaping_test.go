@@ -15,6 +15,7 @@ import (
 	"github.com/sealgate/sealgate/dnsclient"
 	"github.com/sealgate/sealgate/dnsclient/dnstest"
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -285,18 +286,13 @@ func TestShapingHonoursAndRecoversFromThrottling(t *testing.T) {
 		t.Error("a1.test has a budget of its own; it should share provider-a.test's")
 	}
 	// Recovery: with no more mail, both providers come back step by step.
-	deadline := time.Now().Add(20 * time.Second)
-	for throttleGauge(t, reg, "provider-a.test") != 0 || throttleGauge(t, reg, "provider-b.test") != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("providers still reported throttled after the hold and recovery steps")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(t, 30*time.Second, "both providers no longer reported throttled after the hold and recovery steps", func() bool {
+		return throttleGauge(t, reg, "provider-a.test") == 0 && throttleGauge(t, reg, "provider-b.test") == 0
+	})
 	// After recovery (and once provider A's own window has passed), a
 	// message to A goes on the first attempt.
-	for msgs := a.Messages(); time.Since(msgs[len(msgs)-1].Received) < 500*time.Millisecond; {
-		time.Sleep(20 * time.Millisecond) // bounded: the last message only gets older
-	}
+	msgs := a.Messages()
+	time.Sleep(time.Until(msgs[len(msgs)-1].Received.Add(500 * time.Millisecond)))
 	connsB := b.Conns()
 	for i, d := range []*mail.Delivery{jobsFor("a2.test", "campaign", 1)[0].d, jobsFor("b.test", "campaign", 1)[0].d} {
 		d.Rcpts[0].Addr = fmt.Sprintf("after%d@%s", i, d.Domain)

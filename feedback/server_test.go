@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // handler accepts "good@b.test" (ref "r1") and the feedback address, and
@@ -227,16 +228,12 @@ func TestServerConnectionsPerIP(t *testing.T) {
 		t.Fatalf("a connection from 127.0.0.2 while 127.0.0.1 is at its limit: %q, want 220", line)
 	}
 	held[0].Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.WaitForState(t, 30*time.Second, "a slot freed by closing one of 10 connections", func() (bool, string) {
 		c, line := greeting(t, addr, nil)
-		if strings.HasPrefix(line, "220 ") {
-			break
+		if !strings.HasPrefix(line, "220 ") {
+			c.Close()
+			return false, line
 		}
-		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("after closing one of 10 connections a new one still gets %q", line)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return true, line
+	})
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 func write(t *testing.T, path, content string) {
@@ -54,32 +56,19 @@ func hostOf(hostport string) string {
 // waitListen waits (at most 20 s) until addr accepts connections.
 func waitListen(t *testing.T, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.WaitForState(t, 20*time.Second, "a listener on "+addr, func() (bool, string) {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		c.Close()
+		return true, ""
+	})
 }
 
-// waitFor polls cond every 100 ms until it holds or limit passes, and
-// reports whether it held.
-func waitFor(limit time.Duration, cond func() bool) bool {
-	for deadline := time.Now().Add(limit); ; time.Sleep(100 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-}
+// waitFor polls cond until it holds or limit passes, and reports whether it
+// held (testenv.Poll).
+func waitFor(limit time.Duration, cond func() bool) bool { return testenv.Poll(limit, cond) }
 
 // writeCert writes c and its key as PEM files cert.pem and key.pem in dir,
 // readable by the peers' unprivileged users (test keys only).

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // postfix is a private Postfix instance: its own configuration folder,
@@ -124,10 +126,8 @@ func (p *postfix) stop() {
 	if pid == "" {
 		return
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat("/proc/" + pid); err != nil {
-			return
-		}
+	if testenv.Poll(10*time.Second, func() bool { _, err := os.Stat("/proc/" + pid); return err != nil }) {
+		return
 	}
 	_ = exec.Command("kill", "-9", pid).Run()
 }

@@ -85,7 +85,7 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 	if out[0].Err != nil {
 		t.Fatal(out[0].Err)
 	}
-	msgs, err := sink.Wait(1, 10*time.Second)
+	msgs, err := sink.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 	at("/pickup")
 	must(b.Eval(ctx, `document.querySelector('#send').click()`, nil))
 	at("/code/send")
-	msgs, err = sink.Wait(2, 10*time.Second)
+	msgs, err = sink.Wait(2, 30*time.Second)
 	must(err)
 	code := codeRE.FindSubmatch(msgs[1].Data)
 	if code == nil || msgs[1].Rcpts[0] != "pat@home.example" {
@@ -143,7 +143,7 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 	waitFile(t, ctx, filepath.Join(dir, "lab results.pdf"), want)
 	must(b.Eval(ctx, `document.querySelector('#reply').value = 'Thank you!'; document.querySelector('#send-reply').click()`, nil))
 	at("/reply")
-	msgs, err = sink.Wait(3, 10*time.Second)
+	msgs, err = sink.Wait(3, 30*time.Second)
 	must(err)
 	if msgs[2].Rcpts[0] != "dr.jones@clinic.example" || !bytes.Contains(msgs[2].Data, []byte("Thank you!")) {
 		t.Fatalf("reply: %v\n%s", msgs[2].Rcpts, msgs[2].Data)

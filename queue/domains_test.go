@@ -35,7 +35,7 @@ func TestCrashDuringSecondDomainDoesNotRepeatFirst(t *testing.T) {
 	}
 	select {
 	case <-inB:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("no delivery to the second domain")
 	}
 	crashed := copySegments(t, dir)

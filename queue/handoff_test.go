@@ -74,7 +74,7 @@ func TestHandOffKeepsRecipientState(t *testing.T) {
 		if d.QueueID != id || len(d.Rcpts) != 1 || d.Rcpts[0].Addr != "later@example.org" {
 			t.Fatalf("peer delivered %s to %v, want %s to later@example.org only", d.QueueID, d.Rcpts, id)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("peer did not deliver the handed-over message")
 	}
 	waitFor(t, "peer done", func() bool { return b2.Counts().Messages == 0 })
@@ -110,7 +110,7 @@ func TestHandOffRefusedKeepsMessage(t *testing.T) {
 		if got != id {
 			t.Fatalf("delivered %s, want %s", got, id)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("message not delivered after Resume")
 	}
 }

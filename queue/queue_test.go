@@ -92,10 +92,10 @@ func env(rcpts ...string) *mail.Envelope {
 	return e
 }
 
-// waitFor polls cond for up to five seconds.
+// waitFor polls cond for up to 30 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	testenv.WaitFor(t, 5*time.Second, what, cond)
+	testenv.WaitFor(t, 30*time.Second, what, cond)
 }
 
 func TestSpoolFilesAreEncryptedAndBound(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // receiver is a loopback HTTPS webhook receiver that checks signatures.
@@ -68,11 +70,7 @@ func (r *receiver) got() []Event {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for end := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within 20 s", what)
-		}
-	}
+	testenv.WaitFor(t, 30*time.Second, what, cond)
 }
 
 // TestSignedEventsRetriedUntilTaken: the receiver refuses at first; the

@@ -5,11 +5,14 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // apiEnv is a gateway with the HTTP API on, an API key for the
@@ -161,16 +164,12 @@ func TestAPISendsThroughTheQueue(t *testing.T) {
 
 	// Status: both recipients delivered at the first attempt.
 	var st map[string]any
-	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testenv.WaitForState(t, 30*time.Second, "both recipients delivered in the status", func() (bool, string) {
 		code, st, _ = a.do(t, "GET", "/v1/messages/"+id, "", a.key, nil)
 		rs, _ := st["recipients"].([]any)
-		if code == 200 && len(rs) == 2 && rs[0].(map[string]any)["status"] == "delivered" && rs[1].(map[string]any)["status"] == "delivered" {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("status: %d %v", code, st)
-		}
-	}
+		return code == 200 && len(rs) == 2 && rs[0].(map[string]any)["status"] == "delivered" &&
+			rs[1].(map[string]any)["status"] == "delivered", fmt.Sprint(code, " ", st)
+	})
 	r0 := st["recipients"].([]any)[0].(map[string]any)
 	if r0["address"] != "pat@example.net" || r0["attempts"] != 1.0 || r0["updated"] == nil {
 		t.Errorf("recipient status %v", r0)

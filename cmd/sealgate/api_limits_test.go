@@ -57,11 +57,7 @@ func TestAPIRateLimited(t *testing.T) {
 	if _, err := a.sink.Wait(2, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	for end := time.Now().Add(20 * time.Second); len(a.gw.queue.List()) > 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatal("the queue does not empty")
-		}
-	}
+	testenv.WaitFor(t, 30*time.Second, "the queue to empty", func() bool { return len(a.gw.queue.List()) == 0 })
 	if n := len(a.sink.Messages()); n != 2 {
 		t.Fatalf("%d messages delivered, want 2", n)
 	}
@@ -91,16 +87,13 @@ func TestAPIConcurrencyLimited(t *testing.T) {
 		slow <- resp.StatusCode
 	}()
 	pw.Write(body[:10]) // the request is under way, its body not all there
-	var limited bool
-	for end := time.Now().Add(10 * time.Second); !limited; time.Sleep(20 * time.Millisecond) {
+	testenv.WaitForState(t, 30*time.Second, "a second request while the first is in flight refused", func() (bool, string) {
 		code, b, hdr := a.post(t, apiMessage("pat@example.net"))
 		if code == 429 {
 			checkRetryLater(t, "second request at once", code, b, hdr, 429, "concurrency_limited")
-			limited = true
-		} else if time.Now().After(end) {
-			t.Fatalf("a second request while the first is in flight: %d %v", code, b)
 		}
-	}
+		return code == 429, fmt.Sprint(code, " ", b)
+	})
 	pw.Write(body[10:])
 	pw.Close()
 	if code := <-slow; code != 202 {
@@ -208,17 +201,12 @@ func TestAPIStatusLastReply(t *testing.T) {
 	var st struct {
 		Recipients []map[string]any `json:"recipients"`
 	}
-	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testenv.WaitForState(t, 30*time.Second, "one recipient delivered and one deferred", func() (bool, string) {
 		raw = a.get(t, "/v1/messages/"+id)
 		st.Recipients = nil
 		json.Unmarshal(raw, &st)
-		if len(st.Recipients) == 2 && st.Recipients[0]["status"] == "delivered" && st.Recipients[1]["status"] == "deferred" {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("status: %s", raw)
-		}
-	}
+		return len(st.Recipients) == 2 && st.Recipients[0]["status"] == "delivered" && st.Recipients[1]["status"] == "deferred", string(raw)
+	})
 	pat, full := st.Recipients[0], st.Recipients[1]
 	if pat["code"] != 250.0 || !strings.HasPrefix(pat["enhanced_code"].(string), "2.") {
 		t.Errorf("delivered recipient: %v", pat)

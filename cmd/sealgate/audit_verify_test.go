@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // TestAuditVerifyBinary runs the built gateway: mail accepted and
@@ -147,10 +148,8 @@ func fileLines(t *testing.T, p string) []string {
 // waitFileLines waits, bounded, until the file has at least n lines.
 func waitFileLines(t *testing.T, p string, n int) {
 	t.Helper()
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(p); err == nil && strings.Count(string(b), "\n") >= n {
-			return
-		}
-	}
-	t.Fatalf("%s: fewer than %d lines after 20 s", p, n)
+	testenv.WaitFor(t, 30*time.Second, fmt.Sprintf("%d lines in %s", n, p), func() bool {
+		b, err := os.ReadFile(p)
+		return err == nil && strings.Count(string(b), "\n") >= n
+	})
 }

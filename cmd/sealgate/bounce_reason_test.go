@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // TestBounceReasonEverywhereWithoutAddressesOrContent: the remote reply of
@@ -44,7 +45,7 @@ func TestBounceReasonEverywhereWithoutAddressesOrContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two delivered copies and the DSN to news@news.example.org.
-	msgs, err := e.sink.Wait(3, 10*time.Second)
+	msgs, err := e.sink.Wait(3, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +69,14 @@ func TestBounceReasonEverywhereWithoutAddressesOrContent(t *testing.T) {
 
 	// queue show: the deferred recipient's reason.
 	var deferredID, show string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	testenv.WaitForState(t, 30*time.Second, "the deferred message's reason in queue show", func() (bool, string) {
 		_, list, _ := runCLI("queue", "list", "--config", e.path)
-		if deferredID = regexp.MustCompile(`(?m)^[0-9a-f]{24}`).FindString(list); deferredID != "" {
-			if _, show, _ = runCLI("queue", "show", deferredID, "--config", e.path); strings.Contains(show, "remote_text") {
-				break
-			}
+		if deferredID = regexp.MustCompile(`(?m)^[0-9a-f]{24}`).FindString(list); deferredID == "" {
+			return false, list
 		}
-	}
+		_, show, _ = runCLI("queue", "show", deferredID, "--config", e.path)
+		return strings.Contains(show, "remote_text"), show
+	})
 	if !strings.Contains(show, `"remote_text": "Mailbox [address] over quota"`) || !strings.Contains(show, `"enhanced": "4.2.2"`) {
 		t.Errorf("queue show lacks the deferral reason:\n%s", show)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/passwd"
 )
 
@@ -33,21 +34,19 @@ func TestQueueCommandsAgainstRunningGateway(t *testing.T) {
 		}
 	}
 	var ids []string
-	for deadline := time.Now().Add(5 * time.Second); len(ids) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	testenv.WaitForState(t, 30*time.Second, "both messages in queue list", func() (bool, string) {
 		code, out, _ := runCLI("queue", "--config", e.path, "list")
 		if code != 0 {
 			t.Fatalf("queue list exit %d", code)
 		}
-		if strings.Contains(out, "1 attempt") || strings.Contains(out, "451") || strings.Count(out, "(pending)") == 2 {
-			ids = regexp.MustCompile(`(?m)^[0-9a-f]{24}`).FindAllString(out, -1)
-		}
 		if strings.Contains(out, "DO-NOT-SHOW-BODY") {
 			t.Fatal("queue list shows the body")
 		}
-	}
-	if len(ids) != 2 {
-		t.Fatalf("queue list found %d messages", len(ids))
-	}
+		if strings.Contains(out, "1 attempt") || strings.Contains(out, "451") || strings.Count(out, "(pending)") == 2 {
+			ids = regexp.MustCompile(`(?m)^[0-9a-f]{24}`).FindAllString(out, -1)
+		}
+		return len(ids) == 2, out
+	})
 	code, out, _ := runCLI("queue", "--config", e.path, "show", ids[0])
 	if code != 0 || !strings.Contains(out, `"pat@example.net"`) || strings.Contains(out, "DO-NOT-SHOW-BODY") {
 		t.Fatalf("queue show: %d\n%s", code, out)
@@ -61,12 +60,10 @@ func TestQueueCommandsAgainstRunningGateway(t *testing.T) {
 	if code, _, errs := runCLI("queue", "--config", e.path, "show", ids[1]); code == 0 || !strings.Contains(errs, "no such message") {
 		t.Errorf("show after delete: %d %q", code, errs)
 	}
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, out, _ := runCLI("queue", "--config", e.path, "show", ids[0]); strings.Contains(out, `"attempts": 2`) &&
-			strings.Contains(out, `"running": false`) {
-			break
-		}
-	}
+	testenv.WaitForState(t, 30*time.Second, "the retried message's second attempt to end", func() (bool, string) {
+		_, out, _ := runCLI("queue", "--config", e.path, "show", ids[0])
+		return strings.Contains(out, `"attempts": 2`) && strings.Contains(out, `"running": false`), out
+	})
 	code, out, _ = runCLI("queue", "--config", e.path, "flush")
 	if code != 0 || !strings.Contains(out, "1 messages due now") {
 		t.Errorf("queue flush: %d %q", code, out)

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // buildBinary compiles sealgate once for tests that run it as a process.
@@ -146,7 +147,13 @@ func TestKill9NeverLosesAcceptedMail(t *testing.T) {
 	}
 	proc := start()
 	for round := 0; round < 4; round++ {
-		time.Sleep(time.Duration(150+rand.IntN(500)) * time.Millisecond)
+		// Each run acknowledges some mail before it is killed, however
+		// loaded the machine; the kill then comes at a random moment.
+		before := ok.Load()
+		testenv.WaitFor(t, 60*time.Second, "the gateway to acknowledge mail before it is killed", func() bool {
+			return ok.Load() >= before+15
+		})
+		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)
 		listen.Store(&none)
 		proc.Process.Kill() // SIGKILL
 		proc.Wait()
@@ -160,10 +167,19 @@ func TestKill9NeverLosesAcceptedMail(t *testing.T) {
 	if want < 50 {
 		t.Fatalf("only %d messages acknowledged: the test did not exercise the gateway", want)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	var missing []string
-	for {
-		got := messageIDs(sink.Messages())
+	missing, _ := waitAllAcked(sink, &acked, 60*time.Second)
+	t.Logf("sent %d, acknowledged %d, sink received %d (duplicates allowed)", sent.Load(), want, sink.Count())
+	if len(missing) > 0 {
+		t.Fatalf("%d acknowledged messages lost, e.g. %s", len(missing), strings.Join(missing[:min(5, len(missing))], " "))
+	}
+}
+
+// waitAllAcked waits, bounded by within, until the sink holds a message
+// with each Message-ID in acked (keys without angle brackets), and returns
+// the IDs still missing then and the sink's Message-ID counts.
+func waitAllAcked(sink *smtpsink.Sink, acked *sync.Map, within time.Duration) (missing []string, got map[string]int) {
+	testenv.Poll(within, func() bool {
+		got = messageIDs(sink.Messages())
 		missing = missing[:0]
 		acked.Range(func(k, _ any) bool {
 			if got["<"+k.(string)+">"] == 0 {
@@ -171,15 +187,9 @@ func TestKill9NeverLosesAcceptedMail(t *testing.T) {
 			}
 			return true
 		})
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Logf("sent %d, acknowledged %d, sink received %d (duplicates allowed)", sent.Load(), want, sink.Count())
-	if len(missing) > 0 {
-		t.Fatalf("%d acknowledged messages lost, e.g. %s", len(missing), strings.Join(missing[:min(5, len(missing))], " "))
-	}
+		return len(missing) == 0
+	})
+	return missing, got
 }
 
 // sender sends messages on one connection after another until stop, and

@@ -41,7 +41,7 @@ func TestDSNParametersTravel(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := e.sink.Wait(1, 10*time.Second)
+	msgs, err := e.sink.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestSuccessDSNOnce(t *testing.T) {
 				}
 				return
 			}
-			msgs, err := e.sink.Wait(2, 10*time.Second)
+			msgs, err := e.sink.Wait(2, 30*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sealgate/sealgate/config"
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/passwd"
 )
 
@@ -247,8 +248,7 @@ func waitMetricLines(t *testing.T, e *env, lines ...string) string {
 		}
 		return true
 	}
-	for deadline := time.Now().Add(10 * time.Second); !holds() && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
+	testenv.Poll(30*time.Second, holds)
 	return metrics
 }
 

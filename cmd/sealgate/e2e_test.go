@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 func TestSubmissionDeliveredOverVerifiedTLS(t *testing.T) {
@@ -23,7 +24,7 @@ func TestSubmissionDeliveredOverVerifiedTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
-	msgs, err := e.sink.Wait(1, 10*time.Second)
+	msgs, err := e.sink.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestTemporaryFailureRetriedThenDelivered(t *testing.T) {
 		newsMessage("m2@news.example.org", "pat@example.net", "hello")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.sink.Wait(1, 10*time.Second); err != nil {
+	if _, err := e.sink.Wait(1, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if n := rcpts.Load(); n != 2 {
@@ -88,7 +89,7 @@ func TestPermanentFailureBecomesDSN(t *testing.T) {
 		newsMessage("m3@news.example.org", "gone@example.net", "secret body text")); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := e.sink.Wait(1, 10*time.Second)
+	msgs, err := e.sink.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +133,8 @@ func TestSpoolHoldsNoPlaintext(t *testing.T) {
 		newsMessage("m4@news.example.org", "pat@example.net", marker)); err != nil {
 		t.Fatal(err)
 	}
-	var files int
-	deadline := time.Now().Add(5 * time.Second)
-	for files == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	testenv.WaitFor(t, 30*time.Second, "the message's files in the spool", func() bool {
+		files := 0
 		filepath.Walk(e.cfg.SpoolDir(), func(p string, fi os.FileInfo, err error) error {
 			if err != nil || fi.IsDir() {
 				return nil
@@ -149,8 +148,6 @@ func TestSpoolHoldsNoPlaintext(t *testing.T) {
 			}
 			return nil
 		})
-	}
-	if files == 0 {
-		t.Fatal("no spool files found")
-	}
+		return files > 0
+	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/sealgate/sealgate/evidence"
 	"github.com/sealgate/sealgate/internal/pgtest"
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -193,32 +194,24 @@ func openPortalCopy(t *testing.T, e *protEnv) {
 		t.Fatalf("attachment: %d", status)
 	}
 	replyThrough(t, c, page)
-	deadline := time.Now().Add(15 * time.Second)
-	for len(forRcpt(e.good.Messages(), "lab@clinic.example.org")) < 2 { // the bounce and the reply
-		if time.Now().After(deadline) {
-			t.Fatal("the bounce and the portal reply never reached the sender's sink")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.WaitFor(t, 30*time.Second, "the bounce and the portal reply in the sender's sink", func() bool {
+		return len(forRcpt(e.good.Messages(), "lab@clinic.example.org")) >= 2
+	})
 }
 
 // codeFor reads the one-time code from the second message to rcpt.
 func codeFor(t *testing.T, sink *smtpsink.Sink, rcpt string) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if msgs := forRcpt(sink.Messages(), rcpt); len(msgs) >= 2 {
-			m := codeText.FindSubmatch(msgs[1].Data)
-			if m == nil {
-				t.Fatalf("no code in the code mail:\n%s", msgs[1].Data)
-			}
-			return string(m[1]) + string(m[2])
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no code mail to %s", rcpt)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var msgs []smtpsink.Message
+	testenv.WaitFor(t, 30*time.Second, "the code mail to "+rcpt, func() bool {
+		msgs = forRcpt(sink.Messages(), rcpt)
+		return len(msgs) >= 2
+	})
+	m := codeText.FindSubmatch(msgs[1].Data)
+	if m == nil {
+		t.Fatalf("no code in the code mail:\n%s", msgs[1].Data)
 	}
+	return string(m[1]) + string(m[2])
 }
 
 // queueIDOf finds the queue ID of the message to rcpt in the audit log.

@@ -71,7 +71,7 @@ func TestDKIMKeygenAndSignedDelivery(t *testing.T) {
 		newsMessage("dk1@news.example.org", "pat@example.net", "Open on Saturday.")); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := e.sink.Wait(1, 10*time.Second)
+	msgs, err := e.sink.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestSubjectTagRemovedAndPHIHeldToVerifiedTLS(t *testing.T) {
 	if err := submit(t, e.smtpAt, e.ca, "news@news.example.org", []string{"dr@example.net"}, msg); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := e.sink.Wait(1, 10*time.Second)
+	msgs, err := e.sink.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

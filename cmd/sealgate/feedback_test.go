@@ -202,36 +202,24 @@ func checkForgedTokens(t *testing.T, at, good string) {
 // until `sealgate stats --json` shows want for domain.
 func checkStats(t *testing.T, cfgPath, domain string, want map[string]int64) {
 	t.Helper()
-	var last string
-	defer func() {
-		if t.Failed() {
-			t.Logf("last stats: %s", last)
-		}
-	}()
-	polls := 0
-	testenv.WaitFor(t, 20*time.Second, "stats "+fmt.Sprint(want), func() bool {
-		if polls++; polls > 1 {
-			time.Sleep(100 * time.Millisecond) // paces the polls; the counts are written every 2 s
-		}
+	testenv.WaitForState(t, 30*time.Second, "stats "+fmt.Sprint(want), func() (bool, string) {
 		code, out, errOut := runCLI("stats", "--since", "1h", "--json", "--config", cfgPath)
 		var ds []stats.Domain
 		if code != 0 || json.Unmarshal([]byte(out), &ds) != nil {
-			last = errOut
-			return false
+			return false, errOut
 		}
-		last = out
 		for _, d := range ds {
 			if d.Domain != domain {
 				continue
 			}
 			for k, n := range want {
 				if d.Counts[k] != n {
-					return false
+					return false, out
 				}
 			}
-			return true
+			return true, out
 		}
-		return false
+		return false, out
 	})
 }
 
@@ -256,7 +244,7 @@ func TestAsyncReportWebhooks(t *testing.T) {
 	if err := sendReport(at, spam.From, arfReport(spam)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, 30*time.Second, "two webhook events", func() bool { return len(recv.received()) >= 2 })
+	recv.waitEvents(t, 2, 30*time.Second)
 	got := map[string]webhook.Event{}
 	for _, b := range recv.received() {
 		var ev webhook.Event

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // fullDiskSize is the size of the file system the full-disk test fills.
@@ -167,6 +168,7 @@ func fullDiskSender(w int, listen func() string, stop <-chan struct{}, st *loadS
 		address := listen()
 		if address == "" {
 			time.Sleep(20 * time.Millisecond)
+			i-- // waiting for a restart does not spend the budget
 			continue
 		}
 		c, err := smtp.Dial(address)
@@ -193,14 +195,7 @@ func fullDiskSender(w int, listen func() string, stop <-chan struct{}, st *loadS
 // waitCount waits until n() reaches want or timeout passes, and reports
 // whether it did.
 func waitCount(n func() int64, want int64, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for n() < want {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
+	return testenv.Poll(timeout, func() bool { return n() >= want })
 }
 
 // TestFullDiskKill9RestartDeliversEveryAcceptedMessage fills a 24 MB file
@@ -314,23 +309,7 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 	if want < 100 {
 		t.Fatalf("only %d messages acknowledged: the disk was not filled by mail", want)
 	}
-	var missing []string
-	var got map[string]int
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		got = messageIDs(sink.Messages())
-		missing = missing[:0]
-		st.acked.Range(func(k, _ any) bool {
-			if got["<"+k.(string)+">"] == 0 {
-				missing = append(missing, k.(string))
-			}
-			return true
-		})
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	missing, got := waitAllAcked(sink, &st.acked, 90*time.Second)
 	dups := 0
 	for _, n := range got {
 		dups += n - 1
@@ -352,22 +331,13 @@ func fullDiskRun(t *testing.T, bin, dir, data string, floor int64) {
 	// mail is accepted again.
 	id := "after-full@clinic.example.org"
 	var err error
-	deadline = time.Now().Add(15 * time.Second)
-	for {
-		var c *smtp.Client
-		if c, err = smtp.Dial(*listen.Load()); err == nil {
-			err = c.SendMail("lab@clinic.example.org", []string{"dr@example.net"}, strings.NewReader(fullDiskBody(id)))
-			c.Close()
-		}
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	if err != nil {
+	if !testenv.Poll(30*time.Second, func() bool {
+		err = sendPlain(*listen.Load(), id)
+		return err == nil
+	}) {
 		t.Fatalf("new mail after the queue was delivered: %v", err)
 	}
-	if !waitCount(func() int64 { return int64(messageIDs(sink.Messages())["<"+id+">"]) }, 1, 10*time.Second) {
-		t.Fatal("mail accepted after the full disk was not delivered")
-	}
+	testenv.WaitFor(t, 30*time.Second, "the mail accepted after the full disk delivered", func() bool {
+		return messageIDs(sink.Messages())["<"+id+">"] > 0
+	})
 }

@@ -157,7 +157,7 @@ func TestGeneratedMailSurvivesCrashWellFormed(t *testing.T) {
 
 	want := map[string]bool{mail.OriginPortal: true, mail.OriginPortalReply: true, mail.OriginPortalNotice: true,
 		mail.OriginTLSReport: true, mail.OriginDSN: true}
-	testenv.WaitFor(t, 10*time.Second, "every generated message spooled and tried once", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "every generated message spooled and tried once", func() bool {
 		list := q1.List()
 		for _, in := range list {
 			if in.Running || in.State.Attempts == 0 {
@@ -185,7 +185,7 @@ func TestGeneratedMailSurvivesCrashWellFormed(t *testing.T) {
 	if n := q2.Flush(); n != 5 {
 		t.Fatalf("the recovered spool holds %d messages to flush, want 5", n) // as an operator would, not to wait an hour
 	}
-	testenv.WaitFor(t, 10*time.Second, "the recovered spool delivered", func() bool { return len(q2.List()) == 0 })
+	testenv.WaitFor(t, 30*time.Second, "the recovered spool delivered", func() bool { return len(q2.List()) == 0 })
 
 	up.mu.Lock()
 	defer up.mu.Unlock()
@@ -223,7 +223,7 @@ func portalCodeAndReply(t *testing.T, tap *spoolTap, st *store.Store, base strin
 	body := fetch(t, hc, "GET", base+"/m/"+tok, nil)
 	body = fetch(t, hc, "POST", base+"/code/send", url.Values{"csrf": {csrfOf(t, body)}})
 	var codeMail mail.Generated
-	testenv.WaitFor(t, 5*time.Second, "the code mail", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the code mail", func() bool {
 		var ok bool
 		codeMail, ok = tap.byOrigin(mail.OriginPortal)
 		return ok

@@ -291,7 +291,7 @@ func TestDrainingAPIAnswers503(t *testing.T) {
 		t.Fatalf("API while draining: %d %v, want 503 draining", code, body)
 	}
 	// Nothing queued: the drain ends at once, and the node stays out.
-	testenv.WaitFor(t, 10*time.Second, "drained", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "drained", func() bool {
 		st, err := ctl.NodeStatus()
 		return err == nil && st.State == control.NodeDrained
 	})

@@ -104,10 +104,7 @@ func pickupByLink(t *testing.T, base, link string, q *fakeQueue) string {
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	body := fetch(t, c, "GET", link, nil)
 	body = fetch(t, c, "POST", base+"/code/send", url.Values{"csrf": {csrfOf(t, body)}})
-	var data []byte
-	for deadline := time.Now().Add(5 * time.Second); data == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		_, data = q.last()
-	}
+	_, data := q.waitLast(t)
 	m := regexp.MustCompile(`code is (\d{4}) (\d{4})`).FindSubmatch(data)
 	if m == nil {
 		t.Fatalf("no code mailed: %s", data)

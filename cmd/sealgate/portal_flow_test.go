@@ -119,7 +119,7 @@ func TestPortalPickupThroughTheGateway(t *testing.T) {
 // waitCode reads the one-time code from the second message at the sink.
 func waitCode(t *testing.T, sink *smtpsink.Sink) string {
 	t.Helper()
-	msgs, err := sink.Wait(2, 10*time.Second)
+	msgs, err := sink.Wait(2, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,10 +84,7 @@ func TestPortalPatientSettings(t *testing.T) {
 		t.Fatalf("start page:\n%s", start)
 	}
 	fetch(t, hc, "POST", base+"/code/send", url.Values{"csrf": {csrfOf(t, start)}})
-	var data []byte
-	for deadline := time.Now().Add(5 * time.Second); data == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		_, data = q.last()
-	}
+	_, data := q.waitLast(t)
 	code := string(data)
 	if !strings.Contains(code, "<codigos@clinica.example>") || !strings.Contains(code, "Cl=C3=ADnica_Ejemplo_Pacientes") ||
 		!strings.Contains(code, "Su c=C3=B3digo de un solo uso es") {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/store"
 )
@@ -121,6 +122,19 @@ func (f *fakeQueue) last() (*mail.Generated, []byte) {
 	return &g, g.Body
 }
 
+// waitLast waits, bounded, until the portal has submitted a message (it
+// sends in the background) and returns the last one.
+func (f *fakeQueue) waitLast(t *testing.T) (*mail.Generated, []byte) {
+	t.Helper()
+	var g *mail.Generated
+	var data []byte
+	testenv.WaitFor(t, 30*time.Second, "the portal to submit its mail", func() bool {
+		g, data = f.last()
+		return g != nil
+	})
+	return g, data
+}
+
 // TestPortalServesThroughQueue wires the portal as serve would: codes are
 // submitted as ordinary generated mail, replies as sensitive (PHI).
 func TestPortalServesThroughQueue(t *testing.T) {
@@ -148,11 +162,8 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	base := "https://" + srv.Addr().String()
 	body := fetch(t, c, "GET", base+"/m/"+tok, nil)
 	body = fetch(t, c, "POST", base+"/code/send", url.Values{"csrf": {csrfOf(t, body)}})
-	env, data := q.last()
-	for deadline := time.Now().Add(5 * time.Second); env == nil && time.Now().Before(deadline); env, data = q.last() {
-		time.Sleep(10 * time.Millisecond) // the code is sent in the background
-	}
-	if env == nil || env.Origin != mail.OriginPortal || env.Sensitive || env.To[0] != "pat@home.example" {
+	env, data := q.waitLast(t)
+	if env.Origin != mail.OriginPortal || env.Sensitive || env.To[0] != "pat@home.example" {
 		t.Fatalf("code mail %+v", env)
 	}
 	code := regexp.MustCompile(`code is (\d{4}) (\d{4})`).FindSubmatch(data)

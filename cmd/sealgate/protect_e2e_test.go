@@ -103,7 +103,7 @@ func TestPGPMessageAtSinkDecryptsWithGPG(t *testing.T) {
 	testenv.Tool(t, "gpg")
 	e := newProtEnv(t, nil, nil)
 	e.send(t, "pgp@example.net")
-	msgs, err := e.good.Wait(1, 10*time.Second)
+	msgs, err := e.good.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestSMIMEMessageAtSinkDecryptsWithOpenSSL(t *testing.T) {
 	testenv.Tool(t, "openssl")
 	e := newProtEnv(t, nil, nil)
 	e.send(t, "smime@example.net")
-	msgs, err := e.good.Wait(1, 10*time.Second)
+	msgs, err := e.good.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,11 +146,11 @@ func TestFourRecipientsLeaveFourWays(t *testing.T) {
 	t.Parallel()
 	e := newProtEnv(t, nil, nil)
 	e.send(t, "pgp@example.net", "smime@example.net", "tls@example.net", "nobody@bad.example")
-	good, err := e.good.Wait(3, 10*time.Second)
+	good, err := e.good.Wait(3, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad, err := e.bad.Wait(1, 10*time.Second)
+	bad, err := e.bad.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func checkPortalItem(t *testing.T, e *protEnv, token, rcpt string) {
 func (e *protEnv) portalNotice(t *testing.T, rcpt string) string {
 	t.Helper()
 	e.send(t, rcpt)
-	msgs, err := e.bad.Wait(1, 10*time.Second)
+	msgs, err := e.bad.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestBadKeysAndCertificatesSkippedWithLogLine(t *testing.T) {
 		}
 	}
 	e.send(t, "oldkey@example.net", "oldcert@example.net")
-	msgs, err := e.good.Wait(1, 10*time.Second)
+	msgs, err := e.good.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,14 +364,14 @@ func TestBadKeysAndCertificatesSkippedWithLogLine(t *testing.T) {
 // waitMetric waits (bounded) until the metrics show want.
 func waitMetric(t *testing.T, e *protEnv, want string) {
 	t.Helper()
-	testenv.WaitFor(t, 5*time.Second, "metrics showing "+want, func() bool { return strings.Contains(scrape(t, e.env), want) })
+	testenv.WaitFor(t, 30*time.Second, "metrics showing "+want, func() bool { return strings.Contains(scrape(t, e.env), want) })
 }
 
 func TestDestinationWithoutSTARTTLSGetsPortalNotification(t *testing.T) {
 	t.Parallel()
 	e := newProtEnv(t, nil, nil)
 	e.send(t, "nobody@plain.example")
-	msgs, err := e.plain.Wait(1, 10*time.Second)
+	msgs, err := e.plain.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

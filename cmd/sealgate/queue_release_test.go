@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // auditEvents reads the audit log's operator records.
@@ -47,15 +49,13 @@ func TestHeldMessageShownAndReleasedWithAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var id string
-	for deadline := time.Now().Add(5 * time.Second); id == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	testenv.WaitForState(t, 30*time.Second, "the held message in the queue and the other one delivered", func() (bool, string) {
 		_, out, _ := runCLI("queue", "list", "--config", e.path)
 		if m := regexp.MustCompile(`(?m)^([0-9a-f]{24}).*\[held by policy\]`).FindStringSubmatch(out); m != nil && e.sink.Count() == 1 {
 			id = m[1]
 		}
-	}
-	if id == "" {
-		t.Fatalf("no held message in the queue (sink has %d)", e.sink.Count())
-	}
+		return id != "", fmt.Sprintf("sink has %d; queue list:\n%s", e.sink.Count(), out)
+	})
 	code, out, errs := runCLI("queue", "show", id, "--content", "--config", e.path)
 	if code != 0 || !strings.Contains(out, "HELD-BODY-TEXT") {
 		t.Fatalf("queue show --content: %d %q %q", code, out, errs)
@@ -66,8 +66,7 @@ func TestHeldMessageShownAndReleasedWithAudit(t *testing.T) {
 	if code, out, errs := runCLI("queue", "release", id, "--config", e.path); code != 0 || !strings.Contains(out, "released") {
 		t.Fatalf("queue release: %d %q %q", code, out, errs)
 	}
-	for deadline := time.Now().Add(10 * time.Second); e.sink.Count() < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
+	testenv.WaitFor(t, 30*time.Second, "the released message delivered", func() bool { return e.sink.Count() >= 2 })
 	if e.sink.Count() != 2 {
 		t.Fatalf("released message not delivered: sink has %d", e.sink.Count())
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // serveLines runs `sealgate serve` and hands every stdout line to lines;
@@ -134,7 +135,7 @@ func TestReadOnlyDataFolderStandsByThenServes(t *testing.T) {
 	remount(unix.MS_RDONLY)
 	proc, lines := serveLines(t, bin, cfg)
 	smtpAddr := strings.Fields(waitLine(t, lines, "sealgate: standby: SMTP relay on ", 30*time.Second, cfg))[0]
-	metricsURL := strings.Fields(waitLine(t, lines, "sealgate: standby: metrics on ", 5*time.Second, cfg))[0]
+	metricsURL := strings.Fields(waitLine(t, lines, "sealgate: standby: metrics on ", 30*time.Second, cfg))[0]
 	greeting := readGreeting(t, smtpAddr)
 	if !strings.HasPrefix(greeting, "421 4.3.2 ") || !strings.Contains(greeting, "read-only") {
 		t.Fatalf("standby greeting %q, want 421 4.3.2 naming the read-only storage", greeting)
@@ -162,22 +163,18 @@ func TestReadOnlyDataFolderStandsByThenServes(t *testing.T) {
 	if err := sendPlain(addr, "ro-after@clinic.example.org"); err != nil {
 		t.Fatalf("after the remount: %v", err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	missing := 0
+	if !testenv.Poll(60*time.Second, func() bool {
 		got := messageIDs(sink.Messages())
-		missing := 0
+		missing = 0
 		for i := range held {
 			missing += boolInt(got[fmt.Sprintf("<ro-%d@clinic.example.org>", i)] == 0)
 		}
 		missing += boolInt(got["<ro-after@clinic.example.org>"] == 0)
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(cfg + ".log")
-			t.Fatalf("%d messages not delivered 30 s after the data folder became writable:\n%s", missing, log)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return missing == 0
+	}) {
+		log, _ := os.ReadFile(cfg + ".log")
+		t.Fatalf("%d messages not delivered 60 s after the data folder became writable:\n%s", missing, log)
 	}
 }
 

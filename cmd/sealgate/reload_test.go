@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // servedSerial opens a STARTTLS session and returns it with the serial
@@ -144,13 +145,11 @@ func TestReloadAppliesPolicyAndNamesWhatNeedsRestart(t *testing.T) {
 	if err := submit(t, e.smtpAt, e.ca, "hold@news.example.org", []string{"pat@example.net"}, msg); err != nil {
 		t.Fatal(err)
 	}
-	var list string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, list, _ = runCLI("queue", "list", "--config", e.path); strings.Contains(list, "[held by policy]") {
-			break
-		}
-	}
-	if !strings.Contains(list, "[held by policy]") || e.sink.Count() != 0 {
-		t.Fatalf("the rule added by reload did not hold the message (sink %d):\n%s", e.sink.Count(), list)
+	testenv.WaitForState(t, 30*time.Second, "the message held by the rule added by reload", func() (bool, string) {
+		_, list, _ := runCLI("queue", "list", "--config", e.path)
+		return strings.Contains(list, "[held by policy]"), list
+	})
+	if n := e.sink.Count(); n != 0 {
+		t.Fatalf("the rule added by reload held the message, but the sink has %d", n)
 	}
 }

@@ -46,7 +46,7 @@ func TestRequireTLSTravelsToNextHop(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{sink: smtpsink.Options{RequireTLS: true}})
 	submitRequireTLS(t, e, "pat@example.net", newsMessage("rt1@news.example.org", "pat@example.net", "hello"))
-	msgs, err := e.sink.Wait(1, 10*time.Second)
+	msgs, err := e.sink.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestRequireTLSBouncesWithoutSupport(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	submitRequireTLS(t, e, "pat@example.net", newsMessage("rt2@news.example.org", "pat@example.net", "hello"))
-	msgs, err := e.sink.Wait(1, 10*time.Second)
+	msgs, err := e.sink.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

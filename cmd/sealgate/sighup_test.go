@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // startTLSSerial opens a STARTTLS session to address and returns it with
@@ -59,31 +60,28 @@ func TestSIGHUPReloadsTheRunningProcess(t *testing.T) {
 	writePair(t, dir, ca.Leaf(t, "gw.example.org", "127.0.0.1"))
 	proc.Process.Signal(syscall.SIGHUP)
 	newSerial := oldSerial
-	for deadline := time.Now().Add(10 * time.Second); newSerial == oldSerial && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testenv.WaitFor(t, 30*time.Second, "the renewed certificate served after SIGHUP", func() bool {
 		var c *smtp.Client
 		c, newSerial = startTLSSerial(t, listen, ca)
 		c.Close()
-	}
-	if newSerial == oldSerial {
-		t.Fatal("after SIGHUP the renewed certificate is not served")
-	}
+		return newSerial != oldSerial
+	})
 	msg := "From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: r\r\n\r\nbody\r\n"
 	if err := old.SendMail("lab@clinic.example.org", []string{"dr@example.net"}, strings.NewReader(msg)); err != nil {
 		t.Fatalf("the session opened before SIGHUP: %v", err)
 	}
-	if _, err := sink.Wait(1, 10*time.Second); err != nil {
+	if _, err := sink.Wait(1, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 
 	os.WriteFile(cfg, []byte(text+"bogus_key: 1\n"), 0o600)
 	proc.Process.Signal(syscall.SIGHUP)
 	var log string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if log = string(mustRead(t, cfg+".log")); strings.Contains(log, "reload refused") {
-			break
-		}
-	}
-	if !strings.Contains(log, "reload refused") || !strings.Contains(log, filepath.Base(cfg)+":") || !strings.Contains(log, "bogus_key") {
+	testenv.WaitForState(t, 30*time.Second, "the refused reload in the log", func() (bool, string) {
+		log = string(mustRead(t, cfg+".log"))
+		return strings.Contains(log, "reload refused"), log
+	})
+	if !strings.Contains(log, filepath.Base(cfg)+":") || !strings.Contains(log, "bogus_key") {
 		t.Fatalf("no refusal naming the file and key in the log:\n%s", log)
 	}
 	c, serial := startTLSSerial(t, listen, ca)

@@ -45,7 +45,7 @@ func TestSIGTERMKeepsQueueAndExitsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	testenv.WaitFor(t, 10*time.Second, "one refused attempt", func() bool { return refused.Load() >= 1 })
+	testenv.WaitFor(t, 30*time.Second, "one refused attempt", func() bool { return refused.Load() >= 1 })
 	proc.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- proc.Wait() }()

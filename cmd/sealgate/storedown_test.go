@@ -55,7 +55,7 @@ func TestStoreDownMidRun(t *testing.T) {
 	if !strings.Contains(got, "t1@clinic") || !strings.Contains(got, "phi1@clinic") {
 		t.Fatalf("store down: delivered %d messages without both the plain and the PHI one", len(msgs))
 	}
-	testenv.WaitFor(t, 10*time.Second, "the audit record of the PHI message delivered with method tls", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the audit record of the PHI message delivered with method tls", func() bool {
 		return phiDeliveredOverTLS(t, e.dir+"/audit.log")
 	})
 	for _, rcpt := range []string{"sam@example.net", "gone@example.net"} {

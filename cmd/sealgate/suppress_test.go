@@ -37,7 +37,7 @@ func TestSuppressionAtRCPT(t *testing.T) {
 	if err := e.send("news", "news@clinic.example.org", "sam@example.net", campaignMessage("m2@clinic", "sam@example.net")); err != nil {
 		t.Fatalf("marketing mail to an address not on the list: %v", err)
 	}
-	msgs, err := e.sink.Wait(3, 10*time.Second)
+	msgs, err := e.sink.Wait(3, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func TestTLSReportSurvivesTemporaryFailure(t *testing.T) {
 		stamp: filepath.Join(dir, "tlsrpt", "last-sent")}
 	r.maybeSend(context.Background(), day.Add(10*time.Hour))
 
-	testenv.WaitFor(t, 10*time.Second, "a failed attempt", func() bool { n, _ := c.state(); return n >= 1 })
+	testenv.WaitFor(t, 30*time.Second, "a failed attempt", func() bool { n, _ := c.state(); return n >= 1 })
 	if err := q.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestTLSReportSurvivesTemporaryFailure(t *testing.T) {
 	c.mu.Unlock()
 	q = openQ()
 	defer q.Close(context.Background())
-	testenv.WaitFor(t, 10*time.Second, "the report delivered after the restart", func() bool { _, got := c.state(); return len(got) == 1 })
+	testenv.WaitFor(t, 30*time.Second, "the report delivered after the restart", func() bool { _, got := c.state(); return len(got) == 1 })
 
 	_, got := c.state()
 	d := got[0]

@@ -82,7 +82,7 @@ func twoNodesEvidence(t *testing.T, n twoNodes) {
 		qid, rcpt, filepath.Join(n.a.dir, "audit.log"), seq)
 	var code int
 	var out, errs string
-	testenv.WaitFor(t, 15*time.Second, "node B's evidence show naming node A with the delivery", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "node B's evidence show naming node A with the delivery", func() bool {
 		code, out, errs = runCLI("evidence", "show", qid, "--config", n.b.path)
 		return strings.Contains(errs, "delivered by portal")
 	})
@@ -236,7 +236,7 @@ func twoNodesLockout(t *testing.T, n twoNodes) {
 		t.Fatalf("node A refused the PHI message: %v", err)
 	}
 	var mine []smtpsink.Message
-	testenv.WaitFor(t, 15*time.Second, "the notice for "+rcpt, func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the notice for "+rcpt, func() bool {
 		mine = forRcpt(n.a.sink.Messages(), rcpt)
 		return len(mine) == 1
 	})
@@ -248,7 +248,7 @@ func twoNodesLockout(t *testing.T, n twoNodes) {
 	} else {
 		page = p
 	}
-	testenv.WaitFor(t, 15*time.Second, "the code mail for "+rcpt, func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the code mail for "+rcpt, func() bool {
 		mine = forRcpt(n.a.sink.Messages(), rcpt)
 		return len(mine) == 2
 	})
@@ -279,7 +279,7 @@ func twoNodesLockout(t *testing.T, n twoNodes) {
 func waitDelivered(t *testing.T, sink *smtpsink.Sink, id string) []byte {
 	t.Helper()
 	var raw []byte
-	testenv.WaitFor(t, 15*time.Second, "message "+id+" at the sink", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "message "+id+" at the sink", func() bool {
 		for _, m := range sink.Messages() {
 			if bytes.Contains(m.Data, []byte("<"+id+">")) {
 				raw = m.Data

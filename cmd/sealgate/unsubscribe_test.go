@@ -148,7 +148,7 @@ func TestUnsubscribeTokenPerRecipient(t *testing.T) {
 	if err := e.sendTo("news", "news@clinic.example.org", []string{"a@example.net", "b@example.net"}, campaignMessage("two@clinic", "list@example.net")); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := e.sink.Wait(2, 10*time.Second)
+	msgs, err := e.sink.Wait(2, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

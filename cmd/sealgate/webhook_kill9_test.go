@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/webhook"
 )
 
@@ -68,6 +69,18 @@ func (r *hookReceiver) received() [][]byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([][]byte(nil), r.bodies...)
+}
+
+// waitEvents waits, bounded by within, until the receiver has taken at
+// least n events, and returns them.
+func (r *hookReceiver) waitEvents(t *testing.T, n int, within time.Duration) [][]byte {
+	t.Helper()
+	var bodies [][]byte
+	testenv.WaitForState(t, within, fmt.Sprintf("%d webhook events", n), func() (bool, string) {
+		bodies = r.received()
+		return len(bodies) >= n, fmt.Sprintf("%d events", len(bodies))
+	})
+	return bodies
 }
 
 // relayPlain submits msg over SMTP without TLS (the relay listener of
@@ -151,18 +164,15 @@ func TestWebhookEventsSurviveKill9RightAfterDelivery(t *testing.T) {
 		return accepted, delivered
 	}
 	want := messages * len(rcpts)
-	for end := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		accepted, delivered := got()
-		if len(accepted) == want && len(delivered) == want {
-			for k := range accepted {
-				if !delivered[k] {
-					t.Fatalf("accepted %s has no delivered event", k)
-				}
-			}
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("after the restart: %d accepted and %d delivered events, want %d each", len(accepted), len(delivered), want)
+	var accepted, delivered map[string]bool
+	testenv.WaitForState(t, 90*time.Second, "an accepted and a delivered event for each recipient after the restart", func() (bool, string) {
+		accepted, delivered = got()
+		return len(accepted) == want && len(delivered) == want,
+			fmt.Sprintf("%d accepted and %d delivered events, want %d each", len(accepted), len(delivered), want)
+	})
+	for k := range accepted {
+		if !delivered[k] {
+			t.Fatalf("accepted %s has no delivered event", k)
 		}
 	}
 	if recv.bad != 0 {
@@ -188,11 +198,7 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Both events have been offered (and refused): they are in the outbox.
-	for end := time.Now().Add(30 * time.Second); recv.tried.Load() < 2; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("the receiver was tried %d times, want 2", recv.tried.Load())
-		}
-	}
+	testenv.WaitFor(t, 60*time.Second, "both events offered to the receiver", func() bool { return recv.tried.Load() >= 2 })
 	proc.Process.Kill()
 	proc.Wait()
 	if n := len(recv.received()); n != 0 {
@@ -202,12 +208,7 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 	recv.refuse.Store(false)
 	proc, _ = startProcess(t, bin, cfg)
 	defer func() { proc.Process.Kill(); proc.Wait() }()
-	var bodies [][]byte
-	for end := time.Now().Add(60 * time.Second); len(bodies) < 2; time.Sleep(50 * time.Millisecond) {
-		if bodies = recv.received(); time.Now().After(end) {
-			t.Fatalf("after the restart the receiver has %d events, want 2", len(bodies))
-		}
-	}
+	bodies := recv.waitEvents(t, 2, 60*time.Second)
 	idRE := regexp.MustCompile(`"queue_id":"([0-9a-f]+)"`)
 	kinds := map[string]bool{}
 	var ids []string
@@ -259,12 +260,7 @@ func TestPortalWebhooks(t *testing.T) {
 		t.Fatalf("verify: %d", status)
 	}
 	replyThrough(t, c, page)
-	var bodies [][]byte
-	for end := time.Now().Add(30 * time.Second); len(bodies) < 2; time.Sleep(20 * time.Millisecond) {
-		if bodies = recv.received(); time.Now().After(end) {
-			t.Fatalf("the receiver has %d events, want 2", len(bodies))
-		}
-	}
+	bodies := recv.waitEvents(t, 2, 60*time.Second)
 	kinds := map[string]string{}
 	for _, b := range bodies {
 		var ev webhook.Event
@@ -305,12 +301,7 @@ func TestSuppressedWebhook(t *testing.T) {
 	if err := e.send("news", "news@clinic.example.org", "sam@example.net", campaignMessage("s2@clinic", "sam@example.net")); err != nil {
 		t.Fatal(err)
 	}
-	var bodies [][]byte
-	for end := time.Now().Add(30 * time.Second); len(bodies) < 2; time.Sleep(20 * time.Millisecond) {
-		if bodies = recv.received(); time.Now().After(end) {
-			t.Fatalf("the receiver has %d events, want 2", len(bodies))
-		}
-	}
+	bodies := recv.waitEvents(t, 2, 60*time.Second)
 	var sup, del webhook.Event
 	for _, b := range bodies {
 		var ev webhook.Event

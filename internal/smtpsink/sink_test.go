@@ -31,7 +31,7 @@ func TestPlainDelivery(t *testing.T) {
 	if err := send(t, c, "b@example.test", "c@example.test"); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := s.Wait(1, 5*time.Second)
+	msgs, err := s.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestStartTLSWithTestCA(t *testing.T) {
 	if err := send(t, c, "b@example.test"); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := s.Wait(1, 5*time.Second)
+	msgs, err := s.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,15 +48,40 @@ func Tool(t testing.TB, names ...string) string {
 // proves nothing about what must not.
 func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Poll(within, cond) {
+		t.Fatalf("timed out after %v waiting for %s", within, what)
+	}
+}
+
+// WaitForState is WaitFor for a condition that can say where it stands:
+// cond reports whether it holds and a description of what it saw, and the
+// failure after within quotes the last description.
+func WaitForState(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	var last string
+	if !Poll(within, func() (ok bool) { ok, last = cond(); return ok }) {
+		t.Fatalf("timed out after %v waiting for %s; last seen: %s", within, what, last)
+	}
+}
+
+// Poll calls cond until it holds or within has passed, and reports whether
+// it held; the caller decides what a timeout means. It gives up only after a
+// call that began once the time was up, so a test descheduled for the whole
+// wait on a busy machine still gets a look after it. The pause between calls
+// grows from 5 ms to 50 ms so a long wait does not load the machine it waits
+// on.
+func Poll(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
+	pause := 5 * time.Millisecond
 	for {
+		late := time.Now().After(deadline)
 		if cond() {
-			return
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-			return
+		if late {
+			return false
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(pause)
+		pause = min(2*pause, 50*time.Millisecond)
 	}
 }

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,11 +13,14 @@ import (
 type fakeTB struct {
 	testing.TB
 	failed, skipped bool
+	msg             string
 }
 
-func (f *fakeTB) Helper()               {}
-func (f *fakeTB) Fatalf(string, ...any) { f.failed = true }
-func (f *fakeTB) Skip(...any)           { f.skipped = true }
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed, f.msg = true, fmt.Sprintf(format, args...)
+}
+func (f *fakeTB) Skip(...any) { f.skipped = true }
 
 func TestMissingFailsInCIAndSkipsElsewhere(t *testing.T) {
 	t.Setenv("CI", "true")
@@ -59,5 +64,45 @@ func TestWaitFor(t *testing.T) {
 	WaitFor(f, 20*time.Millisecond, "never", func() bool { return false })
 	if !f.failed {
 		t.Fatal("WaitFor did not fail on a condition that never holds")
+	}
+}
+
+func TestWaitForStateQuotesTheLastState(t *testing.T) {
+	var n atomic.Int32
+	go func() {
+		for range 3 {
+			n.Add(1)
+		}
+	}()
+	WaitForState(t, 5*time.Second, "three", func() (bool, string) {
+		v := n.Load()
+		return v == 3, fmt.Sprint(v)
+	})
+	f := &fakeTB{}
+	calls := 0
+	WaitForState(f, 20*time.Millisecond, "never", func() (bool, string) {
+		calls++
+		return false, fmt.Sprintf("call %d", calls)
+	})
+	if !f.failed || !strings.Contains(f.msg, "never") || !strings.Contains(f.msg, fmt.Sprintf("last seen: call %d", calls)) {
+		t.Fatalf("failed=%v message %q after %d calls; want the last state quoted", f.failed, f.msg, calls)
+	}
+}
+
+func TestPollLooksOnceMoreAfterTheDeadline(t *testing.T) {
+	calls := 0
+	held := Poll(10*time.Millisecond, func() bool {
+		calls++
+		if calls == 1 {
+			time.Sleep(30 * time.Millisecond) // descheduled past the deadline
+			return false
+		}
+		return true
+	})
+	if !held || calls != 2 {
+		t.Fatalf("held=%v after %d calls: Poll gave up on a look that began before its deadline", held, calls)
+	}
+	if Poll(10*time.Millisecond, func() bool { return false }) {
+		t.Fatal("Poll reported a condition that never holds")
 	}
 }
