@@ -1,9 +1,10 @@
 package queue
 
 import (
-	"github.com/sealgate/sealgate/mail"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 func TestBackoff(t *testing.T) {

@@ -3,8 +3,9 @@ package queue
 import (
 	"context"
 	"fmt"
-	"github.com/sealgate/sealgate/mail"
 	"testing"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // A campaign already waiting does not hold back transactional mail: with

@@ -3,11 +3,12 @@ package queue
 import (
 	"context"
 	"errors"
-	"github.com/sealgate/sealgate/mail"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // gate is a courier that answers by recipient: ok@ delivered, slow@

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sealgate/sealgate/mail"
 	"math/rand/v2"
 	"path/filepath"
 	"regexp"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // The crash-consistency test runs a workload on the recording file

@@ -2,11 +2,12 @@ package queue
 
 import (
 	"errors"
-	"github.com/sealgate/sealgate/mail"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 type lockedBuf struct {

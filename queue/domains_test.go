@@ -3,12 +3,13 @@ package queue
 import (
 	"context"
 	"errors"
-	"github.com/sealgate/sealgate/mail"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // A crash while a message's second recipient domain is being delivered

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sealgate/sealgate/mail"
 	"slices"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Handed is one queued message as it moves from one node's spool to

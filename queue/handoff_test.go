@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/sealgate/sealgate/mail"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // A message half delivered on one node and handed to another keeps its

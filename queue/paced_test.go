@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sealgate/sealgate/mail"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // attemptRec records the attempt number the queue audits per delivery.

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/sealgate/sealgate/mail"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 type syncBuffer struct {

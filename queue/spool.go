@@ -4,12 +4,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"github.com/sealgate/sealgate/mail"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 // spool is the on-disk part of the queue: append-only segment files with

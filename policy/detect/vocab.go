@@ -6,9 +6,10 @@ import (
 	"embed"
 	"encoding/binary"
 	"fmt"
-	"github.com/sealgate/sealgate/policy/lexicon"
 	"slices"
 	"strings"
+
+	"github.com/sealgate/sealgate/policy/lexicon"
 )
 
 //go:embed data/*.txt
