@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"log/slog"
 	"net"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -87,9 +87,8 @@ func serveRefusingSTARTTLS(c net.Conn) {
 func TestRefusedSTARTTLSReplyTextNotInErrorOrLog(t *testing.T) {
 	t.Parallel()
 	addr := refusingSTARTTLS(t)
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs testenv.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := newTestClient(t, Config{Routes: map[string]string{"partner.test": addr}, Logger: log})
 
 	d := newDelivery("b@partner.test")
@@ -106,8 +105,6 @@ func TestRefusedSTARTTLSReplyTextNotInErrorOrLog(t *testing.T) {
 	d.TLS = mail.TLSMay // falls back to plaintext, logging the TLS failure
 	wantOK(t, deliver(t, c, d))
 
-	mu.Lock()
-	defer mu.Unlock()
 	if !strings.Contains(logs.String(), "opportunistic TLS failed") {
 		t.Fatalf("no fallback log line; log:\n%s", logs.String())
 	}
@@ -144,15 +141,4 @@ func TestErrorHidesWrappedRemoteText(t *testing.T) {
 	if got := plain.Error(); !strings.Contains(got, "connection refused") {
 		t.Errorf("Error() = %q lost a local cause", got)
 	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

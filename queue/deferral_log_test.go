@@ -4,34 +4,17 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 )
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Regression: a deferral was logged as "code=0" with no reason. The log
 // line names the reason and the enhanced code, with no address in it.
 func TestDeferralLoggedWithReason(t *testing.T) {
 	t.Parallel()
-	var logs lockedBuf
+	var logs testenv.Buffer
 	fail := errors.New("delivery: temporary failure at connect to mx.example.net: connection refused for <dr@example.net>\r\ninjected")
 	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
 		return []mail.Outcome{{Rcpt: d.Rcpts[0].Addr, Err: fail, Enhanced: "4.4.1"}}

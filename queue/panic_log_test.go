@@ -1,39 +1,21 @@
 package queue
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A courier that panics with a value quoting the message: the queue
 // quarantines it and logs the panic by kind, never its value.
 func TestPanicValueQuotingMessageNotLogged(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testenv.Buffer
 	c := &scripted{fn: func(_ int, d *mail.Delivery) []mail.Outcome {
 		panic(fmt.Sprintf("bad part in %s for %s", d.Body, d.Rcpts[0].Addr))
 	}}

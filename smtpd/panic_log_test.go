@@ -1,13 +1,13 @@
 package smtpd
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // quotingPanicPolicy panics with a value that quotes the message, as a
@@ -18,28 +18,11 @@ func (quotingPanicPolicy) Check(_ context.Context, body []byte, in PolicyInput) 
 	panic(fmt.Sprintf("cannot scan %q for %v", body, in.Recipients))
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A recovered panic is logged by kind only: its value can carry the
 // subject, body or recipients of the message being handled.
 func TestPanicValueNotLogged(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testenv.Buffer
 	h := newHarness(t, func(c *Config) {
 		c.Policy = quotingPanicPolicy{}
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // Regression: a relaying MTA's own bounces (MAIL FROM:<>) were refused
@@ -94,7 +95,7 @@ func TestReceivedHeaderSyntax(t *testing.T) {
 // operational log. Each refusal is logged with its reason, and no address.
 func TestRejectionsAndFailedAuthLogged(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testenv.Buffer
 	h := newHarness(t, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})

@@ -22,7 +22,7 @@ import (
 // recipient's log line has no code=0.
 func TestBounceReasonEverywhereWithoutAddressesOrContent(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuf{}
+	logs := &testenv.Buffer{}
 	e := newEnv(t, envOpts{retry: "[1h]", logs: logs, sink: smtpsink.Options{RcptReply: func(rcpt string) *smtp.SMTPError {
 		switch {
 		case strings.HasPrefix(rcpt, "gone@"):

@@ -34,7 +34,7 @@ func TestEvidenceIndexFailureCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var logs syncBuf
+	var logs testenv.Buffer
 	reg := prometheus.NewRegistry()
 	env := &mail.Envelope{ID: "QOK", Client: "ehr", Rcpts: []mail.Rcpt{{Addr: "pat@example.net"}}}
 
@@ -91,7 +91,7 @@ func TestEvidenceIndexPruned(t *testing.T) {
 	if err := db.IndexAccepted(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuf
+	var logs testenv.Buffer
 	x := startEvidenceIndex(db, l, "gw-a", slog.New(slog.NewTextHandler(&logs, nil)), indexFailures(prometheus.NewRegistry()))
 	x.startPruning(30 * 24 * time.Hour)
 	defer x.close(l)

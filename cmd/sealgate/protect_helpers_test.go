@@ -22,6 +22,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealgate/sealgate/internal/smtpsink"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // protEnv is a gateway (env) with encryption configured and three
@@ -33,29 +34,11 @@ type protEnv struct {
 	good   *smtpsink.Sink
 	bad    *smtpsink.Sink
 	plain  *smtpsink.Sink // offers no STARTTLS at all
-	logs   *syncBuf
+	logs   *testenv.Buffer
 	pgpKey *openpgp.Entity
 	cert   *x509.Certificate
 	key    *rsa.PrivateKey
 	extra  string // YAML appended to the config
-}
-
-// syncBuf is a log sink that tests can read while the gateway writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newProtEnv starts the sinks and a gateway whose keyring holds a key for
@@ -85,7 +68,7 @@ type protOptions struct {
 func startProtEnv(t *testing.T, o protOptions) *protEnv {
 	t.Helper()
 	extraKeys, extraCerts := o.keys, o.certs
-	e := &protEnv{env: newGatewayEnv(t), logs: &syncBuf{}}
+	e := &protEnv{env: newGatewayEnv(t), logs: &testenv.Buffer{}}
 	if o.yaml != nil {
 		e.extra = o.yaml(e.dir, e.ca)
 	}

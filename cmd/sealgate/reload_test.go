@@ -130,7 +130,7 @@ func certNotAfter(t *testing.T, dir string) int64 {
 // limit, which a reload cannot apply, is named in the log.
 func TestReloadAppliesPolicyAndNamesWhatNeedsRestart(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuf{}
+	logs := &testenv.Buffer{}
 	e := newEnv(t, envOpts{logs: logs})
 	text := string(mustRead(t, e.path)) +
 		"policy:\n  rules:\n    - {if: {sender: \"hold@news.example.org\"}, then: quarantine}\nlimits: {max_recipients: 7}\n"

@@ -71,7 +71,7 @@ func TestSuppressionOutboxSurvivesRestart(t *testing.T) {
 	defer l.Close()
 	list := &unreachableList{Store: st}
 	list.down.Store(true)
-	var logs syncBuf
+	var logs testenv.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	gauge := pendingGauge(prometheus.NewRegistry())
 

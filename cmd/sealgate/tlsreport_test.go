@@ -100,9 +100,8 @@ func TestTLSReportSurvivesTemporaryFailure(t *testing.T) {
 	v.Reports.Record(tlsrpt.Result{Time: day, PolicyType: tlsrpt.PolicyNotFound, PolicyDomain: "partner.test",
 		MXHost: "mx.partner.test", ResultType: tlsrpt.ResultSTARTTLSNotSupported})
 
-	var auditLog bytes.Buffer
-	var auditMu sync.Mutex
-	al := audit.New(&lockedWriter{mu: &auditMu, w: &auditLog})
+	var auditLog testenv.Buffer
+	al := audit.New(&auditLog)
 	c := &flakyCourier{}
 	openQ := func() *queue.Queue {
 		q, err := queue.New(queue.Config{Dir: filepath.Join(dir, "spool"), Key: bytes.Repeat([]byte{9}, 32), Courier: c,
@@ -140,9 +139,7 @@ func TestTLSReportSurvivesTemporaryFailure(t *testing.T) {
 		!bytes.Contains(d.Body, []byte("report-type=\"tlsrpt\"")) && !bytes.Contains(d.Body, []byte("report-type=tlsrpt")) {
 		t.Fatalf("delivered %q to %+v:\n%.400s", d.From, d.Rcpts, d.Body)
 	}
-	auditMu.Lock()
 	log := auditLog.String()
-	auditMu.Unlock()
 	for _, want := range []string{`"event":"accepted"`, `"result":"deferred"`, `"result":"delivered"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("audit log lacks %s:\n%s", want, log)
@@ -151,16 +148,4 @@ func TestTLSReportSurvivesTemporaryFailure(t *testing.T) {
 	if n := strings.Count(log, `"origin":"tlsrpt"`); n < 3 {
 		t.Errorf("audit log names the origin %d times, want every record (3 or more):\n%s", n, log)
 	}
-}
-
-// lockedWriter serialises writes to w.
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -1,6 +1,7 @@
 // Package testenv is what sealgate's tests share about the machine they run
-// on: whether they run in CI, what to do when a tool is missing, and how to
-// wait for something to happen without a fixed sleep.
+// on: whether they run in CI, what to do when a tool is missing, how to
+// wait for something to happen without a fixed sleep, and a buffer to read
+// logs from while the code under test still writes them.
 //
 // The CI rule: CI runs with CI=true on a machine where .ci/run installed
 // every tool the tests use, so there a missing tool, or a missing right

@@ -3,6 +3,7 @@ package testenv
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,5 +105,25 @@ func TestPollLooksOnceMoreAfterTheDeadline(t *testing.T) {
 	}
 	if Poll(10*time.Millisecond, func() bool { return false }) {
 		t.Fatal("Poll reported a condition that never holds")
+	}
+}
+
+// Buffer keeps every write of concurrent writers, readable meanwhile.
+func TestBufferConcurrentWritesAndReads(t *testing.T) {
+	var b Buffer
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				b.Write([]byte("x"))
+				_ = b.String()
+			}
+		}()
+	}
+	wg.Wait()
+	if got := b.String(); got != strings.Repeat("x", 800) {
+		t.Fatalf("Buffer holds %d bytes, want 800", len(got))
 	}
 }
