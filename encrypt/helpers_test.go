@@ -28,6 +28,7 @@ import (
 
 	"github.com/sealgate/sealgate/encrypt/pgp"
 	"github.com/sealgate/sealgate/encrypt/smime"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/portal/box/boxtest"
 )
@@ -204,7 +205,7 @@ type fixture struct {
 	store   *boxtest.Box
 	pgpKey  *openpgp.Entity
 	cert    *x509.Certificate
-	logs    *bytes.Buffer
+	logs    *testenv.Buffer
 	keyDir  string
 	certDir string
 }
@@ -214,7 +215,7 @@ type fixture struct {
 func newFixture(t testing.TB, order []string, extraKeys, extraCerts map[string][]byte) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &fixture{next: &fakeNext{}, spool: &fakeSpool{}, reg: prometheus.NewRegistry(), logs: &bytes.Buffer{},
+	f := &fixture{next: &fakeNext{}, spool: &fakeSpool{}, reg: prometheus.NewRegistry(), logs: &testenv.Buffer{},
 		keyDir: filepath.Join(dir, "pgp"), certDir: filepath.Join(dir, "smime")}
 	os.Mkdir(f.keyDir, 0o700)
 	os.Mkdir(f.certDir, 0o700)
@@ -228,7 +229,7 @@ func newFixture(t testing.TB, order []string, extraKeys, extraCerts map[string][
 	for n, b := range extraCerts {
 		writeFile(t, f.certDir, n, b)
 	}
-	log := slog.New(slog.NewTextHandler(&syncWriter{w: f.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	kr, err := pgp.LoadKeyring(f.keyDir, t0, log)
 	if err != nil {
 		t.Fatal(err)
@@ -245,17 +246,6 @@ func newFixture(t testing.TB, order []string, extraKeys, extraCerts map[string][
 		t.Fatal(err)
 	}
 	return f
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func (f *fixture) count(method string) float64 {

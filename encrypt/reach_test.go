@@ -54,8 +54,8 @@ func TestKnownUnreachableTLSGoesStraightToPortal(t *testing.T) {
 	if f.store.Len() != 1 {
 		t.Fatalf("portal holds %d items, want 1", f.store.Len())
 	}
-	if !bytes.Contains(f.logs.Bytes(), []byte("known unavailable")) {
-		t.Errorf("the decision is not in the log:\n%s", f.logs.Bytes())
+	if logs := f.logs.String(); !strings.Contains(logs, "known unavailable") {
+		t.Errorf("the decision is not in the log:\n%s", logs)
 	}
 }
 

@@ -1,26 +1,21 @@
 package portal
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // A panic while serving a link logs the route, never the path: the path
 // of a link holds its token (the old log line kept its first characters).
 func TestPanicLogHasNoLinkToken(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.Write(p)
-	}), nil))
+	var buf testenv.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
 	h := newHarness(t, func(o *Options) { o.Log = log })
 
 	mux := http.NewServeMux()
@@ -32,8 +27,6 @@ func TestPanicLogHasNoLinkToken(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError {
 		t.Errorf("status %d, want 500", rec.Code)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	got := buf.String()
 	if !strings.Contains(got, "panic in handler") || !strings.Contains(got, "/m/{token}") {
 		t.Fatalf("log line without the route:\n%s", got)
@@ -45,7 +38,3 @@ func TestPanicLogHasNoLinkToken(t *testing.T) {
 		t.Errorf("response carries part of the link token: %q", rec.Body.String())
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
