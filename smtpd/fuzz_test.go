@@ -48,10 +48,10 @@ func FuzzClientInput(f *testing.F) {
 		s := &session{client: &Client{AllowedSenders: []string{"*@b.example"}}}
 		checked, err := s.checkHeaders(in)
 		h, perr := mailtext.ParseHeader(in)
-		if (err == errBadMessage || err == errHeaderTooBig) != (perr != nil) || checked.Len() != h.Len() {
+		if (err == errBadMessage || err == errHeaderTooBig) != (perr != nil || !hasRoom(&h)) || checked.Len() != h.Len() {
 			t.Fatalf("header check %v, parser %v", err, perr)
 		}
-		if perr != nil {
+		if perr != nil || !hasRoom(&h) {
 			return
 		}
 		out := stripSubjectTag(in, &h, "[secure]")

@@ -7,6 +7,7 @@ import (
 	"net/mail"
 
 	"github.com/sealgate/sealgate/addr"
+	"github.com/sealgate/sealgate/internal/mimelimit"
 	"github.com/sealgate/sealgate/mailtext"
 )
 
@@ -35,10 +36,27 @@ func checkHeaders(c *Client, body []byte) (mailtext.Header, error) {
 	switch {
 	case errors.Is(err, mailtext.ErrHeaderSyntax):
 		return h, errBadMessage
-	case err != nil:
-		return h, errHeaderTooBig // over a size, field or line limit
+	case err != nil, !hasRoom(&h):
+		return h, errHeaderTooBig // over a size, field or line limit, or too near one
 	}
 	return h, checkFields(c, &h)
+}
+
+// What smtpd leaves free under the shared header limits (mimelimit) for
+// the fields sealgate adds before a message leaves (its Received field, a
+// DKIM-Signature, the List-Unsubscribe pair, a protected message's Subject
+// and MIME-Version): a header it takes must still read after them, or DKIM,
+// the encryptor, the portal and delivery would all refuse a message that
+// was answered 250.
+const (
+	headerRoomFields = 16
+	headerRoomBytes  = 8 << 10
+)
+
+// hasRoom reports whether h leaves that room.
+func hasRoom(h *mailtext.Header) bool {
+	return h.Len() <= mimelimit.MaxHeaderFields-headerRoomFields &&
+		h.BodyOffset() <= mimelimit.MaxHeaderBytes-headerRoomBytes
 }
 
 // checkFields checks the sender fields and the hop count of a header.
