@@ -8,6 +8,7 @@ package feedback
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -17,6 +18,8 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/sealgate/sealgate/bounce"
+	"github.com/sealgate/sealgate/internal/mimelimit"
+	"github.com/sealgate/sealgate/mailtext"
 )
 
 // Kind is what sort of report a message is.
@@ -65,7 +68,7 @@ type Report struct {
 // KindOther, not an error; a multipart/report that cannot be read is
 // ErrMalformed.
 func Parse(r io.Reader) (*Report, error) {
-	e, err := message.Read(r)
+	e, err := readMessage(r)
 	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 		return nil, ErrMalformed
 	}
@@ -107,6 +110,21 @@ func Parse(r io.Reader) (*Report, error) {
 	return rep, nil
 }
 
+// readMessage reads a message's header with the one header parser
+// (mailtext.ParseHeader), within the limits every reader of a message
+// shares, and wraps its body as go-message does.
+func readMessage(r io.Reader) (*message.Entity, error) {
+	head, err := mailtext.ReadHead(r)
+	if err != nil {
+		return nil, err
+	}
+	h, err := mailtext.ParseHeader(head)
+	if err != nil {
+		return nil, err
+	}
+	return message.New(message.Header{Header: h.Textproto()}, io.MultiReader(bytes.NewReader(head[h.BodyOffset():]), r))
+}
+
 // complete reports whether the part that makes the report has been read:
 // the delivery status of a DSN, the feedback report of an ARF report.
 func (rep *Report) complete() bool {
@@ -130,9 +148,11 @@ func (rep *Report) part(p *message.Entity) error {
 		rep.FeedbackType = strings.ToLower(strings.TrimSpace(h.Get("Feedback-Type")))
 		rep.OriginalMailFrom = h.Get("Original-Mail-From")
 	case mt == "message/rfc822" || mt == "text/rfc822-headers" || mt == "message/rfc822-headers" || mt == "message/global":
-		// The original message or its header; a truncated one still has
-		// the fields wanted, so an error here is not fatal.
-		h, _ := textproto.ReadHeader(bufio.NewReader(io.LimitReader(p.Body, 256<<10)))
+		// The original message or its header; a truncated or malformed
+		// one still has the fields wanted in the fields that read before
+		// the fault (mailtext.LeadingFields), so an error is not fatal.
+		b, _ := io.ReadAll(io.LimitReader(p.Body, mimelimit.MaxHeaderBytes))
+		h, _ := mailtext.ParseHeader(mailtext.LeadingFields(b))
 		rep.ReturnPath, rep.ListUnsubscribe = h.Get("Return-Path"), h.Get("List-Unsubscribe")
 	}
 	return nil

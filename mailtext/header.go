@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	nettextproto "net/textproto"
+	"slices"
 
 	"github.com/emersion/go-message/textproto"
 
@@ -70,6 +72,37 @@ func LeadingFields(msg []byte) []byte {
 		return msg[:0]
 	}
 	return msg[:fs[len(fs)-1].end]
+}
+
+// ReadHead reads r until it has read the empty line that ends a header
+// section, r ends, or more than mimelimit.MaxHeaderBytes are read: at least
+// the header section, when it is within the limit.
+func ReadHead(r io.Reader) ([]byte, error) {
+	buf := make([]byte, 0, 4096)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+		from := max(0, len(buf)-2) // an empty line may start in what was read before
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case headEnds(buf, from) || len(buf) > mimelimit.MaxHeaderBytes || err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
+}
+
+// headEnds reports whether b holds an empty line that starts at or after
+// from: at the start of b, or after a line feed.
+func headEnds(b []byte, from int) bool {
+	if from == 0 && (bytes.HasPrefix(b, []byte("\n")) || bytes.HasPrefix(b, []byte("\r\n"))) {
+		return true
+	}
+	rest := b[from:]
+	return bytes.Contains(rest, []byte("\n\n")) || bytes.Contains(rest, []byte("\n\r\n"))
 }
 
 // scanHeader reads header lines from the start of msg. It returns the

@@ -2,8 +2,10 @@ package mailtext
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/sealgate/sealgate/internal/mimelimit"
 )
@@ -117,4 +119,38 @@ func TestTextprotoMatchesGoMessage(t *testing.T) {
 	if keys(got) != keys(want) {
 		t.Errorf("fields %s, go-message %s", keys(got), keys(want))
 	}
+}
+
+// TestReadHead: ReadHead stops once the empty line is read, wherever a
+// read ends, and reads no more than the header limit and one read.
+func TestReadHead(t *testing.T) {
+	msg := "A: 1\r\nB: 2\r\n\r\n" + strings.Repeat("body ", 10000)
+	for _, n := range []int{1, 2, 3, 7, 4096} {
+		head, err := ReadHead(iotest.OneByteReader(strings.NewReader(msg)))
+		if n > 1 {
+			head, err = ReadHead(&chunked{s: msg, n: n})
+		}
+		if err != nil || !strings.HasPrefix(string(head), "A: 1\r\nB: 2\r\n\r\n") || len(head) > 14+n {
+			t.Errorf("reads of %d: %d bytes, %v", n, len(head), err)
+		}
+	}
+	big := strings.Repeat("X: y\r\n", mimelimit.MaxHeaderBytes/6+10)
+	if head, _ := ReadHead(strings.NewReader(big + "\r\nbody")); len(head) <= mimelimit.MaxHeaderBytes || len(head) > 2*mimelimit.MaxHeaderBytes {
+		t.Errorf("header over the limit: read %d bytes", len(head))
+	}
+}
+
+// chunked reads s n bytes at a time.
+type chunked struct {
+	s string
+	n int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), c.n)], c.s)
+	c.s = c.s[k:]
+	return k, nil
 }

@@ -5,14 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
 
-	"github.com/sealgate/sealgate/internal/mimelimit"
 	"github.com/sealgate/sealgate/mailtext"
 	"github.com/sealgate/sealgate/policy/detect"
 	"github.com/sealgate/sealgate/policy/extract"
@@ -69,7 +67,7 @@ func (s *scan) whole(msg []byte, h *mailtext.Header) error {
 
 // message reads a message/rfc822 part and walks it.
 func (s *scan) message(r io.Reader, path string, depth int) error {
-	head, err := readHead(r)
+	head, err := mailtext.ReadHead(r)
 	if err != nil {
 		s.markUnreadable(path, unreadStructure)
 		return nil
@@ -89,37 +87,6 @@ func (s *scan) messageFrom(head []byte, r io.Reader, path string, depth int) err
 	}
 	ent, err := newEntity(h.Textproto(), io.MultiReader(bytes.NewReader(head[h.BodyOffset():]), r))
 	return s.walkMessage(ent, err, path, depth)
-}
-
-// readHead reads r until it has read the empty line that ends a header
-// section, r ends, or more than mimelimit.MaxHeaderBytes are read: at least
-// the header section, when it is within the limit.
-func readHead(r io.Reader) ([]byte, error) {
-	buf := make([]byte, 0, 4096)
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, len(buf))
-		}
-		from := max(0, len(buf)-2) // an empty line may start in what was read before
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		switch {
-		case headEnds(buf, from) || len(buf) > mimelimit.MaxHeaderBytes || err == io.EOF:
-			return buf, nil
-		case err != nil:
-			return buf, err
-		}
-	}
-}
-
-// headEnds reports whether b holds an empty line that starts at or after
-// from: at the start of b, or after a line feed.
-func headEnds(b []byte, from int) bool {
-	if from == 0 && (bytes.HasPrefix(b, []byte("\n")) || bytes.HasPrefix(b, []byte("\r\n"))) {
-		return true
-	}
-	rest := b[from:]
-	return bytes.Contains(rest, []byte("\n\n")) || bytes.Contains(rest, []byte("\n\r\n"))
 }
 
 // walkMessage walks a message whose header is read; err is what reading it
