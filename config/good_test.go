@@ -13,18 +13,7 @@ import (
 // value.
 func TestFullConfig(t *testing.T) {
 	t.Parallel()
-	const path = "testdata/good/full.yaml"
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Decode(path, data)
-	if err != nil {
-		t.Fatalf("decode:\n%v", err)
-	}
-	if err := c.Validate(Options{SkipFileChecks: true}); err != nil {
-		t.Fatalf("validate:\n%v", err)
-	}
+	c := loadNoFileChecks(t, "testdata/good/full.yaml")
 	dir, _ := filepath.Abs("testdata/good")
 	want := fullWant(dir)
 	want.src = c.src
@@ -173,4 +162,19 @@ func TestTLSPolicyFor(t *testing.T) {
 	if got := (DeliveryTLS{}).TLSPolicyFor("x.example"); got != TLSPolicyMay {
 		t.Errorf("empty policy gives %q, want may", got)
 	}
+}
+
+// loadNoFileChecks reads, decodes and validates the config at path, the
+// files it names left unchecked; any problem ends the test.
+func loadNoFileChecks(t *testing.T, path string) *Config {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseWith(path, data, Options{SkipFileChecks: true})
+	if err != nil {
+		t.Fatalf("%s:\n%v", path, err)
+	}
+	return c
 }
