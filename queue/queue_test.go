@@ -575,18 +575,7 @@ func TestWrongSpoolKeyChangesNothing(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
-	q := startQueue(t, dir, c, nil)
-	var ids []string
-	for range 3 {
-		e := env("dr@example.net")
-		e.Hold = true
-		id, err := q.Enqueue(context.Background(), e, testMsg())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	q.Close(context.Background())
+	ids := spoolHeld(t, dir, c, 3)
 	before := spoolFiles(t, dir)
 
 	other := bytes.Repeat([]byte{8}, 32)
@@ -615,18 +604,7 @@ func TestDamagedFirstRecordIsNotAWrongKey(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome { return all(d, nil, false) }}
-	q := startQueue(t, dir, c, nil)
-	var ids []string
-	for range 2 {
-		e := env("dr@example.net")
-		e.Hold = true
-		id, err := q.Enqueue(context.Background(), e, testMsg())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	q.Close(context.Background())
+	ids := spoolHeld(t, dir, c, 2)
 	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 	if len(segs) != 1 {
 		t.Fatalf("segments %v, want one", segs)
@@ -703,4 +681,23 @@ func TestSuccessNoticeOnlyWhereNotifyStopped(t *testing.T) {
 			t.Errorf("notice has %q:\n%s", other, body)
 		}
 	}
+}
+
+// spoolHeld leaves n messages held in the spool at dir, the queue closed,
+// and returns their IDs.
+func spoolHeld(t *testing.T, dir string, c mail.Courier, n int) []string {
+	t.Helper()
+	q := startQueue(t, dir, c, nil)
+	var ids []string
+	for range n {
+		e := env("dr@example.net")
+		e.Hold = true
+		id, err := q.Enqueue(context.Background(), e, testMsg())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	q.Close(context.Background())
+	return ids
 }
