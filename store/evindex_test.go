@@ -14,11 +14,7 @@ import (
 // (case-insensitive), and a later outcome without a method keeps the method.
 func testEvidenceIndex(t *testing.T, o Options) {
 	ctx := context.Background()
-	db, err := OpenDB(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t, o)
 	at := time.Date(2026, 12, 7, 0, 10, 0, 0, time.UTC)
 	acc := []IndexEntry{
 		{QueueID: "Q1", Rcpt: "Pat@Example.net", Node: "gw-a", AuditFile: "/a/audit.log", Accepted: at, AcceptedSeq: 7, Client: "ehr"},
@@ -72,11 +68,7 @@ func testEvidenceIndex(t *testing.T, o Options) {
 // whose latest outcome is recent, and every recent row.
 func testEvidenceIndexPrune(t *testing.T, o Options) {
 	ctx := context.Background()
-	db, err := OpenDB(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t, o)
 	cutoff := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	old, recent := cutoff.Add(-time.Hour), cutoff.Add(time.Hour)
 	var acc []IndexEntry

@@ -317,3 +317,14 @@ func TestMigrationVersions(t *testing.T) {
 		}
 	}
 }
+
+// openTestDB opens the store o names as a DB, closed when the test ends.
+func openTestDB(t *testing.T, o Options) *DB {
+	t.Helper()
+	db, err := OpenDB(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

@@ -13,11 +13,7 @@ func TestMTASTSPolicies(t *testing.T) {
 	for name, target := range targets {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := OpenDB(ctx, target(t)(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := openTestDB(t, target(t)(t))
 			now := time.Now()
 			save := func(domain, policy string, expires time.Time) {
 				if err := db.SaveMTASTSPolicy(ctx, domain, []byte(policy), expires); err != nil {

@@ -13,11 +13,7 @@ func TestTLSResults(t *testing.T) {
 	for name, target := range targets {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := OpenDB(ctx, target(t)(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := openTestDB(t, target(t)(t))
 			add := func(day, domain, detail string, n int) {
 				if err := db.AddTLSResults(ctx, day, domain, `{"p":1}`, detail, n); err != nil {
 					t.Fatal(err)
