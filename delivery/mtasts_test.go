@@ -149,17 +149,20 @@ func TestMTASTSFetchFailureReported(t *testing.T) {
 }
 
 // "TLS-Required: No" waives MTA-STS only when the operator allows it, and
-// never the delivery's own level.
+// never the delivery's own level; only a field of a header that reads
+// waives it, never a line of the body behind a header that does not.
 func TestTLSRequiredNo(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name          string
 		honor, verify bool
 		deliver       bool
+		prefix        string // put before the test message
 	}{
-		{"not honoured", false, false, false},
-		{"honoured", true, false, true},
-		{"honoured but PHI", true, true, false},
+		{"not honoured", false, false, false, "TLS-Required: No\r\n"},
+		{"honoured", true, false, true, "TLS-Required: No\r\n"},
+		{"honoured but PHI", true, true, false, "TLS-Required: No\r\n"},
+		{"in the body of an unreadable header", true, false, false, "X-Note: a\r\nnot a field\r\n\r\nTLS-Required: No\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -167,7 +170,7 @@ func TestTLSRequiredNo(t *testing.T) {
 			_, sink := w.mx(10, smtpsink.Options{TLS: sinkTLS(t, w, "self-signed", "mx1.partner.test")})
 			c := w.client(Config{MTASTS: w.stsPolicy("enforce", "*.partner.test"), HonorTLSRequiredNo: tc.honor})
 			d := newDelivery("b@partner.test")
-			d.Body = append([]byte("TLS-Required: No\r\n"), d.Body...)
+			d.Body = append([]byte(tc.prefix), d.Body...)
 			if tc.verify {
 				d.TLS = mail.TLSVerify
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/sealgate/sealgate/dane"
 	"github.com/sealgate/sealgate/mail"
+	"github.com/sealgate/sealgate/mailtext"
 	"github.com/sealgate/sealgate/mtasts"
 	"github.com/sealgate/sealgate/tlsrpt"
 )
@@ -123,15 +124,11 @@ func requireAuthenticated(h *hop) {
 }
 
 // tlsRequiredNo reports whether the message header has "TLS-Required: No"
-// (RFC 8689 §5.1; case-insensitive, surrounding space ignored).
+// (RFC 8689 §5.1; case-insensitive, surrounding space ignored). A header
+// that does not read (mailtext.ParseHeader) waives nothing.
 func tlsRequiredNo(body []byte) bool {
-	for _, line := range strings.Split(string(header(body)), "\r\n") {
-		name, value, ok := strings.Cut(line, ":")
-		if ok && strings.EqualFold(strings.TrimSpace(name), "TLS-Required") {
-			return strings.EqualFold(strings.TrimSpace(value), "No")
-		}
-	}
-	return false
+	h, err := mailtext.ParseHeader(body)
+	return err == nil && strings.EqualFold(h.Get("TLS-Required"), "No")
 }
 
 // applySTS applies the domain's MTA-STS policy (RFC 8461 §4, §5): in
