@@ -230,7 +230,7 @@ func walkPages(t *testing.T, axe, lang, accept, zone, until string) {
 	secret, err = base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(shown, " ", ""))
 	w.must(err)
 	w.eval(fmt.Sprintf(`document.querySelector('#code').value = %q; document.querySelector('#check-totp').click()`,
-		totp.Code(secret, totp.Step(h.clk.now()), totp.Digits)))
+		totp.Code(secret, totp.Step(h.clk.Now()), totp.Digits)))
 	w.at("/message", tr("message.title"), "message")
 	var got string
 	w.must(w.b.Eval(ctx, `document.querySelector('#until').textContent`, &got))

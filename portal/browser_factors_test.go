@@ -61,7 +61,7 @@ func TestBrowserSecondFactors(t *testing.T) {
 	must(b.Eval(ctx, `document.querySelector('#secret').textContent`, &shown))
 	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(shown, " ", ""))
 	must(err)
-	otp := totp.Code(secret, totp.Step(h.clk.now()), totp.Digits)
+	otp := totp.Code(secret, totp.Step(h.clk.Now()), totp.Digits)
 	must(b.Eval(ctx, fmt.Sprintf(`document.querySelector('#code').value = %q; document.querySelector('#check-totp').click()`, otp), nil))
 	at("/message", "Your secure message")
 	checkLabels(t, ctx, b)

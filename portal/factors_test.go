@@ -36,7 +36,7 @@ func TestPasswordSetOnFirstVisitThenRequired(t *testing.T) {
 	}
 
 	again := h.browser()
-	h.clk.add(time.Minute)
+	h.clk.Add(time.Minute)
 	p = again.login(tok, "pat@home.example")
 	if !strings.Contains(p.body, "Enter your password") {
 		t.Fatalf("returning visit: %s", p.body)
@@ -88,7 +88,7 @@ func TestTOTPEnrolThenRequiredOncePerCode(t *testing.T) {
 	if !strings.Contains(p.body, "did not match") {
 		t.Fatal("wrong enrolment code accepted")
 	}
-	code := totp.Code(secret, totp.Step(h.clk.now()), totp.Digits)
+	code := totp.Code(secret, totp.Step(h.clk.Now()), totp.Digits)
 	p = b.post("/totp", url.Values{"csrf": {p.csrf()}, "code": {code}})
 	if p.url != "/message" {
 		t.Fatalf("after enrolment: %s %s", p.url, p.body)
@@ -103,8 +103,8 @@ func TestTOTPEnrolThenRequiredOncePerCode(t *testing.T) {
 	if !strings.Contains(p.body, "did not work") {
 		t.Fatal("a used authenticator code worked again")
 	}
-	h.clk.add(totp.Period)
-	p = again.post("/totp", url.Values{"csrf": {p.csrf()}, "code": {totp.Code(secret, totp.Step(h.clk.now()), totp.Digits)}})
+	h.clk.Add(totp.Period)
+	p = again.post("/totp", url.Values{"csrf": {p.csrf()}, "code": {totp.Code(secret, totp.Step(h.clk.Now()), totp.Digits)}})
 	if p.url != "/message" || !strings.Contains(p.body, "Your MRI report") {
 		t.Fatalf("fresh authenticator code: %s", p.url)
 	}

@@ -125,20 +125,20 @@ func TestNetworkLimit(t *testing.T) {
 func TestTooManyRequestsRetryAfter(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.MaxRequestsPerClient = 5 })
 	b := h.browser()
-	h.clk.add(20 * time.Second) // the window starts here and ends 60 s later
+	h.clk.Add(20 * time.Second) // the window starts here and ends 60 s later
 	for i := range 5 {
 		if p := b.get("/"); p.status != http.StatusOK {
 			t.Fatalf("request %d: %d", i, p.status)
 		}
 	}
-	h.clk.add(20 * time.Second)
+	h.clk.Add(20 * time.Second)
 	for _, path := range []string{"/", "/static/style.css", "/m/" + madeUpToken(), "/pickup"} {
 		p := b.get(path)
 		if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "40" {
 			t.Fatalf("%s over the limit: %d Retry-After %q", path, p.status, p.header.Get("Retry-After"))
 		}
 	}
-	h.clk.add(40 * time.Second)
+	h.clk.Add(40 * time.Second)
 	if p := b.get("/"); p.status != http.StatusOK {
 		t.Fatalf("after Retry-After: %d", p.status)
 	}

@@ -16,22 +16,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/store"
 )
-
-// clock is a settable test clock shared by the store and the server.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // outbox records the mail the portal hands to the gateway.
 type outbox struct {
@@ -77,7 +65,7 @@ type harness struct {
 	srv  *Server
 	ts   *httptest.Server
 	out  *outbox
-	clk  *clock
+	clk  *testenv.Clock
 	reg  *prometheus.Registry
 	dir  string // the store's data folder
 	opts Options
@@ -91,13 +79,13 @@ func newHarness(t *testing.T, tune func(*Options)) *harness {
 // newHarnessOn uses the store backend ("sqlite" or a postgres:// URL).
 func newHarnessOn(t *testing.T, backend string, tune func(*Options)) *harness {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	master, err := keywrap.NewMaster(bytes.Repeat([]byte{3}, keywrap.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	st, err := store.Open(context.Background(), store.Options{Backend: backend, Dir: dir, Master: master, TTL: 72 * time.Hour, Now: clk.now})
+	st, err := store.Open(context.Background(), store.Options{Backend: backend, Dir: dir, Master: master, TTL: 72 * time.Hour, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +95,7 @@ func newHarnessOn(t *testing.T, backend string, tune func(*Options)) *harness {
 		Store: st, Master: master, Sender: h.out, From: "portal@clinic.example",
 		SessionIdle: 15 * time.Minute, CodeTTL: 10 * time.Minute, MaxCodeAttempts: 3,
 		Branding:   Branding{Organization: "Example Clinic", Color: "#00695c", Support: "Call 555-0100"},
-		Registerer: h.reg, Now: clk.now,
+		Registerer: h.reg, Now: clk.Now,
 	}
 	if tune != nil {
 		tune(&opts)

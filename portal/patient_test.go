@@ -83,7 +83,7 @@ func TestDeadLinksHelpfulAndAlike(t *testing.T) {
 func TestExpiredLinkLooksMadeUp(t *testing.T) {
 	h := newHarness(t, func(o *Options) { clinic(o); o.SessionIdle = 200 * time.Hour })
 	expired := h.put("m1", "pat@home.example", sampleContent())
-	h.clk.add(73 * time.Hour)
+	h.clk.Add(73 * time.Hour)
 	a, b := h.browser(), h.browser()
 	pa, pb := a.get("/m/"+expired), b.get("/m/"+strings.Repeat("Z", len(expired)))
 	ca := a.post("/code/send", url.Values{"csrf": {pa.csrf()}})

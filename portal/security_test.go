@@ -53,14 +53,14 @@ func TestRevokedAndExpiredLinks(t *testing.T) {
 	}
 	b := h.browser()
 	b.login(expired, "pat@home.example")
-	h.clk.add(72 * time.Hour)
+	h.clk.Add(72 * time.Hour)
 	if p := b.get("/message"); p.status != http.StatusGone || strings.Contains(p.text(), "MRI") {
 		t.Fatalf("expired message: %d", p.status)
 	}
 	if p := b.get("/attachment/0"); p.status != http.StatusGone || strings.Contains(p.text(), "PDF") {
 		t.Fatalf("expired attachment: %d", p.status)
 	}
-	h.clk.add(-72 * time.Hour) // the store purged nothing yet; go back and revoke while signed in
+	h.clk.Add(-72 * time.Hour) // the store purged nothing yet; go back and revoke while signed in
 	h.st.Revoke(context.Background(), "m2", "test")
 	if p := b.get("/message"); p.status != http.StatusGone {
 		t.Fatalf("revoked while signed in: %d", p.status)
@@ -152,11 +152,11 @@ func TestIdleTimeout(t *testing.T) {
 	tok := h.put("m1", "pat@home.example", sampleContent())
 	b := h.browser()
 	b.login(tok, "pat@home.example")
-	h.clk.add(14 * time.Minute)
+	h.clk.Add(14 * time.Minute)
 	if p := b.get("/message"); p.status != http.StatusOK {
 		t.Fatalf("active session closed early: %d", p.status)
 	}
-	h.clk.add(15 * time.Minute)
+	h.clk.Add(15 * time.Minute)
 	p := b.get("/message")
 	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, "session has ended") || strings.Contains(p.body, "MRI") {
 		t.Fatalf("idle session: %d\n%s", p.status, p.body)
@@ -219,14 +219,14 @@ func TestClientLimits(t *testing.T) {
 		t.Errorf("client_limited failures %v", v)
 	}
 	// Code requests: 2 so far (a, b); the 3rd is served, the 4th is not.
-	h.clk.add(time.Minute) // past the per-session resend pause
+	h.clk.Add(time.Minute) // past the per-session resend pause
 	before := len(h.out.all())
 	b.start(tokB)
 	h.browser().start(tokB)
 	if got := len(h.out.all()) - before; got != 1 {
 		t.Fatalf("%d codes sent past the per-client limit, want 1", got)
 	}
-	h.clk.add(15 * time.Minute)
+	h.clk.Add(15 * time.Minute)
 	v, err := h.srv.over(context.Background(), h.srv.rates.failures, "127.0.0.1")
 	if err != nil || !v.ok {
 		t.Fatal("the client window did not expire")

@@ -5,13 +5,15 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 func TestSessionsSweptWithoutScrapes(t *testing.T) {
-	clk := &clock{t: time.Unix(1_800_000_000, 0)}
-	ss := newSessions(time.Minute, clk.now)
+	clk := testenv.NewClock(time.Unix(1_800_000_000, 0))
+	ss := newSessions(time.Minute, clk.Now)
 	old := ss.create("m1")
-	clk.add(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	ss.create("m2") // creating a session sweeps the idle ones
 	ss.mu.Lock()
 	_, kept := ss.m[old.id]

@@ -53,7 +53,7 @@ func testSharedSessions(t *testing.T, backend string) {
 	if backend == "sqlite" {
 		checkWrappedSessions(t, h.dir, p.csrf())
 	}
-	h.clk.add(16 * time.Minute)
+	h.clk.Add(16 * time.Minute)
 	if p := b.get("/message"); p.status != http.StatusUnauthorized {
 		t.Fatalf("idle session on node 2: %d", p.status)
 	}

@@ -27,7 +27,7 @@ func testConsents(t *testing.T, e env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ID == "" || c.Address != "pat@home.test" || !c.At.Equal(e.clk.now()) {
+	if c.ID == "" || c.Address != "pat@home.test" || !c.At.Equal(e.clk.Now()) {
 		t.Fatalf("added: %+v", c)
 	}
 	if _, err := e.s.AddConsent(ctx, Consent{Address: "pat@home.test", Warning: "w", Channel: "phone", RecordedBy: "uid=0"}); !errors.Is(err, ErrConsentExists) {
@@ -41,9 +41,9 @@ func testConsents(t *testing.T, e env) {
 		t.Fatal("a consent applied to another address")
 	}
 
-	e.clk.add(time.Hour)
+	e.clk.Add(time.Hour)
 	r, err := e.s.RevokeConsent(ctx, "pat@home.test", "uid=1000(clerk)")
-	if err != nil || r.ID != c.ID || !r.Revoked.Equal(e.clk.now()) || r.RevokedBy != "uid=1000(clerk)" {
+	if err != nil || r.ID != c.ID || !r.Revoked.Equal(e.clk.Now()) || r.RevokedBy != "uid=1000(clerk)" {
 		t.Fatalf("revoke: %+v %v", r, err)
 	}
 	if _, ok, err := e.s.ActiveConsent(ctx, "pat@home.test"); ok || err != nil {

@@ -12,26 +12,14 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/pgtest"
+	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/sealgate/sealgate/portal/keywrap"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // env is one store under test and a way to read its raw bytes at rest.
 type env struct {
 	s      *Store
-	clk    *clock
+	clk    *testenv.Clock
 	dir    string
 	atRest func(t *testing.T) []byte // every stored byte: database and encrypted content files
 }
@@ -89,8 +77,8 @@ func newEnv(t *testing.T, backend, dir string) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	s, err := Open(context.Background(), Options{Backend: backend, Dir: dir, Master: m, TTL: 24 * time.Hour, Now: clk.now})
+	clk := testenv.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	s, err := Open(context.Background(), Options{Backend: backend, Dir: dir, Master: m, TTL: 24 * time.Hour, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +140,7 @@ func testRoundTrip(t *testing.T, e env) {
 	if err != nil || m.ID != "q1.0" || m.Recipient != "patient@home.example" || m.Attachments != 1 {
 		t.Fatalf("lookup: %+v %v", m, err)
 	}
-	if !m.Expires.Equal(e.clk.now().Add(24 * time.Hour)) {
+	if !m.Expires.Equal(e.clk.Now().Add(24 * time.Hour)) {
 		t.Fatalf("expires %v", m.Expires)
 	}
 	if _, err := e.s.Lookup(ctx, tok+"x"); !errors.Is(err, ErrNotFound) {
@@ -216,14 +204,14 @@ func testRevoke(t *testing.T, e env) {
 func testExpiry(t *testing.T, e env) {
 	ctx := context.Background()
 	it := sample()
-	it.Expires = e.clk.now().Add(time.Hour)
+	it.Expires = e.clk.Now().Add(time.Hour)
 	if _, err := e.s.Put(ctx, it); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := e.s.Purge(ctx); err != nil || n != 0 {
 		t.Fatalf("early purge removed %d: %v", n, err)
 	}
-	e.clk.add(time.Hour)
+	e.clk.Add(time.Hour)
 	if _, err := e.s.Open(ctx, "q1.0"); !errors.Is(err, ErrGone) {
 		t.Fatalf("open after expiry: %v", err)
 	}
@@ -265,7 +253,7 @@ func testCode(t *testing.T, e env) {
 		t.Fatalf("replayed code: %v", err)
 	}
 	e.s.SetCode(ctx, "q1.0", good, policy)
-	e.clk.add(policy.TTL)
+	e.clk.Add(policy.TTL)
 	if err := e.s.CheckCode(ctx, "q1.0", good, policy); !errors.Is(err, ErrCodeWrong) {
 		t.Fatalf("expired code: %v", err)
 	}
@@ -293,7 +281,7 @@ func testCodeLockout(t *testing.T, e env) {
 	if err := e.s.SetCode(ctx, "q1.0", good, policy); !errors.Is(err, ErrLocked) {
 		t.Fatalf("new code while locked: %v", err)
 	}
-	e.clk.add(policy.Lockout)
+	e.clk.Add(policy.Lockout)
 	if err := e.s.SetCode(ctx, "q1.0", good, policy); err != nil {
 		t.Fatalf("new code after lockout: %v", err)
 	}
@@ -417,7 +405,7 @@ func testCredentials(t *testing.T, e env) {
 
 func testSessions(t *testing.T, e env) {
 	ctx := context.Background()
-	now := e.clk.now()
+	now := e.clk.Now()
 	if err := e.s.PutSession(ctx, "cookie-1", []byte(`{"csrf":"secret-csrf"}`), now); err != nil {
 		t.Fatal(err)
 	}

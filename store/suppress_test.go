@@ -27,13 +27,13 @@ func testSuppressions(t *testing.T, e env) {
 		}
 	}
 	// A second entry for the same address updates reason and time.
-	e.clk.add(time.Hour)
+	e.clk.Add(time.Hour)
 	if err := e.s.Suppress(ctx, Suppression{Domain: "news.clinic.test", Address: "pat@home.test", Reason: ReasonComplaint}); err != nil {
 		t.Fatal(err)
 	}
 	e.s.Suppress(ctx, Suppression{Domain: "a.test", Address: "x@y.test", Reason: ReasonManual})
 	all, err := e.s.Suppressions(ctx, "")
-	if err != nil || len(all) != 2 || all[0].Domain != "a.test" || all[1].Reason != ReasonComplaint || !all[1].At.Equal(e.clk.now()) {
+	if err != nil || len(all) != 2 || all[0].Domain != "a.test" || all[1].Reason != ReasonComplaint || !all[1].At.Equal(e.clk.Now()) {
 		t.Fatalf("all: %+v %v", all, err)
 	}
 	one, err := e.s.Suppressions(ctx, "news.clinic.test")

@@ -127,3 +127,16 @@ func TestBufferConcurrentWritesAndReads(t *testing.T) {
 		t.Fatalf("Buffer holds %d bytes, want 800", len(got))
 	}
 }
+
+// Clock reads what it was set to and moves only when told.
+func TestClock(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	c := NewClock(t0)
+	if !c.Now().Equal(t0) || !c.Now().Equal(t0) {
+		t.Fatalf("Now = %v, want %v", c.Now(), t0)
+	}
+	c.Add(90 * time.Second)
+	if want := t0.Add(90 * time.Second); !c.Now().Equal(want) {
+		t.Fatalf("after Add: %v, want %v", c.Now(), want)
+	}
+}
