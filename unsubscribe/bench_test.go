@@ -15,7 +15,9 @@ func BenchmarkAddHeaders(b *testing.B) {
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
 		tok := tk.Make("clinic.test", "pat@example.net")
-		_ = AddHeaders(msg, Link("https://secure.clinic.test", tok), "", tok)
+		if _, err := AddHeaders(msg, Link("https://secure.clinic.test", tok), "", tok); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -33,7 +33,14 @@ func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome 
 		token := c.Tokens.Make(domain, r.Addr)
 		one := *d
 		one.Rcpts = []mail.Rcpt{r}
-		one.Body = AddHeaders(d.Body, Link(c.BaseURL, token), c.Mailto, token)
+		body, err := AddHeaders(d.Body, Link(c.BaseURL, token), c.Mailto, token)
+		if err != nil {
+			// Never sent without sealgate's own unsubscribe link, nor
+			// with one a header it cannot read might contradict.
+			out = append(out, mail.Outcome{Rcpt: r.Addr, Err: err, Permanent: true})
+			continue
+		}
+		one.Body = body
 		out = append(out, c.Next.Deliver(ctx, &one)...)
 	}
 	return out

@@ -2,6 +2,7 @@ package unsubscribe
 
 import (
 	"bytes"
+	"errors"
 	"net/url"
 	"strings"
 
@@ -22,16 +23,20 @@ func Link(baseURL, token string) string {
 	return strings.TrimSuffix(baseURL, "/") + "/u/" + token
 }
 
+// ErrMalformed is AddHeaders' error for a message whose header does not
+// read (mailtext.ParseHeader): the fields cannot be put in it with any
+// certainty that no other List-Unsubscribe stays. It quotes nothing of the
+// message.
+var ErrMalformed = errors.New("unsubscribe: message header cannot be read")
+
 // AddHeaders returns msg (CRLF line endings) with any List-Unsubscribe and
 // List-Unsubscribe-Post fields it had removed and these put first:
 // List-Unsubscribe with link and, when mailto is set, a mailto: URI whose
-// subject carries the token; List-Unsubscribe-Post with PostValue. A
-// message whose header does not read (mailtext.ParseHeader) is returned as
-// it is: the DKIM signer after this courier refuses it.
-func AddHeaders(msg []byte, link, mailto, token string) []byte {
+// subject carries the token; List-Unsubscribe-Post with PostValue.
+func AddHeaders(msg []byte, link, mailto, token string) ([]byte, error) {
 	h, err := mailtext.ParseHeader(msg)
 	if err != nil {
-		return msg
+		return nil, ErrMalformed
 	}
 	uris := "<" + link + ">"
 	if mailto != "" {
@@ -47,5 +52,5 @@ func AddHeaders(msg []byte, link, mailto, token string) []byte {
 		}
 	}
 	out.Write(msg[len(h.Fields()):])
-	return out.Bytes()
+	return out.Bytes(), nil
 }

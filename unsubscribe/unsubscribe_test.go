@@ -3,9 +3,11 @@ package unsubscribe
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/sealgate/sealgate/internal/hostile"
 	"github.com/sealgate/sealgate/mail"
 )
 
@@ -48,20 +50,45 @@ func TestTokens(t *testing.T) {
 func TestAddHeaders(t *testing.T) {
 	msg := "From: a@news.test\r\nList-Unsubscribe: <https://elsewhere.test/x>,\r\n <mailto:x@elsewhere.test>\r\n" +
 		"Subject: hi\r\nlist-unsubscribe-post: List-Unsubscribe=One-Click\r\n\r\nbody\r\nList-Unsubscribe: in the body\r\n"
-	got := string(AddHeaders([]byte(msg), "https://p.test/u/T", "u@news.test", "T"))
+	got := string(addHeaders(t, msg, "u@news.test"))
 	want := "List-Unsubscribe: <https://p.test/u/T>, <mailto:u@news.test?subject=unsubscribe%20T>\r\n" +
 		"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nFrom: a@news.test\r\nSubject: hi\r\n\r\nbody\r\nList-Unsubscribe: in the body\r\n"
 	if got != want {
 		t.Fatalf("got\n%q\nwant\n%q", got, want)
 	}
-	if got := string(AddHeaders([]byte("From: a@b.test\r\n\r\nx\r\n"), "https://p.test/u/T", "", "T")); !strings.HasPrefix(got, "List-Unsubscribe: <https://p.test/u/T>\r\n") {
+	if got := string(addHeaders(t, "From: a@b.test\r\n\r\nx\r\n", "")); !strings.HasPrefix(got, "List-Unsubscribe: <https://p.test/u/T>\r\n") {
 		t.Fatalf("without mailto: %q", got)
 	}
-	// A header that does not read is left as it is, for the signer after
-	// this courier to refuse.
-	bad := "From: a@b.test\r\nList-Unsubscribe: <x>\r\nX: a\x00b\r\n\r\nbody\r\n"
-	if got := string(AddHeaders([]byte(bad), "https://p.test/u/T", "", "T")); got != bad {
-		t.Fatalf("unreadable header: %q", got)
+}
+
+func addHeaders(t *testing.T, msg, mailto string) []byte {
+	t.Helper()
+	out, err := AddHeaders([]byte(msg), "https://p.test/u/T", mailto, "T")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestHostileHeaders: marketing mail whose header does not read (the shared
+// table) is refused, each recipient bounced with ErrMalformed, rather than
+// sent without sealgate's link or with one a hidden field might
+// contradict; nothing reaches the next courier.
+func TestHostileHeaders(t *testing.T) {
+	rec := &recorder{}
+	c := &Courier{Tokens: tokens(t, 1), BaseURL: "https://p.test/", Marketing: func(string) bool { return true }, Next: rec}
+	for _, h := range hostile.Headers() {
+		if _, err := AddHeaders(h.Msg, "https://p.test/u/T", "", "T"); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: AddHeaders: %v", h.Name, err)
+		}
+		out := c.Deliver(context.Background(), &mail.Delivery{From: "a@news.test", Client: "news",
+			Rcpts: []mail.Rcpt{{Addr: "x@r.test"}}, Body: h.Msg})
+		if len(out) != 1 || !errors.Is(out[0].Err, ErrMalformed) || !out[0].Permanent {
+			t.Errorf("%s: outcomes %+v", h.Name, out)
+		}
+	}
+	if len(rec.got) != 0 {
+		t.Errorf("%d deliveries passed on", len(rec.got))
 	}
 }
 
