@@ -2,7 +2,6 @@ package pgp
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"io"
 	"strings"
@@ -11,54 +10,10 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/emersion/go-message"
+	"github.com/sealgate/sealgate/encrypt/internal/testmsg"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// attachment is binary content that must survive the round trip exactly.
-var attachment = func() []byte {
-	b := make([]byte, 3000)
-	for i := range b {
-		b[i] = byte(i * 7)
-	}
-	return b
-}()
-
-// mixedMessage is a multipart/mixed message with a text part and a PDF.
-func mixedMessage() []byte {
-	enc := base64.StdEncoding.EncodeToString(attachment)
-	var att strings.Builder
-	for len(enc) > 76 {
-		att.WriteString(enc[:76] + "\r\n")
-		enc = enc[76:]
-	}
-	att.WriteString(enc + "\r\n")
-	return []byte("From: Dr. House <house@example-clinic.org>\r\n" +
-		"To: patient@example.net\r\n" +
-		"Subject: Your biopsy results\r\n" +
-		"Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n" +
-		"Message-ID: <r1@example-clinic.org>\r\n" +
-		"MIME-Version: 1.0\r\n" +
-		"Content-Type: multipart/mixed; boundary=\"b1\"\r\n" +
-		"\r\n" +
-		"--b1\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\n" +
-		"\r\n" +
-		"Dear patient, the results are attached.\r\n" +
-		"--b1\r\n" +
-		"Content-Type: application/pdf; name=\"results.pdf\"\r\n" +
-		"Content-Disposition: attachment; filename=\"results.pdf\"\r\n" +
-		"Content-Transfer-Encoding: base64\r\n" +
-		"\r\n" +
-		att.String() +
-		"--b1--\r\n")
-}
-
-// bodyOf returns what follows the header of an RFC 5322 message.
-func bodyOf(msg []byte) []byte {
-	_, body, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
-	return body
-}
 
 // encryptedPart checks the PGP/MIME structure of out and returns its outer
 // header and the armored data.
@@ -104,7 +59,7 @@ func TestEncryptDecryptsWithGPG(t *testing.T) {
 	rcpt := newEntity(t, "patient@example.net", t0, 0)
 	archive := newEntity(t, "archive@example-clinic.org", t0, 0)
 	g.importKey(armoredPrivate(t, rcpt))
-	orig := mixedMessage()
+	orig := testmsg.Mixed()
 	out, err := Encrypt(EncryptRequest{Message: orig, To: []*openpgp.Entity{rcpt}, Archive: archive})
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +89,7 @@ func TestEncryptDecryptsWithGPG(t *testing.T) {
 // original body byte for byte and the attachment.
 func checkInner(t *testing.T, plain, orig []byte) {
 	t.Helper()
-	if !bytes.Equal(bodyOf(plain), bodyOf(orig)) {
+	if !bytes.Equal(testmsg.BodyOf(plain), testmsg.BodyOf(orig)) {
 		t.Errorf("decrypted body differs from the original")
 	}
 	m, err := message.Read(bytes.NewReader(plain))
@@ -161,8 +116,8 @@ func checkInner(t *testing.T, plain, orig []byte) {
 			got, _ = io.ReadAll(p.Body)
 		}
 	}
-	if !bytes.Equal(got, attachment) {
-		t.Errorf("attachment differs: got %d bytes, want %d", len(got), len(attachment))
+	if !bytes.Equal(got, testmsg.Attachment) {
+		t.Errorf("attachment differs: got %d bytes, want %d", len(got), len(testmsg.Attachment))
 	}
 }
 
@@ -171,7 +126,7 @@ func TestEncryptArchiveKeyDecrypts(t *testing.T) {
 	rcpt := newEntity(t, "patient@example.net", t0, 0)
 	archive := newEntity(t, "archive@example-clinic.org", t0, 0)
 	g.importKey(armoredPrivate(t, archive))
-	orig := mixedMessage()
+	orig := testmsg.Mixed()
 	out, err := Encrypt(EncryptRequest{Message: orig, To: []*openpgp.Entity{rcpt}, Archive: archive, Subject: "Neue Nachricht"})
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +148,7 @@ func TestEncryptSignedVerifiesWithGPG(t *testing.T) {
 	org := newEntity(t, "security@example-clinic.org", t0, 0)
 	g.importKey(armoredPrivate(t, rcpt))
 	g.importKey(armoredPublic(t, org))
-	orig := mixedMessage()
+	orig := testmsg.Mixed()
 	out, err := Encrypt(EncryptRequest{Message: orig, To: []*openpgp.Entity{rcpt}, Signer: org})
 	if err != nil {
 		t.Fatal(err)
@@ -210,11 +165,11 @@ func TestEncryptSignedVerifiesWithGPG(t *testing.T) {
 }
 
 func TestEncryptRejectsUnusableKeys(t *testing.T) {
-	if _, err := Encrypt(EncryptRequest{Message: mixedMessage()}); !errors.Is(err, ErrNoRecipient) {
+	if _, err := Encrypt(EncryptRequest{Message: testmsg.Mixed()}); !errors.Is(err, ErrNoRecipient) {
 		t.Errorf("no recipient: err = %v", err)
 	}
 	expired := newEntity(t, "old@example.net", t0, 3600)
-	_, err := Encrypt(EncryptRequest{Message: mixedMessage(), To: []*openpgp.Entity{expired}, Now: t0.Add(2 * time.Hour)})
+	_, err := Encrypt(EncryptRequest{Message: testmsg.Mixed(), To: []*openpgp.Entity{expired}, Now: t0.Add(2 * time.Hour)})
 	if err == nil {
 		t.Error("encrypted to an expired key")
 	}
@@ -245,7 +200,7 @@ func TestEncryptToGPGGeneratedKey(t *testing.T) {
 	if !ok {
 		t.Fatal("key exported by gpg not found in the keyring")
 	}
-	orig := mixedMessage()
+	orig := testmsg.Mixed()
 	out, err := Encrypt(EncryptRequest{Message: orig, To: []*openpgp.Entity{key}})
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +219,7 @@ func TestEncryptToGPGGeneratedKey(t *testing.T) {
 func TestEncryptConcurrently(t *testing.T) {
 	rcpt := newEntity(t, "patient@example.net", t0, 0)
 	org := newEntity(t, "security@example-clinic.org", t0, 0)
-	req := EncryptRequest{Message: mixedMessage(), To: []*openpgp.Entity{rcpt}, Signer: org}
+	req := EncryptRequest{Message: testmsg.Mixed(), To: []*openpgp.Entity{rcpt}, Signer: org}
 	errs := make(chan error, 8)
 	for range 8 {
 		go func() {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/sealgate/sealgate/encrypt/internal/testmsg"
 )
 
 func TestLoadSigningKey(t *testing.T) {
@@ -28,7 +29,7 @@ func TestLoadSigningKey(t *testing.T) {
 		t.Fatalf("protected key: %v", err)
 	}
 	rcpt := newEntity(t, "patient@example.net", t0, 0)
-	if _, err := Encrypt(EncryptRequest{Message: mixedMessage(), To: []*openpgp.Entity{rcpt}, Signer: e, Now: t0}); err != nil {
+	if _, err := Encrypt(EncryptRequest{Message: testmsg.Mixed(), To: []*openpgp.Entity{rcpt}, Signer: e, Now: t0}); err != nil {
 		t.Errorf("signing with the loaded key: %v", err)
 	}
 	for name, pass := range map[string][]byte{"protected.asc": []byte("wrong"), "public.asc": nil, "expired.asc": nil, "missing.asc": nil} {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sealgate/sealgate/encrypt/internal/testmsg"
 	"github.com/sealgate/sealgate/internal/testenv"
 )
 
@@ -43,7 +44,7 @@ func TestAuthEnvelopedDecryptsAndVerifiesWithOpenSSL(t *testing.T) {
 	dir := t.TempDir()
 	rcpt := gcmCert(t)
 	org := issue(t, certSpec{email: "security@example-clinic.org", key: testKey(t, 3)})
-	orig := mixedMessage()
+	orig := testmsg.Mixed()
 	out, err := Encrypt(EncryptRequest{Message: orig, To: []*x509.Certificate{rcpt},
 		Signer: &Signer{Cert: org, Key: testKey(t, 3)}})
 	if err != nil {

@@ -3,7 +3,6 @@ package smime
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"io"
 	"slices"
@@ -11,49 +10,10 @@ import (
 	"testing"
 
 	"github.com/emersion/go-message"
+	"github.com/sealgate/sealgate/encrypt/internal/testmsg"
 	"github.com/sealgate/sealgate/internal/testenv"
 	"github.com/smallstep/pkcs7"
 )
-
-// attachment is binary content that must survive the round trip exactly.
-var attachment = func() []byte {
-	b := make([]byte, 3000)
-	for i := range b {
-		b[i] = byte(i * 7)
-	}
-	return b
-}()
-
-func mixedMessage() []byte {
-	var att bytes.Buffer
-	enc := base64.StdEncoding.EncodeToString(attachment)
-	for len(enc) > 76 {
-		att.WriteString(enc[:76] + "\r\n")
-		enc = enc[76:]
-	}
-	att.WriteString(enc + "\r\n")
-	return []byte("From: Dr. House <house@example-clinic.org>\r\n" +
-		"To: patient@example.net\r\n" +
-		"Subject: Your biopsy results\r\n" +
-		"Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n" +
-		"Message-ID: <r1@example-clinic.org>\r\n" +
-		"MIME-Version: 1.0\r\n" +
-		"Content-Type: multipart/mixed; boundary=\"b1\"\r\n" +
-		"\r\n--b1\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\n\r\n" +
-		"Dear patient, the results are attached.\r\n" +
-		"--b1\r\n" +
-		"Content-Type: application/pdf; name=\"results.pdf\"\r\n" +
-		"Content-Disposition: attachment; filename=\"results.pdf\"\r\n" +
-		"Content-Transfer-Encoding: base64\r\n\r\n" +
-		att.String() +
-		"--b1--\r\n")
-}
-
-func bodyOf(msg []byte) []byte {
-	_, body, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
-	return body
-}
 
 // checkOuter checks the outer S/MIME header of out.
 func checkOuter(t *testing.T, out []byte, subject string) {
@@ -81,7 +41,7 @@ func checkInner(t *testing.T, plain, orig []byte) {
 	t.Helper()
 	plain = bytes.ReplaceAll(plain, []byte("\r\n"), []byte("\n"))
 	plain = bytes.ReplaceAll(plain, []byte("\n"), []byte("\r\n"))
-	if !bytes.Equal(bodyOf(plain), bodyOf(orig)) {
+	if !bytes.Equal(testmsg.BodyOf(plain), testmsg.BodyOf(orig)) {
 		t.Errorf("decrypted body differs from the original")
 	}
 	m, err := message.Read(bytes.NewReader(plain))
@@ -94,8 +54,8 @@ func checkInner(t *testing.T, plain, orig []byte) {
 	if _, p, _ := m.Header.ContentType(); p["protected-headers"] != "v1" {
 		t.Errorf("inner Content-Type lacks protected-headers: %v", p)
 	}
-	if got := pdfOf(t, m); !bytes.Equal(got, attachment) {
-		t.Errorf("attachment differs: got %d bytes, want %d", len(got), len(attachment))
+	if got := pdfOf(t, m); !bytes.Equal(got, testmsg.Attachment) {
+		t.Errorf("attachment differs: got %d bytes, want %d", len(got), len(testmsg.Attachment))
 	}
 }
 
@@ -122,7 +82,7 @@ func TestEncryptDecryptsWithOpenSSL(t *testing.T) {
 	dir := t.TempDir()
 	rcpt := issue(t, certSpec{email: "patient@example.net", key: testKey(t, 1)})
 	archive := issue(t, certSpec{email: "archive@example-clinic.org", key: testKey(t, 2)})
-	orig := mixedMessage()
+	orig := testmsg.Mixed()
 	out, err := Encrypt(EncryptRequest{Message: orig, To: []*x509.Certificate{rcpt}, Archive: archive})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +134,7 @@ func TestEncryptSignedVerifiesWithOpenSSL(t *testing.T) {
 	rcpt := issue(t, certSpec{email: "patient@example.net", key: testKey(t, 1)})
 	org := issue(t, certSpec{email: "security@example-clinic.org", key: testKey(t, 3)})
 	signer := &Signer{Cert: org, Key: testKey(t, 3)}
-	orig := mixedMessage()
+	orig := testmsg.Mixed()
 	out, err := Encrypt(EncryptRequest{Message: orig, To: []*x509.Certificate{rcpt}, Signer: signer, Subject: "Nachricht für Sie"})
 	if err != nil {
 		t.Fatal(err)
@@ -206,13 +166,13 @@ func TestEncryptRefusesWithoutInit(t *testing.T) {
 	pkcs7.ContentEncryptionAlgorithm = pkcs7.EncryptionAlgorithmDESCBC
 	defer func() { pkcs7.ContentEncryptionAlgorithm = old }()
 	rcpt := issue(t, certSpec{email: "patient@example.net"})
-	if _, err := Encrypt(EncryptRequest{Message: mixedMessage(), To: []*x509.Certificate{rcpt}}); !errors.Is(err, ErrNotInitialized) {
+	if _, err := Encrypt(EncryptRequest{Message: testmsg.Mixed(), To: []*x509.Certificate{rcpt}}); !errors.Is(err, ErrNotInitialized) {
 		t.Errorf("err = %v, want ErrNotInitialized", err)
 	}
 }
 
 func TestEncryptErrors(t *testing.T) {
-	if _, err := Encrypt(EncryptRequest{Message: mixedMessage()}); !errors.Is(err, ErrNoRecipient) {
+	if _, err := Encrypt(EncryptRequest{Message: testmsg.Mixed()}); !errors.Is(err, ErrNoRecipient) {
 		t.Errorf("no recipient: err = %v", err)
 	}
 	rcpt := issue(t, certSpec{email: "patient@example.net"})
@@ -225,7 +185,7 @@ func TestEncryptErrors(t *testing.T) {
 func TestEncryptConcurrently(t *testing.T) {
 	rcpt := issue(t, certSpec{email: "patient@example.net"})
 	org := issue(t, certSpec{email: "security@example-clinic.org", key: testKey(t, 3)})
-	req := EncryptRequest{Message: mixedMessage(), To: []*x509.Certificate{rcpt}, Signer: &Signer{Cert: org, Key: testKey(t, 3)}}
+	req := EncryptRequest{Message: testmsg.Mixed(), To: []*x509.Certificate{rcpt}, Signer: &Signer{Cert: org, Key: testKey(t, 3)}}
 	errs := make(chan error, 8)
 	for range 8 {
 		go func() {
