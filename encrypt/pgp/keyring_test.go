@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/sealgate/sealgate/encrypt/keydir/keydirtest"
 )
 
 // logBuffer returns a logger writing text lines into a buffer.
@@ -136,31 +137,9 @@ func TestKeyringReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := k.Lookup("new@example.org", t0); ok {
-		t.Fatal("empty keyring found a key")
-	}
-	writeFile(t, dir, "new.asc", armoredPublic(t, newEntity(t, "new@example.org", t0, 0)))
-	if changed, err := k.ReloadIfChanged(t0); err != nil || !changed {
-		t.Fatalf("ReloadIfChanged after adding a file = %v, %v", changed, err)
-	}
-	if _, ok := k.Lookup("new@example.org", t0); !ok {
-		t.Error("ReloadIfChanged did not pick up the new key")
-	}
-	if changed, err := k.ReloadIfChanged(t0); err != nil || changed {
-		t.Errorf("ReloadIfChanged without a change = %v, %v", changed, err)
-	}
-	if err := k.Reload(t0); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := k.Reload(t0); err == nil {
-		t.Error("Reload of a missing folder succeeded")
-	}
-	if _, ok := k.Lookup("new@example.org", t0); !ok {
-		t.Error("failed Reload dropped the previous index")
-	}
+	keydirtest.CheckReload(t, dir, t0, k,
+		func() { writeFile(t, dir, "new.asc", armoredPublic(t, newEntity(t, "new@example.org", t0, 0))) },
+		func() bool { _, ok := k.Lookup("new@example.org", t0); return ok })
 }
 
 func TestLoadKeyringMissingDir(t *testing.T) {

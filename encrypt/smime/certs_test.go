@@ -10,11 +10,12 @@ import (
 	"crypto/x509/pkix"
 	"log/slog"
 	"math/big"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/encrypt/keydir/keydirtest"
 )
 
 func TestCertStoreSkipsBadCertificates(t *testing.T) {
@@ -149,26 +150,9 @@ func TestCertStoreReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeTemp(t, dir, "new.pem", certPEM(issue(t, certSpec{email: "new@example.org"})))
-	if changed, err := s.ReloadIfChanged(t0); err != nil || !changed {
-		t.Fatalf("ReloadIfChanged after adding a file = %v, %v", changed, err)
-	}
-	if _, ok := s.Lookup("new@example.org", t0); !ok {
-		t.Error("ReloadIfChanged did not pick up the new certificate")
-	}
-	if changed, err := s.ReloadIfChanged(t0); err != nil || changed {
-		t.Errorf("ReloadIfChanged without a change = %v, %v", changed, err)
-	}
-	if err := s.Reload(t0); err != nil {
-		t.Fatal(err)
-	}
-	_ = os.RemoveAll(dir)
-	if err := s.Reload(t0); err == nil {
-		t.Error("Reload of a missing folder succeeded")
-	}
-	if _, ok := s.Lookup("new@example.org", t0); !ok {
-		t.Error("failed Reload dropped the previous index")
-	}
+	keydirtest.CheckReload(t, dir, t0, s,
+		func() { writeTemp(t, dir, "new.pem", certPEM(issue(t, certSpec{email: "new@example.org"}))) },
+		func() bool { _, ok := s.Lookup("new@example.org", t0); return ok })
 	if _, err := LoadCertStore(filepath.Join(dir, "nope"), t0, nil); err == nil {
 		t.Error("LoadCertStore of a missing folder succeeded")
 	}
