@@ -30,7 +30,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
-	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
+	sqlitedrv "modernc.org/sqlite"     // pure-Go SQLite driver "sqlite"
 
 	"github.com/sealgate/sealgate/internal/periodic"
 	"github.com/sealgate/sealgate/portal/keywrap"
@@ -230,7 +230,7 @@ func connectSQLite(ctx context.Context, dir string, readOnly bool) (*sql.DB, dia
 		return nil, dialect{}, fmt.Errorf("store: sqlite: %w", err)
 	}
 	db.SetMaxOpenConns(1) // one writer; the portal is not a hot path
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
 		return nil, dialect{}, fmt.Errorf("store: sqlite: %w", err)
 	}
@@ -239,6 +239,35 @@ func connectSQLite(ctx context.Context, dir string, readOnly bool) (*sql.DB, dia
 	}
 	return db, sqlite, nil
 }
+
+// sqliteOpenWait bounds how long opening waits for another process that
+// holds the database file's lock, as busy_timeout does for statements.
+const sqliteOpenWait = 10 * time.Second
+
+// pingSQLite opens the first connection, which applies the DSN's pragmas.
+// Switching a new file to WAL needs the file's exclusive lock, and SQLite
+// answers SQLITE_BUSY there at once, without its busy handler, when
+// another process (the gateway and a command, or nodes started together
+// on one folder) is opening the same file; such an open is tried again
+// until sqliteOpenWait has passed.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(sqliteOpenWait)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlitedrv.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqliteBusy || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
+// sqliteBusy is SQLite's primary result code SQLITE_BUSY.
+const sqliteBusy = 5
 
 // Start runs the expiry loop until ctx ends or Close is called.
 func (s *Store) Start(ctx context.Context) {
