@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +27,8 @@ type receiver struct {
 	fail   atomic.Bool // answer 503
 	mu     sync.Mutex
 	events []Event
-	bad    int // requests with a wrong signature or timestamp
+	taken  [][2]string // the body and X-Sealgate-Signature of each event taken
+	bad    int         // requests with a wrong signature or timestamp
 	tries  atomic.Int32
 }
 
@@ -51,6 +53,7 @@ func newReceiver(t testing.TB, secret string) *receiver {
 		var e Event
 		json.Unmarshal(body, &e)
 		r.events = append(r.events, e)
+		r.taken = append(r.taken, [2]string{string(body), req.Header.Get("X-Sealgate-Signature")})
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -166,4 +169,34 @@ func writeFile(p, content string, mode int) error {
 		return err
 	}
 	return os.Chmod(p, os.FileMode(mode))
+}
+
+// TestSignatureIsOpenSSLHMAC: a receiver that knows only the secret checks
+// the X-Sealgate-Signature of a delivered event with openssl: "sha256="
+// and the lower-case hex HMAC-SHA256 of the body as it came, nothing else.
+func TestSignatureIsOpenSSLHMAC(t *testing.T) {
+	t.Parallel()
+	openssl := testenv.Tool(t, "openssl")
+	r := newReceiver(t, "receiver-secret-for-openssl")
+	ob, err := Open(Options{Dir: t.TempDir(), Receivers: []Receiver{
+		{URL: r.srv.URL + "/hook", Secret: r.secret, Events: []string{"delivered"}, TLS: r.tlsConfig()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	ob.Add(Event{Event: "delivered", QueueID: "Q7", Recipient: "pat@example.net", Code: 250})
+	waitFor(t, "the delivered event", func() bool { return len(r.got()) == 1 })
+	r.mu.Lock()
+	body, sig := r.taken[0][0], r.taken[0][1]
+	r.mu.Unlock()
+	cmd := exec.Command(openssl, "dgst", "-sha256", "-hmac", string(r.secret), "-r")
+	cmd.Stdin = strings.NewReader(body)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("openssl dgst: %v", err)
+	}
+	mac, _, _ := strings.Cut(string(out), " ")
+	if want := "sha256=" + strings.TrimSpace(mac); sig != want || len(mac) != 64 {
+		t.Fatalf("X-Sealgate-Signature %q, openssl computes %q", sig, want)
+	}
 }
