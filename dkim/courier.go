@@ -2,9 +2,16 @@ package dkim
 
 import (
 	"context"
+	"errors"
 
 	"github.com/sealgate/sealgate/mail"
 )
+
+// StatusMalformed is the enhanced status (RFC 3463: other media error) of
+// a recipient bounced because its message cannot be signed: its header does
+// not read or has no single From. The DSN says so and quotes nothing of the
+// message.
+const StatusMalformed = "5.6.0"
 
 // Courier signs every message on its way to the next hop: it sits last,
 // after any encryption, so the signature covers the bytes on the wire.
@@ -15,13 +22,20 @@ type Courier struct {
 
 // Deliver signs d.Body for its From domain (unchanged when no key is
 // configured for it) and hands it on. A message that cannot be signed is
-// deferred, never sent unsigned against the configuration.
+// never sent unsigned against the configuration: one whose header does not
+// read, or has no single From, is bounced at once (status 5.6.0, the
+// message itself at fault: another attempt would read the same bytes),
+// any other failure is retried.
 func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome {
 	signed, err := c.Signer.Sign(d.Body)
 	if err != nil {
+		perm := errors.Is(err, ErrMalformed) || errors.Is(err, ErrNoFrom)
 		out := make([]mail.Outcome, len(d.Rcpts))
 		for i, r := range d.Rcpts {
-			out[i] = mail.Outcome{Rcpt: r.Addr, Err: err}
+			out[i] = mail.Outcome{Rcpt: r.Addr, Err: err, Permanent: perm}
+			if perm {
+				out[i].Enhanced = StatusMalformed
+			}
 		}
 		return out
 	}

@@ -3,6 +3,7 @@ package dkim
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/sealgate/sealgate/mail"
@@ -37,7 +38,8 @@ func TestCourierSignsBeforeHandingOn(t *testing.T) {
 		t.Fatalf("not signed:\n%s", next.got)
 	}
 	bad := &mail.Delivery{Body: []byte("no header at all"), Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}}}
-	if out := c.Deliver(context.Background(), bad); out[0].Err == nil || out[0].Permanent {
-		t.Fatalf("unsignable message: %+v, want a temporary error", out[0])
+	if out := c.Deliver(context.Background(), bad); !errors.Is(out[0].Err, ErrMalformed) || !out[0].Permanent ||
+		out[0].Enhanced != StatusMalformed {
+		t.Fatalf("unsignable message: %+v, want a permanent failure", out[0])
 	}
 }

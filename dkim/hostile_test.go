@@ -2,11 +2,13 @@ package dkim
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/sealgate/sealgate/internal/hostile"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/mailtext"
 )
 
@@ -17,6 +19,7 @@ import (
 // nothing of the message.
 func TestHostileHeaders(t *testing.T) {
 	f := getFixture(t)
+	courier := &Courier{Signer: f.signer, Next: &capture{}}
 	signed := 0
 	for _, c := range hostile.Headers() {
 		msg := bytes.ReplaceAll(c.Msg, []byte("amy@clinic.example"), []byte("billing@example-clinic.org"))
@@ -27,6 +30,7 @@ func TestHostileHeaders(t *testing.T) {
 			if !errors.Is(err, ErrMalformed) || strings.Contains(err.Error(), "Harriet") || out != nil {
 				t.Errorf("%s: Sign = %v; want ErrMalformed", c.Name, err)
 			}
+			checkBounced(t, c.Name, courier, msg)
 		case err != nil:
 			t.Errorf("%s: the CRLF form reads, yet Sign: %v", c.Name, err)
 		default:
@@ -39,5 +43,28 @@ func TestHostileHeaders(t *testing.T) {
 	}
 	if signed != 2 { // the two bare-LF cases, which CRLF mends
 		t.Errorf("%d hostile messages signed, want 2", signed)
+	}
+}
+
+// checkBounced: the courier bounces each recipient of msg at once
+// (permanent, status StatusMalformed, an error that quotes nothing of the
+// message) rather than deferring it until it expires, and hands nothing on.
+func checkBounced(t *testing.T, name string, c *Courier, msg []byte) {
+	t.Helper()
+	next := c.Next.(*capture)
+	next.got = nil
+	d := &mail.Delivery{Body: msg, Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}, {Addr: "lab@example.net"}}}
+	out := c.Deliver(context.Background(), d)
+	if len(out) != 2 {
+		t.Fatalf("%s: %d outcomes", name, len(out))
+	}
+	for _, o := range out {
+		if !errors.Is(o.Err, ErrMalformed) || !o.Permanent || o.Enhanced != StatusMalformed ||
+			o.Result() != mail.ResultBounced || strings.Contains(o.Err.Error(), "Harriet") {
+			t.Errorf("%s: outcome %+v, want bounced with %s", name, o, StatusMalformed)
+		}
+	}
+	if next.got != nil {
+		t.Errorf("%s: handed on unsigned", name)
 	}
 }
