@@ -89,6 +89,15 @@ func idnForms(address string) (string, string) {
 	return address, local + "@" + strings.ToLower(other)
 }
 
+// AddressForms is address as the suppression list keys it and the same
+// address with its domain in the other IDNA form (address again when the
+// domain has no other form): Suppressed matches either, and so must a
+// reader that keeps suppressions of its own until the list takes them.
+func AddressForms(address string) (string, string) {
+	_, a := normSuppression("", address)
+	return idnForms(a)
+}
+
 // Suppressed reports whether marketing mail from domain must not go to
 // address, written with its domain in either IDNA form. An error means the
 // list could not be read; callers fail closed.

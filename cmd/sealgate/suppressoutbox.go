@@ -240,9 +240,10 @@ func (o *suppressionOutbox) drop(n string) bool {
 }
 
 // Suppressed implements smtpd.SuppressionList: an address pending here
-// is suppressed without asking the store; any other is as the store says.
+// (its domain written in either IDNA form, as the store matches it) is
+// suppressed without asking the store; any other is as the store says.
 func (o *suppressionOutbox) Suppressed(ctx context.Context, domain, address string) (bool, error) {
-	if o.isPending(domain, address) {
+	if a, other := store.AddressForms(address); o.isPending(domain, a) || o.isPending(domain, other) {
 		return true, nil
 	}
 	return o.list.Suppressed(ctx, domain, address)

@@ -146,3 +146,47 @@ func TestSuppressionOutboxSurvivesRestart(t *testing.T) {
 		t.Fatal("Suppress with neither the store nor the disk taking it returned nil")
 	}
 }
+
+// TestPendingSuppressionEitherIDNForm: an address pending on this node is
+// suppressed at RCPT written with its domain in either IDNA form, as the
+// store's list suppresses it, also once the store is up again and before
+// the pending entry has been offered to it.
+func TestPendingSuppressionEitherIDNForm(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	master, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, store.Options{Backend: "sqlite", Dir: filepath.Join(dir, "portal"), Master: master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	l, err := audit.Open(filepath.Join(dir, "audit.log"), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	list := &unreachableList{Store: st}
+	list.down.Store(true)
+	o, err := openSuppressionOutbox(list, l, slog.New(slog.DiscardHandler), dir, time.Hour, pendingGauge(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.close()
+	p := pendingSuppression{Domain: "clinic.example.org", Address: "pat@xn--mnchen-3ya.example", Reason: store.ReasonUnsubscribe,
+		Action: "unsubscribe", Actor: "recipient"}
+	if err := o.Suppress(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	list.down.Store(false) // up again; the next offer is an hour away
+	for _, rcpt := range []string{"pat@xn--mnchen-3ya.example", "pat@münchen.example", "Pat@MÜNCHEN.example"} {
+		if hit, err := o.Suppressed(ctx, "clinic.example.org", rcpt); !hit || err != nil {
+			t.Errorf("%s while its suppression is pending: %v %v, want suppressed", rcpt, hit, err)
+		}
+	}
+	if hit, err := o.Suppressed(ctx, "clinic.example.org", "sam@münchen.example"); hit || err != nil {
+		t.Errorf("another address: %v %v, want not suppressed", hit, err)
+	}
+}
