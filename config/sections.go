@@ -247,8 +247,9 @@ type Portal struct {
 	// it); default <data_dir>/keys/unsubscribe.key.
 	UnsubscribeKeyFile string `yaml:"unsubscribe_key_file" cfg:"path"`
 	// UnsubscribeMailto, when set, is offered in List-Unsubscribe next to
-	// the HTTPS link, with the link's token in the subject; sealgate does
-	// not read that mailbox itself.
+	// the HTTPS link, with the link's token in the subject. With
+	// bounces.domain set the bounce listener takes mail to it and acts on
+	// the requests; otherwise sealgate does not read that mailbox.
 	UnsubscribeMailto string        `yaml:"unsubscribe_mailto"`
 	MessageTTL        time.Duration `yaml:"message_ttl"`
 	SessionIdle       time.Duration `yaml:"session_idle"`

@@ -62,6 +62,12 @@ type Report struct {
 	// which carry sealgate's tokens.
 	ReturnPath      string
 	ListUnsubscribe string
+	// Subject is the message's own Subject, unfolded: what a mail client
+	// writes from the subject of a List-Unsubscribe mailto: link.
+	Subject string
+	// Remote is the address of the server that handed the message over,
+	// set by the listener.
+	Remote string
 }
 
 // Parse reads a report. A message that is not a multipart/report is
@@ -72,11 +78,11 @@ func Parse(r io.Reader) (*Report, error) {
 	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 		return nil, ErrMalformed
 	}
+	rep := &Report{Kind: KindOther, Subject: subject(e.Header)}
 	mt, params, err := e.Header.ContentType()
 	if err != nil || mt != "multipart/report" {
-		return &Report{Kind: KindOther}, nil
+		return rep, nil
 	}
-	rep := &Report{Kind: KindOther}
 	switch strings.ToLower(params["report-type"]) {
 	case "delivery-status":
 		rep.Kind = KindDSN
@@ -123,6 +129,16 @@ func readMessage(r io.Reader) (*message.Entity, error) {
 		return nil, err
 	}
 	return message.New(message.Header{Header: h.Textproto()}, io.MultiReader(bytes.NewReader(head[h.BodyOffset():]), r))
+}
+
+// subject is h's Subject with encoded words decoded where they can be,
+// unfolded.
+func subject(h message.Header) string {
+	s, err := h.Text("Subject")
+	if err != nil {
+		s = h.Get("Subject")
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // complete reports whether the part that makes the report has been read:

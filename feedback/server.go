@@ -19,10 +19,12 @@ import (
 )
 
 // Target is what one accepted recipient address stands for: the reference
-// of a bounce address, or the feedback-loop address (Feedback).
+// of a bounce address, the feedback-loop address (Feedback), or the
+// address of List-Unsubscribe mailto: requests (Unsubscribe, RFC 2369).
 type Target struct {
-	Ref      string
-	Feedback bool
+	Ref         string
+	Feedback    bool
+	Unsubscribe bool
 }
 
 // Handler decides on recipients and acts on reports.
@@ -220,6 +222,9 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		ss.s.msgs.WithLabelValues("malformed").Inc()
 		return errMalformed
+	}
+	if host, _, err := net.SplitHostPort(ss.conn.Conn().RemoteAddr().String()); err == nil {
+		rep.Remote = host
 	}
 	if err := ss.s.cfg.Handler.Report(ss.ctx, ss.targets, rep); err != nil {
 		ss.s.msgs.WithLabelValues("error").Inc()

@@ -66,6 +66,8 @@ func (g *gateway) startBounces() error {
 			return err
 		}
 		h.unsub = t
+		h.mailto = strings.ToLower(g.cfg.Portal.UnsubscribeMailto)
+		h.unsubscriber = unsubscriber{tokens: t, outbox: g.pending, stats: g.stats, provs: g.courier.Providers()}
 	}
 	tlsCfg, err := serverTLS(g.cfg, g.certs)
 	if err != nil {
@@ -92,17 +94,21 @@ func (g *gateway) startBounces() error {
 // and raised as a webhook event. Soft bounces are counted, not
 // suppressed.
 type reportHandler struct {
-	addrs     *verp.Addresses
-	feedback  string // the feedback-loop address, lower case; "" for none
-	st        *store.Store
-	outbox    *suppressionOutbox // the suppressions, kept on disk while the store is down
-	audit     *audit.Log
-	hooks     *webhook.Outbox // nil without webhooks
-	stats     *stats.Recorder
-	unsub     *unsubscribe.Tokens // nil without marketing clients
-	provs     *delivery.Providers // complaints and DSN results by the recipient's provider
-	retention time.Duration
-	log       *slog.Logger
+	addrs    *verp.Addresses
+	feedback string // the feedback-loop address, lower case; "" for none
+	st       *store.Store
+	outbox   *suppressionOutbox // the suppressions, kept on disk while the store is down
+	audit    *audit.Log
+	hooks    *webhook.Outbox // nil without webhooks
+	stats    *stats.Recorder
+	unsub    *unsubscribe.Tokens // nil without marketing clients
+	// mailto is portal.unsubscribe_mailto, lower case, whose List-Unsubscribe
+	// requests unsubscriber carries out; "" without marketing clients.
+	mailto       string
+	unsubscriber unsubscriber
+	provs        *delivery.Providers // complaints and DSN results by the recipient's provider
+	retention    time.Duration
+	log          *slog.Logger
 }
 
 // Recipient implements feedback.Handler: the feedback address, or a bounce
@@ -110,6 +116,9 @@ type reportHandler struct {
 func (h *reportHandler) Recipient(ctx context.Context, address string) (feedback.Target, bool, error) {
 	if h.feedback != "" && strings.EqualFold(address, h.feedback) {
 		return feedback.Target{Feedback: true}, true, nil
+	}
+	if h.mailto != "" && strings.EqualFold(address, h.mailto) {
+		return feedback.Target{Unsubscribe: true}, true, nil
 	}
 	ref, err := h.addrs.Parse(address)
 	if err != nil {
@@ -130,6 +139,12 @@ func (h *reportHandler) Recipient(ctx context.Context, address string) (feedback
 // Report implements feedback.Handler.
 func (h *reportHandler) Report(ctx context.Context, targets []feedback.Target, rep *feedback.Report) error {
 	for _, t := range targets {
+		if t.Unsubscribe {
+			if err := h.unsubscribeByMail(ctx, rep); err != nil {
+				return err
+			}
+			continue
+		}
 		r, ok, err := h.recipient(ctx, t, rep)
 		if err != nil {
 			return err
@@ -141,6 +156,26 @@ func (h *reportHandler) Report(ctx context.Context, targets []feedback.Target, r
 			return err
 		}
 	}
+	return nil
+}
+
+// maxSubjectWords bounds the words of a subject tried as a token.
+const maxSubjectWords = 8
+
+// unsubscribeByMail carries out a List-Unsubscribe mailto: request: the
+// first word of its subject that is a token of this gateway's names the
+// recipient to suppress for the sending domain, as the one-click POST
+// does. A request without one is taken and does nothing (the sender is
+// not told which tokens are valid).
+func (h *reportHandler) unsubscribeByMail(ctx context.Context, rep *feedback.Report) error {
+	words := strings.Fields(rep.Subject)
+	for _, w := range words[:min(len(words), maxSubjectWords)] {
+		domain, address, err := h.unsub.Open(w)
+		if err == nil {
+			return h.unsubscriber.Unsubscribe(ctx, domain, address, rep.Remote)
+		}
+	}
+	h.log.Info("unsubscribe request by mail names no recipient of this gateway")
 	return nil
 }
 

@@ -76,12 +76,18 @@ func arfQuoting(header, omf string) []byte {
 // sendReport hands a report to the bounce listener as a remote MTA does:
 // null sender, the bounce address as recipient.
 func sendReport(addr, rcpt string, report []byte) error {
+	return sendFrom(addr, "", rcpt, report)
+}
+
+// sendFrom sends msg over SMTP without TLS from the envelope sender from
+// to rcpt.
+func sendFrom(addr, from, rcpt string, msg []byte) error {
 	c, err := smtp.Dial(addr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.Mail(""); err != nil {
+	if err := c.Mail(from); err != nil {
 		return err
 	}
 	if err := c.Rcpt(rcpt); err != nil {
@@ -91,7 +97,7 @@ func sendReport(addr, rcpt string, report []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := w.Write(report); err != nil {
+	if _, err := w.Write(msg); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
