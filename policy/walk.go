@@ -195,6 +195,8 @@ func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 	doc := extract.Doc{MediaType: mt, Filename: name, Data: data}
 	if _, params, _ := ent.Header.ContentType(); !strings.HasPrefix(mt, "text/") {
 		doc.Charset = params["charset"] // go-message decodes the charset of text/* only
+	} else if extract.NarrowAsWide(params["charset"], data) {
+		s.markUnreadable(path, unreadCharset) // 8-bit text said to be UTF-16: noise to a reader
 	}
 	if mt == "text/html" {
 		s.noteCIDs(data)

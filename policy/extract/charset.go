@@ -36,10 +36,31 @@ func DecodeCharset(name string, data []byte, limit int64) ([]byte, error) {
 	if int64(len(out)) > limit {
 		return out[:limit], ErrTooLarge
 	}
-	if err != nil {
+	if err != nil || NarrowAsWide(n, out) {
 		return out, ErrCharset
 	}
 	return out, nil
+}
+
+// NarrowAsWide reports whether text decoded from a 16- or 32-bit charset (UTF-16,
+// UTF-32, UCS-2, "unicode") holds no character of the ASCII range at all: no space,
+// line break, digit or punctuation. Eight-bit text declared so decodes, two or four bytes
+// to a character, into such noise; real text in any script breaks its lines.
+func NarrowAsWide(charset string, decoded []byte) bool {
+	n := strings.ToLower(strings.Trim(strings.TrimSpace(charset), `"'`))
+	if !strings.HasPrefix(n, "utf-16") && !strings.HasPrefix(n, "utf-32") && !strings.HasPrefix(n, "ucs-") && n != "unicode" && n != "utf16" && n != "utf32" {
+		return false
+	}
+	sample := decoded[:min(len(decoded), 4096)]
+	if utf8.RuneCount(sample) < 8 {
+		return false
+	}
+	for _, c := range sample {
+		if c < 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeUnicode returns text in UTF-32 or UTF-16 as UTF-8: by its byte order mark, or,
@@ -59,10 +80,40 @@ func decodeUnicode(data []byte) ([]byte, bool) {
 	case bytes.HasPrefix(data, []byte("\xfe\xff")):
 		return utf16Text(data[2:], binary.BigEndian), true
 	}
+	if order := utf32Order(data); order != nil {
+		return utf32Text(data, order), true
+	}
 	if order := utf16Order(data); order != nil {
 		return utf16Text(data, order), true
 	}
 	return data, false
+}
+
+// utf32Order guesses the byte order of UTF-32 text without a byte order mark: in text
+// of the Basic Multilingual Plane the two high bytes of each unit are NUL and the low
+// one is not. Nil means it does not look so.
+func utf32Order(data []byte) binary.ByteOrder {
+	n := min(len(data), 4096) / 4
+	if n < 4 {
+		return nil
+	}
+	le, be := 0, 0
+	for i := 0; i < n; i++ {
+		q := data[4*i : 4*i+4]
+		if q[2] == 0 && q[3] == 0 && q[0] != 0 {
+			le++
+		}
+		if q[0] == 0 && q[1] == 0 && q[3] != 0 {
+			be++
+		}
+	}
+	switch {
+	case le*10 >= n*9:
+		return binary.LittleEndian
+	case be*10 >= n*9:
+		return binary.BigEndian
+	}
+	return nil
 }
 
 // utf16Order guesses the byte order of UTF-16 text without a byte order mark: in
@@ -156,6 +207,28 @@ func fewControls(sample []byte) bool {
 		}
 	}
 	return ctrl*50 < len(sample)
+}
+
+// misdecoded reports whether text that is not valid UTF-8 is mostly bytes of the upper
+// half: text in another script or an 8-bit code such as EBCDIC, whose charset was
+// declared wrongly or not at all. Read as Windows-1252 it is noise, so it is not read as
+// a mail client would show it. A few accented letters in Latin text, the common slip,
+// are far below the share.
+func misdecoded(data []byte) bool {
+	sample := data[:min(len(data), 4096)]
+	for k := 0; k < 3 && len(sample) < len(data) && !utf8.Valid(sample); k++ {
+		sample = sample[:len(sample)-1] // a rune cut at the sample's end
+	}
+	if len(sample) == 0 || utf8.Valid(sample) {
+		return false
+	}
+	high := 0
+	for _, c := range sample {
+		if c >= 0x80 {
+			high++
+		}
+	}
+	return high*10 > len(sample)*3
 }
 
 // asUTF8 returns text as UTF-8: unchanged when valid, else read as Windows-1252.

@@ -126,6 +126,9 @@ func (x *extractor) doc(d Doc, name string, depth int) {
 	if isMediaType(d.MediaType) && kind != "media" && kind != "xml" && kind != "" {
 		x.unreadable(ReasonMismatch) // text or a document dressed as an image: read it, never clear it
 	}
+	if textKind(kind) && misdecoded(d.Data) {
+		x.unreadable(ReasonCharset) // still read as Windows-1252, for what it shows
+	}
 	x.dispatch(kind, d, name, depth)
 }
 
@@ -264,12 +267,22 @@ func Kind(mediaType, filename string, data []byte) string {
 	switch {
 	case textLike(data):
 		return "text"
-	case k != "":
-		return k
+	case k != "" && k != "text":
+		return k // a name or type of a format without its signature: that extractor decides
 	case isMediaType(mediaType):
 		return "media"
 	}
 	return "binary"
+}
+
+// textKind reports whether kind is read as characters without a format of its own
+// around them.
+func textKind(kind string) bool {
+	switch kind {
+	case "text", "csv", "html", "hl7", "ics", "vcard":
+		return true
+	}
+	return false
 }
 
 func kindByType(mt string) string {

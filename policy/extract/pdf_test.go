@@ -206,6 +206,8 @@ func TestPDFUnreadable(t *testing.T) {
 	}{
 		{"unknown filter", ReasonUnsupported, onePage("", "<< /Filter /BrotliDecode >>stream\nxxxx")},
 		{"image filter on content", ReasonUnsupported, onePage("", "<< /Filter /DCTDecode >>stream\n\xff\xd8\xff")},
+		{"filter named by a reference to no object", ReasonCorrupt, onePage("", "<< /Filter 9 0 R >>stream\n"+string(zlibBytes([]byte(pdfRecord))))},
+		{"filter array with a dangling reference", ReasonUnsupported, onePage("", "<< /Filter [/FlateDecode 9 0 R] >>stream\n"+string(zlibBytes([]byte(pdfRecord))))},
 		{"crypt filter", ReasonEncrypted, onePage("", "<< /Filter /Crypt /DecodeParms << /Name /StdCF >> >>stream\nxxxx")},
 		{"truncated flate", ReasonCorrupt, onePage("", "<< /Filter /FlateDecode >>stream\n"+string(zlibBytes([]byte(strings.Repeat(pdfRecord, 50)))[:40]))},
 		{"scanned page", ReasonNoText, onePage("/XObject << /Im1 6 0 R >>", "<< >>stream\nq 100 0 0 100 0 0 cm /Im1 Do Q", image)},

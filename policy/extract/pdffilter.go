@@ -32,6 +32,9 @@ func pdfFilters(d pdfDict, res func(any) any) ([]string, []pdfDict) {
 			}
 		}
 	case nil:
+		if d["Filter"] != nil {
+			names = []string{""} // a reference to no object: the stream's coding is lost
+		}
 	default:
 		names = []string{"?"}
 	}
@@ -65,6 +68,8 @@ func pdfDecode(data []byte, names []string, parms []pdfDict, limit int64) ([]byt
 
 func pdfFilter(name string, p pdfDict, data []byte, limit int64) ([]byte, error) {
 	switch name {
+	case "":
+		return nil, errPDFCorrupt
 	case "FlateDecode", "Fl":
 		out, err := inflate(data, limit)
 		if err != nil {
