@@ -26,49 +26,38 @@ func relayHello(t *testing.T, h *harness) *raw {
 
 const hdr = "From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: x\r\n\r\n"
 
-func TestBareLFInDataRefused(t *testing.T) {
-	t.Parallel()
+// dataRefused sends data as a message in a fresh relay session: it must be
+// refused with 554 5.5.2, the connection closed, and nothing queued.
+func dataRefused(t *testing.T, data string) {
+	t.Helper()
 	h := newHarness(t, nil)
 	r := relayHello(t, h)
 	r.send("DATA\r\n")
 	r.expect("354")
-	r.send(hdr + "line one\nline two\r\n.\r\n")
+	r.send(data)
 	r.expect("554 5.5.2")
 	r.closed()
-	if h.q.count() != 0 {
-		t.Fatal("message with bare LF was queued")
+	if n := h.q.count(); n != 0 {
+		t.Fatalf("%d message(s) queued from %q", n, data)
 	}
+}
+
+func TestBareLFInDataRefused(t *testing.T) {
+	t.Parallel()
+	dataRefused(t, hdr+"line one\nline two\r\n.\r\n")
 }
 
 func TestBareCRInDataRefused(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
-	r := relayHello(t, h)
-	r.send("DATA\r\n")
-	r.expect("354")
-	r.send(hdr + "a\rb\r\n.\r\n")
-	r.expect("554 5.5.2")
-	r.closed()
-	if h.q.count() != 0 {
-		t.Fatal("message with bare CR was queued")
-	}
+	dataRefused(t, hdr+"a\rb\r\n.\r\n")
 }
 
 // SMTP smuggling: a "\n.\r\n" end-of-data that another server might honour,
 // followed by a second transaction inside the first message.
 func TestSmugglingRefused(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
-	r := relayHello(t, h)
-	r.send("DATA\r\n")
-	r.expect("354")
-	r.send(hdr + "hello\n.\r\nMAIL FROM:<lab@clinic.example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\n" +
-		hdr + "smuggled\r\n.\r\n")
-	r.expect("554 5.5.2")
-	r.closed()
-	if h.q.count() != 0 {
-		t.Fatalf("%d messages queued from a smuggling attempt", h.q.count())
-	}
+	dataRefused(t, hdr+"hello\n.\r\nMAIL FROM:<lab@clinic.example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\n"+
+		hdr+"smuggled\r\n.\r\n")
 }
 
 func TestBareLFInCommandCloses(t *testing.T) {
