@@ -113,6 +113,11 @@ type Client struct {
 	// on the sending domain's suppression list are refused at RCPT, and
 	// messages get one-click unsubscribe headers).
 	Kind string `yaml:"kind"`
+	// CheckSuppression has a transactional client's recipients refused at
+	// RCPT too when they are on the sending domain's suppression list
+	// (default false: transactional mail is never suppressed). Marketing
+	// clients are always checked.
+	CheckSuppression bool `yaml:"check_suppression"`
 }
 
 // Client kinds.

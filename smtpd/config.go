@@ -32,8 +32,13 @@ type Client struct {
 	AllowedSenders   []string // globs: "*", "*@example.org", "user@example.org"
 	// Marketing clients send campaigns: their recipients are checked
 	// against the suppression list of the envelope sender's domain.
-	// Transactional clients (false) are never checked.
+	// Transactional clients (false) are not checked unless
+	// CheckSuppression is set.
 	Marketing bool
+	// CheckSuppression has a transactional client's recipients checked
+	// against the list too (its null-sender mail, which has no list, is
+	// not refused for it).
+	CheckSuppression bool
 }
 
 // AuthFailureCounter counts failed logins per client key (an IPv4

@@ -234,7 +234,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 // checkSuppressed refuses a marketing client's recipient who is on the
 // suppression list of the envelope sender's domain, and every recipient of
 // a marketing client's null-sender mail (it has no list to honour).
-// Transactional clients are never checked.
+// Transactional clients are checked only when configured to be.
 func (s *session) checkSuppressed(rcpt string) error {
 	return s.srv.checkSuppressed(s.ctx, s.client, s.from, rcpt, s.log)
 }
@@ -246,10 +246,13 @@ const suppressionTimeout = 10 * time.Second
 // checkSuppressed is the suppression check of a message from client c
 // with envelope sender from.
 func (srv *Server) checkSuppressed(ctx context.Context, c *Client, from, rcpt string, log *slog.Logger) error {
-	if !c.Marketing {
+	if !c.Marketing && !c.CheckSuppression {
 		return nil
 	}
 	domain := addr.DomainOf(from) // the last '@', as the unsubscribe link and bounces read it
+	if domain == "" && !c.Marketing {
+		return nil // a transactional client's bounces: no list to honour
+	}
 	if domain == "" {
 		// The null sender has no suppression list to honour: a campaign
 		// sent as <> would reach every unsubscribed address.

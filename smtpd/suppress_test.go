@@ -80,3 +80,32 @@ func TestSuppressionRCPT(t *testing.T) {
 		t.Fatal("the list was consulted for a transactional client")
 	}
 }
+
+// TestSuppressionRCPTTransactionalWhenConfigured: a transactional client
+// configured to honour the list (check_suppression) has its suppressed
+// recipient refused 550 5.7.1 like a marketing client, others taken; its
+// null-sender mail (a relaying MTA's bounces) has no list and is taken.
+func TestSuppressionRCPTTransactionalWhenConfigured(t *testing.T) {
+	t.Parallel()
+	list := &listOf{entries: map[string]bool{"clinic.example.org pat@example.net": true}}
+	h := newHarness(t, func(c *Config) {
+		c.Clients[1].CheckSuppression = true
+		c.Clients[1].AllowedSenders = append(c.Clients[1].AllowedSenders, "<>")
+		c.Suppressions = list
+	})
+	r := dialRaw(t, h.relay)
+	r.send("EHLO ehr.test\r\n")
+	r.expect("250")
+	r.send("MAIL FROM:<x@clinic.example.org>\r\n")
+	r.expect("250")
+	r.send("RCPT TO:<pat@example.net>\r\n")
+	r.expect("550 5.7.1")
+	r.send("RCPT TO:<sam@example.net>\r\n")
+	r.expect("250")
+	r.send("RSET\r\n")
+	r.expect("250")
+	r.send("MAIL FROM:<>\r\n")
+	r.expect("250")
+	r.send("RCPT TO:<pat@example.net>\r\n")
+	r.expect("250")
+}

@@ -43,6 +43,7 @@ func newCampaignEnvDelivery(t *testing.T, extra, delivery string, sink smtpsink.
 	yaml := gatewayHead(e.dir) + fmt.Sprintf(`clients:
   - {name: news, kind: marketing, username: news, password_hash: "%[2]s", allowed_senders: ["*@clinic.example.org"]}
   - {name: ehr, username: ehr, password_hash: "%[2]s", allowed_senders: ["*@clinic.example.org"]}
+  - {name: billing, check_suppression: true, username: billing, password_hash: "%[2]s", allowed_senders: ["*@clinic.example.org"]}
 delivery:
   routes: {"example.net": "%[3]s", "clinic.example.org": "%[3]s"}
   tls: {ca_file: %[1]s/ca.pem, policy: {default: verify}, trusted_hops: ["%[3]s"]}

@@ -18,7 +18,7 @@ func clients(cfg *config.Config) []smtpd.Client {
 	for i, c := range cfg.Clients {
 		out[i] = smtpd.Client{Name: c.Name, Username: c.Username, PasswordHash: c.PasswordHash,
 			Networks: c.Networks, CertFingerprints: c.CertFingerprints, AllowedSenders: c.AllowedSenders,
-			Marketing: c.Marketing()}
+			Marketing: c.Marketing(), CheckSuppression: c.CheckSuppression}
 	}
 	return out
 }

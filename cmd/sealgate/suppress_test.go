@@ -15,7 +15,8 @@ import (
 // TestSuppressionAtRCPT: once an address is on the list of
 // clinic.example.org, the marketing client's RCPT to it is refused with
 // 550 5.7.1 over real SMTP, while the transactional client's mail to the
-// same address from the same domain is accepted and delivered; other
+// same address from the same domain is accepted and delivered (except from
+// the transactional client configured with check_suppression); other
 // sending domains are not affected, and removal lets mail through again.
 func TestSuppressionAtRCPT(t *testing.T) {
 	t.Parallel()
@@ -34,6 +35,9 @@ func TestSuppressionAtRCPT(t *testing.T) {
 	if err := e.send("ehr", "reminders@clinic.example.org", "pat@example.net", campaignMessage("t1@clinic", "pat@example.net")); err != nil {
 		t.Fatalf("transactional mail to a suppressed address: %v", err)
 	}
+	if err := e.send("billing", "billing@clinic.example.org", "pat@example.net", campaignMessage("b1@clinic", "pat@example.net")); !isSuppressedReply(err) {
+		t.Fatalf("check_suppression client's RCPT to a suppressed address: %v, want 550 5.7.1", err)
+	}
 	if err := e.send("news", "news@clinic.example.org", "sam@example.net", campaignMessage("m2@clinic", "sam@example.net")); err != nil {
 		t.Fatalf("marketing mail to an address not on the list: %v", err)
 	}
@@ -42,8 +46,8 @@ func TestSuppressionAtRCPT(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range msgs {
-		if strings.Contains(string(m.Data), "m1@clinic") {
-			t.Fatal("the refused campaign message was delivered")
+		if strings.Contains(string(m.Data), "m1@clinic") || strings.Contains(string(m.Data), "b1@clinic") {
+			t.Fatal("a refused message was delivered")
 		}
 	}
 	if code, _, _ := runCLI("suppress", "remove", "pat@example.net", "--domain", "clinic.example.org", "--config", e.path); code != 0 {
