@@ -196,7 +196,27 @@ func waitAllAcked(sink *smtpsink.Sink, acked *sync.Map, within time.Duration) (m
 // records the Message-IDs the gateway acknowledged with 250.
 // listen returns the gateway's address, or "" while it is restarting.
 func sender(w int, listen func() string, stop chan struct{}, acked *sync.Map, sent, ok *atomic.Int32) {
-	for i := 0; i < 400; i++ {
+	connectLoop(400, listen, stop, nil, func(c *smtp.Client, i int) {
+		for j := 0; j < 5; j++ {
+			id := fmt.Sprintf("crash-%d-%d-%d@clinic.example.org", w, i, j)
+			msg := fmt.Sprintf("From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: r\r\nMessage-ID: <%s>\r\n\r\nbody %d\r\n", id, j)
+			sent.Add(1)
+			if err := c.SendMail("lab@clinic.example.org", []string{"dr@example.net"}, strings.NewReader(msg)); err != nil {
+				break
+			}
+			acked.Store(id, true)
+			ok.Add(1)
+		}
+	})
+}
+
+// connectLoop opens up to budget SMTP connections to the gateway, one
+// after another, until stop, and hands each to session with its number
+// before closing it. listen gives the gateway's address, or "" while it
+// restarts: waiting for it spends none of the budget. A connection that
+// cannot be made is reported to dialFailed (when set) and costs a pause.
+func connectLoop(budget int, listen func() string, stop <-chan struct{}, dialFailed func(), session func(c *smtp.Client, i int)) {
+	for i := 0; i < budget; i++ {
 		select {
 		case <-stop:
 			return
@@ -210,19 +230,13 @@ func sender(w int, listen func() string, stop chan struct{}, acked *sync.Map, se
 		}
 		c, err := smtp.Dial(address)
 		if err != nil {
+			if dialFailed != nil {
+				dialFailed()
+			}
 			time.Sleep(20 * time.Millisecond)
 			continue
 		}
-		for j := 0; j < 5; j++ {
-			id := fmt.Sprintf("crash-%d-%d-%d@clinic.example.org", w, i, j)
-			msg := fmt.Sprintf("From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: r\r\nMessage-ID: <%s>\r\n\r\nbody %d\r\n", id, j)
-			sent.Add(1)
-			if err := c.SendMail("lab@clinic.example.org", []string{"dr@example.net"}, strings.NewReader(msg)); err != nil {
-				break
-			}
-			acked.Store(id, true)
-			ok.Add(1)
-		}
+		session(c, i)
 		c.Close()
 	}
 }

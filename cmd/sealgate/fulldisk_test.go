@@ -159,24 +159,7 @@ func fullDiskBody(id string) string {
 // fullDiskSender sends messages, one connection after another, until stop
 // or its budget of messages is spent, and files every reply in st.
 func fullDiskSender(w int, listen func() string, stop <-chan struct{}, st *loadStats) {
-	for i := 0; i < 2000; i++ {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		address := listen()
-		if address == "" {
-			time.Sleep(20 * time.Millisecond)
-			i-- // waiting for a restart does not spend the budget
-			continue
-		}
-		c, err := smtp.Dial(address)
-		if err != nil {
-			st.dropped.Add(1)
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
+	connectLoop(2000, listen, stop, func() { st.dropped.Add(1) }, func(c *smtp.Client, i int) {
 		for j := 0; j < 5; j++ {
 			id := fmt.Sprintf("full-%d-%d-%d@clinic.example.org", w, i, j)
 			st.sent.Add(1)
@@ -188,8 +171,7 @@ func fullDiskSender(w int, listen func() string, stop <-chan struct{}, st *loadS
 				break
 			}
 		}
-		c.Close()
-	}
+	})
 }
 
 // waitCount waits until n() reaches want or timeout passes, and reports
