@@ -40,7 +40,7 @@ type Config struct {
 
 // Limits bound the work spent on one message. Zero values take the defaults shown.
 type Limits struct {
-	MaxDepth        int           // MIME nesting, message/rfc822 included (default 32)
+	MaxDepth        int           // MIME nesting, message/rfc822 included (default mimelimit.MaxDepth, 32)
 	MaxParts        int           // MIME parts (default mimelimit.MaxParts, 1000, the portal's limit too)
 	MaxDecodedBytes int64         // decoded bytes scanned over all parts (default 64 MiB)
 	MaxPartBytes    int64         // decoded bytes of one part (default 32 MiB)
@@ -61,7 +61,7 @@ func (l Limits) withDefaults() Limits {
 			*v = d
 		}
 	}
-	defInt(&l.MaxDepth, 32)
+	defInt(&l.MaxDepth, mimelimit.MaxDepth)
 	defInt(&l.MaxParts, mimelimit.MaxParts)
 	def(&l.MaxDecodedBytes, 64<<20)
 	def(&l.MaxPartBytes, 32<<20)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealgate/sealgate/internal/hostile"
 )
 
 // hostileBound is the generous wall-time bound for one hostile message: it only catches
@@ -166,4 +168,17 @@ func TestTimeLimitEndsInConservativeVerdict(t *testing.T) {
 		t.Fatalf("own time limit reported as an error: %v", err)
 	}
 	wantUnreadable(t, v)
+}
+
+// TestHostileParts runs the shared table of hostile part headers through
+// the policy: the part whose header does not read (or the nesting past the
+// depth limit) leaves the message unreadable, so it is protected, although
+// its top-level header reads.
+func TestHostileParts(t *testing.T) {
+	for _, c := range hostile.Parts() {
+		v := checkBounded(t, c.Msg)
+		if !v.Unreadable || !v.PHI || v.Action != ActionEncrypt {
+			t.Errorf("%s: verdict %+v, want unreadable and protected", c.Name, v)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"testing"
 )
@@ -52,7 +51,7 @@ func TestNestedListMailSignal(t *testing.T) {
 			data: []byte("From: Ann <ann@clinic.example>\r\nSubject: fwd\r\n\r\nSee below.\r\n")}), false},
 	} {
 		s := newScan(context.Background(), failClosedEngine(t, Config{}))
-		if err := s.message(bytes.NewReader(tc.msg), "", 0); err != nil {
+		if err := s.messageFrom(tc.msg, "", 0); err != nil {
 			t.Fatal(err)
 		}
 		if s.msg.nestedList != tc.want {

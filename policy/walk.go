@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/sealgate/sealgate/mailtext"
 	"github.com/sealgate/sealgate/policy/detect"
@@ -61,84 +60,112 @@ func newScan(ctx context.Context, e *Engine) *scan {
 // smtpd as it took the message, or by Check): the top-level header is not
 // read again.
 func (s *scan) whole(msg []byte, h *mailtext.Header) error {
-	ent, err := newEntity(h.Textproto(), bytes.NewReader(msg[h.BodyOffset():]))
-	return s.walkMessage(ent, err, "", 0)
-}
-
-// message reads a message/rfc822 part and walks it.
-func (s *scan) message(r io.Reader, path string, depth int) error {
-	head, err := mailtext.ReadHead(r)
-	if err != nil {
-		s.markUnreadable(path, unreadStructure)
-		return nil
-	}
-	return s.messageFrom(head, r, path, depth)
+	body := msg[h.BodyOffset():]
+	ent, err := newEntity(h.Textproto(), bytes.NewReader(body))
+	return s.walkMessage(ent, body, err, "", 0)
 }
 
 // messageFrom walks a message inside a message (a message/rfc822 part, an
-// attached .eml) that starts with head and goes on with what r holds. Its
-// header is read as the top-level one is, by mailtext.ParseHeader within
-// the same limits; one that does not read leaves the part unreadable.
-func (s *scan) messageFrom(head []byte, r io.Reader, path string, depth int) error {
-	h, err := mailtext.ParseHeader(head)
+// attached .eml). Its header is read as the top-level one is, by
+// mailtext.ParseHeader within the same limits; one that does not read
+// leaves the part unreadable.
+func (s *scan) messageFrom(msg []byte, path string, depth int) error {
+	h, err := mailtext.ParseHeader(msg)
 	if err != nil {
 		s.markUnreadable(path, headerReason(err))
 		return nil
 	}
-	ent, err := newEntity(h.Textproto(), io.MultiReader(bytes.NewReader(head[h.BodyOffset():]), r))
-	return s.walkMessage(ent, err, path, depth)
+	body := msg[h.BodyOffset():]
+	ent, err := newEntity(h.Textproto(), bytes.NewReader(body))
+	return s.walkMessage(ent, body, err, path, depth)
 }
 
-// walkMessage walks a message whose header is read; err is what reading it
-// as an entity reported (an unknown charset or transfer encoding).
-func (s *scan) walkMessage(ent *message.Entity, err error, path string, depth int) error {
+// walkMessage walks a message whose header is read; raw is its body as
+// written, err what reading it as an entity reported (an unknown charset
+// or transfer encoding).
+func (s *scan) walkMessage(ent *message.Entity, raw []byte, err error, path string, depth int) error {
 	s.noteEntityError(path, err)
 	s.header(ent.Header, path, depth == 0)
-	err = s.entity(ent, path, depth)
+	err = s.entity(ent, raw, path, depth)
 	if depth == 0 {
 		s.settleMedia()
 	}
 	return err
 }
 
-// entity walks one MIME entity.
-func (s *scan) entity(ent *message.Entity, path string, depth int) error {
-	s.parts++
-	if s.parts > s.lim.MaxParts || depth > s.lim.MaxDepth {
-		s.markUnreadable(path, unreadLimit)
-		return errStop
-	}
-	if err := s.ctx.Err(); err != nil {
-		s.markUnreadable(path, unreadLimit)
-		return errStop
+// entity walks one MIME entity; raw is its body as written.
+func (s *scan) entity(ent *message.Entity, raw []byte, path string, depth int) error {
+	if err := s.count(path, depth); err != nil {
+		return err
 	}
 	mt, params, _ := ent.Header.ContentType()
 	if strings.HasPrefix(mt, "multipart/") {
-		return s.multipart(textproto.NewMultipartReader(ent.Body, params["boundary"]), path, depth)
+		return s.multipart(s.bodyOf(ent, raw, path), params["boundary"], path, depth)
 	}
 	if mt == "message/rfc822" || mt == "message/global" {
-		return s.message(ent.Body, childPath(path, 1), depth+1)
+		return s.messageFrom(s.bodyOf(ent, raw, path), childPath(path, 1), depth+1)
 	}
 	return s.leaf(ent, mt, path, depth)
 }
 
-func (s *scan) multipart(mr *textproto.MultipartReader, path string, depth int) error {
-	for i := 1; ; i++ {
-		raw, err := mr.NextPart()
-		if err == io.EOF {
-			return nil
-		}
+// count counts one more part at path, depth deep: past the part or depth
+// limit, or the time limit, the walk stops with the part unreadable.
+func (s *scan) count(path string, depth int) error {
+	s.parts++
+	if s.parts > s.lim.MaxParts || depth > s.lim.MaxDepth || s.ctx.Err() != nil {
+		s.markUnreadable(path, unreadLimit)
+		return errStop
+	}
+	return nil
+}
+
+// bodyOf is the body of a multipart or message entity with its transfer
+// encoding undone: raw itself when it has none (the usual case, nothing
+// copied), else the decoded body, cut at the decoded-bytes limit.
+func (s *scan) bodyOf(ent *message.Entity, raw []byte, path string) []byte {
+	switch strings.ToLower(strings.TrimSpace(ent.Header.Get("Content-Transfer-Encoding"))) {
+	case "", "7bit", "8bit", "binary":
+		return raw
+	}
+	budget := s.lim.MaxDecodedBytes - s.decoded
+	data, err := io.ReadAll(io.LimitReader(ent.Body, budget+1))
+	switch {
+	case int64(len(data)) > budget:
+		data = data[:budget]
+		s.markUnreadable(path, unreadLimit)
+	case err != nil:
+		s.markUnreadable(path, unreadTruncated)
+	}
+	return data
+}
+
+// multipart walks the parts of a multipart body. Each part's header is
+// read by mailtext.ParseHeader within the limits of every header; a part
+// whose header does not read is unreadable, and so is a body whose parts
+// cannot be told apart or that ends before its close delimiter.
+func (s *scan) multipart(body []byte, boundary, path string, depth int) error {
+	i := 0
+	for p, err := range mailtext.Parts(body, boundary) {
+		i++
 		cp := childPath(path, i)
-		if raw == nil {
+		switch {
+		case errors.Is(err, mailtext.ErrMultipart):
 			s.markUnreadable(cp, unreadStructure)
 			return nil
+		case err != nil:
+			if err := s.count(cp, depth+1); err != nil {
+				return err
+			}
+			s.markUnreadable(cp, headerReason(err))
+			continue
 		}
-		p, err := newEntity(raw.Header, raw)
+		ent, err := newEntity(p.Header.Textproto(), bytes.NewReader(p.Body))
 		s.noteEntityError(cp, err)
-		if err := s.entity(p, cp, depth+1); err != nil {
+		if err := s.entity(ent, p.Body, cp, depth+1); err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 // partName is the name of a part path in reasons: the top-level body is part "1".
@@ -185,7 +212,7 @@ func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 	}
 	switch {
 	case strings.HasSuffix(strings.ToLower(name), ".eml") || extract.IsMessage(mt, data):
-		return s.messageFrom(data, bytes.NewReader(nil), childPath(path, 1), depth+1)
+		return s.messageFrom(data, childPath(path, 1), depth+1)
 	case isEncryptedPart(mt):
 		s.markUnreadable(path, "encrypted")
 		return nil

@@ -58,3 +58,46 @@ func fields(n, pad int) string {
 	}
 	return b.String()
 }
+
+// Parts returns messages whose top-level header reads but one part of
+// whose multipart body does not: a part header over a limit or malformed,
+// or a nesting deeper than any reader goes. The health information lies in
+// the part that does not read, so a reader that skipped the fault would
+// find it; every reader must refuse such a message or, the policy, leave
+// it unreadable (protected). Err is the error mailtext.Parts reports for
+// the part; nil for the nesting, which every part reads in and which each
+// reader bounds (mimelimit.MaxDepth).
+func Parts() []Header {
+	return []Header{
+		{"10k fields in a part", multipart(fields(10000, 0)), mailtext.ErrHeaderFields},
+		{"long line in a part", multipart("X-Long: " + strings.Repeat("a", mimelimit.MaxHeaderLineBytes) + "\r\n"), mailtext.ErrHeaderLine},
+		{"NUL in a part header", multipart("X-Note: a\x00b\r\n"), mailtext.ErrHeaderSyntax},
+		{"bare CR in a part header", multipart("X-Note: a\rContent-Type: text/html\r\n"), mailtext.ErrHeaderSyntax},
+		{"missing blank line in a part", []byte(top + mixed + "--P\r\nContent-Type: text/plain\r\n" + PHI + "\r\n--P--\r\n"), mailtext.ErrHeaderSyntax},
+		{"nested 100 deep", nested(100), nil},
+	}
+}
+
+const mixed = "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"P\"\r\n\r\n"
+
+// multipart is a message of two parts, the second with the extra header
+// fields extra and the health information.
+func multipart(extra string) []byte {
+	return []byte(top + mixed + "--P\r\nContent-Type: text/plain\r\n\r\nSee the note.\r\n" +
+		"--P\r\nContent-Type: text/plain\r\n" + extra + "\r\n" + PHI + "\r\n--P--\r\n")
+}
+
+// nested is a message of multiparts nested depth deep, the health
+// information in the innermost part.
+func nested(depth int) []byte {
+	var b strings.Builder
+	b.WriteString(top + "MIME-Version: 1.0\r\n")
+	for i := range depth {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"n%d\"\r\n\r\n--n%d\r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\n" + PHI + "\r\n")
+	for i := depth - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, "--n%d--\r\n", i)
+	}
+	return []byte(b.String())
+}

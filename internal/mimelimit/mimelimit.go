@@ -24,3 +24,8 @@ const MaxHeaderFields = 1000
 // counted: the SMTP listener's default line limit (limits.max_line_length, 4096 with
 // its CRLF), so every header line the listener takes by default is read.
 const MaxHeaderLineBytes = 4094
+
+// MaxDepth is the deepest nesting of MIME parts (multiparts and messages
+// inside messages) a message may have: the policy's default
+// (policy.scan.max_depth) and the limit of every other reader.
+const MaxDepth = 32
