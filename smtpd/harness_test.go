@@ -192,6 +192,30 @@ func dialRaw(t *testing.T, address string) *raw {
 	return r
 }
 
+// helloBeforeTimeout dials address and sends EHLO, followed in the same
+// write by more (pipelined commands, or ""), and returns the conversation
+// once EHLO is answered 250. It is for tests whose server times out in a
+// fraction of a second: when that timeout strikes before the EHLO of a
+// test descheduled on a busy machine was read (421 4.4.2), the session
+// proves nothing and another is dialled, up to ten.
+func helloBeforeTimeout(t *testing.T, address, more string) *raw {
+	t.Helper()
+	for range 10 {
+		r := dialRaw(t, address)
+		r.send("EHLO client.test\r\n" + more)
+		line, err := r.reply()
+		if err == nil && strings.HasPrefix(line, "250") {
+			return r
+		}
+		if err != nil || !strings.HasPrefix(line, "421 4.4.2") {
+			t.Fatalf("EHLO: want 250, got %q (err %v)", line, err)
+		}
+		r.c.Close()
+	}
+	t.Fatal("every session timed out before its EHLO was read")
+	return nil
+}
+
 func (r *raw) send(s string) {
 	r.t.Helper()
 	if _, err := r.c.Write([]byte(s)); err != nil {

@@ -97,16 +97,12 @@ func TestTruncatedCommandAtTimeoutIgnored(t *testing.T) {
 		c.Limits.CommandTimeout = 300 * time.Millisecond
 		c.Limits.MessagesPerMinute = 1
 	})
-	r := dialRaw(t, h.relay)
-	r.send("EHLO client.test\r\n")
-	r.expect("250")
+	r := helloBeforeTimeout(t, h.relay, "")
 	// The client is still typing (" SIZE=…", or ".evil.test" after a bare
 	// address) when the timeout strikes.
 	r.send("MAIL FROM:<lab@clinic.example.org>")
 	r.closed("421 4.4.2")
-	r2 := dialRaw(t, h.relay)
-	r2.send("EHLO client.test\r\nMAIL FROM:<lab@clinic.example.org>\r\n")
-	r2.expect("250")
+	r2 := helloBeforeTimeout(t, h.relay, "MAIL FROM:<lab@clinic.example.org>\r\n")
 	r2.expect("250")
 }
 

@@ -242,9 +242,7 @@ func TestPolicyBlock(t *testing.T) {
 func TestSessionLifetime(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.Limits.SessionLifetime = 300 * time.Millisecond })
-	r := dialRaw(t, h.relay)
-	r.send("EHLO client.test\r\n")
-	r.expect("250")
+	r := helloBeforeTimeout(t, h.relay, "")
 	r.closed("421") // waits: the connection is closed once the lifetime ends
 }
 
