@@ -82,43 +82,7 @@ func TestEncryptDecryptsWithGPG(t *testing.T) {
 	if !strings.Contains(status, "DECRYPTION_INFO 2 9") {
 		t.Errorf("not AES-256 with MDC:\n%s", status)
 	}
-	checkInner(t, plain, orig)
-}
-
-// checkInner checks that the decrypted entity carries the real subject, the
-// original body byte for byte and the attachment.
-func checkInner(t *testing.T, plain, orig []byte) {
-	t.Helper()
-	if !bytes.Equal(testmsg.BodyOf(plain), testmsg.BodyOf(orig)) {
-		t.Errorf("decrypted body differs from the original")
-	}
-	m, err := message.Read(bytes.NewReader(plain))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := m.Header.Get("Subject"); s != "Your biopsy results" {
-		t.Errorf("inner Subject = %q", s)
-	}
-	if _, p, _ := m.Header.ContentType(); p["protected-headers"] != "v1" {
-		t.Errorf("inner Content-Type lacks protected-headers: %v", p)
-	}
-	mr := m.MultipartReader()
-	if mr == nil {
-		t.Fatal("inner entity is not multipart")
-	}
-	var got []byte
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			break
-		}
-		if ct, _, _ := p.Header.ContentType(); ct == "application/pdf" {
-			got, _ = io.ReadAll(p.Body)
-		}
-	}
-	if !bytes.Equal(got, testmsg.Attachment) {
-		t.Errorf("attachment differs: got %d bytes, want %d", len(got), len(testmsg.Attachment))
-	}
+	testmsg.CheckInner(t, plain, orig)
 }
 
 func TestEncryptArchiveKeyDecrypts(t *testing.T) {
@@ -139,7 +103,7 @@ func TestEncryptArchiveKeyDecrypts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkInner(t, plain, orig)
+	testmsg.CheckInner(t, plain, orig)
 }
 
 func TestEncryptSignedVerifiesWithGPG(t *testing.T) {
@@ -161,7 +125,7 @@ func TestEncryptSignedVerifiesWithGPG(t *testing.T) {
 	if !strings.Contains(status, "GOODSIG") {
 		t.Errorf("gpg did not report a good signature:\n%s", status)
 	}
-	checkInner(t, plain, orig)
+	testmsg.CheckInner(t, plain, orig)
 }
 
 func TestEncryptRejectsUnusableKeys(t *testing.T) {
@@ -213,7 +177,7 @@ func TestEncryptToGPGGeneratedKey(t *testing.T) {
 	if !strings.Contains(status, "DECRYPTION_INFO 2 9") {
 		t.Errorf("not AES-256 with MDC:\n%s", status)
 	}
-	checkInner(t, plain, orig)
+	testmsg.CheckInner(t, plain, orig)
 }
 
 func TestEncryptConcurrently(t *testing.T) {

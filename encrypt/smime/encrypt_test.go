@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/x509"
 	"errors"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -35,46 +34,13 @@ func checkOuter(t *testing.T, out []byte, subject string) {
 	}
 }
 
-// checkInner checks that the decrypted entity carries the real subject, the
-// original body byte for byte and the attachment.
+// checkInner is testmsg.CheckInner on the decrypted entity, its line ends
+// made CRLF first.
 func checkInner(t *testing.T, plain, orig []byte) {
 	t.Helper()
 	plain = bytes.ReplaceAll(plain, []byte("\r\n"), []byte("\n"))
 	plain = bytes.ReplaceAll(plain, []byte("\n"), []byte("\r\n"))
-	if !bytes.Equal(testmsg.BodyOf(plain), testmsg.BodyOf(orig)) {
-		t.Errorf("decrypted body differs from the original")
-	}
-	m, err := message.Read(bytes.NewReader(plain))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := m.Header.Get("Subject"); s != "Your biopsy results" {
-		t.Errorf("inner Subject = %q", s)
-	}
-	if _, p, _ := m.Header.ContentType(); p["protected-headers"] != "v1" {
-		t.Errorf("inner Content-Type lacks protected-headers: %v", p)
-	}
-	if got := pdfOf(t, m); !bytes.Equal(got, testmsg.Attachment) {
-		t.Errorf("attachment differs: got %d bytes, want %d", len(got), len(testmsg.Attachment))
-	}
-}
-
-func pdfOf(t *testing.T, m *message.Entity) []byte {
-	t.Helper()
-	mr := m.MultipartReader()
-	if mr == nil {
-		t.Fatal("inner entity is not multipart")
-	}
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			return nil
-		}
-		if ct, _, _ := p.Header.ContentType(); ct == "application/pdf" {
-			b, _ := io.ReadAll(p.Body)
-			return b
-		}
-	}
+	testmsg.CheckInner(t, plain, orig)
 }
 
 func TestEncryptDecryptsWithOpenSSL(t *testing.T) {

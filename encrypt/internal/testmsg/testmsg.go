@@ -1,13 +1,17 @@
 // Package testmsg holds the messages that the OpenPGP and S/MIME tests
 // encrypt and decrypt again: a multipart message whose binary attachment
 // must survive the round trip exactly, and a 100 KB one for benchmarks.
-// Only tests use it.
+// It also checks what comes back. Only tests use it.
 package testmsg
 
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
 	"strings"
+	"testing"
+
+	"github.com/emersion/go-message"
 )
 
 // Attachment is binary content (every byte value) that must come back
@@ -70,4 +74,40 @@ func Large() []byte {
 func BodyOf(msg []byte) []byte {
 	_, body, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
 	return body
+}
+
+// CheckInner checks that a decrypted entity carries the real subject, the
+// original body of orig (Mixed) byte for byte, and Attachment.
+func CheckInner(t *testing.T, plain, orig []byte) {
+	t.Helper()
+	if !bytes.Equal(BodyOf(plain), BodyOf(orig)) {
+		t.Errorf("decrypted body differs from the original")
+	}
+	m, err := message.Read(bytes.NewReader(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Header.Get("Subject"); s != "Your biopsy results" {
+		t.Errorf("inner Subject = %q", s)
+	}
+	if _, p, _ := m.Header.ContentType(); p["protected-headers"] != "v1" {
+		t.Errorf("inner Content-Type lacks protected-headers: %v", p)
+	}
+	mr := m.MultipartReader()
+	if mr == nil {
+		t.Fatal("inner entity is not multipart")
+	}
+	var got []byte
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		if ct, _, _ := p.Header.ContentType(); ct == "application/pdf" {
+			got, _ = io.ReadAll(p.Body)
+		}
+	}
+	if !bytes.Equal(got, Attachment) {
+		t.Errorf("attachment differs: got %d bytes, want %d", len(got), len(Attachment))
+	}
 }
