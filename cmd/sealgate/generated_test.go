@@ -114,17 +114,7 @@ func TestGeneratedMailSurvivesCrashWellFormed(t *testing.T) {
 	// The portal: a code, then a reply, through the site as a patient uses it.
 	cfg := config.Default(filepath.Join(dir, "portal"))
 	cfg.Portal.Listen = "127.0.0.1:0"
-	st, master, err := openPortalStore(ctx, cfg, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	srv, err := startPortal(ctx, cfg, st, master, tap, nil, nil, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(ctx)
-	base := "https://" + srv.Addr().String()
+	st, base := servePortal(t, cfg, tap)
 	portalCodeAndReply(t, tap, st, base)
 
 	// The encryptor's notice for a recipient whose message waits on the portal.

@@ -50,18 +50,8 @@ func TestEncryptorToPortalPickup(t *testing.T) {
 	ctx := context.Background()
 	cfg := config.Default(t.TempDir())
 	cfg.Portal.Listen = "127.0.0.1:0"
-	st, master, err := openPortalStore(ctx, cfg, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
 	q := &fakeQueue{}
-	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(ctx)
-	base := "https://" + srv.Addr().String()
+	st, base := servePortal(t, cfg, q)
 	notices := &fakeQueue{}
 	c, err := encrypt.New(encrypt.Config{Order: []string{encrypt.MethodPortal}, Portal: box.New(st), Next: &recordCourier{},
 		Notices: notices, Notice: encrypt.Notice{BaseURL: base, Organization: "Example Clinic", Hostname: "mx.clinic.example"}})

@@ -33,18 +33,8 @@ func TestPortalPatientSettings(t *testing.T) {
 	cfg.Portal.From, cfg.Portal.FromName = "codigos@clinica.example", "Clínica Ejemplo Pacientes"
 	cfg.Portal.Branding = config.Branding{Organization: "Clínica Ejemplo", SupportPhone: "+1 (555) 010-0100",
 		SupportEmail: "ayuda@clinica.example"}
-	st, master, err := openPortalStore(ctx, cfg, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
 	q := &fakeQueue{}
-	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(ctx)
-	base := "https://" + srv.Addr().String()
+	st, base := servePortal(t, cfg, q)
 	cfg.Portal.BaseURL = base
 	notice, err := (&protectBuilder{cfg: cfg}).notice()
 	if err != nil {

@@ -142,24 +142,14 @@ func TestPortalServesThroughQueue(t *testing.T) {
 	cfg := config.Default(t.TempDir())
 	cfg.Portal.Listen = "127.0.0.1:0"
 	ctx := context.Background()
-	st, master, err := openPortalStore(ctx, cfg, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
 	q := &fakeQueue{}
-	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil, nil, nil, nil)
-	if err != nil || srv == nil {
-		t.Fatalf("start: %v", err)
-	}
-	defer srv.Close(ctx)
+	st, base := servePortal(t, cfg, q)
 	tok, _ := st.Put(ctx, store.Item{ID: "Q1.aa", Sender: "dr@clinic.example", Recipient: "pat@home.example",
 		Content: store.Content{Subject: "Results", Text: "All normal."}})
 
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	base := "https://" + srv.Addr().String()
 	body := fetch(t, c, "GET", base+"/m/"+tok, nil)
 	body = fetch(t, c, "POST", base+"/code/send", url.Values{"csrf": {csrfOf(t, body)}})
 	env, data := q.waitLast(t)
@@ -226,4 +216,23 @@ func csrfOf(t *testing.T, page string) string {
 		t.Fatalf("no form token in %s", page)
 	}
 	return m[1]
+}
+
+// servePortal opens cfg's portal store and serves the portal on
+// cfg.Portal.Listen, its mail going to q: the store and the portal's base
+// URL, both closed when the test ends.
+func servePortal(t *testing.T, cfg *config.Config, q mail.Submitter) (*store.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	st, master, err := openPortalStore(ctx, cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(ctx) })
+	srv, err := startPortal(ctx, cfg, st, master, q, nil, nil, nil, nil, nil)
+	if err != nil || srv == nil {
+		t.Fatalf("start portal: %v", err)
+	}
+	t.Cleanup(func() { srv.Close(ctx) })
+	return st, "https://" + srv.Addr().String()
 }
