@@ -259,19 +259,14 @@ func TestAPIAnswers503WhileDataFolderReadOnly(t *testing.T) {
 	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
 	fmt.Fprintf(f, "tls: {cert: %[1]s/cert.pem, key: %[1]s/key.pem}\napi: {listen: \"127.0.0.1:0\"}\n", dir)
 	f.Close()
-	code, out, errOut := runCLI("apikey", "new", "--client", "ehr", "--config", cfg)
-	if code != 0 {
-		t.Fatalf("apikey new: %d %s", code, errOut)
-	}
-	a := &apiEnv{key: strings.TrimSpace(out), http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "gw.example.org"}}}}
+	a := processAPIClient(t, cfg, ca, "ehr")
 	msg := map[string]any{"from": "lab@clinic.example.org", "to": []string{"dr@example.net"}, "subject": "s", "text": "t"}
 
 	if err := unix.Mount("tmpfs", data, "tmpfs", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 		t.Fatalf("remount read-only: %v", err)
 	}
 	_, lines := serveLines(t, bin, cfg)
-	a.url = "https://" + strings.TrimSuffix(strings.Fields(waitLine(t, lines, "sealgate: standby: HTTP API on https://", 30*time.Second, cfg))[0], "/v1/messages")
+	a.url = apiURLFrom(t, lines, "sealgate: standby: HTTP API on https://", cfg)
 	status, body, hdr := a.post(t, msg, "Idempotency-Key", "ro-1")
 	checkRetryLater(t, "read-only data folder", status, body, hdr, 503, "unavailable")
 	if m, _ := body["error"].(map[string]any)["message"].(string); !strings.Contains(m, "read-only") {
@@ -281,11 +276,31 @@ func TestAPIAnswers503WhileDataFolderReadOnly(t *testing.T) {
 	if err := unix.Mount("tmpfs", data, "tmpfs", unix.MS_REMOUNT, ""); err != nil {
 		t.Fatalf("remount read-write: %v", err)
 	}
-	a.url = "https://" + strings.TrimSuffix(strings.Fields(waitLine(t, lines, "sealgate: HTTP API on https://", 30*time.Second, cfg))[0], "/v1/messages")
+	a.url = apiURLFrom(t, lines, "sealgate: HTTP API on https://", cfg)
 	if status, body, _ := a.post(t, msg, "Idempotency-Key", "ro-1"); status != 202 {
 		t.Fatalf("writable again: %d %v", status, body)
 	}
 	if _, err := sink.Wait(1, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// processAPIClient makes an API key for client in the config of a gateway
+// that runs as a process, and a client of its API trusting ca; its url is
+// set once the process announces it (apiURLFrom).
+func processAPIClient(t *testing.T, cfg string, ca *smtpsink.TestCA, client string) *apiEnv {
+	t.Helper()
+	code, out, errOut := runCLI("apikey", "new", "--client", client, "--config", cfg)
+	if code != 0 {
+		t.Fatalf("apikey new: %d %s", code, errOut)
+	}
+	return &apiEnv{key: strings.TrimSpace(out), http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "gw.example.org"}}}}
+}
+
+// apiURLFrom is the API base URL a gateway process announces on the line
+// that starts with prefix.
+func apiURLFrom(t *testing.T, lines <-chan string, prefix, cfg string) string {
+	t.Helper()
+	return "https://" + strings.TrimSuffix(strings.Fields(waitLine(t, lines, prefix, 30*time.Second, cfg))[0], "/v1/messages")
 }
