@@ -17,30 +17,7 @@ import (
 func TestDSNParametersTravel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{sink: smtpsink.Options{DSN: true}})
-	c, err := smtp.DialStartTLS(e.smtpAt, &tls.Config{RootCAs: e.ca.Pool(), ServerName: "gw.example.org"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Auth(sasl.NewPlainClient("", "marketing", e2ePassword)); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Mail("news@news.example.org", &smtp.MailOptions{Return: smtp.DSNReturnHeaders, EnvelopeID: "campaign-42"}); err != nil {
-		t.Fatal(err)
-	}
-	rcpt := &smtp.RcptOptions{Notify: []smtp.DSNNotify{smtp.DSNNotifyFailure, smtp.DSNNotifyDelayed},
-		OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: "pat@example.net"}
-	if err := c.Rcpt("pat@example.net", rcpt); err != nil {
-		t.Fatal(err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte(newsMessage("dsn1@news.example.org", "pat@example.net", "hello")))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	sendWithDSN(t, e, "campaign-42", "dsn1@news.example.org", smtp.DSNNotifyFailure, smtp.DSNNotifyDelayed)
 	msgs, err := e.sink.Wait(1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +96,14 @@ func TestSuccessDSNOnce(t *testing.T) {
 // sendNotifySuccess submits one message asking for a success notice.
 func sendNotifySuccess(t *testing.T, e *env) {
 	t.Helper()
+	sendWithDSN(t, e, "ok-1", "ok1@news.example.org", smtp.DSNNotifySuccess)
+}
+
+// sendWithDSN submits, as the marketing client over STARTTLS, one message
+// (Message-ID msgID) to pat@example.net with the DSN parameters RET=HDRS,
+// ENVID=envID, ORCPT and NOTIFY=notify.
+func sendWithDSN(t *testing.T, e *env, envID, msgID string, notify ...smtp.DSNNotify) {
+	t.Helper()
 	c, err := smtp.DialStartTLS(e.smtpAt, &tls.Config{RootCAs: e.ca.Pool(), ServerName: "gw.example.org"})
 	if err != nil {
 		t.Fatal(err)
@@ -127,11 +112,10 @@ func sendNotifySuccess(t *testing.T, e *env) {
 	if err := c.Auth(sasl.NewPlainClient("", "marketing", e2ePassword)); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Mail("news@news.example.org", &smtp.MailOptions{Return: smtp.DSNReturnHeaders, EnvelopeID: "ok-1"}); err != nil {
+	if err := c.Mail("news@news.example.org", &smtp.MailOptions{Return: smtp.DSNReturnHeaders, EnvelopeID: envID}); err != nil {
 		t.Fatal(err)
 	}
-	rcpt := &smtp.RcptOptions{Notify: []smtp.DSNNotify{smtp.DSNNotifySuccess},
-		OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: "pat@example.net"}
+	rcpt := &smtp.RcptOptions{Notify: notify, OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: "pat@example.net"}
 	if err := c.Rcpt("pat@example.net", rcpt); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +123,7 @@ func sendNotifySuccess(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte(newsMessage("ok1@news.example.org", "pat@example.net", "hello")))
+	w.Write([]byte(newsMessage(msgID, "pat@example.net", "hello")))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
