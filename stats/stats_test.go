@@ -19,11 +19,17 @@ func TestSummarise(t *testing.T) {
 		{Domain: "b.test", Counter: BouncedHard, N: 30}, {Domain: "b.test", Counter: BouncedSoft, N: 20},
 		{Domain: "a.test", Counter: Sent, N: 10000}, {Domain: "a.test", Counter: Delivered, N: 10000},
 		{Domain: "a.test", Counter: Complaints, N: 12},
+		{Domain: "c.test", Counter: Sent, N: 1000}, {Domain: "c.test", Counter: Delivered, N: 1000},
+		{Domain: "c.test", Counter: Complaints, N: 3},
 	})
-	if len(ds) != 2 || ds[0].Domain != "a.test" {
+	if len(ds) != 3 || ds[0].Domain != "a.test" {
 		t.Fatalf("%+v", ds)
 	}
-	a, b := ds[0], ds[1]
+	a, b, c := ds[0], ds[1], ds[2]
+	// 3 complaints in 1000 delivered is Gmail's and Yahoo's 0.3 % limit.
+	if c.ComplaintRate != 0.3 || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "0.3% (Gmail/Yahoo limit)") {
+		t.Errorf("c: complaint %v warnings %q", c.ComplaintRate, c.Warnings)
+	}
 	if a.ComplaintRate != 0.12 || len(a.Warnings) != 1 || !strings.Contains(a.Warnings[0], "advice") {
 		t.Errorf("a: complaint %v warnings %q", a.ComplaintRate, a.Warnings)
 	}
@@ -34,7 +40,8 @@ func TestSummarise(t *testing.T) {
 		t.Errorf("every counter is reported: %v", b.Counts)
 	}
 	var out bytes.Buffer
-	if err := Print(&out, ds); err != nil || !strings.Contains(out.String(), "! a.test: complaint rate 0.12%") {
+	if err := Print(&out, ds); err != nil || !strings.Contains(out.String(), "! a.test: complaint rate 0.12%") ||
+		!strings.Contains(out.String(), "! c.test: complaint rate 0.30% at or over 0.3%") {
 		t.Errorf("print: %v\n%s", err, out.String())
 	}
 }
