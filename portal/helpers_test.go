@@ -212,3 +212,18 @@ func sampleContent() store.Content {
 		Attachments: []store.Attachment{{Name: "mri report.pdf", Type: "application/pdf", Data: []byte("%PDF-1.7\nreport bytes\x00\x01")}},
 	}
 }
+
+// secondNode serves another portal node with h's options, so on h's store,
+// until the test ends: what one node stored, the other must read.
+func (h *harness) secondNode() *httptest.Server {
+	h.t.Helper()
+	opts := h.opts
+	opts.Registerer = nil
+	node, err := New(opts)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(node.Handler())
+	h.t.Cleanup(ts.Close)
+	return ts
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"html"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -287,14 +286,7 @@ func TestClinicMailInConfiguredLanguage(t *testing.T) {
 // used by another node reading the same stored session.
 func TestZoneKeptInSharedSessions(t *testing.T) {
 	h := newHarnessOn(t, "sqlite", func(o *Options) { o.SharedSessions = true })
-	opts := h.opts
-	opts.Registerer = nil
-	node2, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts2 := httptest.NewTLSServer(node2.Handler())
-	defer ts2.Close()
+	ts2 := h.secondNode()
 	tok := h.put("m1", "pat@home.example", sampleContent())
 	b := h.browser()
 	p := b.get("/m/" + tok)

@@ -3,7 +3,6 @@ package portal
 import (
 	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,14 +23,7 @@ func TestSharedSessionsAcrossNodes(t *testing.T) {
 
 func testSharedSessions(t *testing.T, backend string) {
 	h := newHarnessOn(t, backend, func(o *Options) { o.SharedSessions = true })
-	opts := h.opts
-	opts.Registerer = nil
-	node2, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts2 := httptest.NewTLSServer(node2.Handler())
-	defer ts2.Close()
+	ts2 := h.secondNode()
 
 	tok := h.put("m1", "pat@home.example", sampleContent())
 	b := h.browser()
