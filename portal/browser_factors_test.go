@@ -29,16 +29,7 @@ func TestBrowserSecondFactors(t *testing.T) {
 	tok := h.put("m1", "pat@home.example", sampleContent())
 	b := chromium(t, ctx)
 	shots := artifacts(t)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	at := func(path, heading string) {
-		t.Helper()
-		must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete' && document.querySelector('h1').textContent === %q", path, heading)))
-	}
+	must, _, at := browserSteps(t, ctx, b)
 	shot := func(name string) {
 		p := filepath.Join(shots, name+".png")
 		must(b.Screenshot(ctx, p))

@@ -36,16 +36,7 @@ func TestBrowserLinkFromWebmail(t *testing.T) {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 
 	b := chromium(t, ctx)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	at := func(path, h1 string) {
-		t.Helper()
-		must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete' && document.querySelector('h1') && document.querySelector('h1').textContent === %q", path, h1)))
-	}
+	must, _, at := browserSteps(t, ctx, b)
 	must(b.Navigate(ctx, "http://localhost:"+port+"/"))
 	must(b.Eval(ctx, `document.querySelector('#open').click()`, nil))
 	at("/pickup", "Check it's you")

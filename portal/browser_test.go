@@ -96,16 +96,7 @@ func TestBrowserPickup(t *testing.T) {
 		}
 		t.Logf("screenshot %s", p)
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	at := func(path string) {
-		t.Helper()
-		must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete'", path)))
-	}
+	must, at, _ := browserSteps(t, ctx, b)
 
 	must(b.Navigate(ctx, base+"/p/"+tok))
 	at("/pickup")
@@ -252,4 +243,26 @@ type smtpSender struct{ addr string }
 
 func (s smtpSender) Send(_ context.Context, m Mail) error {
 	return smtp.SendMail(s.addr, nil, m.From, m.To, m.Data)
+}
+
+// browserSteps gives a browser test its steps on b: must ends the test on
+// an error, at waits until the page at path has loaded, and atHeading
+// until it has loaded with h1 as its heading.
+func browserSteps(t *testing.T, ctx context.Context, b *cdp.Browser) (must func(error), at func(path string), atHeading func(path, h1 string)) {
+	must = func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	at = func(path string) {
+		t.Helper()
+		must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete'", path)))
+	}
+	atHeading = func(path, h1 string) {
+		t.Helper()
+		must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete' && "+
+			"document.querySelector('h1') && document.querySelector('h1').textContent === %q", path, h1)))
+	}
+	return must, at, atHeading
 }

@@ -97,16 +97,7 @@ func TestEndToEndFromEncryptorInBrowser(t *testing.T) {
 
 	b := chromium(t, ctx)
 	shots := artifacts(t)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	at := func(path string) {
-		t.Helper()
-		must(b.WaitFor(ctx, fmt.Sprintf("location.pathname === %q && document.readyState === 'complete'", path)))
-	}
+	must, at, _ := browserSteps(t, ctx, b)
 	// The patient opens the notification (its HTML part, the logo given
 	// inline as a mail program would) and taps the button.
 	page := noticePage(t, msgs[0].Data)
