@@ -18,7 +18,7 @@ import (
 
 // TestAuditVerifyBinary runs the built gateway: mail accepted and
 // delivered, the log rotated (renamed) while it runs, then SIGTERM, which
-// seals the log with a checkpoint. `sealgate audit verify` passes on the
+// writes a last checkpoint. `sealgate audit verify` passes on the
 // rotated series, names the line of a record edited in the middle, a
 // removed line and a truncated log, and refuses a checkpoint signed by
 // another key.

@@ -382,7 +382,7 @@ func clusterAuth(c config.Cluster) (cluster.Auth, error) {
 }
 
 // startCluster opens the hand-off listener (cluster.listen): messages a
-// draining peer hands over are written to this node's spool, re-sealed
+// draining peer hands over are written to this node's spool, encrypted again
 // with its key, and delivered from here. A node that is itself out of
 // service takes none.
 func (g *gateway) startCluster() error {

@@ -256,7 +256,7 @@ func checkNotification(t *testing.T, msgs []smtpsink.Message) string {
 	return string(m[1])
 }
 
-// checkPortalItem finds the sealed message in the gateway's pickup store by
+// checkPortalItem finds the encrypted message in the gateway's pickup store by
 // the link's token.
 func checkPortalItem(t *testing.T, e *protEnv, token, rcpt string) {
 	t.Helper()
