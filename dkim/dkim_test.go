@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-message"
 	msgdkim "github.com/emersion/go-msgauth/dkim"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 const testMsg = "From: Clinic <billing@example-clinic.org>\r\n" +
@@ -320,16 +321,8 @@ func FuzzSign(f *testing.F) {
 
 func TestSignConcurrently(t *testing.T) {
 	f := getFixture(t)
-	errs := make(chan error, 8)
-	for range 8 {
-		go func() {
-			_, err := f.signer.Sign([]byte(testMsg))
-			errs <- err
-		}()
-	}
-	for range 8 {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
+	testenv.Concurrently(t, 8, func() error {
+		_, err := f.signer.Sign([]byte(testMsg))
+		return err
+	})
 }

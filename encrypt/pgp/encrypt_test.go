@@ -11,6 +11,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/emersion/go-message"
 	"github.com/sealgate/sealgate/encrypt/internal/testmsg"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -184,16 +185,8 @@ func TestEncryptConcurrently(t *testing.T) {
 	rcpt := newEntity(t, "patient@example.net", t0, 0)
 	org := newEntity(t, "security@example-clinic.org", t0, 0)
 	req := EncryptRequest{Message: testmsg.Mixed(), To: []*openpgp.Entity{rcpt}, Signer: org}
-	errs := make(chan error, 8)
-	for range 8 {
-		go func() {
-			_, err := Encrypt(req)
-			errs <- err
-		}()
-	}
-	for range 8 {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
+	testenv.Concurrently(t, 8, func() error {
+		_, err := Encrypt(req)
+		return err
+	})
 }

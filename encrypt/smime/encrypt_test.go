@@ -152,16 +152,8 @@ func TestEncryptConcurrently(t *testing.T) {
 	rcpt := issue(t, certSpec{email: "patient@example.net"})
 	org := issue(t, certSpec{email: "security@example-clinic.org", key: testKey(t, 3)})
 	req := EncryptRequest{Message: testmsg.Mixed(), To: []*x509.Certificate{rcpt}, Signer: &Signer{Cert: org, Key: testKey(t, 3)}}
-	errs := make(chan error, 8)
-	for range 8 {
-		go func() {
-			_, err := Encrypt(req)
-			errs <- err
-		}()
-	}
-	for range 8 {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
+	testenv.Concurrently(t, 8, func() error {
+		_, err := Encrypt(req)
+		return err
+	})
 }

@@ -13,15 +13,16 @@ import (
 // returns from Fatalf and Skip, so the helpers must not go on afterwards.
 type fakeTB struct {
 	testing.TB
-	failed, skipped bool
-	msg             string
+	failed, skipped, errored bool
+	msg                      string
 }
 
 func (f *fakeTB) Helper() {}
 func (f *fakeTB) Fatalf(format string, args ...any) {
 	f.failed, f.msg = true, fmt.Sprintf(format, args...)
 }
-func (f *fakeTB) Skip(...any) { f.skipped = true }
+func (f *fakeTB) Skip(...any)  { f.skipped = true }
+func (f *fakeTB) Error(...any) { f.errored = true }
 
 func TestMissingFailsInCIAndSkipsElsewhere(t *testing.T) {
 	t.Setenv("CI", "true")
@@ -138,5 +139,19 @@ func TestClock(t *testing.T) {
 	c.Add(90 * time.Second)
 	if want := t0.Add(90 * time.Second); !c.Now().Equal(want) {
 		t.Fatalf("after Add: %v, want %v", c.Now(), want)
+	}
+}
+
+// Concurrently runs f n times and reports what fails.
+func TestConcurrently(t *testing.T) {
+	var n atomic.Int32
+	Concurrently(t, 8, func() error { n.Add(1); return nil })
+	if n.Load() != 8 {
+		t.Fatalf("f ran %d times, want 8", n.Load())
+	}
+	f := &fakeTB{}
+	Concurrently(f, 3, func() error { return fmt.Errorf("boom") })
+	if !f.errored {
+		t.Fatal("errors of f were not reported")
 	}
 }
