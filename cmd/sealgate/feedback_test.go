@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/smtp"
 	"net/textproto"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -237,10 +236,7 @@ func TestAsyncReportWebhooks(t *testing.T) {
 	t.Parallel()
 	ca := smtpsink.NewTestCA(t)
 	recv := startHookReceiver(t, ca, "async-report-hook-secret")
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "hook.secret"), recv.secret, 0o600)
-	os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
-	e := newCampaignEnv(t, bouncesYAML+fmt.Sprintf("webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [bounced, complained]}\n", recv.url, dir, dir))
+	e := newCampaignEnv(t, bouncesYAML+recv.yaml(t, t.TempDir(), ca, "bounced, complained"))
 	at := e.gw.bounces.Addr().String()
 	gone := e.deliverTo(t, "gone@example.net")
 	if err := sendReport(at, gone.From, remoteDSN(t, gone, "failed", "5.1.1")); err != nil {

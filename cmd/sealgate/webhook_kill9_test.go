@@ -65,6 +65,19 @@ func startHookReceiver(t *testing.T, ca *smtpsink.TestCA, secret string) *hookRe
 	return r
 }
 
+// yaml writes r's secret and the CA that issued its certificate into dir
+// and returns the webhooks section that sends events to r.
+func (r *hookReceiver) yaml(t *testing.T, dir string, ca *smtpsink.TestCA, events string) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "hook.secret"), append(r.secret, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [%s]}\n", r.url, dir, dir, events)
+}
+
 func (r *hookReceiver) received() [][]byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -109,10 +122,8 @@ func hookedGateway(t *testing.T) (bin, cfg string, sink *smtpsink.Sink, recv *ho
 	recv.refuse.Store(true)
 	dir := t.TempDir()
 	cfg = crashConfig(t, dir, "127.0.0.1:0", sink.Addr)
-	os.WriteFile(filepath.Join(dir, "hook.secret"), append(recv.secret, '\n'), 0o600)
-	os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
 	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
-	fmt.Fprintf(f, "webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [accepted, delivered]}\n", recv.url, dir, dir)
+	f.WriteString(recv.yaml(t, dir, ca, "accepted, delivered"))
 	f.Close()
 	return bin, cfg, sink, recv
 }
@@ -242,9 +253,7 @@ func TestPortalWebhooks(t *testing.T) {
 	var recv *hookReceiver
 	e := newProtEnvYAML(t, nil, nil, func(dir string, ca *smtpsink.TestCA) string {
 		recv = startHookReceiver(t, ca, "portal-hook-secret-0123")
-		os.WriteFile(filepath.Join(dir, "hook.secret"), recv.secret, 0o600)
-		os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
-		return fmt.Sprintf("webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [portal_opened, portal_replied]}\n", recv.url, dir, dir)
+		return recv.yaml(t, dir, ca, "portal_opened, portal_replied")
 	})
 	token := e.portalNotice(t, "nobody@bad.example")
 	c := newPortalClient(t, e.env)
@@ -286,10 +295,7 @@ func TestSuppressedWebhook(t *testing.T) {
 	t.Parallel()
 	ca := smtpsink.NewTestCA(t)
 	recv := startHookReceiver(t, ca, "suppressed-hook-secret")
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "hook.secret"), recv.secret, 0o600)
-	os.WriteFile(filepath.Join(dir, "hookca.pem"), ca.CertPEM(), 0o600)
-	e := newCampaignEnv(t, fmt.Sprintf("webhooks:\n  - {url: %q, secret_file: %s/hook.secret, ca_file: %s/hookca.pem, events: [suppressed, delivered]}\n", recv.url, dir, dir))
+	e := newCampaignEnv(t, recv.yaml(t, t.TempDir(), ca, "suppressed, delivered"))
 	if code, out, errOut := runCLI("suppress", "add", "pat@example.net", "--domain", "clinic.example.org", "--config", e.path); code != 0 {
 		t.Fatalf("suppress add: %d %s %s", code, out, errOut)
 	}
