@@ -7,7 +7,6 @@
 package feedback
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/sealgate/sealgate/bounce"
 	"github.com/sealgate/sealgate/internal/mimelimit"
@@ -72,17 +70,25 @@ type Report struct {
 
 // Parse reads a report. A message that is not a multipart/report is
 // KindOther, not an error; a multipart/report that cannot be read is
-// ErrMalformed.
+// ErrMalformed. Its header, the header of each part and the field blocks
+// of its report part are read by the one header parser
+// (mailtext.ParseHeader), within the limits every reader of a message
+// shares; its parts are split by mailtext.Parts.
 func Parse(r io.Reader) (*Report, error) {
-	e, err := readMessage(r)
-	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+	msg, err := io.ReadAll(io.LimitReader(r, keepBytes))
+	if err != nil {
 		return nil, ErrMalformed
 	}
-	rep := &Report{Kind: KindOther, Subject: subject(e.Header)}
-	mt, params, err := e.Header.ContentType()
-	if err != nil || mt != "multipart/report" {
-		return rep, nil
+	h, err := mailtext.ParseHeader(msg)
+	if err != nil {
+		return nil, ErrMalformed
 	}
+	mh := message.Header{Header: h.Textproto()}
+	mt, params, err := mh.ContentType()
+	if err != nil || mt != "multipart/report" {
+		return &Report{Kind: KindOther}, nil
+	}
+	rep := &Report{Kind: KindOther}
 	switch strings.ToLower(params["report-type"]) {
 	case "delivery-status":
 		rep.Kind = KindDSN
@@ -91,54 +97,50 @@ func Parse(r io.Reader) (*Report, error) {
 	default:
 		return rep, nil
 	}
-	mr := e.MultipartReader()
-	if mr == nil {
-		return nil, ErrMalformed
-	}
-	for i := 0; i < maxParts; i++ {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
-			if rep.complete() {
-				break // a broken or cut-off tail (the returned message) does not matter
-			}
-			return nil, ErrMalformed
-		}
-		if err := rep.part(p); err != nil {
-			return nil, err
-		}
-	}
-	if !rep.complete() {
-		return nil, ErrMalformed
+	// Split as written: a multipart's transfer encoding is ignored, as
+	// go-message ignores it (RFC 2045 §6.4 allows none).
+	if err := rep.parts(msg[h.BodyOffset():], params["boundary"]); err != nil {
+		return nil, err
 	}
 	return rep, nil
 }
 
-// readMessage reads a message's header with the one header parser
-// (mailtext.ParseHeader), within the limits every reader of a message
-// shares, and wraps its body as go-message does.
-func readMessage(r io.Reader) (*message.Entity, error) {
-	head, err := mailtext.ReadHead(r)
-	if err != nil {
-		return nil, err
+// parts reads the parts of the multipart/report body until the part that
+// makes the report is read and maxParts are looked at.
+func (rep *Report) parts(body []byte, boundary string) error {
+	i := 0
+	for p, err := range mailtext.Parts(body, boundary) {
+		if i++; i > maxParts {
+			break
+		}
+		if err != nil {
+			if rep.complete() {
+				break // a broken or cut-off tail (the returned message) does not matter
+			}
+			return ErrMalformed
+		}
+		e, err := entity(p.Header, p.Body)
+		if err != nil {
+			return ErrMalformed
+		}
+		if err := rep.part(e); err != nil {
+			return err
+		}
 	}
-	h, err := mailtext.ParseHeader(head)
-	if err != nil {
-		return nil, err
+	if !rep.complete() {
+		return ErrMalformed
 	}
-	return message.New(message.Header{Header: h.Textproto()}, io.MultiReader(bytes.NewReader(head[h.BodyOffset():]), r))
+	return nil
 }
 
-// subject is h's Subject with encoded words decoded where they can be,
-// unfolded.
-func subject(h message.Header) string {
-	s, err := h.Text("Subject")
-	if err != nil {
-		s = h.Get("Subject")
+// entity wraps a header already read and its body as go-message does; an
+// unknown charset or transfer encoding is no error here.
+func entity(h mailtext.Header, body []byte) (*message.Entity, error) {
+	e, err := message.New(message.Header{Header: h.Textproto()}, bytes.NewReader(body))
+	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+		return nil, err
 	}
-	return strings.Join(strings.Fields(s), " ")
+	return e, nil
 }
 
 // complete reports whether the part that makes the report has been read:
@@ -157,7 +159,7 @@ func (rep *Report) part(p *message.Entity) error {
 	case mt == "message/delivery-status" || mt == "message/global-delivery-status":
 		return rep.deliveryStatus(p.Body)
 	case mt == "message/feedback-report":
-		h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(p.Body, 64<<10)))
+		h, err := fieldBlock(p.Body, 64<<10)
 		if err != nil {
 			return ErrMalformed
 		}
@@ -174,23 +176,54 @@ func (rep *Report) part(p *message.Entity) error {
 	return nil
 }
 
+// fieldBlocks reads the first n bytes of a report part's body, to be read
+// as blocks of fields by mailtext.ParseHeader. The line ending before the
+// part's delimiter belongs to the delimiter, so the last line may lack
+// one: it is given one.
+func fieldBlocks(body io.Reader, n int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(body, n))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		if bytes.Contains(b, []byte("\r\n")) {
+			b = append(b, '\r')
+		}
+		b = append(b, '\n')
+	}
+	return b, nil
+}
+
+// fieldBlock reads the first block of fields of a report part's body.
+func fieldBlock(body io.Reader, n int64) (mailtext.Header, error) {
+	b, err := fieldBlocks(body, n)
+	if err != nil {
+		return mailtext.Header{}, err
+	}
+	return mailtext.ParseHeader(b)
+}
+
 // deliveryStatus reads the per-message block and the per-recipient blocks
-// of a message/delivery-status body (RFC 3464 §2.1).
+// of a message/delivery-status body (RFC 3464 §2.1), each by
+// mailtext.ParseHeader. The per-message block must read; a per-recipient
+// block that does not ends the reading.
 func (rep *Report) deliveryStatus(body io.Reader) error {
-	br := bufio.NewReader(io.LimitReader(body, 256<<10))
-	if _, err := textproto.ReadHeader(br); err != nil {
+	b, err := fieldBlocks(body, 256<<10)
+	if err != nil {
+		return ErrMalformed
+	}
+	h, err := mailtext.ParseHeader(b)
+	if err != nil {
 		return ErrMalformed // the per-message fields
 	}
-	for len(rep.Recipients) < maxRecipients {
-		h, err := textproto.ReadHeader(br)
-		if err != nil && h.Len() == 0 {
-			break
+	for b = b[h.BodyOffset():]; len(b) > 0 && len(rep.Recipients) < maxRecipients; b = b[h.BodyOffset():] {
+		if b[0] == '\n' || bytes.HasPrefix(b, []byte("\r\n")) {
+			b = b[bytes.IndexByte(b, '\n')+1:] // a stray blank line between blocks
+			h = mailtext.Header{}
+			continue
 		}
-		if h.Len() == 0 {
-			if _, err := br.Peek(1); err != nil {
-				break
-			}
-			continue // a stray blank line between blocks
+		if h, err = mailtext.ParseHeader(b); err != nil {
+			break
 		}
 		rep.Recipients = append(rep.Recipients, RecipientStatus{
 			Action: strings.ToLower(strings.TrimSpace(h.Get("Action"))),

@@ -142,3 +142,35 @@ func TestHostileParts(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParts: any body splits without a panic into parts that lie inside
+// it, in order, no more of them than there are delimiters, each with a
+// header that read or an error that says why.
+func FuzzParts(f *testing.F) {
+	f.Add([]byte("pre\r\n--b\r\nX-A: 1\r\n\r\none\r\n--b\r\n\r\ntwo\r\n--b--\r\nepi"))
+	f.Add([]byte("--b\nX: a\x00b\n\n--b--"))
+	f.Add([]byte("--b\r\n\r\ncut"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		n, last := 0, 0
+		for p, err := range mailtext.Parts(body, "b") {
+			if errors.Is(err, mailtext.ErrMultipart) {
+				break
+			}
+			n++
+			if err != nil && !errors.Is(err, mailtext.ErrPartHeader) {
+				t.Fatalf("part %d: %v", n, err)
+			}
+			if len(p.Body) == 0 {
+				continue
+			}
+			at := cap(body) - cap(p.Body) // the part's offset in body
+			if at < last || at+len(p.Body) > len(body) {
+				t.Fatalf("part %d at %d+%d, outside the body or out of order", n, at, len(p.Body))
+			}
+			last = at
+		}
+		if d := strings.Count(string(body), "--b"); n > d {
+			t.Fatalf("%d parts from %d delimiters", n, d)
+		}
+	})
+}

@@ -182,3 +182,15 @@ func TestHostileParts(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodedMultipartIsUnreadable: a multipart body may have no transfer
+// encoding but 7bit, 8bit or binary (RFC 2045 §6.4); one in base64 is
+// split as written, as go-message reads it, finds no delimiter and is
+// unreadable: the message is protected.
+func TestEncodedMultipartIsUnreadable(t *testing.T) {
+	inner := "--P\r\nContent-Type: text/plain\r\n\r\n" + hostile.PHI + "\r\n--P--\r\n"
+	msg := []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"P\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString([]byte(inner)) + "\r\n")
+	wantUnreadable(t, checkBounded(t, msg))
+}

@@ -100,7 +100,7 @@ func (s *scan) entity(ent *message.Entity, raw []byte, path string, depth int) e
 	}
 	mt, params, _ := ent.Header.ContentType()
 	if strings.HasPrefix(mt, "multipart/") {
-		return s.multipart(s.bodyOf(ent, raw, path), params["boundary"], path, depth)
+		return s.multipart(raw, params["boundary"], path, depth) // its transfer encoding ignored, as go-message does (RFC 2045 §6.4)
 	}
 	if mt == "message/rfc822" || mt == "message/global" {
 		return s.messageFrom(s.bodyOf(ent, raw, path), childPath(path, 1), depth+1)
@@ -119,8 +119,8 @@ func (s *scan) count(path string, depth int) error {
 	return nil
 }
 
-// bodyOf is the body of a multipart or message entity with its transfer
-// encoding undone: raw itself when it has none (the usual case, nothing
+// bodyOf is the body of a message entity (message/rfc822) with its
+// transfer encoding undone: raw itself when it has none (the usual case, nothing
 // copied), else the decoded body, cut at the decoded-bytes limit.
 func (s *scan) bodyOf(ent *message.Entity, raw []byte, path string) []byte {
 	switch strings.ToLower(strings.TrimSpace(ent.Header.Get("Content-Transfer-Encoding"))) {

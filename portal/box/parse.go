@@ -11,6 +11,7 @@ import (
 	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // non-UTF-8 charsets
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 
 	"github.com/sealgate/sealgate/internal/mimelimit"
 	"github.com/sealgate/sealgate/mailtext"
@@ -34,47 +35,71 @@ func malformed(stage string) error { return fmt.Errorf("%w (%s)", ErrMalformed, 
 
 // Parse turns a complete RFC 5322 message into portal content: the
 // subject, the first text/plain and text/html bodies, and every other
-// part as an attachment. The original is kept in Content.Raw. Its header
-// is read by the one parser (mailtext.ParseHeader), within the limits the
-// SMTP server and the policy read it in.
+// part as an attachment. The original is kept in Content.Raw. Its header,
+// and the header of every part, is read by the one parser
+// (mailtext.ParseHeader), within the limits the SMTP server and the policy
+// read them in; multipart bodies are split by mailtext.Parts, as the
+// policy splits them, and nested no deeper than mimelimit.MaxDepth.
 func Parse(raw []byte) (store.Content, error) {
 	c := store.Content{Raw: raw}
 	h, err := mailtext.ParseHeader(raw)
 	if err != nil {
 		return c, malformed("read header")
 	}
-	ent, err := gomessage.New(gomessage.Header{Header: h.Textproto()}, bytes.NewReader(raw[h.BodyOffset():]))
-	if err != nil && !gomessage.IsUnknownCharset(err) {
-		return c, malformed("read message")
-	}
-	mr := mail.NewReader(ent)
-	c.Subject, _ = mr.Header.Subject()
-	for i := 0; ; i++ {
-		if i == maxParts {
-			return c, ErrTooManyParts
-		}
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return c, malformed("read part")
-		}
-		if err := addPart(&c, p); err != nil {
-			return c, err
-		}
-	}
-	return c, nil
+	th := h.Textproto()
+	c.Subject, _ = (&mail.Header{Header: gomessage.Header{Header: th}}).Subject()
+	w := walker{c: &c}
+	return c, w.entity(th, raw[h.BodyOffset():], 0)
 }
 
-func addPart(c *store.Content, p *mail.Part) error {
+// walker gathers the leaf parts of a message into its content.
+type walker struct {
+	c      *store.Content
+	leaves int
+}
+
+// entity reads one MIME entity whose header is h and body, as written, is
+// body: the parts of a multipart, or a leaf.
+func (w *walker) entity(h textproto.Header, body []byte, depth int) error {
+	if depth > mimelimit.MaxDepth {
+		return malformed("nesting")
+	}
+	ent, err := gomessage.New(gomessage.Header{Header: h}, bytes.NewReader(body))
+	if err != nil && !gomessage.IsUnknownCharset(err) {
+		return malformed("read part")
+	}
+	mt, params, _ := ent.Header.ContentType()
+	if !strings.HasPrefix(mt, "multipart/") {
+		if w.leaves++; w.leaves > maxParts {
+			return ErrTooManyParts
+		}
+		return addPart(w.c, ent)
+	}
+	// A multipart body is split as written: its transfer encoding, which
+	// RFC 2045 §6.4 limits to 7bit, 8bit and binary, is ignored, as
+	// go-message ignores it.
+	for p, err := range mailtext.Parts(body, params["boundary"]) {
+		if err != nil {
+			return malformed("read part")
+		}
+		if err := w.entity(p.Header.Textproto(), p.Body, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addPart adds a leaf part: an inline part (so marked, or text not marked
+// as an attachment) that is the first text/plain or text/html one as a
+// body, any other as an attachment.
+func addPart(c *store.Content, p *gomessage.Entity) error {
 	data, err := io.ReadAll(p.Body)
 	if err != nil {
 		return malformed("read part body")
 	}
-	switch h := p.Header.(type) {
-	case *mail.InlineHeader:
-		t, _, _ := h.ContentType()
+	t, _, _ := p.Header.ContentType()
+	disp, _, _ := p.Header.ContentDisposition()
+	if disp == "inline" || (disp != "attachment" && strings.HasPrefix(t, "text/")) {
 		switch {
 		case t == "text/plain" && c.Text == "":
 			c.Text = string(data)
@@ -84,11 +109,10 @@ func addPart(c *store.Content, p *mail.Part) error {
 			return nil
 		}
 		c.Attachments = append(c.Attachments, attachment("", t, data, len(c.Attachments)))
-	case *mail.AttachmentHeader:
-		name, _ := h.Filename()
-		t, _, _ := h.ContentType()
-		c.Attachments = append(c.Attachments, attachment(name, t, data, len(c.Attachments)))
+		return nil
 	}
+	name, _ := (&mail.AttachmentHeader{Header: p.Header}).Filename()
+	c.Attachments = append(c.Attachments, attachment(name, t, data, len(c.Attachments)))
 	return nil
 }
 
