@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealgate/sealgate/portal/keywrap"
 	"github.com/sealgate/sealgate/stats"
 	"github.com/sealgate/sealgate/verp"
 )
@@ -81,15 +79,7 @@ func testStats(t *testing.T, e env) {
 // SQLite in the data folder, from one delivery worker; with -cpu or
 // parallel workers see BenchmarkRememberRecipientParallel.
 func BenchmarkRememberRecipient(b *testing.B) {
-	m, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := Open(context.Background(), Options{Backend: "sqlite", Dir: b.TempDir(), Master: m, TTL: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close(context.Background())
+	e := benchStore(b)
 	ctx := context.Background()
 	at := time.Now()
 	b.ResetTimer()
@@ -104,15 +94,7 @@ func BenchmarkRememberRecipient(b *testing.B) {
 // BenchmarkRememberRecipientParallel: 32 delivery workers at once share
 // transactions (group commit).
 func BenchmarkRememberRecipientParallel(b *testing.B) {
-	m, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := Open(context.Background(), Options{Backend: "sqlite", Dir: b.TempDir(), Master: m, TTL: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close(context.Background())
+	e := benchStore(b)
 	var n atomic.Int64
 	at := time.Now()
 	b.SetParallelism(16)
@@ -164,4 +146,15 @@ func TestRememberRecipientsConcurrent(t *testing.T) {
 	if err := e.s.queryRow(ctx, `SELECT COUNT(*) FROM bounce_recipients`).Scan(&n); err != nil || n != 200 {
 		t.Fatalf("%d rows, %v; want 200", n, err)
 	}
+}
+
+// benchStore is a SQLite store in a temporary folder, closed when the
+// benchmark ends.
+func benchStore(b *testing.B) *Store {
+	e, err := Open(context.Background(), Options{Backend: "sqlite", Dir: b.TempDir(), Master: testMaster(b), TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close(context.Background()) })
+	return e
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sealgate/sealgate/internal/pgtest"
-	"github.com/sealgate/sealgate/portal/keywrap"
 )
 
 // targets name an empty store location per backend: a new SQLite folder
@@ -147,11 +145,7 @@ func testReadOnlyOpen(t *testing.T, o Options) {
 	if !errors.Is(err, ErrSchemaBehind) || err.Error() != want {
 		t.Fatalf("read-only open of an older schema: %v, want %q", err, want)
 	}
-	m, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ro.Master = m
+	ro.Master = testMaster(t)
 	if _, err := Open(ctx, ro); !errors.Is(err, ErrSchemaBehind) {
 		t.Fatalf("read-only Open of an older schema: %v, want ErrSchemaBehind", err)
 	}

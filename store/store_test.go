@@ -73,10 +73,7 @@ func openPostgres(t *testing.T, url string) env {
 }
 
 func newEnv(t *testing.T, backend, dir string) env {
-	m, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testMaster(t)
 	clk := testenv.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	s, err := Open(context.Background(), Options{Backend: backend, Dir: dir, Master: m, TTL: 24 * time.Hour, Now: clk.Now})
 	if err != nil {
@@ -427,4 +424,14 @@ func testSessions(t *testing.T, e env) {
 	if _, _, err := e.s.GetSession(ctx, "cookie-1"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted session: %v", err)
 	}
+}
+
+// testMaster is a fixed portal master key for tests.
+func testMaster(t testing.TB) *keywrap.Master {
+	t.Helper()
+	m, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, keywrap.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
