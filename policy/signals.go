@@ -100,8 +100,9 @@ func isListMail(h message.Header) bool {
 }
 
 // healthOrgParts are pieces of organisation names and domains that place a sender in
-// health care ("Larkspur Pharmacy", "aldercrest-health.example", "brightsmiledental").
-var healthOrgParts = []string{"health", "clinic", "hospital", "medical", "medicine", "pharm", "rx", "dental",
+// health care ("Larkspur Pharmacy", "aldercrest-health.example", "brightsmiledental"); a
+// mailbox for patients ("Patient Accounts", "Patient Financial Services") is one.
+var healthOrgParts = []string{"health", "patient", "clinic", "hospital", "medical", "medicine", "pharm", "rx", "dental",
 	"dentist", "ortho", "pediatric", "peds", "derm", "cardio", "onco", "hospice", "therapy", "therap", "counsel",
 	"care", "md", "doctor", "physician", "nurse", "lab", "radiology", "imaging", "surgery", "surgical",
 	"vision", "optom", "eye", "hearing", "rehab", "wellness", "behavioral", "psych", "urgent", "family medicine",

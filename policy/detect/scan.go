@@ -107,6 +107,7 @@ func (a *Analyzer) Scan(ctx context.Context, text []byte, opt *Options, out *Cou
 	s.opt, s.out = opt, out
 	s.rcptBits, s.sendBits = nameBits(opt.Recipients), nameBits(opt.Senders)
 	scanHL7(text, out)
+	scanEmails(text, opt, out)
 	s.base = 0
 	for len(text) > 0 {
 		if err := ctx.Err(); err != nil {
