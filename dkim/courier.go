@@ -30,6 +30,9 @@ func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome 
 	signed, err := c.Signer.Sign(d.Body)
 	if err != nil {
 		perm := errors.Is(err, ErrMalformed) || errors.Is(err, ErrNoFrom)
+		if perm {
+			err = unsignable{err}
+		}
 		out := make([]mail.Outcome, len(d.Rcpts))
 		for i, r := range d.Rcpts {
 			out[i] = mail.Outcome{Rcpt: r.Addr, Err: err, Permanent: perm}
@@ -42,4 +45,18 @@ func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome 
 	out := *d
 	out.Body = signed
 	return c.Next.Deliver(ctx, &out)
+}
+
+// unsignable is the error of a message that cannot be signed: it gives the
+// DSN its reason (mail.LocalReasoner), which quotes nothing of the message.
+type unsignable struct{ error }
+
+func (e unsignable) Unwrap() error { return e.error }
+
+// LocalReason is the reason the DSN gives.
+func (e unsignable) LocalReason() string {
+	if errors.Is(e.error, ErrNoFrom) {
+		return "the message has no single From field to sign it for (DKIM)"
+	}
+	return "the message header cannot be read, so it cannot be signed (DKIM)"
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/sealgate/sealgate/mail"
@@ -41,5 +42,10 @@ func TestCourierSignsBeforeHandingOn(t *testing.T) {
 	if out := c.Deliver(context.Background(), bad); !errors.Is(out[0].Err, ErrMalformed) || !out[0].Permanent ||
 		out[0].Enhanced != StatusMalformed {
 		t.Fatalf("unsignable message: %+v, want a permanent failure", out[0])
+	}
+	noFrom := &mail.Delivery{Body: []byte("To: dr@example.net\r\n\r\nhi\r\n"), Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}}}
+	if out := c.Deliver(context.Background(), noFrom); !errors.Is(out[0].Err, ErrNoFrom) || !out[0].Permanent ||
+		!strings.Contains(mail.LocalReason(out[0].Err), "no single From") {
+		t.Fatalf("message without From: %+v, want a permanent failure", out[0])
 	}
 }

@@ -79,12 +79,17 @@ type Recipient struct {
 	// the Diagnostic, if any (Remote-MTA: dns; ...).
 	RemoteMTA string
 	// Diagnostic is the remote server's reply, such as
-	// "smtp; 550 5.1.1 no such user"; without a "type;" prefix smtp is
-	// assumed. It is sanitised and capped before use.
+	// "smtp; 550 5.1.1 no such user", or, of type LocalType, sealgate's
+	// own reason for a failure it decided itself; without a "type;"
+	// prefix smtp is assumed. It is sanitised and capped before use.
 	Diagnostic string
 	// LastAttempt is when delivery was last tried; zero omits the field.
 	LastAttempt time.Time
 }
+
+// LocalType is the diagnostic type (RFC 3464 §2.3.6, an X- type) of a
+// Diagnostic that is sealgate's own reason, not a remote reply.
+const LocalType = "x-sealgate"
 
 // Errors returned by Build, usable with errors.Is.
 var (

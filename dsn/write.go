@@ -59,7 +59,12 @@ func humanPart(n notice) mailtext.Part {
 		"the information it may hold. " + returnedNote(n.full) + "\r\n")
 	for _, r := range n.rcpts {
 		fmt.Fprintf(&t, "<%s>: %s (%s)\r\n", r.addr, r.action, r.status)
-		if _, said, ok := strings.Cut(r.diagnostic, ";"); ok && strings.TrimSpace(said) != "" {
+		typ, said, ok := strings.Cut(r.diagnostic, ";")
+		switch {
+		case !ok || strings.TrimSpace(said) == "":
+		case typ == LocalType:
+			fmt.Fprintf(&t, "    not sent by this mail system: %s\r\n", strings.TrimSpace(said))
+		default:
 			// The remote reply as the queue kept it: addresses, quoted
 			// passages and numbers already stripped.
 			fmt.Fprintf(&t, "    the receiving server said: %s\r\n", strings.TrimSpace(said))

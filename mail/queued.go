@@ -78,14 +78,17 @@ type RcptState struct {
 	Enhanced  string     `json:"enhanced,omitempty"`
 	// RemoteText is the remote reply's text with addresses, quoted
 	// passages and numbers stripped (ReplyText).
-	RemoteText string    `json:"remote_text,omitempty"`
-	RemoteMTA  string    `json:"remote_mta,omitempty"`
-	TLSVersion string    `json:"tls_version,omitempty"`
-	TLSCipher  string    `json:"tls_cipher,omitempty"`
-	TLSVerify  string    `json:"tls_verification,omitempty"` // dane, mta-sts, pinned, pkix, none or ""
-	Method     string    `json:"method,omitempty"`           // protection used: pgp, smime, tls, portal, none
-	DSNPassed  bool      `json:"dsn_passed,omitempty"`       // NOTIFY went on to a next hop that announced DSN
-	Updated    time.Time `json:"updated,omitempty"`
+	RemoteText string `json:"remote_text,omitempty"`
+	// LocalReason is sealgate's own reason for a failure it decided
+	// itself (mail.LocalReason), for the DSN.
+	LocalReason string    `json:"local_reason,omitempty"`
+	RemoteMTA   string    `json:"remote_mta,omitempty"`
+	TLSVersion  string    `json:"tls_version,omitempty"`
+	TLSCipher   string    `json:"tls_cipher,omitempty"`
+	TLSVerify   string    `json:"tls_verification,omitempty"` // dane, mta-sts, pinned, pkix, none or ""
+	Method      string    `json:"method,omitempty"`           // protection used: pgp, smime, tls, portal, none
+	DSNPassed   bool      `json:"dsn_passed,omitempty"`       // NOTIFY went on to a next hop that announced DSN
+	Updated     time.Time `json:"updated,omitempty"`
 }
 
 // State is the mutable part of a queued message, rewritten after attempts.

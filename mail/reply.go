@@ -13,6 +13,24 @@ type RemoteReplier interface {
 	RemoteReply() string
 }
 
+// LocalReasoner is implemented by the errors of failures that sealgate
+// decides itself, about the message rather than a remote reply (DKIM
+// refusing a header it cannot read). LocalReason is a fixed text that
+// quotes nothing of the message, safe for a DSN.
+type LocalReasoner interface {
+	LocalReason() string
+}
+
+// LocalReason is the reason that err, or an error it wraps, gives as a
+// LocalReasoner, or "".
+func LocalReason(err error) string {
+	var lr LocalReasoner
+	if err == nil || !errors.As(err, &lr) {
+		return ""
+	}
+	return SanitizeReply(lr.LocalReason())
+}
+
 // maxReplyText bounds the reply text kept for logs, audit records, `queue
 // show` and DSNs.
 const maxReplyText = 200

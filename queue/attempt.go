@@ -231,13 +231,13 @@ func (q *Queue) apply(it *item, i int, o mail.Outcome) {
 	result := string(o.Result())
 	switch o.Result() {
 	case mail.ResultDelivered:
-		r.Status, r.LastError, r.RemoteText = mail.StatusDelivered, "", ""
+		r.Status, r.LastError, r.RemoteText, r.LocalReason = mail.StatusDelivered, "", "", ""
 	case mail.ResultBounced:
 		r.Status, r.LastError = mail.StatusFailed, o.Err.Error()
-		r.RemoteText = mail.ReplyText(o.Err)
+		r.RemoteText, r.LocalReason = mail.ReplyText(o.Err), mail.LocalReason(o.Err)
 	default:
 		r.LastError = o.Err.Error()
-		r.RemoteText = mail.ReplyText(o.Err)
+		r.RemoteText, r.LocalReason = mail.ReplyText(o.Err), mail.LocalReason(o.Err)
 	}
 	q.m.deliveries.WithLabelValues(result, tlsLabel(o.TLSVersion)).Inc()
 	if o.Err != nil {

@@ -84,6 +84,9 @@ func orDefault(s, d string) string {
 
 func diagnostic(r mail.RcptState) string {
 	if r.Code == 0 {
+		if r.LocalReason != "" {
+			return dsn.LocalType + "; " + r.LocalReason
+		}
 		return ""
 	}
 	return strings.TrimSpace(fmt.Sprintf("smtp; %d %s %s", r.Code, r.Enhanced, r.RemoteText))

@@ -198,6 +198,39 @@ func TestPermanentFailureSendsOneDSN(t *testing.T) {
 	checkDSN(t, dsnDel.Body, "gone@example.net", "5.1.1")
 }
 
+// localFailure is a failure sealgate decides itself, with its own reason.
+type localFailure struct{}
+
+func (localFailure) Error() string       { return "courier: cannot send this message" }
+func (localFailure) LocalReason() string { return "the message header cannot be read" }
+
+// TestLocalFailureGivesItsReason: a recipient bounced at once by a failure
+// sealgate decided itself (no remote reply, such as DKIM refusing a header
+// it cannot read) gets a DSN that says why, as an x-sealgate
+// Diagnostic-Code and in its text, on the first attempt.
+func TestLocalFailureGivesItsReason(t *testing.T) {
+	t.Parallel()
+	c := &scripted{fn: func(n int, d *mail.Delivery) []mail.Outcome {
+		if d.From == "" {
+			return all(d, nil, false)
+		}
+		return []mail.Outcome{{Rcpt: d.Rcpts[0].Addr, Err: localFailure{}, Permanent: true, Enhanced: "5.6.0"}}
+	}}
+	q := startQueue(t, t.TempDir(), c, nil)
+	if _, err := q.Enqueue(context.Background(), env("dr@example.net"), testMsg()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "DSN delivery", func() bool { return len(c.delivered()) == 2 && len(q.List()) == 0 })
+	body := c.delivered()[1].Body
+	checkDSN(t, body, "dr@example.net", "5.6.0")
+	for _, want := range []string{"Diagnostic-Code: x-sealgate; the message header cannot be read",
+		"not sent by this mail system: the message header cannot be read"} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("DSN lacks %q:\n%s", want, body)
+		}
+	}
+}
+
 func checkDSN(t *testing.T, body []byte, rcpt, status string) {
 	t.Helper()
 	ent, err := message.Read(bytes.NewReader(body))
