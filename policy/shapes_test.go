@@ -43,6 +43,10 @@ var shapeExamples = []verdictExample{
 		"scheduling", plain, "Can you find an evening slot for Declan Moriarty? He starts the intensive outpatient program for alcohol use disorder next week."), true},
 	{"stopped buprenorphine", testMail("Nurse Line <rn@valleyhealth.example>", "Dr. Sato <sato@valleyhealth.example>", "call back", plain,
 		"Ingrid Halvorsen called - she stopped her buprenorphine two days ago and is asking to restart."), true},
+	{"psychological evaluation for a court", testMail("Court Liaison <liaison@stateforensic.example>", "clerk@county-court.example", "report", plain,
+		"The psychological evaluation of Anselm Quarles is complete and will be filed Monday."), true},
+	{"clean performance evaluation", testMail("HR <hr@corp.example>", "mgr@corp.example", "eval", plain,
+		"The annual performance evaluation of Anselm Quarles is complete."), false},
 	// Patient statements.
 	{"statement for knee surgery", testMail("Billing <statements@riversideortho.example>", "Nadia Kovalenko <nadia.k@fastmail.example>",
 		"Your statement", plain, "Nadia Kovalenko\n1187 Larch Street, Apt 3\nAccount no. 300918274\n09/14/2026 Arthroscopic knee surgery, left $2,410.00\nYou owe $460.00"), true},
@@ -79,6 +83,8 @@ var shapeExamples = []verdictExample{
 		"Fenwick Tallis 8/14/53 - new AFib, needs echo this week", plain, "thanks"), true},
 	{"file name only", withAttachment("Front desk <fd@derm.example>", "lab@pathlab.example", "specimen", "text/plain",
 		"Okafor_Chidi_melanoma_biopsy_req.txt", "See document below. Thank you."), true},
+	{"file name of a psych eval", withAttachment("Records <roi@baycity.example>", "attorney@lawfirm.example", "records", "text/plain",
+		"Esperanza Ruelas DOB 1979-06-12 psych eval.txt", "See document below. Thank you."), true},
 	{"clean file name of a price list", withAttachment("Sales <s@vendor.example>", "buyer@corp.example", "docs", "text/plain",
 		"Q3_pricing_radiology_suite.txt", "See document below. Thank you."), false},
 }
