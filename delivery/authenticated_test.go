@@ -25,7 +25,7 @@ const (
 // ("" when it may not).
 type receiverCase struct {
 	setup receiver
-	auth  string
+	auth  mail.Verification
 }
 
 // eachReceiver runs fn in a parallel subtest per receiver, with its world
@@ -34,7 +34,7 @@ func eachReceiver(t *testing.T, fn func(t *testing.T, w *world, cfg Config, sink
 	for name, r := range receivers {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			secure := r.auth == MethodDANE
+			secure := r.auth == mail.VerifiedDANE
 			w := newWorld(t, secure, secure)
 			cfg, sink := r.setup(t, w)
 			fn(t, w, cfg, sink, r)
@@ -57,11 +57,11 @@ var receivers = map[string]receiverCase{
 		host, sink := w.mx(10, smtpsink.Options{TLS: smtpsink.ServerTLS(cert)})
 		w.tlsa(host, 3, 1, 1, spki256(t, cert))
 		return Config{DANE: true}, sink
-	}, MethodDANE},
+	}, mail.VerifiedDANE},
 	"mta-sts": {func(t *testing.T, w *world) (Config, *smtpsink.Sink) {
 		_, sink := w.mx(10, smtpsink.Options{TLS: sinkTLS(t, w, "good", "mx1.partner.test")})
 		return Config{MTASTS: w.stsPolicy("enforce", "mx1.partner.test")}, sink
-	}, MethodMTASTS},
+	}, mail.VerifiedMTASTS},
 	"pkix-unauthenticated-mx": {func(t *testing.T, w *world) (Config, *smtpsink.Sink) {
 		_, sink := w.mx(10, smtpsink.Options{TLS: sinkTLS(t, w, "good", "mx1.partner.test")})
 		return Config{}, sink
@@ -92,11 +92,11 @@ func TestPHIOverTLSOnlyToAuthenticatedNextHop(t *testing.T) {
 		}
 		phiArrived := bytes.Contains(got[0].Data, []byte(phiMarker))
 		if r.auth != "" {
-			if out[0].Method != encrypt.MethodTLS || out[0].Verification != r.auth || !phiArrived {
+			if out[0].Method != encrypt.MethodTLS || mail.Verification(out[0].Verification) != r.auth || !phiArrived {
 				t.Errorf("method %q, verification %q, PHI arrived %v; want tls over %s",
 					out[0].Method, out[0].Verification, phiArrived, r.auth)
 			}
-			if v := testutil.ToFloat64(c.metrics.verification.WithLabelValues(r.auth)); v != 1 {
+			if v := testutil.ToFloat64(c.metrics.verification.WithLabelValues(string(r.auth))); v != 1 {
 				t.Errorf("sealgate_delivery_verification_total{verification=%q} = %v", r.auth, v)
 			}
 			return
@@ -149,14 +149,14 @@ func TestKnownUnauthenticatedDestinationGoesStraightToPortal(t *testing.T) {
 // outcome says how little was verified.
 func TestOpportunisticTLSCarriesOrdinaryMail(t *testing.T) {
 	t.Parallel()
-	for name, want := range map[string]string{"pkix-unauthenticated-mx": MethodPKIX, "self-signed": MethodNone} {
+	for name, want := range map[string]mail.Verification{"pkix-unauthenticated-mx": mail.VerifiedPKIX, "self-signed": mail.VerifiedNone} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, false, false)
 			cfg, sink := receivers[name].setup(t, w)
 			out := deliver(t, w.client(cfg), newDelivery("b@partner.test"))
 			wantOK(t, out)
-			if out[0].Verification != want || sink.Count() != 1 {
+			if mail.Verification(out[0].Verification) != want || sink.Count() != 1 {
 				t.Errorf("verification %q, sink %d; want %q, 1", out[0].Verification, sink.Count(), want)
 			}
 		})
@@ -181,7 +181,7 @@ func TestAcceptPKIXOptIn(t *testing.T) {
 			if arrived := bytes.Contains(got[0].Data, []byte(phiMarker)); arrived != wantTLS {
 				t.Errorf("PHI arrived %v, want %v (method %q)", arrived, wantTLS, out[0].Method)
 			}
-			if wantTLS && out[0].Verification != MethodPKIX {
+			if wantTLS && out[0].Verification != string(mail.VerifiedPKIX) {
 				t.Errorf("verification %q, want pkix", out[0].Verification)
 			}
 		})
@@ -227,7 +227,7 @@ func TestPinnedNextHop(t *testing.T) {
 			if arrived := bytes.Contains(got[0].Data, []byte(phiMarker)); arrived != c.wantPHI {
 				t.Errorf("PHI arrived %v, want %v (method %q)", arrived, c.wantPHI, out[0].Method)
 			}
-			if c.wantPHI && out[0].Verification != MethodPinned {
+			if c.wantPHI && out[0].Verification != string(mail.VerifiedPinned) {
 				t.Errorf("verification %q, want pinned", out[0].Verification)
 			}
 		})

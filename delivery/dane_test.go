@@ -210,10 +210,10 @@ func TestVerifyPeerMethod(t *testing.T) {
 	c := newTestClient(t, Config{RootCAs: ca.Pool()})
 	rec := &dns.TLSA{Usage: 3, Selector: 1, MatchingType: 1, Certificate: spki256(t, cert)}
 	sts := &mtasts.Policy{Mode: mtasts.ModeEnforce, MX: []string{"mx.partner.test"}}
-	for want, h := range map[string]hop{
-		MethodPKIX:   {host: "mx.partner.test"},
-		MethodMTASTS: {host: "mx.partner.test", tls: hopTLS{sts: sts}},
-		MethodDANE:   {host: "mx.partner.test", tls: hopTLS{tlsa: []*dns.TLSA{rec}}},
+	for want, h := range map[mail.Verification]hop{
+		mail.VerifiedPKIX:   {host: "mx.partner.test"},
+		mail.VerifiedMTASTS: {host: "mx.partner.test", tls: hopTLS{sts: sts}},
+		mail.VerifiedDANE:   {host: "mx.partner.test", tls: hopTLS{tlsa: []*dns.TLSA{rec}}},
 	} {
 		if got, err := c.verifyPeer(h, chain); got != want || err != nil {
 			t.Errorf("%s: got %q, %v", want, got, err)

@@ -55,7 +55,7 @@ func TestFirstPHIMessageToNewDANEDomain(t *testing.T) {
 	notices := &keptNotices{}
 	courier, store := newProtectingWith(t, c, false, notices)
 	out := courier.Deliver(context.Background(), phiDelivery("patient@partner.test"))
-	if out[0].Err != nil || out[0].Method != encrypt.MethodTLS || out[0].Verification != MethodDANE ||
+	if out[0].Err != nil || out[0].Method != encrypt.MethodTLS || out[0].Verification != string(mail.VerifiedDANE) ||
 		!strings.HasSuffix(out[0].MethodReason, "(destination: DANE)") {
 		t.Fatalf("outcome %+v; want tls over DANE, the reason naming DANE", out[0])
 	}

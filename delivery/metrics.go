@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sealgate/sealgate/mail"
 )
 
 // Results counted in sealgate_delivery_connects_total{result}.
@@ -74,8 +75,8 @@ func newMetrics() *metrics {
 	for _, r := range []string{lookupFailed, "yes", "no", "unknown"} {
 		m.lookups.WithLabelValues(r)
 	}
-	for _, v := range []string{MethodDANE, MethodMTASTS, MethodPinned, MethodPKIX, MethodNone} {
-		m.verification.WithLabelValues(v)
+	for _, v := range []mail.Verification{mail.VerifiedDANE, mail.VerifiedMTASTS, mail.VerifiedPinned, mail.VerifiedPKIX, mail.VerifiedNone} {
+		m.verification.WithLabelValues(string(v))
 	}
 	m.idle = m.conns.WithLabelValues("idle")
 	m.busy = m.conns.WithLabelValues("busy")

@@ -40,14 +40,14 @@ func (t hopTLS) enforced() bool { return t.sts != nil && t.sts.Mode == mtasts.Mo
 // authKind names how the peer must be authenticated; it is part of the
 // pool key so a session is only reused for the same demand. It is also
 // the Verification a successful check of this hop records.
-func (t hopTLS) authKind() string {
+func (t hopTLS) authKind() mail.Verification {
 	switch {
 	case len(t.tlsa) > 0:
-		return MethodDANE
+		return mail.VerifiedDANE
 	case t.enforced():
-		return MethodMTASTS
+		return mail.VerifiedMTASTS
 	case t.pinned:
-		return MethodPinned
+		return mail.VerifiedPinned
 	}
 	return ""
 }

@@ -235,11 +235,11 @@ func reachOf(yes bool) mail.Reach {
 }
 
 // authBasis is the Finding basis of an authentication kind (authKind).
-func authBasis(kind string) string {
+func authBasis(kind mail.Verification) string {
 	switch kind {
-	case MethodDANE:
+	case mail.VerifiedDANE:
 		return basisDANE
-	case MethodMTASTS:
+	case mail.VerifiedMTASTS:
 		return basisSTS
 	}
 	return basisPinned

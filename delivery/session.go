@@ -21,13 +21,13 @@ type session struct {
 	dst    string // pool destination (hop host:port)
 	key    string // pool key (destination and TLS level)
 
-	tlsVersion string // "TLS1.2", "TLS1.3" or "" for plaintext
-	verified   bool   // peer authenticated (PKIX for hop.host, or DANE)
-	cipher     string // TLS cipher suite name, "" for plaintext
-	method     string // how: MethodDANE, MethodMTASTS, MethodPinned, MethodPKIX; "" if not
-	verifyErr  error  // why the peer was not authenticated, if it was not
-	reused     bool   // taken from the idle pool
-	sent       int    // messages the server accepted on this connection
+	tlsVersion string            // "TLS1.2", "TLS1.3" or "" for plaintext
+	verified   bool              // peer authenticated (PKIX for hop.host, or DANE)
+	cipher     string            // TLS cipher suite name, "" for plaintext
+	method     mail.Verification // how: dane, mta-sts, pinned, pkix; "" if not
+	verifyErr  error             // why the peer was not authenticated, if it was not
+	reused     bool              // taken from the idle pool
+	sent       int               // messages the server accepted on this connection
 	idleSince  time.Time
 }
 
@@ -92,7 +92,7 @@ func (c *Client) openOnce(ctx context.Context, req setupRequest) (*session, *Err
 	c.metrics.connect(connectOK)
 	c.reportSession(req, s, nil)
 	c.log.Debug("connected", slog.String("host", req.hop.host), slog.String("tls", s.tlsVersion),
-		slog.String("cipher", s.cipher), slog.Bool("verified", s.verified), slog.String("method", s.method))
+		slog.String("cipher", s.cipher), slog.Bool("verified", s.verified), slog.String("method", string(s.method)))
 	return s, nil
 }
 

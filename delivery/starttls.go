@@ -146,29 +146,18 @@ func (c *Client) tlsConfig(s *session, level mail.TLSLevel) *tls.Config {
 	}
 }
 
-// Verification methods, as Outcome.Verification, the audit log and
-// sealgate_delivery_verification_total name them. Only MethodDANE,
-// MethodMTASTS and MethodPinned authenticate the next hop end to end.
-const (
-	MethodDANE   = string(mail.VerifiedDANE)
-	MethodMTASTS = string(mail.VerifiedMTASTS)
-	MethodPinned = string(mail.VerifiedPinned)
-	MethodPKIX   = string(mail.VerifiedPKIX)
-	MethodNone   = string(mail.VerifiedNone)
-)
-
 // verifyPeer is the one place a peer is judged: against the hop's usable
 // secure TLSA records when there are any (DANE, RFC 7672 §3: PKIX not
 // required), else PKIX for the hop's host name against the configured
 // roots. It returns the method that succeeded: PKIX counts as mta-sts or
 // pinned when the hop's name was authenticated that way.
-func (c *Client) verifyPeer(h hop, certs []*x509.Certificate) (string, error) {
+func (c *Client) verifyPeer(h hop, certs []*x509.Certificate) (mail.Verification, error) {
 	if len(certs) == 0 {
 		return "", errNoPeerCert
 	}
 	if len(h.tls.tlsa) > 0 {
 		err := dane.Verify(dane.VerifyRequest{Records: h.tls.tlsa, Chain: certs, Names: []string{h.host}})
-		return MethodDANE, err
+		return mail.VerifiedDANE, err
 	}
 	inter := x509.NewCertPool()
 	for _, cert := range certs[1:] {
@@ -182,5 +171,5 @@ func (c *Client) verifyPeer(h hop, certs []*x509.Certificate) (string, error) {
 	if kind := h.tls.authKind(); kind != "" {
 		return kind, err // mta-sts or pinned
 	}
-	return MethodPKIX, err
+	return mail.VerifiedPKIX, err
 }

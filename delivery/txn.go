@@ -190,12 +190,12 @@ func successEnhanced(text string) string {
 }
 
 // setTransport records what the transport achieved: how the peer was
-// verified (MethodNone when it was not) and the cipher.
+// verified (mail.VerifiedNone when it was not) and the cipher.
 func setTransport(s *session, o *mail.Outcome) {
 	o.RemoteMTA, o.TLSVersion, o.Verified = s.hop.host, s.tlsVersion, s.verified
-	o.Verification, o.TLSCipher = s.method, s.cipher
+	o.Verification, o.TLSCipher = string(s.method), s.cipher
 	if !s.verified || s.method == "" {
-		o.Verification = MethodNone
+		o.Verification = string(mail.VerifiedNone)
 	}
 }
 
