@@ -2,8 +2,9 @@
 // status notifications (RFC 3464) and complaint reports (ARF, RFC 5965)
 // sent to the gateway's bounce addresses. It parses them with limits and
 // keeps only what it needs — actions, status codes, the feedback type, and
-// the return path and unsubscribe link of the quoted original message —
-// never a remote text, a subject or a body.
+// the return path and unsubscribe link of the quoted original message, and
+// the subject of a message that is no report (a List-Unsubscribe mailto:
+// request) — never a remote text, a report's subject or a body.
 package feedback
 
 import (
@@ -60,8 +61,9 @@ type Report struct {
 	// which carry sealgate's tokens.
 	ReturnPath      string
 	ListUnsubscribe string
-	// Subject is the message's own Subject, unfolded: what a mail client
-	// writes from the subject of a List-Unsubscribe mailto: link.
+	// Subject is the Subject of a message that is no report (KindOther),
+	// unfolded: what a mail client writes from the subject of a
+	// List-Unsubscribe mailto: link.
 	Subject string
 	// Remote is the address of the server that handed the message over,
 	// set by the listener.
@@ -86,7 +88,7 @@ func Parse(r io.Reader) (*Report, error) {
 	mh := message.Header{Header: h.Textproto()}
 	mt, params, err := mh.ContentType()
 	if err != nil || mt != "multipart/report" {
-		return &Report{Kind: KindOther}, nil
+		return &Report{Kind: KindOther, Subject: subject(mh)}, nil
 	}
 	rep := &Report{Kind: KindOther}
 	switch strings.ToLower(params["report-type"]) {
@@ -103,6 +105,17 @@ func Parse(r io.Reader) (*Report, error) {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// subject is h's Subject with encoded words decoded where they can be,
+// unfolded: kept only for a message that is not a report, which may be a
+// List-Unsubscribe mailto: request.
+func subject(h message.Header) string {
+	s, err := h.Text("Subject")
+	if err != nil {
+		s = h.Get("Subject")
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // parts reads the parts of the multipart/report body until the part that

@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"bytes"
+	"encoding/base64"
 	"os"
 	"strings"
 	"testing"
@@ -134,5 +135,24 @@ func TestParseTruncated(t *testing.T) {
 	early := bytes.Index(b, []byte("Reporting-MTA"))
 	if _, err := Parse(bytes.NewReader(b[:early])); err == nil {
 		t.Error("a DSN cut off before its status read without error")
+	}
+}
+
+// TestParseSubject: the Subject of any message is read as a person's mail
+// client may have written a List-Unsubscribe mailto: request: folded, or
+// in encoded words that split the token, it comes back as one line with
+// the token whole.
+func TestParseSubject(t *testing.T) {
+	const token = "Y2xpbmljLmV4YW1wbGUub3JnCnBhdEBleGFtcGxlLm5ldA.nL6OwB3bjYu3zmF03M9sjQScjtnzcuOBBGPGiDlNxR4"
+	b64 := func(s string) string { return "=?utf-8?B?" + base64.StdEncoding.EncodeToString([]byte(s)) + "?=" }
+	for name, subject := range map[string]string{
+		"plain":   "unsubscribe " + token,
+		"folded":  "unsubscribe\r\n " + token,
+		"encoded": b64("unsubscribe "+token[:40]) + "\r\n " + b64(token[40:]),
+	} {
+		rep, err := Parse(strings.NewReader("From: pat@example.net\r\nSubject: " + subject + "\r\n\r\nunsubscribe\r\n"))
+		if err != nil || rep.Kind != KindOther || rep.Subject != "unsubscribe "+token {
+			t.Errorf("%s: %v %+v", name, err, rep)
+		}
 	}
 }
