@@ -63,6 +63,28 @@ func Parts(body []byte, boundary string) iter.Seq2[BodyPart, error] {
 	}
 }
 
+// Outside returns what a multipart body holds outside its parts (RFC 2046
+// §5.1.1): the preamble before its first delimiter line and the epilogue
+// after its close delimiter line. Mail clients show neither, yet both
+// leave with the message. A body without a delimiter line is all
+// preamble; one without a close delimiter has no epilogue.
+func Outside(body []byte, boundary string) (preamble, epilogue []byte) {
+	if boundary == "" || len(boundary) > maxBoundary {
+		return body, nil
+	}
+	dash := []byte("--" + boundary)
+	end, start, closed, ok := nextDelimiter(body, dash, 0)
+	if !ok {
+		return body, nil
+	}
+	for !closed {
+		if _, start, closed, ok = nextDelimiter(body, dash, start); !ok {
+			return body[:end], nil
+		}
+	}
+	return body[:end], body[start:]
+}
+
 // part reads the header of one part.
 func part(raw []byte) (BodyPart, error) {
 	h, err := ParseHeader(raw)

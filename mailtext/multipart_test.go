@@ -174,3 +174,25 @@ func FuzzParts(f *testing.F) {
 		}
 	})
 }
+
+// TestOutside: the preamble and the epilogue of a multipart body, as
+// written, whatever the parts between them hold.
+func TestOutside(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ body, pre, epi string }{
+		{"pre\r\n--b\r\n\r\nx\r\n--b--\r\nepi\r\n", "pre", "epi\r\n"},
+		{"--b\r\n\r\nx\r\n--b\r\n\r\ny\r\n--b--", "", ""},
+		{"pre\r\n--b--\r\nepi", "pre", "epi"},
+		{"pre\r\n--b\r\n\r\ncut short", "pre", ""},
+		{"no delimiter --b\r\n", "no delimiter --b\r\n", ""},
+		{"pre\r\n--bb\r\n--b \r\n\r\nx\r\n--b-- \r\n--b\r\nepi", "pre\r\n--bb", "--b\r\nepi"},
+	} {
+		pre, epi := mailtext.Outside([]byte(c.body), "b")
+		if string(pre) != c.pre || string(epi) != c.epi {
+			t.Errorf("Outside(%q) = %q, %q; want %q, %q", c.body, pre, epi, c.pre, c.epi)
+		}
+	}
+	if pre, epi := mailtext.Outside([]byte("x"), ""); string(pre) != "x" || epi != nil {
+		t.Errorf("no boundary: %q, %q", pre, epi)
+	}
+}

@@ -144,6 +144,7 @@ func (s *scan) bodyOf(ent *message.Entity, raw []byte, path string) []byte {
 // whose header does not read is unreadable, and so is a body whose parts
 // cannot be told apart or that ends before its close delimiter.
 func (s *scan) multipart(body []byte, boundary, path string, depth int) error {
+	s.outside(body, boundary, path)
 	i := 0
 	for p, err := range mailtext.Parts(body, boundary) {
 		i++
@@ -166,6 +167,18 @@ func (s *scan) multipart(body []byte, boundary, path string, depth int) error {
 		}
 	}
 	return nil
+}
+
+// outside reads the text a multipart body holds outside its parts, its
+// preamble and epilogue (mailtext.Outside): mail clients do not show it,
+// but it leaves with the message, so what it says counts.
+func (s *scan) outside(body []byte, boundary, path string) {
+	pre, epi := mailtext.Outside(body, boundary)
+	for _, t := range [][]byte{pre, epi} {
+		if len(bytes.TrimSpace(t)) > 0 {
+			s.analyse(partName(path), bytes.ToValidUTF8(t, []byte(" ")))
+		}
+	}
 }
 
 // partName is the name of a part path in reasons: the top-level body is part "1".
