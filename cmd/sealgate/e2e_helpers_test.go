@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,22 +53,6 @@ type envOpts struct {
 	// before, if set, runs with the gateway's data folder (not yet made)
 	// before the gateway starts: a test mounts a file system there.
 	before func(data string)
-}
-
-// freePort returns a loopback address whose port was free a moment ago.
-// Avoid it: the port is released before the caller binds it, and a
-// parallel test (or an outgoing connection) may take it in between. Give
-// the gateway "127.0.0.1:0" and read the bound address back instead
-// (gw.smtpd.Addrs(), gw.metrics.Addr(), gw.portal.Addr(), or the
-// "sealgate: SMTP … on ADDR" line serve prints, as startProcess does).
-// Kept for callers on other branches; nothing here uses it any more.
-func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // writeTLSFiles writes the gateway's certificate (for gw.example.org,

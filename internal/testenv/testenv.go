@@ -69,7 +69,7 @@ func WaitForState(t testing.TB, within time.Duration, what string, cond func() (
 // it held; the caller decides what a timeout means. It gives up only after a
 // call that began once the time was up, so a test descheduled for the whole
 // wait on a busy machine still gets a look after it. The pause between calls
-// grows from 5 ms to 50 ms so a long wait does not load the machine it waits
+// grows from 5 ms to 100 ms so a long wait does not load the machine it waits
 // on.
 func Poll(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
@@ -83,6 +83,6 @@ func Poll(within time.Duration, cond func() bool) bool {
 			return false
 		}
 		time.Sleep(pause)
-		pause = min(2*pause, 50*time.Millisecond)
+		pause = min(2*pause, 100*time.Millisecond)
 	}
 }
