@@ -109,7 +109,7 @@ type Client struct {
 	// bounces). "*" allows the null sender too; no other pattern does.
 	AllowedSenders []string `yaml:"allowed_senders"`
 	// Kind is KindTransactional (the default when empty: reminders,
-	// results; never suppressed) or KindMarketing (campaigns: recipients
+	// results; not suppressed unless CheckSuppression) or KindMarketing (campaigns: recipients
 	// on the sending domain's suppression list are refused at RCPT, and
 	// messages get one-click unsubscribe headers).
 	Kind string `yaml:"kind"`
