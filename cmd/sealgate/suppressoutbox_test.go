@@ -45,6 +45,30 @@ func (u *unreachableList) Suppressed(ctx context.Context, domain, address string
 	return u.Store.Suppressed(ctx, domain, address)
 }
 
+// outboxFixture opens, in dir, a SQLite store, an audit log and the store's
+// suppression list behind a switch, set to down; all closed when t ends.
+func outboxFixture(t *testing.T, dir string) (*store.Store, *audit.Log, *unreachableList) {
+	t.Helper()
+	ctx := context.Background()
+	master, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, store.Options{Backend: "sqlite", Dir: filepath.Join(dir, "portal"), Master: master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(ctx) })
+	l, err := audit.Open(filepath.Join(dir, "audit.log"), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	list := &unreachableList{Store: st}
+	list.down.Store(true)
+	return st, l, list
+}
+
 // TestSuppressionOutboxSurvivesRestart: a suppression the store cannot
 // take is written to disk and survives the gateway stopping; the next
 // start offers it at once and, the store up, applies and audits it and
@@ -55,22 +79,7 @@ func (u *unreachableList) Suppressed(ctx context.Context, domain, address string
 func TestSuppressionOutboxSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	master, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, store.Options{Backend: "sqlite", Dir: filepath.Join(dir, "portal"), Master: master})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	l, err := audit.Open(filepath.Join(dir, "audit.log"), audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	list := &unreachableList{Store: st}
-	list.down.Store(true)
+	st, l, list := outboxFixture(t, dir)
 	var logs testenv.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	gauge := pendingGauge(prometheus.NewRegistry())
@@ -154,22 +163,7 @@ func TestSuppressionOutboxSurvivesRestart(t *testing.T) {
 func TestPendingSuppressionEitherIDNForm(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	master, err := keywrap.NewMaster(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, store.Options{Backend: "sqlite", Dir: filepath.Join(dir, "portal"), Master: master})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	l, err := audit.Open(filepath.Join(dir, "audit.log"), audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	list := &unreachableList{Store: st}
-	list.down.Store(true)
+	_, l, list := outboxFixture(t, dir)
 	o, err := openSuppressionOutbox(list, l, slog.New(slog.DiscardHandler), dir, time.Hour, pendingGauge(prometheus.NewRegistry()))
 	if err != nil {
 		t.Fatal(err)
