@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealgate/sealgate/evidence"
+	"github.com/sealgate/sealgate/internal/testenv"
 )
 
 // TestEvidencePortalRevoked: a PHI message left in the portal and then
@@ -25,10 +27,34 @@ func TestEvidencePortalRevoked(t *testing.T) {
 	if code, out, errs := runCLI("portal", "revoke", item.ID, "--config", e.path); code != 0 {
 		t.Fatalf("portal revoke: %d %s %s", code, out, errs)
 	}
+	checkLastPortalEvent(t, e, "revoked", func(actor string) bool { return actor != "" && actor != "system" })
+}
+
+// TestEvidencePortalExpired: a portal message past portal.message_ttl,
+// removed by `sealgate portal purge`, ends in the evidence export with an
+// expired event by the system.
+func TestEvidencePortalExpired(t *testing.T) {
+	t.Parallel()
+	e := startProtEnv(t, protOptions{portal: "  message_ttl: 1s\n"})
+	e.portalNotice(t, "nobody@bad.example")
+	waitMetric(t, e, "sealgate_queue_messages 0")
+	testenv.WaitForState(t, 30*time.Second, "the portal message purged once expired", func() (bool, string) {
+		_, out, errs := runCLI("portal", "purge", "--config", e.path)
+		return strings.Contains(out, "purged 1 "), out + errs
+	})
+	checkLastPortalEvent(t, e, "expired", func(actor string) bool { return actor == "system" })
+}
+
+// checkLastPortalEvent checks, in the evidence export for
+// nobody@bad.example after a checkpoint, that the PHI message went by the
+// portal and that its portal events run from stored to event, by an actor
+// that actorOK accepts.
+func checkLastPortalEvent(t *testing.T, e *protEnv, event string, actorOK func(string) bool) {
+	t.Helper()
 	if err := e.gw.audit.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs = runCLI("evidence", "export", "--since", "1h", "--recipient", "nobody@bad.example", "--format", "jsonl", "--config", e.path)
+	code, out, errs := runCLI("evidence", "export", "--since", "1h", "--recipient", "nobody@bad.example", "--format", "jsonl", "--config", e.path)
 	if code != 0 {
 		t.Fatalf("export: %d %s", code, errs)
 	}
@@ -50,7 +76,7 @@ func TestEvidencePortalRevoked(t *testing.T) {
 		events = append(events, p.Event)
 	}
 	last := r.Portal[len(r.Portal)-1]
-	if r.Method != "portal" || len(events) < 2 || events[0] != "stored" || last.Event != "revoked" || last.Actor == "" || last.Actor == "system" {
-		t.Fatalf("method %q, portal events %q (last by %q)", r.Method, events, last.Actor)
+	if r.Method != "portal" || len(events) < 2 || events[0] != "stored" || last.Event != event || !actorOK(last.Actor) {
+		t.Fatalf("method %q, portal events %q (last by %q), want the last %s", r.Method, events, last.Actor, event)
 	}
 }

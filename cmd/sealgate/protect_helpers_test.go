@@ -39,6 +39,7 @@ type protEnv struct {
 	cert   *x509.Certificate
 	key    *rsa.PrivateKey
 	extra  string // YAML appended to the config
+	portal string // more keys of the portal section, indented lines
 }
 
 // newProtEnv starts the sinks and a gateway whose keyring holds a key for
@@ -62,13 +63,14 @@ func newProtEnvYAML(t *testing.T, extraKeys, extraCerts map[string][]byte, extra
 type protOptions struct {
 	keys, certs       map[string][]byte
 	yaml              func(dir string, ca *smtpsink.TestCA) string
+	portal            string // more keys of the portal section, indented lines
 	goodRcpt, badRcpt func(rcpt string) *smtp.SMTPError
 }
 
 func startProtEnv(t *testing.T, o protOptions) *protEnv {
 	t.Helper()
 	extraKeys, extraCerts := o.keys, o.certs
-	e := &protEnv{env: newGatewayEnv(t), logs: &testenv.Buffer{}}
+	e := &protEnv{env: newGatewayEnv(t), logs: &testenv.Buffer{}, portal: o.portal}
 	if o.yaml != nil {
 		e.extra = o.yaml(e.dir, e.ca)
 	}
@@ -123,7 +125,7 @@ portal:
   base_url: "https://portal.example.org"
   listen: "127.0.0.1:0"
   branding: {organization: "Example Clinic"}
-`, e.dir, e2eHash, e.good.Addr, e.bad.Addr, e.plain.Addr) + e.extra
+`, e.dir, e2eHash, e.good.Addr, e.bad.Addr, e.plain.Addr) + e.portal + e.extra
 	e.writeYAML(yaml)
 }
 
