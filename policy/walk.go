@@ -105,7 +105,27 @@ func (s *scan) entity(ent *message.Entity, raw []byte, path string, depth int) e
 	if mt == "message/rfc822" || mt == "message/global" {
 		return s.messageFrom(s.bodyOf(ent, raw, path), childPath(path, 1), depth+1)
 	}
+	if mt == "message/partial" {
+		// One fragment of a message split in several (RFC 2046 §5.2.2): what it holds
+		// cannot be read whole. What is there is still read.
+		s.markUnreadable(path, extract.ReasonUnsupported)
+	}
 	return s.leaf(ent, mt, path, depth)
+}
+
+// uuFiles reads the files uuencoded inside a text part as the attachments a mail
+// client shows them as; a block that does not decode leaves the part unreadable.
+func (s *scan) uuFiles(text []byte, path string) {
+	for _, f := range extract.UUFiles(text, s.lim.MaxUnzipBytes) {
+		switch {
+		case errors.Is(f.Err, extract.ErrTooLarge):
+			s.markUnreadable(path, unreadLimit)
+		case f.Err != nil:
+			s.markUnreadable(path, unreadTruncated)
+		}
+		s.analyseName(path, f.Name)
+		s.extract(extract.Doc{Filename: f.Name, Data: f.Data}, path)
+	}
 }
 
 // count counts one more part at path, depth deep: past the part or depth
@@ -243,6 +263,9 @@ func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 	}
 	if res := s.extract(doc, path); res.Media != "" {
 		s.noteMedia(ent.Header, mt, path, res.Media, len(data))
+	}
+	if mt == "text/plain" {
+		s.uuFiles(data, path)
 	}
 	if s.decoded >= s.lim.MaxDecodedBytes {
 		s.markUnreadable(path, unreadLimit)
