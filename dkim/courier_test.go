@@ -40,7 +40,7 @@ func TestCourierSignsBeforeHandingOn(t *testing.T) {
 	}
 	bad := &mail.Delivery{Body: []byte("no header at all"), Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}}}
 	if out := c.Deliver(context.Background(), bad); !errors.Is(out[0].Err, ErrMalformed) || !out[0].Permanent ||
-		out[0].Enhanced != StatusMalformed {
+		out[0].Enhanced != mail.StatusUnreadable {
 		t.Fatalf("unsignable message: %+v, want a permanent failure", out[0])
 	}
 	noFrom := &mail.Delivery{Body: []byte("To: dr@example.net\r\n\r\nhi\r\n"), Rcpts: []mail.Rcpt{{Addr: "dr@example.net"}}}

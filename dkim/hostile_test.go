@@ -47,7 +47,7 @@ func TestHostileHeaders(t *testing.T) {
 }
 
 // checkBounced: the courier bounces each recipient of msg at once
-// (permanent, status StatusMalformed, an error that quotes nothing of the
+// (permanent, status mail.StatusUnreadable, an error that quotes nothing of the
 // message) rather than deferring it until it expires, and hands nothing on.
 func checkBounced(t *testing.T, name string, c *Courier, msg []byte) {
 	t.Helper()
@@ -59,10 +59,10 @@ func checkBounced(t *testing.T, name string, c *Courier, msg []byte) {
 		t.Fatalf("%s: %d outcomes", name, len(out))
 	}
 	for _, o := range out {
-		if !errors.Is(o.Err, ErrMalformed) || !o.Permanent || o.Enhanced != StatusMalformed ||
+		if !errors.Is(o.Err, ErrMalformed) || !o.Permanent || o.Enhanced != mail.StatusUnreadable ||
 			o.Result() != mail.ResultBounced || strings.Contains(o.Err.Error(), "Harriet") ||
 			mail.LocalReason(o.Err) != "the message header cannot be read, so it cannot be signed (DKIM)" {
-			t.Errorf("%s: outcome %+v, want bounced with %s", name, o, StatusMalformed)
+			t.Errorf("%s: outcome %+v, want bounced with %s", name, o, mail.StatusUnreadable)
 		}
 	}
 	if next.got != nil {

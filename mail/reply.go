@@ -21,6 +21,26 @@ type LocalReasoner interface {
 	LocalReason() string
 }
 
+// LocalError is the error of a failure sealgate decides itself: Err, with
+// Reason (a fixed text quoting nothing of the message) for the DSN.
+type LocalError struct {
+	Err    error
+	Reason string
+}
+
+func (e *LocalError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *LocalError) Unwrap() error { return e.Err }
+
+// LocalReason returns Reason.
+func (e *LocalError) LocalReason() string { return e.Reason }
+
+// StatusUnreadable is the enhanced status (RFC 3463 X.6.0, other media
+// error) of a recipient bounced because sealgate cannot read its message
+// well enough to send it as configured (a header that does not read).
+const StatusUnreadable = "5.6.0"
+
 // LocalReason is the reason that err, or an error it wraps, gives as a
 // LocalReasoner, or "".
 func LocalReason(err error) string {

@@ -37,7 +37,8 @@ func (c *Courier) Deliver(ctx context.Context, d *mail.Delivery) []mail.Outcome 
 		if err != nil {
 			// Never sent without sealgate's own unsubscribe link, nor
 			// with one a header it cannot read might contradict.
-			out = append(out, mail.Outcome{Rcpt: r.Addr, Err: err, Permanent: true})
+			out = append(out, mail.Outcome{Rcpt: r.Addr, Permanent: true, Enhanced: mail.StatusUnreadable,
+				Err: &mail.LocalError{Err: err, Reason: "the message header cannot be read, so no unsubscribe link can be added"}})
 			continue
 		}
 		one.Body = body

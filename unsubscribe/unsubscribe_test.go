@@ -83,7 +83,8 @@ func TestHostileHeaders(t *testing.T) {
 		}
 		out := c.Deliver(context.Background(), &mail.Delivery{From: "a@news.test", Client: "news",
 			Rcpts: []mail.Rcpt{{Addr: "x@r.test"}}, Body: h.Msg})
-		if len(out) != 1 || !errors.Is(out[0].Err, ErrMalformed) || !out[0].Permanent {
+		if len(out) != 1 || !errors.Is(out[0].Err, ErrMalformed) || !out[0].Permanent ||
+			out[0].Enhanced != mail.StatusUnreadable || !strings.Contains(mail.LocalReason(out[0].Err), "cannot be read") {
 			t.Errorf("%s: outcomes %+v", h.Name, out)
 		}
 	}
