@@ -71,3 +71,22 @@ func TestFailClosedMessagePartial(t *testing.T) {
 	v := checkMsg(t, Config{}, mailWith(mimePart{ctype: "message/partial; id=\"r1@northfield.example\"; number=1; total=2", data: []byte(frag)}))
 	wantProtected(t, v, "2", "unsupported_format")
 }
+
+// TestFailClosedConflictingFields: a part with two Content-Transfer-Encoding (or
+// Content-Type, or Content-Disposition) fields that disagree is read one way by some mail
+// clients and the other way by others, so which one the policy read cannot clear it.
+func TestFailClosedConflictingFields(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString([]byte(charsetRecord))
+	head := "From: Ops <ops@northfield.example>\r\nTo: vendor@partner.example\r\nSubject: File\r\nMIME-Version: 1.0\r\n"
+	for name, msg := range map[string]string{
+		"transfer encodings": head + "Content-Type: text/plain\r\nContent-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b64 + "\r\n",
+		"content types":      head + "Content-Type: text/plain; charset=utf-8\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nPizza at noon.\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantProtected(t, checkMsg(t, Config{}, []byte(msg)), "1", "mime_structure")
+		})
+	}
+	// The same field twice with the same value is no conflict.
+	same := head + "Content-Type: text/plain\r\nContent-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: 7BIT\r\n\r\nPizza at noon.\r\n"
+	wantClean(t, checkMsg(t, Config{}, []byte(same)))
+}

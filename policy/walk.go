@@ -98,6 +98,9 @@ func (s *scan) entity(ent *message.Entity, raw []byte, path string, depth int) e
 	if err := s.count(path, depth); err != nil {
 		return err
 	}
+	if conflictingFields(&ent.Header) {
+		s.markUnreadable(path, unreadStructure) // read by the first field, as go-message does
+	}
 	mt, params, _ := ent.Header.ContentType()
 	if strings.HasPrefix(mt, "multipart/") {
 		return s.multipart(raw, params["boundary"], path, depth) // its transfer encoding ignored, as go-message does (RFC 2045 §6.4)
@@ -126,6 +129,21 @@ func (s *scan) uuFiles(text []byte, path string) {
 		s.analyseName(path, f.Name)
 		s.extract(extract.Doc{Filename: f.Name, Data: f.Data}, path)
 	}
+}
+
+// conflictingFields reports a part with two Content-Type, Content-Transfer-Encoding
+// or Content-Disposition fields that disagree: mail clients differ in which one they
+// take, so the part may show what the policy did not read.
+func conflictingFields(h *message.Header) bool {
+	for _, k := range []string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"} {
+		vs := h.Values(k)
+		for _, v := range vs[min(len(vs), 1):] {
+			if !strings.EqualFold(strings.TrimSpace(v), strings.TrimSpace(vs[0])) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // count counts one more part at path, depth deep: past the part or depth
