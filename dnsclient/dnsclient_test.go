@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miekg/dns"
+
 	"github.com/sealgate/sealgate/dnsclient"
 	"github.com/sealgate/sealgate/dnsclient/dnstest"
 )
@@ -121,5 +123,30 @@ func TestTruncatedAnswerOverTCP(t *testing.T) {
 	recs, sec, err := r.LookupTLSA(context.Background(), 25, "mx.big.test")
 	if err != nil || len(recs) != 40 || !sec {
 		t.Errorf("%d records, authentic=%v, %v", len(recs), sec, err)
+	}
+}
+
+// A signed host whose A answer is authentic but whose AAAA query fails
+// cannot be called insecure (that would switch DANE off): the secure
+// lookup fails, while a plain lookup still gives the IPv4 address. In an
+// unsigned zone the same failure changes nothing.
+func TestHostFamilyFailureInSignedZone(t *testing.T) {
+	t.Parallel()
+	srv := zone(t)
+	srv.Add(t, "mx2.plain.test. 300 IN A 127.0.0.3")
+	srv.FailType("mx.secure.test", dns.TypeAAAA)
+	srv.FailType("mx2.plain.test", dns.TypeAAAA)
+	r := newResolver(t, srv, true)
+	ctx := context.Background()
+	ips, sec, err := r.LookupHostSecure(ctx, "mx.secure.test")
+	var de *net.DNSError
+	if err == nil || sec || !errors.As(err, &de) || de.IsNotFound {
+		t.Errorf("signed host with a failing AAAA query: ips=%v secure=%v err=%v, want a temporary failure", ips, sec, err)
+	}
+	if ips, err := r.LookupHost(ctx, "mx.secure.test"); err != nil || len(ips) != 1 || ips[0] != "127.0.0.2" {
+		t.Errorf("plain lookup of that host: %v %v", ips, err)
+	}
+	if ips, sec, err := r.LookupHostSecure(ctx, "mx2.plain.test"); err != nil || sec || len(ips) != 1 {
+		t.Errorf("unsigned host with a failing AAAA query: %v %v %v", ips, sec, err)
 	}
 }

@@ -36,18 +36,25 @@ func (r *Resolver) LookupMXSecure(ctx context.Context, domain string) ([]*net.MX
 // net.Resolver.LookupHost.
 func (r *Resolver) LookupHost(ctx context.Context, host string) ([]string, error) {
 	ips, _, err := r.LookupHostSecure(ctx, host)
-	return ips, err
+	if len(ips) > 0 {
+		return ips, nil
+	}
+	return nil, err
 }
 
 // LookupHostSecure returns the A and AAAA addresses of host and whether
-// both answers were authentic (RFC 7672 §2.2.2). It fails only when neither
-// query gave addresses.
+// both answers were authentic (RFC 7672 §2.2.2). It fails when neither
+// query gave addresses, and also when one query failed (SERVFAIL, timeout)
+// while the other was answered under DNSSEC: whether such a host is
+// secure cannot be told, and taking it for insecure would let a failing
+// AAAA answer switch DANE off. The addresses found are returned with
+// that error. LookupHost, which needs no verdict, uses them.
 func (r *Resolver) LookupHostSecure(ctx context.Context, host string) ([]string, bool, error) {
 	if ip := net.ParseIP(host); ip != nil {
 		return []string{host}, false, nil
 	}
 	var ips []string
-	secure := true
+	secure, signed := true, false
 	var firstErr error
 	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		ans, err := r.Query(ctx, host, qt)
@@ -55,6 +62,7 @@ func (r *Resolver) LookupHostSecure(ctx context.Context, host string) ([]string,
 			secure = false
 		} else {
 			secure = secure && ans.Authentic
+			signed = signed || ans.Authentic
 			ips = append(ips, addrs(ans.Records)...)
 		}
 		if err != nil && firstErr == nil && !isNotFound(err) {
@@ -62,6 +70,9 @@ func (r *Resolver) LookupHostSecure(ctx context.Context, host string) ([]string,
 		}
 	}
 	if len(ips) > 0 {
+		if firstErr != nil && signed {
+			return ips, false, firstErr
+		}
 		return ips, secure, nil
 	}
 	if firstErr == nil {

@@ -26,6 +26,7 @@ type Server struct {
 	names   map[string]bool
 	secure  map[string]bool // zone → AD on answers
 	fail    map[string]bool // name → SERVFAIL
+	failOf  map[key]bool    // name and type → SERVFAIL
 	queries int
 }
 
@@ -156,6 +157,17 @@ func (s *Server) Fail(name string) {
 	s.fail[strings.ToLower(dns.Fqdn(name))] = true
 }
 
+// FailType makes queries for name of type qtype (dns.TypeAAAA, …) answer
+// SERVFAIL, as a broken server for one record type does.
+func (s *Server) FailType(name string, qtype uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failOf == nil {
+		s.failOf = make(map[key]bool)
+	}
+	s.failOf[key{strings.ToLower(dns.Fqdn(name)), qtype}] = true
+}
+
 // Queries is the number of queries answered so far.
 func (s *Server) Queries() int {
 	s.mu.Lock()
@@ -186,7 +198,7 @@ func (s *Server) answer(m *dns.Msg, q dns.Question) {
 	defer s.mu.Unlock()
 	s.queries++
 	name := strings.ToLower(q.Name)
-	if s.fail[name] {
+	if s.fail[name] || s.failOf[key{name, q.Qtype}] {
 		m.Rcode = dns.RcodeServerFailure
 		return
 	}
