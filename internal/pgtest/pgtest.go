@@ -1,8 +1,9 @@
 // Package pgtest starts a throwaway PostgreSQL cluster for tests: initdb
 // into a new directory, pg_ctl start on a private unix socket (no TCP), and
-// stop plus removal at the end of the test. SEALGATE_TEST_POSTGRES, when
-// set to a postgres:// URL, is used instead (for example a server that
-// .ci/run started).
+// stop plus removal at the end of the test; StartTLSCluster's cluster also
+// listens on 127.0.0.1 and takes TCP clients over TLS only.
+// SEALGATE_TEST_POSTGRES, when set to a postgres:// URL, is used instead
+// (for example a server that .ci/run started).
 package pgtest
 
 import (
@@ -65,15 +66,28 @@ func startCluster(t testing.TB) string {
 // stop and start again (to show what happens while the database is down).
 type Cluster struct {
 	// URL is the server's postgres:// URL (a unix socket; no TCP).
-	URL        string
-	bin, owner string
-	data, dir  string
+	URL string
+	// TCP is the server's TCP address (127.0.0.1:port) when it was
+	// started by StartTLSCluster, else empty.
+	TCP           string
+	bin, owner    string
+	data, dir     string
+	listen, extra string // listen_addresses and further -c settings
 }
 
 // StartCluster starts a cluster for t alone, even when
 // SEALGATE_TEST_POSTGRES names a shared server; it is stopped and removed
 // when t ends.
 func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	c := initCluster(t)
+	c.Start(t)
+	return c
+}
+
+// initCluster makes a cluster's data directory (initdb) without starting
+// it; the cluster is stopped and removed when t ends.
+func initCluster(t testing.TB) *Cluster {
 	t.Helper()
 	bin := binDir(t)
 	dir, err := os.MkdirTemp("", "sealgate-pg-")
@@ -87,10 +101,9 @@ func StartCluster(t testing.TB) *Cluster {
 	} else if err := chownTo(dir, owner); err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{bin: bin, owner: owner, data: filepath.Join(dir, "data"), dir: dir,
+	c := &Cluster{bin: bin, owner: owner, data: filepath.Join(dir, "data"), dir: dir, listen: "''",
 		URL: "postgres://postgres@/postgres?host=" + url.QueryEscape(dir)}
 	run(t, owner, filepath.Join(bin, "initdb"), "-D", c.data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
-	c.Start(t)
 	t.Cleanup(func() {
 		stop := asUser(owner, filepath.Join(bin, "pg_ctl"), "-D", c.data, "-m", "immediate", "-w", "stop")
 		exec.Command(stop[0], stop[1:]...).Run()
@@ -103,7 +116,7 @@ func StartCluster(t testing.TB) *Cluster {
 func (c *Cluster) Start(t testing.TB) {
 	t.Helper()
 	run(t, c.owner, filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-w", "-t", "60", "-l", filepath.Join(c.dir, "log"),
-		"-o", "-c listen_addresses='' -c unix_socket_directories="+c.dir+" -c fsync=off", "start")
+		"-o", "-c listen_addresses="+c.listen+" -c unix_socket_directories="+c.dir+" -c fsync=off"+c.extra, "start")
 }
 
 // Stop stops the cluster at once (mode immediate, as a crash would) and
