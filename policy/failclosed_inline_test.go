@@ -90,3 +90,76 @@ func TestFailClosedConflictingFields(t *testing.T) {
 	same := head + "Content-Type: text/plain\r\nContent-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: 7BIT\r\n\r\nPizza at noon.\r\n"
 	wantClean(t, checkMsg(t, Config{}, []byte(same)))
 }
+
+// wrapBase64 encodes data as base64 in lines of width characters, as base64(1) (76)
+// or OpenSSL (64) write it; width 0 writes one line.
+func wrapBase64(data []byte, width int) string {
+	enc := base64.StdEncoding.EncodeToString(data)
+	var b strings.Builder
+	for width > 0 && len(enc) > width {
+		b.WriteString(enc[:width] + "\r\n")
+		enc = enc[width:]
+	}
+	return b.String() + enc + "\r\n"
+}
+
+// patientsCSV is a list of patients as a script exports it: several rows, so that its
+// base64 is the length of a file, not of a word.
+const patientsCSV = phiCSV + "Omar Feliz,07/30/1971,5581204,SSN 078-05-1121,major depressive disorder\n" +
+	"Ruth Okafor,11/02/1949,6612093,SSN 123-45-6789,congestive heart failure\n"
+
+// neutralText is an order list of the same length, without PHI.
+const neutralText = cleanCSV + "toner cartridges,6,B4\nlabel rolls,20,B5\nfolders,50,B6\nbinder clips,200,B7\n" +
+	"whiteboard markers,24,B8\nhand soap refills,10,B9\nshipping boxes,15,C1\npackaging tape,30,C2\n" +
+	"envelopes,500,C3\nsticky notes,40,C4\n"
+
+// TestFailClosedInlineBase64: a file pasted into a text body as base64, wrapped or on
+// one line, is decoded and read like an attachment; a run that does not decode, or
+// decodes to bytes nothing reads, is unreadable; words, tokens and PGP armor are not
+// files.
+func TestFailClosedInlineBase64(t *testing.T) {
+	for _, width := range []int{76, 64, 0} {
+		v := checkMsg(t, Config{}, textBody(wrapBase64([]byte(patientsCSV), width)))
+		wantRead(t, v, "1")
+		clean := checkMsg(t, Config{}, textBody(wrapBase64([]byte(neutralText), width)))
+		wantClean(t, clean)
+		if clean.PHI {
+			t.Errorf("width %d: a neutral order list pasted as base64 found PHI: %+v", width, clean.Reasons)
+		}
+	}
+	// Binary nothing reads (a 7z archive), and a run whose padding sits in its middle.
+	sevenZ := append([]byte("7z\xbc\xaf\x27\x1c\x00\x04"), []byte(strings.Repeat("\x91\x07\xee\x13", 80))...)
+	wantProtected(t, checkMsg(t, Config{}, textBody(wrapBase64(sevenZ, 76))), "1", "unsupported_format")
+	bad := wrapBase64([]byte(neutralText), 76)
+	bad = bad[:100] + "==" + bad[102:]
+	wantProtected(t, checkMsg(t, Config{}, textBody(bad)), "1", "decode_error")
+	// Not files: a short base64 string in a sentence, a DKIM-Signature pasted from a
+	// header (folded, indented), a long URL, and a PGP message (already encrypted).
+	sig := "DKIM-Signature: v=1; a=rsa-sha256; d=northfield.example; s=sel1;\r\n" +
+		"\th=from:to:subject; bh=" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("h", 32))) + ";\r\n" +
+		"\tb=" + strings.TrimRight(strings.ReplaceAll(wrapBase64([]byte(strings.Repeat("\xa7\x19s\x80", 64)), 70), "\r\n", "\r\n\t "), "\t ") + "\r\n"
+	pgp := "-----BEGIN PGP MESSAGE-----\r\n\r\n" + wrapBase64([]byte(strings.Repeat("\x85\x02\x0c\x03\x91", 120)), 64) +
+		"=njUN\r\n-----END PGP MESSAGE-----\r\n"
+	for _, body := range []string{
+		"Your reset code is " + base64.StdEncoding.EncodeToString([]byte("order 7731 for room B2")) + " and expires today.\r\n",
+		sig,
+		"See https://portal.northfield.example/reports/2026/q3/summary?session=" + strings.Repeat("Ab3x", 40) + "&lang=en\r\n",
+		pgp,
+	} {
+		v := checkMsg(t, Config{}, textBody(body))
+		wantClean(t, v)
+		if v.PHI {
+			t.Errorf("%.40q: found PHI: %+v", body, v.Reasons)
+		}
+	}
+}
+
+// TestFailClosedInlineBinHex: a file in BinHex 4.0 inside a text body is unreadable:
+// no library here reads BinHex.
+func TestFailClosedInlineBinHex(t *testing.T) {
+	body := "(This file must be converted with BinHex 4.0)\r\n" +
+		":$f*TEQKPH#jdCA0d,R0TG!\"6594%8dP8)3#3\"!&m!*!%EMa6593K!!%!!!&mFNa\r\n" +
+		"KG3,r!*!$&[rr$3d,BQPZD'9i,R4PFh3!RQ+!!\"AV#J#3!i!!N!@QKUjrU!#3'[q\r\n:\r\n"
+	wantProtected(t, checkMsg(t, Config{}, textBody(body)), "1", "unsupported_format")
+	wantClean(t, checkMsg(t, Config{}, textBody("We converted the old BinHex archives last year.\r\n")))
+}

@@ -116,18 +116,40 @@ func (s *scan) entity(ent *message.Entity, raw []byte, path string, depth int) e
 	return s.leaf(ent, mt, path, depth)
 }
 
-// uuFiles reads the files uuencoded inside a text part as the attachments a mail
-// client shows them as; a block that does not decode leaves the part unreadable.
-func (s *scan) uuFiles(text []byte, path string) {
+// inlineFiles reads the files a text part carries inside its text as the attachments
+// they are: uuencoded blocks (which Thunderbird and Outlook show as attachments) and
+// runs of base64 long enough to be a file (pasted by a script for the recipient to
+// decode). A block or run that does not decode, and BinHex, which nothing here reads,
+// leave the part unreadable.
+func (s *scan) inlineFiles(text []byte, path string) {
 	for _, f := range extract.UUFiles(text, s.lim.MaxUnzipBytes) {
-		switch {
-		case errors.Is(f.Err, extract.ErrTooLarge):
-			s.markUnreadable(path, unreadLimit)
-		case f.Err != nil:
-			s.markUnreadable(path, unreadTruncated)
-		}
+		s.noteDecodeError(path, f.Err)
 		s.analyseName(path, f.Name)
-		s.extract(extract.Doc{Filename: f.Name, Data: f.Data}, path)
+		s.inlineFile(extract.Doc{Filename: f.Name, Data: f.Data}, path)
+	}
+	for _, b := range extract.Base64Blobs(text, s.lim.MaxUnzipBytes) {
+		s.noteDecodeError(path, b.Err)
+		s.inlineFile(extract.Doc{Data: b.Data}, path)
+	}
+	if extract.BinHex(text) {
+		s.markUnreadable(path, extract.ReasonUnsupported)
+	}
+}
+
+func (s *scan) noteDecodeError(path string, err error) {
+	switch {
+	case errors.Is(err, extract.ErrTooLarge):
+		s.markUnreadable(path, unreadLimit)
+	case err != nil:
+		s.markUnreadable(path, unreadTruncated)
+	}
+}
+
+// inlineFile reads a file decoded from a text: an image, audio or video among them is
+// never decoration.
+func (s *scan) inlineFile(doc extract.Doc, path string) {
+	if res := s.extract(doc, path); res.Media != "" && s.e.cfg.Media != MediaIgnore {
+		s.markUnreadable(path, extract.ReasonMedia)
 	}
 }
 
@@ -283,7 +305,7 @@ func (s *scan) leaf(ent *message.Entity, mt, path string, depth int) error {
 		s.noteMedia(ent.Header, mt, path, res.Media, len(data))
 	}
 	if mt == "text/plain" {
-		s.uuFiles(data, path)
+		s.inlineFiles(data, path)
 	}
 	if s.decoded >= s.lim.MaxDecodedBytes {
 		s.markUnreadable(path, unreadLimit)
