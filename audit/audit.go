@@ -136,7 +136,7 @@ func (l *Log) Accepted(env *mail.Envelope) {
 	}
 	phi := env.Policy.PHI
 	l.write(event{Event: "accepted", QueueID: env.ID, Client: env.Client, Remote: env.ClientAddr,
-		From: &env.From, Rcpts: rcpts, PHI: &phi, Action: env.Policy.Action, Method: env.Policy.Method,
+		From: &env.From, Rcpts: rcpts, PHI: &phi, Action: string(env.Policy.Action), Method: string(env.Policy.Method),
 		Rule: env.Policy.Rule, Rules: env.Policy.Rules, Finds: env.Policy.Reasons, Origin: env.Origin})
 }
 

@@ -59,10 +59,9 @@ func (c *Courier) orderFor(forced string) []string {
 	return []string{forced, MethodPortal}
 }
 
-// forcedMethod is the method a policy rule forced for d. The queue does not
-// carry the rule's method to couriers yet, so every message follows
-// encryption.order.
-func forcedMethod(d *mail.Delivery) string { return d.Policy.Method }
+// forcedMethod is the method a policy rule forced for d ("" when none did),
+// carried from the verdict in the message's policy summary.
+func forcedMethod(d *mail.Delivery) string { return string(d.Policy.Method) }
 
 // choose returns the first method in order that is possible for addr and
 // not in tried; method "" when there is none. why, if set, explains the

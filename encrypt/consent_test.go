@@ -134,10 +134,10 @@ func TestConsentNeverOverridesEncryptionOrRules(t *testing.T) {
 		t.Fatalf("consenting recipient with a key: %+v", out[0])
 	}
 	for name, policy := range map[string]mail.PolicySummary{
-		"quarantine":    {PHI: true, Action: string(mail.ActionQuarantine)},
-		"block":         {PHI: true, Action: string(mail.ActionBlock)},
-		"forced portal": {PHI: true, Action: "encrypt", Method: MethodPortal},
-		"forced tls":    {PHI: true, Action: "encrypt", Method: MethodTLS},
+		"quarantine":    {PHI: true, Action: mail.ActionQuarantine},
+		"block":         {PHI: true, Action: mail.ActionBlock},
+		"forced portal": {PHI: true, Action: "encrypt", Method: mail.MethodPortal},
+		"forced tls":    {PHI: true, Action: "encrypt", Method: mail.MethodTLS},
 	} {
 		d := delivery("pat@example.net")
 		d.Policy = policy

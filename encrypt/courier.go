@@ -189,7 +189,7 @@ func (c *Courier) tlsLevel() mail.TLSLevel {
 // message with PHI, or one the policy wants encrypted, by requiring
 // verified TLS (smtpd raises Delivery.TLS to TLSVerify for them).
 func NeedsProtection(d *mail.Delivery) bool {
-	return d.Policy.PHI || d.Policy.Action == string(mail.ActionEncrypt) || d.Policy.Method != ""
+	return d.Policy.PHI || d.Policy.Action == mail.ActionEncrypt || d.Policy.Method != ""
 }
 
 // Deliver implements mail.Courier.

@@ -145,8 +145,8 @@ type Outcome struct {
 // never matched values.
 type PolicySummary struct {
 	PHI    bool   `json:"phi"`
-	Action string `json:"action"`
-	Method string `json:"method,omitempty"`
+	Action Action `json:"action"`
+	Method Method `json:"method,omitempty"`
 	Rule   string `json:"rule,omitempty"`
 	// Rules names every rule that matched, in order; Rule is the one
 	// that decided.

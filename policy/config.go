@@ -22,7 +22,7 @@ type Config struct {
 	// Unreadable is the action for content that cannot be read (an undecodable charset,
 	// an encrypted PDF, truncated base64, a limit hit): "encrypt" (default; the message
 	// is treated as possibly PHI), "quarantine", "block" or "deliver" (ignore it).
-	Unreadable string
+	Unreadable mail.Action
 	// Media says which image, audio and video parts count as unreadable (they hold no
 	// text to read, and a photo or a scan of a lab report can be PHI):
 	// "decoration" (default) lets through only decoration - an image in PNG, JPEG,
@@ -93,16 +93,16 @@ type Condition struct {
 
 // Action is what a rule asks for.
 type Action struct {
-	Action string // deliver, encrypt, block or quarantine
-	Method string // "", pgp, smime, tls or portal: force an encryption method
+	Action mail.Action // deliver, encrypt, block or quarantine
+	Method mail.Method // "", pgp, smime, tls or portal: force an encryption method
 }
 
 // Actions in increasing order of protection.
 const (
-	ActionDeliver    = string(mail.ActionDeliver)
-	ActionEncrypt    = string(mail.ActionEncrypt)
-	ActionQuarantine = string(mail.ActionQuarantine)
-	ActionBlock      = string(mail.ActionBlock)
+	ActionDeliver    = mail.ActionDeliver
+	ActionEncrypt    = mail.ActionEncrypt
+	ActionQuarantine = mail.ActionQuarantine
+	ActionBlock      = mail.ActionBlock
 )
 
 // Media settings (Config.Media).
@@ -120,7 +120,7 @@ const (
 )
 
 // level orders actions by protection; unknown actions are -1.
-func level(action string) int {
+func level(action mail.Action) int {
 	switch action {
 	case ActionDeliver:
 		return 0

@@ -12,6 +12,7 @@ import (
 	// Registers the charsets go-message can decode (ISO-8859-x, Windows-125x, ...).
 	_ "github.com/emersion/go-message/charset"
 
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/mailtext"
 	"github.com/sealgate/sealgate/policy/detect"
 )
@@ -140,7 +141,7 @@ func (e *Engine) decide(s *scan, in Input) Verdict {
 }
 
 // raise returns the more protective of two actions.
-func raise(cur, next string) string {
+func raise(cur, next mail.Action) mail.Action {
 	if level(next) > level(cur) {
 		return next
 	}

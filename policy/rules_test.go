@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/sealgate/sealgate/mail"
 )
 
 var cleanMsg = []byte("From: News <news@clinic.example>\r\nTo: Ann Lee <ann@home.example>\r\n" +
@@ -15,8 +17,8 @@ func TestRules(t *testing.T) {
 	cases := []struct {
 		name       string
 		rule       Rule
-		wantAction string
-		wantMethod string
+		wantAction mail.Action
+		wantMethod mail.Method
 		wantRule   string
 	}{
 		{"recipient domain forces tls", Rule{Name: "partner", If: Condition{RecipientDomain: "partner-hospital.org"}, Then: Action{Action: ActionEncrypt, Method: "tls"}}, ActionEncrypt, "tls", "partner"},
@@ -46,7 +48,7 @@ func TestRules(t *testing.T) {
 
 func TestDefaultActions(t *testing.T) {
 	plain := []byte("From: a@b.example\r\nTo: c@d.example\r\nSubject: lunch\r\n\r\nPizza at noon.\r\n")
-	for mode, want := range map[string]string{DefaultEncryptIfPHI: ActionDeliver, DefaultEncryptAll: ActionEncrypt, DefaultDeliver: ActionDeliver} {
+	for mode, want := range map[string]mail.Action{DefaultEncryptIfPHI: ActionDeliver, DefaultEncryptAll: ActionEncrypt, DefaultDeliver: ActionDeliver} {
 		eng := newTestEngine(t, Config{DefaultAction: mode})
 		v, err := eng.Check(context.Background(), plain, Input{})
 		if err != nil || v.Action != want || v.PHI {

@@ -30,9 +30,9 @@ func (q *Queue) submit(g mail.Generated, adjust func(*mail.Envelope), write func
 		return nil, errors.New("queue: generated mail without an origin")
 	}
 	env := &mail.Envelope{From: g.From, Client: mail.GeneratedClient, Origin: g.Origin, TLS: g.TLS, RequireTLS: g.RequireTLS,
-		Policy: mail.PolicySummary{Action: string(mail.ActionDeliver), Rule: g.Origin}}
+		Policy: mail.PolicySummary{Action: mail.ActionDeliver, Rule: g.Origin}}
 	if g.Sensitive {
-		env.Policy = mail.PolicySummary{PHI: true, Action: string(mail.ActionEncrypt), Rule: g.Origin}
+		env.Policy = mail.PolicySummary{PHI: true, Action: mail.ActionEncrypt, Rule: g.Origin}
 		env.TLS = max(env.TLS, mail.TLSVerify)
 	}
 	for _, to := range g.To {

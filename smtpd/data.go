@@ -131,11 +131,11 @@ func (srv *Server) admit(ctx context.Context, a admission, body []byte) error {
 	if err != nil {
 		return err
 	}
-	if v.Action == string(mail.ActionBlock) {
+	if v.Action == mail.ActionBlock {
 		return errPolicyBlock
 	}
 	env := a.envelope(v)
-	env.Hold = v.Action == string(mail.ActionQuarantine)
+	env.Hold = v.Action == mail.ActionQuarantine
 	full := append(a.received(a.id), stripSubjectTag(body, a.header, v.SubjectTag)...)
 	if _, err := srv.cfg.Queue.Enqueue(ctx, env, full); err != nil {
 		if errors.Is(err, mail.ErrQueueClosed) {
@@ -152,13 +152,13 @@ func (srv *Server) admit(ctx context.Context, a admission, body []byte) error {
 		srv.cfg.Audit.Accepted(env)
 	}
 	a.log.Info("accepted", slog.String("queue_id", a.id), slog.String("client", a.client.Name),
-		slog.Int("rcpts", len(a.rcpts)), slog.Int("size", len(full)), slog.String("action", v.Action))
+		slog.Int("rcpts", len(a.rcpts)), slog.Int("size", len(full)), slog.String("action", string(v.Action)))
 	return nil
 }
 
 func (srv *Server) verdict(ctx context.Context, a admission, body []byte) (Verdict, error) {
 	if srv.cfg.Policy == nil {
-		return Verdict{PolicySummary: mail.PolicySummary{Action: string(mail.ActionDeliver)}}, nil
+		return Verdict{PolicySummary: mail.PolicySummary{Action: mail.ActionDeliver}}, nil
 	}
 	rcpts := make([]string, len(a.rcpts))
 	for i, r := range a.rcpts {
@@ -168,7 +168,7 @@ func (srv *Server) verdict(ctx context.Context, a admission, body []byte) (Verdi
 	if err != nil {
 		return Verdict{}, fmt.Errorf("policy: %w", err)
 	}
-	srv.m.verdicts.WithLabelValues(v.Action, fmt.Sprint(v.PHI)).Inc()
+	srv.m.verdicts.WithLabelValues(string(v.Action), fmt.Sprint(v.PHI)).Inc()
 	return v, nil
 }
 
@@ -181,7 +181,7 @@ func (a *admission) envelope(v Verdict) *mail.Envelope {
 		Ret: string(o.Return), EnvID: o.EnvelopeID,
 		Policy: v.PolicySummary,
 	}
-	if v.Action == string(mail.ActionEncrypt) || v.PHI || o.RequireTLS {
+	if v.Action == mail.ActionEncrypt || v.PHI || o.RequireTLS {
 		// Until a message-level protection is chosen for it, PHI leaves
 		// only over TLS with a verified certificate, never in the clear; the
 		// tls method asks more (an authenticated hop, mail.TLSAuthenticated).

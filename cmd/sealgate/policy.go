@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sealgate/sealgate/config"
+	"github.com/sealgate/sealgate/mail"
 	"github.com/sealgate/sealgate/policy"
 	"github.com/sealgate/sealgate/smtpd"
 )
@@ -13,7 +14,7 @@ import (
 func newPolicy(cfg *config.Config) (*policy.Engine, error) {
 	p := cfg.Policy
 	pc := policy.Config{
-		DefaultAction: p.DefaultAction, SubjectTags: p.SubjectTags, Unreadable: p.Unreadable, Media: p.Scan.Media,
+		DefaultAction: p.DefaultAction, SubjectTags: p.SubjectTags, Unreadable: mail.Action(p.Unreadable), Media: p.Scan.Media,
 		Limits: policy.Limits{
 			MaxDepth: p.Scan.MaxDepth, MaxParts: p.Scan.MaxParts, MaxDecodedBytes: p.Scan.MaxDecodedBytes,
 			MaxPartBytes: p.Scan.MaxPartBytes, MaxUnzipBytes: p.Scan.MaxUnzipBytes,
@@ -24,7 +25,7 @@ func newPolicy(cfg *config.Config) (*policy.Engine, error) {
 		pc.Rules = append(pc.Rules, policy.Rule{Name: r.Name,
 			If: policy.Condition{SubjectTag: r.If.SubjectTag, RecipientDomain: r.If.RecipientDomain,
 				Sender: r.If.Sender, Client: r.If.Client, Header: r.If.Header},
-			Then: policy.Action{Action: r.Then.Action, Method: r.Then.Method}})
+			Then: policy.Action{Action: mail.Action(r.Then.Action), Method: mail.Method(r.Then.Method)}})
 	}
 	e, err := policy.New(pc)
 	if err != nil {
