@@ -45,7 +45,8 @@ type Base64Blob struct {
 // looks closer only where a probe lands in a long run of the code, so ordinary prose
 // costs a few percent of a full pass.
 func Base64Blobs(text []byte, limit int64) []Base64Blob {
-	armor := pgpArmor(text)
+	var armor [][2]int // found when the first long run is, to keep prose at memchr speed
+	armorFound := false
 	var blobs []Base64Blob
 	for i := b64LineMin - 1; i < len(text); {
 		if !b64Alphabet[text[i]] {
@@ -58,6 +59,9 @@ func Base64Blobs(text []byte, limit int64) []Base64Blob {
 		}
 		for e < len(text) && b64Alphabet[text[e]] {
 			e++
+		}
+		if e-s >= b64LineMin && !armorFound {
+			armor, armorFound = pgpArmor(text), true
 		}
 		if e-s < b64LineMin || inRanges(armor, s) {
 			i = e + b64LineMin
@@ -205,5 +209,16 @@ func inRanges(rs [][2]int, k int) bool {
 // "(This file must be converted with BinHex 4.0)" and the lines of the code). No
 // library here reads it, so a text holding one is unreadable.
 func BinHex(text []byte) bool {
-	return bytes.Contains(text, []byte("(This file must be converted with BinHex"))
+	// Looked for by its capital B, rare in prose, so the search runs at memchr speed.
+	const head = "(This file must be converted with "
+	for off := 0; ; {
+		k := bytes.Index(text[off:], []byte("BinHex"))
+		if k < 0 {
+			return false
+		}
+		if off+k >= len(head) && string(text[off+k-len(head):off+k]) == head {
+			return true
+		}
+		off += k + 1
+	}
 }
