@@ -163,3 +163,12 @@ func TestFailClosedInlineBinHex(t *testing.T) {
 	wantProtected(t, checkMsg(t, Config{}, textBody(body)), "1", "unsupported_format")
 	wantClean(t, checkMsg(t, Config{}, textBody("We converted the old BinHex archives last year.\r\n")))
 }
+
+// TestFailClosedInlineMedia: an image decoded from a text body (uuencoded, or pasted as
+// base64) is media, never decoration: a scan of a chart cannot be read.
+func TestFailClosedInlineMedia(t *testing.T) {
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x02\x00\x00\x00"),
+		[]byte(strings.Repeat("\x13\x7f\xa0\x42", 100))...)
+	wantProtected(t, checkMsg(t, Config{}, textBody(uuencode("chart.png", png))), "1", "media")
+	wantProtected(t, checkMsg(t, Config{}, textBody(wrapBase64(png, 76))), "1", "media")
+}
