@@ -140,17 +140,23 @@ func (s *loadStats) reply(id string, err error) {
 	}
 }
 
-// fullDiskBody is a message of about 32 KiB with id as its Message-ID.
+// fullDiskBody is a message of about 32 KiB with id as its Message-ID: a
+// supplies list of random words, varied so that no two bodies are alike.
+// (Random lines of letters and digits looked like a file pasted as base64,
+// which the policy decodes, finds unreadable and protects; and letters
+// beside digits can spell a condition's code.)
 func fullDiskBody(id string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: lab@clinic.example.org\r\nTo: dr@example.net\r\nSubject: r\r\nMessage-ID: <%s>\r\n\r\n", id)
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	line := make([]byte, 76)
-	for i := 0; i < 420; i++ {
-		for j := range line {
-			line[j] = alphabet[rand.IntN(len(alphabet))]
+	words := strings.Fields("paper towels pens staples toner folders envelopes tape markers clips binders labels " +
+		"notebooks chairs desks lamps cables boxes shelves pallets cartons ribbons stamps")
+	for range 420 {
+		for j := range 10 {
+			if j > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(words[rand.IntN(len(words))])
 		}
-		b.Write(line)
 		b.WriteString("\r\n")
 	}
 	return b.String()
